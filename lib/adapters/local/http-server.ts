@@ -1,0 +1,90 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
+import { DomainError } from '../../core/errors';
+import { LIMITS } from '../../core/model';
+
+export interface ServeOptions {
+  port?: number;
+  /** Default 127.0.0.1: local mode is never reachable from the network unless asked. */
+  host?: string;
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serve a runtime-neutral HttpHandler on node:http. Bodies over the limit get 413 without being buffered. */
+export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): Promise<RunningServer> {
+  const maxBody = opts.maxBodyBytes ?? LIMITS.maxBodyBytes;
+  const server = http.createServer((req, res) => {
+    void toHttpRequest(req, maxBody)
+      .then(handler, (e) => errorResponse(e))
+      .then((r) => {
+        res.writeHead(r.status, r.headers);
+        res.end(req.method === 'HEAD' ? undefined : r.body);
+      })
+      .catch((e) => {
+        // The handler already maps errors to responses; this is a failure to write (client went away).
+        process.stderr.write(`http: failed to answer ${req.method} ${req.url}: ${(e as Error).message}\n`);
+        res.destroy();
+      });
+  });
+  server.keepAliveTimeout = 65_000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<HttpRequest> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const declared = Number(headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      req.resume();
+      reject(new DomainError('payload_too_large', `request body exceeds ${maxBody} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBody && !failed) {
+        failed = true;
+        reject(new DomainError('payload_too_large', `request body exceeds ${maxBody} bytes`));
+      }
+      if (!failed) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      resolve({
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body: chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined,
+      });
+    });
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+/** Every sub-command, one file each. Add a line here when you add a command. */
+export const COMMANDS: RegisterCommand[] = [];

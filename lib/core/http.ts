@@ -1,0 +1,115 @@
+import { DomainError, isDomainError } from './errors';
+import { LIMITS } from './model';
+
+/**
+ * A runtime-neutral HTTP exchange. The local node:http server, the Lambda (API Gateway v2 / function URL)
+ * entry and Cloud Run all translate to and from these, so routes are written once in core.
+ */
+export interface HttpRequest {
+  method: string;
+  /** Path without query string, e.g. `/api/migration/progress`. */
+  path: string;
+  query: Record<string, string>;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** Raw body text (already base64-decoded), or undefined. */
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
+
+export const json = (status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(value),
+});
+
+export const text = (status: number, body: string, contentType = 'text/plain; charset=utf-8'): HttpResponse => ({
+  status,
+  headers: { 'content-type': contentType, 'cache-control': 'no-store' },
+  body,
+});
+
+/** Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 naming the syntax problem. */
+export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBodyBytes): unknown {
+  const ct = req.headers['content-type'];
+  if (ct && !/^application\/(.+\+)?json\b/i.test(ct)) {
+    throw new DomainError('unsupported_media_type', `content-type must be application/json (got "${ct}")`);
+  }
+  const body = req.body ?? '';
+  if (Buffer.byteLength(body) > maxBytes) throw new DomainError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
+  if (!body.trim()) throw new DomainError('bad_request', 'request body is empty: expected a JSON object');
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    throw new DomainError('bad_request', `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+export interface Route {
+  method: string;
+  /** Exact path, or a pattern with `:name` segments. */
+  path: string;
+  handler: (req: HttpRequest, params: Record<string, string>) => Promise<HttpResponse>;
+}
+
+/** Error body shape used by every endpoint: `{error: {code, message, details?}}`. */
+export function errorResponse(e: unknown, onServerError?: (e: unknown) => void): HttpResponse {
+  if (isDomainError(e)) {
+    const headers: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+    return json(e.status, { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }, headers);
+  }
+  onServerError?.(e);
+  return json(500, { error: { code: 'internal', message: 'internal server error' } });
+}
+
+/** A small router: exact and `:param` matches; 404 for unknown paths, 405 (with Allow) for wrong methods. */
+export function router(routes: Route[], onServerError?: (e: unknown) => void): HttpHandler {
+  const compiled = routes.map((r) => ({ ...r, parts: r.path.split('/') }));
+  return async (req) => {
+    try {
+      const parts = req.path.split('/');
+      const allowed: string[] = [];
+      for (const r of compiled) {
+        const params = match(r.parts, parts);
+        if (!params) continue;
+        if (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) {
+          allowed.push(r.method);
+          continue;
+        }
+        return await r.handler(req, params);
+      }
+      if (allowed.length) {
+        const res = errorResponse(new DomainError('method_not_allowed', `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`));
+        res.headers['allow'] = allowed.join(', ');
+        return res;
+      }
+      throw new DomainError('not_found', `no route for ${req.method} ${req.path}`);
+    } catch (e) {
+      return errorResponse(e, onServerError);
+    }
+  };
+}
+
+function match(pattern: string[], parts: string[]): Record<string, string> | null {
+  if (pattern.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p.startsWith(':')) {
+      if (!parts[i]) return null;
+      try {
+        params[p.slice(1)] = decodeURIComponent(parts[i]!);
+      } catch {
+        return null; // a malformed escape cannot name anything: fall through to 404
+      }
+    } else if (p !== parts[i]) return null;
+  }
+  return params;
+}

@@ -1,0 +1,264 @@
+/**
+ * The monitoring spec: every metric and alarm, defined once as typed data. Handlers emit by these names
+ * (CloudWatch EMF on AWS, Prometheus text at /metrics); renderers turn the spec into CloudWatch
+ * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
+ * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
+ */
+
+export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
+/** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
+export type MetricKind = 'counter' | 'gauge' | 'histogram';
+export type Dimension =
+  | 'MigrationId'
+  | 'Phase'
+  | 'Severity'
+  | 'Event'
+  | 'Breaker'
+  | 'ToState'
+  | 'Backend'
+  | 'Outcome'
+  | 'Check'
+  | 'Result'
+  | 'Channel'
+  | 'TenantId'
+  | 'ViolationType'
+  | 'Handler';
+
+export interface MetricSpec {
+  /** CloudWatch / spec name (PascalCase). */
+  name: string;
+  unit: MetricUnit;
+  kind: MetricKind;
+  dimensions: Dimension[];
+  help: string;
+  /** Prometheus name, following its conventions (base units, `_total` for counters). */
+  prometheus: string;
+  /** Which part of the product emits it. */
+  source: 'tracker' | 'breaker' | 'proxy' | 'validation' | 'report' | 'dual-write' | 'cutover' | 'handler';
+}
+
+const m = (name: string, unit: MetricUnit, kind: MetricKind, dimensions: Dimension[], prometheus: string, source: MetricSpec['source'], help: string): MetricSpec => ({
+  name,
+  unit,
+  kind,
+  dimensions,
+  prometheus,
+  source,
+  help,
+});
+
+export const METRICS = {
+  // tracker
+  OverallProgress: m('OverallProgress', 'Percent', 'gauge', ['MigrationId'], 'migration_progress_percent', 'tracker', 'Overall migration progress, weighted by estimated phase durations (0-100)'),
+  PhaseProgress: m('PhaseProgress', 'Percent', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_progress_percent', 'tracker', 'Progress of one phase (0-100)'),
+  ProgressUpdates: m('ProgressUpdates', 'Count', 'counter', ['MigrationId'], 'migration_progress_updates_total', 'tracker', 'Progress reports received from running phases (a heartbeat: none for a while means stalled)'),
+  PhaseStarted: m('PhaseStarted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_started_total', 'tracker', 'Phases started'),
+  PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
+  PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
+  PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_duration_seconds', 'tracker', 'Time spent in a phase'),
+  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed'),
+  DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes', 'tracker', 'Total data migrated so far'),
+  MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),
+  ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_rate_percent', 'tracker', 'Failed operations as a percentage of all operations'),
+  AlertsRaised: m('AlertsRaised', 'Count', 'counter', ['MigrationId', 'Severity'], 'migration_alerts_total', 'tracker', 'Alerts raised, by severity'),
+  ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
+  StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
+  // circuit breaker and search proxy
+  BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
+  BreakerTransitions: m('BreakerTransitions', 'Count', 'counter', ['Breaker', 'ToState'], 'circuit_breaker_transitions_total', 'breaker', 'State transitions, by target state'),
+  BreakerRejections: m('BreakerRejections', 'Count', 'counter', ['Breaker'], 'circuit_breaker_rejections_total', 'breaker', 'Calls rejected without reaching the backend because the breaker was open'),
+  ProxyRequests: m('ProxyRequests', 'Count', 'counter', ['Backend', 'Outcome'], 'search_proxy_requests_total', 'proxy', 'Search requests by backend and outcome (success, failure, timeout, rejected)'),
+  ProxyFallbacks: m('ProxyFallbacks', 'Count', 'counter', [], 'search_proxy_fallbacks_total', 'proxy', 'Searches answered by the fallback backend (degraded)'),
+  ProxyLatency: m('ProxyLatency', 'Milliseconds', 'histogram', ['Backend'], 'search_proxy_latency_seconds', 'proxy', 'Search latency per backend'),
+  ShadowOverlap: m('ShadowOverlap', 'Percent', 'gauge', [], 'search_proxy_shadow_overlap_ratio', 'proxy', 'Overlap@k between primary and shadow results'),
+  // validation
+  ValidationChecks: m('ValidationChecks', 'Count', 'counter', ['Check', 'Result'], 'validation_checks_total', 'validation', 'Validation checks run, by result'),
+  ValidationFailed: m('ValidationFailed', 'Count', 'counter', [], 'validation_failures_total', 'validation', 'Validation runs whose verdict was fail'),
+  ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'validation_success_rate_percent', 'validation', 'Share of compared records that matched'),
+  VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)'),
+  // reports
+  ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'reports_produced_total', 'report', 'Reports delivered, by channel'),
+  ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
+  // dual-write and cutover (log-driven tracking)
+  EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
+  EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_total', 'dual-write', 'Events to copy'),
+  SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
+  DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
+  CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),
+  // handler health (platform metrics on AWS/GCP; the handlers count their own errors for Prometheus)
+  HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'handler_errors_total', 'handler', 'Handler invocations that ended in an error'),
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricName = keyof typeof METRICS;
+
+export type Severity = 'critical' | 'warning';
+export type Comparison = 'gt' | 'gte' | 'lt' | 'lte';
+export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount' | 'p99' | 'p95' | 'p50';
+
+export interface AlarmSpec {
+  id: string;
+  title: string;
+  metric: MetricName;
+  statistic: Statistic;
+  comparison: Comparison;
+  threshold: number;
+  /** Seconds per evaluation period. */
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  /** What a period without data means. `breaching` makes silence an alarm (stalled migration, missing report). */
+  missingData: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
+  severity: Severity;
+  /** What the person who is paged should do. */
+  runbook: string;
+  /** Part of the composite "migration unhealthy" alarm. */
+  composite: boolean;
+}
+
+const a = (x: AlarmSpec): AlarmSpec => x;
+
+export const ALARMS: AlarmSpec[] = [
+  a({
+    id: 'phase-failed',
+    title: 'Migration phase failed',
+    metric: 'PhaseFailed',
+    statistic: 'Sum',
+    comparison: 'gte',
+    threshold: 1,
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
+    severity: 'critical',
+    runbook: 'A phase reported failure. Open the dashboard, read the phase error and the last activity; fix the cause, then restart the phase (start_phase retries a failed phase) or skip it with a reason.',
+    composite: true,
+  }),
+  a({
+    id: 'error-rate-high',
+    title: 'Migration error rate above threshold',
+    metric: 'ErrorRate',
+    statistic: 'Maximum',
+    comparison: 'gt',
+    threshold: 10,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
+    severity: 'critical',
+    runbook: 'More than the allowed share of migration operations are failing. Check target capacity and throttling, look at failedOperations and recent alerts, and pause the migration if the target is rejecting writes.',
+    composite: true,
+  }),
+  a({
+    id: 'migration-stalled',
+    title: 'Migration stalled: no progress reports',
+    metric: 'ProgressUpdates',
+    statistic: 'Sum',
+    comparison: 'lt',
+    threshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 6,
+    datapointsToAlarm: 6,
+    missingData: 'breaching',
+    severity: 'warning',
+    runbook: 'No progress report has arrived for 30 minutes. Check that the migration job is still running and can reach the tracker API; if it was paused on purpose, acknowledge this alarm.',
+    composite: true,
+  }),
+  a({
+    id: 'breaker-open',
+    title: 'Search circuit breaker open',
+    metric: 'BreakerState',
+    statistic: 'Maximum',
+    comparison: 'gte',
+    threshold: 2,
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
+    severity: 'critical',
+    runbook: 'The primary vector backend is failing and searches are served by the fallback (degraded). Check the primary backend health and recent deploys; the breaker probes and closes by itself after recovery.',
+    composite: true,
+  }),
+  a({
+    id: 'proxy-latency-slo',
+    title: 'Search proxy latency over SLO',
+    metric: 'ProxyLatency',
+    statistic: 'p99',
+    comparison: 'gt',
+    threshold: 30,
+    periodSeconds: 300,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    missingData: 'notBreaching',
+    severity: 'warning',
+    runbook: 'Vector search p99 is above the 30 ms SLO. Compare primary and fallback latency on the dashboard; consider shadow mode or routing back to the old backend until the new one is tuned.',
+    composite: false,
+  }),
+  a({
+    id: 'validation-failed',
+    title: 'Validation checks failed',
+    metric: 'ValidationFailed',
+    statistic: 'Sum',
+    comparison: 'gte',
+    threshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
+    severity: 'critical',
+    runbook: 'A validation run failed (latency SLO, resource or data consistency). Read the validation report for the failing checks and their evidence before any cutover.',
+    composite: true,
+  }),
+  a({
+    id: 'handler-errors',
+    title: 'Monitoring handler errors',
+    metric: 'HandlerErrors',
+    statistic: 'Sum',
+    comparison: 'gte',
+    threshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
+    severity: 'warning',
+    runbook: 'A monitoring handler (tracker API, report, validation, proxy) is failing. Read its logs (Logs Insights widget on the dashboard) for the error.',
+    composite: false,
+  }),
+  a({
+    id: 'report-missing',
+    title: 'No status report produced in 26 hours',
+    metric: 'ReportsProduced',
+    statistic: 'Sum',
+    comparison: 'lt',
+    threshold: 1,
+    periodSeconds: 26 * 3600,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'breaching',
+    severity: 'warning',
+    runbook: 'The daily report did not run. Check the scheduler job and the report handler logs; run `migration-monitor report` by hand to unblock stakeholders.',
+    composite: false,
+  }),
+];
+
+export type AlarmOverride = Partial<Pick<AlarmSpec, 'threshold' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'severity' | 'missingData'>> & {
+  enabled?: boolean;
+};
+
+export interface MonitoringSpec {
+  metrics: Record<MetricName, MetricSpec>;
+  alarms: AlarmSpec[];
+}
+
+/** The spec with per-environment overrides applied (unknown alarm ids are an error, not a silent no-op). */
+export function resolveSpec(overrides: Record<string, AlarmOverride> = {}): MonitoringSpec {
+  for (const id of Object.keys(overrides)) {
+    if (!ALARMS.some((x) => x.id === id)) throw new Error(`unknown alarm id in overrides: "${id}" (known: ${ALARMS.map((x) => x.id).join(', ')})`);
+  }
+  const alarms = ALARMS.filter((x) => overrides[x.id]?.enabled !== false).map((x) => {
+    const { enabled: _e, ...o } = overrides[x.id] ?? {};
+    const r = { ...x, ...o };
+    if (r.datapointsToAlarm > r.evaluationPeriods) r.datapointsToAlarm = r.evaluationPeriods;
+    return r;
+  });
+  return { metrics: METRICS, alarms };
+}

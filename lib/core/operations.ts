@@ -1,0 +1,470 @@
+import { z } from 'zod';
+import { DomainError } from './errors';
+import {
+  ALERT_SEVERITIES,
+  LIMITS,
+  metricsSchema,
+  type ActivityEntry,
+  type Alert,
+  type AlertSeverity,
+  type MigrationState,
+  type PhaseState,
+  type SubTaskState,
+} from './model';
+import { idSchema } from './plan';
+import { derivePhaseProgress, migrationStatus, overallProgress, round2 } from './progress';
+
+const progressSchema = z.number().min(0, 'progress must be between 0 and 100').max(100, 'progress must be between 0 and 100');
+const metadataSchema = z
+  .record(z.string().max(100), z.unknown())
+  .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, `metadata must serialize to at most ${LIMITS.maxMetadataBytes} bytes`);
+const nextUpdateSchema = z.number().int().positive().max(7 * 24 * 3600);
+const text = (max: number) => z.string().min(1).max(max);
+
+const phaseRef = { phaseId: idSchema };
+const subRef = { phaseId: idSchema, subTaskId: idSchema };
+const reportFields = {
+  metadata: metadataSchema.optional(),
+  /** The reporter promises its next update within this many seconds; silence past it marks the phase stale. */
+  nextUpdateSeconds: nextUpdateSchema.optional(),
+};
+
+const partialMetrics = metricsSchema
+  .extend({
+    resourceUtilization: metricsSchema.shape.resourceUtilization.partial(),
+    costMetrics: metricsSchema.shape.costMetrics.partial(),
+  })
+  .partial();
+
+/** Every mutation a reporter can send to `POST /api/migration/progress`: a typed, validated union. */
+export const progressOperationSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('start_phase'), ...phaseRef, ...reportFields, runId: z.string().max(100).optional() }),
+  z.strictObject({ action: z.literal('update_phase'), ...phaseRef, progress: progressSchema, ...reportFields }),
+  z.strictObject({ action: z.literal('complete_phase'), ...phaseRef, metadata: metadataSchema.optional() }),
+  z.strictObject({ action: z.literal('fail_phase'), ...phaseRef, error: text(2000) }),
+  z.strictObject({ action: z.literal('skip_phase'), ...phaseRef, reason: text(2000) }),
+  z.strictObject({ action: z.literal('start_subtask'), ...subRef, ...reportFields }),
+  z.strictObject({ action: z.literal('update_subtask'), ...subRef, progress: progressSchema, ...reportFields }),
+  z.strictObject({ action: z.literal('complete_subtask'), ...subRef }),
+  z.strictObject({ action: z.literal('fail_subtask'), ...subRef, error: text(2000) }),
+  z.strictObject({ action: z.literal('skip_subtask'), ...subRef, reason: text(2000) }),
+  z.strictObject({
+    action: z.literal('create_alert'),
+    severity: z.enum(ALERT_SEVERITIES),
+    message: text(2000),
+    phaseId: idSchema.optional(),
+  }),
+  z.strictObject({
+    action: z.literal('update_metrics'),
+    /** Absolute values: replace what is there. */
+    metrics: partialMetrics.optional(),
+    /** Counters to add to (totalDataMigrated, successfulOperations, failedOperations). */
+    increment: z
+      .strictObject({
+        totalDataMigrated: z.number().nonnegative().optional(),
+        successfulOperations: z.number().int().nonnegative().optional(),
+        failedOperations: z.number().int().nonnegative().optional(),
+      })
+      .optional(),
+  }),
+]);
+export type ProgressOperation = z.output<typeof progressOperationSchema>;
+
+/** Actions on `POST /api/migration/dashboard`. */
+export const dashboardActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('pause'), reason: z.string().max(2000).optional() }),
+  z.strictObject({ action: z.literal('resume'), reason: z.string().max(2000).optional() }),
+  z.strictObject({ action: z.literal('acknowledge_alert'), alertId: z.string().min(1).max(64) }),
+]);
+export type DashboardAction = z.output<typeof dashboardActionSchema>;
+
+export type Operation = ProgressOperation | DashboardAction | { action: 'sweep_staleness' };
+
+export interface ApplyContext {
+  now: number;
+  actor: string;
+}
+
+export interface ApplyResult {
+  activity: ActivityEntry[];
+  /** What the caller gets back (kept small: it is stored for idempotent replays). */
+  result: Record<string, unknown>;
+}
+
+/**
+ * Apply one operation to a migration document, in place. Throws a DomainError (and the caller discards the
+ * document) when the operation is not allowed; nothing is half-applied because callers work on a copy.
+ */
+export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyContext): ApplyResult {
+  const act: ActivityEntry[] = [];
+  const log = (action: string, message: string, extra: Partial<ActivityEntry> = {}) =>
+    act.push({ at: ctx.now, actor: ctx.actor, action, message, ...extra });
+  const { now } = ctx;
+
+  switch (op.action) {
+    case 'start_phase': {
+      const p = phase(s, op.phaseId);
+      startPhase(s, p, ctx, op.runId);
+      report(p, now, op.metadata, op.nextUpdateSeconds);
+      log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, { phaseId: p.id });
+      break;
+    }
+    case 'update_phase': {
+      const p = phase(s, op.phaseId);
+      requireStatus(p, ['in_progress'], 'update the progress of');
+      if (p.subTasks.length) {
+        throw new DomainError(
+          'illegal_transition',
+          `phase "${p.id}" has sub-tasks; its progress is derived from them (update a sub-task instead)`,
+        );
+      }
+      setProgress(p, round2(op.progress), now);
+      report(p, now, op.metadata, op.nextUpdateSeconds);
+      log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      break;
+    }
+    case 'complete_phase': {
+      const p = phase(s, op.phaseId);
+      requireStatus(p, ['in_progress'], 'complete');
+      const open = p.subTasks.filter((t) => t.status !== 'completed' && t.status !== 'skipped');
+      if (open.length) {
+        throw new DomainError(
+          'illegal_transition',
+          `cannot complete phase "${p.id}": sub-tasks not completed or skipped: ${open.map((t) => `${t.id} (${t.status})`).join(', ')}`,
+          { openSubTasks: open.map((t) => t.id) },
+        );
+      }
+      setProgress(p, 100, now);
+      finish(p, 'completed', now);
+      if (op.metadata) Object.assign(p.metadata, op.metadata);
+      log('phase.complete', `Phase "${p.name}" completed in ${p.actualDuration} min (estimated ${p.estimatedDuration})`, { phaseId: p.id });
+      if (migrationStatus(s) === 'completed') {
+        s.completedAt = now;
+        log('migration.complete', `Migration "${s.name}" completed`);
+      }
+      break;
+    }
+    case 'fail_phase': {
+      const p = phase(s, op.phaseId);
+      requireStatus(p, ['pending', 'in_progress'], 'fail');
+      p.error = op.error;
+      pushBounded(p.errors, op.error);
+      finish(p, 'failed', now);
+      log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
+      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      break;
+    }
+    case 'skip_phase': {
+      const p = phase(s, op.phaseId);
+      requireStatus(p, ['pending', 'failed'], 'skip');
+      p.skipReason = op.reason;
+      finish(p, 'skipped', now);
+      log('phase.skip', `Phase "${p.name}" skipped: ${op.reason}`, { phaseId: p.id });
+      if (migrationStatus(s) === 'completed') s.completedAt = now;
+      break;
+    }
+    case 'start_subtask': {
+      const p = phase(s, op.phaseId);
+      const t = subTask(p, op.subTaskId);
+      if (p.status === 'pending' || p.status === 'failed') {
+        startPhase(s, p, ctx);
+        log('phase.start', `Phase "${p.name}" started (by sub-task "${t.name}")`, { phaseId: p.id });
+      }
+      requireStatus(p, ['in_progress'], 'start a sub-task of');
+      if (s.paused) throw pausedError(p.id);
+      requireSubStatus(p, t, ['pending', 'failed'], 'start');
+      t.status = 'in_progress';
+      t.progress = 0;
+      t.startedAt = now;
+      t.updatedAt = now;
+      delete t.error;
+      refreshDerived(p, now);
+      report(p, now, op.metadata, op.nextUpdateSeconds);
+      log('subtask.start', `Sub-task "${t.name}" of "${p.name}" started`, { phaseId: p.id, subTaskId: t.id });
+      break;
+    }
+    case 'update_subtask': {
+      const p = phase(s, op.phaseId);
+      const t = subTask(p, op.subTaskId);
+      requireSubStatus(p, t, ['in_progress'], 'update the progress of');
+      t.progress = round2(op.progress);
+      t.updatedAt = now;
+      refreshDerived(p, now);
+      report(p, now, op.metadata, op.nextUpdateSeconds);
+      log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
+        phaseId: p.id,
+        subTaskId: t.id,
+        details: { progress: t.progress, phaseProgress: p.progress },
+      });
+      break;
+    }
+    case 'complete_subtask': {
+      const p = phase(s, op.phaseId);
+      const t = subTask(p, op.subTaskId);
+      requireSubStatus(p, t, ['in_progress'], 'complete');
+      t.status = 'completed';
+      t.progress = 100;
+      t.completedAt = now;
+      t.updatedAt = now;
+      refreshDerived(p, now);
+      report(p, now);
+      log('subtask.complete', `Sub-task "${t.name}" of "${p.name}" completed`, { phaseId: p.id, subTaskId: t.id });
+      break;
+    }
+    case 'fail_subtask': {
+      const p = phase(s, op.phaseId);
+      const t = subTask(p, op.subTaskId);
+      requireSubStatus(p, t, ['pending', 'in_progress'], 'fail');
+      t.status = 'failed';
+      t.error = op.error;
+      t.completedAt = now;
+      t.updatedAt = now;
+      pushBounded(p.warnings, `sub-task ${t.id} failed: ${op.error}`);
+      refreshDerived(p, now);
+      report(p, now);
+      log('subtask.fail', `Sub-task "${t.name}" of "${p.name}" failed: ${op.error}`, { phaseId: p.id, subTaskId: t.id });
+      addAlert(s, 'warning', `Sub-task "${t.name}" of "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      break;
+    }
+    case 'skip_subtask': {
+      const p = phase(s, op.phaseId);
+      const t = subTask(p, op.subTaskId);
+      requireSubStatus(p, t, ['pending', 'failed'], 'skip');
+      t.status = 'skipped';
+      t.skipReason = op.reason;
+      t.updatedAt = now;
+      refreshDerived(p, now);
+      log('subtask.skip', `Sub-task "${t.name}" of "${p.name}" skipped: ${op.reason}`, { phaseId: p.id, subTaskId: t.id });
+      break;
+    }
+    case 'create_alert': {
+      if (op.phaseId) phase(s, op.phaseId);
+      const a = addAlert(s, op.severity, op.message, now, 'reporter', op.phaseId, log);
+      return { activity: act, result: { alert: a } };
+    }
+    case 'update_metrics': {
+      if (!op.metrics && !op.increment) {
+        throw new DomainError('validation_failed', 'invalid operation: update_metrics needs "metrics" or "increment"');
+      }
+      const m = s.metrics;
+      const { resourceUtilization, costMetrics, ...flat } = op.metrics ?? {};
+      Object.assign(m, flat);
+      if (resourceUtilization) Object.assign(m.resourceUtilization, resourceUtilization);
+      if (costMetrics) Object.assign(m.costMetrics, costMetrics);
+      const inc = op.increment ?? {};
+      m.totalDataMigrated += inc.totalDataMigrated ?? 0;
+      m.successfulOperations += inc.successfulOperations ?? 0;
+      m.failedOperations += inc.failedOperations ?? 0;
+      const countsChanged =
+        op.metrics?.successfulOperations !== undefined || op.metrics?.failedOperations !== undefined || inc.successfulOperations || inc.failedOperations;
+      if (op.metrics?.errorRate === undefined && countsChanged) {
+        const total = m.successfulOperations + m.failedOperations;
+        m.errorRate = total ? round2((m.failedOperations / total) * 100) : 0;
+      }
+      s.metricsUpdatedAt = now;
+      log('metrics.update', `Metrics updated: ${describeMetrics(op)}`, { details: { ...op.metrics, increment: op.increment } });
+      return { activity: act, result: { metrics: m } };
+    }
+    case 'pause': {
+      if (s.paused) throw new DomainError('conflict', 'migration is already paused');
+      s.paused = true;
+      s.pausedAt = now;
+      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, reason: op.reason });
+      log('migration.pause', `Migration paused${op.reason ? `: ${op.reason}` : ''}`);
+      break;
+    }
+    case 'resume': {
+      if (!s.paused) throw new DomainError('conflict', 'migration is not paused');
+      s.paused = false;
+      s.pausedMs += now - (s.pausedAt ?? now);
+      delete s.pausedAt;
+      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
+      log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
+      break;
+    }
+    case 'acknowledge_alert': {
+      const a = s.alerts.find((x) => x.id === op.alertId);
+      if (!a) throw new DomainError('not_found', `unknown alert "${op.alertId}"`);
+      if (a.acknowledged) throw new DomainError('conflict', `alert "${op.alertId}" is already acknowledged`);
+      a.acknowledged = true;
+      a.acknowledgedAt = now;
+      a.acknowledgedBy = ctx.actor;
+      log('alert.acknowledge', `Alert ${a.id} (${a.severity}) acknowledged: ${a.message}`, { phaseId: a.phaseId, details: { alertId: a.id } });
+      return { activity: act, result: { alert: a } };
+    }
+    case 'sweep_staleness': {
+      const marked: string[] = [];
+      for (const p of s.phases) {
+        if (isOverdue(p, now) && !p.stale) {
+          p.stale = true;
+          marked.push(p.id);
+          const quietS = Math.round((now - (p.updatedAt ?? now)) / 1000);
+          log('phase.stale', `Phase "${p.name}" is stale: no update for ${quietS}s, next was due ${new Date(p.nextUpdateDueAt!).toISOString()}`, { phaseId: p.id });
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s past the promised update`, now, 'system', p.id, log);
+        }
+      }
+      return { activity: act, result: { stalePhases: marked } };
+    }
+  }
+  return { activity: act, result: resultFor(s, op) };
+}
+
+function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
+  const base = { status: migrationStatus(s), overallProgress: overallProgress(s.phases) };
+  if ('phaseId' in op && op.phaseId) {
+    const p = s.phases.find((x) => x.id === op.phaseId)!;
+    return { ...base, phase: { id: p.id, status: p.status, progress: p.progress } };
+  }
+  return base;
+}
+
+/** A running phase whose reporter promised an update that has not come. */
+export function isOverdue(p: PhaseState, now: number): boolean {
+  return p.status === 'in_progress' && p.nextUpdateDueAt !== undefined && now > p.nextUpdateDueAt;
+}
+
+function phase(s: MigrationState, id: string): PhaseState {
+  const p = s.phases.find((x) => x.id === id);
+  if (!p) throw new DomainError('not_found', `unknown phase "${id}" (known: ${s.phases.map((x) => x.id).join(', ')})`);
+  return p;
+}
+
+function subTask(p: PhaseState, id: string): SubTaskState {
+  const t = p.subTasks.find((x) => x.id === id);
+  if (!t) {
+    const known = p.subTasks.map((x) => x.id).join(', ') || 'none';
+    throw new DomainError('not_found', `unknown sub-task "${id}" in phase "${p.id}" (known: ${known})`);
+  }
+  return t;
+}
+
+function requireStatus(p: PhaseState, allowed: PhaseState['status'][], verb: string) {
+  if (!allowed.includes(p.status)) {
+    throw new DomainError(
+      'illegal_transition',
+      `cannot ${verb} phase "${p.id}": it is ${p.status} (allowed from: ${allowed.join(', ')})`,
+      { phaseId: p.id, status: p.status },
+    );
+  }
+}
+
+function requireSubStatus(p: PhaseState, t: SubTaskState, allowed: SubTaskState['status'][], verb: string) {
+  if (!allowed.includes(t.status)) {
+    throw new DomainError(
+      'illegal_transition',
+      `cannot ${verb} sub-task "${t.id}" of phase "${p.id}": it is ${t.status} (allowed from: ${allowed.join(', ')})`,
+      { phaseId: p.id, subTaskId: t.id, status: t.status },
+    );
+  }
+  if (p.status === 'completed' || p.status === 'skipped') {
+    throw new DomainError('illegal_transition', `cannot ${verb} sub-task "${t.id}": phase "${p.id}" is ${p.status}`);
+  }
+}
+
+const pausedError = (phaseId: string) =>
+  new DomainError('paused', `migration is paused: cannot start phase "${phaseId}" until it is resumed`, { phaseId });
+
+function startPhase(s: MigrationState, p: PhaseState, ctx: ApplyContext, runId?: string) {
+  requireStatus(p, ['pending', 'failed'], 'start');
+  if (s.paused) throw pausedError(p.id);
+  const blocking = p.dependencies
+    .map((d) => s.phases.find((x) => x.id === d)!)
+    .filter((d) => d.status !== 'completed' && d.status !== 'skipped');
+  if (blocking.length) {
+    throw new DomainError(
+      'dependency_blocked',
+      `cannot start phase "${p.id}": waiting for ${blocking.map((b) => `"${b.id}" (${b.status})`).join(', ')}`,
+      { phaseId: p.id, blockedBy: blocking.map((b) => b.id) },
+    );
+  }
+  p.status = 'in_progress';
+  p.attempts += 1;
+  p.startedAt = ctx.now;
+  p.progressChangedAt = ctx.now;
+  p.stale = false;
+  delete p.completedAt;
+  delete p.actualDuration;
+  delete p.error;
+  if (runId) p.runId = runId;
+  if (!p.subTasks.length) p.progress = 0;
+  if (!s.startedAt) s.startedAt = ctx.now;
+}
+
+function finish(p: PhaseState, status: 'completed' | 'failed' | 'skipped', now: number) {
+  p.status = status;
+  p.completedAt = now;
+  p.updatedAt = now;
+  p.stale = false;
+  delete p.nextUpdateDueAt;
+  if (p.startedAt !== undefined) p.actualDuration = round2((now - p.startedAt) / 60000);
+}
+
+function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, nextUpdateSeconds?: number) {
+  p.updatedAt = now;
+  p.stale = false;
+  if (metadata) {
+    Object.assign(p.metadata, metadata);
+    if (JSON.stringify(p.metadata).length > LIMITS.maxMetadataBytes * 2) {
+      throw new DomainError('validation_failed', `phase "${p.id}" metadata would exceed ${LIMITS.maxMetadataBytes * 2} bytes`);
+    }
+  }
+  if (nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + nextUpdateSeconds * 1000;
+  else if (p.nextUpdateDueAt !== undefined && p.nextUpdateDueAt < now) delete p.nextUpdateDueAt;
+}
+
+function setProgress(p: PhaseState, v: number, now: number) {
+  if (v !== p.progress) p.progressChangedAt = now;
+  p.progress = v;
+}
+
+function refreshDerived(p: PhaseState, now: number) {
+  setProgress(p, derivePhaseProgress(p.subTasks), now);
+}
+
+function currentTask(p: PhaseState): string {
+  const t = p.metadata['currentTask'];
+  return typeof t === 'string' ? ` (${t})` : '';
+}
+
+function pushBounded(arr: string[], v: string) {
+  arr.push(v);
+  if (arr.length > LIMITS.maxPhaseMessages) arr.splice(0, arr.length - LIMITS.maxPhaseMessages);
+}
+
+function pushControl(s: MigrationState, e: MigrationState['controlEvents'][number]) {
+  s.controlEvents.push(e);
+  if (s.controlEvents.length > LIMITS.maxControlEvents) s.controlEvents.splice(0, s.controlEvents.length - LIMITS.maxControlEvents);
+}
+
+export function addAlert(
+  s: MigrationState,
+  severity: AlertSeverity,
+  message: string,
+  now: number,
+  source: Alert['source'],
+  phaseId: string | undefined,
+  log: (action: string, message: string, extra?: Partial<ActivityEntry>) => void,
+): Alert {
+  s.alertSeq += 1;
+  const a: Alert = { id: `A${s.alertSeq}`, severity, message, createdAt: now, source, acknowledged: false };
+  if (phaseId) a.phaseId = phaseId;
+  s.alerts.push(a);
+  trimAlerts(s);
+  log('alert.create', `${severity.toUpperCase()} alert ${a.id}: ${message}`, { phaseId, details: { alertId: a.id, severity } });
+  return a;
+}
+
+/** Keep the document bounded: drop the oldest acknowledged alerts first, then the oldest info ones. */
+function trimAlerts(s: MigrationState) {
+  const excess = s.alerts.length - LIMITS.maxAlerts;
+  if (excess <= 0) return;
+  const order = (a: Alert) => (a.acknowledged ? 0 : a.severity === 'info' ? 1 : a.severity === 'warning' ? 2 : 3);
+  const victims = [...s.alerts].sort((a, b) => order(a) - order(b) || a.createdAt - b.createdAt).slice(0, excess);
+  const drop = new Set(victims.map((v) => v.id));
+  s.alerts = s.alerts.filter((a) => !drop.has(a.id));
+}
+
+function describeMetrics(op: Extract<Operation, { action: 'update_metrics' }>): string {
+  const parts = [...Object.keys(op.metrics ?? {}), ...Object.keys(op.increment ?? {}).map((k) => `+${k}`)];
+  return parts.join(', ');
+}

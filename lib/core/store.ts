@@ -1,0 +1,63 @@
+import type { ActivityEntry, MigrationState } from './model';
+
+/** A response kept for an Idempotency-Key, so a replay returns the first result and changes nothing. */
+export interface IdempotencyRecord {
+  key: string;
+  /** sha256 of the canonical request; a reuse of the key with another request is refused. */
+  requestHash: string;
+  response: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface StoredMigration {
+  state: MigrationState;
+  /** Optimistic-concurrency version: 1 after creation, +1 per commit. */
+  version: number;
+}
+
+export interface CommitRequest {
+  migrationId: string;
+  /** The version the change was computed from; 0 creates the migration. */
+  expectedVersion: number;
+  state: MigrationState;
+  /** Activity entries produced by this change (appended with the commit). */
+  activity: ActivityEntry[];
+  /** Stored with the commit; the commit fails if the key is already taken. */
+  idempotency?: IdempotencyRecord;
+}
+
+export interface CommitResult {
+  /** False when the stored version moved on (or the idempotency key was taken): re-read and retry. */
+  ok: boolean;
+  /**
+   * Resolves once the change is durable. Stores that write synchronously resolve it at once; the embedded
+   * store group-commits, so it accepts a commit (visible to the next reader) before its fsync returns.
+   * Callers acknowledge a change to their client only after awaiting this.
+   */
+  durable: Promise<void>;
+}
+
+export interface ActivityQuery {
+  /** Only entries at or after this time (ms). */
+  since?: number;
+  /** At most this many, the newest ones. */
+  limit?: number;
+}
+
+/**
+ * The store port. Every adapter (embedded file store, Redis, DynamoDB) passes the same contract suite
+ * (test/core/store-contract.ts): compare-and-set commits, no lost updates under concurrent writers,
+ * idempotency records, activity in order.
+ */
+export interface ProgressStore {
+  readonly kind: string;
+  load(migrationId: string): Promise<StoredMigration | null>;
+  commit(req: CommitRequest): Promise<CommitResult>;
+  listMigrations(): Promise<string[]>;
+  /** Activity in chronological order (oldest first). */
+  readActivity(migrationId: string, query?: ActivityQuery): Promise<ActivityEntry[]>;
+  getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null>;
+  close(): Promise<void>;
+}
+
+export const DURABLE_NOW: Promise<void> = Promise.resolve();

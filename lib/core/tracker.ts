@@ -1,0 +1,419 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { systemClock, type Clock } from './clock';
+import { DomainError } from './errors';
+import { emptyMetrics, type ActivityEntry, type Alert, type MigrationState, type PhaseState } from './model';
+import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
+import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from './plan';
+import { estimate, migrationStatus, overallProgress } from './progress';
+import type { ProgressStore } from './store';
+import { parseOrThrow } from './validation-util';
+
+export const initializeSchema = z.strictObject({
+  action: z.literal('initialize'),
+  name: z.string().min(1).max(200).optional(),
+  plan: z.array(z.unknown()).optional(),
+  /** Replace a migration that has already started. Without it, re-initializing a started migration is refused. */
+  reset: z.boolean().optional(),
+});
+export type InitializeRequest = z.output<typeof initializeSchema>;
+
+export interface HealthThresholds {
+  /** Error rate (percent) above which the migration is degraded. Default 10. */
+  errorRatePercent: number;
+  /** A running phase whose progress has not moved for this long is stalled (degraded). Default 30. */
+  stallMinutes: number;
+}
+export const DEFAULT_THRESHOLDS: HealthThresholds = { errorRatePercent: 10, stallMinutes: 30 };
+
+/** What changed, for metric sinks and notifiers (EMF on AWS, Prometheus, alert fan-out). */
+export interface TrackerChange {
+  migrationId: string;
+  action: string;
+  actor: string;
+  before: MigrationState | null;
+  after: MigrationState;
+  activity: ActivityEntry[];
+}
+export type TrackerListener = (change: TrackerChange) => void | Promise<void>;
+
+export interface TrackerOptions {
+  store: ProgressStore;
+  clock?: Clock;
+  thresholds?: Partial<HealthThresholds>;
+  /** Compare-and-set retries before giving up with a 503. Default 50. */
+  maxRetries?: number;
+  listeners?: TrackerListener[];
+}
+
+export interface MutationOptions {
+  actor?: string;
+  idempotencyKey?: string;
+}
+
+export interface MutationResult {
+  result: Record<string, unknown>;
+  /** True when the answer is the stored result of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/**
+ * The progress tracker: every mutation is read → apply (pure, on a copy) → compare-and-set commit, retried
+ * on conflict, serialized per migration inside one process so a busy process does not fight itself.
+ */
+export class Tracker {
+  readonly store: ProgressStore;
+  readonly clock: Clock;
+  readonly thresholds: HealthThresholds;
+  private readonly maxRetries: number;
+  private readonly listeners: TrackerListener[];
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(opts: TrackerOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+    this.maxRetries = opts.maxRetries ?? 50;
+    this.listeners = [...(opts.listeners ?? [])];
+  }
+
+  addListener(l: TrackerListener): void {
+    this.listeners.push(l);
+  }
+
+  /** Create (or, before it started or with `reset`, replace) a migration. */
+  async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
+    parseOrThrow(idSchema, migrationId, 'migration id');
+    const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
+    const hash = requestHash({ action: 'initialize', ...req });
+    return this.mutate(migrationId, 'initialize', hash, opts, (cur) => {
+      if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
+        throw new DomainError(
+          'conflict',
+          `migration "${migrationId}" has already started; pass "reset": true to replace it (its activity log is kept)`,
+        );
+      }
+      const now = this.clock.now();
+      const state = newMigration(migrationId, req.name ?? cur?.name ?? migrationId, plan, now);
+      const activity: ActivityEntry[] = [
+        {
+          at: now,
+          actor: opts.actor ?? 'api',
+          action: cur ? 'migration.reinitialize' : 'migration.initialize',
+          message: `Migration "${state.name}" ${cur ? 're-initialized' : 'initialized'} with ${plan.length} phases: ${plan.map((p) => p.id).join(', ')}`,
+        },
+      ];
+      return { state, activity, result: { migrationId, phases: plan.map((p) => p.id), created: !cur } };
+    }, true);
+  }
+
+  /** Apply a phase / sub-task / alert / metrics operation or a dashboard action. */
+  async apply(migrationId: string, op: Operation, opts: MutationOptions = {}): Promise<MutationResult> {
+    const actor = opts.actor ?? 'api';
+    return this.mutate(migrationId, op.action, requestHash(op), opts, (cur) => {
+      if (!cur) throw unknownMigration(migrationId);
+      const state = structuredClone(cur);
+      const now = this.clock.now();
+      const r: ApplyResult = applyOperation(state, op, { now, actor });
+      state.updatedAt = now;
+      return { state, activity: r.activity, result: r.result };
+    });
+  }
+
+  async get(migrationId: string): Promise<MigrationState> {
+    const s = await this.store.load(migrationId);
+    if (!s) throw unknownMigration(migrationId);
+    return s.state;
+  }
+
+  async exists(migrationId: string): Promise<boolean> {
+    return (await this.store.load(migrationId)) !== null;
+  }
+
+  list(): Promise<string[]> {
+    return this.store.listMigrations();
+  }
+
+  /** Read a migration, first marking phases whose reporters went quiet (raising a warning alert once). */
+  async read(migrationId: string): Promise<MigrationState> {
+    const s = await this.get(migrationId);
+    const now = this.clock.now();
+    if (s.phases.some((p) => isOverdue(p, now) && !p.stale)) {
+      await this.apply(migrationId, { action: 'sweep_staleness' }, { actor: 'staleness-sweep' });
+      return this.get(migrationId);
+    }
+    return s;
+  }
+
+  async overview(migrationId: string) {
+    return overviewOf(await this.read(migrationId), this.clock.now(), this.thresholds);
+  }
+
+  async dashboard(migrationId: string, activityLimit = 50) {
+    const s = await this.read(migrationId);
+    const activity = await this.store.readActivity(migrationId, { limit: activityLimit });
+    return dashboardOf(s, activity, this.clock.now(), this.thresholds);
+  }
+
+  async estimate(migrationId: string) {
+    const s = await this.read(migrationId);
+    const now = this.clock.now();
+    return { migrationId, overallProgress: overallProgress(s.phases), status: migrationStatus(s), ...estimate(s, now), phases: phaseEstimates(s, now) };
+  }
+
+  async health(migrationId?: string) {
+    const ids = migrationId ? [migrationId] : await this.list();
+    const results = [];
+    for (const id of ids) results.push(healthOf(await this.read(id), this.clock.now(), this.thresholds));
+    const order: HealthStatus[] = ['healthy', 'degraded', 'unhealthy'];
+    const status = results.reduce<HealthStatus>((w, r) => (order.indexOf(r.status) > order.indexOf(w) ? r.status : w), 'healthy');
+    return { status, migrations: results };
+  }
+
+  private async mutate(
+    migrationId: string,
+    action: string,
+    hash: string,
+    opts: MutationOptions,
+    compute: (cur: MigrationState | null) => { state: MigrationState; activity: ActivityEntry[]; result: Record<string, unknown> },
+    allowCreate = false,
+  ): Promise<MutationResult> {
+    const key = opts.idempotencyKey;
+    if (key !== undefined && (key.length === 0 || key.length > 255)) {
+      throw new DomainError('bad_request', 'Idempotency-Key must be 1-255 characters');
+    }
+    const { durable, out } = await this.withLock(migrationId, async () => {
+      for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
+        if (key) {
+          const prior = await this.store.getIdempotency(migrationId, key);
+          if (prior) {
+            if (prior.requestHash !== hash) {
+              throw new DomainError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request`);
+            }
+            return { durable: Promise.resolve(), out: { result: prior.response, replayed: true } };
+          }
+        }
+        const cur = await this.store.load(migrationId);
+        if (!cur && !allowCreate) throw unknownMigration(migrationId);
+        const next = compute(cur?.state ?? null);
+        const version = cur?.version ?? 0;
+        for (const a of next.activity) a.version = version + 1;
+        const now = this.clock.now();
+        const commit = await this.store.commit({
+          migrationId,
+          expectedVersion: version,
+          state: next.state,
+          activity: next.activity,
+          idempotency: key ? { key, requestHash: hash, response: next.result, createdAt: now } : undefined,
+        });
+        if (commit.ok) {
+          const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity };
+          return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
+        }
+        await sleep(Math.min(50, 2 ** Math.min(attempt, 5)) * Math.random());
+      }
+      throw new DomainError('store_contention', `migration "${migrationId}" is too busy: gave up after ${this.maxRetries} conflicting writes`);
+    });
+    await durable;
+    return out;
+  }
+
+  private async notify(change: TrackerChange) {
+    for (const l of this.listeners) await l(change);
+  }
+
+  /** Per-migration in-process mutex; released once the commit is accepted (durability is awaited outside). */
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => mine);
+    this.locks.set(id, chained);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === chained) this.locks.delete(id);
+    }
+  }
+}
+
+export function newMigration(id: string, name: string, plan: PhaseDef[], now: number): MigrationState {
+  return {
+    id,
+    name,
+    createdAt: now,
+    updatedAt: now,
+    paused: false,
+    pausedMs: 0,
+    phases: plan.map(
+      (p): PhaseState => ({
+        ...p,
+        dependencies: [...p.dependencies],
+        status: 'pending',
+        progress: 0,
+        attempts: 0,
+        stale: false,
+        metadata: {},
+        errors: [],
+        warnings: [],
+        subTasks: p.subTasks.map((t) => ({ ...t, status: 'pending', progress: 0 })),
+      }),
+    ),
+    alerts: [],
+    metrics: emptyMetrics(),
+    controlEvents: [],
+    alertSeq: 0,
+  };
+}
+
+const unknownMigration = (id: string) =>
+  new DomainError('not_found', `unknown migration "${id}": initialize it first (POST {"action":"initialize"})`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** sha256 over JSON with sorted keys. */
+export function requestHash(v: unknown): string {
+  return createHash('sha256').update(canonicalJson(v)).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+// ---------- views (pure) ----------
+
+export function alertCounts(alerts: Alert[], openOnly = true) {
+  const c = { info: 0, warning: 0, error: 0, critical: 0 };
+  for (const a of alerts) if (!openOnly || !a.acknowledged) c[a.severity] += 1;
+  return c;
+}
+
+export function isStalled(p: PhaseState, now: number, t: HealthThresholds): boolean {
+  return p.status === 'in_progress' && now - (p.progressChangedAt ?? p.startedAt ?? now) > t.stallMinutes * 60000;
+}
+
+export function overviewOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
+  const running = s.phases.filter((p) => p.status === 'in_progress');
+  return {
+    migrationId: s.id,
+    name: s.name,
+    status: migrationStatus(s),
+    paused: s.paused,
+    overallProgress: overallProgress(s.phases),
+    currentPhases: running.map((p) => p.id),
+    startedAt: isoOpt(s.startedAt),
+    completedAt: isoOpt(s.completedAt),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+    estimate: estimate(s, now),
+    phases: s.phases.map((p) => ({
+      id: p.id,
+      name: p.name,
+      status: p.status,
+      progress: p.progress,
+      stale: p.stale || isOverdue(p, now),
+      stalled: isStalled(p, now, t),
+      dependencies: p.dependencies,
+      estimatedDuration: p.estimatedDuration,
+      actualDuration: p.actualDuration ?? (p.startedAt && p.status === 'in_progress' ? Math.round((now - p.startedAt) / 600) / 100 : undefined),
+      currentTask: typeof p.metadata['currentTask'] === 'string' ? p.metadata['currentTask'] : undefined,
+      error: p.error,
+      skipReason: p.skipReason,
+      subTasks: p.subTasks.map((x) => ({ id: x.id, name: x.name, status: x.status, progress: x.progress })),
+    })),
+    openAlerts: alertCounts(s.alerts),
+    metrics: s.metrics,
+  };
+}
+
+export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
+  return {
+    ...overviewOf(s, now, t),
+    health: healthOf(s, now, t),
+    phaseDetails: s.phases.map((p) => ({
+      ...p,
+      startedAt: isoOpt(p.startedAt),
+      completedAt: isoOpt(p.completedAt),
+      updatedAt: isoOpt(p.updatedAt),
+      nextUpdateDueAt: isoOpt(p.nextUpdateDueAt),
+      progressChangedAt: isoOpt(p.progressChangedAt),
+      subTasks: p.subTasks.map((x) => ({ ...x, startedAt: isoOpt(x.startedAt), completedAt: isoOpt(x.completedAt), updatedAt: isoOpt(x.updatedAt) })),
+    })),
+    timeline: timelineOf(s, now),
+    alerts: [...s.alerts]
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, 100)
+      .map((a) => ({ ...a, createdAt: new Date(a.createdAt).toISOString(), acknowledgedAt: isoOpt(a.acknowledgedAt) })),
+    controlEvents: s.controlEvents.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+    recentActivity: activity
+      .slice()
+      .reverse()
+      .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
+  };
+}
+
+/** Planned vs actual windows per phase: planned from the plan's critical path starting at the first start. */
+export function timelineOf(s: MigrationState, now: number) {
+  const origin = s.startedAt ?? now;
+  const plannedEnd = new Map<string, number>();
+  return s.phases.map((p) => {
+    const start = Math.max(origin, ...p.dependencies.map((d) => plannedEnd.get(d) ?? origin));
+    const end = start + p.estimatedDuration * 60000;
+    plannedEnd.set(p.id, end);
+    return {
+      id: p.id,
+      name: p.name,
+      status: p.status,
+      plannedStart: new Date(start).toISOString(),
+      plannedEnd: new Date(end).toISOString(),
+      actualStart: isoOpt(p.startedAt),
+      actualEnd: isoOpt(p.completedAt),
+    };
+  });
+}
+
+export function healthOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
+  const reasons: string[] = [];
+  let status: HealthStatus = 'healthy';
+  const failed = s.phases.filter((p) => p.status === 'failed');
+  if (failed.length) {
+    status = 'unhealthy';
+    reasons.push(...failed.map((p) => `phase "${p.id}" failed: ${p.error ?? 'no reason given'}`));
+  }
+  const degrade = (r: string) => {
+    if (status === 'healthy') status = 'degraded';
+    reasons.push(r);
+  };
+  for (const p of s.phases) {
+    if (p.stale || isOverdue(p, now)) degrade(`phase "${p.id}" is stale: no update since ${isoOpt(p.updatedAt)}`);
+    else if (isStalled(p, now, t)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
+  }
+  if (s.metrics.errorRate > t.errorRatePercent) degrade(`error rate ${s.metrics.errorRate}% is over ${t.errorRatePercent}%`);
+  return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };
+}
+
+function phaseEstimates(s: MigrationState, now: number): Array<{ id: string; status: string; remainingMinutes: number | null }> {
+  return s.phases.map((p) => {
+    if (p.status === 'completed' || p.status === 'skipped') return { id: p.id, status: p.status, remainingMinutes: 0 };
+    if (p.status === 'in_progress' && p.startedAt && p.progress > 0) {
+      const elapsedMin = (now - p.startedAt) / 60000;
+      return { id: p.id, status: p.status, remainingMinutes: Math.max(0, Math.round(((elapsedMin * (100 - p.progress)) / p.progress) * 100) / 100) };
+    }
+    return { id: p.id, status: p.status, remainingMinutes: null };
+  });
+}
+
+const isoOpt = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
