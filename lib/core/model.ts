@@ -122,6 +122,16 @@ export interface MigrationState {
   controlEvents: ControlEvent[];
   /** Monotonic counter for alert ids. */
   alertSeq: number;
+  /** The latest validation run posted to the tracker (reports show it). */
+  lastValidation?: ValidationSummary;
+}
+
+/** A validation run as the tracker keeps it: verdict and one line per check. */
+export interface ValidationSummary {
+  at: number;
+  runId?: string;
+  verdict: 'pass' | 'fail';
+  checks: Array<{ name: string; kind: string; passed: boolean; summary: string }>;
 }
 
 /** One line of the activity log: every change, who made it and when. */

@@ -55,6 +55,14 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
     phaseId: idSchema.optional(),
   }),
   z.strictObject({
+    action: z.literal('record_validation'),
+    verdict: z.enum(['pass', 'fail']),
+    runId: z.string().max(100).optional(),
+    checks: z
+      .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000) }))
+      .max(500),
+  }),
+  z.strictObject({
     action: z.literal('update_metrics'),
     /** Absolute values: replace what is there. */
     metrics: partialMetrics.optional(),
@@ -241,6 +249,17 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (op.phaseId) phase(s, op.phaseId);
       const a = addAlert(s, op.severity, op.message, now, 'reporter', op.phaseId, log);
       return { activity: act, result: { alert: a } };
+    }
+    case 'record_validation': {
+      s.lastValidation = { at: now, verdict: op.verdict, checks: op.checks, ...(op.runId ? { runId: op.runId } : {}) };
+      const failed = op.checks.filter((c) => !c.passed);
+      log('validation.record', `Validation ${op.verdict}: ${op.checks.length - failed.length}/${op.checks.length} checks passed`, {
+        details: { verdict: op.verdict, failed: failed.map((c) => c.name) },
+      });
+      if (op.verdict === 'fail') {
+        addAlert(s, 'error', `Validation failed: ${failed.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', undefined, log);
+      }
+      return { activity: act, result: { verdict: op.verdict, failedChecks: failed.map((c) => c.name) } };
     }
     case 'update_metrics': {
       if (!op.metrics && !op.increment) {

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { DashboardAction, ProgressOperation } from '../../core/operations';
+import type { PhaseDefInput } from '../../core/plan';
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}>;
+
+export interface TrackerClientOptions {
+  /** Base URL of the tracker API, e.g. http://127.0.0.1:8080 or a function URL. */
+  url: string;
+  /** Bearer token (local mode / self-hosted). Not used with IAM (SigV4) auth. */
+  token?: string;
+  /** Migration id; omitted → the server's default. */
+  migrationId?: string;
+  /** Recorded as the actor of every change (X-Actor). */
+  actor?: string;
+  /** Replace fetch, e.g. with a SigV4-signing fetch for IAM-protected APIs. */
+  fetch?: FetchLike;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** Retries for network errors and 5xx on idempotent sends (mutations always carry an Idempotency-Key). Default 2. */
+  retries?: number;
+}
+
+/** An HTTP error from the tracker API, with the server's code and message. */
+export class TrackerApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TrackerApiError';
+  }
+}
+
+/**
+ * Client for the tracker HTTP API: the single integration point for scripts, CLIs, the log watcher and jobs.
+ * Every mutation carries an Idempotency-Key (generated unless given), so retries never apply twice.
+ */
+export class TrackerClient {
+  private readonly base: string;
+  private readonly fetchImpl: FetchLike;
+  constructor(private readonly opts: TrackerClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  }
+
+  overview<T = Record<string, unknown>>(): Promise<T> {
+    return this.request<T>('GET', '/api/migration/progress');
+  }
+  dashboard<T = Record<string, unknown>>(activity = 50): Promise<T> {
+    return this.request<T>('GET', `/api/migration/dashboard?activity=${activity}`);
+  }
+  estimate<T = Record<string, unknown>>(): Promise<T> {
+    return this.request<T>('GET', '/api/migration/estimate');
+  }
+  activity<T = { entries: Array<Record<string, unknown>> }>(q: { since?: Date; limit?: number } = {}): Promise<T> {
+    const p = new URLSearchParams();
+    if (q.since) p.set('since', q.since.toISOString());
+    if (q.limit) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request<T>('GET', `/api/migration/activity${qs ? `?${qs}` : ''}`);
+  }
+  health<T = { status: string }>(): Promise<T> {
+    return this.request<T>('GET', '/health', undefined, undefined, [200, 503]);
+  }
+  list(): Promise<{ migrations: string[] }> {
+    return this.request('GET', '/api/migrations');
+  }
+  initialize(req: { name?: string; plan?: PhaseDefInput[]; reset?: boolean } = {}, idempotencyKey?: string): Promise<Record<string, unknown>> {
+    return this.request('POST', '/api/migration/progress', { action: 'initialize', ...req }, idempotencyKey ?? randomUUID());
+  }
+  send(op: ProgressOperation, idempotencyKey?: string): Promise<Record<string, unknown>> {
+    return this.request('POST', '/api/migration/progress', op, idempotencyKey ?? randomUUID());
+  }
+  dashboardAction(action: DashboardAction, idempotencyKey?: string): Promise<Record<string, unknown>> {
+    return this.request('POST', '/api/migration/dashboard', action, idempotencyKey ?? randomUUID());
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, idempotencyKey?: string, okStatuses = [200]): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.opts.token) headers['authorization'] = `Bearer ${this.opts.token}`;
+    if (this.opts.migrationId) headers['x-migration-id'] = this.opts.migrationId;
+    if (this.opts.actor) headers['x-actor'] = this.opts.actor;
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const retries = method === 'GET' || idempotencyKey ? (this.opts.retries ?? 2) : 0;
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+      let res: Awaited<ReturnType<FetchLike>>;
+      try {
+        res = await this.fetchImpl(this.base + path, { method, headers, body: payload, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
+      } catch (e) {
+        lastErr = new Error(`cannot reach the tracker API at ${this.base}: ${(e as Error).message}`);
+        continue;
+      }
+      const textBody = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = textBody ? JSON.parse(textBody) : {};
+      } catch {
+        parsed = { error: { code: 'bad_response', message: textBody.slice(0, 200) } };
+      }
+      if (okStatuses.includes(res.status)) return parsed as T;
+      const err = (parsed as { error?: { code?: string; message?: string } }).error;
+      const apiErr = new TrackerApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
+      if (res.status >= 500) {
+        lastErr = apiErr;
+        continue;
+      }
+      throw apiErr;
+    }
+    throw lastErr;
+  }
+}
