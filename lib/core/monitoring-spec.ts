@@ -63,6 +63,7 @@ export const METRICS = {
   AlertsRaised: m('AlertsRaised', 'Count', 'counter', ['MigrationId', 'Severity'], 'migration_alerts_total', 'tracker', 'Alerts raised, by severity'),
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
+  PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   // circuit breaker and search proxy
   BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
   BreakerTransitions: m('BreakerTransitions', 'Count', 'counter', ['Breaker', 'ToState'], 'circuit_breaker_transitions_total', 'breaker', 'State transitions, by target state'),
@@ -113,6 +114,11 @@ export interface AlarmSpec {
   runbook: string;
   /** Part of the composite "migration unhealthy" alarm. */
   composite: boolean;
+  /**
+   * Evaluate only while this condition holds (e.g. "a phase is running"); otherwise the alarm is OK.
+   * Renderers combine it with the main condition (CloudWatch metric math, PromQL `and`).
+   */
+  onlyWhile?: { metric: MetricName; statistic: Statistic; comparison: Comparison; threshold: number };
 }
 
 const a = (x: AlarmSpec): AlarmSpec => x;
@@ -162,6 +168,7 @@ export const ALARMS: AlarmSpec[] = [
     severity: 'warning',
     runbook: 'No progress report has arrived for 30 minutes. Check that the migration job is still running and can reach the tracker API; if it was paused on purpose, acknowledge this alarm.',
     composite: true,
+    onlyWhile: { metric: 'PhasesRunning', statistic: 'Maximum', comparison: 'gte', threshold: 1 },
   }),
   a({
     id: 'breaker-open',
