@@ -1,0 +1,370 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { ActivityEntry, MigrationState } from '../../core/model';
+import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
+
+export interface FileStoreOptions {
+  /** Compact (snapshot + truncate the journal) once the journal grows past this. Default 32 MiB. */
+  compactBytes?: number;
+  /** Idempotency records older than this are dropped at compaction. Default 24 h. */
+  idempotencyTtlMs?: number;
+  /** fdatasync each group commit (default true). Only benchmarks of the non-durable path turn it off. */
+  fsync?: boolean;
+}
+
+interface JournalRecord {
+  m: string;
+  v: number;
+  s: MigrationState;
+  a?: ActivityEntry[];
+  i?: IdempotencyRecord;
+}
+
+interface Snapshot {
+  format: 1;
+  migrations: Record<string, { version: number; state: MigrationState }>;
+  idempotency: Record<string, IdempotencyRecord[]>;
+}
+
+/**
+ * The embedded store: no server, one directory. Every commit is appended to a journal and acknowledged only
+ * after fdatasync; commits that arrive together share one write + fsync (group commit), so durability
+ * costs one disk flush per batch, not per update. The journal is compacted into `snapshot.json` (written to a
+ * temp file, fsynced, renamed) and `activity.log` (append-only). After `kill -9`, opening the directory
+ * replays snapshot + activity + journal; a torn last journal line (the write that was never acknowledged) is
+ * ignored. One process owns a directory at a time (LOCK file with its pid).
+ */
+export class FileStore implements ProgressStore {
+  readonly kind: string;
+  private readonly docs = new Map<string, StoredMigration>();
+  private readonly activity = new Map<string, ActivityEntry[]>();
+  private readonly idem = new Map<string, Map<string, IdempotencyRecord>>();
+  private pending: { rec: JournalRecord; line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** What the journal on disk holds: the snapshot is written from these, never from unflushed commits. */
+  private readonly durableDocs = new Map<string, StoredMigration>();
+  private readonly durableIdem = new Map<string, Map<string, IdempotencyRecord>>();
+  /** Every disk operation (batch write, compaction) runs on this chain, one at a time. */
+  private io: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  /** Activity committed to the journal but not yet copied to activity.log. */
+  private unarchived: { m: string; entries: ActivityEntry[] }[] = [];
+  private journalBytes = 0;
+  private closed = false;
+  private failed: Error | null = null;
+
+  private constructor(
+    private readonly dir: string | null,
+    private journal: fsp.FileHandle | null,
+    private readonly opts: Required<FileStoreOptions>,
+  ) {
+    this.kind = dir ? 'file' : 'memory';
+  }
+
+  /** Open (creating if needed) a store directory and recover its contents. */
+  static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
+    const opts = { compactBytes: 32 * 1024 * 1024, idempotencyTtlMs: 24 * 3600_000, fsync: true, ...options };
+    await fsp.mkdir(dir, { recursive: true });
+    acquireLock(dir);
+    try {
+      const store = new FileStore(dir, null, opts);
+      await store.recover();
+      store.journal = await fsp.open(path.join(dir, 'journal.log'), 'a');
+      store.journalBytes = (await store.journal.stat()).size;
+      return store;
+    } catch (e) {
+      releaseLock(dir);
+      throw e;
+    }
+  }
+
+  /** The same store without a disk: for tests and throwaway runs. Passes the same contract. */
+  static inMemory(): FileStore {
+    return new FileStore(null, null, { compactBytes: Infinity, idempotencyTtlMs: 24 * 3600_000, fsync: false });
+  }
+
+  async load(migrationId: string): Promise<StoredMigration | null> {
+    this.assertOpen();
+    return this.docs.get(migrationId) ?? null;
+  }
+
+  async listMigrations(): Promise<string[]> {
+    this.assertOpen();
+    return [...this.docs.keys()].sort();
+  }
+
+  async getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null> {
+    this.assertOpen();
+    return this.idem.get(migrationId)?.get(key) ?? null;
+  }
+
+  async readActivity(migrationId: string, q: ActivityQuery = {}): Promise<ActivityEntry[]> {
+    this.assertOpen();
+    const all = this.activity.get(migrationId) ?? [];
+    let from = 0;
+    if (q.since !== undefined) {
+      // entries are appended in commit order, and commit times never go backwards for one migration
+      let lo = 0;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (all[mid]!.at < q.since) lo = mid + 1;
+        else hi = mid;
+      }
+      from = lo;
+    }
+    if (q.limit !== undefined) from = Math.max(from, all.length - q.limit);
+    return all.slice(from);
+  }
+
+  /** Compare-and-set; the change is visible at once, `durable` resolves after the group fsync. */
+  commit(req: CommitRequest): Promise<CommitResult> {
+    this.assertOpen();
+    const cur = this.docs.get(req.migrationId);
+    if ((cur?.version ?? 0) !== req.expectedVersion) return Promise.resolve({ ok: false, durable: Promise.resolve() });
+    if (req.idempotency && this.idem.get(req.migrationId)?.has(req.idempotency.key)) {
+      return Promise.resolve({ ok: false, durable: Promise.resolve() });
+    }
+    const version = req.expectedVersion + 1;
+    const rec: JournalRecord = { m: req.migrationId, v: version, s: req.state };
+    if (req.activity.length) rec.a = req.activity;
+    if (req.idempotency) rec.i = req.idempotency;
+    // serialize before exposing: later mutation of the caller's objects cannot change what is written
+    const line = this.dir ? JSON.stringify(rec) + '\n' : '';
+    this.applyRecord(rec);
+    if (!this.dir) return Promise.resolve({ ok: true, durable: Promise.resolve() });
+    const durable = new Promise<void>((resolve, reject) => this.pending.push({ rec, line, resolve, reject }));
+    this.scheduleFlush();
+    return Promise.resolve({ ok: true, durable });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.dir && this.journal) {
+      if (!this.failed) await this.compact();
+      else await this.onIo(async () => {});
+      this.closed = true;
+      await this.journal.close();
+      releaseLock(this.dir);
+    }
+    this.closed = true;
+  }
+
+  /** Snapshot everything and truncate the journal (also runs automatically past `compactBytes`). */
+  async compact(): Promise<void> {
+    if (!this.dir || !this.journal) return;
+    await this.onIo(() => this.flushBatch());
+    await this.onIo(() => this.compactNow());
+  }
+
+  private async compactNow(): Promise<void> {
+    const dir = this.dir!;
+    // Runs on the I/O chain: no batch is written while we compact, so the journal holds exactly durable*.
+    const toArchive = this.unarchived;
+    this.unarchived = [];
+    if (toArchive.length) {
+      const lines = toArchive.flatMap(({ m, entries }) => entries.map((e) => JSON.stringify({ m, ...e }))).join('\n') + '\n';
+      const fh = await fsp.open(path.join(dir, 'activity.log'), 'a');
+      try {
+        await fh.write(lines);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    }
+    const cutoff = Date.now() - this.opts.idempotencyTtlMs;
+    const snap: Snapshot = { format: 1, migrations: {}, idempotency: {} };
+    for (const [id, d] of this.durableDocs) snap.migrations[id] = d;
+    for (const [id, m] of this.durableIdem) {
+      const live = this.idem.get(id);
+      for (const [k, r] of m) {
+        if (r.createdAt < cutoff) {
+          m.delete(k);
+          live?.delete(k);
+        }
+      }
+      snap.idempotency[id] = [...m.values()];
+    }
+    const tmp = path.join(dir, 'snapshot.json.tmp');
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await fh.write(JSON.stringify(snap));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, path.join(dir, 'snapshot.json'));
+    await fsyncDir(dir);
+    await this.journal!.truncate(0);
+    await this.journal!.sync();
+    this.journalBytes = 0;
+  }
+
+  private markDurable(rec: JournalRecord) {
+    this.durableDocs.set(rec.m, { version: rec.v, state: rec.s });
+    if (rec.i) {
+      let m = this.durableIdem.get(rec.m);
+      if (!m) this.durableIdem.set(rec.m, (m = new Map()));
+      m.set(rec.i.key, rec.i);
+    }
+    if (rec.a?.length) this.unarchived.push({ m: rec.m, entries: rec.a });
+  }
+
+  private applyRecord(rec: JournalRecord) {
+    this.docs.set(rec.m, { version: rec.v, state: rec.s });
+    if (rec.a?.length) {
+      let list = this.activity.get(rec.m);
+      if (!list) this.activity.set(rec.m, (list = []));
+      for (const e of rec.a) list.push(e);
+    }
+    if (rec.i) {
+      let m = this.idem.get(rec.m);
+      if (!m) this.idem.set(rec.m, (m = new Map()));
+      m.set(rec.i.key, rec.i);
+    }
+  }
+
+  private scheduleFlush() {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Let every commit of this turn of the event loop join the batch, then write them with one fsync.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.onIo(() => this.flushBatch()).catch(() => undefined); // batch promises carry the error
+    });
+  }
+
+  /** Run `fn` after every disk operation queued before it; the chain itself never rejects. */
+  private onIo(fn: () => Promise<void>): Promise<void> {
+    const run = this.io.then(fn);
+    this.io = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushBatch(): Promise<void> {
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      if (this.failed) throw this.failed;
+      const buf = Buffer.from(batch.map((b) => b.line).join(''));
+      await this.journal!.write(buf);
+      if (this.opts.fsync) await this.journal!.datasync();
+      this.journalBytes += buf.length;
+    } catch (e) {
+      // A failed write leaves memory ahead of disk: refuse everything from now on rather than lie.
+      this.failed ??= new Error(`embedded store write failed: ${(e as Error).message}`);
+      for (const b of batch) b.reject(this.failed);
+      return;
+    }
+    for (const b of batch) {
+      this.markDurable(b.rec);
+      b.resolve();
+    }
+    if (this.journalBytes > this.opts.compactBytes) await this.compactNow();
+  }
+
+  private async recover() {
+    const dir = this.dir!;
+    const snapFile = path.join(dir, 'snapshot.json');
+    if (fs.existsSync(snapFile)) {
+      const snap = JSON.parse(await fsp.readFile(snapFile, 'utf8')) as Snapshot;
+      if (snap.format !== 1) throw new Error(`${snapFile}: unknown format ${String(snap.format)}`);
+      for (const [id, d] of Object.entries(snap.migrations)) {
+        this.docs.set(id, d);
+        this.durableDocs.set(id, d);
+      }
+      for (const [id, recs] of Object.entries(snap.idempotency)) {
+        this.idem.set(id, new Map(recs.map((r) => [r.key, r])));
+        this.durableIdem.set(id, new Map(recs.map((r) => [r.key, r])));
+      }
+    }
+    const archivedUpTo = new Map<string, number>();
+    for (const line of await readLines(path.join(dir, 'activity.log'), 'activity.log')) {
+      const { m, ...e } = line as ActivityEntry & { m: string };
+      let list = this.activity.get(m);
+      if (!list) this.activity.set(m, (list = []));
+      list.push(e);
+      archivedUpTo.set(m, Math.max(archivedUpTo.get(m) ?? 0, e.version ?? 0));
+    }
+    for (const raw of await readLines(path.join(dir, 'journal.log'), 'journal.log')) {
+      const rec = raw as JournalRecord;
+      if (rec.v <= (this.docs.get(rec.m)?.version ?? 0)) continue; // already in the snapshot
+      const fresh = (rec.a ?? []).filter((e) => (e.version ?? rec.v) > (archivedUpTo.get(rec.m) ?? 0));
+      const r: JournalRecord = { ...rec, a: fresh };
+      this.applyRecord(r);
+      this.markDurable(r);
+    }
+  }
+
+  private assertOpen() {
+    if (this.closed) throw new Error('store is closed');
+    if (this.failed) throw this.failed;
+  }
+}
+
+/** JSONL lines; a torn (unparseable) last line is the unacknowledged write of a crash and is dropped. */
+async function readLines(file: string, label: string): Promise<unknown[]> {
+  if (!fs.existsSync(file)) return [];
+  const text = await fsp.readFile(file, 'utf8');
+  const lines = text.split('\n');
+  const out: unknown[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l));
+    } catch (e) {
+      const isLast = lines.slice(i + 1).every((x) => x === '');
+      if (isLast) break;
+      throw new Error(`${label}: corrupt line ${i + 1} (not the last one, so not a torn write): ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function acquireLock(dir: string) {
+  const lock = path.join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data directory ${dir} is in use by process ${pid} (remove ${lock} if that process is gone)`);
+      }
+      if (pid === process.pid) throw new Error(`data directory ${dir} is already open in this process`);
+      fs.unlinkSync(lock); // stale lock from a crashed process
+    }
+  }
+}
+
+function releaseLock(dir: string) {
+  try {
+    fs.unlinkSync(path.join(dir, 'LOCK'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function fsyncDir(dir: string) {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,136 @@
+import { ManualClock } from '../../lib/core/clock';
+import type { ProgressStore } from '../../lib/core/store';
+import { Tracker, newMigration } from '../../lib/core/tracker';
+import { DEFAULT_PLAN } from '../../lib/core/plan';
+import type { ActivityEntry } from '../../lib/core/model';
+
+export interface StoreFixture {
+  store: ProgressStore;
+  /** Another handle on the same data (another process/instance), when the backend allows one. */
+  reopen?: () => Promise<ProgressStore>;
+  cleanup(): Promise<void>;
+}
+
+const entry = (at: number, message: string, version?: number): ActivityEntry => ({ at, actor: 'test', action: 'test', message, version });
+
+/**
+ * The store contract: every ProgressStore adapter (embedded, Redis, DynamoDB) runs this suite.
+ * Call it at the top level of a test file.
+ */
+export function describeStoreContract(name: string, factory: () => Promise<StoreFixture>): void {
+  describe(`ProgressStore contract: ${name}`, () => {
+    let fx: StoreFixture;
+    beforeEach(async () => {
+      fx = await factory();
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    it('returns null for an unknown migration and lists nothing at first', async () => {
+      expect(await fx.store.load('nope')).toBeNull();
+      expect(await fx.store.listMigrations()).toEqual([]);
+      expect(await fx.store.readActivity('nope')).toEqual([]);
+      expect(await fx.store.getIdempotency('nope', 'k')).toBeNull();
+    });
+
+    it('creates with expectedVersion 0 exactly once and bumps the version on each commit', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      const a = await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: s, activity: [] });
+      expect(a.ok).toBe(true);
+      await a.durable;
+      const b = await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: { ...s, name: 'other' }, activity: [] });
+      expect(b.ok).toBe(false);
+      const loaded = await fx.store.load('m1');
+      expect(loaded?.version).toBe(1);
+      expect(loaded?.state.name).toBe('M1');
+      const c = await fx.store.commit({ migrationId: 'm1', expectedVersion: 1, state: { ...s, name: 'M1b' }, activity: [] });
+      expect(c.ok).toBe(true);
+      await c.durable;
+      expect((await fx.store.load('m1'))?.version).toBe(2);
+      expect((await fx.store.load('m1'))?.state.name).toBe('M1b');
+    });
+
+    it('refuses a stale expectedVersion and changes nothing', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      await (await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: s, activity: [] })).durable;
+      await (await fx.store.commit({ migrationId: 'm1', expectedVersion: 1, state: { ...s, name: 'v2' }, activity: [entry(1, 'a', 2)] })).durable;
+      const stale = await fx.store.commit({ migrationId: 'm1', expectedVersion: 1, state: { ...s, name: 'lost' }, activity: [entry(2, 'b', 2)] });
+      expect(stale.ok).toBe(false);
+      expect((await fx.store.load('m1'))?.state.name).toBe('v2');
+      expect((await fx.store.readActivity('m1')).map((e) => e.message)).toEqual(['a']);
+    });
+
+    it('keeps activity in order, with since and limit (newest N, oldest first)', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      let v = 0;
+      for (let i = 0; i < 30; i++) {
+        const r = await fx.store.commit({ migrationId: 'm1', expectedVersion: v, state: s, activity: [entry(1000 + i * 10, `e${i}`, v + 1)] });
+        expect(r.ok).toBe(true);
+        await r.durable;
+        v++;
+      }
+      const all = await fx.store.readActivity('m1');
+      expect(all.map((e) => e.message)).toEqual(Array.from({ length: 30 }, (_, i) => `e${i}`));
+      expect((await fx.store.readActivity('m1', { limit: 3 })).map((e) => e.message)).toEqual(['e27', 'e28', 'e29']);
+      expect((await fx.store.readActivity('m1', { since: 1000 + 25 * 10 })).map((e) => e.message)).toEqual(['e25', 'e26', 'e27', 'e28', 'e29']);
+      expect((await fx.store.readActivity('m1', { since: 1000 + 25 * 10, limit: 2 })).map((e) => e.message)).toEqual(['e28', 'e29']);
+    });
+
+    it('stores an idempotency record with the commit and refuses a second commit with the same key', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      const rec = { key: 'k1', requestHash: 'h', response: { ok: true, n: 1 }, createdAt: 1000 };
+      await (await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: s, activity: [], idempotency: rec })).durable;
+      expect(await fx.store.getIdempotency('m1', 'k1')).toEqual(rec);
+      expect(await fx.store.getIdempotency('m2', 'k1')).toBeNull();
+      const again = await fx.store.commit({ migrationId: 'm1', expectedVersion: 1, state: s, activity: [], idempotency: { ...rec, response: { n: 2 } } });
+      expect(again.ok).toBe(false);
+      expect((await fx.store.load('m1'))?.version).toBe(1);
+      expect(await fx.store.getIdempotency('m1', 'k1')).toEqual(rec);
+    });
+
+    it('holds several migrations side by side', async () => {
+      for (const id of ['tenant-b', 'tenant-a']) {
+        await (await fx.store.commit({ migrationId: id, expectedVersion: 0, state: newMigration(id, id, DEFAULT_PLAN, 1), activity: [] })).durable;
+      }
+      expect([...(await fx.store.listMigrations())].sort()).toEqual(['tenant-a', 'tenant-b']);
+      expect((await fx.store.load('tenant-a'))?.state.id).toBe('tenant-a');
+    });
+
+    it('loses no update with 50 concurrent writers on one migration', async () => {
+      const clock = new ManualClock();
+      const stores: ProgressStore[] = [fx.store];
+      if (fx.reopen) for (let i = 0; i < 4; i++) stores.push(await fx.reopen());
+      // separate Tracker instances = separate processes: no shared in-process lock, only the store's CAS
+      const trackers = Array.from({ length: 50 }, (_, i) => new Tracker({ store: stores[i % stores.length]!, clock, maxRetries: 500 }));
+      await trackers[0]!.initialize('busy', {});
+      const perWriter = 6;
+      await Promise.all(
+        trackers.map(async (t, w) => {
+          for (let i = 0; i < perWriter; i++) {
+            await t.apply('busy', { action: 'update_metrics', increment: { successfulOperations: 1, totalDataMigrated: 10 } }, { actor: `w${w}` });
+          }
+        }),
+      );
+      const final = await fx.store.load('busy');
+      expect(final?.state.metrics.successfulOperations).toBe(50 * perWriter);
+      expect(final?.state.metrics.totalDataMigrated).toBe(50 * perWriter * 10);
+      expect(final?.version).toBe(1 + 50 * perWriter);
+      const activity = await fx.store.readActivity('busy');
+      expect(activity.filter((a) => a.action === 'metrics.update')).toHaveLength(50 * perWriter);
+      for (const s of stores.slice(1)) await s.close();
+    });
+
+    it('applies a request with an Idempotency-Key once, even when replayed concurrently', async () => {
+      const t1 = new Tracker({ store: fx.store });
+      const t2 = new Tracker({ store: fx.reopen ? await fx.reopen() : fx.store });
+      await t1.initialize('m', {});
+      const op = { action: 'update_metrics', increment: { failedOperations: 1 } } as const;
+      const results = await Promise.all([t1, t2, t1, t2].map((t) => t.apply('m', op, { idempotencyKey: 'same-key' })));
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(new Set(results.map((r) => JSON.stringify(r.result))).size).toBe(1);
+      expect((await fx.store.load('m'))?.state.metrics.failedOperations).toBe(1);
+      if (t2.store !== fx.store) await t2.store.close();
+    });
+  });
+}
