@@ -1,0 +1,182 @@
+import { Construct } from 'constructs';
+import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
+import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
+import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
+import type { CloudRunAdapter } from '../../../lambda/cloud-run';
+import { bundleHandler, FUNCTION_ENTRY_POINT } from './bundle';
+import { checkLabels, saMember, serviceAccountId, serviceName, type GcpPlacement } from './common';
+import type { SecureBucket } from './report-bucket';
+import type { HandlerSecrets } from './secrets';
+import { findSecretLikeValues } from './secret-scan';
+
+/**
+ * Network ingress. `internal` is the default; `internal-and-lb` adds Google Cloud load balancers (the search
+ * proxy behind an HTTPS load balancer); `all` must carry the reason it is needed, which the policy tests read.
+ */
+export type Ingress = 'internal' | 'internal-and-lb' | { all: string };
+
+export interface CloudRunHandlerProps {
+  placement: GcpPlacement;
+  /** Short purpose, e.g. `report`: names the service (`<prefix>-report`) and its service account. */
+  purpose: string;
+  /** Handler module to bundle (TypeScript), e.g. `lambda/report.ts`. */
+  entry: string;
+  /** Export of the handler module. Default `handler`. */
+  exportName?: string;
+  adapter: CloudRunAdapter;
+  /**
+   * A container image: deploy a Cloud Run v2 service running it. Without one, the handler is bundled and
+   * deployed as a Cloud Run function (2nd gen) from `sourceBucket`.
+   */
+  image?: string;
+  /** Bucket holding the zipped bundles (needed without `image`). */
+  sourceBucket?: SecureBucket;
+  /** Skip esbuild (unit tests): a placeholder bundle is zipped instead. */
+  skipBundling?: boolean;
+  /** Plain, non-secret settings. A value that looks like a secret is refused. */
+  environment?: Record<string, string>;
+  /** Environment variable name → secret id in `secrets`; mounted from Secret Manager (`latest` version). */
+  secretEnv?: Record<string, string>;
+  secrets?: HandlerSecrets;
+  ingress?: Ingress;
+  memory?: string;
+  timeoutSeconds?: number;
+  maxInstances?: number;
+  minInstances?: number;
+  /** Service account the function build runs as (Cloud Build). Default: the project's default build account. */
+  buildServiceAccount?: string;
+  /** Cloud Run deletion protection (v2 service only). Default: on in prod. */
+  deletionProtection?: boolean;
+}
+
+const INGRESS_FUNCTION: Record<string, string> = { internal: 'ALLOW_INTERNAL_ONLY', 'internal-and-lb': 'ALLOW_INTERNAL_AND_GCLB', all: 'ALLOW_ALL' };
+const INGRESS_SERVICE: Record<string, string> = { internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY', 'internal-and-lb': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER', all: 'INGRESS_TRAFFIC_ALL' };
+
+/**
+ * One handler on Cloud Run with its own service account. The account gets nothing here but what the caller
+ * grants (object creation on the report bucket, accessor on its own secrets); invokers are added one service
+ * account at a time with `grantInvoker`, never `allUsers` or `allAuthenticatedUsers`.
+ */
+export class CloudRunHandler extends Construct {
+  readonly serviceAccount: ServiceAccount;
+  /** Cloud Run service name (a Cloud Run function's service has the function's name). */
+  readonly serviceName: string;
+  /** HTTPS URL of the service (the scheduler's target and OIDC audience). */
+  readonly uri: string;
+  readonly fn?: Cloudfunctions2Function;
+  readonly service?: CloudRunV2Service;
+  private readonly placement: GcpPlacement;
+
+  constructor(scope: Construct, id: string, props: CloudRunHandlerProps) {
+    super(scope, id);
+    const { placement } = props;
+    this.placement = placement;
+    this.serviceName = serviceName(placement.namePrefix, props.purpose);
+    const ingress = props.ingress ?? 'internal';
+    if (typeof ingress === 'object' && !ingress.all.trim()) throw new Error(`${props.purpose}: ingress "all" needs a reason`);
+    const ingressKey = typeof ingress === 'object' ? 'all' : ingress;
+    const env = { MM_HANDLER: props.purpose, MM_ENV: placement.env, MM_RUNTIME: 'cloud-run', ...(props.environment ?? {}) };
+    const suspicious = findSecretLikeValues(env);
+    if (suspicious.length) throw new Error(`${props.purpose}: environment values look like secrets (${suspicious.join(', ')}): put them in Secret Manager and use secretEnv`);
+    for (const k of Object.keys(props.secretEnv ?? {})) if (k in env) throw new Error(`${props.purpose}: ${k} is both a plain and a secret environment variable`);
+    const labels = checkLabels({ ...placement.labels, handler: props.purpose });
+
+    this.serviceAccount = new ServiceAccount(this, 'sa', {
+      project: placement.project,
+      accountId: serviceAccountId(placement.namePrefix, props.purpose),
+      displayName: `migration-monitor ${props.purpose} handler (${placement.env})`,
+      description: `Runs the ${props.purpose} handler; holds only the roles granted to it by the stack`,
+    });
+
+    // Secret accessor grants first: a revision that cannot read its secrets fails to start.
+    const secretEnv = Object.entries(props.secretEnv ?? {});
+    if (secretEnv.length && !props.secrets) throw new Error(`${props.purpose}: secretEnv needs the secrets construct`);
+    const grants: ITerraformDependable[] = [];
+    const granted = new Set<string>();
+    for (const [, secretId] of secretEnv) {
+      if (granted.has(secretId)) continue;
+      granted.add(secretId);
+      grants.push(props.secrets!.grantAccess(secretId, props.purpose, this.serviceAccount.email));
+    }
+    const secretRefs = secretEnv.map(([name, secretId]) => ({ name, ref: props.secrets!.ref(secretId) }));
+    const memory = props.memory ?? '512Mi';
+    const timeoutSeconds = props.timeoutSeconds ?? 300;
+
+    if (props.image) {
+      this.service = new CloudRunV2Service(this, 'service', {
+        project: placement.project,
+        location: placement.region,
+        name: this.serviceName,
+        ingress: INGRESS_SERVICE[ingressKey],
+        deletionProtection: props.deletionProtection ?? placement.env === 'prod',
+        labels,
+        template: {
+          serviceAccount: this.serviceAccount.email,
+          timeout: `${timeoutSeconds}s`,
+          scaling: { maxInstanceCount: props.maxInstances ?? 3, minInstanceCount: props.minInstances ?? 0 },
+          containers: [
+            {
+              image: props.image,
+              resources: { limits: { memory, cpu: '1' } },
+              env: [
+                ...Object.entries(env).map(([name, value]) => ({ name, value })),
+                ...secretRefs.map(({ name, ref }) => ({ name, valueSource: { secretKeyRef: { secret: ref.secretId, version: 'latest' } } })),
+              ],
+            },
+          ],
+        },
+        dependsOn: grants,
+      });
+      this.uri = this.service.uri;
+    } else {
+      if (!props.sourceBucket) throw new Error(`${props.purpose}: a Cloud Run function needs sourceBucket (or give an image)`);
+      const dir = bundleHandler({ entry: props.entry, exportName: props.exportName ?? 'handler', adapter: props.adapter, name: props.purpose, skip: props.skipBundling });
+      const asset = new TerraformAsset(this, 'bundle', { path: dir, type: AssetType.ARCHIVE });
+      const object = new StorageBucketObject(this, 'source', {
+        bucket: props.sourceBucket.name,
+        name: `${props.purpose}/${asset.assetHash}.zip`,
+        source: asset.path,
+      });
+      this.fn = new Cloudfunctions2Function(this, 'function', {
+        project: placement.project,
+        location: placement.region,
+        name: this.serviceName,
+        description: `migration-monitor ${props.purpose} handler`,
+        labels,
+        buildConfig: {
+          runtime: 'nodejs20',
+          entryPoint: FUNCTION_ENTRY_POINT,
+          serviceAccount: props.buildServiceAccount,
+          source: { storageSource: { bucket: props.sourceBucket.name, object: object.name } },
+        },
+        serviceConfig: {
+          serviceAccountEmail: this.serviceAccount.email,
+          ingressSettings: INGRESS_FUNCTION[ingressKey],
+          availableMemory: memory,
+          timeoutSeconds,
+          maxInstanceCount: props.maxInstances ?? 3,
+          minInstanceCount: props.minInstances ?? 0,
+          allTrafficOnLatestRevision: true,
+          environmentVariables: env,
+          secretEnvironmentVariables: secretRefs.map(({ name, ref }) => ({ key: name, projectId: ref.project, secret: ref.secretId, version: 'latest' })),
+        },
+        dependsOn: grants,
+      });
+      this.uri = this.fn.serviceConfig.uri;
+    }
+  }
+
+  /** Let exactly one service account invoke this handler (roles/run.invoker on this one service). */
+  grantInvoker(id: string, serviceAccountEmail: string): CloudRunV2ServiceIamMember {
+    return new CloudRunV2ServiceIamMember(this, `invoker-${id}`, {
+      project: this.placement.project,
+      location: this.placement.region,
+      name: this.fn ? this.fn.name : this.service!.name,
+      role: 'roles/run.invoker',
+      member: saMember(serviceAccountEmail),
+    });
+  }
+}
