@@ -362,6 +362,7 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
       .reverse()
       .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
+    lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
   };
 }
 

@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import { serveHttp, type RunningServer } from '../../adapters/local/http-server';
+import { DemoSimulator } from '../../adapters/local/demo-simulator';
+import type { Route } from '../../core/http';
+import { Tracker } from '../../core/tracker';
+import { trackerApi } from '../../core/tracker-api';
+import { dashboardRoutes } from '../../core/ui/dashboard';
+import type { ProgressStore } from '../../core/store';
+import { CliError } from '../errors';
+import { DEFAULT_DATA_DIR, openStore } from '../local-runtime';
+import { localExtras } from '../local-extras';
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  store: ProgressStore;
+  token?: string;
+  demo?: boolean;
+  /** Start the search-proxy demo next to the tracker (on proxyPort, default port + 1). */
+  proxy?: boolean;
+  proxyPort?: number;
+  /** Staleness sweep interval (ms). Default 5000. */
+  sweepMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  url: string;
+  tracker: Tracker;
+  server: RunningServer;
+  demo?: DemoSimulator;
+  proxyUrl?: string;
+  close(): Promise<void>;
+}
+
+/** Local mode: tracker API + dashboard (+ /metrics, + search-proxy demo) on 127.0.0.1 over one store. */
+export async function startLocalServer(o: LocalServerOptions): Promise<LocalServer> {
+  const log = o.log ?? (() => undefined);
+  const tracker = new Tracker({ store: o.store });
+  const defaultId = o.demo ? 'demo' : 'default';
+  if (!o.demo && !(await tracker.exists('default'))) await tracker.initialize('default', { name: 'Default migration' }, { actor: 'local-server' });
+  const extras = await localExtras(tracker);
+  const routes: Route[] = [...dashboardRoutes(), ...extras.routes];
+  const handler = trackerApi({
+    tracker,
+    token: o.token,
+    defaultMigrationId: defaultId,
+    extraRoutes: routes,
+    onServerError: (e) => log(`error: ${(e as Error).stack ?? String(e)}`),
+  });
+  const server = await serveHttp(handler, { port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  let demo: DemoSimulator | undefined;
+  if (o.demo) {
+    demo = new DemoSimulator(tracker);
+    await demo.start();
+  }
+  let proxy: { url: string; close(): Promise<void> } | undefined;
+  if (o.proxy && extras.startProxy) proxy = await extras.startProxy({ port: o.proxyPort ?? server.port + 1, host: o.host ?? '127.0.0.1' });
+  // Staleness: a reporter that went quiet is noticed even when nobody is looking at the dashboard.
+  const sweep = setInterval(() => {
+    void (async () => {
+      for (const id of await tracker.list()) await tracker.read(id);
+    })().catch((e) => log(`staleness sweep failed: ${(e as Error).message}`));
+  }, o.sweepMs ?? 5000);
+  sweep.unref();
+  return {
+    url: server.url,
+    tracker,
+    server,
+    demo,
+    proxyUrl: proxy?.url,
+    close: async () => {
+      clearInterval(sweep);
+      demo?.stop();
+      await proxy?.close();
+      await server.close();
+      await o.store.close();
+    },
+  };
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('local mode: tracker API and web dashboard on 127.0.0.1 (npm start)')
+    .option('--port <n>', 'port for the API and dashboard', '8080')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1: not reachable from the network)', '127.0.0.1')
+    .option('--data-dir <dir>', `embedded store directory (env MIGRATION_MONITOR_DATA_DIR; default ${DEFAULT_DATA_DIR})`)
+    .option('--store <kind>', 'file (default), memory or redis')
+    .option('--redis-url <url>', 'Redis URL for --store redis (env REDIS_URL)')
+    .option('--token <token>', 'require this bearer token on /api (env MIGRATION_MONITOR_TOKEN)')
+    .option('--demo', 'seed a simulated migration that advances in real time')
+    .option('--no-proxy', 'do not start the search-proxy demo')
+    .option('--proxy-port <n>', 'port for the search-proxy demo (default: port + 1)')
+    .action(async (opts: { port: string; host: string; dataDir?: string; store?: string; redisUrl?: string; token?: string; demo?: boolean; proxy: boolean; proxyPort?: string }) => {
+      const port = parsePort(opts.port, '--port');
+      const proxyPort = opts.proxyPort === undefined ? undefined : parsePort(opts.proxyPort, '--proxy-port');
+      const token = opts.token ?? process.env['MIGRATION_MONITOR_TOKEN'];
+      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1' && !token) {
+        throw new CliError(`binding to ${opts.host} exposes the API beyond this machine: set --token (or MIGRATION_MONITOR_TOKEN)`, 2);
+      }
+      const { store, description } = await openStore(opts);
+      let srv: LocalServer;
+      try {
+        srv = await startLocalServer({ port, host: opts.host, store, token, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
+      } catch (e) {
+        await store.close();
+        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${port} is in use: pass --port N`, 1);
+        throw e;
+      }
+      const lines = [
+        `migration-monitor local mode`,
+        `  dashboard   ${srv.url}/admin/migration`,
+        `  API         ${srv.url}/api/migration/progress   (migration: ${opts.demo ? 'demo' : 'default'}; pick another with X-Migration-Id or ?migration=)`,
+        `  health      ${srv.url}/health`,
+        `  store       ${description}`,
+        `  auth        ${token ? 'bearer token required on /api' : 'none (bound to ' + opts.host + ' only)'}`,
+      ];
+      if (srv.proxyUrl) lines.push(`  search proxy ${srv.proxyUrl}/search   (demo backends; see docs/search-proxy.md)`);
+      if (opts.demo) lines.push(`  demo        a simulated migration is running`);
+      lines.push(`  try: curl -s ${srv.url}/api/migration/progress${token ? ' -H "Authorization: Bearer $MIGRATION_MONITOR_TOKEN"' : ''}`);
+      process.stdout.write(lines.join('\n') + '\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.stdout.write('stopping (flushing the store)...\n');
+          void srv.close().then(resolve, (e) => {
+            process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
+
+function parsePort(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number 0-65535 (got "${v}")`, 2);
+  return n;
+}

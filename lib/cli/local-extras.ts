@@ -1,0 +1,12 @@
+import type { Route } from '../core/http';
+import type { Tracker } from '../core/tracker';
+
+export interface LocalExtras {
+  routes: Route[];
+  startProxy?: (o: { port: number; host: string }) => Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/** Optional parts of local mode contributed by other modules (Prometheus /metrics, the search-proxy demo). */
+export async function localExtras(_tracker: Tracker): Promise<LocalExtras> {
+  return { routes: [] };
+}

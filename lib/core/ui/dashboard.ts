@@ -1,0 +1,245 @@
+import type { Route } from '../http';
+
+/**
+ * The web dashboard at /admin/migration: static HTML + one script, no build step, no third-party code.
+ * It reads GET /api/migration/dashboard every 5 s and posts pause/resume/acknowledge to
+ * POST /api/migration/dashboard. When the API wants a token, the page asks for it once per tab.
+ */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Migration monitor</title>
+<style>
+  :root { --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --crit:#8b0000; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; }
+  * { box-sizing: border-box; }
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
+  header { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:12px 20px; border-bottom:1px solid var(--line); background:var(--bg); }
+  header h1 { font-size:18px; margin:0 12px 0 0; }
+  main { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:20px; padding:20px; }
+  section { border:1px solid var(--line); border-radius:6px; padding:12px 16px; margin-bottom:20px; }
+  section h2 { font-size:15px; margin:0 0 10px; }
+  .bar { height:10px; background:#eaeef2; border-radius:5px; overflow:hidden; }
+  .bar > span { display:block; height:100%; background:var(--run); }
+  .bar.big { height:18px; border-radius:9px; }
+  .phase { padding:8px 0; border-top:1px solid #eaeef2; }
+  .phase:first-of-type { border-top:0; }
+  .phase .row { display:flex; justify-content:space-between; gap:8px; margin-bottom:4px; }
+  .sub { margin:4px 0 0 16px; font-size:12px; color:var(--muted); display:grid; grid-template-columns: 160px 1fr 60px; gap:8px; align-items:center; }
+  .badge { display:inline-block; padding:0 7px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
+  .s-completed { color:var(--ok); border-color:var(--ok); } .s-completed + .bar > span, .bar.s-completed > span { background:var(--ok); }
+  .s-failed { color:var(--err); border-color:var(--err); } .bar.s-failed > span { background:var(--err); }
+  .s-in_progress { color:var(--run); border-color:var(--run); }
+  .s-skipped, .s-pending, .s-not_started { color:var(--muted); }
+  .s-paused { color:var(--warn); border-color:var(--warn); }
+  .sev-critical { color:#fff; background:var(--crit); border-color:var(--crit); } .sev-error { color:var(--err); border-color:var(--err); }
+  .sev-warning { color:var(--warn); border-color:var(--warn); } .sev-info { color:var(--muted); }
+  .alert { display:flex; gap:8px; align-items:flex-start; padding:6px 0; border-top:1px solid #eaeef2; }
+  .alert.acked { opacity:.55; }
+  .alert .msg { flex:1; }
+  .timeline { position:relative; }
+  .tl-row { display:grid; grid-template-columns:130px 1fr; gap:8px; align-items:center; margin:3px 0; font-size:12px; }
+  .tl-track { position:relative; height:14px; background:#f6f8fa; }
+  .tl-plan { position:absolute; top:0; height:6px; background:#d0d7de; }
+  .tl-act { position:absolute; top:7px; height:7px; background:var(--run); }
+  .tl-act.s-completed { background:var(--ok); } .tl-act.s-failed { background:var(--err); }
+  dl.metrics { display:grid; grid-template-columns: 1fr auto; gap:4px 12px; margin:0; }
+  dl.metrics dt { color:var(--muted); } dl.metrics dd { margin:0; text-align:right; font-variant-numeric: tabular-nums; }
+  button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid var(--line); background:#fff; cursor:pointer; }
+  button.primary { background:var(--run); color:#fff; border-color:var(--run); }
+  button:disabled { opacity:.5; cursor:default; }
+  .muted { color:var(--muted); } .err { color:var(--err); }
+  #auth { display:none; padding:20px; }
+  .stale { color:var(--warn); font-weight:600; }
+  @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
+</style>
+</head>
+<body>
+<header>
+  <h1>Migration monitor</h1>
+  <label>Migration <select id="migration" aria-label="Migration"></select></label>
+  <span id="status" class="badge" data-testid="status">…</span>
+  <span id="overall" data-testid="overall">–</span>
+  <span id="eta" class="muted"></span>
+  <span style="flex:1"></span>
+  <button id="pause" data-testid="pause">Pause</button>
+  <button id="resume" data-testid="resume" class="primary">Resume</button>
+  <span id="updated" class="muted"></span>
+</header>
+<div id="auth">
+  <p>This tracker needs an API token.</p>
+  <input id="token" type="password" placeholder="Bearer token" autocomplete="off"> <button id="save-token">Use token</button>
+</div>
+<p id="error" class="err" role="alert" style="padding:0 20px"></p>
+<main id="main">
+  <div>
+    <section><h2>Overall progress</h2><div class="bar big"><span id="overall-bar" style="width:0"></span></div>
+      <p id="health" class="muted"></p></section>
+    <section><h2>Phases</h2><div id="phases" data-testid="phases"></div></section>
+    <section><h2>Timeline <span class="muted" style="font-weight:normal">(grey: plan, colour: actual)</span></h2><div id="timeline" class="timeline"></div></section>
+    <section><h2>Recent activity</h2><div id="activity"></div></section>
+  </div>
+  <div>
+    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="alerts" data-testid="alerts"></div></section>
+    <section><h2>Metrics</h2><dl id="metrics" class="metrics"></dl></section>
+    <section><h2>Validation</h2><div id="validation" class="muted">No validation run yet.</div></section>
+  </div>
+</main>
+<script src="/admin/migration/app.js"></script>
+</body>
+</html>`;
+
+const JS = String.raw`'use strict';
+(function () {
+  var REFRESH_MS = 5000;
+  var params = new URLSearchParams(location.search);
+  var current = params.get('migration') || '';
+  var timer = null;
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    if (attrs) for (var k in attrs) { if (k === 'text') e.textContent = attrs[k]; else if (k === 'class') e.className = attrs[k]; else e.setAttribute(k, attrs[k]); }
+    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+  function headers(extra) {
+    var h = { 'accept': 'application/json', 'x-actor': 'dashboard' };
+    var t = sessionStorage.getItem('mm-token');
+    if (t) h['authorization'] = 'Bearer ' + t;
+    if (current) h['x-migration-id'] = current;
+    for (var k in extra || {}) h[k] = extra[k];
+    return h;
+  }
+  function api(method, path, body) {
+    return fetch(path, { method: method, headers: headers(body ? { 'content-type': 'application/json', 'idempotency-key': String(Date.now()) + Math.random() } : {}), body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        if (r.status === 401) { $('auth').style.display = 'block'; throw new Error('A token is needed.'); }
+        return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || ('HTTP ' + r.status)); return j; });
+      });
+  }
+  function bytes(n) { var u = ['B','KB','MB','GB','TB']; var i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + ' ' + u[i]; }
+  function bar(pct, status) { var b = el('div', { class: 'bar s-' + status }); var s = el('span'); s.style.width = Math.max(0, Math.min(100, pct)) + '%'; b.appendChild(s); return b; }
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
+
+  function render(d) {
+    $('error').textContent = '';
+    $('auth').style.display = 'none';
+    $('status').textContent = d.status.replace('_', ' ');
+    $('status').className = 'badge s-' + d.status;
+    $('overall').textContent = d.overallProgress.toFixed(1) + '%';
+    $('overall-bar').style.width = d.overallProgress + '%';
+    var e = d.estimate;
+    $('eta').textContent = e.estimatedCompletion ? 'ETA ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)' : (e.basis === 'completed' ? 'completed ' + when(d.completedAt) : 'ETA: not enough data yet');
+    $('pause').disabled = d.paused || d.status === 'completed';
+    $('resume').disabled = !d.paused;
+    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    $('health').textContent = 'Health: ' + d.health.status + (d.health.reasons.length ? ' — ' + d.health.reasons.join('; ') : '');
+
+    var phases = $('phases'); phases.textContent = '';
+    d.phaseDetails.forEach(function (p, i) {
+      var summary = d.phases[i];
+      var title = el('div', { class: 'row' }, [
+        el('strong', { text: p.name }),
+        el('span', {}, [
+          summary.stale ? el('span', { class: 'stale', text: 'stale ' }) : null,
+          summary.stalled ? el('span', { class: 'stale', text: 'stalled ' }) : null,
+          el('span', { class: 'badge s-' + p.status, text: p.status.replace('_', ' ') }),
+          el('span', { class: 'muted', text: ' ' + p.progress.toFixed(0) + '%' })
+        ])
+      ]);
+      var box = el('div', { class: 'phase', 'data-phase': p.id }, [title, bar(p.progress, p.status)]);
+      var info = [];
+      if (summary.currentTask) info.push(summary.currentTask);
+      if (p.error) info.push('error: ' + p.error);
+      if (p.skipReason) info.push('skipped: ' + p.skipReason);
+      info.push('est. ' + p.estimatedDuration + ' min' + (summary.actualDuration !== undefined ? ', actual ' + summary.actualDuration + ' min' : ''));
+      box.appendChild(el('div', { class: 'muted', text: info.join(' · ') }));
+      p.subTasks.forEach(function (t) {
+        box.appendChild(el('div', { class: 'sub' }, [el('span', { text: t.name }), bar(t.progress, t.status), el('span', { class: 's-' + t.status, text: t.status === 'in_progress' ? t.progress.toFixed(0) + '%' : t.status })]));
+      });
+      phases.appendChild(box);
+    });
+
+    var tl = $('timeline'); tl.textContent = '';
+    var t0 = Infinity, t1 = -Infinity, now = Date.now();
+    d.timeline.forEach(function (r) { [r.plannedStart, r.plannedEnd, r.actualStart, r.actualEnd].forEach(function (x) { if (x) { var v = Date.parse(x); t0 = Math.min(t0, v); t1 = Math.max(t1, v); } }); });
+    t1 = Math.max(t1, now); var span = Math.max(1, t1 - t0);
+    function pos(x) { return ((Date.parse(x) - t0) / span * 100) + '%'; }
+    function width(a, b) { return Math.max(0.5, (Date.parse(b) - Date.parse(a)) / span * 100) + '%'; }
+    d.timeline.forEach(function (r) {
+      var track = el('div', { class: 'tl-track' });
+      var plan = el('div', { class: 'tl-plan' }); plan.style.left = pos(r.plannedStart); plan.style.width = width(r.plannedStart, r.plannedEnd); track.appendChild(plan);
+      if (r.actualStart) { var end = r.actualEnd || new Date(now).toISOString(); var act = el('div', { class: 'tl-act s-' + r.status }); act.style.left = pos(r.actualStart); act.style.width = width(r.actualStart, end); track.appendChild(act); }
+      tl.appendChild(el('div', { class: 'tl-row' }, [el('span', { text: r.name }), track]));
+    });
+
+    var counts = d.openAlerts;
+    $('alert-counts').textContent = 'Open: ' + ['critical','error','warning','info'].map(function (s) { return counts[s] + ' ' + s; }).join(', ');
+    var alerts = $('alerts'); alerts.textContent = '';
+    var order = { critical: 0, error: 1, warning: 2, info: 3 };
+    d.alerts.slice().sort(function (a, b) { return (a.acknowledged - b.acknowledged) || (order[a.severity] - order[b.severity]) || (a.createdAt < b.createdAt ? 1 : -1); }).slice(0, 30).forEach(function (a) {
+      var btn = null;
+      if (!a.acknowledged) { btn = el('button', { text: 'Acknowledge', 'data-alert': a.id }); btn.onclick = function () { act({ action: 'acknowledge_alert', alertId: a.id }); }; }
+      alerts.appendChild(el('div', { class: 'alert' + (a.acknowledged ? ' acked' : '') }, [
+        el('span', { class: 'badge sev-' + a.severity, text: a.severity }),
+        el('span', { class: 'msg' }, [el('span', { text: a.message }), el('div', { class: 'muted', text: when(a.createdAt) + (a.phaseId ? ' · ' + a.phaseId : '') + (a.acknowledged ? ' · acknowledged by ' + a.acknowledgedBy : '') })]),
+        btn
+      ]));
+    });
+    if (!d.alerts.length) alerts.appendChild(el('p', { class: 'muted', text: 'No alerts.' }));
+
+    var m = d.metrics, ml = $('metrics'); ml.textContent = '';
+    [['Data migrated', bytes(m.totalDataMigrated)], ['Speed', bytes(m.migrationSpeed) + '/s'], ['Error rate', m.errorRate.toFixed(2) + '%'],
+     ['Successful ops', String(m.successfulOperations)], ['Failed ops', String(m.failedOperations)], ['Avg op time', m.averageOperationTime + ' ms'],
+     ['CPU', m.resourceUtilization.cpu + '%'], ['Memory', m.resourceUtilization.memory + '%'], ['Cost (actual / est.)', '$' + m.costMetrics.actualCost + ' / $' + m.costMetrics.estimatedCost]]
+      .forEach(function (r) { ml.appendChild(el('dt', { text: r[0] })); ml.appendChild(el('dd', { text: r[1] })); });
+
+    var v = $('validation'); v.textContent = '';
+    if (d.lastValidation) {
+      v.appendChild(el('p', {}, [el('span', { class: 'badge ' + (d.lastValidation.verdict === 'pass' ? 's-completed' : 's-failed'), text: d.lastValidation.verdict }), el('span', { class: 'muted', text: ' ' + when(d.lastValidation.at) })]));
+      d.lastValidation.checks.forEach(function (c) { v.appendChild(el('div', { text: (c.passed ? '✔ ' : '✘ ') + c.name + ' — ' + c.summary })); });
+    } else v.textContent = 'No validation run yet.';
+
+    var ac = $('activity'); ac.textContent = '';
+    d.recentActivity.slice(0, 15).forEach(function (a) { ac.appendChild(el('div', { class: 'muted', text: new Date(a.at).toLocaleTimeString() + ' · ' + a.actor + ' · ' + a.message })); });
+  }
+
+  function act(body) {
+    return api('POST', '/api/migration/dashboard', body).then(refresh).catch(function (e) { $('error').textContent = e.message; });
+  }
+  function loadMigrations() {
+    return api('GET', '/api/migrations').then(function (r) {
+      var sel = $('migration'); sel.textContent = '';
+      r.migrations.forEach(function (id) { sel.appendChild(el('option', { value: id, text: id })); });
+      if (!current || r.migrations.indexOf(current) < 0) current = r.migrations.indexOf('default') >= 0 ? 'default' : (r.migrations[0] || '');
+      sel.value = current;
+    });
+  }
+  function refresh() {
+    if (!current) return loadMigrations().then(function () { if (current) return refresh(); $('error').textContent = 'No migration yet: initialize one through the API.'; });
+    return api('GET', '/api/migration/dashboard?activity=15').then(render).catch(function (e) { $('error').textContent = e.message; });
+  }
+  $('pause').onclick = function () { act({ action: 'pause', reason: 'paused from the dashboard' }); };
+  $('resume').onclick = function () { act({ action: 'resume', reason: 'resumed from the dashboard' }); };
+  $('migration').onchange = function () { current = this.value; history.replaceState(null, '', '?migration=' + encodeURIComponent(current)); refresh(); };
+  $('save-token').onclick = function () { sessionStorage.setItem('mm-token', $('token').value); start(); };
+  function start() { loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
+  start();
+})();
+`;
+
+export function dashboardRoutes(): Route[] {
+  const page = (body: string, type: string) => async () => ({
+    status: 200,
+    headers: { 'content-type': type, 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' },
+    body,
+  });
+  return [
+    { method: 'GET', path: '/admin/migration', handler: page(HTML, 'text/html; charset=utf-8') },
+    { method: 'GET', path: '/admin/migration/app.js', handler: page(JS, 'text/javascript; charset=utf-8') },
+    { method: 'GET', path: '/', handler: async () => ({ status: 302, headers: { location: '/admin/migration' }, body: '' }) },
+  ];
+}
