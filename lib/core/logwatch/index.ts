@@ -1,0 +1,5 @@
+export * from './analyzer';
+export * from './config';
+export * from './defaults';
+export * from './parser';
+export * from './sink';
