@@ -1,0 +1,233 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { readLines } from './lines';
+import type { ConnectorConfig } from '../../core/validation/config';
+import { compareKeys, inRange, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+
+type FileConfig = Extract<ConnectorConfig, { type: 'file' }>;
+
+/**
+ * Records from a CSV or JSONL file, streamed (memory: one batch). `sorted: true` declares the file is in
+ * ascending key order (checked while reading): range scans then stop at the end of the range.
+ */
+export class FileConnector implements SourceConnector {
+  readonly label: string;
+  readonly ordered: boolean;
+  /** A get is one pass over the file: take as many keys per pass as offered. */
+  readonly maxGetBatch = 100_000;
+  private readonly format: 'csv' | 'jsonl';
+  private readonly keyType: 'string' | 'number';
+
+  constructor(private readonly cfg: Omit<FileConfig, 'type'> & { path: string }) {
+    const ext = extname(cfg.path).toLowerCase();
+    const fmt = cfg.format ?? (ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined);
+    if (!fmt) throw new Error(`file connector: cannot tell the format of ${cfg.path} from its extension: set format: csv or jsonl`);
+    this.format = fmt;
+    this.keyType = cfg.keyType ?? 'string';
+    this.ordered = cfg.sorted;
+    this.label = `file:${cfg.path}`;
+  }
+
+  async count(): Promise<number> {
+    let n = 0;
+    for await (const b of this.rows({ batchSize: 10_000, keysOnly: true })) n += b.length;
+    return n;
+  }
+
+  scan(opts: ScanOptions): AsyncIterable<Row[]> {
+    return this.rows(opts);
+  }
+
+  async get(keys: Key[]): Promise<Row[]> {
+    const want = new Set<Key>(keys);
+    const out: Row[] = [];
+    for await (const b of this.rows({ batchSize: 10_000 })) {
+      for (const r of b) if (want.has(r.key)) out.push(r);
+      if (out.length === want.size) break;
+    }
+    return out;
+  }
+
+  async keyRange(): Promise<{ min: Key; max: Key } | null> {
+    let min: Key | undefined;
+    let max: Key | undefined;
+    for await (const b of this.rows({ batchSize: 10_000, keysOnly: true })) {
+      for (const r of b) {
+        if (min === undefined || compareKeys(r.key, min) < 0) min = r.key;
+        if (max === undefined || compareKeys(r.key, max) > 0) max = r.key;
+      }
+    }
+    return min === undefined ? null : { min, max: max! };
+  }
+
+  async close(): Promise<void> {}
+
+  private async *rows(opts: ScanOptions): AsyncGenerator<Row[]> {
+    await stat(this.cfg.path).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`file connector: cannot read ${this.cfg.path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    });
+    let batch: Row[] = [];
+    const records = this.format === 'csv' ? this.csvRecords() : this.jsonlRecords();
+    for await (const { rec, line } of records) {
+      opts.signal?.throwIfAborted();
+      const key = keyFrom(rec[this.cfg.key], this.keyType, `${this.cfg.path}:${line}`);
+      if (!inRange(key, opts)) {
+        if (this.ordered && opts.through !== undefined && compareKeys(key, opts.through) > 0) break;
+        continue;
+      }
+      let data: Record<string, unknown> = {};
+      if (!opts.keysOnly) {
+        data = { ...rec };
+        delete data[this.cfg.key];
+      }
+      batch.push({ key, data });
+      if (batch.length >= opts.batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+
+  private async *jsonlRecords(): AsyncGenerator<{ rec: Record<string, unknown>; line: number }> {
+    let line = 0;
+    for await (const text of readLines(this.cfg.path)) {
+      line += 1;
+      if (!text.trim()) continue;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${this.cfg.path}:${line}: not valid JSON: ${(e as Error).message}`);
+      }
+      if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new Error(`${this.cfg.path}:${line}: expected a JSON object per line`);
+      yield { rec: rec as Record<string, unknown>, line };
+    }
+  }
+
+  private async *csvRecords(): AsyncGenerator<{ rec: Record<string, unknown>; line: number }> {
+    const parser = new CsvParser(this.cfg.delimiter);
+    let header: string[] | undefined;
+    let n = 0;
+    const types = this.cfg.columns;
+    const toRecord = (cells: string[]) => {
+      n += 1;
+      if (!header) {
+        header = cells.map((h) => h.trim());
+        if (!header.includes(this.cfg.key)) throw new Error(`${this.cfg.path}: the header has no key column "${this.cfg.key}" (columns: ${header.join(', ')})`);
+        return undefined;
+      }
+      if (cells.length === 1 && cells[0] === '') return undefined;
+      if (cells.length !== header.length) throw new Error(`${this.cfg.path}: record ${n} has ${cells.length} fields, the header ${header.length}`);
+      const rec: Record<string, unknown> = {};
+      header.forEach((h, i) => (rec[h] = convert(cells[i]!, types[h], `${this.cfg.path}: record ${n}, column ${h}`)));
+      return rec;
+    };
+    const decoder = new StringDecoder('utf8');
+    for await (const chunk of createReadStream(this.cfg.path)) {
+      for (const cells of parser.push(decoder.write(chunk as Buffer))) {
+        const rec = toRecord(cells);
+        if (rec) yield { rec, line: n };
+      }
+    }
+    for (const cells of parser.end(decoder.end())) {
+      const rec = toRecord(cells);
+      if (rec) yield { rec, line: n };
+    }
+  }
+}
+
+function convert(v: string, type: 'string' | 'number' | 'boolean' | 'json' | 'vector' | undefined, where: string): unknown {
+  if (!type || type === 'string') return v;
+  if (v === '') return null;
+  switch (type) {
+    case 'number': {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new Error(`${where}: ${JSON.stringify(v)} is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (/^(true|1|yes)$/i.test(v)) return true;
+      if (/^(false|0|no)$/i.test(v)) return false;
+      throw new Error(`${where}: ${JSON.stringify(v)} is not a boolean`);
+    case 'json':
+    case 'vector':
+      try {
+        return JSON.parse(v);
+      } catch {
+        if (type === 'vector') return v; // "{1,2}" style: compared through toVector
+        throw new Error(`${where}: not valid JSON`);
+      }
+  }
+}
+
+/** RFC 4180 CSV, incremental: quoted fields may hold delimiters, doubled quotes and newlines. */
+export class CsvParser {
+  private field = '';
+  private row: string[] = [];
+  private quoted = false;
+  /** Inside quotes, just saw a quote (either the closing one or the first of a doubled pair). */
+  private quoteSeen = false;
+  private fieldStarted = false;
+  constructor(private readonly delim = ',') {}
+
+  push(text: string): string[][] {
+    const out: string[][] = [];
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i]!;
+      if (this.quoted) {
+        if (this.quoteSeen) {
+          this.quoteSeen = false;
+          if (ch === '"') {
+            this.field += '"';
+            continue;
+          }
+          this.quoted = false; // closing quote: fall through to handle ch unquoted
+        } else if (ch === '"') {
+          this.quoteSeen = true;
+          continue;
+        } else {
+          this.field += ch;
+          continue;
+        }
+      }
+      if (ch === '"' && !this.fieldStarted) {
+        this.quoted = true;
+        this.fieldStarted = true;
+      } else if (ch === this.delim) {
+        this.endField();
+      } else if (ch === '\n') {
+        this.endField();
+        out.push(this.row);
+        this.row = [];
+      } else if (ch === '\r') {
+        // dropped: \r\n line ends
+      } else {
+        this.field += ch;
+        this.fieldStarted = true;
+      }
+    }
+    return out;
+  }
+
+  end(text = ''): string[][] {
+    const out = this.push(text);
+    if (this.quoted && !this.quoteSeen) throw new Error('CSV ends inside a quoted field');
+    this.quoted = false;
+    this.quoteSeen = false;
+    if (this.fieldStarted || this.row.length) {
+      this.endField();
+      out.push(this.row);
+      this.row = [];
+    }
+    return out;
+  }
+
+  private endField() {
+    this.row.push(this.field);
+    this.field = '';
+    this.fieldStarted = false;
+  }
+}

@@ -1,0 +1,58 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { ValidationDeps } from '../core/validation/engine';
+import type { ConnectorConfig, ValidationConfig } from '../core/validation/config';
+import type { SourceConnector } from '../core/validation/connector';
+import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
+import { FileCheckpointStore } from './local/checkpoint-file';
+import { FileSpooler } from './local/sorted-spool';
+
+/**
+ * Composition root of a validation run: connectors by `type`, resource checkers, checkpoint store and
+ * spooler. Shared by the CLI, the Lambda handler and the Cloud Run handler. Cloud SDKs and drivers are
+ * loaded only when a config uses them.
+ */
+export interface ValidationRuntimeOptions {
+  /** Relative file paths in the config resolve against this (the config file's directory). */
+  baseDir?: string;
+  /** Checkpoints directory (enables --resume). */
+  checkpointDir?: string;
+  /** Where the external sort spills (default the OS temp dir). */
+  spoolDir?: string;
+  metrics?: MetricsSink;
+  observer?: ValidationObserver;
+  /** Replace resource checkers (tests, or another runtime's credentials). */
+  resources?: { aws?: ResourceChecker; gcp?: ResourceChecker };
+}
+
+export function createConnector(name: string, cfg: ConnectorConfig, baseDir = process.cwd()): SourceConnector {
+  switch (cfg.type) {
+    case 'file': {
+      const { FileConnector } = require('./local/file-connector') as typeof import('./local/file-connector');
+      return new FileConnector({ ...cfg, path: isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path) });
+    }
+    case 'postgres':
+    case 'dynamodb':
+    case 'redis':
+    case 'http-json':
+      throw new Error(`connector "${name}": the ${cfg.type} connector is not wired yet`);
+    default: {
+      const never: never = cfg;
+      throw new Error(`connector "${name}": unknown type ${JSON.stringify((never as { type: string }).type)}`);
+    }
+  }
+}
+
+export function validationDeps(cfg: ValidationConfig, opts: ValidationRuntimeOptions = {}): ValidationDeps {
+  return {
+    createConnector: (name, c) => createConnector(name, c, opts.baseDir),
+    resources: opts.resources ?? lazyResources(),
+    spooler: new FileSpooler({ memoryRows: cfg.options.sortMemoryRows, dir: opts.spoolDir }),
+    checkpoints: opts.checkpointDir ? new FileCheckpointStore(opts.checkpointDir) : undefined,
+    metrics: opts.metrics,
+    observer: opts.observer,
+  };
+}
+
+function lazyResources(): { aws?: ResourceChecker; gcp?: ResourceChecker } {
+  return {};
+}

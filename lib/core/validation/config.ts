@@ -1,0 +1,333 @@
+import { z } from 'zod';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { DomainError } from '../errors';
+import { formatZodError } from '../validation-util';
+
+/**
+ * The validation config file (YAML or JSON): named connectors and a list of checks. Strings may use
+ * `${ENV_VAR}` or `${ENV_VAR:-default}` so connection strings and tokens stay out of the file.
+ */
+
+/** Migration criteria defaults: vector search under 30 ms, API under 100 ms. */
+export const LATENCY_PROFILES = { 'vector-search': 30, api: 100 } as const;
+export const DEFAULT_SUCCESS_RATE = 99;
+
+const name = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'must start with a letter or digit and use letters, digits, spaces or . _ : / -');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _; no quotes)');
+const keyType = z.enum(['string', 'number']).optional();
+const positiveInt = (max: number) => z.number().int().positive().max(max);
+const ms = z.number().int().positive().max(600_000);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const headers = z.record(z.string(), z.string()).default({});
+
+export const connectorSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('postgres'),
+    /** postgres://user:pass@host:port/db (use ${ENV} for the password). */
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
+    schema: identifier.default('public'),
+    table: identifier,
+    key: identifier,
+    keyType,
+    /** Columns to read (default: all). */
+    columns: z.array(identifier).min(1).optional(),
+    /** SQL condition limiting the rows (trusted: it comes from your config file), e.g. `tenant_id = 7`. */
+    where: z.string().min(1).max(2000).optional(),
+    /** numeric/bigint columns as JS numbers (default true); false keeps them as exact strings. */
+    numericAsNumber: z.boolean().default(true),
+  }),
+  z.strictObject({
+    type: z.literal('dynamodb'),
+    table: z.string().min(3).max(255),
+    /** Partition key attribute. */
+    key: z.string().min(1),
+    keyType,
+    region: z.string().optional(),
+    /** Endpoint override (dynalite, DynamoDB Local, VPC endpoint). */
+    endpoint: httpUrl.optional(),
+    /** Parallel scan segments (1-64). */
+    segments: positiveInt(64).default(1),
+    consistentRead: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    /** Records are the keys starting with this prefix; the record key is the rest of the Redis key. */
+    prefix: z.string().default(''),
+    /** json: the value is a JSON object; hash: a Redis hash; string: a plain value (stored in field `value`). */
+    valueType: z.enum(['json', 'hash', 'string']).default('json'),
+    keyType,
+    scanCount: positiveInt(100_000).default(1000),
+  }),
+  z.strictObject({
+    type: z.literal('http-json'),
+    /** List endpoint returning a page of records. */
+    url: httpUrl,
+    /** Dotted path to the array of records in a page (default `items`). */
+    itemsPath: z.string().default('items'),
+    key: z.string().min(1),
+    keyType,
+    /** Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`. */
+    cursor: z.strictObject({ param: z.string().default('cursor'), nextPath: z.string().default('nextCursor') }).optional(),
+    /** Page size query parameter and value. */
+    limitParam: z.string().default('limit'),
+    pageSize: positiveInt(10_000).default(500),
+    /** Fetch records by key: a URL with `{keys}` (comma-separated) or `{key}` (one request per key). */
+    getUrl: z.string().regex(/\{keys?\}/, 'must contain {key} or {keys}').optional(),
+    /** A URL answering the record count, read from `countPath`. */
+    countUrl: httpUrl.optional(),
+    countPath: z.string().default('count'),
+    /** Set true only when the API lists records in ascending key order. */
+    ordered: z.boolean().default(false),
+    headers,
+    timeoutMs: ms.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('file'),
+    path: z.string().min(1),
+    /** Default: from the extension (.csv, .jsonl/.ndjson). */
+    format: z.enum(['csv', 'jsonl']).optional(),
+    key: z.string().min(1),
+    keyType,
+    /** The file is sorted by key (checked while reading): enables range scans without sorting. */
+    sorted: z.boolean().default(false),
+    /** CSV column types (others stay strings). */
+    columns: z.record(z.string(), z.enum(['string', 'number', 'boolean', 'json', 'vector'])).default({}),
+    delimiter: z.string().length(1).default(','),
+  }),
+]);
+export type ConnectorConfig = z.output<typeof connectorSchema>;
+
+const compareFields = {
+  /** Compare only these fields (default: every field on either side, minus `ignore`). */
+  fields: z.array(z.string().min(1)).min(1).optional(),
+  ignore: z.array(z.string().min(1)).default([]),
+  /** Embedding field compared by L2 distance: equal when distance <= epsilon. */
+  vector: z.strictObject({ field: z.string().min(1), epsilon: z.number().nonnegative().default(1e-5) }).optional(),
+  /** Numbers equal when they differ by at most this. */
+  numberTolerance: z.number().nonnegative().default(0),
+};
+const pair = { source: z.string().min(1), target: z.string().min(1) };
+const common = { name: name.optional(), description: z.string().max(1000).optional() };
+const successRate = z.number().min(0).max(100).optional();
+
+const latencyCheck = z
+  .strictObject({
+    ...common,
+    kind: z.literal('latency'),
+    url: httpUrl,
+    method: z.enum(['GET', 'POST', 'PUT', 'HEAD']).default('GET'),
+    headers,
+    /** Request body: a string, or a value sent as JSON. */
+    body: z.unknown().optional(),
+    requests: positiveInt(100_000).default(50),
+    concurrency: positiveInt(256).default(1),
+    /** Requests sent first and not measured. */
+    warmup: z.number().int().nonnegative().max(10_000).default(0),
+    percentile: z.enum(['p50', 'p95', 'p99']).default('p95'),
+    /** Threshold defaults: vector-search 30 ms, api 100 ms. */
+    profile: z.enum(['vector-search', 'api']).default('api'),
+    thresholdMs: z.number().positive().optional(),
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    /** Failed requests (network error, timeout, unexpected status) tolerated. */
+    maxErrors: z.number().int().nonnegative().default(0),
+    timeoutMs: ms.default(5000),
+  })
+  .transform((c) => ({ ...c, thresholdMs: c.thresholdMs ?? LATENCY_PROFILES[c.profile] }));
+
+export const checkSchema = z.discriminatedUnion('kind', [
+  latencyCheck,
+  z.strictObject({
+    ...common,
+    kind: z.literal('http'),
+    url: httpUrl,
+    method: z.enum(['GET', 'HEAD']).default('GET'),
+    headers,
+    /** Default: any 2xx or 3xx. */
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    bodyContains: z.string().optional(),
+    timeoutMs: ms.default(5000),
+  }),
+  z.strictObject({ ...common, kind: z.literal('tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535), timeoutMs: ms.default(5000) }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('aws-resource'),
+    resource: z.enum(['dynamodb-table', 's3-bucket', 'lambda-function']),
+    /** Table name, bucket name, or function name/ARN. */
+    resourceName: z.string().min(1).max(2048),
+    region: z.string().optional(),
+    endpoint: httpUrl.optional(),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('gcp-resource'),
+    resource: z.enum(['gcs-bucket']),
+    resourceName: z.string().min(1).max(222),
+    projectId: z.string().optional(),
+    apiEndpoint: httpUrl.optional(),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('count'),
+    ...pair,
+    /** Allowed difference: a number of records, or a percentage of the source count like "0.5%". */
+    tolerance: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?%$/, 'must be a number or a percentage like "0.5%"')]).default(0),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('checksum'),
+    ...pair,
+    fields: compareFields.fields,
+    ignore: compareFields.ignore,
+    vector: compareFields.vector,
+    numberTolerance: compareFields.numberTolerance,
+    /** Sub-ranges per level when a range's checksums differ. */
+    segments: z.number().int().min(2).max(256).default(16),
+    /** Ranges with at most this many rows are compared row by row. */
+    leafRows: positiveInt(100_000).default(256),
+    maxDepth: positiveInt(64).default(16),
+    /** Differing records allowed (default 0: checksums are exact). */
+    maxMismatches: z.number().int().nonnegative().default(0),
+    batchSize: positiveInt(100_000).default(1000),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('sample'),
+    ...pair,
+    ...compareFields,
+    sampleSize: positiveInt(1_000_000).default(1000),
+    /** Same seed, same sample: a failing run can be repeated exactly. */
+    seed: z.union([z.string().min(1), z.number()]).transform(String).default('migration-monitor'),
+    /** Also sample this many target keys and look them up in the source (finds orphans). */
+    orphanSampleSize: z.number().int().nonnegative().max(1_000_000).default(0),
+    successRate,
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('diff'),
+    ...pair,
+    ...compareFields,
+    successRate,
+    maxMissing: z.number().int().nonnegative().optional(),
+    maxOrphans: z.number().int().nonnegative().optional(),
+    batchSize: positiveInt(100_000).default(1000),
+    /** Save progress every this many records (resume with --resume). */
+    checkpointEvery: positiveInt(10_000_000).default(10_000),
+  }),
+]);
+export type CheckConfig = z.output<typeof checkSchema> & { name: string };
+export type CheckKind = CheckConfig['kind'];
+export type CheckOf<K extends CheckKind> = Extract<CheckConfig, { kind: K }>;
+export type DataCheckConfig = CheckOf<'count' | 'checksum' | 'sample' | 'diff'>;
+
+export const validationConfigSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    /** Shown in reports. */
+    name: z.string().max(200).optional(),
+    connectors: z.record(name, connectorSchema).default({}),
+    checks: z.array(checkSchema).min(1, 'at least one check is needed'),
+    options: z
+      .strictObject({
+        /** Default success-rate threshold (percent) for sample and diff checks. */
+        successRate: z.number().min(0).max(100).default(DEFAULT_SUCCESS_RATE),
+        /** Mismatching keys listed per check in the evidence. */
+        maxReportedKeys: z.number().int().nonnegative().max(10_000).default(50),
+        /** Rows an unordered connector may hold in memory while sorting (beyond it, runs spill to disk). */
+        sortMemoryRows: positiveInt(10_000_000).default(100_000),
+        /** Stop at the first failing check. */
+        failFast: z.boolean().default(false),
+      })
+      .prefault({}),
+    tracker: z
+      .strictObject({
+        /** Phase updated with the run's progress. */
+        phase: z.string().min(1).max(64).default('validation'),
+        /** Complete the phase when the verdict is pass. */
+        completePhaseOnPass: z.boolean().default(false),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    const known = Object.keys(cfg.connectors);
+    cfg.checks.forEach((c, i) => {
+      const n = c.name ?? defaultCheckName(c.kind, i);
+      const prev = seen.get(n);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
+      seen.set(n, i);
+      if ('source' in c) {
+        for (const side of ['source', 'target'] as const) {
+          if (!cfg.connectors[c[side]]) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['checks', i, side],
+              message: `unknown connector "${c[side]}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})`,
+            });
+          }
+        }
+      }
+    });
+  });
+
+export type ValidationConfigInput = z.input<typeof validationConfigSchema>;
+export interface ValidationConfig extends Omit<z.output<typeof validationConfigSchema>, 'checks'> {
+  checks: CheckConfig[];
+}
+
+const defaultCheckName = (kind: string, i: number) => `${kind}-${i + 1}`;
+
+/** An invalid config: the message names every problem with its path (CLI exit 2, HTTP 400). */
+export const configError = (message: string) => new DomainError('validation_failed', `invalid validation config: ${message}`);
+
+/** Validate an already-parsed config object (after env interpolation). */
+export function validateConfig(input: unknown, env: Record<string, string | undefined> = process.env): ValidationConfig {
+  const problems: string[] = [];
+  const interpolated = interpolate(input, env, [], problems);
+  if (problems.length) throw configError(problems.join('; '));
+  const r = validationConfigSchema.safeParse(interpolated);
+  if (!r.success) throw configError(formatZodError(r.error));
+  return { ...r.data, checks: r.data.checks.map((c, i) => ({ ...c, name: c.name ?? defaultCheckName(c.kind, i) })) };
+}
+
+/** Parse config text: JSON when the file ends in .json or the text starts with `{`, YAML otherwise. */
+export function parseConfigText(text: string, filename = 'config', env: Record<string, string | undefined> = process.env): ValidationConfig {
+  let doc: unknown;
+  const asJson = /\.json$/i.test(filename) || /^\s*\{/.test(text);
+  try {
+    doc = asJson ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    throw configError(`${filename} is not valid ${asJson ? 'JSON' : 'YAML'}: ${msg}`);
+  }
+  if (doc === null || doc === undefined) throw configError(`${filename} is empty`);
+  return validateConfig(doc, env);
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: string[]): unknown {
+  if (typeof v === 'string') {
+    return v.replace(ENV_REF, (_m, varName: string, dflt: string | undefined) => {
+      const val = env[varName];
+      if (val !== undefined && val !== '') return val;
+      if (dflt !== undefined) return dflt;
+      problems.push(`${formatPath(path)}: environment variable ${varName} is not set`);
+      return '';
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, [...path, i], problems));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, interpolate(x, env, [...path, k], problems)]));
+  }
+  return v;
+}
+
+const formatPath = (p: (string | number)[]) => p.map((x, i) => (typeof x === 'number' ? `[${x}]` : i === 0 ? x : `.${x}`)).join('') || '(root)';
+
+/** The success-rate threshold a data check uses. */
+export const successThreshold = (c: { successRate?: number }, cfg: ValidationConfig): number => c.successRate ?? cfg.options.successRate;

@@ -1,0 +1,127 @@
+/**
+ * The SourceConnector port: how the validation engine reads one side of a migration (a table, a bucket of
+ * files, a key space, an API). One small interface; everything else (sorting, checksums, sampling) the
+ * engine derives when a connector cannot push it down.
+ */
+
+/** A record key. Numbers order numerically; strings by code point (= UTF-8 byte order = PostgreSQL `COLLATE "C"`). */
+export type Key = string | number;
+
+/** One record: its key and its fields (the key field may be repeated in `data`; comparisons ignore it). */
+export interface Row {
+  key: Key;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A key range, open below and closed above: keys `k` with `after < k <= through`. Either bound may be
+ * missing (unbounded). Half-open ranges let a scan resume "after the last key done" and let split points
+ * partition a range without overlap.
+ */
+export interface KeyRange {
+  after?: Key;
+  through?: Key;
+}
+
+/** The fields of a record that take part in comparisons. */
+export interface FieldSelection {
+  /** Only these fields (in this order). Unset: every field of the record except `ignore`. */
+  fields?: string[];
+  ignore: string[];
+}
+
+export interface ScanOptions extends KeyRange {
+  /** Rows per yielded batch (a hint; connectors may yield smaller batches). */
+  batchSize: number;
+  /** Only keys are needed (connectors may leave `data` empty). */
+  keysOnly?: boolean;
+  signal?: AbortSignal;
+}
+
+/** An order-independent fingerprint of the rows of a range. Equal kinds on both sides are comparable. */
+export interface RangeChecksum {
+  count: number;
+  /** Opaque digest; compare with `===` only when `kind` is equal on both sides. */
+  digest: string;
+  /** Algorithm and projection, e.g. `engine-md5-v1` or `postgres-md5-v1:id:int4,name:text`. */
+  kind: string;
+}
+
+export interface SourceConnector {
+  /** Label used in evidence, e.g. `postgres:public.items`. */
+  readonly label: string;
+  /**
+   * True when `scan` yields rows in ascending key order (see compareKeys). The engine sorts unordered
+   * connectors itself (external merge sort, bounded memory) when a check needs order.
+   */
+  readonly ordered: boolean;
+  /** Largest useful `get` batch; the engine splits key lists to fit. */
+  readonly maxGetBatch?: number;
+  /** Exact number of records. */
+  count(signal?: AbortSignal): Promise<number>;
+  /** Stream the rows of a range, in batches. */
+  scan(opts: ScanOptions): AsyncIterable<Row[]>;
+  /** Fetch rows by key; keys that do not exist are simply absent from the answer. */
+  get(keys: Key[], signal?: AbortSignal): Promise<Row[]>;
+  /** Smallest and largest key, or null when empty. */
+  keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null>;
+  /**
+   * Optional pushdown: checksum of the given fields over a range, computed where the data lives. Return
+   * null when these fields cannot be checksummed there (the engine then computes it from a scan).
+   */
+  checksum?(range: KeyRange, fields: FieldSelection, signal?: AbortSignal): Promise<RangeChecksum | null>;
+  /** Optional pushdown: `n` keys of the range that split it into about equal parts, ascending. */
+  splitPoints?(range: KeyRange, n: number, signal?: AbortSignal): Promise<Key[]>;
+  /**
+   * Optional pushdown: the seeded sample, i.e. the `n` keys with the smallest `sampleRank(seed, key)`
+   * (md5 of `${seed}:${key}` as lower-case hex). Must give exactly what the engine's scan fallback gives.
+   */
+  sampleKeys?(n: number, seed: string, signal?: AbortSignal): Promise<Key[]>;
+  close(): Promise<void>;
+}
+
+/** Total order on keys: numbers before strings; numbers numerically; strings by Unicode code point. */
+export function compareKeys(a: Key, b: Key): number {
+  if (typeof a === 'number') {
+    if (typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+    return -1;
+  }
+  if (typeof b === 'number') return 1;
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointOrder(x) - codePointOrder(y);
+  }
+  return a.length - b.length;
+}
+
+/** UTF-16 code units ordered as their code points would be: surrogates (astral planes) sort above U+FFFF. */
+const codePointOrder = (c: number): number => (c < 0xd800 ? c : c < 0xe000 ? c + 0x2000 : c - 0x800);
+
+export function inRange(k: Key, r: KeyRange): boolean {
+  return (r.after === undefined || compareKeys(k, r.after) > 0) && (r.through === undefined || compareKeys(k, r.through) <= 0);
+}
+
+export const describeRange = (r: KeyRange): string =>
+  `(${r.after === undefined ? '-∞' : JSON.stringify(r.after)}, ${r.through === undefined ? '+∞' : JSON.stringify(r.through)}]`;
+
+/** Parse a key from text for a connector whose keys are numbers or strings. */
+export function keyFrom(value: unknown, keyType: 'string' | 'number', where: string): Key {
+  if (keyType === 'number') {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    if (!Number.isFinite(n)) throw new Error(`${where}: key ${JSON.stringify(value)} is not a number (keyType is "number")`);
+    return n;
+  }
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  throw new Error(`${where}: key ${JSON.stringify(value)} is not a string or number`);
+}
+
+/** Split a list into chunks of at most `size`. */
+export function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../clock';
+import type { MetricName } from '../monitoring-spec';
+import { CHECK_RUNNERS } from './checks';
+import type { CheckContext, CheckRunner, ProbeFetch } from './checks/context';
+import type { CheckConfig, ConnectorConfig, ValidationConfig } from './config';
+import type { SourceConnector } from './connector';
+import { canonical } from './hash';
+import type { CheckpointStore, MetricsSink, ResourceChecker, RunCheckpoint, Spooler, Timer, ValidationObserver } from './ports';
+import type { CheckResult, EmittedMetric, ValidationReport } from './result';
+import { MemorySpooler } from './streams';
+
+/** The adapters a run uses. Only `createConnector` is required; the rest have local defaults. */
+export interface ValidationDeps {
+  /** Build the connector for a named entry of `connectors:` (composition root: lib/adapters/validation-deps.ts). */
+  createConnector(name: string, cfg: ConnectorConfig): SourceConnector;
+  resources?: { aws?: ResourceChecker; gcp?: ResourceChecker };
+  fetch?: ProbeFetch;
+  /** Monotonic ms for latency measurements (default performance.now). */
+  timer?: Timer;
+  /** Wall clock for report times and run ids. */
+  clock?: Clock;
+  /** Default: in-memory sort (fine for tests; the CLI and handlers pass the file spooler). */
+  spooler?: Spooler;
+  checkpoints?: CheckpointStore;
+  metrics?: MetricsSink;
+  observer?: ValidationObserver;
+}
+
+export interface RunOptions {
+  /** Continue the interrupted run of this same config, if its checkpoint exists. */
+  resume?: boolean;
+  runId?: string;
+  signal?: AbortSignal;
+}
+
+/** Hash of a config: a checkpoint is resumed only by the config that wrote it. */
+export const configHash = (cfg: ValidationConfig): string => createHash('sha256').update(canonical(cfg)).digest('hex');
+export const checkpointKey = (cfg: ValidationConfig): string => `validation-${configHash(cfg).slice(0, 16)}`;
+
+/**
+ * Run every check of a config, in order: pass/fail with evidence per check, a verdict, the metrics it
+ * emitted. A check that cannot run (connection refused...) fails with its error; the run goes on.
+ */
+export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps, opts: RunOptions = {}): Promise<ValidationReport> {
+  const clock = deps.clock ?? systemClock;
+  const t0 = clock.now();
+  const emitted: EmittedMetric[] = [];
+  const metrics: MetricsSink = {
+    emit(name: MetricName, value: number, dimensions: Record<string, string>) {
+      emitted.push({ name, value, dimensions });
+      deps.metrics?.emit(name, value, dimensions);
+    },
+  };
+  const hash = configHash(cfg);
+  const key = checkpointKey(cfg);
+  const store = deps.checkpoints;
+  const warnings: string[] = [];
+
+  let cp: RunCheckpoint | null = null;
+  if (opts.resume) {
+    if (!store) warnings.push('--resume has no effect: no checkpoint store is configured');
+    else {
+      cp = await store.load(key);
+      if (cp && cp.configHash !== hash) cp = null;
+      if (!cp) warnings.push('nothing to resume: no checkpoint of an interrupted run of this config; starting from the beginning');
+    }
+  }
+  const resumed = cp !== null;
+  const runId = cp?.runId ?? opts.runId ?? `val-${new Date(t0).toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+  const state: RunCheckpoint = cp ?? { version: 1, runId, configHash: hash, startedAt: new Date(t0).toISOString(), savedAt: new Date(t0).toISOString(), done: {} };
+  const save = async () => {
+    if (!store) return;
+    state.savedAt = new Date(clock.now()).toISOString();
+    await store.save(key, state);
+  };
+  await save();
+
+  const connectors = new Map<string, SourceConnector>();
+  const connector = (name: string): SourceConnector => {
+    let c = connectors.get(name);
+    if (!c) {
+      const conf = cfg.connectors[name];
+      if (!conf) throw new Error(`unknown connector "${name}"`);
+      c = deps.createConnector(name, conf);
+      connectors.set(name, c);
+    }
+    return c;
+  };
+
+  await deps.observer?.onRunStart?.({ runId, checks: cfg.checks.map((c) => c.name), resumed });
+  const results: CheckResult[] = [];
+  const notRun: string[] = [];
+  let interrupted = false;
+  let errored = false;
+  try {
+    for (let i = 0; i < cfg.checks.length; i++) {
+      const check = cfg.checks[i]!;
+      if (interrupted || (cfg.options.failFast && results.some((r) => !r.passed))) {
+        notRun.push(check.name);
+        continue;
+      }
+      const prior = state.done[check.name];
+      if (prior) {
+        results.push({ ...prior, resumed: true });
+        await deps.observer?.onCheckDone?.(results[results.length - 1]!, i, cfg.checks.length);
+        continue;
+      }
+      const ctx: CheckContext = {
+        config: cfg,
+        connector,
+        resources: deps.resources ?? {},
+        fetch: deps.fetch ?? defaultFetch,
+        timer: deps.timer ?? { now: () => performance.now() },
+        spooler: deps.spooler ?? new MemorySpooler(),
+        metrics,
+        signal: opts.signal,
+        resumeState: state.inProgress?.check === check.name ? state.inProgress.state : undefined,
+        saveState: async (s) => {
+          state.inProgress = { check: check.name, state: s };
+          await save();
+        },
+      };
+      const started = clock.now();
+      let result: CheckResult;
+      try {
+        const out = await (CHECK_RUNNERS[check.kind] as CheckRunner<CheckConfig['kind']>)(check as never, ctx);
+        result = { name: check.name, kind: check.kind, ...out, durationMs: clock.now() - started };
+      } catch (e) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          notRun.push(check.name);
+          continue;
+        }
+        errored = true;
+        const msg = (e as Error).message ?? String(e);
+        const saved = state.inProgress?.check === check.name ? '; progress was saved: run again with --resume to continue' : '';
+        result = { name: check.name, kind: check.kind, passed: false, summary: `could not run: ${msg}`, evidence: {}, durationMs: clock.now() - started, error: msg + saved };
+      }
+      metrics.emit('ValidationChecks', 1, { Check: check.name, Result: result.passed ? 'pass' : 'fail' });
+      results.push(result);
+      if (!result.error) {
+        state.done[check.name] = result;
+        if (state.inProgress?.check === check.name) delete state.inProgress;
+        await save();
+      }
+      await deps.observer?.onCheckDone?.(result, i, cfg.checks.length);
+    }
+  } finally {
+    for (const [name, c] of connectors) {
+      await c.close().catch((e: Error) => warnings.push(`closing connector "${name}" failed: ${e.message}`));
+    }
+  }
+
+  const passed = results.filter((r) => r.passed).length;
+  const verdict = !interrupted && notRun.length === 0 && results.every((r) => r.passed) ? 'pass' : 'fail';
+  metrics.emit('ValidationFailed', verdict === 'fail' ? 1 : 0, {});
+  await deps.metrics?.flush?.();
+  if (store && !interrupted && !errored) await store.clear(key);
+  const t1 = clock.now();
+  return {
+    ...(cfg.name ? { name: cfg.name } : {}),
+    runId,
+    startedAt: state.startedAt,
+    finishedAt: new Date(t1).toISOString(),
+    durationMs: t1 - t0,
+    verdict,
+    totals: { checks: cfg.checks.length, passed, failed: results.length - passed, notRun: notRun.length },
+    checks: results,
+    notRun,
+    resumed,
+    interrupted,
+    warnings,
+    metrics: emitted,
+  };
+}
+
+const defaultFetch: ProbeFetch = (url, init) => fetch(url, init);

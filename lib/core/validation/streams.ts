@@ -1,0 +1,146 @@
+import { compareKeys, describeRange, inRange, type Key, type KeyRange, type Row, type SourceConnector } from './connector';
+import { CheckError } from './result';
+import type { SortedRows, Spooler } from './ports';
+
+/** A side of a comparison that can be read in key order, range by range. */
+export interface RangeReader {
+  readonly label: string;
+  /** Rows in the range, ascending by key. */
+  scan(range: KeyRange, batchSize: number, opts?: { keysOnly?: boolean; signal?: AbortSignal }): AsyncIterable<Row[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A key-ordered reader over a connector: ordered connectors are read directly (their order is verified
+ * while reading), unordered ones are sorted once through the spooler (bounded memory).
+ */
+export async function orderedReader(c: SourceConnector, spooler: Spooler, batchSize: number, signal?: AbortSignal): Promise<RangeReader> {
+  if (c.ordered) {
+    return {
+      label: c.label,
+      scan: (range, size, opts) => verifyOrder(c.scan({ ...range, batchSize: size, keysOnly: opts?.keysOnly, signal: opts?.signal ?? signal }), c.label),
+      close: async () => {},
+    };
+  }
+  const sorted: SortedRows = await spooler.sort(c.scan({ batchSize, signal }), { label: c.label, signal });
+  return { label: c.label, scan: (range, size) => sorted.scan(range, size), close: () => sorted.close() };
+}
+
+/** Pass batches through, failing loudly if keys go backwards or repeat (a connector claimed an order it does not have). */
+export async function* verifyOrder(it: AsyncIterable<Row[]>, label: string): AsyncGenerator<Row[]> {
+  let prev: Key | undefined;
+  for await (const batch of it) {
+    for (const r of batch) {
+      if (prev !== undefined && compareKeys(r.key, prev) <= 0) {
+        throw new CheckError(
+          `${label} is not in ascending key order: ${JSON.stringify(r.key)} came after ${JSON.stringify(prev)}` +
+            (compareKeys(r.key, prev) === 0 ? ' (duplicate key)' : ' (set `sorted: false` / `ordered: false` on the connector, or sort the data)'),
+        );
+      }
+      prev = r.key;
+    }
+    yield batch;
+  }
+}
+
+/** Rows one by one from a batched stream. */
+export async function* rowsOf(it: AsyncIterable<Row[]>): AsyncGenerator<Row> {
+  for await (const batch of it) for (const r of batch) yield r;
+}
+
+export interface MergedPair {
+  key: Key;
+  src?: Row;
+  tgt?: Row;
+}
+
+/**
+ * Merge-join two key-ordered streams: each key once, with the row of each side that has it. Memory: one
+ * batch per side.
+ */
+export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]>): AsyncGenerator<MergedPair> {
+  const ia = rowsOf(a);
+  const ib = rowsOf(b);
+  try {
+    let x = await ia.next();
+    let y = await ib.next();
+    let typesChecked = false;
+    while (!x.done || !y.done) {
+      if (!typesChecked && !x.done && !y.done) {
+        typesChecked = true;
+        if (typeof x.value.key !== typeof y.value.key) {
+          throw new CheckError(
+            `the source has ${typeof x.value.key} keys and the target ${typeof y.value.key} keys (e.g. ${JSON.stringify(x.value.key)} vs ${JSON.stringify(y.value.key)}): set the same keyType on both connectors`,
+          );
+        }
+      }
+      const c = x.done ? 1 : y.done ? -1 : compareKeys(x.value.key, y.value.key);
+      if (c < 0) {
+        yield { key: x.value!.key, src: x.value! };
+        x = await ia.next();
+      } else if (c > 0) {
+        yield { key: y.value!.key, tgt: y.value! };
+        y = await ib.next();
+      } else {
+        yield { key: x.value!.key, src: x.value!, tgt: y.value! };
+        x = await ia.next();
+        y = await ib.next();
+      }
+    }
+  } finally {
+    await ia.return(undefined);
+    await ib.return(undefined);
+  }
+}
+
+/** Sorts in memory: for tests and small data. The CLI and handlers use the file spooler (bounded memory). */
+export class MemorySpooler implements Spooler {
+  async sort(rows: AsyncIterable<Row[]>): Promise<SortedRows> {
+    const all: Row[] = [];
+    for await (const b of rows) for (const r of b) all.push(r);
+    all.sort((p, q) => compareKeys(p.key, q.key));
+    assertUnique(all, 'rows');
+    return {
+      count: all.length,
+      scan: (range, batchSize) => sliceRange(all, range, batchSize),
+      close: async () => {},
+    };
+  }
+}
+
+export function assertUnique(sorted: Row[], label: string): void {
+  for (let i = 1; i < sorted.length; i++) {
+    if (compareKeys(sorted[i]!.key, sorted[i - 1]!.key) === 0) throw new CheckError(`${label}: duplicate key ${JSON.stringify(sorted[i]!.key)}`);
+  }
+}
+
+async function* sliceRange(all: Row[], range: KeyRange, batchSize: number): AsyncGenerator<Row[]> {
+  let i = range.after === undefined ? 0 : upperBound(all, range.after);
+  while (i < all.length) {
+    const batch: Row[] = [];
+    while (i < all.length && batch.length < batchSize && inRange(all[i]!.key, range)) batch.push(all[i++]!);
+    if (batch.length) yield batch;
+    if (i >= all.length || !inRange(all[i]!.key, range)) return;
+  }
+}
+
+/** First index whose key is > k. */
+function upperBound(all: Row[], k: Key): number {
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareKeys(all[mid]!.key, k) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Rows of a range, collected (for small ranges only). */
+export async function collect(it: AsyncIterable<Row[]>): Promise<Row[]> {
+  const out: Row[] = [];
+  for await (const b of it) out.push(...b);
+  return out;
+}
+
+export const rangeLabel = describeRange;
