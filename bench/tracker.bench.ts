@@ -1,0 +1,112 @@
+/**
+ * Tracker update throughput and latency over HTTP, embedded store and Redis, each beside a bare HTTP
+ * server measured in the same run. Target: ≥ 5,000 updates/s on the embedded store with zero lost updates.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const REQUESTS = Number(process.env['BENCH_TRACKER_REQUESTS'] ?? 40_000);
+const CONNECTIONS = 50;
+
+interface Result {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  errors: number;
+}
+
+function startServer(kind: string, arg = ''): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'servers/tracker-server.ts'), kind, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`${kind} server did not start`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)));
+  });
+}
+
+async function load(name: string, url: string, body: string, path_ = '/api/migration/progress'): Promise<Result> {
+  // warm-up, then the measured run: bounded by request count and by time
+  await autocannon({ url: url + path_, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, amount: 2000, timeout: 10 });
+  const r = await autocannon({ url: url + path_, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, amount: REQUESTS, duration: 60, timeout: 10 });
+  const ok = r['2xx'];
+  return { name, rps: ok / (r.duration || 1), p50: r.latency.p50, p99: r.latency.p99, ok: ok + 2000, errors: r.non2xx + r.errors + r.timeouts };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+
+async function counted(url: string): Promise<number> {
+  const o = (await (await fetch(`${url}/api/migration/progress`)).json()) as { metrics: { successfulOperations: number } };
+  return o.metrics.successfulOperations;
+}
+
+export async function run(): Promise<void> {
+  const body = JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } });
+  const results: Result[] = [];
+  const lost: Record<string, number> = {};
+
+  const bare = await startServer('bare');
+  results.push(await load('bare HTTP (baseline)', bare.url, body, '/'));
+  await stop(bare.child);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-'));
+  const file = await startServer('file', dir);
+  const fr = await load('tracker, embedded store (fsync)', file.url, body);
+  results.push(fr);
+  lost[fr.name] = fr.ok - (await counted(file.url));
+  await stop(file.child);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  if (spawnSync('redis-server', ['--version']).error) {
+    process.stdout.write('redis-server not installed: Redis row not measured (apt-get install -y redis-server)\n');
+  } else {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const rs = await startServer('redis', `redis://127.0.0.1:${port}`);
+      const rr = await load('tracker, Redis store', rs.url, body);
+      results.push(rr);
+      lost[rr.name] = rr.ok - (await counted(rs.url));
+      await stop(rs.child);
+    } finally {
+      redis.kill('SIGTERM');
+    }
+  }
+
+  const base = results[0]!;
+  process.stdout.write(`${REQUESTS} POST /api/migration/progress (update_metrics), ${CONNECTIONS} connections, server in its own process\n`);
+  process.stdout.write(['name'.padEnd(34), 'req/s'.padStart(9), 'vs base'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'errors'.padStart(7), 'lost'.padStart(5)].join(' ') + '\n');
+  for (const r of results) {
+    process.stdout.write(
+      [
+        r.name.padEnd(34),
+        r.rps.toFixed(0).padStart(9),
+        `${((r.rps / base.rps) * 100).toFixed(0)}%`.padStart(8),
+        r.p50.toFixed(1).padStart(7),
+        r.p99.toFixed(1).padStart(7),
+        String(r.errors).padStart(7),
+        String(lost[r.name] ?? '-').padStart(5),
+      ].join(' ') + '\n',
+    );
+  }
+  const emb = results[1]!;
+  process.stdout.write(`target: embedded ≥ 5000 updates/s with 0 lost → ${emb.rps >= 5000 && lost[emb.name] === 0 ? 'MET' : 'NOT MET'} (${emb.rps.toFixed(0)}/s, lost ${lost[emb.name]})\n`);
+}
