@@ -7,11 +7,12 @@ import { TrackerApiError, TrackerClient, type TrackerClientOptions } from './tra
  * id travels in X-Migration-Id). 4xx answers are refusals (`{ok: false}`); network errors and 5xx throw,
  * after the client's own retries, so the watcher keeps the line and tries again later.
  */
-export function remoteTrackerSink(opts: Omit<TrackerClientOptions, 'migrationId'>): TrackerSink {
-  const clients = new Map<string, TrackerClient>();
+export function remoteTrackerSink(opts: Omit<TrackerClientOptions, 'migrationId'> | { clientFor: (migrationId: string) => Promise<TrackerClient> }): TrackerSink {
+  const clients = new Map<string, Promise<TrackerClient>>();
+  const make = 'clientFor' in opts ? opts.clientFor : async (id: string) => new TrackerClient({ actor: 'log-watcher', ...opts, migrationId: id });
   const client = (id: string) => {
     let c = clients.get(id);
-    if (!c) clients.set(id, (c = new TrackerClient({ actor: 'log-watcher', ...opts, migrationId: id })));
+    if (!c) clients.set(id, (c = make(id)));
     return c;
   };
   const refusal = async (fn: () => Promise<Record<string, unknown>>): Promise<SinkResult> => {
@@ -33,11 +34,11 @@ export function remoteTrackerSink(opts: Omit<TrackerClientOptions, 'migrationId'
   return {
     phases: (id) =>
       orNull(async (): Promise<PhaseView[]> => {
-        const d = await client(id).dashboard<{ phaseDetails: PhaseState[] }>(0);
+        const d = await (await client(id)).dashboard<{ phaseDetails: PhaseState[] }>(0);
         return phaseViews(d.phaseDetails);
       }),
-    initialize: (id, req) => refusal(() => client(id).initialize(req)),
-    send: (id, op, key) => refusal(() => client(id).send(op, key)),
-    overview: (id) => orNull(() => client(id).overview()),
+    initialize: (id, req) => refusal(async () => (await client(id)).initialize(req)),
+    send: (id, op, key) => refusal(async () => (await client(id)).send(op, key)),
+    overview: (id) => orNull(async () => (await client(id)).overview()),
   };
 }

@@ -282,6 +282,8 @@ export interface WatchOptions {
   intervalMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Called after every poll that read lines (e.g. to print new conflicts). */
+  onBatch?: (lines: number) => void;
 }
 
 export interface WatchResult {
@@ -307,6 +309,7 @@ export async function watchLogs(o: WatchOptions): Promise<WatchResult> {
         await o.analyzer.process(line);
       });
       total += read;
+      if (read) o.onBatch?.(read);
       failures = 0;
       lastError = undefined;
     } catch (e) {

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { registerReportOps } from './report-ops';
 import { registerServe } from './serve';
 import { registerStatus } from './status';
+import { registerWatch } from './watch';
 
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps];
+export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch];

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { remoteTrackerSink } from '../../adapters/http/tracker-sink';
+import { LogTailer, watchLogs } from '../../adapters/local/log-tailer';
+import { isDomainError } from '../../core/errors';
+import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
+import { Tracker } from '../../core/tracker';
+import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+import { CliError } from '../errors';
+import { openStore } from '../local-runtime';
+
+interface WatchFlags extends ApiOptions {
+  log: string[];
+  follow?: boolean;
+  config?: string;
+  state: string;
+  status: string;
+  interval: string;
+  fromEnd?: boolean;
+  store?: string;
+  dataDir?: string;
+  redisUrl?: string;
+}
+
+export const DEFAULT_WATCH_STATE = '.data/log-watch/state.json';
+
+/** Read a log-watch config file (YAML or JSON). Exit 2 naming the file and the problem. */
+export function loadWatchConfig(file: string | undefined, defaultMigrationId?: string): LogWatchConfig {
+  let raw: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new CliError(`cannot read --config ${file}: ${(e as Error).message}`, 2);
+    }
+    try {
+      raw = YAML.parse(text) ?? {};
+    } catch (e) {
+      throw new CliError(`--config ${file} is not valid YAML/JSON: ${(e as Error).message}`, 2);
+    }
+  }
+  if (defaultMigrationId) raw = { ...(raw as Record<string, unknown>), defaultMigrationId };
+  try {
+    return parseLogWatchConfig(raw);
+  } catch (e) {
+    if (isDomainError(e)) throw new CliError(`${file ? `--config ${file}: ` : ''}${e.message}`, 2);
+    throw e;
+  }
+}
+
+export function registerWatch(program: Command): void {
+  withApiOptions(
+    program
+      .command('watch')
+      .description('track a migration from its logs, without changing it: tail log files and turn known events into tracker updates')
+      .requiredOption('--log <path...>', 'log file(s) to follow (plain text or JSON lines)'),
+  )
+    .option('--follow', 'keep following the files (rotation and truncation included) until Ctrl-C; default: read what is there and exit')
+    .option('--config <file>', 'patterns, phase map and fields (YAML or JSON; see docs/log-tracking.md)')
+    .option('--state <file>', 'where read offsets are kept between runs', DEFAULT_WATCH_STATE)
+    .option('--status <file>', 'status snapshot written after each batch', 'migration_status.json')
+    .option('--interval <ms>', 'poll interval with --follow', '1000')
+    .option('--from-end', 'start new files at their end (skip what they already hold)')
+    .option('--store <kind>', 'apply updates in this process to a local store (file, memory, redis) instead of calling the tracker API')
+    .option('--data-dir <dir>', 'directory of the embedded file store (implies --store file)')
+    .option('--redis-url <url>', 'Redis URL for --store redis')
+    .action(async (flags: WatchFlags) => {
+      const interval = Number(flags.interval);
+      if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
+      const config = loadWatchConfig(flags.config, flags.migration);
+      const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
+
+      let sink: TrackerSink;
+      let close = async () => undefined as void;
+      if (flags.store || flags.dataDir) {
+        const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
+        log(`applying updates in-process to the ${description}`);
+        sink = trackerSink(new Tracker({ store }), flags.actor ?? 'log-watcher');
+        close = () => store.close();
+      } else {
+        sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? 'log-watcher' }) });
+      }
+
+      let tailer: LogTailer;
+      try {
+        tailer = await LogTailer.open({
+          paths: flags.log,
+          stateFile: flags.state,
+          startAt: flags.fromEnd ? 'end' : 'beginning',
+          maxLineBytes: config.maxLineBytes,
+          onNotice: (n) => log(n.message),
+        });
+      } catch (e) {
+        await close();
+        throw new CliError((e as Error).message, 2);
+      }
+      const analyzer = new LogAnalyzer({ sink, config });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let conflictsShown = 0;
+      try {
+        const result = await watchLogs({
+          tailer,
+          analyzer,
+          sink,
+          statusFile: flags.status,
+          follow: flags.follow ?? false,
+          intervalMs: interval,
+          signal: stop.signal,
+          log,
+          onBatch: () => {
+            const total = analyzer.stats().conflicts;
+            const recent = analyzer.conflicts();
+            for (const x of recent.slice(Math.max(0, recent.length - (total - conflictsShown)))) log(`CONFLICT ${x.migrationId}/${x.phaseId}: ${x.message}`);
+            conflictsShown = total;
+          },
+        });
+        const s = result.stats;
+        process.stdout.write(
+          `read ${result.lines} lines: ${s.matched} matched, ${s.ignored} ignored, ${s.malformed} malformed, ${s.applied} updates applied, ` +
+            `${s.rejected} refused, ${s.conflicts} conflicts; status in ${flags.status}\n`,
+        );
+      } catch (e) {
+        throw new CliError((e as Error).message, 1);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        await close();
+      }
+    });
+}
