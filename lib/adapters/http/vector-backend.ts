@@ -1,0 +1,321 @@
+import http from 'node:http';
+import https from 'node:https';
+import { z } from 'zod';
+import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search-proxy';
+import { formatZodError } from '../../core/validation-util';
+
+/**
+ * A vector backend spoken to over HTTP JSON, configured by a request/response mapping so it fits the REST
+ * APIs of the common vector stores. Presets: Milvus REST v2, OpenSearch k-NN, and `generic` (this proxy's
+ * own `{vector, topK, filter}` → `{results: [{id, score, metadata}]}`, which the demo backends speak).
+ *
+ * Request templates are JSON in which the exact strings "{{vector}}", "{{topK}}" and "{{filter}}" are
+ * replaced by the query's values (typed, not stringified); an object key or array item whose value is
+ * "{{filter}}" is dropped when the query has no filter. Response paths are dot paths ("hits.hits", "_id").
+ */
+
+const dotPath = z.string().regex(/^$|^[^.]+(\.[^.]+)*$/, 'a dot path like "hits.hits" or "" for the root');
+const primitive = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const mappingSchema = z.strictObject({
+  /** Path appended to the backend URL, e.g. `/v2/vectordb/entities/search`. */
+  path: z.string().startsWith('/'),
+  /** Request body template. */
+  body: z.unknown(),
+  /** Where the list of hits is in the response. */
+  results: dotPath,
+  /** Within a hit: its id (string or number) ... */
+  id: dotPath,
+  /** ... its score ... */
+  score: dotPath,
+  /** ... and its metadata: a path, `*` for the hit without its id and score fields, or absent. */
+  metadata: z.union([dotPath, z.literal('*')]).optional(),
+  /** Some APIs answer errors with HTTP 200: the response is good only when this path holds one of these values. */
+  okWhen: z.strictObject({ path: dotPath, in: z.array(primitive).min(1) }).optional(),
+  /** Where an error response keeps its message. */
+  errorMessage: dotPath.optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type HttpJsonMapping = z.infer<typeof mappingSchema>;
+
+export const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('bearer'), token: z.string().min(1) }),
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: z.string() }),
+  z.strictObject({ type: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) }),
+]);
+export type BackendAuth = z.infer<typeof authSchema>;
+
+const common = {
+  url: z.url({ protocol: /^https?$/ }),
+  auth: authSchema.optional(),
+  /** Response bodies above this are refused (a runaway backend must not exhaust memory). */
+  maxResponseBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** Keep-alive sockets per backend. */
+  maxSockets: z.number().int().min(1).max(1024).default(128),
+};
+
+export const backendConfigSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('milvus'),
+    ...common,
+    collection: z.string().min(1),
+    vectorField: z.string().min(1).default('vector'),
+    outputFields: z.array(z.string()).default([]),
+    dbName: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('opensearch'),
+    ...common,
+    index: z.string().regex(/^[^/\s#?]+$/, 'an index name (no / # ? or spaces)'),
+    vectorField: z.string().min(1),
+    sourceFields: z.array(z.string()).optional(),
+  }),
+  z.strictObject({ kind: z.literal('generic'), ...common, path: z.string().startsWith('/').default('/search') }),
+  z.strictObject({ kind: z.literal('custom'), ...common, mapping: mappingSchema }),
+]);
+export type BackendConfig = z.input<typeof backendConfigSchema>;
+
+/** Milvus REST v2 (`POST /v2/vectordb/entities/search`); errors come back as HTTP 200 with `code` != 0. */
+export function milvusMapping(o: { collection: string; vectorField: string; outputFields: string[]; dbName?: string }): HttpJsonMapping {
+  return {
+    path: '/v2/vectordb/entities/search',
+    body: {
+      ...(o.dbName ? { dbName: o.dbName } : {}),
+      collectionName: o.collection,
+      data: ['{{vector}}'],
+      annsField: o.vectorField,
+      limit: '{{topK}}',
+      filter: '{{filter}}',
+      outputFields: o.outputFields,
+    },
+    results: 'data',
+    id: 'id',
+    score: 'distance',
+    metadata: '*',
+    // Milvus 2.4+ answers code 0; some 2.3 releases answered 200.
+    okWhen: { path: 'code', in: [0, 200] },
+    errorMessage: 'message',
+    headers: {},
+  };
+}
+
+/** OpenSearch k-NN plugin (`POST /<index>/_search` with a `knn` query; efficient filtering inside it). */
+export function openSearchMapping(o: { index: string; vectorField: string; sourceFields?: string[] }): HttpJsonMapping {
+  return {
+    path: `/${encodeURIComponent(o.index)}/_search`,
+    body: {
+      size: '{{topK}}',
+      ...(o.sourceFields ? { _source: o.sourceFields } : {}),
+      query: { knn: { [o.vectorField]: { vector: '{{vector}}', k: '{{topK}}', filter: '{{filter}}' } } },
+    },
+    results: 'hits.hits',
+    id: '_id',
+    score: '_score',
+    metadata: '_source',
+    errorMessage: 'error.reason',
+    headers: {},
+  };
+}
+
+/** This proxy's own request/response shape (also spoken by the demo backends). */
+export function genericMapping(path = '/search'): HttpJsonMapping {
+  return {
+    path,
+    body: { vector: '{{vector}}', topK: '{{topK}}', filter: '{{filter}}' },
+    results: 'results',
+    id: 'id',
+    score: 'score',
+    metadata: 'metadata',
+    errorMessage: 'error.message',
+    headers: {},
+  };
+}
+
+export function mappingFor(c: z.infer<typeof backendConfigSchema>): HttpJsonMapping {
+  switch (c.kind) {
+    case 'milvus':
+      return milvusMapping(c);
+    case 'opensearch':
+      return openSearchMapping(c);
+    case 'generic':
+      return genericMapping(c.path);
+    case 'custom':
+      return c.mapping;
+  }
+}
+
+/** An HTTP-level or shape failure. `status` lets the breaker's predicate tell a 4xx from a 5xx. */
+export class VectorBackendError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly backend: string,
+  ) {
+    super(message);
+    this.name = 'VectorBackendError';
+  }
+}
+
+const FILTER_DROP = Symbol('drop');
+
+function render(template: unknown, q: SearchQuery): unknown {
+  if (typeof template === 'string') {
+    if (template === '{{vector}}') return q.vector;
+    if (template === '{{topK}}') return q.topK;
+    if (template === '{{filter}}') return q.filter === undefined ? FILTER_DROP : q.filter;
+    return template;
+  }
+  if (Array.isArray(template)) return template.map((t) => render(t, q)).filter((v) => v !== FILTER_DROP);
+  if (template && typeof template === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(template)) {
+      const r = render(v, q);
+      if (r !== FILTER_DROP) out[k] = r;
+    }
+    return out;
+  }
+  return template;
+}
+
+export function getPath(value: unknown, path: string): unknown {
+  if (path === '') return value;
+  let cur = value;
+  for (const seg of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+export interface HttpVectorBackendOptions {
+  /** Label for errors and logs, e.g. "primary". */
+  name: string;
+  url: string;
+  mapping: HttpJsonMapping;
+  auth?: BackendAuth;
+  maxResponseBytes?: number;
+  maxSockets?: number;
+}
+
+export class HttpVectorBackend implements VectorBackend {
+  readonly description: string;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly headers: Record<string, string>;
+  private readonly maxBytes: number;
+  private readonly topLevelKeys: string[];
+
+  constructor(private readonly opts: HttpVectorBackendOptions) {
+    const parsed = mappingSchema.safeParse(opts.mapping);
+    if (!parsed.success) throw new Error(`invalid mapping for backend "${opts.name}": ${formatZodError(parsed.error)}`);
+    this.base = new URL(opts.url);
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new Error(`backend "${opts.name}" URL must be http(s): ${opts.url}`);
+    this.transport = this.base.protocol === 'https:' ? https : http;
+    const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 128 });
+    this.headers = { 'content-type': 'application/json', accept: 'application/json', ...opts.mapping.headers, ...authHeaders(opts.auth) };
+    this.maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
+    this.description = `${opts.name} at ${this.base.origin}`;
+    this.topLevelKeys = [opts.mapping.id, opts.mapping.score].filter((p) => !p.includes('.'));
+  }
+
+  async search(query: SearchQuery, signal: AbortSignal): Promise<SearchHit[]> {
+    const m = this.opts.mapping;
+    const body = JSON.stringify(render(m.body, query));
+    const { status, text } = await this.post(body, signal);
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (status >= 400) throw this.fail(`HTTP ${status}: ${text.slice(0, 200)}`, status);
+      throw this.fail(`answered HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`, 502);
+    }
+    if (status >= 400) throw this.fail(`HTTP ${status}: ${this.message(parsed) ?? text.slice(0, 200)}`, status);
+    if (m.okWhen) {
+      const v = getPath(parsed, m.okWhen.path);
+      if (!m.okWhen.in.some((x) => x === v)) throw this.fail(`answered ${m.okWhen.path}=${JSON.stringify(v)}: ${this.message(parsed) ?? 'no message'}`, undefined);
+    }
+    const list = getPath(parsed, m.results);
+    if (!Array.isArray(list)) throw this.fail(`response has no array at "${m.results}"`, 502);
+    return list.map((hit, i) => this.toHit(hit, i));
+  }
+
+  private toHit(hit: unknown, i: number): SearchHit {
+    const m = this.opts.mapping;
+    const id = getPath(hit, m.id);
+    const score = getPath(hit, m.score);
+    if (typeof id !== 'string' && typeof id !== 'number') throw this.fail(`hit ${i} has no string or number id at "${m.id}"`, 502);
+    if (typeof score !== 'number') throw this.fail(`hit ${i} has no numeric score at "${m.score}"`, 502);
+    const out: SearchHit = { id: String(id), score };
+    if (m.metadata === '*') {
+      const rest = { ...(hit as Record<string, unknown>) };
+      for (const k of this.topLevelKeys) delete rest[k];
+      out.metadata = rest;
+    } else if (m.metadata !== undefined) {
+      const md = getPath(hit, m.metadata);
+      if (md && typeof md === 'object' && !Array.isArray(md)) out.metadata = md as Record<string, unknown>;
+    }
+    return out;
+  }
+
+  private message(parsed: unknown): string | undefined {
+    const path = this.opts.mapping.errorMessage;
+    if (path === undefined) return undefined;
+    const v = getPath(parsed, path);
+    return typeof v === 'string' ? v : v === undefined ? undefined : JSON.stringify(v);
+  }
+
+  private fail(message: string, status: number | undefined): VectorBackendError {
+    return new VectorBackendError(`${this.description} ${message}`, status, this.opts.name);
+  }
+
+  private post(body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    const url = new URL(this.opts.mapping.path, this.base);
+    // Keep a path prefix of the base URL (e.g. https://host/milvus/ + /v2/...).
+    if (this.base.pathname !== '/') url.pathname = this.base.pathname.replace(/\/$/, '') + this.opts.mapping.path;
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(
+        url,
+        { method: 'POST', agent: this.agent, signal, headers: { ...this.headers, 'content-length': String(Buffer.byteLength(body)) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > this.maxBytes) {
+              res.destroy();
+              reject(this.fail(`response exceeds ${this.maxBytes} bytes`, 502));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function authHeaders(auth: BackendAuth | undefined): Record<string, string> {
+  if (!auth || auth.type === 'none') return {};
+  if (auth.type === 'bearer') return { authorization: `Bearer ${auth.token}` };
+  if (auth.type === 'basic') return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+  return { [auth.name.toLowerCase()]: auth.value };
+}
+
+/** Build a backend from validated configuration (env JSON, SSM parameter) and optional credentials (a secret). */
+export function httpVectorBackend(name: string, config: unknown, auth?: BackendAuth): HttpVectorBackend {
+  const r = backendConfigSchema.safeParse(config);
+  if (!r.success) throw new Error(`invalid ${name} backend configuration: ${formatZodError(r.error)}`);
+  const c = r.data;
+  return new HttpVectorBackend({ name, url: c.url, mapping: mappingFor(c), auth: auth ?? c.auth, maxResponseBytes: c.maxResponseBytes, maxSockets: c.maxSockets });
+}

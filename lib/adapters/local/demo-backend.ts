@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import { DomainError } from '../../core/errors';
+import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
+import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search-proxy';
+import { parseOrThrow } from '../../core/validation-util';
+import { serveHttp, type RunningServer } from './http-server';
+
+/**
+ * Small in-process vector backends for local mode, the fault tests and the benchmark: a brute-force cosine
+ * index over seeded random vectors, served over real HTTP in the proxy's `generic` format, with a switch
+ * that makes it refuse connections, hang, or answer 503.
+ */
+
+export interface DemoIndexOptions {
+  size?: number;
+  dimensions?: number;
+  seed?: number;
+  /** Round stored vectors to this many decimals (an "old system" with coarser vectors ranks a little differently). */
+  quantizeDecimals?: number;
+}
+
+/** mulberry32: a tiny seeded PRNG, so every run has the same corpus. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TOPICS = ['billing', 'search', 'auth', 'storage', 'network', 'reports', 'alerts', 'migration'];
+
+export class DemoIndex {
+  readonly dimensions: number;
+  readonly size: number;
+  private readonly vectors: Float64Array;
+  private readonly norms: Float64Array;
+
+  constructor(opts: DemoIndexOptions = {}) {
+    this.size = opts.size ?? 1000;
+    this.dimensions = opts.dimensions ?? 8;
+    const rnd = prng(opts.seed ?? 42);
+    const q = opts.quantizeDecimals;
+    this.vectors = new Float64Array(this.size * this.dimensions);
+    this.norms = new Float64Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      let n = 0;
+      for (let d = 0; d < this.dimensions; d++) {
+        let v = rnd() * 2 - 1;
+        if (q !== undefined) v = Math.round(v * 10 ** q) / 10 ** q;
+        this.vectors[i * this.dimensions + d] = v;
+        n += v * v;
+      }
+      this.norms[i] = Math.sqrt(n) || 1;
+    }
+  }
+
+  /** Top-k by cosine similarity. `filter` (string) keeps documents whose topic equals it. */
+  search(q: SearchQuery): SearchHit[] {
+    if (q.vector.length !== this.dimensions) {
+      throw new DomainError('bad_request', `vector has ${q.vector.length} dimensions; this index has ${this.dimensions}`);
+    }
+    const topic = typeof q.filter === 'string' ? q.filter : undefined;
+    let qn = 0;
+    for (const v of q.vector) qn += v * v;
+    qn = Math.sqrt(qn) || 1;
+    // A bounded min-heap would be faster for large k; k is small here and the arrays are short.
+    const best: Array<{ i: number; s: number }> = [];
+    for (let i = 0; i < this.size; i++) {
+      if (topic !== undefined && TOPICS[i % TOPICS.length] !== topic) continue;
+      let dot = 0;
+      const off = i * this.dimensions;
+      for (let d = 0; d < this.dimensions; d++) dot += this.vectors[off + d]! * q.vector[d]!;
+      const s = dot / (this.norms[i]! * qn);
+      if (best.length < q.topK) {
+        best.push({ i, s });
+        if (best.length === q.topK) best.sort((a, b) => a.s - b.s);
+      } else if (s > best[0]!.s) {
+        best[0] = { i, s };
+        for (let j = 0; j + 1 < best.length && best[j]!.s > best[j + 1]!.s; j++) [best[j], best[j + 1]] = [best[j + 1]!, best[j]!];
+      }
+    }
+    return best
+      .sort((a, b) => b.s - a.s)
+      .map(({ i, s }) => ({ id: `doc-${i}`, score: Math.round(s * 1e6) / 1e6, metadata: { topic: TOPICS[i % TOPICS.length], title: `Document ${i}` } }));
+  }
+}
+
+export const DEMO_MODES = ['ok', 'down', 'slow', 'error'] as const;
+export type DemoMode = (typeof DEMO_MODES)[number];
+export const demoModeSchema = z.strictObject({
+  mode: z.enum(DEMO_MODES),
+  /** How long `slow` holds each answer. */
+  slowMs: z.number().int().min(0).max(600_000).optional(),
+  /** Status `error` answers with. */
+  errorStatus: z.number().int().min(400).max(599).optional(),
+});
+
+export interface DemoBackendOptions {
+  name: string;
+  index: DemoIndex;
+  host?: string;
+  port?: number;
+  /** Default hold time of `slow`. Default 5000 ms. */
+  slowMs?: number;
+}
+
+export interface DemoBackendStatus {
+  name: string;
+  url: string;
+  mode: DemoMode;
+  slowMs: number;
+  errorStatus: number;
+  /** Search requests received (a refused connection never counts). */
+  requests: number;
+  /** Requests being held right now by `slow`. */
+  holding: number;
+}
+
+/**
+ * One demo backend on 127.0.0.1. `down` closes the listening socket and every open connection (clients get
+ * ECONNREFUSED); `ok` listens again on the same port.
+ */
+export class DemoBackend {
+  private server: RunningServer | null = null;
+  private mode: DemoMode = 'ok';
+  private slowMs: number;
+  private errorStatus = 503;
+  private requests = 0;
+  private port = 0;
+  private readonly host: string;
+  private readonly held = new Set<() => void>();
+
+  private constructor(private readonly opts: DemoBackendOptions) {
+    this.host = opts.host ?? '127.0.0.1';
+    this.slowMs = opts.slowMs ?? 5000;
+  }
+
+  static async start(opts: DemoBackendOptions): Promise<DemoBackend> {
+    const b = new DemoBackend(opts);
+    b.port = opts.port ?? 0;
+    await b.listen();
+    return b;
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  private handler(): HttpHandler {
+    return router([
+      {
+        method: 'POST',
+        path: '/search',
+        handler: async (req) => {
+          this.requests++;
+          if (this.mode === 'error') return json(this.errorStatus, { error: { code: 'unavailable', message: `${this.opts.name} is failing on purpose (demo mode "error")` } });
+          if (this.mode === 'slow') await this.hold(this.slowMs);
+          const q = parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request');
+          return json(200, { results: this.opts.index.search(q) });
+        },
+      },
+      { method: 'GET', path: '/health', handler: async () => json(200, { status: 'ok', name: this.opts.name }) },
+    ]);
+  }
+
+  /** Wait, unless the mode changes or the backend closes first. */
+  private hold(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const release = () => {
+        clearTimeout(t);
+        this.held.delete(release);
+        resolve();
+      };
+      const t = setTimeout(release, ms);
+      t.unref();
+      this.held.add(release);
+    });
+  }
+
+  private async listen(): Promise<void> {
+    this.server = await serveHttp(this.handler(), { host: this.host, port: this.port });
+    this.port = this.server.port;
+  }
+
+  async setMode(m: z.infer<typeof demoModeSchema>): Promise<DemoBackendStatus> {
+    if (m.slowMs !== undefined) this.slowMs = m.slowMs;
+    if (m.errorStatus !== undefined) this.errorStatus = m.errorStatus;
+    if (m.mode !== this.mode) {
+      for (const release of [...this.held]) release();
+      if (m.mode === 'down' && this.server) {
+        const s = this.server;
+        this.server = null;
+        await s.close();
+      } else if (this.mode === 'down') await this.listen();
+      this.mode = m.mode;
+    }
+    return this.status();
+  }
+
+  status(): DemoBackendStatus {
+    return { name: this.opts.name, url: this.url, mode: this.mode, slowMs: this.slowMs, errorStatus: this.errorStatus, requests: this.requests, holding: this.held.size };
+  }
+
+  async close(): Promise<void> {
+    for (const release of [...this.held]) release();
+    const s = this.server;
+    this.server = null;
+    await s?.close();
+  }
+}

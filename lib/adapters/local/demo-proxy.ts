@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { json, parseJsonBody, router, type Route } from '../../core/http';
+import { searchProxy, type ProxySettings, type SearchProxy } from '../../core/search-proxy';
+import { StaticOperatorSwitch } from '../../core/breaker/ports';
+import { parseOrThrow } from '../../core/validation-util';
+import { DomainError } from '../../core/errors';
+import { httpVectorBackend } from '../http/vector-backend';
+import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
+import { serveHttp } from './http-server';
+import { PrometheusSink } from './prometheus-sink';
+
+export interface DemoProxyOptions {
+  port?: number;
+  host?: string;
+  /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. */
+  settings?: Partial<ProxySettings>;
+  /** Errors and background problems. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface DemoProxy {
+  url: string;
+  primaryUrl: string;
+  fallbackUrl: string;
+  proxy: SearchProxy;
+  close(): Promise<void>;
+}
+
+/** Demo defaults: a 2 s budget, 3 failures open, 5 s before a probe, so a newcomer sees a full cycle quickly. */
+export const DEMO_SETTINGS: Partial<ProxySettings> = { deadlineMs: 2000, primaryTimeoutMs: 500, consecutiveFailures: 3, resetTimeoutMs: 5000, successThreshold: 2 };
+
+/**
+ * Local mode's search proxy: two demo vector backends on 127.0.0.1 ("primary", the new system, and
+ * "fallback", the old one with coarser vectors), the proxy on its own port (/search, /health, /metrics), and
+ * a control route to fail, slow or restore a demo backend:
+ *
+ *     POST /demo/backends/primary {"mode": "down" | "slow" | "error" | "ok"}
+ *     POST /demo/switch {"position": "open" | "closed" | "auto", "breaker"?: "primary" | "fallback"}  (operator switch, in memory)
+ */
+export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoProxy> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex({ seed: 7 }) });
+  const fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex({ seed: 7, quantizeDecimals: 1 }) });
+  const backends = { primary, fallback };
+  const metrics = new PrometheusSink();
+  const operatorSwitch = new StaticOperatorSwitch();
+  const primaryClient = httpVectorBackend('primary', { kind: 'generic', url: primary.url });
+  const fallbackClient = httpVectorBackend('fallback', { kind: 'generic', url: fallback.url });
+  const proxy = searchProxy({
+    primary: primaryClient,
+    fallback: fallbackClient,
+    settings: { ...DEMO_SETTINGS, ...opts.settings },
+    metrics,
+    metricsText: () => metrics.text(),
+    operatorSwitch,
+    breaker: { switchRefreshMs: 1000 },
+    onError: (ctx, e) => log(`search proxy: ${ctx}: ${(e as Error)?.stack ?? String(e)}`),
+  });
+  for (const b of Object.values(proxy.breakers)) {
+    b.on('open', (e) => log(`search proxy: breaker ${e.breaker} OPEN (${e.reason})`));
+    b.on('half-open', (e) => log(`search proxy: breaker ${e.breaker} HALF-OPEN (${e.reason})`));
+    b.on('close', (e) => log(`search proxy: breaker ${e.breaker} CLOSED (${e.reason})`));
+  }
+
+  const roleSchema = z.enum(['primary', 'fallback']);
+  const control: Route[] = [
+    { method: 'GET', path: '/demo/backends', handler: async () => json(200, { primary: primary.status(), fallback: fallback.status() }) },
+    {
+      method: 'POST',
+      path: '/demo/backends/:role',
+      handler: async (req, params) => {
+        const role = roleSchema.safeParse(params['role']);
+        if (!role.success) throw new DomainError('not_found', `no demo backend "${params['role']}" (primary or fallback)`);
+        const m = parseOrThrow(demoModeSchema, parseJsonBody(req), 'demo backend mode');
+        const status = await backends[role.data].setMode(m);
+        log(`search proxy demo: ${role.data} backend is now "${status.mode}"`);
+        return json(200, status);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/demo/switch',
+      handler: async (req) => {
+        const { position, breaker } = parseOrThrow(
+          z.strictObject({ position: z.enum(['auto', 'open', 'closed']), breaker: roleSchema.default('primary') }),
+          parseJsonBody(req),
+          'operator switch',
+        );
+        const target = proxy.breakers[breaker];
+        operatorSwitch.set(target.name, position);
+        await target.sync(true);
+        return json(200, { breaker: target.name, position, state: target.state });
+      },
+    },
+  ];
+  const server = await serveHttp(router([...proxy.routes, ...control], (e) => log(`search proxy: ${(e as Error)?.stack ?? String(e)}`)), {
+    port: opts.port ?? 0,
+    host: opts.host ?? '127.0.0.1',
+  });
+  return {
+    url: server.url,
+    primaryUrl: primary.url,
+    fallbackUrl: fallback.url,
+    proxy,
+    close: async () => {
+      await server.close();
+      await proxy.drain();
+      primaryClient.close();
+      fallbackClient.close();
+      await Promise.all([primary.close(), fallback.close()]);
+    },
+  };
+}

@@ -1,0 +1,359 @@
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, type BreakerOptions, type BreakerState } from './circuit-breaker';
+import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
+import { BreakerRegistry } from './breaker/registry';
+import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from './http';
+import type { Observation, ObservationSink } from './logwatch/sink';
+import { parseOrThrow } from './validation-util';
+
+/**
+ * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a
+ * circuit breaker with a deadline; when the breaker is open or the call fails, the fallback backend (the
+ * old system) answers and the response is marked degraded. Shadow mode serves one backend and sends the
+ * query to the other in the background, recording overlap@k and latency.
+ */
+
+export interface SearchQuery {
+  vector: number[];
+  topK: number;
+  /** Passed to the backend as is: a Milvus boolean expression (string) or an OpenSearch filter (object). */
+  filter?: string | Record<string, unknown>;
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+  metadata?: Record<string, unknown>;
+}
+
+/** Vector backend port. Implementations: the HTTP JSON adapter (Milvus, OpenSearch, ...), in-process demo backends. */
+export interface VectorBackend {
+  /** Shown in logs and errors ("milvus at http://..."). */
+  readonly description: string;
+  /** Must stop work and reject when `signal` aborts. Errors carrying a `status` (HTTP) are classified by it. */
+  search(query: SearchQuery, signal: AbortSignal): Promise<SearchHit[]>;
+}
+
+export const SEARCH_LIMITS = {
+  maxDimensions: 8192,
+  maxTopK: 1000,
+} as const;
+
+export const searchRequestSchema = z.strictObject({
+  vector: z
+    .array(z.number().refine(Number.isFinite, 'must be a finite number'))
+    .min(1, 'must have at least one dimension')
+    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
+  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
+  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
+});
+
+export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+export type BackendRole = 'primary' | 'fallback';
+
+/** Settings a deployment chooses (env on Lambda / Cloud Run, flags locally). */
+export const proxySettingsSchema = z.strictObject({
+  mode: z.enum(PROXY_MODES).default('primary-only'),
+  /** In shadow mode, which backend answers the client (the other gets a copy). Default the old system. */
+  shadowServe: z.enum(['primary', 'fallback']).default('fallback'),
+  /** Share of requests copied to the shadow backend (0-1). */
+  shadowSampleRate: z.number().min(0).max(1).default(1),
+  /** Whole-request budget: nothing is held longer than this (plus scheduling). */
+  deadlineMs: z.number().int().min(10).max(60_000).default(1000),
+  /** The primary's share of the budget; the fallback gets what is left. */
+  primaryTimeoutMs: z.number().int().min(1).max(60_000).default(300),
+  /** Breaker name prefix: breakers are `<prefix>-primary` and `<prefix>-fallback` (shared-state keys, metrics). */
+  breakerPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('search'),
+  consecutiveFailures: z.number().int().min(1).default(5),
+  errorThresholdPercent: z.number().gt(0).lte(100).default(50),
+  minimumRequests: z.number().int().min(1).default(20),
+  rollingWindowMs: z.number().int().min(100).default(10_000),
+  resetTimeoutMs: z.number().int().min(1).default(30_000),
+  halfOpenMaxCalls: z.number().int().min(1).default(1),
+  successThreshold: z.number().int().min(1).default(2),
+});
+export type ProxySettings = z.infer<typeof proxySettingsSchema>;
+
+export interface SearchProxyOptions {
+  primary: VectorBackend;
+  fallback: VectorBackend;
+  settings?: z.input<typeof proxySettingsSchema>;
+  /** Breaker options beyond the settings (clock for tests, ...). */
+  breaker?: Partial<Omit<BreakerOptions, 'name' | 'stateStore' | 'operatorSwitch'>>;
+  stateStore?: BreakerStateStore;
+  operatorSwitch?: OperatorSwitch;
+  /** Metric observations by spec name (Prometheus registry, EMF). */
+  metrics?: ObservationSink;
+  /** Prometheus text for GET /metrics. Without it /metrics answers 404. */
+  metricsText?: () => Promise<string>;
+  /** Wait for the shadow call before answering (Lambda: the sandbox freezes after the response). */
+  awaitShadow?: boolean;
+  /**
+   * Read the operator switch and shared state on the request path when they are due (Lambda: a frozen
+   * sandbox runs no background work). Otherwise a call starts the read in the background.
+   */
+  awaitSync?: boolean;
+  /** Monotonic ms for latency. */
+  now?: () => number;
+  /** Server faults and background problems (shadow errors, shared-state errors) for the log. */
+  onError?: (context: string, error: unknown) => void;
+}
+
+export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'client_error';
+
+interface CallResult {
+  role: BackendRole;
+  outcome: CallOutcome;
+  hits?: SearchHit[];
+  error?: unknown;
+  ms: number;
+}
+
+export interface ShadowStats {
+  compared: number;
+  failed: number;
+  skipped: number;
+  meanOverlap: number | null;
+  lastOverlap: number | null;
+}
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * overlap@k: the share of the top k ids two result lists have in common. k is the requested topK; when both
+ * lists are shorter, the longer list's length is the denominator (two empty lists agree: 1).
+ */
+export function overlapAtK(a: SearchHit[], b: SearchHit[], k: number): number {
+  const ta = a.slice(0, k);
+  const tb = new Set(b.slice(0, k).map((h) => h.id));
+  const denom = Math.max(ta.length, tb.size);
+  if (denom === 0) return 1;
+  let common = 0;
+  for (const h of ta) if (tb.has(h.id)) common++;
+  return common / denom;
+}
+
+/** Requests that are wrong for the backend (not its failure): passed to the client as 400, no fallback. */
+const CLIENT_ERROR_STATUSES = new Set([400, 404, 413, 422]);
+export const proxyIsFailure = (e: unknown): boolean => !CLIENT_ERROR_STATUSES.has(errorStatus(e) ?? 0);
+
+const explain = (e: unknown): string =>
+  e instanceof BreakerOpenError ? e.message : e instanceof BreakerTimeoutError ? e.message : e instanceof Error ? e.message : String(e);
+
+export class SearchProxy {
+  readonly settings: ProxySettings;
+  readonly registry = new BreakerRegistry();
+  readonly breakers: Record<BackendRole, CircuitBreaker>;
+  readonly handler: HttpHandler;
+  readonly routes: Route[];
+  private readonly backends: Record<BackendRole, VectorBackend>;
+  private readonly sink: ObservationSink | undefined;
+  private readonly now: () => number;
+  private readonly shadowInFlight = new Set<Promise<void>>();
+  private shadowCredit = 0;
+  private readonly shadow: ShadowStats = { compared: 0, failed: 0, skipped: 0, meanOverlap: null, lastOverlap: null };
+  private overlapSum = 0;
+
+  constructor(private readonly opts: SearchProxyOptions) {
+    this.settings = parseOrThrow(proxySettingsSchema, opts.settings ?? {}, 'search proxy settings');
+    const s = this.settings;
+    if (s.primaryTimeoutMs > s.deadlineMs) throw new RangeError(`primaryTimeoutMs (${s.primaryTimeoutMs}) must not exceed deadlineMs (${s.deadlineMs})`);
+    this.backends = { primary: opts.primary, fallback: opts.fallback };
+    this.sink = opts.metrics;
+    this.now = opts.now ?? (() => performance.now());
+    const make = (role: BackendRole) => {
+      const b = new CircuitBreaker({
+        consecutiveFailures: s.consecutiveFailures,
+        errorThresholdPercent: s.errorThresholdPercent,
+        minimumRequests: s.minimumRequests,
+        rollingWindowMs: s.rollingWindowMs,
+        rollingBuckets: 10,
+        resetTimeoutMs: s.resetTimeoutMs,
+        halfOpenMaxCalls: s.halfOpenMaxCalls,
+        successThreshold: s.successThreshold,
+        isFailure: proxyIsFailure,
+        ...opts.breaker,
+        // Timeouts are given per call (from the remaining budget).
+        timeoutMs: false,
+        name: `${s.breakerPrefix}-${role}`,
+        stateStore: opts.stateStore,
+        operatorSwitch: opts.operatorSwitch,
+      });
+      this.registry.register(b);
+      b.on('sync-error', (e) => this.opts.onError?.(`breaker ${e.breaker}: ${e.source}`, e.error));
+      b.on('reject', (e) => this.record('BreakerRejections', { Breaker: e.breaker }, 1, 'add'));
+      return b;
+    };
+    this.breakers = { primary: make('primary'), fallback: make('fallback') };
+    this.registry.onTransition((t) => {
+      this.record('BreakerTransitions', { Breaker: t.breaker, ToState: t.to }, 1, 'add');
+      this.record('BreakerState', { Breaker: t.breaker }, STATE_VALUE[t.to], 'set');
+    });
+
+    this.routes = [
+      { method: 'POST', path: '/search', handler: async (req) => this.search(parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request')) },
+      { method: 'GET', path: '/health', handler: async () => this.health() },
+      { method: 'GET', path: '/metrics', handler: async () => this.metrics() },
+    ];
+    this.handler = router(this.routes, (e) => this.opts.onError?.('request', e));
+  }
+
+  private record(metric: Observation['metric'], labels: Observation['labels'], value: number, mode: Observation['mode']): void {
+    this.sink?.record({ metric, labels, value, mode });
+  }
+
+  /** Current breaker states as gauges (every request on EMF, so the open alarm sees a datapoint per minute). */
+  recordStates(): void {
+    for (const b of Object.values(this.breakers)) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
+  }
+
+  private async call(role: BackendRole, query: SearchQuery, timeoutMs: number): Promise<CallResult> {
+    const t0 = this.now();
+    const backend = this.backends[role];
+    let result: CallResult;
+    try {
+      const hits = await this.breakers[role].execute((ctx) => backend.search(query, ctx.signal), { timeoutMs });
+      result = { role, outcome: 'success', hits, ms: this.now() - t0 };
+    } catch (error) {
+      const outcome: CallOutcome =
+        error instanceof BreakerOpenError ? 'rejected' : error instanceof BreakerTimeoutError ? 'timeout' : proxyIsFailure(error) ? 'failure' : 'client_error';
+      result = { role, outcome, error, ms: this.now() - t0 };
+    }
+    this.record('ProxyRequests', { Backend: role, Outcome: result.outcome }, 1, 'add');
+    if (result.outcome !== 'rejected') this.record('ProxyLatency', { Backend: role }, result.ms, 'observe');
+    return result;
+  }
+
+  /** Answer a validated query. */
+  async search(query: SearchQuery): Promise<HttpResponse> {
+    const started = this.now();
+    if (this.opts.awaitSync) await Promise.all([this.breakers.primary.syncIfStale(), this.breakers.fallback.syncIfStale()]);
+    const s = this.settings;
+    const remaining = () => Math.floor(s.deadlineMs - (this.now() - started));
+    const serveFirst: BackendRole = s.mode === 'fallback-only' || (s.mode === 'shadow' && s.shadowServe === 'fallback') ? 'fallback' : 'primary';
+
+    const first = await this.call(serveFirst, query, Math.max(1, Math.min(serveFirst === 'primary' ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
+    let served: CallResult | null = first.outcome === 'success' ? first : null;
+    let second: CallResult | null = null;
+    if (!served && first.outcome === 'client_error') return this.clientError(first);
+    if (!served && serveFirst === 'primary') {
+      const left = remaining();
+      second = left >= 1 ? await this.call('fallback', query, left) : { role: 'fallback', outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      if (second.outcome === 'success') {
+        served = second;
+        this.record('ProxyFallbacks', {}, 1, 'add');
+      } else if (second.outcome === 'client_error') return this.clientError(second);
+    }
+    this.recordStates();
+    if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
+
+    if (s.mode === 'shadow' && served === first) this.startShadow(served, query);
+    if (this.opts.awaitShadow) await this.drain();
+    await Promise.all([this.breakers.primary.flush(), this.breakers.fallback.flush()]);
+
+    const degraded = served.role === 'fallback' && serveFirst === 'primary';
+    const reason = degraded ? degradedReason(first) : undefined;
+    const headers: Record<string, string> = { 'x-search-backend': served.role, 'x-search-degraded': String(degraded) };
+    if (reason) headers['x-search-degraded-reason'] = reason;
+    return json(
+      200,
+      {
+        results: served.hits,
+        servedBy: served.role,
+        degraded,
+        ...(reason ? { degradedReason: reason } : {}),
+        mode: s.mode,
+        tookMs: Math.round((this.now() - started) * 100) / 100,
+      },
+      headers,
+    );
+  }
+
+  private clientError(r: CallResult): HttpResponse {
+    return json(400, { error: { code: 'backend_rejected_request', message: `the ${r.role} backend rejected the request: ${explain(r.error)}`, details: { backend: r.role, status: errorStatus(r.error) } } });
+  }
+
+  private unavailable(results: CallResult[]): HttpResponse {
+    const reasons = Object.fromEntries(results.map((r) => [r.role, { outcome: r.outcome, message: explain(r.error) }]));
+    const message = results.map((r) => `${r.role}: ${explain(r.error)}`).join('; ');
+    const retry = results.map((r) => (r.error instanceof BreakerOpenError ? r.error.retryAfterMs : null)).filter((x): x is number => x !== null);
+    const headers: Record<string, string> = { 'x-search-degraded': 'true' };
+    if (retry.length) headers['retry-after'] = String(Math.max(1, Math.ceil(Math.min(...retry) / 1000)));
+    return json(503, { error: { code: 'backends_unavailable', message: `no vector backend could answer: ${message}`, details: reasons } }, headers);
+  }
+
+  private startShadow(served: CallResult, query: SearchQuery): void {
+    this.shadowCredit += this.settings.shadowSampleRate;
+    if (this.shadowCredit < 1) {
+      this.shadow.skipped++;
+      return;
+    }
+    this.shadowCredit -= 1;
+    const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
+    const p = this.call(other, query, this.settings.deadlineMs).then((r) => {
+      if (r.outcome !== 'success') {
+        this.shadow.failed++;
+        return;
+      }
+      const overlap = overlapAtK(served.hits!, r.hits!, query.topK);
+      this.shadow.compared++;
+      this.shadow.lastOverlap = overlap;
+      this.overlapSum += overlap;
+      this.shadow.meanOverlap = this.overlapSum / this.shadow.compared;
+      this.record('ShadowOverlap', {}, overlap * 100, 'set');
+    });
+    const tracked = p.finally(() => this.shadowInFlight.delete(tracked));
+    this.shadowInFlight.add(tracked);
+  }
+
+  /** Resolves when every shadow call started so far has finished (tests, shutdown, Lambda). */
+  async drain(): Promise<void> {
+    while (this.shadowInFlight.size) await Promise.all([...this.shadowInFlight]);
+  }
+
+  shadowStats(): ShadowStats {
+    return { ...this.shadow };
+  }
+
+  /** ok: the serving path is healthy; degraded: the primary breaker is not closed; unavailable: nothing can serve. */
+  health(): HttpResponse {
+    const p = this.breakers.primary.stats();
+    const f = this.breakers.fallback.stats();
+    const s = this.settings;
+    const usesPrimary = s.mode !== 'fallback-only';
+    const canServe = (usesPrimary && p.state !== 'open') || f.state !== 'open';
+    const status = !canServe ? 'unavailable' : usesPrimary && p.state !== 'closed' ? 'degraded' : s.mode === 'fallback-only' && f.state !== 'closed' ? 'degraded' : 'ok';
+    const view = (b: typeof p) => ({
+      name: b.name,
+      state: b.state,
+      forced: b.forced,
+      // Infinity (held open by the operator) is not JSON: say who holds it.
+      nextAttemptAt: b.nextAttemptAt === null ? null : Number.isFinite(b.nextAttemptAt) ? new Date(b.nextAttemptAt).toISOString() : 'operator',
+      counts: b.counts,
+      window: b.strategy,
+    });
+    return json(status === 'unavailable' ? 503 : 200, {
+      status,
+      mode: s.mode,
+      breakers: { primary: view(p), fallback: view(f) },
+      ...(s.mode === 'shadow' ? { shadow: this.shadowStats() } : {}),
+    });
+  }
+
+  private async metrics(): Promise<HttpResponse> {
+    if (!this.opts.metricsText) return json(404, { error: { code: 'not_found', message: 'metrics are not exported by this deployment (they go to CloudWatch as EMF)' } });
+    this.recordStates();
+    return text(200, await this.opts.metricsText(), 'text/plain; version=0.0.4; charset=utf-8');
+  }
+}
+
+function degradedReason(r: CallResult): string {
+  if (r.error instanceof BreakerOpenError) return r.error.reason === 'operator' ? 'operator_switch' : 'breaker_open';
+  return r.outcome === 'timeout' ? 'timeout' : 'error';
+}
+
+export function searchProxy(opts: SearchProxyOptions): SearchProxy {
+  return new SearchProxy(opts);
+}
