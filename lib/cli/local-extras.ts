@@ -1,3 +1,4 @@
+import { startDemoProxy } from '../adapters/local/demo-proxy';
 import type { Route } from '../core/http';
 import type { Tracker } from '../core/tracker';
 
@@ -8,5 +9,8 @@ export interface LocalExtras {
 
 /** Optional parts of local mode contributed by other modules (Prometheus /metrics, the search-proxy demo). */
 export async function localExtras(_tracker: Tracker): Promise<LocalExtras> {
-  return { routes: [] };
+  return {
+    routes: [],
+    startProxy: (o) => startDemoProxy({ port: o.port, host: o.host }),
+  };
 }

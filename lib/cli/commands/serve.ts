@@ -116,7 +116,7 @@ export function registerServe(program: Command): void {
         `  store       ${description}`,
         `  auth        ${token ? 'bearer token required on /api' : 'none (bound to ' + opts.host + ' only)'}`,
       ];
-      if (srv.proxyUrl) lines.push(`  search proxy ${srv.proxyUrl}/search   (demo backends; see docs/search-proxy.md)`);
+      if (srv.proxyUrl) lines.push(`  proxy       ${srv.proxyUrl}/search   (search proxy over two demo backends; docs/search-proxy.md)`);
       if (opts.demo) lines.push(`  demo        a simulated migration is running`);
       lines.push(`  try: curl -s ${srv.url}/api/migration/progress${token ? ' -H "Authorization: Bearer $MIGRATION_MONITOR_TOKEN"' : ''}`);
       process.stdout.write(lines.join('\n') + '\n');
