@@ -7,6 +7,7 @@ import {
 } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import type { AlarmSpec, Comparison, MonitoringSpec, Severity, Statistic, MetricName } from '../../core/monitoring-spec';
 import type { GcpPlacement } from './common';
+import type { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { LogMetrics } from './log-metrics';
 
 /** Cloud Monitoring refuses alignment periods above 25 h; longer spec periods carry the rest in `duration`. */
@@ -65,11 +66,15 @@ export function renderCondition(
   key: string,
   c: Cond,
   win: ReturnType<typeof windowOf>,
+  deps: LoggingMetric[] = [],
 ): MonitoringAlertPolicyConditionsConditionThreshold {
   const base = { duration: win.duration, evaluationMissingData: win.evaluationMissingData };
-  const sumOf = (m: ReturnType<LogMetrics['metric']>, comparison: string, threshold: number) => ({
+  // Literal metric names plus an explicit depends_on (the policy is refused before its metric exists):
+  // a reference inside a quoted filter would make cdktf's HCL output invalid.
+  const filterOf = (m: LoggingMetric) => (deps.push(m), metrics.filterOf(m, true));
+  const sumOf = (m: LoggingMetric, comparison: string, threshold: number) => ({
     ...base,
-    filter: metrics.filterOf(m),
+    filter: filterOf(m),
     comparison,
     thresholdValue: threshold,
     aggregations: [{ alignmentPeriod: win.alignmentPeriod, perSeriesAligner: 'ALIGN_DELTA', crossSeriesReducer: 'REDUCE_SUM' }],
@@ -90,7 +95,7 @@ export function renderCondition(
     case 'p99':
       return {
         ...base,
-        filter: metrics.filterOf(metrics.metric(c.metric)),
+        filter: filterOf(metrics.metric(c.metric)),
         comparison: COMPARISON[c.comparison],
         thresholdValue: c.threshold,
         // The only aligners that are legal on a DELTA distribution and give a number.
@@ -153,14 +158,15 @@ export class Alerting extends Construct {
 
     for (const alarm of props.spec.alarms) {
       const win = windowOf(alarm);
+      const deps: LoggingMetric[] = [];
       const conditions: MonitoringAlertPolicyConditions[] = [
-        { displayName: describe(alarm, alarm.periodSeconds), conditionThreshold: renderCondition(this.metrics, alarm.id, alarm, win) },
+        { displayName: describe(alarm, alarm.periodSeconds), conditionThreshold: renderCondition(this.metrics, alarm.id, alarm, win, deps) },
       ];
       let combiner = 'OR';
       if (alarm.onlyWhile) {
         // "only while a phase runs": both conditions must hold; the guard is a plain breach rule over the same window.
         const guardWin = { ...win, evaluationMissingData: undefined, duration: win.duration };
-        conditions.push({ displayName: `only while ${describe(alarm.onlyWhile, alarm.periodSeconds)}`, conditionThreshold: renderCondition(this.metrics, `${alarm.id}-while`, alarm.onlyWhile, guardWin) });
+        conditions.push({ displayName: `only while ${describe(alarm.onlyWhile, alarm.periodSeconds)}`, conditionThreshold: renderCondition(this.metrics, `${alarm.id}-while`, alarm.onlyWhile, guardWin, deps) });
         combiner = 'AND';
       }
       if (alarm.metric === 'HandlerErrors') {
@@ -176,7 +182,7 @@ export class Alerting extends Construct {
           },
         });
       }
-      this.policy(alarm, placement, conditions, combiner, bySeverity[alarm.severity], describe(alarm, alarm.periodSeconds), props.runbookUrl);
+      this.policy(alarm, placement, conditions, combiner, bySeverity[alarm.severity], describe(alarm, alarm.periodSeconds), deps, props.runbookUrl);
     }
 
     if (props.schedulerJobs.length) {
@@ -200,7 +206,7 @@ export class Alerting extends Construct {
           {
             displayName: 'failed scheduler attempts >= 1 over 300s',
             conditionThreshold: {
-              filter: `metric.type="logging.googleapis.com/user/${failures.name}" AND resource.type="cloud_scheduler_job"`,
+              filter: this.metrics.filterOf(failures, true, 'cloud_scheduler_job'),
               comparison: 'COMPARISON_GE',
               thresholdValue: 1,
               duration: '0s',
@@ -211,6 +217,7 @@ export class Alerting extends Construct {
         'OR',
         bySeverity.warning,
         'any failed attempt of a monitoring job in 5 minutes',
+        [failures],
         props.runbookUrl,
       );
     }
@@ -223,6 +230,7 @@ export class Alerting extends Construct {
     combiner: string,
     channels: string[],
     detail: string,
+    deps: LoggingMetric[],
     runbookUrl?: string,
   ): void {
     this.policies.set(
@@ -238,6 +246,7 @@ export class Alerting extends Construct {
         documentation: documentation(alarm, placement, detail, runbookUrl),
         alertStrategy: { autoClose: '86400s' },
         userLabels: { ...placement.labels, alarm: alarm.id, severity: alarm.severity },
+        dependsOn: [...new Set(deps)],
       }),
     );
   }

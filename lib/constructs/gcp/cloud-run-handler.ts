@@ -11,6 +11,7 @@ import { checkLabels, saMember, serviceAccountId, serviceName, type GcpPlacement
 import type { SecureBucket } from './report-bucket';
 import type { HandlerSecrets } from './secrets';
 import { findSecretLikeValues } from './secret-scan';
+import { INGRESS_ALL_REASON } from './policy-checks';
 
 /**
  * Network ingress. `internal` is the default; `internal-and-lb` adds Google Cloud load balancers (the search
@@ -83,6 +84,7 @@ export class CloudRunHandler extends Construct {
     if (suspicious.length) throw new Error(`${props.purpose}: environment values look like secrets (${suspicious.join(', ')}): put them in Secret Manager and use secretEnv`);
     for (const k of Object.keys(props.secretEnv ?? {})) if (k in env) throw new Error(`${props.purpose}: ${k} is both a plain and a secret environment variable`);
     const labels = checkLabels({ ...placement.labels, handler: props.purpose });
+    const description = `migration-monitor ${props.purpose} handler${typeof ingress === 'object' ? ` (${INGRESS_ALL_REASON} ${ingress.all.trim()})` : ''}`;
 
     this.serviceAccount = new ServiceAccount(this, 'sa', {
       project: placement.project,
@@ -110,6 +112,7 @@ export class CloudRunHandler extends Construct {
         project: placement.project,
         location: placement.region,
         name: this.serviceName,
+        description,
         ingress: INGRESS_SERVICE[ingressKey],
         deletionProtection: props.deletionProtection ?? placement.env === 'prod',
         labels,
@@ -144,7 +147,7 @@ export class CloudRunHandler extends Construct {
         project: placement.project,
         location: placement.region,
         name: this.serviceName,
-        description: `migration-monitor ${props.purpose} handler`,
+        description,
         labels,
         buildConfig: {
           runtime: 'nodejs20',

@@ -43,7 +43,7 @@ export class MigrationDashboard extends Construct {
     const tiles = DASHBOARD_PANELS.map((panel, i) => {
       const widget =
         panel.title === 'Logs'
-          ? { title: panel.title, logsPanel: { filter: `resource.type="cloud_run_revision" AND ${serviceFilter} AND severity>=WARNING`, resourceNames: [`projects/${placement.project}`] } }
+          ? { title: panel.title, logsPanel: { filter: `resource.type="cloud_run_revision" AND ${serviceFilter} AND severity>=WARNING` } }
           : { title: panel.title, xyChart: { chartOptions: { mode: 'COLOR' }, dataSets: this.dataSets(panel.title, panel.metrics, metrics, serviceFilter) } };
       return { xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: panel.title === 'Logs' ? 12 : 6, height: 4, widget };
     });

@@ -67,10 +67,10 @@ export class LogMetrics extends Construct {
    * which alert policies need (they are refused for a metric that does not exist yet); `plain` gives the
    * literal name, for JSON documents such as the dashboard (which then depends on this construct).
    */
-  filterOf(m: LoggingMetric, plain = false): string {
+  filterOf(m: LoggingMetric, plain = false, resourceType = 'cloud_run_revision'): string {
     const name = plain ? this.names.get(m) : m.name;
     if (!name) throw new Error('filterOf: not a metric of this construct');
-    return `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;
+    return `metric.type="logging.googleapis.com/user/${name}" AND resource.type="${resourceType}"`;
   }
 
   /** The log-based metric of a spec metric (created once). */

@@ -106,6 +106,20 @@ export class SecureBucket extends Construct {
     return new StorageBucketIamMember(this, `creator-${id}`, { bucket: this.bucket.name, role: 'roles/storage.objectCreator', member: saMember(serviceAccountEmail) });
   }
 
+  /**
+   * Let one service account overwrite (and so delete) only the objects whose name ends with `suffix`, e.g. the
+   * one mutable `<migration>/latest.json` summary. An IAM condition; needs uniform bucket-level access (on).
+   */
+  grantReplaceOnly(id: string, serviceAccountEmail: string, suffix: string): StorageBucketIamMember {
+    if (!/^[A-Za-z0-9._\-/]+$/.test(suffix)) throw new Error(`grantReplaceOnly: suffix "${suffix}" may only hold letters, digits, ".", "_", "-" and "/"`);
+    return new StorageBucketIamMember(this, `replace-${id}`, {
+      bucket: this.bucket.name,
+      role: 'roles/storage.objectUser',
+      member: saMember(serviceAccountEmail),
+      condition: { title: `only-${suffix.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}`, description: `Replace objects named *${suffix} only`, expression: `resource.name.endsWith("${suffix}")` },
+    });
+  }
+
   /** Let one service account read objects. */
   grantObjectViewer(id: string, serviceAccountEmail: string): StorageBucketIamMember {
     return new StorageBucketIamMember(this, `viewer-${id}`, { bucket: this.bucket.name, role: 'roles/storage.objectViewer', member: saMember(serviceAccountEmail) });

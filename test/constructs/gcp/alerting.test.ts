@@ -47,7 +47,8 @@ describe('Alerting', () => {
     expect(c.aggregations[0]).toEqual({ alignment_period: '60s', per_series_aligner: 'ALIGN_DELTA', cross_series_reducer: 'REDUCE_SUM' });
     const metric = resources(json, 'google_logging_metric').map(([, m]) => m).find((m) => m.name === 'mm_prod_alarm_breaker_open')!;
     expect(metric.filter).toBe('resource.type="cloud_run_revision" AND resource.labels.service_name=("mm-prod-report" OR "mm-prod-validate" OR "mm-prod-search-proxy") AND jsonPayload.BreakerState >= 2');
-    expect(c.filter).toContain('logging.googleapis.com/user/${google_logging_metric.');
+    expect(c.filter).toBe('metric.type="logging.googleapis.com/user/mm_prod_alarm_breaker_open" AND resource.type="cloud_run_revision"');
+    expect(policy(json, 'breaker-open').depends_on).toEqual([expect.stringMatching(/^google_logging_metric\..*breaker_open/)]);
   });
 
   it('proxy latency: p99 of the distribution metric over 5 min, breached for 2 consecutive periods', () => {

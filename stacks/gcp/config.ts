@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { formatZodError } from '../../lib/core/validation-util';
+import { ALARMS, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
+import { ENVIRONMENTS, type Environment } from '../../lib/constructs/gcp/common';
+import { CONFIGS as AWS_CONFIGS, alarmOverrides as awsAlarmOverrides } from '../aws/config';
+
+/**
+ * Per-environment settings of the GCP monitoring stack, like the AWS stack's: `dev`, `staging`, `prod`.
+ * Sources, later wins: the defaults below → a JSON file named by MM_GCP_CONFIG (`{"prod": {...}}`) →
+ * environment variables (`MM_GCP_PROJECT`, or `MM_GCP_PROJECT_PROD` for one environment; see `ENV_VARS`).
+ * No secret values: the schema has no field for one, and any value that looks like a credential is refused.
+ */
+
+const alarmOverrideSchema = z.strictObject({
+  threshold: z.number().optional(),
+  periodSeconds: z.number().int().positive().optional(),
+  evaluationPeriods: z.number().int().positive().optional(),
+  datapointsToAlarm: z.number().int().positive().optional(),
+  severity: z.enum(['critical', 'warning']).optional(),
+  missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
+  enabled: z.boolean().optional(),
+}) satisfies z.ZodType<AlarmOverride>;
+
+const handlerSchema = z.strictObject({
+  /** Handler module bundled with esbuild. */
+  entry: z.string().min(1),
+  exportName: z.string().regex(/^[A-Za-z_$][\w$]*$/),
+  adapter: z.enum(['http', 'lambda-apigw', 'lambda-event']),
+  /** Run this container image on a Cloud Run service instead of deploying the bundle as a function. */
+  image: z.string().min(1).optional(),
+  memory: z.string().regex(/^\d+(Mi|Gi)$/),
+  timeoutSeconds: z.number().int().min(1).max(3600),
+  maxInstances: z.number().int().min(1).max(1000),
+});
+
+export const gcpConfigSchema = z.strictObject({
+  env: z.enum(ENVIRONMENTS),
+  /** Terraform stack name. */
+  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/),
+  /** Project id; unset = the stack declares a `project_id` Terraform variable (`TF_VAR_project_id`). */
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id').optional(),
+  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as europe-west1'),
+  /** Prefix of every resource name. */
+  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,14}$/, 'must be 2-15 lowercase letters, digits or hyphens'),
+  labels: z.record(z.string(), z.string()),
+  reportBucket: z.strictObject({
+    /** Globally unique; default `<project>-<namePrefix>-reports`. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/).optional(),
+    location: z.string().min(2),
+    nearlineAfterDays: z.number().int().min(0),
+    deleteAfterDays: z.number().int().min(0),
+    retentionDays: z.number().int().min(1).optional(),
+    lockRetention: z.boolean(),
+    /** CMEK for reports and secrets. */
+    kmsKeyName: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/).optional(),
+    forceDestroy: z.boolean(),
+  }),
+  handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema }),
+  /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
+  searchProxyLoadBalancer: z.strictObject({ domain: z.string().min(3), securityPolicy: z.string().min(1).optional() }).optional(),
+  schedules: z.strictObject({
+    timeZone: z.string().min(1),
+    reportHour: z.number().int().min(0).max(23),
+    reportMinute: z.number().int().min(0).max(59),
+    validationEveryMinutes: z.number().int().min(1).max(1440),
+    /** JSON event the daily report job sends. */
+    reportEvent: z.record(z.string(), z.unknown()),
+    validationEvent: z.record(z.string(), z.unknown()),
+  }),
+  alerts: z.strictObject({
+    channels: z.array(z.strictObject({ purpose: z.string(), emails: z.array(z.email()).max(20), severities: z.array(z.enum(['critical', 'warning'])).min(1) })),
+    runbookUrl: z.url().optional(),
+    overrides: z.record(z.string(), alarmOverrideSchema),
+  }),
+  /** Where the tracker API (on AWS) is and the role the handlers assume to call it without keys. */
+  tracker: z.strictObject({
+    apiUrl: z.url().optional(),
+    awsRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN').optional(),
+    awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+  }),
+  /** Service account the function builds run as; default the project's build account. */
+  buildServiceAccount: z.email().optional(),
+  backend: z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('local'), path: z.string().min(1).optional() }),
+    z.strictObject({ type: z.literal('gcs'), bucket: z.string().min(3), prefix: z.string().min(1) }),
+  ]),
+});
+export type GcpConfig = z.output<typeof gcpConfigSchema>;
+
+export class GcpConfigError extends Error {}
+
+const handler = (entry: string, adapter: 'lambda-event' | 'lambda-apigw', memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName: 'handler', adapter, memory, timeoutSeconds, maxInstances: 3 });
+
+function defaults(env: Environment): GcpConfig {
+  return {
+    env,
+    stackName: `migration-monitor-gcp-${env}`,
+    region: 'europe-west1',
+    namePrefix: `mm-${env}`,
+    labels: {},
+    reportBucket: { location: 'EU', nearlineAfterDays: env === 'dev' ? 0 : 30, deleteAfterDays: env === 'dev' ? 30 : 365, lockRetention: false, forceDestroy: env === 'dev' },
+    handlers: {
+      report: handler('lambda/report.ts', 'lambda-event'),
+      validate: handler('lambda/validate.ts', 'lambda-event', '1Gi', 900),
+      searchProxy: { ...handler('lambda/search-proxy.ts', 'lambda-apigw', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
+    },
+    schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
+    // Same thresholds per environment as the AWS stack.
+    alerts: { channels: [], overrides: awsAlarmOverrides(AWS_CONFIGS[env]) },
+    tracker: { awsRegion: 'eu-west-1' },
+    backend: { type: 'local' },
+  };
+}
+
+/** Environment variables read, per environment first (`<NAME>_<ENV>`, e.g. MM_GCP_PROJECT_PROD), then plain. */
+export const ENV_VARS = {
+  MM_GCP_PROJECT: 'project id',
+  MM_GCP_REGION: 'region',
+  MM_ALERT_EMAILS: 'comma-separated on-call e-mails (one "on-call" channel group, all severities)',
+  MM_RUNBOOK_URL: 'runbook page linked from every alert',
+  MM_TRACKER_URL: 'tracker API base URL',
+  MM_TRACKER_AWS_ROLE_ARN: 'AWS role the handlers assume with their Google ID token',
+  MM_TRACKER_AWS_REGION: 'AWS region of the tracker API',
+  MM_TF_STATE_BUCKET: 'GCS bucket of the Terraform state (switches to the gcs backend)',
+  MM_TF_STATE_PREFIX: 'state prefix in that bucket (default migration-monitor/<env>)',
+  MM_REPORT_BUCKET: 'report bucket name',
+} as const;
+
+type Source = Record<string, string | undefined>;
+
+/** Resolve one environment's config from defaults, an optional JSON file and environment variables. */
+export function loadGcpConfig(envName: string, source: Source = process.env): GcpConfig {
+  if (!(ENVIRONMENTS as readonly string[]).includes(envName)) throw new GcpConfigError(`unknown environment "${envName}": use MM_ENV=${ENVIRONMENTS.join('|')}`);
+  const env = envName as Environment;
+  let cfg: Record<string, any> = defaults(env);
+  const file = source['MM_GCP_CONFIG'];
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new GcpConfigError(`cannot read MM_GCP_CONFIG ${file}: ${(e as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new GcpConfigError(`${file}: expected an object keyed by environment`);
+    const unknownEnvs = Object.keys(parsed).filter((k) => !(ENVIRONMENTS as readonly string[]).includes(k));
+    if (unknownEnvs.length) throw new GcpConfigError(`${file}: unknown environment key(s) ${unknownEnvs.join(', ')}`);
+    cfg = deepMerge(cfg, (parsed as Record<string, unknown>)[env] ?? {});
+  }
+  const get = (k: keyof typeof ENV_VARS) => {
+    const v = source[`${k}_${env.toUpperCase()}`] ?? source[k];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const project = get('MM_GCP_PROJECT');
+  if (project) cfg['project'] = project;
+  const region = get('MM_GCP_REGION');
+  if (region) cfg['region'] = region;
+  const emails = get('MM_ALERT_EMAILS');
+  if (emails) cfg['alerts'] = { ...cfg['alerts'], channels: [{ purpose: 'on-call', emails: emails.split(',').map((e) => e.trim()).filter(Boolean), severities: ['critical', 'warning'] }] };
+  const runbook = get('MM_RUNBOOK_URL');
+  if (runbook) cfg['alerts'] = { ...cfg['alerts'], runbookUrl: runbook };
+  const tracker = { ...cfg['tracker'] };
+  tracker.apiUrl = get('MM_TRACKER_URL') ?? tracker.apiUrl;
+  tracker.awsRoleArn = get('MM_TRACKER_AWS_ROLE_ARN') ?? tracker.awsRoleArn;
+  tracker.awsRegion = get('MM_TRACKER_AWS_REGION') ?? tracker.awsRegion;
+  cfg['tracker'] = tracker;
+  const bucket = get('MM_REPORT_BUCKET');
+  if (bucket) cfg['reportBucket'] = { ...cfg['reportBucket'], name: bucket };
+  const stateBucket = get('MM_TF_STATE_BUCKET');
+  if (stateBucket) cfg['backend'] = { type: 'gcs', bucket: stateBucket, prefix: get('MM_TF_STATE_PREFIX') ?? `migration-monitor/${env}` };
+  return validateGcpConfig(cfg);
+}
+
+export function validateGcpConfig(cfg: unknown): GcpConfig {
+  const secrets = findSecretLikeValues(cfg);
+  if (secrets.length) throw new GcpConfigError(`the GCP config must not hold secret values (put them in Secret Manager): ${secrets.join('; ')}`);
+  const r = gcpConfigSchema.safeParse(cfg);
+  if (!r.success) throw new GcpConfigError(`invalid GCP stack config: ${formatZodError(r.error)}`);
+  const unknown = Object.keys(r.data.alerts.overrides).filter((id) => !ALARMS.some((a) => a.id === id));
+  if (unknown.length) throw new GcpConfigError(`invalid GCP stack config: unknown alarm id(s) in alerts.overrides: ${unknown.join(', ')}`);
+  try {
+    Intl.DateTimeFormat('en', { timeZone: r.data.schedules.timeZone });
+  } catch {
+    throw new GcpConfigError(`invalid GCP stack config: schedules.timeZone "${r.data.schedules.timeZone}" is not an IANA time zone`);
+  }
+  if (r.data.reportBucket.forceDestroy && r.data.env !== 'dev') throw new GcpConfigError(`invalid GCP stack config: reportBucket.forceDestroy is only allowed in dev`);
+  return r.data;
+}
+
+function deepMerge(a: Record<string, any>, b: unknown): Record<string, any> {
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new GcpConfigError('config sections must be objects');
+  const out: Record<string, any> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k]) ? deepMerge(a[k], v) : v;
+  }
+  return out;
+}

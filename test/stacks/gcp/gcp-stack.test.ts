@@ -1,0 +1,116 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ALARMS } from '../../../lib/core/monitoring-spec';
+import { loadGcpConfig, GcpConfigError } from '../../../stacks/gcp/config';
+import { CI_ENV, configFor, stackJson } from './helpers';
+
+const res = (json: Record<string, any>, type: string) => Object.values(json.resource?.[type] ?? {}) as Record<string, any>[];
+
+/** Asset hashes change with the bundled code; the snapshot should change only when the configuration does. */
+function masked(json: Record<string, any>): Record<string, any> {
+  return JSON.parse(JSON.stringify(json).replace(/[0-9A-F]{32}/g, '<hash>'));
+}
+
+describe('GCP monitoring stack', () => {
+  it('matches the snapshot of the whole prod stack', () => {
+    expect(masked(stackJson(configFor('prod')))).toMatchSnapshot();
+  });
+
+  it('composes the report bucket, three handlers with their own accounts, two schedules, alerting and the dashboard', () => {
+    const json = stackJson(configFor('prod'));
+    expect(res(json, 'google_storage_bucket').map((b) => b.name).sort()).toEqual(['acme-migration-mm-prod-reports', 'acme-migration-mm-prod-sources']);
+    expect(res(json, 'google_cloudfunctions2_function').map((f) => f.name).sort()).toEqual(['mm-prod-report', 'mm-prod-search-proxy', 'mm-prod-validate']);
+    expect(res(json, 'google_service_account').map((s) => s.account_id).sort()).toEqual(['mm-prod-report', 'mm-prod-scheduler', 'mm-prod-search-proxy', 'mm-prod-validate']);
+    const jobs = res(json, 'google_cloud_scheduler_job');
+    expect(jobs.map((j) => [j.name, j.schedule, j.time_zone])).toEqual([
+      ['mm-prod-daily-report', '0 7 * * *', 'Etc/UTC'],
+      ['mm-prod-validation', '*/15 * * * *', 'Etc/UTC'],
+    ]);
+    // every spec alarm enabled in prod has a policy; the notification channels are the configured e-mails
+    expect(res(json, 'google_monitoring_alert_policy')).toHaveLength(ALARMS.length + 1);
+    expect(res(json, 'google_monitoring_notification_channel').map((c) => c.labels.email_address).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
+    expect(res(json, 'google_monitoring_dashboard')).toHaveLength(1);
+    // the handlers know where the tracker is and which role to assume, never a key
+    const report = res(json, 'google_cloudfunctions2_function').find((f) => f.name === 'mm-prod-report')!;
+    expect(report.service_config.environment_variables).toMatchObject({
+      MM_TRACKER_URL: CI_ENV.MM_TRACKER_URL,
+      MM_TRACKER_AWS_ROLE_ARN: CI_ENV.MM_TRACKER_AWS_ROLE_ARN,
+      MM_REPORT_SINK: 'gcs',
+    });
+    expect(Object.keys(json.output)).toEqual(expect.arrayContaining(['report_service_account_unique_id', 'report_url', 'report_bucket']));
+    expect(json.terraform.backend).toEqual({ local: { path: 'terraform.migration-monitor-gcp-prod.tfstate' } });
+  });
+
+  it('the report handler may create and read reports and replace only latest.json; validation may only create', () => {
+    const json = stackJson(configFor('prod'));
+    const grants = res(json, 'google_storage_bucket_iam_member').map((g) => ({ role: g.role, member: g.member.replace(/\$\{google_service_account\.([a-z-]+)_sa_[0-9A-F]+\.email\}/, '$1'), condition: g.condition?.expression }));
+    const key = (g: { role: string; member: string }) => `${g.member} ${g.role}`;
+    expect(grants.sort((a, b) => key(a).localeCompare(key(b)))).toEqual([
+      { role: 'roles/storage.objectCreator', member: 'serviceAccount:report', condition: undefined },
+      { role: 'roles/storage.objectUser', member: 'serviceAccount:report', condition: 'resource.name.endsWith("/latest.json")' },
+      { role: 'roles/storage.objectViewer', member: 'serviceAccount:report', condition: undefined },
+      { role: 'roles/storage.objectCreator', member: 'serviceAccount:validate', condition: undefined },
+    ]);
+  });
+
+  it('differs by environment like the AWS stack: dev is disposable, prod keeps data', () => {
+    const dev = stackJson(configFor('dev'));
+    const prod = stackJson(configFor('prod'));
+    const reports = (j: Record<string, any>) => res(j, 'google_storage_bucket').find((b) => b.labels.purpose === 'reports')!;
+    expect(reports(dev).force_destroy).toBe(true);
+    expect(reports(prod).force_destroy).toBe(false);
+    expect(res(dev, 'google_cloud_scheduler_job')[1]!.schedule).toBe('0 */1 * * *');
+    // dev disables the proxy latency alarm, as on AWS
+    expect(res(dev, 'google_monitoring_alert_policy').map((p) => p.user_labels.alarm)).not.toContain('proxy-latency-slo');
+  });
+
+  it('declares a project_id variable when no project is configured', () => {
+    const json = stackJson(loadGcpConfig('staging', {}));
+    expect(json.variable).toEqual({ project_id: expect.objectContaining({ type: 'string' }) });
+    expect(json.provider.google[0].project).toBe('${var.project_id}');
+  });
+
+  it('uses the GCS backend when a state bucket is configured', () => {
+    const json = stackJson(configFor('prod', { MM_TF_STATE_BUCKET: 'acme-tf-state' }));
+    expect(json.terraform.backend).toEqual({ gcs: { bucket: 'acme-tf-state', prefix: 'migration-monitor/prod' } });
+  });
+
+  it('puts the search proxy behind a load balancer only when asked', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mm-gcp-cfg-'));
+    const file = path.join(dir, 'gcp.json');
+    writeFileSync(file, JSON.stringify({ prod: { searchProxyLoadBalancer: { domain: 'search.example.com' } } }));
+    const json = stackJson(configFor('prod', { MM_GCP_CONFIG: file }));
+    const proxy = res(json, 'google_cloudfunctions2_function').find((f) => f.name === 'mm-prod-search-proxy')!;
+    expect(proxy.service_config.ingress_settings).toBe('ALLOW_INTERNAL_AND_GCLB');
+    expect(res(json, 'google_compute_region_network_endpoint_group')[0]).toMatchObject({ network_endpoint_type: 'SERVERLESS' });
+    expect(res(json, 'google_compute_managed_ssl_certificate')[0]!.managed.domains).toEqual(['search.example.com']);
+    const plain = stackJson(configFor('prod'));
+    expect(res(plain, 'google_compute_backend_service')).toHaveLength(0);
+  });
+});
+
+describe('GCP stack config', () => {
+  it('refuses secrets, unknown keys, unknown alarms and bad values with a message naming the field', () => {
+    expect(() => loadGcpConfig('prod', { MM_TRACKER_URL: 'https://user:hunter2secret@tracker.example.com' })).toThrow(/must not hold secret values.*URL with a password/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'mm-gcp-cfg-'));
+    const write = (v: unknown) => {
+      const f = path.join(dir, `${Math.random()}.json`);
+      writeFileSync(f, JSON.stringify(v));
+      return { MM_GCP_CONFIG: f };
+    };
+    expect(() => loadGcpConfig('prod', write({ prod: { slackWebhookUrl: 'x' } }))).toThrow(/Unrecognized key.*slackWebhookUrl/);
+    expect(() => loadGcpConfig('prod', write({ prod: { alerts: { overrides: { nope: {} } } } }))).toThrow(/unknown alarm id\(s\) in alerts.overrides: nope/);
+    expect(() => loadGcpConfig('prod', write({ qa: {} }))).toThrow(/unknown environment key\(s\) qa/);
+    expect(() => loadGcpConfig('prod', write({ prod: { schedules: { timeZone: 'Mars/Olympus' } } }))).toThrow(/not an IANA time zone/);
+    expect(() => loadGcpConfig('prod', write({ prod: { reportBucket: { forceDestroy: true } } }))).toThrow(/forceDestroy is only allowed in dev/);
+    expect(() => loadGcpConfig('qa', {})).toThrow(GcpConfigError);
+    expect(() => loadGcpConfig('prod', { MM_GCP_PROJECT: 'X' })).toThrow(/project: must be a GCP project id/);
+  });
+
+  it('reads per-environment variables before plain ones', () => {
+    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-shared', MM_GCP_PROJECT_PROD: 'acme-prod' });
+    expect(cfg.project).toBe('acme-prod');
+    expect(loadGcpConfig('dev', { MM_GCP_PROJECT: 'acme-shared', MM_GCP_PROJECT_PROD: 'acme-prod' }).project).toBe('acme-shared');
+  });
+});
