@@ -30,7 +30,10 @@ export function createConnector(name: string, cfg: ConnectorConfig, baseDir = pr
       const { FileConnector } = require('./local/file-connector') as typeof import('./local/file-connector');
       return new FileConnector({ ...cfg, path: isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path) });
     }
-    case 'postgres':
+    case 'postgres': {
+      const { PgConnector } = require('./sql/pg-connector') as typeof import('./sql/pg-connector');
+      return new PgConnector(cfg);
+    }
     case 'dynamodb':
     case 'redis':
     case 'http-json':

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock';
-import type { MetricName } from '../monitoring-spec';
 import { CHECK_RUNNERS } from './checks';
 import type { CheckContext, CheckRunner, ProbeFetch } from './checks/context';
 import type { CheckConfig, ConnectorConfig, ValidationConfig } from './config';
@@ -47,9 +46,9 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
   const t0 = clock.now();
   const emitted: EmittedMetric[] = [];
   const metrics: MetricsSink = {
-    emit(name: MetricName, value: number, dimensions: Record<string, string>) {
-      emitted.push({ name, value, dimensions });
-      deps.metrics?.emit(name, value, dimensions);
+    record(o) {
+      emitted.push({ name: o.metric, value: o.value, dimensions: o.labels as Record<string, string>, mode: o.mode });
+      deps.metrics?.record(o);
     },
   };
   const hash = configHash(cfg);
@@ -137,7 +136,7 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
         const saved = state.inProgress?.check === check.name ? '; progress was saved: run again with --resume to continue' : '';
         result = { name: check.name, kind: check.kind, passed: false, summary: `could not run: ${msg}`, evidence: {}, durationMs: clock.now() - started, error: msg + saved };
       }
-      metrics.emit('ValidationChecks', 1, { Check: check.name, Result: result.passed ? 'pass' : 'fail' });
+      metrics.record({ metric: 'ValidationChecks', labels: { Check: check.name, Result: result.passed ? 'pass' : 'fail' }, value: 1, mode: 'add' });
       results.push(result);
       if (!result.error) {
         state.done[check.name] = result;
@@ -154,7 +153,7 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
 
   const passed = results.filter((r) => r.passed).length;
   const verdict = !interrupted && notRun.length === 0 && results.every((r) => r.passed) ? 'pass' : 'fail';
-  metrics.emit('ValidationFailed', verdict === 'fail' ? 1 : 0, {});
+  metrics.record({ metric: 'ValidationFailed', labels: {}, value: verdict === 'fail' ? 1 : 0, mode: 'add' });
   await deps.metrics?.flush?.();
   if (store && !interrupted && !errored) await store.clear(key);
   const t1 = clock.now();

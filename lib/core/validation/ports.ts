@@ -1,12 +1,12 @@
-import type { MetricName } from '../monitoring-spec';
+import type { ObservationSink } from '../logwatch/sink';
 import type { Key, KeyRange, Row } from './connector';
 import type { CheckResult } from './result';
 
-/** Emits monitoring-spec metrics (EMF in Lambda, Prometheus text or nothing locally). */
-export interface MetricsSink {
-  emit(name: MetricName, value: number, dimensions: Record<string, string>): void;
-  flush?(): Promise<void> | void;
-}
+/**
+ * Receives monitoring-spec metric observations (the EMF sink in Lambda, the Prometheus registry locally);
+ * flushed at the end of a run when it buffers.
+ */
+export type MetricsSink = ObservationSink & { flush?(): Promise<void> | void };
 
 /** Checks whether a cloud resource exists and is ready (DynamoDB table ACTIVE, bucket present, Lambda Active). */
 export interface ResourceChecker {

@@ -21,6 +21,7 @@ export interface EmittedMetric {
   name: string;
   value: number;
   dimensions: Record<string, string>;
+  mode: 'add' | 'set' | 'observe';
 }
 
 export interface ValidationReport {

@@ -114,7 +114,7 @@ export class DiffTally {
       ['mismatch', s.changed - s.vectorOverEpsilon],
       ['vector-distance', s.vectorOverEpsilon],
     ];
-    for (const [type, n] of v) if (n > 0) metrics.emit('VerificationViolations', n, { ViolationType: type });
+    for (const [type, n] of v) if (n > 0) metrics.record({ metric: 'VerificationViolations', labels: { ViolationType: type }, value: n, mode: 'add' });
   }
 }
 

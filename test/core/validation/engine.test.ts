@@ -130,7 +130,7 @@ describe('engine', () => {
     const { deps } = setup(true);
     const r = await runValidation(config([{ name: 'd', kind: 'diff', source: 'src', target: 'dst', ...compare }]), {
       ...deps,
-      metrics: { emit: (n, v, d) => emitted.push(`${n}${JSON.stringify(d)}=${v}`) },
+      metrics: { record: (o) => emitted.push(`${o.metric}${JSON.stringify(o.labels)}=${o.value}`) },
     });
     expect(emitted).toEqual(
       expect.arrayContaining([

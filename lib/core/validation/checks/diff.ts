@@ -49,7 +49,7 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
   if (rate < threshold) reasons.push(`success rate ${fmtPct(rate)} < ${fmtPct(threshold)}`);
   if (c.maxMissing !== undefined && s.missing > c.maxMissing) reasons.push(`${s.missing} missing > ${c.maxMissing} allowed`);
   if (c.maxOrphans !== undefined && s.orphans > c.maxOrphans) reasons.push(`${s.orphans} orphans > ${c.maxOrphans} allowed`);
-  ctx.metrics.emit('ValidationSuccessRate', rate, { Check: c.name });
+  ctx.metrics.record({ metric: 'ValidationSuccessRate', labels: { Check: c.name }, value: rate, mode: 'set' });
   tally.emitViolations(ctx.metrics);
   return {
     passed: reasons.length === 0,

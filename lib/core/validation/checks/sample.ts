@@ -42,7 +42,7 @@ export const sampleCheck: CheckRunner<'sample'> = async (c, ctx) => {
   const threshold = successThreshold(c, ctx.config);
   const rate = tally.successRate();
   const passed = rate >= threshold && tally.s.compared > 0;
-  ctx.metrics.emit('ValidationSuccessRate', rate, { Check: c.name });
+  ctx.metrics.record({ metric: 'ValidationSuccessRate', labels: { Check: c.name }, value: rate, mode: 'set' });
   tally.emitViolations(ctx.metrics);
   const s = tally.s;
   return {
