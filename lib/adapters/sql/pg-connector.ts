@@ -27,6 +27,7 @@ const INT8 = 20;
 const NUMERIC = 1700;
 const INT8_ARRAY = 1016;
 const NUMERIC_ARRAY = 1231;
+const FLOAT8_ARRAY = 1022;
 
 /**
  * A PostgreSQL table (or the rows of it a `where` selects) through `pg`. Keyset pagination in key order
@@ -61,7 +62,7 @@ export class PgConnector implements SourceConnector {
             if (oid === INT8) return parseInt8;
             if (oid === NUMERIC) return (v: string) => Number(v);
             if (oid === INT8_ARRAY || oid === NUMERIC_ARRAY) {
-              const arr = pgTypes.getTypeParser(1022) as (v: string) => number[]; // float8[] parser
+              const arr = pgTypes.getTypeParser(FLOAT8_ARRAY as Parameters<typeof pgTypes.getTypeParser>[0]) as (v: string) => number[];
               return (v: string) => arr(v);
             }
           }
