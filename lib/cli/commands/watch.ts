@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { remoteTrackerSink } from '../../adapters/http/tracker-sink';
+import { serveHttp, type RunningServer } from '../../adapters/local/http-server';
 import { LogTailer, watchLogs } from '../../adapters/local/log-tailer';
+import { PrometheusSink } from '../../adapters/local/prometheus-sink';
+import { metricsRoute } from '../../adapters/prometheus/metrics';
+import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
 import { Tracker } from '../../core/tracker';
@@ -21,6 +25,8 @@ interface WatchFlags extends ApiOptions {
   store?: string;
   dataDir?: string;
   redisUrl?: string;
+  metricsPort?: string;
+  metricsHost: string;
 }
 
 export const DEFAULT_WATCH_STATE = '.data/log-watch/state.json';
@@ -66,18 +72,26 @@ export function registerWatch(program: Command): void {
     .option('--store <kind>', 'apply updates in this process to a local store (file, memory, redis) instead of calling the tracker API')
     .option('--data-dir <dir>', 'directory of the embedded file store (implies --store file)')
     .option('--redis-url <url>', 'Redis URL for --store redis')
+    .option('--metrics-port <port>', 'serve GET /metrics (Prometheus) with what the logs show: events copied, target write failures, cutover pauses, violations')
+    .option('--metrics-host <host>', 'address for --metrics-port', '127.0.0.1')
     .action(async (flags: WatchFlags) => {
       const interval = Number(flags.interval);
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
       const config = loadWatchConfig(flags.config, flags.migration);
+      const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
+      if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
+        throw new CliError(`--metrics-port must be a port number 0-65535 (got "${flags.metricsPort}")`, 2);
+      }
       const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
 
       let sink: TrackerSink;
+      let tracker: Tracker | undefined;
       let close = async () => undefined as void;
       if (flags.store || flags.dataDir) {
         const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
         log(`applying updates in-process to the ${description}`);
-        sink = trackerSink(new Tracker({ store }), flags.actor ?? 'log-watcher');
+        tracker = new Tracker({ store });
+        sink = trackerSink(tracker, flags.actor ?? 'log-watcher');
         close = () => store.close();
       } else {
         sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? 'log-watcher' }) });
@@ -96,7 +110,13 @@ export function registerWatch(program: Command): void {
         await close();
         throw new CliError((e as Error).message, 2);
       }
-      const analyzer = new LogAnalyzer({ sink, config });
+      const observations = metricsPort === undefined ? undefined : new PrometheusSink();
+      let metricsServer: RunningServer | undefined;
+      if (observations) {
+        metricsServer = await serveHttp(router([metricsRoute({ sink: observations, tracker })]), { port: metricsPort, host: flags.metricsHost });
+        log(`Prometheus metrics on ${metricsServer.url}/metrics`);
+      }
+      const analyzer = new LogAnalyzer({ sink, config, observations });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
@@ -129,6 +149,7 @@ export function registerWatch(program: Command): void {
       } finally {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
+        await metricsServer?.close();
         await close();
       }
     });

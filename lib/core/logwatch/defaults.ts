@@ -60,6 +60,7 @@ export const DEFAULT_PATTERNS: LogPatternInput[] = [
     actions: [
       { do: 'complete_phase', phase: 'bulk-copy' },
       { do: 'start_phase', phase: 'dual-write' },
+      { do: 'observe', metric: 'EventsCopied', value: 'events', cumulative: true },
     ],
   },
   {

@@ -1,0 +1,131 @@
+import { Gauge } from 'prom-client';
+import type { Route } from '../../core/http';
+import type { Observation } from '../../core/logwatch/sink';
+import { ALERT_SEVERITIES, type MigrationState } from '../../core/model';
+import { METRICS, type MetricName } from '../../core/monitoring-spec';
+import type { Tracker } from '../../core/tracker';
+import { checkAuth } from '../../core/tracker-api';
+import { migrationSnapshotObservations, trackerChangeObservations } from '../aws/emf-metrics';
+import { PrometheusSink } from '../local/prometheus-sink';
+
+/** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
+const STATE_GAUGES: MetricName[] = [
+  'OverallProgress',
+  'MigrationState',
+  'PhasesRunning',
+  'StalePhases',
+  'PhaseProgress',
+  'PhaseDuration',
+  'DataMigrated',
+  'MigrationSpeed',
+  'ErrorRate',
+  'EventsTotal',
+  'SyncLag',
+];
+
+/**
+ * The tracker's Prometheus view, on a PrometheusSink (monitoring-spec names, help and labels):
+ * - gauges (state, progress, phase durations, data, events total, sync lag...) are read from the store at
+ *   scrape time, for every migration;
+ * - counters (phase starts/completions/failures, progress updates, alerts, control events, validation
+ *   failures) count the tracker's changes in this process, from the same mapping the EMF sink uses, and
+ *   start at 0 for every known migration and phase so `increase()` sees the first event;
+ * - `migration_events_copied_total` follows the running total reported in phase metadata (`eventsCopied`);
+ * - anything else recorded on the sink (the log watcher's dual-write and cutover observations, the search
+ *   proxy's metrics) is rendered alongside.
+ */
+export class TrackerPrometheus {
+  readonly sink: PrometheusSink;
+  constructor(
+    private readonly tracker: Tracker,
+    sink?: PrometheusSink,
+  ) {
+    this.sink = sink ?? new PrometheusSink();
+    tracker.addListener((change) => {
+      for (const o of trackerChangeObservations(change)) if (METRICS[o.metric].kind === 'counter') this.sink.record(o);
+    });
+  }
+
+  /** The text exposition format, refreshed from the store. */
+  async text(): Promise<string> {
+    const now = this.tracker.clock.now();
+    const states: MigrationState[] = [];
+    for (const id of await this.tracker.list()) states.push(await this.tracker.get(id));
+    for (const name of STATE_GAUGES) {
+      const g = this.sink.registry.getSingleMetric(METRICS[name].prometheus);
+      if (g instanceof Gauge) g.reset();
+    }
+    for (const s of states) for (const o of stateObservations(s, now)) this.sink.record(o);
+    return this.sink.text();
+  }
+
+  get contentType(): string {
+    return this.sink.contentType;
+  }
+}
+
+const obs = (metric: MetricName, labels: Observation['labels'], value: number, mode: Observation['mode']): Observation => ({ metric, labels, value, mode });
+
+/** Every observation a migration's stored state gives at one moment: gauges, zeroed counters, cumulative totals. */
+export function stateObservations(s: MigrationState, now: number): Observation[] {
+  const m = { MigrationId: s.id };
+  const out: Observation[] = [...migrationSnapshotObservations(s)];
+  out.push(obs('DataMigrated', m, s.metrics.totalDataMigrated, 'set'), obs('MigrationSpeed', m, s.metrics.migrationSpeed, 'set'), obs('ErrorRate', m, s.metrics.errorRate, 'set'));
+  out.push(obs('ProgressUpdates', m, 0, 'add'));
+  for (const sev of ALERT_SEVERITIES) out.push(obs('AlertsRaised', { ...m, Severity: sev }, 0, 'add'));
+  for (const ev of ['pause', 'resume']) out.push(obs('ControlEvents', { ...m, Event: ev }, 0, 'add'));
+  const events = new Map<string, { copied?: number; total?: number }>();
+  for (const p of s.phases) {
+    const mp = { ...m, Phase: p.id };
+    out.push(obs('PhaseProgress', mp, p.progress, 'set'));
+    for (const c of ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] as const) out.push(obs(c, mp, 0, 'add'));
+    if (p.startedAt !== undefined) {
+      const end = p.status === 'in_progress' ? now : (p.completedAt ?? now);
+      out.push(obs('PhaseDuration', mp, Math.max(0, Math.round((end - p.startedAt) / 1000)), 'set'));
+    }
+    const md = p.metadata;
+    const tenant = typeof md['tenantId'] === 'string' ? md['tenantId'] : 'unknown';
+    const e = events.get(tenant) ?? {};
+    if (isCount(md['eventsCopied'])) e.copied = Math.max(e.copied ?? 0, md['eventsCopied']);
+    if (isCount(md['eventsTotal'])) e.total = Math.max(e.total ?? 0, md['eventsTotal']);
+    events.set(tenant, e);
+    if (isCount(md['syncLagEvents']) && p.status === 'in_progress') out.push(obs('SyncLag', { TenantId: tenant }, md['syncLagEvents'], 'set'));
+  }
+  for (const [tenant, e] of events) {
+    const mt = { ...m, TenantId: tenant };
+    if (e.copied !== undefined) out.push(obs('EventsCopied', mt, e.copied, 'set'));
+    if (e.total !== undefined) out.push(obs('EventsTotal', mt, e.total, 'set'));
+  }
+  return out;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+export interface MetricsRouteOptions {
+  /** Render the tracker's migrations (gauges from the store, counters from its changes). */
+  tracker?: Tracker;
+  /** The registry to render (and to add the tracker's metrics to). One is created when absent. */
+  sink?: PrometheusSink;
+  /** Require `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: ...}` in the scrape config). */
+  token?: string;
+  /** Default `/metrics`. */
+  path?: string;
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format. Mount it next to the tracker API (`extraRoutes`), on the
+ * search proxy (with its PrometheusSink), or on the log watcher (with the sink the analyzer records to).
+ */
+export function metricsRoute(opts: MetricsRouteOptions): Route {
+  const sink = opts.sink ?? new PrometheusSink();
+  const view = opts.tracker ? new TrackerPrometheus(opts.tracker, sink) : undefined;
+  return {
+    method: 'GET',
+    path: opts.path ?? '/metrics',
+    handler: async (req) => {
+      checkAuth(req, opts.token);
+      const body = view ? await view.text() : await sink.text();
+      return { status: 200, headers: { 'content-type': sink.contentType, 'cache-control': 'no-store' }, body };
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { FileStore } from '../../../lib/adapters/local/file-store';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { PrometheusSink } from '../../../lib/adapters/local/prometheus-sink';
+import { metricsRoute } from '../../../lib/adapters/prometheus/metrics';
+import { ManualClock } from '../../../lib/core/clock';
+import { router } from '../../../lib/core/http';
+import { LogAnalyzer, trackerSink } from '../../../lib/core/logwatch';
+import { Tracker } from '../../../lib/core/tracker';
+import { trackerApi } from '../../../lib/core/tracker-api';
+import { feed, fixture, readLines } from '../../core/logwatch/helpers';
+
+/** Parse the text exposition format: `name{a="b"} value` lines into a lookup, plus TYPE lines. */
+export function parseExposition(text: string) {
+  const samples = new Map<string, number>();
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (t) {
+      types.set(t[1]!, t[2]!);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample line: ${line}`);
+    const labels = (m[2] ?? '').slice(1, -1);
+    const sorted = labels ? labels.split(/,(?=[a-z_]+=")/).sort().join(',') : '';
+    samples.set(`${m[1]}{${sorted}}`, Number(m[3]));
+  }
+  return { samples, types, get: (name: string, labels: Record<string, string> = {}) => samples.get(`${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`) };
+}
+
+let srv: RunningServer | undefined;
+afterEach(async () => {
+  await srv?.close();
+  srv = undefined;
+});
+
+async function scrape(url: string, token?: string) {
+  const res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+}
+
+describe('GET /metrics on the tracker API', () => {
+  it('renders state gauges, phase durations, counters and events copied/total after a log replay', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10));
+    const tracker = new Tracker({ store: FileStore.inMemory(), clock });
+    srv = await serveHttp(trackerApi({ tracker, token: 't', extraRoutes: [metricsRoute({ tracker, token: 't' })] }));
+    const analyzer = new LogAnalyzer({ sink: trackerSink(tracker), clock });
+    await feed(analyzer, readLines(fixture('plain.log')), 'app.log', clock);
+    await tracker.initialize('idle', {});
+
+    expect((await scrape(srv.url)).status).toBe(401);
+    const r = await scrape(srv.url, 't');
+    expect(r.status).toBe(200);
+    expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const p = parseExposition(r.text);
+    const m = { migration_id: 'mig-1' };
+    expect(p.get('migration_state', m)).toBe(3);
+    expect(p.get('migration_state', { migration_id: 'idle' })).toBe(0);
+    expect(p.get('migration_progress_percent', m)).toBe(100);
+    expect(p.get('migration_phase_progress_percent', { ...m, phase: 'cutover' })).toBe(100);
+    // Started on line 1, completed on line 5 of the replay; the clock moves 1 s per line.
+    expect(p.get('migration_duration_seconds', { ...m, phase: 'bulk-copy' })).toBe(4);
+    expect(p.get('migration_phase_started_total', { ...m, phase: 'bulk-copy' })).toBe(1);
+    expect(p.get('migration_phase_completed_total', { ...m, phase: 'cutover' })).toBe(1);
+    expect(p.get('migration_phase_failed_total', { ...m, phase: 'cutover' })).toBe(0);
+    expect(p.get('migration_phase_failed_total', { migration_id: 'idle', phase: 'apis' })).toBe(0);
+    expect(p.get('migration_alerts_total', { ...m, severity: 'error' })).toBe(1);
+    expect(p.get('migration_alerts_total', { ...m, severity: 'critical' })).toBe(0);
+    expect(p.get('migration_events_copied_total', { ...m, tenant_id: 't-1' })).toBe(10000);
+    expect(p.get('migration_events_total', { ...m, tenant_id: 't-1' })).toBe(10000);
+    expect(p.get('migration_error_rate_percent', m)).toBe(100);
+    expect(p.get('validation_failures_total')).toBe(1);
+    expect(p.get('migration_progress_updates_total', m)).toBeGreaterThanOrEqual(9);
+    expect(p.types.get('migration_events_copied_total')).toBe('counter');
+    expect(p.types.get('migration_duration_seconds')).toBe('gauge');
+  });
+
+  it('recomputes gauges from the store at each scrape (a running phase\'s duration grows; a restarted process starts right)', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10));
+    const store = FileStore.inMemory();
+    const first = new Tracker({ store, clock });
+    await first.initialize('m', {});
+    await first.apply('m', { action: 'start_phase', phaseId: 'initialization' });
+    clock.advance(90_000);
+    // A new process over the same store: no change seen, gauges still right, counters start at 0.
+    const second = new Tracker({ store, clock });
+    srv = await serveHttp(router([metricsRoute({ tracker: second })]));
+    let p = parseExposition((await scrape(srv.url)).text);
+    expect(p.get('migration_duration_seconds', { migration_id: 'm', phase: 'initialization' })).toBe(90);
+    expect(p.get('migration_phases_running', { migration_id: 'm' })).toBe(1);
+    expect(p.get('migration_state', { migration_id: 'm' })).toBe(1);
+    expect(p.get('migration_phase_started_total', { migration_id: 'm', phase: 'initialization' })).toBe(0);
+    clock.advance(30_000);
+    await second.apply('m', { action: 'update_phase', phaseId: 'initialization', progress: 50 }).catch(() => undefined);
+    await second.apply('m', { action: 'pause' });
+    p = parseExposition((await scrape(srv.url)).text);
+    expect(p.get('migration_duration_seconds', { migration_id: 'm', phase: 'initialization' })).toBe(120);
+    expect(p.get('migration_state', { migration_id: 'm' })).toBe(2);
+    expect(p.get('migration_control_events_total', { migration_id: 'm', event: 'pause' })).toBe(1);
+  });
+});
+
+describe('GET /metrics on the log watcher', () => {
+  it('exports what only the logs show: dual-write failures, cutover pauses, violations, events copied', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10));
+    const tracker = new Tracker({ store: FileStore.inMemory(), clock });
+    const sink = new PrometheusSink();
+    const analyzer = new LogAnalyzer({ sink: trackerSink(tracker), clock, observations: sink });
+    await feed(analyzer, [...readLines(fixture('plain.log')), ...readLines(fixture('json.log'))], 'x.log', clock);
+    srv = await serveHttp(router([metricsRoute({ sink })]));
+    const p = parseExposition((await scrape(srv.url)).text);
+    expect(p.get('dual_write_target_failures_total', { tenant_id: 't-1' })).toBe(2);
+    expect(p.get('dual_write_target_failures_total', { tenant_id: 't-2' })).toBe(1);
+    expect(p.get('verification_violations_total', { violation_type: 'checksum' })).toBe(3);
+    expect(p.get('cutover_pause_duration_seconds_count', { migration_id: 'mig-2' })).toBe(1);
+    expect(p.get('cutover_pause_duration_seconds_sum', { migration_id: 'mig-2' })).toBe(30);
+    expect(p.get('migration_events_copied_total', { migration_id: 'mig-1', tenant_id: 't-1' })).toBe(10000);
+    expect(p.get('migration_events_copied_total', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
+    expect(p.get('migration_events_total', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
+  });
+});
