@@ -1,0 +1,79 @@
+import Redis from 'ioredis';
+import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/breaker/ports';
+import { formatZodError } from '../../core/validation-util';
+import { redactUrl } from './redis-store';
+
+/** Version check and write in one script: a hash per breaker with the version and the JSON record. */
+const CAS = `
+local cur = redis.call('HGET', KEYS[1], 'v')
+if (cur or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
+return 1
+`;
+
+export interface RedisBreakerStateOptions {
+  /** Key prefix, so several deployments can share one Redis. Default "mm". */
+  prefix?: string;
+}
+
+/** Shared breaker state on Redis (ElastiCache, Memorystore, local): compare-and-set in a Lua script. */
+export class RedisBreakerStateStore implements BreakerStateStore {
+  readonly kind = 'redis';
+  private readonly prefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    opts: RedisBreakerStateOptions = {},
+  ) {
+    this.prefix = opts.prefix ?? 'mm';
+    this.redis.defineCommand('mmBreakerCas', { numberOfKeys: 1, lua: CAS });
+  }
+
+  /** Connect (fails fast, naming the URL without credentials, when Redis is not reachable). */
+  static async connect(url: string, opts: RedisBreakerStateOptions = {}): Promise<RedisBreakerStateStore> {
+    // Short command timeout: the breaker reads this off the call path, but a stuck Redis must not pile up reads.
+    // No reconnect loop before the first connection: a wrong URL fails here instead of retrying forever.
+    let ready = false;
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 1000,
+      retryStrategy: (times) => (ready ? Math.min(times * 200, 2000) : null),
+    });
+    // Connection errors also reject the commands that hit them (the breaker reports those as sync errors);
+    // the event itself only needs a listener so ioredis does not print it as unhandled.
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      ready = true;
+    } catch (e) {
+      redis.disconnect();
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message}`);
+    }
+    return new RedisBreakerStateStore(redis, opts);
+  }
+
+  private key(name: string): string {
+    return `${this.prefix}:breaker:${name}`;
+  }
+
+  async get(name: string): Promise<SharedBreakerState | null> {
+    const s = await this.redis.hget(this.key(name), 's');
+    if (s === null) return null;
+    const r = sharedBreakerStateSchema.safeParse(JSON.parse(s));
+    if (!r.success) throw new Error(`breaker state for "${name}" in Redis is not valid: ${formatZodError(r.error)}`);
+    return r.data;
+  }
+
+  async compareAndSet(name: string, expectedVersion: number, next: SharedBreakerState): Promise<boolean> {
+    if (next.version !== expectedVersion + 1) throw new Error(`breaker state version must go from ${expectedVersion} to ${expectedVersion + 1} (got ${next.version})`);
+    const cas = (this.redis as unknown as { mmBreakerCas(key: string, ...args: string[]): Promise<number> }).mmBreakerCas;
+    const r = await cas.call(this.redis, this.key(name), String(expectedVersion), String(next.version), JSON.stringify(next));
+    return r === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}
