@@ -34,7 +34,10 @@ export function createConnector(name: string, cfg: ConnectorConfig, baseDir = pr
       const { PgConnector } = require('./sql/pg-connector') as typeof import('./sql/pg-connector');
       return new PgConnector(cfg);
     }
-    case 'dynamodb':
+    case 'dynamodb': {
+      const { DynamoDbConnector } = require('./aws/dynamodb-connector') as typeof import('./aws/dynamodb-connector');
+      return new DynamoDbConnector(cfg);
+    }
     case 'redis':
     case 'http-json':
       throw new Error(`connector "${name}": the ${cfg.type} connector is not wired yet`);
