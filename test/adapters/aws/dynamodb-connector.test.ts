@@ -17,7 +17,7 @@ let dir: string;
 const { source, target } = plantedData();
 const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-async function createTable(name: string, keyType: 'N' | 'S', items: Array<Record<string, unknown>>) {
+async function createTable(name: string, keyType: 'N' | 'S', items: object[]) {
   await client.send(
     new CreateTableCommand({
       TableName: name,
@@ -28,7 +28,7 @@ async function createTable(name: string, keyType: 'N' | 'S', items: Array<Record
   );
   const doc = DynamoDBDocumentClient.from(client);
   for (let i = 0; i < items.length; i += 25) {
-    await doc.send(new BatchWriteCommand({ RequestItems: { [name]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    await doc.send(new BatchWriteCommand({ RequestItems: { [name]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: Item as Record<string, unknown> } })) } }));
   }
 }
 
