@@ -122,9 +122,34 @@ export function lambdaEventHandler(fn: LambdaFn, name: string): HttpHandler {
         throw new DomainError('bad_request', `the request body must be the JSON event: ${(e as Error).message}`);
       }
     }
-    const result = await fn(event, lambdaContext(name));
+    const result = await fn(fillSchedulerPlaceholders(event, req), lambdaContext(name));
     return json(200, result ?? { ok: true });
   };
+}
+
+/**
+ * EventBridge Scheduler fills `<aws.scheduler.scheduled-time>`, `<aws.scheduler.schedule-arn>` and
+ * `<aws.scheduler.execution-id>` in a schedule's input; the same event on Cloud Scheduler gets them from
+ * the X-CloudScheduler headers (schedule time, job name), so a handler sees one event shape on both clouds
+ * and can key idempotent work on the scheduled time (the same on every retry of a run). A request that did
+ * not come from Cloud Scheduler (a manual run) gets the current time.
+ */
+export function fillSchedulerPlaceholders(event: unknown, req: HttpRequest, now: () => Date = () => new Date()): unknown {
+  const run = schedulerRun(req);
+  const time = run?.scheduleTime ?? now().toISOString();
+  const job = run?.jobName ?? 'manual';
+  const values: Record<string, string> = {
+    '<aws.scheduler.scheduled-time>': time,
+    '<aws.scheduler.schedule-arn>': job,
+    '<aws.scheduler.execution-id>': `${job}@${time}`,
+  };
+  const fill = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(/<aws\.scheduler\.(scheduled-time|schedule-arn|execution-id)>/g, (m) => values[m]!);
+    if (Array.isArray(v)) return v.map(fill);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    return v;
+  };
+  return fill(event);
 }
 
 /** A Lambda handler for API Gateway HTTP API (payload v2) events, served over HTTP. */
