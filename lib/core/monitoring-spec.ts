@@ -92,6 +92,29 @@ export const METRICS = {
 
 export type MetricName = keyof typeof METRICS;
 
+/**
+ * The dashboard panels, in order: every metric appears in one. The Grafana export renders all of them
+ * (plus one panel per alarm); the CloudWatch and Cloud Monitoring dashboards show the panels their
+ * platform carries, under the same titles.
+ */
+export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly MetricName[] }> = [
+  { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
+  { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
+  { title: 'Migration state, phases running and stale', metrics: ['MigrationState', 'PhasesRunning', 'StalePhases'] },
+  { title: 'Phase durations', metrics: ['PhaseDuration'] },
+  { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
+  { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
+  { title: 'Control events and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
+  { title: 'Bulk copy: events copied and total', metrics: ['EventsCopied', 'EventsTotal'] },
+  { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },
+  { title: 'Cutover pause', metrics: ['CutoverPause'] },
+  { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
+  { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
+  { title: 'Search proxy: requests, fallbacks, latency, shadow overlap', metrics: ['ProxyRequests', 'ProxyFallbacks', 'ProxyLatency', 'ShadowOverlap'] },
+  { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
+  { title: 'Handler health', metrics: ['HandlerErrors'] },
+];
+
 export type Severity = 'critical' | 'warning';
 export type Comparison = 'gt' | 'gte' | 'lt' | 'lte';
 export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount' | 'p99' | 'p95' | 'p50';
