@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerReport } from './report';
 import { registerReportOps } from './report-ops';
+import { registerSchedule } from './schedule';
 import { registerServe } from './serve';
 import { registerStatus } from './status';
 import { registerWatch } from './watch';
@@ -7,4 +9,4 @@ import { registerWatch } from './watch';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch];
+export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerReport, registerSchedule];

@@ -1,0 +1,199 @@
+import type { Command } from 'commander';
+import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
+import { buildChannels, checkSettings, OUTPUTS, type ChannelSettings, type Output } from '../../adapters/report-channels';
+import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
+import { loadPrevious, produceReport, type DeliveryResult } from '../../core/report/deliver';
+import { buildStatusReport, defaultReportId, type ReportOptions } from '../../core/report/model';
+import type { ReportMetrics } from '../../core/report/ports';
+import { render, REPORT_FORMATS, type ReportFormat } from '../../core/report/render';
+import { CliError } from '../errors';
+import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+
+interface ReportFlags extends ApiOptions {
+  output: string[];
+  path: string;
+  bucket?: string;
+  prefix?: string;
+  recipients?: string;
+  from?: string;
+  emailVia?: string;
+  format: string;
+  metrics?: boolean;
+  dryRun?: boolean;
+  reportId?: string;
+  stateDir?: string;
+  stallMinutes?: string;
+  errorRate?: string;
+  timeZone?: string;
+  now?: string;
+  json?: boolean;
+}
+
+const DAY = 24 * 3600 * 1000;
+/** The tracker API's largest activity page. */
+const ACTIVITY_LIMIT = 10_000;
+
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+
+/**
+ * `migration-monitor report`: build the status report from the tracker API and deliver it to files, S3,
+ * GCS, email and Slack. Exit 0 when every channel took it (or already had it), 1 when any channel failed
+ * (the others still get it; the failure is raised as an alert on the tracker), 2 on bad arguments.
+ */
+export function registerReport(program: Command): void {
+  withApiOptions(
+    program
+      .command('report')
+      .description('Build the migration status report and deliver it (files, S3, GCS, email, Slack); idempotent per migration and day')
+      .option('--output <channels>', `where to deliver: ${OUTPUTS.join(', ')} (repeat or comma-separate; default file)`, collect)
+      .option('--path <dir>', 'directory for --output=file', 'reports/')
+      .option('--bucket <name>', 'bucket for --output=s3 / --output=gcs')
+      .option('--prefix <prefix>', 'key prefix inside the bucket')
+      .option('--recipients <list>', 'comma-separated email addresses for --output=email')
+      .option('--from <address>', 'sender for --output=email (env REPORT_EMAIL_FROM)')
+      .option('--email-via <transport>', 'smtp (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD) or ses (env REPORT_EMAIL_VIA)')
+      .option('--format <format>', `format of the stored report: ${REPORT_FORMATS.join('|')}`, 'markdown')
+      .option('--metrics', 'include the metrics section (data migrated, speed, error rate)')
+      .option('--dry-run', 'render and print the report; deliver nothing')
+      .option('--report-id <id>', 'report id instead of <migration>/<YYYY-MM-DD> (e.g. orders-db/milestone-1)')
+      .option('--state-dir <dir>', 'where delivery markers and the last summary live when no file/s3/gcs output is used', '.data/reports')
+      .option('--stall-minutes <n>', 'a running phase without progress for this long is a risk (default 30)')
+      .option('--error-rate <percent>', 'an error rate above this is a risk (default 10)')
+      .option('--time-zone <tz>', 'time zone of the report day (default UTC)')
+      .option('--now <iso>', 'build the report as of this time (back-filling a missed day)')
+      .option('--json', 'print the delivery results as JSON'),
+  ).action(async (flags: ReportFlags) => {
+    process.exitCode = await runReport(flags);
+  });
+}
+
+async function runReport(f: ReportFlags): Promise<number> {
+  const format = parseReportFormat(f.format);
+  const now = f.now ? parseNow(f.now) : Date.now();
+  const options = reportOptions(f);
+  const settings = channelSettings(f);
+  const problems = f.dryRun ? [] : checkSettings(settings);
+  if (problems.length) throw new CliError(problems.join('\n'), 2);
+
+  const client = await clientFrom(f);
+  const { state, activity } = await fetchInputs(client, now);
+
+  if (f.dryRun) {
+    // Read the previous summary if there is one (read-only), so the dry run shows the same comparison.
+    const reportId = options.reportId ?? defaultReportId(state.id, now, options.timeZone);
+    const previous = await buildChannels(settings)
+      .then((c) => loadPrevious(c.ledger, state.id, reportId))
+      .catch(() => null);
+    process.stdout.write(render(buildStatusReport({ state, activity, previous, now, options }), format));
+    return 0;
+  }
+
+  let channels;
+  try {
+    channels = await buildChannels(settings);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  const counts: Record<string, number> = {};
+  const metrics: ReportMetrics = { count: (m, ch, v = 1) => void (counts[`${m}{Channel=${ch}}`] = (counts[`${m}{Channel=${ch}}`] ?? 0) + v) };
+  const { report, delivery } = await produceReport({
+    ...channels,
+    format,
+    now,
+    metrics,
+    alerter: {
+      deliveryFailed: async (_id, message) => {
+        await client.send({ action: 'create_alert', severity: 'error', message });
+      },
+    },
+    input: { state, activity, options },
+  });
+  if (f.json) process.stdout.write(`${JSON.stringify({ ...delivery, metrics: counts }, null, 2)}\n`);
+  else process.stdout.write(describeDelivery(report.reportId, delivery));
+  if (delivery.alertError) process.stderr.write(`migration-monitor: could not raise the delivery-failure alert on the tracker: ${delivery.alertError}\n`);
+  return delivery.ok ? 0 : 1;
+}
+
+export function describeDelivery(reportId: string, d: DeliveryResult): string {
+  const lines = [`report ${reportId}`];
+  for (const r of d.results) {
+    const where = r.location ?? (r.to?.length ? r.to.join(', ') : '');
+    lines.push(`  ${r.channel.padEnd(10)} ${r.outcome}${where ? `  ${where}` : ''}${r.error ? `  ${r.error}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function fetchInputs(client: TrackerClient, now: number) {
+  try {
+    const state = stateFromDashboard(await client.dashboard(0));
+    const activity = activityFromResponse(await client.activity({ since: new Date(now - DAY), limit: ACTIVITY_LIMIT }));
+    return { state, activity };
+  } catch (e) {
+    if (e instanceof TrackerApiError) throw new CliError(`tracker API: ${e.message} (HTTP ${e.status})`, 1);
+    throw new CliError((e as Error).message, 1);
+  }
+}
+
+function channelSettings(f: ReportFlags): ChannelSettings {
+  const outputs = (f.output?.length ? f.output : ['file']).map((o) => {
+    if (!(OUTPUTS as readonly string[]).includes(o)) throw new CliError(`--output must be one of ${OUTPUTS.join(', ')} (got "${o}")`, 2);
+    return o as Output;
+  });
+  const env = process.env;
+  const via = f.emailVia ?? env['REPORT_EMAIL_VIA'] ?? 'smtp';
+  if (via !== 'smtp' && via !== 'ses') throw new CliError(`--email-via must be smtp or ses (got "${via}")`, 2);
+  const port = Number(env['SMTP_PORT'] ?? 587);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`SMTP_PORT must be a port number (got "${env['SMTP_PORT']}")`, 2);
+  return {
+    outputs,
+    path: f.path,
+    bucket: f.bucket,
+    prefix: f.prefix,
+    recipients: f.recipients ? f.recipients.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+    emailFrom: f.from ?? env['REPORT_EMAIL_FROM'],
+    emailVia: via,
+    smtp: env['SMTP_HOST']
+      ? { host: env['SMTP_HOST'], port, secure: env['SMTP_SECURE'] === 'true' || port === 465, user: env['SMTP_USER'], password: env['SMTP_PASSWORD'] }
+      : undefined,
+    slackWebhookUrl: env['SLACK_WEBHOOK_URL'],
+    stateDir: f.stateDir,
+  };
+}
+
+function reportOptions(f: ReportFlags): ReportOptions {
+  const num = (flag: string, v: string | undefined, max: number) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new CliError(`${flag} must be a number between 0 and ${max} (got "${v}")`, 2);
+    return n;
+  };
+  const stallMinutes = num('--stall-minutes', f.stallMinutes, 7 * 24 * 60);
+  const errorRatePercent = num('--error-rate', f.errorRate, 100);
+  if (f.timeZone) {
+    try {
+      new Intl.DateTimeFormat('en-CA', { timeZone: f.timeZone });
+    } catch {
+      throw new CliError(`--time-zone is not a time zone: "${f.timeZone}"`, 2);
+    }
+  }
+  if (f.reportId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(f.reportId)) {
+    throw new CliError(`--report-id must be "/"-separated segments of letters, digits, ".", "_" or "-" (got "${f.reportId}")`, 2);
+  }
+  return {
+    includeMetrics: !!f.metrics,
+    thresholds: { ...(stallMinutes ? { stallMinutes } : {}), ...(errorRatePercent ? { errorRatePercent } : {}) },
+    ...(f.timeZone ? { timeZone: f.timeZone } : {}),
+    ...(f.reportId ? { reportId: f.reportId } : {}),
+  };
+}
+
+function parseReportFormat(v: string): ReportFormat {
+  if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new CliError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, 2);
+  return v as ReportFormat;
+}
+
+function parseNow(v: string): number {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new CliError(`--now must be an ISO date-time (got "${v}")`, 2);
+  return t;
+}
