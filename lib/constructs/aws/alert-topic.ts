@@ -1,0 +1,103 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { HandlerFunction, type HandlerDefaults } from './handler-function';
+
+export interface AlertTopicProps {
+  /** On-call addresses: one email subscription each (they must confirm the subscription mail). */
+  emails: string[];
+  /** Name or ARN of the Secrets Manager secret holding the Slack webhook URL; unset = no Slack notifier. */
+  slackWebhookSecret?: string;
+  /** Removal policy of the key and the dead-letter queue. */
+  removalPolicy: RemovalPolicy;
+  /** Settings every handler Lambda shares (runtime, logs, Powertools env). */
+  handlerDefaults: HandlerDefaults;
+}
+
+/**
+ * Where alarms go: an SNS topic encrypted with a customer-managed KMS key (rotation on), refusing non-TLS
+ * publishers, with email subscriptions for on-call and an optional Slack notifier Lambda that reads its
+ * webhook URL from Secrets Manager at run time. Deliveries that fail after SNS's retries land in a
+ * dead-letter queue (alarmed by MigrationAlarms).
+ */
+export class AlertTopic extends Construct {
+  readonly key: kms.Key;
+  readonly topic: sns.Topic;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly slackNotifier?: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Encrypts the migration alert topic and its dead-letter queue',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+    // CloudWatch alarms publish to the encrypted topic; they need the key (the documented key policy).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    // SNS writes failed deliveries into the (same-key) encrypted dead-letter queue.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSnsToUseKeyForDeadLetters',
+        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the alert subscriptions.' },
+      { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the dead-letter queue; nothing consumes it automatically (MigrationAlarms alarms when it is not empty).' },
+    );
+
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Migration alerts',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+
+    for (const email of props.emails) {
+      this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
+    }
+
+    if (props.slackWebhookSecret) {
+      const secret = props.slackWebhookSecret.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SlackWebhook', props.slackWebhookSecret)
+        : secretsmanager.Secret.fromSecretNameV2(this, 'SlackWebhook', props.slackWebhookSecret);
+      const fn = new HandlerFunction(this, 'SlackNotifier', {
+        ...props.handlerDefaults,
+        entry: path.join(__dirname, '../../../lambda/slack-notifier.ts'),
+        description: 'Forwards migration alarms from SNS to Slack (webhook URL from Secrets Manager)',
+        timeout: Duration.seconds(15),
+        memorySize: 256,
+        // SNS invokes asynchronously: failed invocations (after Lambda's two retries) go to the DLQ.
+        deadLetterQueue: this.deadLetterQueue,
+        environment: { SLACK_WEBHOOK_SECRET_ARN: secret.secretArn },
+      });
+      secret.grantRead(fn.function);
+      this.topic.addSubscription(new subs.LambdaSubscription(fn.function, { deadLetterQueue: this.deadLetterQueue }));
+      this.slackNotifier = fn.function;
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** What every handler Lambda of the stack shares. */
+export interface HandlerDefaults {
+  /** Powertools `service` (also the dimension the alarms read). */
+  serviceName: string;
+  /** CloudWatch namespace of the EMF metrics. */
+  metricsNamespace: string;
+  logRetention: logs.RetentionDays;
+  /** Applied to the log group. */
+  removalPolicy: RemovalPolicy;
+  /** Failed asynchronous invocations (scheduler, SNS) land here after Lambda's retries. */
+  deadLetterQueue?: sqs.IQueue;
+}
+
+export interface HandlerFunctionProps extends HandlerDefaults {
+  /** Entry file under lambda/ (absolute path). */
+  entry: string;
+  description: string;
+  timeout?: Duration;
+  memorySize?: number;
+  environment?: Record<string, string>;
+  reservedConcurrentExecutions?: number;
+}
+
+/** The zod shim that keeps locales out of handler bundles (see lambda/shared/zod-slim.ts). */
+export const ZOD_SLIM_SHIM = path.join(__dirname, '../../../lambda/shared/zod-slim.ts');
+export const PROJECT_ROOT = path.join(__dirname, '../../..');
+
+/** esbuild options shared by the CDK bundling and `npm run bench` (so the bench measures what deploys). */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: false,
+  target: 'node20',
+  format: OutputFormat.CJS,
+  /** The Lambda Node.js runtime ships AWS SDK v3: not bundled (NodejsFunction's default for Node ≥ 18). */
+  externalModules: ['@aws-sdk/*'],
+  esbuildArgs: { '--alias:zod': ZOD_SLIM_SHIM },
+} as const;
+
+/** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's LambdaLatestVersion/AwsSolutions-L1 want it). */
+export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * A handler Lambda the way this project deploys them: NodejsFunction bundled by the local esbuild (never
+ * Docker), arm64, X-Ray active, its own least-privilege role (no managed policies) and a log group with a
+ * retention, Powertools configured through environment variables.
+ */
+export class HandlerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: NODE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      deadLetterQueue: props.deadLetterQueue,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: { ...BUNDLING, esbuildArgs: { ...BUNDLING.esbuildArgs }, externalModules: [...BUNDLING.externalModules] },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Active tracing adds xray:PutTraceSegments/PutTelemetryRecords, which support no resource-level permissions.',
+    });
+  }
+}

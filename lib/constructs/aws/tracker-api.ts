@@ -1,0 +1,121 @@
+import * as path from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { HandlerFunction, type HandlerDefaults } from './handler-function';
+import { nagRef } from './nag-refs';
+import type { ProgressTable } from './progress-table';
+
+export interface TrackerApiProps {
+  handlerDefaults: HandlerDefaults;
+  table: ProgressTable;
+  /** Health thresholds the API reports against (same numbers as the alarms). */
+  errorRatePercent: number;
+  stallMinutes: number;
+  activityTtlDays: number;
+  /** Steady-state requests per second and burst for the whole API (stage default route settings). */
+  throttleRateLimit: number;
+  throttleBurstLimit: number;
+  memoryMb?: number;
+  timeoutSeconds?: number;
+}
+
+/** Access log line: JSON (structured, queryable in Logs Insights), with the IAM caller. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  time: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.userArn',
+  method: '$context.httpMethod',
+  route: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  responseBytes: '$context.responseLength',
+  error: '$context.error.message',
+  integrationError: '$context.integrationErrorMessage',
+};
+
+/**
+ * The tracker HTTP API on AWS: a Lambda (NodejsFunction, arm64, Powertools) behind an API Gateway HTTP API
+ * whose every route requires IAM auth (SigV4, service `execute-api`), with stage throttling and JSON access
+ * logs. Callers get `execute-api:Invoke` through `grantInvoke` or the `invokePolicy` managed policy.
+ */
+export class TrackerApi extends Construct {
+  readonly handler: HandlerFunction;
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** Attach to the role of a migration job / CI runner to let it call the API. */
+  readonly invokePolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: TrackerApiProps) {
+    super(scope, id);
+    const d = props.handlerDefaults;
+    this.handler = new HandlerFunction(this, 'Handler', {
+      ...d,
+      entry: path.join(__dirname, '../../../lambda/tracker-api.ts'),
+      description: 'Migration tracker HTTP API and staleness sweep',
+      memorySize: props.memoryMb ?? 512,
+      timeout: Duration.seconds(props.timeoutSeconds ?? 10),
+      environment: {
+        TABLE_NAME: props.table.table.tableName,
+        ERROR_RATE_PERCENT: String(props.errorRatePercent),
+        STALL_MINUTES: String(props.stallMinutes),
+        ACTIVITY_TTL_DAYS: String(props.activityTtlDays),
+      },
+    });
+    props.table.grantStore(this.handler.role);
+
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Migration tracker API (IAM auth)',
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('Tracker', this.handler.function, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 }),
+      defaultAuthorizer: new HttpIamAuthorizer(),
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: d.logRetention, removalPolicy: d.removalPolicy });
+    this.stage = new apigw.HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    Validations.of(this.stage).acknowledge({
+      id: 'Serverless-APIGWXrayEnabled',
+      reason: 'API Gateway HTTP APIs do not support X-Ray tracing; the Lambda behind it has active tracing.',
+    });
+
+    this.invokePolicy = new iam.ManagedPolicy(this, 'InvokePolicy', {
+      description: 'Call the migration tracker API (execute-api:Invoke on every route of this API only)',
+      statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [this.invokeArn()] })],
+    });
+    Validations.of(this.invokePolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:${nagRef(this.api)}/*/*/*]`,
+      reason: 'Invoke permission is scoped to this one API; the wildcards cover its stage, methods and paths, all of which a reporter uses.',
+    });
+  }
+
+  /** Base URL of the API (the `$default` stage has no path prefix). */
+  get url(): string {
+    return this.api.apiEndpoint;
+  }
+
+  /** Let a role (migration job, CI runner, another Lambda) call every route. */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.invokeArn()] });
+  }
+
+  private invokeArn(): string {
+    return Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: '*/*/*' });
+  }
+}
