@@ -1,0 +1,221 @@
+/**
+ * The search-proxy Lambda as it deploys: lambda/search-proxy.ts bundled by esbuild with the construct's
+ * options (zod shim, AWS SDK external), invoked with API Gateway v2 / function URL events. Backends are real
+ * HTTP servers on 127.0.0.1; SSM and Secrets Manager are the AWS JSON protocol served locally, reached by the
+ * real SDK through AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
+import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { json } from '../../lib/core/http';
+import { createSearchProxyFromEnv } from '../../lambda/search-proxy';
+import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
+
+const ROOT = path.join(__dirname, '../..');
+const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+let outDir: string;
+let bundle: string;
+let aws: AwsJsonServer;
+let primary: RunningServer;
+let primaryMode: 'ok' | 'error' = 'ok';
+const primaryAuth: string[] = [];
+let fallback: DemoBackend;
+const params: Record<string, string | undefined> = {};
+const savedEnv = { ...process.env };
+
+function event(method: string, rawPath: string, body?: unknown): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', host: 'abc.lambda-url.eu-west-1.on.aws' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc',
+      domainName: 'abc.lambda-url.eu-west-1.on.aws',
+      domainPrefix: 'abc',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      requestId: 'r1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '24/Nov/2026:00:00:00 +0000',
+      timeEpoch: 0,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+/** A fresh copy of the bundle (module state, env read at load) with the current environment. */
+function loadHandler(): Handler {
+  let handler!: Handler;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    handler = (require(bundle) as { handler: Handler }).handler;
+  });
+  return handler;
+}
+
+/** Run `fn` capturing stdout lines (Powertools writes EMF there). */
+async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  (process.stdout as unknown as { write: (c: string) => boolean }).write = (c: string) => (lines.push(...String(c).split('\n').filter(Boolean)), true);
+  try {
+    return { result: await fn(), lines };
+  } finally {
+    (process.stdout as unknown as { write: typeof write }).write = write;
+  }
+}
+
+const emf = (lines: string[]) =>
+  lines
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return null;
+      }
+    })
+    .filter((o): o is Record<string, unknown> => !!o && '_aws' in o);
+
+beforeAll(async () => {
+  outDir = fs.mkdtempSync(path.join(ROOT, 'node_modules/.cache-mm-search-proxy-'));
+  bundle = path.join(outDir, 'index.js');
+  await build({
+    entryPoints: [path.join(ROOT, 'lambda/search-proxy.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    alias: { zod: path.join(ROOT, 'lambda/shared/zod-slim.ts') },
+    outfile: bundle,
+    logLevel: 'silent',
+  });
+  primary = await serveHttp(async (req) => {
+    primaryAuth.push(req.headers['authorization'] ?? '');
+    if (primaryMode === 'error') return json(503, { error: { message: 'primary is down' } });
+    return json(200, { results: [{ id: 'new-1', score: 0.9 }] });
+  });
+  fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex() });
+  aws = await startAwsJsonServer({
+    'AmazonSSM.GetParameter': ssmGetParameter(params),
+    'secretsmanager.GetSecretValue': secretsGetSecretValue({ 'search-proxy/backends': JSON.stringify({ primary: { type: 'bearer', token: 'primary-token' } }) }),
+  });
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await Promise.all([primary.close(), fallback.close(), aws.close()]);
+  fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  primaryMode = 'ok';
+  primaryAuth.length = 0;
+  params['/mm/test/primary-url'] = primary.url;
+  params['/mm/test/fallback-url'] = fallback.url;
+  params['/mm/test/switch'] = 'auto';
+  process.env = {
+    ...savedEnv,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_SSM: aws.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
+    POWERTOOLS_SERVICE_NAME: 'migration-monitor',
+    POWERTOOLS_METRICS_NAMESPACE: 'MigrationMonitor',
+    PRIMARY_BACKEND: JSON.stringify({ kind: 'generic' }),
+    FALLBACK_BACKEND: JSON.stringify({ kind: 'generic' }),
+    PRIMARY_URL_PARAMETER: '/mm/test/primary-url',
+    FALLBACK_URL_PARAMETER: '/mm/test/fallback-url',
+    BACKEND_CREDENTIALS_SECRET: 'search-proxy/backends',
+    BREAKER_SWITCH_PARAMETER: '/mm/test/switch',
+    SEARCH_PROXY_SETTINGS: JSON.stringify({ deadlineMs: 2000, primaryTimeoutMs: 500, consecutiveFailures: 2 }),
+  };
+});
+
+it('answers POST /search from the primary, with URLs from SSM and the token from Secrets Manager, and writes EMF', async () => {
+  const handler = loadHandler();
+  const { result, lines } = await captureStdout(() => handler(event('POST', '/search', { vector: VECTOR, topK: 3 })));
+  expect(result.statusCode).toBe(200);
+  expect(result.headers).toMatchObject({ 'x-search-backend': 'primary', 'x-search-degraded': 'false' });
+  expect(JSON.parse(result.body!)).toMatchObject({ servedBy: 'primary', results: [{ id: 'new-1', score: 0.9 }] });
+  expect(primaryAuth).toEqual(['Bearer primary-token']);
+  const docs = emf(lines);
+  const names = docs.flatMap((d) => ((d['_aws'] as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics[0]!.Metrics.map((m) => m.Name)));
+  expect(names).toEqual(expect.arrayContaining(['ProxyRequests', 'ProxyLatency', 'BreakerState']));
+  const requests = docs.find((d) => d['ProxyRequests'] !== undefined && d['Backend'] === 'primary')!;
+  expect(requests).toMatchObject({ Outcome: 'success', ProxyRequests: 1, service: 'migration-monitor' });
+  expect(aws.calls.filter((c) => c === 'secretsmanager.GetSecretValue')).toHaveLength(1);
+});
+
+it('falls back (degraded) when the primary fails, and reports the breaker opening', async () => {
+  const handler = loadHandler();
+  primaryMode = 'error';
+  for (let i = 0; i < 2; i++) {
+    const r = await handler(event('POST', '/search', { vector: VECTOR, topK: 3 }));
+    expect(JSON.parse(r.body!)).toMatchObject({ servedBy: 'fallback', degraded: true, degradedReason: 'error' });
+  }
+  const { result, lines } = await captureStdout(() => handler(event('GET', '/health')));
+  expect(JSON.parse(result.body!)).toMatchObject({ status: 'degraded', breakers: { primary: { state: 'open' } } });
+  const state = emf(lines).find((d) => d['BreakerState'] !== undefined && d['Breaker'] === 'search-primary');
+  expect(state).toMatchObject({ BreakerState: 2 });
+});
+
+it('follows the operator switch in Parameter Store', async () => {
+  params['/mm/test/switch'] = '{"search-primary": "open"}';
+  const handler = loadHandler();
+  const r = await handler(event('POST', '/search', { vector: VECTOR, topK: 3 }));
+  expect(JSON.parse(r.body!)).toMatchObject({ servedBy: 'fallback', degradedReason: 'operator_switch' });
+  expect(primaryAuth).toHaveLength(0);
+});
+
+it('answers a bad request with 400 and a misconfiguration with 500 naming the problem', async () => {
+  const handler = loadHandler();
+  const bad = await handler(event('POST', '/search', { vector: 'nope' }));
+  expect(bad.statusCode).toBe(400);
+  expect(JSON.parse(bad.body!).error.message).toMatch(/vector/);
+  process.env['PRIMARY_BACKEND'] = '{"kind": "milvus"';
+  const broken = loadHandler();
+  const r = await captureStdout(() => broken(event('POST', '/search', { vector: VECTOR, topK: 3 })));
+  expect(r.result.statusCode).toBe(500);
+  expect(JSON.parse(r.result.body!).error).toMatchObject({ code: 'misconfigured', message: expect.stringMatching(/PRIMARY_BACKEND is not valid JSON/) });
+});
+
+describe('createSearchProxyFromEnv (Cloud Run and local use)', () => {
+  const opts = { metrics: { record: () => undefined }, lambda: false, onError: () => undefined };
+
+  it('takes URLs and credentials straight from the environment', async () => {
+    const rt = await createSearchProxyFromEnv(
+      {
+        PRIMARY_BACKEND: JSON.stringify({ kind: 'generic', url: primary.url }),
+        FALLBACK_BACKEND: JSON.stringify({ kind: 'generic', url: fallback.url }),
+        BACKEND_CREDENTIALS: JSON.stringify({ primary: { type: 'header', name: 'x-api-key', value: 'k' } }),
+        SEARCH_PROXY_MODE: 'fallback-only',
+      },
+      opts,
+    );
+    const r = await rt.handler({ method: 'POST', path: '/search', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vector: VECTOR, topK: 2 }) });
+    expect(JSON.parse(r.body)).toMatchObject({ servedBy: 'fallback', degraded: false, mode: 'fallback-only' });
+    await rt.close();
+  });
+
+  it('names every problem in the environment', async () => {
+    await expect(createSearchProxyFromEnv({ FALLBACK_BACKEND: '{}', SEARCH_PROXY_MODE: 'sideways', BREAKER_STATE_REDIS_URL: 'http://x' }, opts)).rejects.toThrow(
+      /bad environment: PRIMARY_BACKEND: .*; SEARCH_PROXY_MODE: .*; BREAKER_STATE_REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    await expect(
+      createSearchProxyFromEnv({ PRIMARY_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', FALLBACK_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', BACKEND_CREDENTIALS: '{"primary":{"type":"bearer"}}' }, opts),
+    ).rejects.toThrow(/backend credentials have the wrong shape: primary.token/);
+  });
+});
