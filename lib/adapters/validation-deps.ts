@@ -38,9 +38,14 @@ export function createConnector(name: string, cfg: ConnectorConfig, baseDir = pr
       const { DynamoDbConnector } = require('./aws/dynamodb-connector') as typeof import('./aws/dynamodb-connector');
       return new DynamoDbConnector(cfg);
     }
-    case 'redis':
-    case 'http-json':
-      throw new Error(`connector "${name}": the ${cfg.type} connector is not wired yet`);
+    case 'redis': {
+      const { RedisConnector } = require('./redis/redis-connector') as typeof import('./redis/redis-connector');
+      return new RedisConnector(cfg);
+    }
+    case 'http-json': {
+      const { HttpJsonConnector } = require('./http/http-json-connector') as typeof import('./http/http-json-connector');
+      return new HttpJsonConnector(cfg);
+    }
     default: {
       const never: never = cfg;
       throw new Error(`connector "${name}": unknown type ${JSON.stringify((never as { type: string }).type)}`);

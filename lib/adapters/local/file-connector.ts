@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { readLines } from './lines';
+import { convertText } from '../../core/validation/convert';
 import type { ConnectorConfig } from '../../core/validation/config';
 import { compareKeys, inRange, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
@@ -122,7 +123,7 @@ export class FileConnector implements SourceConnector {
       if (cells.length === 1 && cells[0] === '') return undefined;
       if (cells.length !== header.length) throw new Error(`${this.cfg.path}: record ${n} has ${cells.length} fields, the header ${header.length}`);
       const rec: Record<string, unknown> = {};
-      header.forEach((h, i) => (rec[h] = convert(cells[i]!, types[h], `${this.cfg.path}: record ${n}, column ${h}`)));
+      header.forEach((h, i) => (rec[h] = convertText(cells[i]!, types[h], `${this.cfg.path}: record ${n}, column ${h}`)));
       return rec;
     };
     const decoder = new StringDecoder('utf8');
@@ -136,30 +137,6 @@ export class FileConnector implements SourceConnector {
       const rec = toRecord(cells);
       if (rec) yield { rec, line: n };
     }
-  }
-}
-
-function convert(v: string, type: 'string' | 'number' | 'boolean' | 'json' | 'vector' | undefined, where: string): unknown {
-  if (!type || type === 'string') return v;
-  if (v === '') return null;
-  switch (type) {
-    case 'number': {
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new Error(`${where}: ${JSON.stringify(v)} is not a number`);
-      return n;
-    }
-    case 'boolean':
-      if (/^(true|1|yes)$/i.test(v)) return true;
-      if (/^(false|0|no)$/i.test(v)) return false;
-      throw new Error(`${where}: ${JSON.stringify(v)} is not a boolean`);
-    case 'json':
-    case 'vector':
-      try {
-        return JSON.parse(v);
-      } catch {
-        if (type === 'vector') return v; // "{1,2}" style: compared through toVector
-        throw new Error(`${where}: not valid JSON`);
-      }
   }
 }
 

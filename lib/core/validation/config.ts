@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
 import { formatZodError } from '../validation-util';
+import { TEXT_FIELD_TYPES } from './convert';
 
 /**
  * The validation config file (YAML or JSON): named connectors and a list of checks. Strings may use
@@ -60,6 +61,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
     prefix: z.string().default(''),
     /** json: the value is a JSON object; hash: a Redis hash; string: a plain value (stored in field `value`). */
     valueType: z.enum(['json', 'hash', 'string']).default('json'),
+    /** Hash field types (others stay strings); `bytes` keeps raw bytes, e.g. float32 embeddings. */
+    fields: z.record(z.string(), z.enum([...TEXT_FIELD_TYPES, 'bytes'])).default({}),
     keyType,
     scanCount: positiveInt(100_000).default(1000),
   }),
@@ -71,8 +74,12 @@ export const connectorSchema = z.discriminatedUnion('type', [
     itemsPath: z.string().default('items'),
     key: z.string().min(1),
     keyType,
-    /** Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`. */
+    /**
+     * Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`.
+     * Without it, offset pagination (`offsetParam`), ending at the first short page.
+     */
     cursor: z.strictObject({ param: z.string().default('cursor'), nextPath: z.string().default('nextCursor') }).optional(),
+    offsetParam: z.string().default('offset'),
     /** Page size query parameter and value. */
     limitParam: z.string().default('limit'),
     pageSize: positiveInt(10_000).default(500),
@@ -96,7 +103,7 @@ export const connectorSchema = z.discriminatedUnion('type', [
     /** The file is sorted by key (checked while reading): enables range scans without sorting. */
     sorted: z.boolean().default(false),
     /** CSV column types (others stay strings). */
-    columns: z.record(z.string(), z.enum(['string', 'number', 'boolean', 'json', 'vector'])).default({}),
+    columns: z.record(z.string(), z.enum(TEXT_FIELD_TYPES)).default({}),
     delimiter: z.string().length(1).default(','),
   }),
 ]);
