@@ -1,4 +1,5 @@
 import { startDemoProxy } from '../adapters/local/demo-proxy';
+import { metricsRoute } from '../adapters/prometheus/metrics';
 import type { Route } from '../core/http';
 import type { Tracker } from '../core/tracker';
 
@@ -7,10 +8,10 @@ export interface LocalExtras {
   startProxy?: (o: { port: number; host: string }) => Promise<{ url: string; close(): Promise<void> }>;
 }
 
-/** Optional parts of local mode contributed by other modules (Prometheus /metrics, the search-proxy demo). */
-export async function localExtras(_tracker: Tracker): Promise<LocalExtras> {
+/** The parts of local mode beyond the tracker API: Prometheus /metrics and the search-proxy demo. */
+export function localExtras(tracker: Tracker, token?: string): LocalExtras {
   return {
-    routes: [],
+    routes: [metricsRoute({ tracker, token })],
     startProxy: (o) => startDemoProxy({ port: o.port, host: o.host }),
   };
 }

@@ -117,3 +117,21 @@ describe('local mode (npm start)', () => {
     }
   });
 });
+
+describe('local mode extras', () => {
+  it('serves Prometheus /metrics next to the API and starts the search-proxy demo', async () => {
+    const { FileStore } = await import('../../lib/adapters/local/file-store');
+    const { startLocalServer } = await import('../../lib/cli/commands/serve');
+    const srv = await startLocalServer({ port: 0, store: FileStore.inMemory(), proxy: true, proxyPort: 0 });
+    try {
+      await srv.tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
+      const m = await (await fetch(`${srv.url}/metrics`)).text();
+      expect(m).toMatch(/^migration_progress_percent\{migration_id="default"\} /m);
+      expect(m).toMatch(/^migration_phase_started_total\{migration_id="default",phase="initialization"\} 1$/m);
+      const h = await fetch(`${srv.proxyUrl}/health`);
+      expect(h.status).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -39,7 +39,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
   const tracker = new Tracker({ store: o.store });
   const defaultId = o.demo ? 'demo' : 'default';
   if (!o.demo && !(await tracker.exists('default'))) await tracker.initialize('default', { name: 'Default migration' }, { actor: 'local-server' });
-  const extras = await localExtras(tracker);
+  const extras = localExtras(tracker, o.token);
   const routes: Route[] = [...dashboardRoutes(), ...extras.routes];
   const handler = trackerApi({
     tracker,
