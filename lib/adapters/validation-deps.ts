@@ -64,6 +64,22 @@ export function validationDeps(cfg: ValidationConfig, opts: ValidationRuntimeOpt
   };
 }
 
-function lazyResources(): { aws?: ResourceChecker; gcp?: ResourceChecker } {
-  return {};
+/** AWS and GCP checkers, loaded on first use (their SDKs are large). */
+function lazyResources(): { aws: ResourceChecker; gcp: ResourceChecker } {
+  let aws: ResourceChecker | undefined;
+  let gcp: ResourceChecker | undefined;
+  return {
+    aws: {
+      check: (spec, signal) => {
+        aws ??= new (require('./aws/resource-checks') as typeof import('./aws/resource-checks')).AwsResourceChecker();
+        return aws.check(spec, signal);
+      },
+    },
+    gcp: {
+      check: (spec, signal) => {
+        gcp ??= new (require('./gcp/resource-checks') as typeof import('./gcp/resource-checks')).GcpResourceChecker();
+        return gcp.check(spec, signal);
+      },
+    },
+  };
 }
