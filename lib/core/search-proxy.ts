@@ -73,7 +73,7 @@ export const proxySettingsSchema = z.strictObject({
   resetTimeoutMs: z.number().int().min(1).default(30_000),
   halfOpenMaxCalls: z.number().int().min(1).default(1),
   successThreshold: z.number().int().min(1).default(2),
-});
+}).refine((s) => s.primaryTimeoutMs <= s.deadlineMs, { message: 'must not exceed deadlineMs', path: ['primaryTimeoutMs'] });
 export type ProxySettings = z.infer<typeof proxySettingsSchema>;
 
 export interface SearchProxyOptions {
@@ -159,7 +159,6 @@ export class SearchProxy {
   constructor(private readonly opts: SearchProxyOptions) {
     this.settings = parseOrThrow(proxySettingsSchema, opts.settings ?? {}, 'search proxy settings');
     const s = this.settings;
-    if (s.primaryTimeoutMs > s.deadlineMs) throw new RangeError(`primaryTimeoutMs (${s.primaryTimeoutMs}) must not exceed deadlineMs (${s.deadlineMs})`);
     this.backends = { primary: opts.primary, fallback: opts.fallback };
     this.sink = opts.metrics;
     this.now = opts.now ?? (() => performance.now());
