@@ -1,0 +1,119 @@
+import YAML from 'yaml';
+import { METRICS, type AlarmSpec, type MonitoringSpec } from '../monitoring-spec';
+import { PROM_OP, alarmLabels, promDuration, presenceSeries, statisticExpr, toPrometheusValue } from './promql';
+
+export interface PrometheusRulesOptions {
+  /**
+   * Shortest range vector in seconds. `increase()` and `*_over_time()` need at least two samples in the
+   * range, so keep it at two scrape intervals or more. Default 120 (Prometheus' default scrape is 1m).
+   */
+  minRangeSeconds?: number;
+  /** Base URL of the runbook page; each alert gets `runbook_url: <url>#<alarm id>`. */
+  runbookUrl?: string;
+  /** Rule group name. Default `migration-monitor`. */
+  groupName?: string;
+  /** Labels added to every alert (e.g. `team`, `env`). */
+  extraLabels?: Record<string, string>;
+}
+
+export interface PrometheusRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface PrometheusRuleFile {
+  groups: Array<{ name: string; rules: PrometheusRule[] }>;
+}
+
+/** `phase-failed` → `PhaseFailed`. */
+export const alertName = (id: string): string => id.replace(/(^|[-_])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase());
+
+export const COMPOSITE_ALERT = 'MigrationUnhealthy';
+
+/**
+ * The window of one alarm, the same arithmetic as the CloudWatch and Cloud Monitoring renderings: an
+ * absence rule (a Sum below its threshold) looks at the whole N × period window at once; a breach rule
+ * looks at one period and must hold for (datapointsToAlarm - 1) more periods (`for`).
+ */
+export function alarmWindow(a: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'statistic' | 'comparison'>, minRangeSeconds = 120) {
+  const absence = a.statistic === 'Sum' && (a.comparison === 'lt' || a.comparison === 'lte');
+  const range = absence ? a.periodSeconds * a.evaluationPeriods : a.periodSeconds;
+  const holdFor = absence ? 0 : a.periodSeconds * (a.datapointsToAlarm - 1);
+  // A gating condition (`onlyWhile`) is read per period, like CloudWatch reads it in each period.
+  return { rangeSeconds: Math.max(range, minRangeSeconds), conditionRangeSeconds: Math.max(a.periodSeconds, minRangeSeconds), forSeconds: holdFor };
+}
+
+/**
+ * The PromQL of one alarm. Silence counts as breaching where the spec says so (`or absent(...)`, or, with
+ * an `onlyWhile` condition, "the condition holds but the metric has no series"); an `onlyWhile` condition
+ * gates the alarm (`and on (shared labels)`).
+ */
+export function alarmExpr(a: AlarmSpec, rangeSeconds: number, conditionRangeSeconds = rangeSeconds): string {
+  const labels = alarmLabels(a);
+  const value = statisticExpr(a.metric, a.statistic, { by: labels, range: promDuration(rangeSeconds) });
+  const main = `${value} ${PROM_OP[a.comparison]} ${num(toPrometheusValue(METRICS[a.metric], a.threshold))}`;
+  const breaching = a.missingData === 'breaching';
+  if (a.onlyWhile) {
+    const w = a.onlyWhile;
+    const shared = alarmLabels({ metric: w.metric }).filter((l) => labels.includes(l));
+    const cond = `${statisticExpr(w.metric, w.statistic, { by: shared, range: promDuration(conditionRangeSeconds) })} ${PROM_OP[w.comparison]} ${num(toPrometheusValue(METRICS[w.metric], w.threshold))}`;
+    const on = `on (${shared.join(', ')})`;
+    const gated = `(${main}) and ${on} (${cond})`;
+    return breaching ? `(${gated}) or ((${cond}) unless ${on} (${value}))` : gated;
+  }
+  return breaching ? `(${main}) or absent(${presenceSeries(a.metric)})` : main;
+}
+
+/** The monitoring spec's alarms as a Prometheus rule file (plus the composite "migration unhealthy" alert). */
+export function prometheusRules(spec: MonitoringSpec, opts: PrometheusRulesOptions = {}): PrometheusRuleFile {
+  const rules: PrometheusRule[] = spec.alarms.map((a) => {
+    const { rangeSeconds, conditionRangeSeconds, forSeconds } = alarmWindow(a, opts.minRangeSeconds);
+    const m = METRICS[a.metric];
+    const labels = alarmLabels(a);
+    const context = labels.length ? ` (${labels.map((l) => `${l} {{ $labels.${l} }}`).join(', ')})` : '';
+    const threshold = num(toPrometheusValue(m, a.threshold));
+    const annotations: Record<string, string> = {
+      summary: `${a.title}${context}`,
+      description:
+        `${a.statistic} of ${m.prometheus} over ${promDuration(rangeSeconds)} is {{ $value }}, ${PROM_OP[a.comparison]} ${threshold}` +
+        `${forSeconds ? ` for ${promDuration(forSeconds)}` : ''}${a.missingData === 'breaching' ? ' (no data counts as breaching)' : ''}` +
+        `${a.onlyWhile ? ` while ${METRICS[a.onlyWhile.metric].prometheus} ${PROM_OP[a.onlyWhile.comparison]} ${a.onlyWhile.threshold}` : ''}. ${m.help}.`,
+      runbook: a.runbook,
+    };
+    if (opts.runbookUrl) annotations['runbook_url'] = `${opts.runbookUrl}#${a.id}`;
+    return {
+      alert: alertName(a.id),
+      expr: alarmExpr(a, rangeSeconds, conditionRangeSeconds),
+      for: promDuration(forSeconds),
+      labels: { severity: a.severity, alarm_id: a.id, ...opts.extraLabels },
+      annotations,
+    };
+  });
+  const members = spec.alarms.filter((a) => a.composite).map((a) => a.id);
+  if (members.length) {
+    rules.push({
+      alert: COMPOSITE_ALERT,
+      expr: `count(ALERTS{alertstate="firing", alarm_id=~"${members.join('|')}"}) > 0`,
+      for: '0s',
+      labels: { severity: 'critical', alarm_id: 'migration-unhealthy', ...opts.extraLabels },
+      annotations: {
+        summary: 'Migration unhealthy: {{ $value }} migration alarm(s) firing',
+        description: `One of the migration alarms is firing (${members.join(', ')}). Open the migration dashboard.`,
+        runbook: 'Look at the firing alerts listed with this one and follow their runbooks.',
+        ...(opts.runbookUrl ? { runbook_url: `${opts.runbookUrl}#migration-unhealthy` } : {}),
+      },
+    });
+  }
+  return { groups: [{ name: opts.groupName ?? 'migration-monitor', rules }] };
+}
+
+/** The rule file as YAML (the format Prometheus' `rule_files` and `promtool check rules` read). */
+export function prometheusRulesYaml(spec: MonitoringSpec, opts: PrometheusRulesOptions = {}): string {
+  const header = '# Generated by `migration-monitor export prometheus-rules` from the monitoring spec. Re-run it instead of editing.\n';
+  return header + YAML.stringify(prometheusRules(spec, opts), { lineWidth: 0 });
+}
+
+const num = (n: number) => String(Number(n.toPrecision(12)));
