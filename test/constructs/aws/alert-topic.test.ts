@@ -1,0 +1,68 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { AlertTopic } from '../../../lib/constructs/aws/alert-topic';
+import { handlerDefaults, resources, template, testStack } from './helpers';
+
+describe('AlertTopic', () => {
+  it('encrypts the topic with a rotating customer-managed key and refuses non-TLS publishers', () => {
+    const stack = testStack();
+    new AlertTopic(stack, 'Alerts', { emails: [], removalPolicy: RemovalPolicy.RETAIN, handlerDefaults: handlerDefaults() });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    const [keyId] = resources(t, 'AWS::KMS::Key')[0]!;
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    // CloudWatch (alarms) may use the key to publish.
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+    t.resourceCountIs('AWS::Lambda::Function', 0);
+  });
+
+  it('subscribes every on-call address with a dead-letter queue for failed deliveries', () => {
+    const stack = testStack();
+    const alerts = new AlertTopic(stack, 'Alerts', { emails: ['a@example.com', 'b@example.com'], removalPolicy: RemovalPolicy.DESTROY, handlerDefaults: handlerDefaults() });
+    const t = template(stack);
+    const dlqId = stack.getLogicalId(alerts.deadLetterQueue.node.defaultChild as never);
+    for (const email of ['a@example.com', 'b@example.com']) {
+      t.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: email,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+      });
+    }
+    t.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('adds a Slack notifier that reads the webhook from Secrets Manager, never from a plain environment value', () => {
+    const stack = testStack();
+    new AlertTopic(stack, 'Alerts', {
+      emails: [],
+      slackWebhookSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/slack-AbCdEf',
+      removalPolicy: RemovalPolicy.DESTROY,
+      handlerDefaults: handlerDefaults(),
+    });
+    const t = template(stack);
+    const [[, fn]] = resources(t, 'AWS::Lambda::Function') as [[string, any]];
+    const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+    expect(env['SLACK_WEBHOOK_SECRET_ARN']).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/slack-AbCdEf');
+    expect(JSON.stringify(env)).not.toMatch(/hooks\.slack\.com/);
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.DeadLetterConfig).toBeDefined();
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/slack-AbCdEf' }),
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', RedrivePolicy: Match.objectLike({ deadLetterTargetArn: Match.anyValue() }) });
+  });
+});
