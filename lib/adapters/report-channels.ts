@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from './aws/s3-report-sink';
 import { SesNotifier } from './aws/ses-notifier';
+import { GcsReportSink } from './gcp/gcs-report-sink';
 import { FileReportSink } from './local/file-report-sink';
 import { SlackNotifier } from './local/slack-notifier';
 import { SmtpNotifier } from './local/smtp-notifier';
@@ -63,7 +64,7 @@ export async function buildChannels(s: ChannelSettings): Promise<Channels> {
   for (const o of new Set(s.outputs)) {
     if (o === 'file') archives.push(new FileReportSink(s.path ?? 'reports'));
     if (o === 's3') archives.push(new S3ReportSink({ bucket: s.bucket!, prefix: s.prefix, kmsKeyId: s.kmsKeyId }));
-    if (o === 'gcs') archives.push(gcsSink(s.bucket!, s.prefix));
+    if (o === 'gcs') archives.push(new GcsReportSink({ bucket: s.bucket!, prefix: s.prefix }));
     if (o === 'email') {
       if (s.emailVia === 'ses') notifiers.push(new SesNotifier({ from: s.emailFrom!, to: s.recipients! }));
       else {
@@ -74,20 +75,4 @@ export async function buildChannels(s: ChannelSettings): Promise<Channels> {
   }
   const ledger = archives[0] ?? new FileReportSink(s.stateDir ?? path.join('.data', 'reports'));
   return { archives, notifiers, ledger };
-}
-
-/** The GCS sink is written against the ReportSink port in lib/adapters/gcp/gcs-report-sink.ts. */
-function gcsSink(bucket: string, prefix?: string): ReportSink {
-  // Loaded by a computed path so that a build without the GCP adapter still compiles and runs the rest.
-  const modPath = './gcp/gcs-report-sink';
-  let mod: Record<string, unknown>;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(modPath) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`GCS output is not available in this build (${(e as Error).message})`);
-  }
-  const Ctor = mod['GcsReportSink'] as (new (o: { bucket: string; prefix?: string }) => ReportSink) | undefined;
-  if (typeof Ctor !== 'function') throw new Error('GCS output is not available in this build (no GcsReportSink export)');
-  return new Ctor({ bucket, prefix });
 }
