@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { buildApp } from '../../stacks/aws/main';
+import { addNagChecks } from '../../stacks/aws/nag';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+/** The whole app as `cdk synth -c env=… ` builds it, bundling skipped (unit tests stay fast). */
+function synthApp(context: Record<string, unknown>, opts: { builtinValidation?: boolean } = {}) {
+  const outdir = fs.mkdtempSync(path.join(scratch, 'out-'));
+  const app = new App({
+    outdir,
+    analyticsReporting: false,
+    builtinCloudFormationValidation: opts.builtinValidation ?? false,
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+  });
+  const { stack } = buildApp(app);
+  const assembly = app.synth();
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  return { app, stack, assembly, report, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
+}
+
+/** Findings per plugin: rule → construct paths. */
+const findings = (report: any) =>
+  (report.pluginReports as any[]).flatMap((p) =>
+    (p.violations ?? p.summary?.violations ?? []).map((v: any) => `${p.pluginName ?? p.summary?.pluginName}: ${v.ruleName} @ ${(v.violatingResources ?? v.violatingConstructs ?? []).map((r: any) => r.constructPath ?? r.resourceLogicalId).join(', ')}`),
+  );
+
+/** Snapshot form: asset hashes masked so the snapshot changes only when the template does. */
+function masked(t: Template): unknown {
+  return JSON.parse(
+    JSON.stringify(t.toJSON())
+      .replace(/[0-9a-f]{64}(\.zip|\.json)?/g, (_m, ext) => `[ASSET-HASH]${ext ?? ''}`)
+      .replace(/"S3Bucket":\{"Fn::Sub":"cdk-[^"]+"\}/g, '"S3Bucket":"[ASSET-BUCKET]"'),
+  );
+}
+
+describe('MigrationMonitoringStack', () => {
+  it('passes cdk-nag AwsSolutions and Serverless with zero unacknowledged findings in every environment', () => {
+    for (const context of [
+      { env: 'dev' },
+      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports' },
+    ]) {
+      const { report } = synthApp(context);
+      expect(findings(report)).toEqual([]);
+      expect(process.exitCode ?? 0).toBe(0);
+    }
+  });
+
+  it('every acknowledgement carries a reason', () => {
+    const { app } = synthApp({ env: 'prod', slackWebhookSecret: 'migration/slack-webhook' });
+    const acks: Array<{ id: string; reason: string }> = [];
+    for (const c of app.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data) {
+          for (const [id, reason] of Object.entries(m.data as Record<string, unknown>)) acks.push({ id, reason: String((reason as any)?.reason ?? reason) });
+        }
+      }
+    }
+    expect(acks.length).toBeGreaterThan(3);
+    for (const a of acks) expect(a.reason.length).toBeGreaterThan(20);
+  });
+
+  it('the nag check can fail: an unencrypted, non-TLS queue is reported', () => {
+    const outdir = fs.mkdtempSync(path.join(scratch, 'bad-'));
+    const app = new App({ outdir, analyticsReporting: false, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Bad');
+    new sqs.Queue(stack, 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    addNagChecks(app);
+    const before = process.exitCode;
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4|SQS4/);
+    process.exitCode = before;
+  });
+
+  it('synthesizes prod with retained data, deletion protection and the CloudFormation schema check passing', () => {
+    const { template, report } = synthApp({ env: 'prod', onCallEmails: 'oncall@example.com' }, { builtinValidation: true });
+    expect(findings(report).filter((f) => !/warning/i.test(f))).toEqual([]);
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/alert-topic-arn' });
+    template.hasOutput('ApiUrl', {});
+    template.hasOutput('InvokePolicyArn', {});
+  });
+
+  it('matches the snapshot (asset hashes masked)', () => {
+    const { template } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a' });
+    expect(masked(template)).toMatchSnapshot();
+  });
+});
