@@ -82,7 +82,8 @@ export const METRICS = {
   ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
   // dual-write and cutover (log-driven tracking)
   EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
-  EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_total', 'dual-write', 'Events to copy'),
+  // A gauge: no `_total` suffix (Prometheus keeps it for counters; `promtool check metrics` flags it).
+  EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_to_copy', 'dual-write', 'Events to copy'),
   SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
   DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
   CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { FileStore } from '../../../lib/adapters/local/file-store';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
 import { PrometheusSink } from '../../../lib/adapters/local/prometheus-sink';
@@ -28,6 +29,14 @@ export function parseExposition(text: string) {
     samples.set(`${m[1]}{${sorted}}`, Number(m[3]));
   }
   return { samples, types, get: (name: string, labels: Record<string, string> = {}) => samples.get(`${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`) };
+}
+
+/** `promtool check metrics`: the reference linter of the exposition format and naming conventions. */
+function expectPromtoolClean(text: string) {
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (lint.error) throw new Error('promtool is not installed: apt-get install prometheus');
+  expect(lint.stdout + lint.stderr).toBe('');
+  expect(lint.status).toBe(0);
 }
 
 let srv: RunningServer | undefined;
@@ -69,11 +78,12 @@ describe('GET /metrics on the tracker API', () => {
     expect(p.get('migration_alerts_total', { ...m, severity: 'error' })).toBe(1);
     expect(p.get('migration_alerts_total', { ...m, severity: 'critical' })).toBe(0);
     expect(p.get('migration_events_copied_total', { ...m, tenant_id: 't-1' })).toBe(10000);
-    expect(p.get('migration_events_total', { ...m, tenant_id: 't-1' })).toBe(10000);
+    expect(p.get('migration_events_to_copy', { ...m, tenant_id: 't-1' })).toBe(10000);
     expect(p.get('migration_error_rate_percent', m)).toBe(100);
     expect(p.get('validation_failures_total')).toBe(1);
     expect(p.get('migration_progress_updates_total', m)).toBeGreaterThanOrEqual(9);
     expect(p.types.get('migration_events_copied_total')).toBe('counter');
+    expectPromtoolClean(r.text);
     expect(p.types.get('migration_duration_seconds')).toBe('gauge');
   });
 
@@ -110,7 +120,9 @@ describe('GET /metrics on the log watcher', () => {
     const analyzer = new LogAnalyzer({ sink: trackerSink(tracker), clock, observations: sink });
     await feed(analyzer, [...readLines(fixture('plain.log')), ...readLines(fixture('json.log'))], 'x.log', clock);
     srv = await serveHttp(router([metricsRoute({ sink })]));
-    const p = parseExposition((await scrape(srv.url)).text);
+    const text = (await scrape(srv.url)).text;
+    expectPromtoolClean(text);
+    const p = parseExposition(text);
     expect(p.get('dual_write_target_failures_total', { tenant_id: 't-1' })).toBe(2);
     expect(p.get('dual_write_target_failures_total', { tenant_id: 't-2' })).toBe(1);
     expect(p.get('verification_violations_total', { violation_type: 'checksum' })).toBe(3);
@@ -118,6 +130,6 @@ describe('GET /metrics on the log watcher', () => {
     expect(p.get('cutover_pause_duration_seconds_sum', { migration_id: 'mig-2' })).toBe(30);
     expect(p.get('migration_events_copied_total', { migration_id: 'mig-1', tenant_id: 't-1' })).toBe(10000);
     expect(p.get('migration_events_copied_total', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
-    expect(p.get('migration_events_total', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
+    expect(p.get('migration_events_to_copy', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
   });
 });
