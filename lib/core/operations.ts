@@ -114,7 +114,10 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const p = phase(s, op.phaseId);
       startPhase(s, p, ctx, op.runId);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, { phaseId: p.id });
+      log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, {
+        phaseId: p.id,
+        ...(op.runId ? { details: { runId: op.runId } } : {}),
+      });
       break;
     }
     case 'update_phase': {
