@@ -5,15 +5,21 @@ import type { GcpPlacement } from './common';
 import { LogMetrics, labelKey } from './log-metrics';
 
 /**
- * The panels of the migration dashboard, in order. The CloudWatch dashboard (lib/constructs/aws) shows the
- * same list; the titles are the contract between the two.
+ * The panels of the migration dashboard, in order: the same as the CloudWatch dashboard
+ * (lib/constructs/aws/migration-dashboard.ts), with the same titles; a test compares the two.
  */
 export const DASHBOARD_PANELS = [
-  { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
-  { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
-  { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
-  { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
-  { title: 'Control events', metrics: ['ControlEvents'] },
+  { title: 'Alarms', metrics: [] },
+  { title: 'Migration events (phase started / completed / failed)', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
+  { title: 'Phase progress (%)', metrics: ['PhaseProgress'] },
+  { title: 'Overall progress (%) and phases running', metrics: ['OverallProgress', 'PhasesRunning', 'StalePhases'] },
+  { title: 'Data migrated (bytes) and speed (bytes/s)', metrics: ['DataMigrated', 'MigrationSpeed'] },
+  { title: 'Error rate (%)', metrics: ['ErrorRate'] },
+  { title: 'Alerts raised by severity', metrics: ['AlertsRaised'] },
+  { title: 'Control events (pause / resume) and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
+  { title: 'Search proxy: breaker state and p99 latency (ms)', metrics: ['BreakerState', 'ProxyLatency'] },
+  { title: 'Validation: checks by result, failed runs', metrics: ['ValidationChecks', 'ValidationFailed'] },
+  { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
   { title: 'Handler health', metrics: ['HandlerErrors'] },
   { title: 'Logs', metrics: [] },
 ] as const satisfies ReadonlyArray<{ title: string; metrics: readonly MetricName[] }>;
@@ -40,12 +46,25 @@ export class MigrationDashboard extends Construct {
     super(scope, id);
     const { placement, metrics, services } = props;
     const serviceFilter = `resource.labels.service_name=(${services.map((s) => JSON.stringify(s)).join(' OR ')})`;
-    const tiles = DASHBOARD_PANELS.map((panel, i) => {
+    const cells = DASHBOARD_PANELS.map((panel) => {
       const widget =
         panel.title === 'Logs'
           ? { title: panel.title, logsPanel: { filter: `resource.type="cloud_run_revision" AND ${serviceFilter} AND severity>=WARNING` } }
-          : { title: panel.title, xyChart: { chartOptions: { mode: 'COLOR' }, dataSets: this.dataSets(panel.title, panel.metrics, metrics, serviceFilter) } };
-      return { xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: panel.title === 'Logs' ? 12 : 6, height: 4, widget };
+          : panel.title === 'Alarms'
+            ? // open incidents of every policy in the project (naming the policies would put references in the JSON)
+              { title: panel.title, incidentList: {} }
+            : { title: panel.title, xyChart: { chartOptions: { mode: 'COLOR' }, dataSets: this.dataSets(panel.title, panel.metrics, metrics, serviceFilter) } };
+      return { widget, full: panel.title === 'Logs' || panel.title === 'Alarms' };
+    });
+    // Two panels per row; Alarms and Logs take a whole row.
+    let x = 0;
+    let y = 0;
+    const tiles = cells.map(({ widget, full }) => {
+      if (full && x > 0) (x = 0), (y += 4);
+      const tile = { xPos: x, yPos: y, width: full ? 12 : 6, height: 4, widget };
+      if (full || x === 6) (x = 0), (y += 4);
+      else x = 6;
+      return tile;
     });
     this.body = { displayName: `Migration monitor (${placement.env})`, mosaicLayout: { columns: 12, tiles }, labels: { [placement.env]: '' } };
     this.dashboard = new MonitoringDashboard(this, 'dashboard', { project: placement.project, dashboardJson: JSON.stringify(this.body), dependsOn: metrics.all });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { resolveSpec, ALARMS } from '../../../lib/core/monitoring-spec';
 import { Alerting, windowOf, MAX_ALIGNMENT_SECONDS } from '../../../lib/constructs/gcp/alerting';
 import { MigrationDashboard, DASHBOARD_PANELS } from '../../../lib/constructs/gcp/dashboard';
@@ -118,26 +120,32 @@ describe('MigrationDashboard', () => {
 
   it('is a 12-column mosaic with the same panels as the CloudWatch dashboard', () => {
     expect(body.mosaicLayout.columns).toBe(12);
-    expect(body.mosaicLayout.tiles.map((t: any) => t.widget.title)).toEqual([
-      'Migration events',
-      'Phase progress',
-      'Data migrated and speed',
-      'Error rate and alert counts',
-      'Control events',
-      'Handler health',
-      'Logs',
-    ]);
-    expect(DASHBOARD_PANELS).toHaveLength(7);
+    const titles = body.mosaicLayout.tiles.map((t: any) => t.widget.title);
+    expect(titles).toEqual(DASHBOARD_PANELS.map((p) => p.title));
+    // every graph of the CloudWatch dashboard has a panel of the same title here
+    const aws = readFileSync(path.join(__dirname, '../../../lib/constructs/aws/migration-dashboard.ts'), 'utf8');
+    const awsGraphs = [...aws.matchAll(/graph\('([^']+)'/g)].map((m) => m[1]);
+    expect(awsGraphs.length).toBeGreaterThan(5);
+    for (const g of awsGraphs) expect(titles).toContain(g);
+    expect(titles).toEqual(expect.arrayContaining(['Alarms', 'Handler health', 'Logs']));
     for (const t of body.mosaicLayout.tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(12);
+    // no two tiles overlap
+    const cells = new Set<string>();
+    for (const t of body.mosaicLayout.tiles) for (let x = t.xPos; x < t.xPos + t.width; x++) for (let y = t.yPos; y < t.yPos + t.height; y++) {
+      expect(cells.has(`${x},${y}`)).toBe(false);
+      cells.add(`${x},${y}`);
+    }
   });
 
   it('charts the log-based spec metrics and the Cloud Run platform metrics, and shows warning logs', () => {
-    const events = body.mosaicLayout.tiles[0].widget.xyChart.dataSets;
+    const tile = (title: string) => body.mosaicLayout.tiles.find((t: any) => t.widget.title === title).widget;
+    const events = tile('Migration events (phase started / completed / failed)').xyChart.dataSets;
     expect(events.map((x: any) => x.legendTemplate)).toEqual(['PhaseStarted', 'PhaseCompleted', 'PhaseFailed']);
     expect(events[0].timeSeriesQuery.timeSeriesFilter.filter).toBe('metric.type="logging.googleapis.com/user/mm_prod_migration_phase_started_total" AND resource.type="cloud_run_revision"');
-    const health = body.mosaicLayout.tiles[5].widget.xyChart.dataSets.map((x: any) => x.timeSeriesQuery.timeSeriesFilter.filter);
+    const health = tile('Handler health').xyChart.dataSets.map((x: any) => x.timeSeriesQuery.timeSeriesFilter.filter);
     expect(health.some((f: string) => f.startsWith('metric.type="run.googleapis.com/request_count"'))).toBe(true);
-    expect(body.mosaicLayout.tiles[6].widget.logsPanel.filter).toContain('severity>=WARNING');
+    expect(tile('Logs').logsPanel.filter).toContain('severity>=WARNING');
+    expect(tile('Alarms').incidentList).toEqual({});
     // every charted log metric exists in the same configuration
     const names = new Set(resources(json, 'google_logging_metric').map(([, m]) => m.name));
     for (const t of body.mosaicLayout.tiles) {
