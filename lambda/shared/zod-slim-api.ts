@@ -15,3 +15,6 @@ export {
   flattenError,
   NEVER,
 } from '../../node_modules/zod/v4/core/index.js';
+export * as coerce from '../../node_modules/zod/v4/classic/coerce.js';
+export * as iso from '../../node_modules/zod/v4/classic/iso.js';
+export { ZodISODateTime, ZodISODate, ZodISOTime, ZodISODuration } from '../../node_modules/zod/v4/classic/iso.js';
