@@ -1,5 +1,6 @@
 export * from './analyzer';
 export * from './config';
 export * from './defaults';
+export * from './ingest';
 export * from './parser';
 export * from './sink';
