@@ -92,7 +92,7 @@ describe('MigrationAlarms', () => {
     const { stack } = build();
     const t = template(stack);
     const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    const on = (ns: string, name: string) => alarms.find((a) => a.Metrics?.[0]?.MetricStat?.Metric?.Namespace === ns && a.Metrics[0].MetricStat.Metric.MetricName === name);
+    const on = (ns: string, name: string): any => alarms.find((a) => a.Metrics?.[0]?.MetricStat?.Metric?.Namespace === ns && a.Metrics[0].MetricStat.Metric.MetricName === name);
     const errors = on('AWS/Lambda', 'Errors');
     expect(errors).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmName: 'MM-test-tracker-api-Fault-Count-warning' });
     expect(errors.Metrics[0].MetricStat).toMatchObject({ Period: 300, Stat: 'Sum' });
