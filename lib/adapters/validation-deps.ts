@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ValidationDeps } from '../core/validation/engine';
+import { runValidation, type ValidationDeps } from '../core/validation/engine';
+import type { ValidationReport } from '../core/validation/result';
+import { TrackerReporter, type TrackerPort } from '../core/validation/tracker-reporter';
 import type { ConnectorConfig, ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
@@ -82,4 +84,22 @@ function lazyResources(): { aws: ResourceChecker; gcp: ResourceChecker } {
       },
     },
   };
+}
+
+export interface ValidationRunOptions extends ValidationRuntimeOptions {
+  resume?: boolean;
+  runId?: string;
+  signal?: AbortSignal;
+  /** Post the run to the tracker (phase progress, record_validation). */
+  tracker?: { client: TrackerPort; url: string; migrationId?: string };
+}
+
+/** Run a parsed config with the standard adapters, posting to the tracker when one is given. */
+export async function runConfiguredValidation(cfg: ValidationConfig, opts: ValidationRunOptions = {}): Promise<ValidationReport> {
+  const reporter = opts.tracker
+    ? new TrackerReporter(opts.tracker.client, { url: opts.tracker.url, migrationId: opts.tracker.migrationId, phase: cfg.tracker.phase, completePhaseOnPass: cfg.tracker.completePhaseOnPass })
+    : undefined;
+  const report = await runValidation(cfg, validationDeps(cfg, { ...opts, observer: reporter ?? opts.observer }), { resume: opts.resume, runId: opts.runId, signal: opts.signal });
+  if (reporter) report.tracker = await reporter.finish(report);
+  return report;
 }

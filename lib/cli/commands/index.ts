@@ -6,9 +6,10 @@ import { registerReportOps } from './report-ops';
 import { registerSchedule } from './schedule';
 import { registerServe } from './serve';
 import { registerStatus } from './status';
+import { registerValidate } from './validate';
 import { registerWatch } from './watch';
 
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerExport, registerEstimate, registerReport, registerSchedule];
+export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerExport, registerEstimate, registerReport, registerSchedule, registerValidate];

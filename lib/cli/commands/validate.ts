@@ -1,0 +1,150 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { isDomainError } from '../../core/errors';
+import type { ConnectorConfig, ValidationConfig } from '../../core/validation/config';
+import type { ReportFormat } from '../../core/validation/render';
+import { CliError } from '../errors';
+import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+
+interface ValidateOptions extends ApiOptions {
+  config: string;
+  format: string;
+  output?: string;
+  dryRun?: boolean;
+  resume?: boolean;
+  checkpointDir: string;
+  runId?: string;
+  metricsFile?: string;
+}
+
+export const DEFAULT_CHECKPOINT_DIR = '.migration-monitor/checkpoints';
+
+/**
+ * `migration-monitor validate --config checks.yaml`: run the checks, print the report, exit 0 on pass,
+ * 1 on fail, 2 on a bad config. A CI gate.
+ */
+export function registerValidate(program: Command): void {
+  withApiOptions(
+    program
+      .command('validate')
+      .description('run validation checks (latency, reachability, cloud resources, data consistency); exit 0 pass, 1 fail, 2 bad config')
+      .requiredOption('-c, --config <file>', 'checks file (YAML or JSON)')
+      .option('--format <f>', 'markdown or json', 'markdown')
+      .option('-o, --output <file>', 'write the report here instead of stdout (the verdict line still goes to stderr)')
+      .option('--dry-run', 'validate the config and print what would run, without running anything')
+      .option('--resume', 'continue the interrupted run of this config from its checkpoint')
+      .option('--checkpoint-dir <dir>', 'where runs keep their checkpoints', DEFAULT_CHECKPOINT_DIR)
+      .option('--run-id <id>', 'id for this run (default: generated)')
+      .option('--metrics-file <file>', 'write the run metrics in Prometheus text format (node_exporter textfile collector)'),
+  ).action(async (opts: ValidateOptions) => {
+    // loaded here, not at start-up: other commands do not pay for zod schemas, drivers and prom-client
+    const { runConfiguredValidation } = require('../../adapters/validation-deps') as typeof import('../../adapters/validation-deps');
+    const { PrometheusSink } = require('../../adapters/local/prometheus-sink') as typeof import('../../adapters/local/prometheus-sink');
+    const { checkpointKey } = require('../../core/validation/engine') as typeof import('../../core/validation/engine');
+    const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
+    const format = parseReportFormat(opts.format);
+    const cfg = await loadConfig(opts.config);
+    if (opts.dryRun) {
+      process.stdout.write(renderPlan(cfg, format));
+      return;
+    }
+    const trackerUrl = opts.url ?? process.env['MIGRATION_MONITOR_URL'];
+    const tracker = trackerUrl
+      ? { client: await clientFrom({ ...opts, url: trackerUrl, actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? 'validation' }), url: trackerUrl, migrationId: opts.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'] }
+      : undefined;
+    const prom = opts.metricsFile ? new PrometheusSink() : undefined;
+    const ac = new AbortController();
+    const stop = (sig: string) => {
+      process.stderr.write(`migration-monitor: ${sig}: stopping after the current batch and saving progress...\n`);
+      ac.abort(new Error(sig));
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    let report;
+    try {
+      report = await runConfiguredValidation(cfg, {
+        baseDir: dirname(resolve(opts.config)),
+        checkpointDir: resolve(opts.checkpointDir),
+        resume: opts.resume,
+        runId: opts.runId,
+        signal: ac.signal,
+        metrics: prom,
+        tracker,
+      });
+    } finally {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    }
+    const out = renderReport(report, format);
+    if (opts.output) await writeFile(opts.output, out);
+    else process.stdout.write(out);
+    if (prom) await writeFile(opts.metricsFile!, await prom.registry.metrics());
+    const t = report.totals;
+    process.stderr.write(
+      `validation ${report.verdict.toUpperCase()}: ${t.passed}/${t.checks} checks passed${t.notRun ? `, ${t.notRun} not run` : ''} (run ${report.runId})` +
+        (report.interrupted ? `; interrupted, progress saved in ${resolve(opts.checkpointDir)}/${checkpointKey(cfg)}.json: run again with --resume` : '') +
+        (report.tracker?.problems.length ? `; tracker: ${report.tracker.problems.join('; ')}` : '') +
+        '\n',
+    );
+    process.exitCode = report.verdict === 'pass' ? 0 : 1;
+  });
+}
+
+export function parseReportFormat(v: string): ReportFormat {
+  if (v === 'json' || v === 'markdown') return v;
+  throw new CliError(`--format must be json or markdown (got "${v}")`, 2);
+}
+
+async function loadConfig(path: string): Promise<ValidationConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read the config ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 2);
+  }
+  const { parseConfigText } = require('../../core/validation/config') as typeof import('../../core/validation/config');
+  try {
+    return parseConfigText(text, path);
+  } catch (e) {
+    if (isDomainError(e)) throw new CliError(`${path}: ${e.message}`, 2);
+    throw e;
+  }
+}
+
+/** What a run would do, without connecting anywhere. */
+export function renderPlan(cfg: ValidationConfig, format: ReportFormat): string {
+  const { describeCheck } = require('../../core/validation/checks') as typeof import('../../core/validation/checks');
+  const connectors = Object.entries(cfg.connectors).map(([name, c]) => ({ name, type: c.type, target: describeConnector(c) }));
+  const checks = cfg.checks.map((c) => ({ name: c.name, kind: c.kind, does: describeCheck(c) }));
+  if (format === 'json') return `${JSON.stringify({ valid: true, dryRun: true, name: cfg.name, connectors, checks }, null, 2)}\n`;
+  return [
+    `# Validation plan${cfg.name ? `: ${cfg.name}` : ''} (dry run: config is valid, nothing was run)`,
+    '',
+    ...(connectors.length ? ['Connectors:', '', ...connectors.map((c) => `- **${c.name}** (${c.type}): ${c.target}`), ''] : []),
+    'Checks:',
+    '',
+    ...checks.map((c, i) => `${i + 1}. **${c.name}** (${c.kind}): ${c.does}`),
+    '',
+  ].join('\n');
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+
+function describeConnector(c: ConnectorConfig): string {
+  switch (c.type) {
+    case 'postgres':
+      return `${redact(c.url)} table ${c.schema}.${c.table} key ${c.key}${c.where ? ` where ${c.where}` : ''}`;
+    case 'dynamodb':
+      return `table ${c.table} key ${c.key}${c.endpoint ? ` at ${c.endpoint}` : ''}${c.region ? ` in ${c.region}` : ''}`;
+    case 'redis':
+      return `${redact(c.url)} keys ${c.prefix}* (${c.valueType})`;
+    case 'http-json':
+      return `${c.url} (${c.cursor ? 'cursor' : 'offset'} paging)`;
+    case 'file':
+      return `${c.path}${c.sorted ? ' (sorted)' : ''}`;
+  }
+}
