@@ -33,6 +33,8 @@ const handlerSchema = z.strictObject({
   memory: z.string().regex(/^\d+(Mi|Gi)$/),
   timeoutSeconds: z.number().int().min(1).max(3600),
   maxInstances: z.number().int().min(1).max(1000),
+  /** Plain settings for this handler (e.g. the search proxy's PRIMARY_BACKEND); secrets are refused. */
+  environment: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_SNAKE'), z.string()).optional(),
 });
 
 export const gcpConfigSchema = z.strictObject({
@@ -58,6 +60,8 @@ export const gcpConfigSchema = z.strictObject({
     forceDestroy: z.boolean(),
   }),
   handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema }),
+  /** Where the report handler delivers (lambda/report.ts REPORT_OUTPUTS): `gcs` archives in the report bucket. */
+  reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).min(1),
   /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
   searchProxyLoadBalancer: z.strictObject({ domain: z.string().min(3), securityPolicy: z.string().min(1).optional() }).optional(),
   schedules: z.strictObject({
@@ -91,7 +95,7 @@ export type GcpConfig = z.output<typeof gcpConfigSchema>;
 
 export class GcpConfigError extends Error {}
 
-const handler = (entry: string, adapter: 'lambda-event' | 'lambda-apigw', memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName: 'handler', adapter, memory, timeoutSeconds, maxInstances: 3 });
+const handler = (entry: string, exportName: string, adapter: 'http' | 'lambda-event' | 'lambda-apigw', memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName, adapter, memory, timeoutSeconds, maxInstances: 3 });
 
 function defaults(env: Environment): GcpConfig {
   return {
@@ -102,10 +106,12 @@ function defaults(env: Environment): GcpConfig {
     labels: {},
     reportBucket: { location: 'EU', nearlineAfterDays: env === 'dev' ? 0 : 30, deleteAfterDays: env === 'dev' ? 30 : 365, lockRetention: false, forceDestroy: env === 'dev' },
     handlers: {
-      report: handler('lambda/report.ts', 'lambda-event'),
-      validate: handler('lambda/validate.ts', 'lambda-event', '1Gi', 900),
-      searchProxy: { ...handler('lambda/search-proxy.ts', 'lambda-apigw', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
+      // The Cloud Run entries the handler modules export for lambda/cloud-run.ts.
+      report: handler('lambda/report.ts', 'httpHandler', 'http'),
+      validate: handler('lambda/validate.ts', 'handler', 'lambda-event', '1Gi', 900),
+      searchProxy: { ...handler('lambda/search-proxy.ts', 'createHttpHandler', 'http', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
     },
+    reportOutputs: ['gcs', 'slack'],
     schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
     // Same thresholds per environment as the AWS stack.
     alerts: { channels: [], overrides: awsAlarmOverrides(AWS_CONFIGS[env]) },

@@ -7,6 +7,7 @@
  */
 import { App } from 'cdktf';
 import { GcpConfigError, loadGcpConfig } from './config';
+import { BundleError } from '../../lib/constructs/gcp/bundle';
 import { GcpMonitoringStack } from './monitoring-stack';
 
 export function synthGcp(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): string {
@@ -33,7 +34,7 @@ if (require.main === module) {
     const name = synthGcp();
     process.stdout.write(`synthesized ${name} into ${process.argv.find((a) => a.startsWith('--outdir='))?.slice(9) ?? 'cdktf.out'}/stacks/${name}\n`);
   } catch (e) {
-    if (e instanceof GcpConfigError) {
+    if (e instanceof GcpConfigError || e instanceof BundleError) {
       process.stderr.write(`error: ${e.message}\n`);
       process.exit(2);
     }

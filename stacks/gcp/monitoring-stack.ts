@@ -11,6 +11,7 @@ import { Alerting } from '../../lib/constructs/gcp/alerting';
 import { MigrationDashboard } from '../../lib/constructs/gcp/dashboard';
 import { ProxyLoadBalancer } from '../../lib/constructs/gcp/proxy-load-balancer';
 import type { GcpConfig } from './config';
+import { CONFIGS as AWS_CONFIGS } from '../aws/config';
 
 export interface GcpStackOptions {
   /** Zip a placeholder instead of running esbuild (unit tests, snapshot). */
@@ -81,20 +82,33 @@ export class GcpMonitoringStack extends TerraformStack {
         buildServiceAccount: cfg.buildServiceAccount,
       };
     };
+    // Health thresholds the report applies: the same per environment as the AWS stack's.
+    const aws = AWS_CONFIGS[cfg.env];
     const report = new CloudRunHandler(this, 'report', {
       ...common('report', 'report'),
-      environment: { ...tracker, MM_REPORT_SINK: 'gcs', MM_REPORT_BUCKET: reports.name },
-      secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials', MM_SLACK_WEBHOOK_URL: 'slack-webhook' },
+      environment: {
+        ...tracker,
+        // lambda/report.ts settings
+        ...(cfg.tracker.apiUrl ? { MIGRATION_MONITOR_URL: cfg.tracker.apiUrl } : {}),
+        REPORT_OUTPUTS: cfg.reportOutputs.join(','),
+        REPORT_BUCKET: reports.name,
+        REPORT_PREFIX: 'reports',
+        REPORT_TIME_ZONE: cfg.schedules.timeZone,
+        STALL_MINUTES: String(aws.stallMinutes),
+        ERROR_RATE_PERCENT: String(aws.errorRatePercent),
+        ...cfg.handlers.report.environment,
+      },
+      secretEnv: { MIGRATION_MONITOR_TOKEN: 'tracker-api-credentials', ...(cfg.reportOutputs.includes('slack') ? { SLACK_WEBHOOK_URL: 'slack-webhook' } : {}) },
     });
     const validate = new CloudRunHandler(this, 'validate', {
       ...common('validate', 'validate'),
-      environment: { ...tracker, MM_REPORT_SINK: 'gcs', MM_REPORT_BUCKET: reports.name },
+      environment: { ...tracker, MM_REPORT_SINK: 'gcs', MM_REPORT_BUCKET: reports.name, ...cfg.handlers.validate.environment },
       secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials' },
     });
     const searchProxy = new CloudRunHandler(this, 'search-proxy', {
       ...common('searchProxy', 'search-proxy'),
       ingress: cfg.searchProxyLoadBalancer ? 'internal-and-lb' : 'internal',
-      environment: {},
+      environment: { ...cfg.handlers.searchProxy.environment },
     });
     this.handlers = { report, validate, searchProxy };
     if (cfg.searchProxyLoadBalancer) new ProxyLoadBalancer(this, 'search-proxy-lb', { placement, target: searchProxy, ...cfg.searchProxyLoadBalancer });

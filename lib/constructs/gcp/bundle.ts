@@ -8,6 +8,9 @@ export const CLOUD_RUN_ENTRY = path.resolve(__dirname, '../../../lambda/cloud-ru
 /** The export the Functions Framework calls (the function's `entry_point`). */
 export const FUNCTION_ENTRY_POINT = 'mmHandler';
 
+/** A handler that cannot be bundled (missing entry, compile error): a user error, not a crash. */
+export class BundleError extends Error {}
+
 export interface BundleOptions {
   /** Handler module (TypeScript), e.g. lambda/report.ts. */
   entry: string;
@@ -30,15 +33,31 @@ export interface BundleOptions {
 export function bundleHandler(opts: BundleOptions): string {
   const out = opts.outDir ?? mkdtempSync(path.join(tmpdir(), `mm-bundle-${opts.name}-`));
   mkdirSync(out, { recursive: true });
-  const pkg = { name: `migration-monitor-${opts.name}`, version: '0.0.0', private: true, main: 'index.js', engines: { node: '>=20' } };
+  const pkg = {
+    name: `migration-monitor-${opts.name}`,
+    version: '0.0.0',
+    private: true,
+    main: 'index.js',
+    engines: { node: '>=20' },
+  };
   writeFileSync(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   if (opts.skip) {
-    writeFileSync(path.join(out, 'index.js'), `exports.${FUNCTION_ENTRY_POINT} = () => { throw new Error('${opts.name}: bundling was skipped (unit-test synth)'); };\n`);
+    writeFileSync(
+      path.join(out, 'index.js'),
+      `exports.${FUNCTION_ENTRY_POINT} = () => { throw new Error('${opts.name}: bundling was skipped (unit-test synth)'); };\n`,
+    );
     return out;
   }
   const entry = path.resolve(opts.entry);
-  if (!existsSync(entry)) throw new Error(`handler entry ${opts.entry} does not exist (bundling ${opts.name})`);
-  const options = { name: opts.name, adapter: opts.adapter, exportName: opts.exportName };
+  if (!existsSync(entry))
+    throw new BundleError(
+      `handler entry ${opts.entry} does not exist (bundling ${opts.name}); point handlers.${opts.name}.entry at it in MM_GCP_CONFIG, or synthesize with --skip-bundling`,
+    );
+  const options = {
+    name: opts.name,
+    adapter: opts.adapter,
+    exportName: opts.exportName,
+  };
   const wrapper = [
     `const mod = require(${JSON.stringify(entry)});`,
     `const { cloudRunEntry } = require(${JSON.stringify(CLOUD_RUN_ENTRY)});`,
@@ -49,20 +68,30 @@ export function bundleHandler(opts: BundleOptions): string {
   // Required lazily: esbuild is a devDependency, needed only when synthesizing with bundling on.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const result = esbuild.buildSync({
-    stdin: { contents: wrapper, resolveDir: path.dirname(entry), sourcefile: `${opts.name}-cloud-run-entry.js`, loader: 'js' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: path.join(out, 'index.js'),
-    sourcemap: false,
-    minify: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-    // Node built-ins only; every package is inside the bundle so Google's build has nothing to resolve.
-    external: [],
-  });
-  if (result.errors.length) throw new Error(`bundling ${opts.name} failed: ${result.errors.map((e) => e.text).join('; ')}`);
+  let result: import('esbuild').BuildResult;
+  try {
+    result = esbuild.buildSync({
+      stdin: {
+        contents: wrapper,
+        resolveDir: path.dirname(entry),
+        sourcefile: `${opts.name}-cloud-run-entry.js`,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      outfile: path.join(out, 'index.js'),
+      sourcemap: false,
+      minify: false,
+      legalComments: 'none',
+      logLevel: 'silent',
+      // Node built-ins only; every package is inside the bundle so Google's build has nothing to resolve.
+      external: [],
+    });
+  } catch (e) {
+    throw new BundleError(`bundling ${opts.name} (${opts.entry}) failed: ${(e as Error).message}`);
+  }
+  if (result.errors.length) throw new BundleError(`bundling ${opts.name} failed: ${result.errors.map((e) => e.text).join('; ')}`);
   return out;
 }

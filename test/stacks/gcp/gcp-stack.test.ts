@@ -36,8 +36,15 @@ describe('GCP monitoring stack', () => {
     expect(report.service_config.environment_variables).toMatchObject({
       MM_TRACKER_URL: CI_ENV.MM_TRACKER_URL,
       MM_TRACKER_AWS_ROLE_ARN: CI_ENV.MM_TRACKER_AWS_ROLE_ARN,
-      MM_REPORT_SINK: 'gcs',
+      MIGRATION_MONITOR_URL: CI_ENV.MM_TRACKER_URL,
+      REPORT_OUTPUTS: 'gcs,slack',
+      REPORT_BUCKET: expect.stringMatching(/^\$\{google_storage_bucket\.reports_bucket_[0-9A-F]+\.name\}$/),
     });
+    expect(report.build_config.entry_point).toBe('mmHandler');
+    expect(report.service_config.secret_environment_variables.map((s: any) => [s.key, s.secret])).toEqual([
+      ['MIGRATION_MONITOR_TOKEN', 'mm-prod-tracker-api-credentials'],
+      ['SLACK_WEBHOOK_URL', 'mm-prod-slack-webhook'],
+    ]);
     expect(Object.keys(json.output)).toEqual(expect.arrayContaining(['report_service_account_unique_id', 'report_url', 'report_bucket']));
     expect(json.terraform.backend).toEqual({ local: { path: 'terraform.migration-monitor-gcp-prod.tfstate' } });
   });
