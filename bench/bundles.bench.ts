@@ -1,0 +1,87 @@
+/**
+ * Handler bundle size and module init time, bundled exactly as the CDK stack bundles them (HandlerFunction's
+ * BUNDLING: minified CJS, AWS SDK external, zod locales aliased away). Baseline in the same run: the same
+ * entry bundled with NodejsFunction's plain defaults plus minify (no zod shim). Targets: ≤ 500 KB, init ≤ 150 ms.
+ *
+ * Init = `require(index.js)` in a fresh Node process (the Lambda cold-start module phase), median of 5.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { BUNDLING, ZOD_SLIM_SHIM } from '../lib/constructs/aws/handler-function';
+
+const ROOT = path.join(__dirname, '..');
+const OUT = path.join(ROOT, '.tmp', 'bench-bundles');
+const TARGET_BYTES = 500 * 1024;
+const TARGET_INIT_MS = 150;
+const RUNS = 5;
+
+/** Handler entries that exist in this checkout (other parts add theirs over time). */
+const ENTRIES = ['tracker-api', 'slack-notifier', 'search-proxy', 'report', 'validate']
+  .map((name) => ({ name, entry: path.join(ROOT, 'lambda', `${name}.ts`) }))
+  .filter((e) => fs.existsSync(e.entry));
+
+async function bundle(entry: string, outfile: string, shim: boolean): Promise<number> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: BUNDLING.target,
+    format: 'cjs',
+    minify: BUNDLING.minify,
+    external: [...BUNDLING.externalModules],
+    alias: shim ? { zod: ZOD_SLIM_SHIM } : {},
+    logLevel: 'error',
+  });
+  return fs.statSync(outfile).size;
+}
+
+/** The external modules (runtime-provided AWS SDK) a bundle requires. */
+const externalsOf = (file: string) => [...new Set([...fs.readFileSync(file, 'utf8').matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]!))];
+
+/** Median milliseconds to require the modules in a fresh process (env is enough for module init to succeed). */
+function initMs(modules: string[]): number {
+  const script = `const t=process.hrtime.bigint();for(const m of ${JSON.stringify(modules)})require(m);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    AWS_REGION: 'eu-west-1',
+    TABLE_NAME: 'bench',
+    SLACK_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bench',
+    POWERTOOLS_SERVICE_NAME: 'migration-monitor',
+    POWERTOOLS_METRICS_NAMESPACE: 'bench',
+  };
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = spawnSync(process.execPath, ['--no-warnings', '-e', script], { env, cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`init of ${modules.join(', ')} failed: ${r.stderr.slice(-500)}`);
+    times.push(Number(r.stdout));
+  }
+  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+export async function run(): Promise<void> {
+  fs.mkdirSync(OUT, { recursive: true });
+  console.log('init = require(index.js) in a fresh process, median of 5; "own" subtracts the runtime AWS SDK modules it loads.');
+  console.log(`handler         bundle      gzip  init(ms)   own(ms) | baseline bundle  init(ms) | size ratio  init ratio | targets ≤${TARGET_BYTES / 1024} KB, own init ≤${TARGET_INIT_MS} ms`);
+  for (const { name, entry } of ENTRIES) {
+    const file = path.join(OUT, `${name}.js`);
+    const baseFile = path.join(OUT, `${name}.baseline.js`);
+    const size = await bundle(entry, file, true);
+    const baseSize = await bundle(entry, baseFile, false);
+    const gz = gzipSync(fs.readFileSync(file)).length;
+    const init = initMs([file]);
+    const sdk = externalsOf(file).length ? initMs(externalsOf(file)) : 0;
+    const own = Math.max(0, init - sdk);
+    const baseInit = initMs([baseFile]);
+    const ok = size <= TARGET_BYTES && own <= TARGET_INIT_MS ? 'ok' : 'OVER TARGET';
+    console.log(
+      `${name.padEnd(15)} ${kb(size).padStart(9)} ${kb(gz).padStart(9)} ${init.toFixed(1).padStart(8)} ${own.toFixed(1).padStart(9)} | ${kb(baseSize).padStart(14)} ${baseInit.toFixed(1).padStart(9)} | ${(size / baseSize).toFixed(2).padStart(10)} ${(init / baseInit).toFixed(2).padStart(11)} | ${ok}`,
+    );
+  }
+  fs.rmSync(OUT, { recursive: true, force: true });
+}
