@@ -66,3 +66,12 @@ export function sigv4Fetch(opts: SigV4FetchOptions = {}): FetchLike {
     return send(url, { ...init, headers: out });
   };
 }
+
+/**
+ * The CLI's entry (lib/cli/common.ts, `--sigv4`): the service follows from the URL (a Lambda function URL
+ * signs for `lambda`, anything else for `execute-api`), credentials from the default chain.
+ */
+export function createSigV4Fetch(o: { url: string; region?: string }): FetchLike {
+  const service = /\.lambda-url\./.test(new URL(o.url).hostname) ? 'lambda' : 'execute-api';
+  return sigv4Fetch({ service, region: o.region });
+}

@@ -4,6 +4,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { regionFromHost, sigv4Fetch } from '../../../lib/adapters/aws/sigv4-fetch';
 import { TrackerClient } from '../../../lib/adapters/http/tracker-client';
+import { clientFrom } from '../../../lib/cli/common';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
@@ -97,6 +98,25 @@ describe('sigv4Fetch', () => {
       expect(srv.seen).toHaveLength(1);
       expect(await verify(srv.seen[0]!, 'eu-west-1', 'execute-api')).toBe(true);
     } finally {
+      await srv.close();
+    }
+  });
+
+  it('is what the CLI uses with --sigv4: credentials from the default chain (here: environment variables)', async () => {
+    const srv = await recorder();
+    const saved = { ...process.env };
+    process.env['AWS_ACCESS_KEY_ID'] = credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = credentials.secretAccessKey;
+    delete process.env['AWS_SESSION_TOKEN'];
+    delete process.env['AWS_PROFILE'];
+    try {
+      const client = await clientFrom({ url: srv.url, sigv4: true, region: 'eu-west-1', migration: 'm1' });
+      await client.overview();
+      const s = srv.seen[0]!;
+      expect(s.headers['authorization']).toMatch(/Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request/);
+      expect(await verify(s, 'eu-west-1', 'execute-api')).toBe(true);
+    } finally {
+      process.env = saved;
       await srv.close();
     }
   });
