@@ -8,8 +8,10 @@ export interface GcpKeylessRoleProps {
    * `*_service_account_unique_id` outputs of the GCP stack.
    */
   googleServiceAccountIds: string[];
-  /** `execute-api:Invoke` ARNs of the tracker API (e.g. `TrackerApi.invokeArn()`); nothing else is allowed. */
-  trackerInvokeArns: string[];
+  /** `execute-api:Invoke` ARNs of the tracker API; nothing else is allowed. Give this or `trackerApi`. */
+  trackerInvokeArns?: string[];
+  /** The tracker API construct: its `grantInvoke` gives the role execute-api:Invoke on that API only. */
+  trackerApi?: { grantInvoke(grantee: iam.IGrantable): iam.Grant };
   /** Audience the GCP handlers request their ID token for (`MM_TRACKER_AWS_AUDIENCE`). Default `sts.amazonaws.com`. */
   audience?: string;
   roleName?: string;
@@ -35,7 +37,8 @@ export class GcpKeylessRole extends Construct {
     for (const sa of ids) {
       if (!/^\d{10,25}$/.test(sa)) throw new Error(`GcpKeylessRole: "${sa}" is not a GCP service account unique id (a number such as 103984732984732984732; e-mails are not accepted by AWS conditions)`);
     }
-    if (!props.trackerInvokeArns.length) throw new Error('GcpKeylessRole: give the tracker API invoke ARN(s)');
+    const arns = props.trackerInvokeArns ?? [];
+    if (!arns.length && !props.trackerApi) throw new Error('GcpKeylessRole: give the tracker API (trackerApi) or its invoke ARN(s)');
     const audience = props.audience ?? 'sts.amazonaws.com';
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
@@ -48,12 +51,11 @@ export class GcpKeylessRole extends Construct {
           'accounts.google.com:oaud': audience,
         },
       }),
-      inlinePolicies: {
-        TrackerApiInvoke: new iam.PolicyDocument({
-          statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: props.trackerInvokeArns })],
-        }),
-      },
+      inlinePolicies: arns.length
+        ? { TrackerApiInvoke: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: arns })] }) }
+        : undefined,
     });
+    props.trackerApi?.grantInvoke(this.role);
   }
 
   get roleArn(): string {

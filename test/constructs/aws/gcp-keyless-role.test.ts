@@ -1,4 +1,5 @@
 import { Template, Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { GcpKeylessRole } from '../../../lib/constructs/aws/gcp-keyless-role';
 
 const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/*/*/*';
@@ -40,5 +41,20 @@ describe('GcpKeylessRole', () => {
     expect(() => new GcpKeylessRole(stack(), 'K', { googleServiceAccountIds: ['mm-prod-report@acme.iam.gserviceaccount.com'], trackerInvokeArns: [ARN] })).toThrow(/not a GCP service account unique id/);
     expect(() => new GcpKeylessRole(stack(), 'K', { googleServiceAccountIds: [], trackerInvokeArns: [ARN] })).toThrow(/at least one/);
     expect(() => new GcpKeylessRole(stack(), 'K', { googleServiceAccountIds: ['103984732984732984732'], trackerInvokeArns: [] })).toThrow(/invoke ARN/);
+  });
+
+  it('takes the grant from the tracker API construct instead of ARNs', () => {
+    const s = stack();
+    const grants: unknown[] = [];
+    const trackerApi = {
+      grantInvoke: (grantee: iam.IGrantable) => {
+        grants.push(grantee);
+        return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [ARN] });
+      },
+    };
+    const k = new GcpKeylessRole(s, 'Keyless', { googleServiceAccountIds: ['103984732984732984732'], trackerApi });
+    expect(grants).toEqual([k.role]);
+    const t = Template.fromStack(s);
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: ARN }] } });
   });
 });
