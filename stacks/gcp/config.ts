@@ -108,7 +108,7 @@ function defaults(env: Environment): GcpConfig {
     handlers: {
       // The Cloud Run entries the handler modules export for lambda/cloud-run.ts.
       report: handler('lambda/report.ts', 'httpHandler', 'http'),
-      validate: handler('lambda/validate.ts', 'handler', 'lambda-event', '1Gi', 900),
+      validate: handler('lambda/validate.ts', 'httpHandler', 'http', '1Gi', 900),
       searchProxy: { ...handler('lambda/search-proxy.ts', 'createHttpHandler', 'http', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
     },
     reportOutputs: ['gcs', 'slack'],
