@@ -77,7 +77,7 @@ export function registerWatch(program: Command): void {
     .action(async (flags: WatchFlags) => {
       const interval = Number(flags.interval);
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
-      const config = loadWatchConfig(flags.config, flags.migration);
+      const config = loadWatchConfig(flags.config, flags.migration ?? process.env['MIGRATION_MONITOR_MIGRATION']);
       const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
         throw new CliError(`--metrics-port must be a port number 0-65535 (got "${flags.metricsPort}")`, 2);

@@ -29,3 +29,10 @@ describe('Prometheus names of the spec metrics', () => {
     expect([30, 120, 300, 3600, 93600].map(promDuration)).toEqual(['30s', '2m', '5m', '1h', '26h']);
   });
 });
+
+describe('docs/prometheus.md', () => {
+  it('lists every spec metric under its Prometheus name and type', () => {
+    const doc = require('node:fs').readFileSync(require('node:path').join(__dirname, '../../../docs/prometheus.md'), 'utf8') as string;
+    for (const m of Object.values(METRICS)) expect([m.prometheus, doc.includes(`| \`${m.prometheus}\` | ${m.kind} |`)]).toEqual([m.prometheus, true]);
+  });
+});
