@@ -41,8 +41,9 @@ export const SEARCH_LIMITS = {
 } as const;
 
 export const searchRequestSchema = z.strictObject({
+  // zod 4's number() already refuses NaN and ±Infinity.
   vector: z
-    .array(z.number().refine(Number.isFinite, 'must be a finite number'))
+    .array(z.number())
     .min(1, 'must have at least one dimension')
     .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
   topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),

@@ -201,6 +201,7 @@ export interface HttpVectorBackendOptions {
 export class HttpVectorBackend implements VectorBackend {
   readonly description: string;
   private readonly base: URL;
+  private readonly target: URL;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly headers: Record<string, string>;
@@ -212,6 +213,9 @@ export class HttpVectorBackend implements VectorBackend {
     if (!parsed.success) throw new Error(`invalid mapping for backend "${opts.name}": ${formatZodError(parsed.error)}`);
     this.base = new URL(opts.url);
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new Error(`backend "${opts.name}" URL must be http(s): ${opts.url}`);
+    this.target = new URL(opts.mapping.path, this.base);
+    // Keep a path prefix of the base URL (e.g. https://host/milvus/ + /v2/...).
+    if (this.base.pathname !== '/') this.target.pathname = this.base.pathname.replace(/\/$/, '') + opts.mapping.path;
     this.transport = this.base.protocol === 'https:' ? https : http;
     const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 128 });
@@ -272,12 +276,9 @@ export class HttpVectorBackend implements VectorBackend {
   }
 
   private post(body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    const url = new URL(this.opts.mapping.path, this.base);
-    // Keep a path prefix of the base URL (e.g. https://host/milvus/ + /v2/...).
-    if (this.base.pathname !== '/') url.pathname = this.base.pathname.replace(/\/$/, '') + this.opts.mapping.path;
     return new Promise((resolve, reject) => {
       const req = this.transport.request(
-        url,
+        this.target,
         { method: 'POST', agent: this.agent, signal, headers: { ...this.headers, 'content-length': String(Buffer.byteLength(body)) } },
         (res) => {
           const chunks: Buffer[] = [];

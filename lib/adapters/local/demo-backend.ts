@@ -64,16 +64,19 @@ export class DemoIndex {
       throw new DomainError('bad_request', `vector has ${q.vector.length} dimensions; this index has ${this.dimensions}`);
     }
     const topic = typeof q.filter === 'string' ? q.filter : undefined;
+    const dims = this.dimensions;
+    const qv = Float64Array.from(q.vector);
     let qn = 0;
-    for (const v of q.vector) qn += v * v;
+    for (let d = 0; d < dims; d++) qn += qv[d]! * qv[d]!;
     qn = Math.sqrt(qn) || 1;
     // A bounded min-heap would be faster for large k; k is small here and the arrays are short.
     const best: Array<{ i: number; s: number }> = [];
     for (let i = 0; i < this.size; i++) {
       if (topic !== undefined && TOPICS[i % TOPICS.length] !== topic) continue;
       let dot = 0;
-      const off = i * this.dimensions;
-      for (let d = 0; d < this.dimensions; d++) dot += this.vectors[off + d]! * q.vector[d]!;
+      const off = i * dims;
+      const vs = this.vectors;
+      for (let d = 0; d < dims; d++) dot += vs[off + d]! * qv[d]!;
       const s = dot / (this.norms[i]! * qn);
       if (best.length < q.topK) {
         best.push({ i, s });

@@ -1,0 +1,144 @@
+/**
+ * Search proxy throughput and latency against calling the same backend directly, on loopback, in one run.
+ * Backend, proxy and load generator are separate processes (2 cores here: they compete for CPU, as they
+ * would on a small VM). Two backend profiles: `light` (1,000 × 8-dim vectors: almost no search work, so the
+ * ratio shows the proxy's pure HTTP cost) and `typical` (2,500 × 128-dim, about a millisecond
+ * of brute-force search, like a small real index).
+ * Throughput: autocannon at saturation, direct and proxied alternating over 3 rounds (median kept), so a
+ * busy moment on the machine does not favour one side. Latency: a sequential keep-alive client timing each
+ * request with hrtime (autocannon's histogram has millisecond resolution, too coarse for "≤ 1 ms added"),
+ * direct and proxied alternating in chunks of 100.
+ * A third row, a bare Node forwarder (bench/servers/search-proxy-server.ts `forwarder`), shows the floor of
+ * one extra HTTP hop on this machine, so the proxy's own cost can be told from the hop's.
+ * Targets: proxied throughput ≥ 70% of direct; p99 added ≤ 1 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const SCALE = Number(process.env['BENCH_PROXY_SCALE'] ?? 1);
+
+interface Profile {
+  name: string;
+  size: number;
+  dims: number;
+  throughputRequests: number;
+  latencyRequests: number;
+}
+
+const PROFILES: Profile[] = [
+  { name: 'light', size: 1000, dims: 8, throughputRequests: 8000 * SCALE, latencyRequests: 2000 * SCALE },
+  { name: 'typical', size: 2500, dims: 128, throughputRequests: 2000 * SCALE, latencyRequests: 1000 * SCALE },
+];
+
+function spawnServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'servers/search-proxy-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: did not start in 30 s`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')}: exited with ${code}`)));
+  });
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((r) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+
+function queryBody(dims: number): string {
+  const vector = Array.from({ length: dims }, (_, i) => Math.sin(i + 1));
+  return JSON.stringify({ vector, topK: 10 });
+}
+
+async function throughput(url: string, body: string, amount: number): Promise<{ rps: number; errors: number }> {
+  const opts = { url: `${url}/search`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
+  await autocannon({ ...opts, amount: Math.ceil(amount / 10) }); // warm-up
+  const r = await autocannon({ ...opts, amount, duration: 60 });
+  return { rps: r['2xx'] / (r.duration || 1), errors: r.non2xx + r.errors + r.timeouts };
+}
+
+/** A sequential client on one keep-alive socket; each call times one request in ms with hrtime resolution. */
+function sequentialClient(url: string, body: string): { one(): Promise<number>; close(): void } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const target = new URL(`${url}/search`);
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { one, close: () => agent.destroy() };
+}
+
+/** Latencies of `n` requests to each URL, alternating in chunks of 100 so all see the same machine. */
+async function latencies(urls: string[], body: string, n: number): Promise<number[][]> {
+  const clients = urls.map((u) => sequentialClient(u, body));
+  const out: number[][] = urls.map(() => []);
+  for (const c of clients) for (let i = 0; i < 200; i++) await c.one();
+  for (let done = 0; done < n; done += 100) {
+    for (let k = 0; k < clients.length; k++) for (let i = 0; i < Math.min(100, n - done); i++) out[k]!.push(await clients[k]!.one());
+  }
+  for (const c of clients) c.close();
+  return out.map((xs) => xs.sort((a, b) => a - b));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+export async function run(): Promise<void> {
+  process.stdout.write(`search proxy vs direct backend on loopback, Node ${process.version}\n`);
+  const verdicts: string[] = [];
+  for (const p of PROFILES) {
+    const body = queryBody(p.dims);
+    const backend = await spawnServer(['backend', String(p.size), String(p.dims)]);
+    const proxy = await spawnServer(['proxy', backend.url]);
+    const forwarder = await spawnServer(['forwarder', backend.url]);
+    try {
+      const rounds: Array<{ direct: number; proxied: number; floor: number; errors: number }> = [];
+      for (let r = 0; r < 3; r++) {
+        const d = await throughput(backend.url, body, p.throughputRequests);
+        const x = await throughput(proxy.url, body, p.throughputRequests);
+        const f = await throughput(forwarder.url, body, p.throughputRequests);
+        rounds.push({ direct: d.rps, proxied: x.rps, floor: f.rps, errors: d.errors + x.errors + f.errors });
+      }
+      const direct = median(rounds.map((r) => r.direct));
+      const proxied = median(rounds.map((r) => r.proxied));
+      const floor = median(rounds.map((r) => r.floor));
+      const errors = rounds.reduce((s, r) => s + r.errors, 0);
+      const [dl, pl, fl] = await latencies([backend.url, proxy.url, forwarder.url], body, p.latencyRequests);
+      const ratio = proxied / direct;
+      const added50 = pct(pl, 50) - pct(dl, 50);
+      const added99 = pct(pl, 99) - pct(dl, 99);
+      const row = (name: string, rps: number, l: number[]) =>
+        `  ${name.padEnd(22)} ${rps.toFixed(0).padStart(6)} req/s ${((rps / direct) * 100).toFixed(0).padStart(4)}%   p50 ${pct(l, 50).toFixed(3)} ms   p99 ${pct(l, 99).toFixed(3)} ms\n`;
+      process.stdout.write(
+        `\n[${p.name}: ${p.size.toLocaleString()} × ${p.dims}-dim; throughput median of 3 alternating rounds, latency ${p.latencyRequests} sequential requests each; errors ${errors}]\n` +
+          row('direct (baseline)', direct, dl) +
+          row('search proxy', proxied, pl) +
+          row('bare forwarder (floor)', floor, fl) +
+          `  proxy adds p50 +${added50.toFixed(3)} ms, p99 +${added99.toFixed(3)} ms; over the bare forwarder: p50 +${(pct(pl, 50) - pct(fl, 50)).toFixed(3)} ms, throughput ${((proxied / floor) * 100).toFixed(0)}%\n`,
+      );
+      verdicts.push(`${p.name}: throughput ${(ratio * 100).toFixed(0)}% of direct (target ≥ 70%: ${ratio >= 0.7 ? 'met' : 'NOT met'}), p99 +${added99.toFixed(2)} ms (target ≤ 1 ms: ${added99 <= 1 ? 'met' : 'NOT met'})`);
+    } finally {
+      await stop(forwarder.child);
+      await stop(proxy.child);
+      await stop(backend.child);
+    }
+  }
+  process.stdout.write(`\n${verdicts.join('\n')}\n`);
+}

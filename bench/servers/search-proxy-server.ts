@@ -1,0 +1,58 @@
+/**
+ * A process for the proxy benchmark: `backend <size> <dims>` serves one demo vector backend; `proxy <url>`
+ * serves the search proxy (primary and fallback both that backend, Prometheus metrics on, as deployed
+ * locally); `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
+ * agent, parse and re-serialize the answer), no validation, breaker or metrics. Prints `READY <url>` when
+ * listening; stops on SIGTERM.
+ */
+import http from 'node:http';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
+import { serveHttp } from '../../lib/adapters/local/http-server';
+import { httpVectorBackend } from '../../lib/adapters/http/vector-backend';
+import { PrometheusSink } from '../../lib/adapters/local/prometheus-sink';
+import { searchProxy } from '../../lib/core/search-proxy';
+
+async function main(): Promise<void> {
+  const [role, a, b] = process.argv.slice(2);
+  let close: () => Promise<void>;
+  let url: string;
+  if (role === 'backend') {
+    const backend = await DemoBackend.start({ name: 'bench', index: new DemoIndex({ size: Number(a), dimensions: Number(b) }) });
+    url = backend.url;
+    close = () => backend.close();
+  } else if (role === 'proxy') {
+    const prom = new PrometheusSink();
+    const proxy = searchProxy({
+      primary: httpVectorBackend('primary', { kind: 'generic', url: a }),
+      fallback: httpVectorBackend('fallback', { kind: 'generic', url: a }),
+      settings: { deadlineMs: 10_000, primaryTimeoutMs: 5_000 },
+      metrics: prom,
+      metricsText: () => prom.text(),
+    });
+    const server = await serveHttp(proxy.handler);
+    url = server.url;
+    close = () => server.close();
+  } else if (role === 'forwarder') {
+    const agent = new http.Agent({ keepAlive: true });
+    const target = new URL('/search', a);
+    const server = await serveHttp(
+      (req) =>
+        new Promise((resolve, reject) => {
+          const body = req.body ?? '';
+          const out = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: { 'content-type': 'application/json' }, body: JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8'))) }));
+          });
+          out.on('error', reject);
+          out.end(body);
+        }),
+    );
+    url = server.url;
+    close = () => server.close();
+  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | forwarder <backend-url> (got ${role})`);
+  process.stdout.write(`READY ${url}\n`);
+  process.once('SIGTERM', () => void close().then(() => process.exit(0)));
+}
+
+void main();
