@@ -11,7 +11,7 @@ import { Parameters } from '../../lib/constructs/aws/parameters';
 import { ProgressTable } from '../../lib/constructs/aws/progress-table';
 import { Schedules } from '../../lib/constructs/aws/schedules';
 import { TrackerApi } from '../../lib/constructs/aws/tracker-api';
-import { resolveSpec, type MonitoringSpec } from '../../lib/core/monitoring-spec';
+import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../lib/core/monitoring-spec';
 import { alarmOverrides, type EnvConfig } from './config';
 
 /** What a part built elsewhere (report, validation, search proxy) hands back to the stack. */
@@ -54,7 +54,9 @@ export class MigrationMonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MigrationMonitoringStackProps) {
     super(scope, id, props);
     const cfg = (this.config = props.config);
-    this.spec = resolveSpec(alarmOverrides(cfg));
+    // Without a report handler nothing can produce reports: the report-missing alarm would only cry wolf.
+    const reportAlarm: Record<string, AlarmOverride> = props.report ? {} : { 'report-missing': { enabled: false, ...cfg.alarms['report-missing'] } };
+    this.spec = resolveSpec({ ...alarmOverrides(cfg), ...reportAlarm });
     const removalPolicy = cfg.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     this.failedInvocations = new sqs.Queue(this, 'FailedInvocations', {

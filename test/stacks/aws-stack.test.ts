@@ -3,7 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { CONFIGS } from '../../stacks/aws/config';
+import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-stack';
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
 
@@ -85,6 +88,27 @@ describe('MigrationMonitoringStack', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/alert-topic-arn' });
     template.hasOutput('ApiUrl', {});
     template.hasOutput('InvokePolicyArn', {});
+  });
+
+  it('wires the parts of other issues when given, and leaves their alarms out when not', () => {
+    const { template } = synthApp({ env: 'dev' });
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
+    expect(names).not.toContain('MigrationMonitoring-dev-report-missing');
+    expect(names).toContain('MigrationMonitoring-dev-phase-failed');
+    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toHaveLength(1); // the sweep only
+
+    const app = new App({ analyticsReporting: false, builtinCloudFormationValidation: false, outdir: fs.mkdtempSync(path.join(scratch, 'ext-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new MigrationMonitoringStack(app, 'WithParts', {
+      config: CONFIGS.dev,
+      report: (s) => ({ fn: new lambda.Function(s, 'Report', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }) }),
+      validation: (s) => ({ fn: new lambda.Function(s, 'Validate', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }) }),
+    });
+    const t = Template.fromStack(stack);
+    const withParts = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
+    expect(withParts).toContain('MigrationMonitoring-dev-report-missing');
+    expect(withParts).toContain('MigrationMonitoring-dev-report-Fault-Count-warning');
+    const crons = Object.values(t.findResources('AWS::Scheduler::Schedule')).map((r: any) => r.Properties.ScheduleExpression);
+    expect(crons.sort()).toEqual(['cron(0 7 * * ? *)', 'cron(15 */6 * * ? *)', 'rate(5 minutes)']);
   });
 
   it('matches the snapshot (asset hashes masked)', () => {
