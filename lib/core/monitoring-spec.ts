@@ -4,6 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
+import { z } from 'zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
@@ -274,6 +275,17 @@ export const ALARMS: AlarmSpec[] = [
 export type AlarmOverride = Partial<Pick<AlarmSpec, 'threshold' | 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'severity' | 'missingData'>> & {
   enabled?: boolean;
 };
+
+/** An override as it arrives from a config file or context: validated before `resolveSpec`. */
+export const alarmOverrideSchema = z.strictObject({
+  threshold: z.number().optional(),
+  periodSeconds: z.number().int().positive().optional(),
+  evaluationPeriods: z.number().int().positive().optional(),
+  datapointsToAlarm: z.number().int().positive().optional(),
+  severity: z.enum(['critical', 'warning']).optional(),
+  missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
+  enabled: z.boolean().optional(),
+}) satisfies z.ZodType<AlarmOverride>;
 
 export interface MonitoringSpec {
   metrics: Record<MetricName, MetricSpec>;

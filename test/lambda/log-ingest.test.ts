@@ -11,6 +11,8 @@ import { build } from 'esbuild';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
 import { FileStore } from '../../lib/adapters/local/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { BUNDLING, ZOD_SLIM_SHIM } from '../../lib/constructs/aws/handler-function';
+import { LOG_INGEST_ENTRY } from '../../lib/constructs/aws/log-subscription';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
 import { pubsubHandler } from '../../lambda/log-ingest';
@@ -39,16 +41,17 @@ function cwlEvent(logStream: string, lines: string[], firstId = 0, messageType =
 beforeAll(async () => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'log-ingest-'));
   bundleDir = path.join(scratch, 'asset');
+  // The deploy's own esbuild settings (HandlerFunction's BUNDLING), so the test runs what CDK would ship.
   await build({
-    entryPoints: [path.join(REPO, 'lambda/log-ingest.ts')],
+    entryPoints: [LOG_INGEST_ENTRY],
     outfile: path.join(bundleDir, 'index.js'),
     bundle: true,
     platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    alias: { zod: path.join(REPO, 'lambda/shared/zod-slim.ts') },
+    target: BUNDLING.target,
+    format: BUNDLING.format,
+    minify: BUNDLING.minify,
+    external: [...BUNDLING.externalModules],
+    alias: { zod: ZOD_SLIM_SHIM },
     logLevel: 'silent',
   });
   // The Lambda runtime provides AWS SDK v3, and nothing else.

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { CONFIGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../../stacks/aws/config';
-import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/monitoring-spec';
+import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/monitoring-spec';
 import { grafanaDashboard } from '../../core/render/grafana';
 import { prometheusRulesYaml } from '../../core/render/prometheus-rules';
 import { formatZodError } from '../../core/validation-util';
@@ -18,18 +18,7 @@ interface SpecFlags {
   minRange: string;
 }
 
-const overridesSchema = z.record(
-  z.string(),
-  z.strictObject({
-    threshold: z.number().optional(),
-    periodSeconds: z.number().int().positive().optional(),
-    evaluationPeriods: z.number().int().positive().optional(),
-    datapointsToAlarm: z.number().int().positive().optional(),
-    severity: z.enum(['critical', 'warning']).optional(),
-    missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
-    enabled: z.boolean().optional(),
-  }),
-) satisfies z.ZodType<Record<string, AlarmOverride>>;
+const overridesSchema = z.record(z.string(), alarmOverrideSchema);
 
 /** The spec with the environment's overrides (the same the AWS and GCP stacks use) and a file of your own on top. */
 export function specFrom(flags: Pick<SpecFlags, 'env' | 'overrides'>): MonitoringSpec {
