@@ -66,6 +66,18 @@ export const envConfigSchema = z.strictObject({
   }),
   /** Per-environment alarm overrides, keyed by spec alarm id. */
   alarms: z.record(z.string(), alarmOverrideSchema),
+  /**
+   * Deploy the search proxy (docs/search-proxy.md) with the stack: backend configs without URLs, the SSM
+   * parameters holding the URLs, optional credentials secret and proxy settings (checked by the construct).
+   */
+  searchProxy: z
+    .strictObject({
+      primary: z.strictObject({ config: z.record(z.string(), z.unknown()), urlParameter: z.string().min(1) }),
+      fallback: z.strictObject({ config: z.record(z.string(), z.unknown()), urlParameter: z.string().min(1) }),
+      credentialsSecret: z.string().min(1).optional(),
+      settings: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
 });
 export type EnvConfig = z.output<typeof envConfigSchema>;
 
@@ -151,7 +163,7 @@ export interface ContextReader {
 /**
  * Resolve the environment from context (`-c env=prod`, default `dev`) and apply single-value overrides:
  * `-c onCallEmails=a@x.com,b@x.com`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
- * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`.
+ * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`.
  */
 export function configFromContext(node: ContextReader): EnvConfig {
   const env = String(node.tryGetContext('env') ?? 'dev');
@@ -177,6 +189,14 @@ export function configFromContext(node: ContextReader): EnvConfig {
   cfg.reportBucketName = str('reportBucketName') ?? cfg.reportBucketName;
   cfg.namespace = str('namespace') ?? cfg.namespace;
   cfg.schedule.timeZone = str('timeZone') ?? cfg.schedule.timeZone;
+  const proxy = node.tryGetContext('searchProxy');
+  if (proxy !== undefined && proxy !== null && proxy !== '') {
+    try {
+      cfg.searchProxy = typeof proxy === 'string' ? JSON.parse(proxy) : proxy;
+    } catch (e) {
+      throw new ConfigError(`invalid AWS stack config: searchProxy context is not JSON: ${(e as Error).message}`);
+    }
+  }
   return validateConfig(cfg);
 }
 

@@ -4,15 +4,33 @@
  * from the caller's credentials.
  */
 import { App } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { SearchProxy } from '../../lib/constructs/aws/search-proxy';
 import { ConfigError, configFromContext } from './config';
 import { MigrationMonitoringStack } from './migration-monitoring-stack';
 import { addNagChecks } from './nag';
 
 export function buildApp(app = new App()): { app: App; stack: MigrationMonitoringStack } {
   const config = configFromContext(app.node);
+  const proxy = config.searchProxy;
   const stack = new MigrationMonitoringStack(app, config.stackName, {
     config,
     description: `Migration monitoring (${config.env}): tracker API, alarms, dashboard, schedules`,
+    // The search proxy part, when configured: its spec alarms are rendered by MigrationAlarms with the rest.
+    searchProxy: proxy
+      ? (s) => {
+          const sp = new SearchProxy(s, 'SearchProxy', {
+            handlerDefaults: s.handlerDefaults,
+            primary: proxy.primary,
+            fallback: proxy.fallback,
+            credentialsSecret: proxy.credentialsSecret ? secretsmanager.Secret.fromSecretNameV2(s, 'SearchProxyCredentials', proxy.credentialsSecret) : undefined,
+            settings: proxy.settings,
+            sharedState: { table: s.progressTable.table },
+            parameterPrefix: `${config.parameterPrefix}/search-proxy`,
+          });
+          return { fn: sp.handler.function, logGroup: sp.handler.logGroup };
+        }
+      : undefined,
   });
   addNagChecks(app);
   return { app, stack };

@@ -10,6 +10,11 @@ import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
 
+const PROXY = {
+  primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
+  fallback: { config: { kind: 'opensearch', index: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/fallback-url' },
+  credentialsSecret: 'migration/search-credentials',
+};
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
@@ -47,7 +52,7 @@ describe('MigrationMonitoringStack', () => {
   it('passes cdk-nag AwsSolutions and Serverless with zero unacknowledged findings in every environment', () => {
     for (const context of [
       { env: 'dev' },
-      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports' },
+      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY },
     ]) {
       const { report } = synthApp(context);
       expect(findings(report)).toEqual([]);
@@ -88,6 +93,17 @@ describe('MigrationMonitoringStack', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/alert-topic-arn' });
     template.hasOutput('ApiUrl', {});
     template.hasOutput('InvokePolicyArn', {});
+  });
+
+  it('deploys the search proxy from config: IAM function URL, breaker state in the progress table, watched and on the dashboard', () => {
+    const { template, stack } = synthApp({ env: 'staging', searchProxy: JSON.stringify(PROXY) });
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
+    expect(alarms).toContain('MigrationMonitoring-staging-search-proxy-Fault-Count-warning');
+    expect(alarms.filter((n) => n.endsWith('-breaker-open'))).toEqual(['MigrationMonitoring-staging-breaker-open']); // rendered once
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r: any) => r.Properties.Environment?.Variables?.PRIMARY_URL_PARAMETER) as any;
+    expect(fn.Properties.Environment.Variables.BREAKER_STATE_TABLE).toEqual({ Ref: stack.getLogicalId(stack.progressTable.table.node.defaultChild as never) });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/search-proxy/breaker-switch' });
   });
 
   it('wires the parts of other issues when given, and leaves their alarms out when not', () => {
