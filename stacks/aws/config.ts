@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALARMS, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/monitoring-spec';
 import { formatZodError } from '../../lib/core/validation-util';
 
 /**
@@ -9,16 +9,6 @@ import { formatZodError } from '../../lib/core/validation-util';
  */
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export type EnvName = (typeof ENVIRONMENTS)[number];
-
-const alarmOverrideSchema = z.strictObject({
-  threshold: z.number().optional(),
-  periodSeconds: z.number().int().positive().optional(),
-  evaluationPeriods: z.number().int().positive().optional(),
-  datapointsToAlarm: z.number().int().positive().optional(),
-  severity: z.enum(['critical', 'warning']).optional(),
-  missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
-  enabled: z.boolean().optional(),
-}) satisfies z.ZodType<AlarmOverride>;
 
 const cronPart = z.string().regex(/^[0-9*,/-]+$/, 'must be a cron field (digits, *, ",", "/", "-")');
 

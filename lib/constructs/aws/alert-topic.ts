@@ -40,20 +40,12 @@ export class AlertTopic extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
-    // CloudWatch alarms publish to the encrypted topic; they need the key (the documented key policy).
+    // CloudWatch alarms publish to the encrypted topic, and SNS writes failed deliveries into the (same-key)
+    // encrypted dead-letter queue: both services need the key (the documented key policy for each).
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
-    // SNS writes failed deliveries into the (same-key) encrypted dead-letter queue.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowSnsToUseKeyForDeadLetters',
-        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        sid: 'AllowCloudWatchAndSnsToUseKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('sns.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),

@@ -19,9 +19,13 @@ describe('AlertTopic', () => {
         ]),
       },
     });
-    // CloudWatch (alarms) may use the key to publish.
+    // CloudWatch (alarms) may use the key to publish, SNS to write dead letters.
     t.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: ['cloudwatch.amazonaws.com', 'sns.amazonaws.com'] }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
     });
     t.resourceCountIs('AWS::Lambda::Function', 0);
   });
