@@ -121,7 +121,9 @@ export async function createSearchProxyFromEnv(rawEnv: NodeJS.ProcessEnv, opts: 
   let stateStore: BreakerStateStore | undefined;
   if (env.BREAKER_STATE_TABLE) stateStore = new DynamoBreakerStateStore({ tableName: env.BREAKER_STATE_TABLE });
   if (env.BREAKER_STATE_REDIS_URL) stateStore = await RedisBreakerStateStore.connect(env.BREAKER_STATE_REDIS_URL);
-  const operatorSwitch = env.BREAKER_SWITCH_PARAMETER ? new SsmOperatorSwitch({ parameterName: env.BREAKER_SWITCH_PARAMETER, client: ssm, ttlMs: env.BREAKER_SWITCH_TTL_MS }) : undefined;
+  // Each breaker reads the switch every BREAKER_SWITCH_TTL_MS; the adapter's short cache lets the two
+  // breakers, which read at the same moment, share one GetParameter.
+  const operatorSwitch = env.BREAKER_SWITCH_PARAMETER ? new SsmOperatorSwitch({ parameterName: env.BREAKER_SWITCH_PARAMETER, client: ssm, ttlMs: 1000 }) : undefined;
 
   const settings = { ...((env.SEARCH_PROXY_SETTINGS as Record<string, unknown> | undefined) ?? {}), ...(env.SEARCH_PROXY_MODE ? { mode: env.SEARCH_PROXY_MODE } : {}) };
   const proxy = searchProxy({
@@ -130,6 +132,7 @@ export async function createSearchProxyFromEnv(rawEnv: NodeJS.ProcessEnv, opts: 
     settings,
     stateStore,
     operatorSwitch,
+    breaker: { switchRefreshMs: env.BREAKER_SWITCH_TTL_MS },
     metrics: opts.metrics,
     metricsText: opts.metricsText,
     awaitShadow: opts.lambda,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { json, parseJsonBody, router, type Route } from '../../core/http';
-import { searchProxy, type ProxySettings, type SearchProxy } from '../../core/search-proxy';
+import { proxySettingsSchema, searchProxy, type ProxySettings, type SearchProxy } from '../../core/search-proxy';
 import { StaticOperatorSwitch } from '../../core/breaker/ports';
 import { parseOrThrow } from '../../core/validation-util';
 import { DomainError } from '../../core/errors';
@@ -12,7 +12,7 @@ import { PrometheusSink } from './prometheus-sink';
 export interface DemoProxyOptions {
   port?: number;
   host?: string;
-  /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. */
+  /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. The mode defaults to $SEARCH_PROXY_MODE. */
   settings?: Partial<ProxySettings>;
   /** Errors and background problems. Default: stderr. */
   log?: (line: string) => void;
@@ -39,6 +39,9 @@ export const DEMO_SETTINGS: Partial<ProxySettings> = { deadlineMs: 2000, primary
  */
 export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoProxy> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const envMode = process.env['SEARCH_PROXY_MODE'];
+  // Checked before anything starts, so a bad mode leaves nothing running.
+  const settings = parseOrThrow(proxySettingsSchema, { ...DEMO_SETTINGS, ...(envMode ? { mode: envMode } : {}), ...opts.settings }, 'search proxy settings (SEARCH_PROXY_MODE)');
   const primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex({ seed: 7 }) });
   const fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex({ seed: 7, quantizeDecimals: 1 }) });
   const backends = { primary, fallback };
@@ -49,7 +52,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
   const proxy = searchProxy({
     primary: primaryClient,
     fallback: fallbackClient,
-    settings: { ...DEMO_SETTINGS, ...opts.settings },
+    settings,
     metrics,
     metricsText: () => metrics.text(),
     operatorSwitch,
@@ -93,10 +96,19 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
       },
     },
   ];
-  const server = await serveHttp(router([...proxy.routes, ...control], (e) => log(`search proxy: ${(e as Error)?.stack ?? String(e)}`)), {
-    port: opts.port ?? 0,
-    host: opts.host ?? '127.0.0.1',
-  });
+  let server: Awaited<ReturnType<typeof serveHttp>>;
+  try {
+    server = await serveHttp(router([...proxy.routes, ...control], (e) => log(`search proxy: ${(e as Error)?.stack ?? String(e)}`)), {
+      port: opts.port ?? 0,
+      host: opts.host ?? '127.0.0.1',
+    });
+  } catch (e) {
+    // e.g. the port is taken: stop the backends already started
+    primaryClient.close();
+    fallbackClient.close();
+    await Promise.all([primary.close(), fallback.close()]);
+    throw e;
+  }
   return {
     url: server.url,
     primaryUrl: primary.url,

@@ -59,3 +59,23 @@ it('validates control requests', async () => {
   expect(dims.status).toBe(400);
   expect(((await dims.json()) as { error: { message: string } }).error.message).toMatch(/vector has 2 dimensions; this index has 8/);
 });
+
+it('takes its mode from SEARCH_PROXY_MODE and refuses a bad one before starting anything', async () => {
+  const saved = process.env['SEARCH_PROXY_MODE'];
+  try {
+    process.env['SEARCH_PROXY_MODE'] = 'sideways';
+    await expect(startDemoProxy({ log: () => undefined })).rejects.toThrow(/invalid search proxy settings \(SEARCH_PROXY_MODE\): mode/);
+    process.env['SEARCH_PROXY_MODE'] = 'shadow';
+    demo = await startDemoProxy({ log: () => undefined });
+    expect(demo.proxy.settings.mode).toBe('shadow');
+  } finally {
+    if (saved === undefined) delete process.env['SEARCH_PROXY_MODE'];
+    else process.env['SEARCH_PROXY_MODE'] = saved;
+  }
+});
+
+it('stops its backends when the proxy port is taken', async () => {
+  demo = await startDemoProxy({ log: () => undefined });
+  const port = Number(new URL(demo.url).port);
+  await expect(startDemoProxy({ port, log: () => undefined })).rejects.toThrow(/EADDRINUSE/);
+});
