@@ -94,19 +94,25 @@ describe('migration-monitor watch', () => {
   it('--follow keeps reading appended lines and stops cleanly on SIGTERM, keeping its offsets', async () => {
     const log = path.join(dir, 'app.log');
     fs.writeFileSync(log, 'Migration started migration_id=f\n');
-    const child = spawn(process.execPath, [BIN, 'watch', '--log', log, '--follow', '--interval', '50'], {
+    const child = spawn(process.execPath, [BIN, 'watch', '--log', log, '--follow', '--interval', '50', '--metrics-port', '0'], {
       cwd: dir,
       env: { ...process.env, MIGRATION_MONITOR_URL: srv.url, MIGRATION_MONITOR_TOKEN: 'tok' },
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     const until = async (cond: () => Promise<boolean>) => {
       for (let i = 0; i < 600 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 50));
     };
     await until(async () => (await tracker.exists('f')) && (await tracker.get('f')).phases[0]!.status === 'in_progress');
-    fs.appendFileSync(log, 'Bulk copy complete migration_id=f\n');
+    fs.appendFileSync(log, 'Bulk copy complete migration_id=f tenant_id=t events_count=1200\n');
     await until(async () => (await tracker.get('f')).phases[1]!.status === 'in_progress');
+    // --metrics-port: what the logs showed, for Prometheus.
+    const metricsUrl = /Prometheus metrics on (\S+)/.exec(stderr)?.[1];
+    expect(metricsUrl).toBeDefined();
+    expect(await (await fetch(metricsUrl!)).text()).toMatch(/^migration_events_copied_total\{migration_id="f",tenant_id="t"\} 1200$/m);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stdout).toMatch(/read 2 lines/);
