@@ -9,6 +9,8 @@ const needs = [
   { pkg: 'redis-server', present: () => ok('redis-server', ['--version']) },
   { pkg: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
   { pkg: 'postgresql', present: () => findPgBin('initdb') !== null },
+  // promtool (from Debian's prometheus package) parses and unit-tests the exported rule file
+  { pkg: 'prometheus', present: () => ok('promtool', ['--version']) },
 ];
 
 function ok(cmd, args) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { measuredCapacity } from './capacity';
 import { systemClock, type Clock } from './clock';
 import { DomainError } from './errors';
 import { emptyMetrics, type ActivityEntry, type Alert, type MigrationState, type PhaseState } from './model';
@@ -159,7 +160,15 @@ export class Tracker {
   async estimate(migrationId: string) {
     const s = await this.read(migrationId);
     const now = this.clock.now();
-    return { migrationId, overallProgress: overallProgress(s.phases), status: migrationStatus(s), ...estimate(s, now), phases: phaseEstimates(s, now) };
+    return {
+      migrationId,
+      overallProgress: overallProgress(s.phases),
+      status: migrationStatus(s),
+      ...estimate(s, now),
+      phases: phaseEstimates(s, now),
+      /** Bulk copy / catch-up / cutover from the measured copy rate (phase metadata eventsCopied, eventsTotal), as `migration-monitor estimate` plans them. */
+      capacity: measuredCapacity(s.phases, now),
+    };
   }
 
   async health(migrationId?: string) {

@@ -137,6 +137,16 @@ describe('tracker: progress and ETA', () => {
     expect(later.remainingMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('plans the rest of a bulk copy from the measured copy rate, like the capacity planner', async () => {
+    const { tracker, clock } = await setup(simple);
+    await tracker.apply('m', { action: 'start_phase', phaseId: 'a' });
+    clock.advance(100_000);
+    await tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 10, metadata: { eventsCopied: 100_000, eventsTotal: 1_000_000 } });
+    const e = await tracker.estimate('m');
+    expect(e.capacity?.measuredRatePerSecond).toBe(1000);
+    expect(e.capacity?.remaining.bulkCopySeconds).toBeGreaterThanOrEqual(900);
+  });
+
   it('excludes paused time from the rate', async () => {
     const { tracker, clock } = await setup(simple);
     await tracker.apply('m', { action: 'start_phase', phaseId: 'a' });
