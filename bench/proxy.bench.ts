@@ -12,10 +12,10 @@
  * one extra HTTP hop on this machine, so the proxy's own cost can be told from the hop's.
  * Targets: proxied throughput ≥ 70% of direct; p99 added ≤ 1 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { spawnReady, stopChild as stop } from './servers/spawn-ready';
 
 const SCALE = Number(process.env['BENCH_PROXY_SCALE'] ?? 1);
 
@@ -32,29 +32,7 @@ const PROFILES: Profile[] = [
   { name: 'typical', size: 2500, dims: 128, throughputRequests: 2000 * SCALE, latencyRequests: 1000 * SCALE },
 ];
 
-function spawnServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'servers/search-proxy-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: did not start in 30 s`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')}: exited with ${code}`)));
-  });
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((r) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
-  });
+const spawnServer = (args: string[]) => spawnReady(path.join(__dirname, 'servers/search-proxy-server.ts'), args);
 
 function queryBody(dims: number): string {
   const vector = Array.from({ length: dims }, (_, i) => Math.sin(i + 1));

@@ -625,36 +625,39 @@ export class CircuitBreaker {
     return this.sync();
   }
 
-  /** Read the switch and the shared state now (e.g. at a cold start). Never rejects. */
+  /** Read the switch and the shared state now (e.g. at a cold start, or after the switch was set). Never rejects. */
   sync(force = false): Promise<void> {
+    // A read already under way may have started before whatever prompted a forced one: read again after it.
+    if (force && this.syncing) return this.syncing.then(() => this.sync(true));
     if (force) this.nextSwitchAt = this.nextSharedAt = 0;
-    if (!this.syncing) {
-      this.syncing = this.doSync().finally(() => {
-        this.syncing = null;
-      });
-    }
+    this.syncing ??= this.doSync().finally(() => {
+      this.syncing = null;
+    });
     return this.syncing;
   }
 
   private async doSync(): Promise<void> {
     const now = this.clock.now();
-    if (this.operatorSwitch && now >= this.nextSwitchAt) {
+    const sw = this.operatorSwitch;
+    if (sw && now >= this.nextSwitchAt) {
       this.nextSwitchAt = now + this.switchRefreshMs;
-      try {
-        this.applySwitch(await this.operatorSwitch.position(this.name));
-      } catch (e) {
-        this.syncError('switch', e);
-      }
+      await this.reading('switch', async () => this.applySwitch(await sw.position(this.name)));
     }
-    if (this.store && now >= this.nextSharedAt) {
+    const store = this.store;
+    if (store && now >= this.nextSharedAt) {
       this.nextSharedAt = now + this.sharedSyncMs;
-      try {
-        this.adopt(await this.store.get(this.name));
-      } catch (e) {
-        this.syncError('store', e);
-      }
+      await this.reading('store', async () => this.adopt(await store.get(this.name)));
     }
-    this.nextSyncAt = Math.min(this.operatorSwitch ? this.nextSwitchAt : Infinity, this.store ? this.nextSharedAt : Infinity);
+    this.nextSyncAt = Math.min(sw ? this.nextSwitchAt : Infinity, store ? this.nextSharedAt : Infinity);
+  }
+
+  /** A failed read leaves the breaker on what it knew, and is reported. */
+  private async reading(source: 'store' | 'switch', read: () => Promise<void>): Promise<void> {
+    try {
+      await read();
+    } catch (e) {
+      this.syncError(source, e);
+    }
   }
 
   private syncError(source: 'store' | 'switch', error: unknown): void {

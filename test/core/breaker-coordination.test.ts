@@ -158,6 +158,15 @@ describe('operator switch', () => {
     expect(spy).toHaveBeenCalledTimes(2);
   });
 
+  it('a forced read after a change is not swallowed by a read already under way', async () => {
+    const { sw, b } = make();
+    const first = b.sync(); // reads "auto" at once
+    sw.set('primary', 'open');
+    await b.sync(true);
+    await first;
+    expect(b.state).toBe('open');
+  });
+
   it('releasing a forced open goes through a probe', async () => {
     const { sw, b } = make();
     sw.set('primary', 'open');

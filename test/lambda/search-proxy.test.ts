@@ -4,23 +4,20 @@
  * HTTP servers on 127.0.0.1; SSM and Secrets Manager are the AWS JSON protocol served locally, reached by the
  * real SDK through AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { build } from 'esbuild';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
 import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
 import { json } from '../../lib/core/http';
+import { toApiGwEvent } from '../../lambda/cloud-run';
 import { createSearchProxyFromEnv } from '../../lambda/search-proxy';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
+import { bundleEntry, captureStdout, emfDocuments as emf, loadHandler as loadBundle, localAwsEnv } from './bundle-helpers';
 
-const ROOT = path.join(__dirname, '../..');
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-let outDir: string;
-let bundle: string;
+let bundle: { file: string; cleanup(): void };
 let aws: AwsJsonServer;
 let primary: RunningServer;
 let primaryMode: 'ok' | 'error' = 'ok';
@@ -29,78 +26,14 @@ let fallback: DemoBackend;
 const params: Record<string, string | undefined> = {};
 const savedEnv = { ...process.env };
 
-function event(method: string, rawPath: string, body?: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', host: 'abc.lambda-url.eu-west-1.on.aws' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc',
-      domainName: 'abc.lambda-url.eu-west-1.on.aws',
-      domainPrefix: 'abc',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: 'r1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '24/Nov/2026:00:00:00 +0000',
-      timeEpoch: 0,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
+/** A function URL / HTTP API v2 event (built the way lambda/cloud-run.ts builds them). */
+const event = (method: string, path: string, body?: unknown): APIGatewayProxyEventV2 =>
+  toApiGwEvent({ method, path, query: {}, headers: { 'content-type': 'application/json', host: 'abc.lambda-url.eu-west-1.on.aws' }, body: body === undefined ? undefined : JSON.stringify(body) });
 
-/** A fresh copy of the bundle (module state, env read at load) with the current environment. */
-function loadHandler(): Handler {
-  let handler!: Handler;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(bundle) as { handler: Handler }).handler;
-  });
-  return handler;
-}
-
-/** Run `fn` capturing stdout lines (Powertools writes EMF there). */
-async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  (process.stdout as unknown as { write: (c: string) => boolean }).write = (c: string) => (lines.push(...String(c).split('\n').filter(Boolean)), true);
-  try {
-    return { result: await fn(), lines };
-  } finally {
-    (process.stdout as unknown as { write: typeof write }).write = write;
-  }
-}
-
-const emf = (lines: string[]) =>
-  lines
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return null;
-      }
-    })
-    .filter((o): o is Record<string, unknown> => !!o && '_aws' in o);
+const loadHandler = () => loadBundle<Handler>(bundle.file);
 
 beforeAll(async () => {
-  outDir = fs.mkdtempSync(path.join(ROOT, 'node_modules/.cache-mm-search-proxy-'));
-  bundle = path.join(outDir, 'index.js');
-  await build({
-    entryPoints: [path.join(ROOT, 'lambda/search-proxy.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    alias: { zod: path.join(ROOT, 'lambda/shared/zod-slim.ts') },
-    outfile: bundle,
-    logLevel: 'silent',
-  });
+  bundle = await bundleEntry('lambda/search-proxy.ts');
   primary = await serveHttp(async (req) => {
     primaryAuth.push(req.headers['authorization'] ?? '');
     if (primaryMode === 'error') return json(503, { error: { message: 'primary is down' } });
@@ -116,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   process.env = savedEnv;
   await Promise.all([primary.close(), fallback.close(), aws.close()]);
-  fs.rmSync(outDir, { recursive: true, force: true });
+  bundle.cleanup();
 });
 
 beforeEach(() => {
@@ -127,13 +60,7 @@ beforeEach(() => {
   params['/mm/test/switch'] = 'auto';
   process.env = {
     ...savedEnv,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_SSM: aws.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-    POWERTOOLS_SERVICE_NAME: 'migration-monitor',
-    POWERTOOLS_METRICS_NAMESPACE: 'MigrationMonitor',
+    ...localAwsEnv(aws.url),
     PRIMARY_BACKEND: JSON.stringify({ kind: 'generic' }),
     FALLBACK_BACKEND: JSON.stringify({ kind: 'generic' }),
     PRIMARY_URL_PARAMETER: '/mm/test/primary-url',

@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * Start `node --import tsx <script> <args>` and resolve with its URL once it prints `READY <url>` (the
+ * convention of the servers in this folder); reject if it exits first or stays silent for 30 s.
+ */
+export function spawnReady(script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')}: did not start in 30 s`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')}: exited with ${code}`)));
+  });
+}
+
+/** SIGTERM the child and wait for it to exit. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}

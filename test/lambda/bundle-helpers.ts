@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = path.join(__dirname, '../..');
+
+/**
+ * Bundle a handler entry the way the Lambda constructs do (esbuild, CJS, node20, minified, AWS SDK external,
+ * zod aliased to the slim shim) into a folder under node_modules, so the external SDK still resolves.
+ */
+export async function bundleEntry(entry: string): Promise<{ file: string; cleanup(): void }> {
+  const dir = fs.mkdtempSync(path.join(ROOT, `node_modules/.cache-mm-${path.basename(entry, '.ts')}-`));
+  const file = path.join(dir, 'index.js');
+  await build({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    alias: { zod: path.join(ROOT, 'lambda/shared/zod-slim.ts') },
+    outfile: file,
+    logLevel: 'silent',
+  });
+  return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh copy of the bundle's `handler` (module state and the environment read at load start anew). */
+export function loadHandler<H>(file: string): H {
+  let handler!: H;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    handler = (require(file) as { handler: H }).handler;
+  });
+  return handler;
+}
+
+/** Run `fn` capturing the lines it writes to stdout (Powertools writes EMF and logs there). */
+export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  (process.stdout as unknown as { write: (c: string) => boolean }).write = (c: string) => (lines.push(...String(c).split('\n').filter(Boolean)), true);
+  try {
+    return { result: await fn(), lines };
+  } finally {
+    (process.stdout as unknown as { write: typeof write }).write = write;
+  }
+}
+
+/** The EMF documents among captured lines. */
+export function emfDocuments(lines: string[]): Array<Record<string, unknown>> {
+  return lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** What a handler needs to reach SSM and Secrets Manager served locally (aws-json-server) and to write EMF. */
+export function localAwsEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    POWERTOOLS_SERVICE_NAME: 'migration-monitor',
+    POWERTOOLS_METRICS_NAMESPACE: 'MigrationMonitor',
+  };
+}
