@@ -204,7 +204,10 @@ export class SearchProxy {
     this.sink?.record({ metric, labels, value, mode });
   }
 
-  /** Current breaker states as gauges (every request on EMF, so the open alarm sees a datapoint per minute). */
+  /**
+   * Current breaker states as gauges. /metrics records them at each scrape; the Lambda entry after every
+   * invocation, so the breaker-open alarm sees a datapoint in every minute with traffic.
+   */
   recordStates(): void {
     for (const b of Object.values(this.breakers)) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
   }
@@ -246,7 +249,6 @@ export class SearchProxy {
         this.record('ProxyFallbacks', {}, 1, 'add');
       } else if (second.outcome === 'client_error') return this.clientError(second);
     }
-    this.recordStates();
     if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
 
     if (s.mode === 'shadow' && served === first) this.startShadow(served, query);
