@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatZodError } from '../../lib/core/validation-util';
 import { ALARMS, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
 import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
 import { ENVIRONMENTS, type Environment } from '../../lib/constructs/gcp/common';
 import { CONFIGS as AWS_CONFIGS, alarmOverrides as awsAlarmOverrides } from '../aws/config';
@@ -59,7 +60,23 @@ export const gcpConfigSchema = z.strictObject({
     kmsKeyName: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/).optional(),
     forceDestroy: z.boolean(),
   }),
-  handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema }),
+  handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema, logIngest: handlerSchema }),
+  /**
+   * Track migrations from the logs they already write (docs/log-tracking.md): a Cloud Logging sink → Pub/Sub →
+   * the log-ingest handler (`handlers.logIngest`). Deployed only when this section (or MM_LOG_INGEST_FILTER) is set.
+   */
+  logIngest: z
+    .strictObject({
+      /** Cloud Logging filter selecting the migration jobs' logs, e.g. `resource.type="cloud_run_job" AND resource.labels.job_name="tenant-migrator"`. */
+      filter: z.string().trim().min(1, 'must select the migration jobs\' logs (an empty filter would export every log of the project)'),
+      /** Sink only the entries carrying a well-known event's text. Default: true unless `watch` adds patterns or drops the defaults. */
+      wellKnownEventsOnly: z.boolean().optional(),
+      /** Pub/Sub deliveries before a message goes to the dead-letter topic (5-100, default 10). */
+      maxDeliveryAttempts: z.number().int().min(5).max(100).optional(),
+      /** The log analyzer's config (patterns, phaseMap, fields...), given to the handler as LOG_WATCH_CONFIG; checked at synth. */
+      watch: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
   /** Where the report handler delivers (lambda/report.ts REPORT_OUTPUTS): `gcs` archives in the report bucket. */
   reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).min(1),
   /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
@@ -110,6 +127,8 @@ function defaults(env: Environment): GcpConfig {
       report: handler('lambda/report.ts', 'httpHandler', 'http'),
       validate: handler('lambda/validate.ts', 'httpHandler', 'http', '1Gi', 900),
       searchProxy: { ...handler('lambda/search-proxy.ts', 'createHttpHandler', 'http', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
+      // One instance (one request at a time): a migration's lines apply in the order they arrive, as on AWS.
+      logIngest: { ...handler('lambda/log-ingest.ts', 'pubsubHandler', 'http', '512Mi', 60), maxInstances: 1 },
     },
     reportOutputs: ['gcs', 'slack'],
     schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
@@ -132,6 +151,7 @@ export const ENV_VARS = {
   MM_TF_STATE_BUCKET: 'GCS bucket of the Terraform state (switches to the gcs backend)',
   MM_TF_STATE_PREFIX: 'state prefix in that bucket (default migration-monitor/<env>)',
   MM_REPORT_BUCKET: 'report bucket name',
+  MM_LOG_INGEST_FILTER: 'Cloud Logging filter of the migration jobs\' logs (deploys log ingest: sink → Pub/Sub → log-ingest handler)',
 } as const;
 
 type Source = Record<string, string | undefined>;
@@ -173,6 +193,8 @@ export function loadGcpConfig(envName: string, source: Source = process.env): Gc
   cfg['tracker'] = tracker;
   const bucket = get('MM_REPORT_BUCKET');
   if (bucket) cfg['reportBucket'] = { ...cfg['reportBucket'], name: bucket };
+  const logFilter = get('MM_LOG_INGEST_FILTER');
+  if (logFilter) cfg['logIngest'] = { ...cfg['logIngest'], filter: logFilter };
   const stateBucket = get('MM_TF_STATE_BUCKET');
   if (stateBucket) cfg['backend'] = { type: 'gcs', bucket: stateBucket, prefix: get('MM_TF_STATE_PREFIX') ?? `migration-monitor/${env}` };
   return validateGcpConfig(cfg);
@@ -191,6 +213,15 @@ export function validateGcpConfig(cfg: unknown): GcpConfig {
     throw new GcpConfigError(`invalid GCP stack config: schedules.timeZone "${r.data.schedules.timeZone}" is not an IANA time zone`);
   }
   if (r.data.reportBucket.forceDestroy && r.data.env !== 'dev') throw new GcpConfigError(`invalid GCP stack config: reportBucket.forceDestroy is only allowed in dev`);
+  if (r.data.logIngest) {
+    // The handler calls the tracker API: without its URL it would fail every cold start.
+    if (!r.data.tracker.apiUrl) throw new GcpConfigError('invalid GCP stack config: logIngest needs tracker.apiUrl (MM_TRACKER_URL): the log-ingest handler reports to the tracker API');
+    try {
+      parseLogWatchConfig(r.data.logIngest.watch ?? {});
+    } catch (e) {
+      throw new GcpConfigError(`invalid GCP stack config: logIngest.watch: ${(e as Error).message}`);
+    }
+  }
   return r.data;
 }
 

@@ -10,6 +10,8 @@ import { Schedules, dailyAt, everyMinutes } from '../../lib/constructs/gcp/sched
 import { Alerting } from '../../lib/constructs/gcp/alerting';
 import { MigrationDashboard } from '../../lib/constructs/gcp/dashboard';
 import { ProxyLoadBalancer } from '../../lib/constructs/gcp/proxy-load-balancer';
+import { LogSink } from '../../lib/constructs/gcp/log-sink';
+import type { LogWatchConfigInput } from '../../lib/core/logwatch/config';
 import type { GcpConfig } from './config';
 import { CONFIGS as AWS_CONFIGS } from '../aws/config';
 
@@ -20,11 +22,13 @@ export interface GcpStackOptions {
 
 /**
  * The GCP half of migration-monitor for one environment: report bucket, three handlers on Cloud Run
- * (report, validation, search proxy), their schedules, secrets, alerting and dashboard. It reads like the
- * list of what it deploys; each piece is one construct in lib/constructs/gcp/.
+ * (report, validation, search proxy), their schedules, secrets, alerting and dashboard, and, when a log
+ * filter is configured, log ingest (a Cloud Logging sink → Pub/Sub → the log-ingest handler). It reads like
+ * the list of what it deploys; each piece is one construct in lib/constructs/gcp/.
  */
 export class GcpMonitoringStack extends TerraformStack {
-  readonly handlers: Record<'report' | 'validate' | 'searchProxy', CloudRunHandler>;
+  readonly handlers: Record<'report' | 'validate' | 'searchProxy', CloudRunHandler> & { logIngest?: CloudRunHandler };
+  readonly logSink?: LogSink;
 
   constructor(scope: Construct, cfg: GcpConfig, opts: GcpStackOptions = {}) {
     super(scope, cfg.stackName);
@@ -111,6 +115,28 @@ export class GcpMonitoringStack extends TerraformStack {
       environment: { ...cfg.handlers.searchProxy.environment },
     });
     this.handlers = { report, validate, searchProxy };
+    if (cfg.logIngest) {
+      // lambda/log-ingest.ts `pubsubHandler`: keyless SigV4 to the tracker API when a role is set, else the token.
+      const logIngest = new CloudRunHandler(this, 'log-ingest', {
+        ...common('logIngest', 'log-ingest'),
+        environment: {
+          ...tracker,
+          ...(cfg.logIngest.watch ? { LOG_WATCH_CONFIG: JSON.stringify(cfg.logIngest.watch) } : {}),
+          ...cfg.handlers.logIngest.environment,
+        },
+        secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials' },
+      });
+      this.handlers.logIngest = logIngest;
+      this.logSink = new LogSink(this, 'log-sink', {
+        placement,
+        handler: logIngest,
+        filter: cfg.logIngest.filter,
+        watch: cfg.logIngest.watch as LogWatchConfigInput | undefined, // checked by validateGcpConfig
+        wellKnownEventsOnly: cfg.logIngest.wellKnownEventsOnly,
+        maxDeliveryAttempts: cfg.logIngest.maxDeliveryAttempts,
+        kmsKeyName: cfg.reportBucket.kmsKeyName,
+      });
+    }
     if (cfg.searchProxyLoadBalancer) new ProxyLoadBalancer(this, 'search-proxy-lb', { placement, target: searchProxy, ...cfg.searchProxyLoadBalancer });
 
     // Each handler may create objects; the report handler also reads and replaces its latest.json summaries.
@@ -128,7 +154,8 @@ export class GcpMonitoringStack extends TerraformStack {
       ],
     });
 
-    const services = [report.serviceName, validate.serviceName, searchProxy.serviceName];
+    // Every handler's logs carry spec metrics (log ingest: events copied, dual-write failures, cutover pauses...).
+    const services = Object.values(this.handlers).map((h) => h.serviceName);
     const alerting = new Alerting(this, 'alerting', {
       placement,
       spec: resolveSpec(cfg.alerts.overrides),

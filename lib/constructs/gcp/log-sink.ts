@@ -8,6 +8,7 @@ import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-ia
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { DEFAULT_PATTERNS } from '../../core/logwatch/defaults';
+import type { LogWatchConfigInput } from '../../core/logwatch/config';
 import { checkLabels, saMember, serviceAccountId, type GcpPlacement } from './common';
 
 /** The Cloud Run handler serving `pubsubHandler` of lambda/log-ingest.ts (a CloudRunHandler fits). */
@@ -21,8 +22,13 @@ export interface LogSinkProps {
   handler: PushTarget;
   /** Cloud Logging filter selecting the migration jobs' logs, e.g. `resource.type="cloud_run_job" AND resource.labels.job_name="tenant-migrator"`. */
   filter: string;
-  /** Also require one of the well-known events' texts (fewer pushes). Default true; turn off when you add patterns of your own. */
+  /**
+   * Also require one of the well-known events' texts (fewer pushes). Default: true while the handler's
+   * config (`watch`) uses only the default patterns, false once it adds patterns of its own or drops them.
+   */
   wellKnownEventsOnly?: boolean;
+  /** The log analyzer's config the handler runs with (LOG_WATCH_CONFIG); read only for the default above. */
+  watch?: LogWatchConfigInput;
   /** Deliveries before a message goes to the dead-letter topic. Default 10 (5-100). */
   maxDeliveryAttempts?: number;
   /** Path of the push endpoint on the handler. Default `/`. */
@@ -56,7 +62,9 @@ export class LogSink extends Construct {
     const pushPath = props.pushPath ?? '/';
     if (!pushPath.startsWith('/')) throw new Error(`pushPath must start with "/" (got "${pushPath}")`);
 
-    this.filter = props.wellKnownEventsOnly === false ? props.filter : `(${props.filter}) AND (${DEFAULT_PATTERNS.map((p) => JSON.stringify(p.name)).join(' OR ')})`;
+    const customPatterns = (props.watch?.patterns?.length ?? 0) > 0 || props.watch?.useDefaultPatterns === false;
+    const eventsOnly = props.wellKnownEventsOnly ?? !customPatterns;
+    this.filter = eventsOnly ? `(${props.filter}) AND (${DEFAULT_PATTERNS.map((p) => JSON.stringify(p.name)).join(' OR ')})` : props.filter;
     const name = `${namePrefix}-migration-logs`;
     const kms = props.kmsKeyName ? { kmsKeyName: props.kmsKeyName } : {};
     this.topic = new PubsubTopic(this, 'topic', { project, name, labels, messageRetentionDuration: '86400s', ...kms });

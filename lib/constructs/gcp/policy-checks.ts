@@ -26,6 +26,9 @@ function* each(json: TfJson, filter?: (type: string) => boolean): Generator<[str
 
 const first = <T>(v: T | T[] | undefined): T | undefined => (Array.isArray(v) ? v[0] : v);
 
+/** `google_x.name` of the first Terraform reference in a value (`${google_x.name.uri}/path` → `google_x.name`); literals give undefined. */
+const referencedResource = (v: unknown): string | undefined => (typeof v === 'string' ? /\$\{(google_[a-z0-9_]+\.[A-Za-z0-9_-]+)[.}]/.exec(v)?.[1] : undefined);
+
 export function checkGcpPolicies(json: TfJson): Violation[] {
   const out: Violation[] = [];
   const add = (rule: Violation['rule'], type: string, name: string, message: string) => out.push({ rule, resource: `${type}.${name}`, message });
@@ -82,11 +85,22 @@ export function checkGcpPolicies(json: TfJson): Violation[] {
     else owners.set(sa, `${type}.${name}`);
   }
 
-  // 6. only the scheduler account invokes the scheduled handlers
+  // 6. a handler's invokers are the scheduler account, or the account whose OIDC token a Pub/Sub push
+  //    subscription sends to that very handler (log ingest); nobody else
+  const pushAccounts = new Map<string, Set<string>>(); // target resource address → accounts
+  for (const [, , r] of each(json, (t) => t === 'google_pubsub_subscription')) {
+    const push = first(r['push_config']);
+    const email = first(push?.['oidc_token'])?.['service_account_email'];
+    const target = referencedResource(push?.['push_endpoint']);
+    if (typeof email === 'string' && target) pushAccounts.set(target, (pushAccounts.get(target) ?? new Set()).add(email));
+  }
   for (const [type, name, r] of each(json, (t) => t.endsWith('_iam_member') && (t.startsWith('google_cloud_run') || t.startsWith('google_cloudfunctions')))) {
     if (r['role'] !== 'roles/run.invoker' && r['role'] !== 'roles/cloudfunctions.invoker') continue;
+    if (PUBLIC.includes(r['member'])) continue; // rule 1 reports it
     const email = String(r['member'] ?? '').replace(/^serviceAccount:/, '');
-    if (!schedulerAccounts.has(email) && !PUBLIC.includes(r['member'])) add('invoker-not-scheduler', type, name, `${r['member']} may invoke, but signs no scheduler job's token`);
+    const target = referencedResource(r['name'] ?? r['service'] ?? r['cloud_function']);
+    if (schedulerAccounts.has(email) || (target && pushAccounts.get(target)?.has(email))) continue;
+    add('invoker-not-scheduler', type, name, `${r['member']} may invoke, but signs neither a scheduler job's token nor the token of a push subscription to this handler`);
   }
 
   // 7. no secret values: no secret version with literal data, nothing that looks like a credential

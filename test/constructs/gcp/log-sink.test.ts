@@ -59,6 +59,12 @@ describe('LogSink', () => {
 
   it('takes the filter as given without the event terms, and refuses what would export everything', () => {
     expect(only(synth({ wellKnownEventsOnly: false }), 'google_logging_project_sink')['filter']).toBe(FILTER);
+    // the handler's own patterns match other texts: then every entry the filter selects is sent, unless told otherwise
+    const own = { patterns: [{ name: 'rows', regex: 'copied \\d+ rows', actions: [{ do: 'progress' as const }] }] };
+    expect(only(synth({ watch: own }), 'google_logging_project_sink')['filter']).toBe(FILTER);
+    expect(only(synth({ watch: { useDefaultPatterns: false } }), 'google_logging_project_sink')['filter']).toBe(FILTER);
+    expect(only(synth({ watch: own, wellKnownEventsOnly: true }), 'google_logging_project_sink')['filter']).toMatch(/^\(.*\) AND \("Migration started" OR /);
+    expect(only(synth({ watch: { phaseMap: { copy: 'bulk-copy' } } }), 'google_logging_project_sink')['filter']).toMatch(/ AND \("Migration started" OR /);
     expect(() => synth({ filter: '  ' })).toThrow(/needs a filter/);
     expect(() => synth({ maxDeliveryAttempts: 2 })).toThrow(/maxDeliveryAttempts must be an integer 5-100/);
     expect(() => synth({ pushPath: 'x' })).toThrow(/pushPath must start with/);

@@ -83,6 +83,44 @@ describe('GCP monitoring stack', () => {
     expect(json.terraform.backend).toEqual({ gcs: { bucket: 'acme-tf-state', prefix: 'migration-monitor/prod' } });
   });
 
+  it('deploys log ingest only when a log filter is configured: the handler, the sink and its metrics, alerts and outputs', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mm-gcp-cfg-'));
+    const file = path.join(dir, 'gcp.json');
+    const watch = { phaseMap: { copy: 'bulk-copy' }, patterns: [{ name: 'rows', regex: 'copied (?<count>\\d+) rows', actions: [{ do: 'progress' }] }] };
+    writeFileSync(file, JSON.stringify({ prod: { logIngest: { filter: 'resource.type="cloud_run_job"', watch, maxDeliveryAttempts: 20 } } }));
+    const json = stackJson(configFor('prod', { MM_GCP_CONFIG: file }));
+    const fn = res(json, 'google_cloudfunctions2_function').find((f) => f.name === 'mm-prod-log-ingest')!;
+    expect(fn.service_config).toMatchObject({ ingress_settings: 'ALLOW_INTERNAL_ONLY', max_instance_count: 1, timeout_seconds: 60 });
+    expect(fn.service_config.environment_variables).toMatchObject({
+      MM_HANDLER: 'log-ingest',
+      MM_TRACKER_URL: CI_ENV.MM_TRACKER_URL,
+      MM_TRACKER_AWS_ROLE_ARN: CI_ENV.MM_TRACKER_AWS_ROLE_ARN,
+      LOG_WATCH_CONFIG: JSON.stringify(watch),
+    });
+    expect(fn.service_config.secret_environment_variables.map((s: any) => s.key)).toEqual(['MM_TRACKER_TOKEN']);
+    expect(res(json, 'google_service_account').map((s) => s.account_id)).toEqual(expect.arrayContaining(['mm-prod-log-ingest', 'mm-prod-log-push']));
+    // patterns of its own: the sink sends every entry the filter selects; the push subscription targets the handler
+    expect(res(json, 'google_logging_project_sink')[0]!.filter).toBe('resource.type="cloud_run_job"');
+    const push = res(json, 'google_pubsub_subscription').find((s) => s.push_config)!;
+    expect(push.push_config.push_endpoint).toMatch(/^\$\{google_cloudfunctions2_function\.log-ingest_function_[0-9A-F]+\.service_config\[0\]\.uri\}$/);
+    expect(push.dead_letter_policy.max_delivery_attempts).toBe(20);
+    // its stdout metrics count (log-based metric filters) and its 5xx responses alert like the other handlers'
+    for (const m of res(json, 'google_logging_metric').filter((x) => x.filter.includes('jsonPayload.'))) expect(m.filter).toContain('"mm-prod-log-ingest"');
+    const fiveXx = res(json, 'google_monitoring_alert_policy').flatMap((p) => p.conditions.map((c: any) => c.condition_threshold?.filter ?? '')).find((f: string) => f.includes('5xx'));
+    expect(fiveXx).toContain('"mm-prod-log-ingest"');
+    expect(Object.keys(json.output)).toEqual(expect.arrayContaining(['logIngest_url', 'logIngest_service_account_unique_id']));
+
+    const without = stackJson(configFor('prod'));
+    expect(res(without, 'google_cloudfunctions2_function').map((f) => f.name)).not.toContain('mm-prod-log-ingest');
+    expect(res(without, 'google_logging_project_sink')).toHaveLength(0);
+    expect(res(without, 'google_pubsub_topic')).toHaveLength(0);
+  });
+
+  it('the well-known events narrow the sink filter by default, as on AWS', () => {
+    const json = stackJson(configFor('prod', { MM_LOG_INGEST_FILTER: 'resource.labels.job_name="tenant-migrator"' }));
+    expect(res(json, 'google_logging_project_sink')[0]!.filter).toMatch(/^\(resource\.labels\.job_name="tenant-migrator"\) AND \("Migration started" OR /);
+  });
+
   it('puts the search proxy behind a load balancer only when asked', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mm-gcp-cfg-'));
     const file = path.join(dir, 'gcp.json');
@@ -113,6 +151,11 @@ describe('GCP stack config', () => {
     expect(() => loadGcpConfig('prod', write({ prod: { reportBucket: { forceDestroy: true } } }))).toThrow(/forceDestroy is only allowed in dev/);
     expect(() => loadGcpConfig('qa', {})).toThrow(GcpConfigError);
     expect(() => loadGcpConfig('prod', { MM_GCP_PROJECT: 'X' })).toThrow(/project: must be a GCP project id/);
+    // log ingest: a filter that selects something, a valid analyzer config, and a tracker to report to
+    expect(() => loadGcpConfig('prod', write({ prod: { logIngest: { filter: '  ' } } }))).toThrow(/logIngest.filter: must select the migration jobs' logs/);
+    expect(() => loadGcpConfig('prod', { ...write({ prod: { logIngest: { filter: 'x', watch: { phaseMapp: {} } } } }), MM_TRACKER_URL: 'https://t.example.com' })).toThrow(/logIngest.watch: .*phaseMapp/);
+    expect(() => loadGcpConfig('prod', { MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"' })).toThrow(/logIngest needs tracker.apiUrl \(MM_TRACKER_URL\)/);
+    expect(() => loadGcpConfig('prod', write({ prod: { logIngest: { filter: 'x', maxDeliveryAttempts: 3 } } }))).toThrow(/logIngest.maxDeliveryAttempts/);
   });
 
   it('reads per-environment variables before plain ones', () => {
