@@ -2,11 +2,12 @@
  * Tracker update throughput and latency over HTTP, embedded store and Redis, each beside a bare HTTP
  * server measured in the same run. Target: ≥ 5,000 updates/s on the embedded store with zero lost updates.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { spawnReady, stopChild } from './servers/spawn-ready';
 
 const REQUESTS = Number(process.env['BENCH_TRACKER_REQUESTS'] ?? 40_000);
 const CONNECTIONS = 50;
@@ -20,22 +21,7 @@ interface Result {
   errors: number;
 }
 
-function startServer(kind: string, arg = ''): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'servers/tracker-server.ts'), kind, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`${kind} server did not start`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)));
-  });
-}
+const startServer = (kind: string, arg = '') => spawnReady(path.join(__dirname, 'servers/tracker-server.ts'), [kind, arg]);
 
 async function load(name: string, url: string, body: string, path_ = '/api/migration/progress'): Promise<Result> {
   // warm-up, then the measured run: bounded by request count and by time
@@ -43,13 +29,6 @@ async function load(name: string, url: string, body: string, path_ = '/api/migra
   const r = await autocannon({ url: url + path_, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, amount: REQUESTS, duration: 60, timeout: 10 });
   const ok = r['2xx'];
   return { name, rps: ok / (r.duration || 1), p50: r.latency.p50, p99: r.latency.p99, ok: ok + 2000, errors: r.non2xx + r.errors + r.timeouts };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((r) => {
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
-  });
 }
 
 async function counted(url: string): Promise<number> {
@@ -64,14 +43,14 @@ export async function run(): Promise<void> {
 
   const bare = await startServer('bare');
   results.push(await load('bare HTTP (baseline)', bare.url, body, '/'));
-  await stop(bare.child);
+  await stopChild(bare.child);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-'));
   const file = await startServer('file', dir);
   const fr = await load('tracker, embedded store (fsync)', file.url, body);
   results.push(fr);
   lost[fr.name] = fr.ok - (await counted(file.url));
-  await stop(file.child);
+  await stopChild(file.child);
   fs.rmSync(dir, { recursive: true, force: true });
 
   if (spawnSync('redis-server', ['--version']).error) {
@@ -85,7 +64,7 @@ export async function run(): Promise<void> {
       const rr = await load('tracker, Redis store', rs.url, body);
       results.push(rr);
       lost[rr.name] = rr.ok - (await counted(rs.url));
-      await stop(rs.child);
+      await stopChild(rs.child);
     } finally {
       redis.kill('SIGTERM');
     }

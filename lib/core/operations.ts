@@ -213,12 +213,8 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const p = phase(s, op.phaseId);
       const t = subTask(p, op.subTaskId);
       requireSubStatus(p, t, ['in_progress'], 'complete');
-      t.status = 'completed';
       t.progress = 100;
-      t.completedAt = now;
-      t.updatedAt = now;
-      refreshDerived(p, now);
-      report(p, now);
+      finishSubTask(p, t, 'completed', now);
       log('subtask.complete', `Sub-task "${t.name}" of "${p.name}" completed`, { phaseId: p.id, subTaskId: t.id });
       break;
     }
@@ -226,13 +222,9 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const p = phase(s, op.phaseId);
       const t = subTask(p, op.subTaskId);
       requireSubStatus(p, t, ['pending', 'in_progress'], 'fail');
-      t.status = 'failed';
       t.error = op.error;
-      t.completedAt = now;
-      t.updatedAt = now;
       pushBounded(p.warnings, `sub-task ${t.id} failed: ${op.error}`);
-      refreshDerived(p, now);
-      report(p, now);
+      finishSubTask(p, t, 'failed', now);
       log('subtask.fail', `Sub-task "${t.name}" of "${p.name}" failed: ${op.error}`, { phaseId: p.id, subTaskId: t.id });
       addAlert(s, 'warning', `Sub-task "${t.name}" of "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
       break;
@@ -437,6 +429,15 @@ function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, 
 function setProgress(p: PhaseState, v: number, now: number) {
   if (v !== p.progress) p.progressChangedAt = now;
   p.progress = v;
+}
+
+/** A sub-task reached an end state: stamp it, re-derive the phase's progress, count it as a report. */
+function finishSubTask(p: PhaseState, t: SubTaskState, status: 'completed' | 'failed', now: number) {
+  t.status = status;
+  t.completedAt = now;
+  t.updatedAt = now;
+  refreshDerived(p, now);
+  report(p, now);
 }
 
 function refreshDerived(p: PhaseState, now: number) {

@@ -2,22 +2,23 @@ import type { MigrationState, MigrationStatus, PhaseState, SubTaskState } from '
 
 const done = (s: { status: string }) => s.status === 'completed' || s.status === 'skipped';
 
-/** Progress of a phase with sub-tasks: weighted by sub-task estimates; skipped sub-tasks drop out. */
-export function derivePhaseProgress(subTasks: SubTaskState[]): number {
-  const counted = subTasks.filter((s) => s.status !== 'skipped');
-  if (counted.length === 0) return subTasks.length ? 100 : 0;
-  const total = counted.reduce((a, s) => a + s.estimatedDuration, 0);
-  const doneW = counted.reduce((a, s) => a + s.estimatedDuration * (s.status === 'completed' ? 100 : s.progress), 0);
+/** Progress weighted by estimated duration; skipped items drop out of the weighting (all skipped = 100). */
+function weightedProgress(items: Array<{ status: string; progress: number; estimatedDuration: number }>): number {
+  const counted = items.filter((x) => x.status !== 'skipped');
+  if (counted.length === 0) return items.length ? 100 : 0;
+  const total = counted.reduce((a, x) => a + x.estimatedDuration, 0);
+  const doneW = counted.reduce((a, x) => a + x.estimatedDuration * (x.status === 'completed' ? 100 : x.progress), 0);
   return round2(doneW / total);
 }
 
-/** Overall progress, weighted by each phase's estimated duration. Skipped phases drop out of the weighting. */
+/** Progress of a phase with sub-tasks, weighted by the sub-tasks' estimates. */
+export function derivePhaseProgress(subTasks: SubTaskState[]): number {
+  return weightedProgress(subTasks);
+}
+
+/** Overall progress, weighted by each phase's estimated duration. */
 export function overallProgress(phases: PhaseState[]): number {
-  const counted = phases.filter((p) => p.status !== 'skipped');
-  if (counted.length === 0) return phases.length ? 100 : 0;
-  const total = counted.reduce((a, p) => a + p.estimatedDuration, 0);
-  const doneW = counted.reduce((a, p) => a + p.estimatedDuration * (p.status === 'completed' ? 100 : p.progress), 0);
-  return round2(doneW / total);
+  return weightedProgress(phases);
 }
 
 export function migrationStatus(s: MigrationState): MigrationStatus {
