@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveSpec, ALARMS } from '../../../lib/core/monitoring-spec';
+import { resolveSpec, ALARMS, METRICS, DASHBOARD_PANELS as SPEC_PANELS } from '../../../lib/core/monitoring-spec';
 import { Alerting, windowOf, MAX_ALIGNMENT_SECONDS } from '../../../lib/constructs/gcp/alerting';
 import { MigrationDashboard, DASHBOARD_PANELS } from '../../../lib/constructs/gcp/dashboard';
 import { only, placement, resources, synthJson } from './synth-helpers';
@@ -155,5 +155,23 @@ describe('MigrationDashboard', () => {
       }
     }
     expect(d.depends_on.length).toBeGreaterThan(5);
+  });
+
+  it('derives its metric panels from the spec: every spec metric is charted, each spec panel the CloudWatch graphs do not cover is shown whole', () => {
+    const legends = (title: string) => body.mosaicLayout.tiles.find((t: any) => t.widget.title === title)?.widget.xyChart.dataSets.map((x: any) => x.legendTemplate).filter((l: string) => l in METRICS);
+    const charted = new Set(body.mosaicLayout.tiles.flatMap((t: any) => (t.widget.xyChart?.dataSets ?? []).map((x: any) => x.legendTemplate)));
+    for (const name of Object.keys(METRICS)) expect(charted).toContain(name);
+    const aws = readFileSync(path.join(__dirname, '../../../lib/constructs/aws/migration-dashboard.ts'), 'utf8');
+    const awsGraphs = new Set([...aws.matchAll(/graph\('([^']+)'/g)].map((m) => m[1]));
+    const cloudWatch = new Set(DASHBOARD_PANELS.filter((p) => awsGraphs.has(p.title)).flatMap((p) => p.metrics));
+    for (const p of SPEC_PANELS) {
+      if (p.metrics.every((m) => cloudWatch.has(m))) continue;
+      expect([p.title, legends(p.title)]).toEqual([p.title, p.metrics]);
+    }
+    // log ingest's observations have panels of their own (they fill on GCP: the log-ingest handler prints them)
+    expect(legends('Bulk copy: events copied and total')).toEqual(['EventsCopied', 'EventsTotal']);
+    expect(legends('Dual-write: sync lag and target write failures')).toEqual(['SyncLag', 'DualWriteFailures']);
+    // a CloudWatch graph with exactly a spec panel's metrics takes them from the spec
+    expect(legends('Data migrated (bytes) and speed (bytes/s)')).toEqual(SPEC_PANELS.find((p) => p.title === 'Data migrated and speed')!.metrics);
   });
 });

@@ -105,6 +105,8 @@ describe('GCP monitoring stack', () => {
     expect(push.push_config.push_endpoint).toMatch(/^\$\{google_cloudfunctions2_function\.log-ingest_function_[0-9A-F]+\.service_config\[0\]\.uri\}$/);
     expect(push.dead_letter_policy.max_delivery_attempts).toBe(20);
     // its stdout metrics count (log-based metric filters) and its 5xx responses alert like the other handlers'
+    const copied = res(json, 'google_logging_metric').find((m) => m.name === 'mm_prod_migration_events_copied_total')!;
+    expect(copied.filter).toMatch(/service_name=\(.*"mm-prod-log-ingest"\) AND jsonPayload\.EventsCopied > 0$/);
     for (const m of res(json, 'google_logging_metric').filter((x) => x.filter.includes('jsonPayload.'))) expect(m.filter).toContain('"mm-prod-log-ingest"');
     const fiveXx = res(json, 'google_monitoring_alert_policy').flatMap((p) => p.conditions.map((c: any) => c.condition_threshold?.filter ?? '')).find((f: string) => f.includes('5xx'));
     expect(fiveXx).toContain('"mm-prod-log-ingest"');
