@@ -70,7 +70,13 @@ export class PgConnector implements SourceConnector {
         }) as typeof pgTypes.getTypeParser,
       },
     });
+    // An idle pooled client whose server went away emits 'error' on the pool (unhandled, it would crash the
+    // process). The next query reconnects or fails with its own error; keep this one for the record.
+    this.pool.on('error', (e) => (this.idleError = e));
   }
+
+  /** The last error of an idle pooled connection (server restart, network), if any. */
+  idleError?: Error;
 
   async count(): Promise<number> {
     const r = await this.pool.query(`SELECT count(*)::bigint AS n FROM ${this.from} WHERE ${this.filter}`);

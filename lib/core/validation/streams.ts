@@ -54,42 +54,83 @@ export interface MergedPair {
   tgt?: Row;
 }
 
-/**
- * Merge-join two key-ordered streams: each key once, with the row of each side that has it. Memory: one
- * batch per side.
- */
-export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]>): AsyncGenerator<MergedPair> {
-  const ia = rowsOf(a);
-  const ib = rowsOf(b);
-  try {
-    let x = await ia.next();
-    let y = await ib.next();
-    let typesChecked = false;
-    while (!x.done || !y.done) {
-      if (!typesChecked && !x.done && !y.done) {
-        typesChecked = true;
-        if (typeof x.value.key !== typeof y.value.key) {
-          throw new CheckError(
-            `the source has ${typeof x.value.key} keys and the target ${typeof y.value.key} keys (e.g. ${JSON.stringify(x.value.key)} vs ${JSON.stringify(y.value.key)}): set the same keyType on both connectors`,
-          );
-        }
-      }
-      const c = x.done ? 1 : y.done ? -1 : compareKeys(x.value.key, y.value.key);
-      if (c < 0) {
-        yield { key: x.value!.key, src: x.value! };
-        x = await ia.next();
-      } else if (c > 0) {
-        yield { key: y.value!.key, tgt: y.value! };
-        y = await ib.next();
-      } else {
-        yield { key: x.value!.key, src: x.value!, tgt: y.value! };
-        x = await ia.next();
-        y = await ib.next();
+/** Reads a batched stream row by row, awaiting only when a batch runs out. */
+class Cursor {
+  private batch: Row[] = [];
+  private i = 0;
+  done = false;
+  constructor(private readonly it: AsyncIterator<Row[]>) {}
+  /** The current row (after `fill`), or undefined at the end. */
+  get row(): Row | undefined {
+    return this.batch[this.i];
+  }
+  /** True when a row is available without awaiting. */
+  get ready(): boolean {
+    return this.i < this.batch.length;
+  }
+  async fill(): Promise<void> {
+    while (!this.done && this.i >= this.batch.length) {
+      const n = await this.it.next();
+      if (n.done) this.done = true;
+      else {
+        this.batch = n.value;
+        this.i = 0;
       }
     }
+  }
+  advance(): void {
+    this.i += 1;
+  }
+  async close(): Promise<void> {
+    await this.it.return?.(undefined);
+  }
+}
+
+/**
+ * Merge-join two key-ordered streams: each key once, with the row of each side that has it, in chunks of
+ * pairs (no promise per row). Memory: one batch per side.
+ */
+export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]>): AsyncGenerator<MergedPair[]> {
+  const x = new Cursor(a[Symbol.asyncIterator]());
+  const y = new Cursor(b[Symbol.asyncIterator]());
+  try {
+    await x.fill();
+    await y.fill();
+    const first = [x.row, y.row];
+    if (first[0] && first[1] && typeof first[0].key !== typeof first[1].key) {
+      throw new CheckError(
+        `the source has ${typeof first[0].key} keys and the target ${typeof first[1].key} keys (e.g. ${JSON.stringify(first[0].key)} vs ${JSON.stringify(first[1].key)}): set the same keyType on both connectors`,
+      );
+    }
+    for (;;) {
+      const out: MergedPair[] = [];
+      // pair rows while both sides have one in hand (or one side has ended)
+      while ((x.ready || x.done) && (y.ready || y.done)) {
+        const r = x.row;
+        const t = y.row;
+        if (!r && !t) break;
+        const c = !r ? 1 : !t ? -1 : compareKeys(r.key, t.key);
+        if (c < 0) {
+          out.push({ key: r!.key, src: r });
+          x.advance();
+        } else if (c > 0) {
+          out.push({ key: t!.key, tgt: t });
+          y.advance();
+        } else {
+          out.push({ key: r!.key, src: r, tgt: t });
+          x.advance();
+          y.advance();
+        }
+      }
+      if (out.length) yield out;
+      if (x.done && y.done) return;
+      await x.fill();
+      await y.fill();
+      if (!x.row && !y.row) return;
+    }
   } finally {
-    await ia.return(undefined);
-    await ib.return(undefined);
+    await x.close();
+    await y.close();
   }
 }
 

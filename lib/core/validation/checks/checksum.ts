@@ -53,9 +53,11 @@ export const checksumCheck: CheckRunner<'checksum'> = async (c, ctx) => {
 
     const leaf = async (range: KeyRange, cs: RangeChecksum, ct: RangeChecksum) => {
       const before = { m: tally.s.missing, o: tally.s.orphans, c: tally.s.changed };
-      for await (const p of mergeJoin(src.reader.scan(range, c.batchSize, { signal: ctx.signal }), sides.reader.scan(range, c.batchSize, { signal: ctx.signal }))) {
-        stats.rowsFetched += (p.src ? 1 : 0) + (p.tgt ? 1 : 0);
-        tally.pair(p.key, p.src, p.tgt);
+      for await (const pairs of mergeJoin(src.reader.scan(range, c.batchSize, { signal: ctx.signal }), sides.reader.scan(range, c.batchSize, { signal: ctx.signal }))) {
+        for (const p of pairs) {
+          stats.rowsFetched += (p.src ? 1 : 0) + (p.tgt ? 1 : 0);
+          tally.pair(p.key, p.src, p.tgt);
+        }
       }
       const found = { missing: tally.s.missing - before.m, orphans: tally.s.orphans - before.o, changed: tally.s.changed - before.c };
       if (found.missing + found.orphans + found.changed === 0) stats.withinTolerance += 1;

@@ -26,13 +26,15 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
   try {
     const tgt = await orderedReader(ctx.connector(c.target), ctx.spooler, c.batchSize, ctx.signal);
     try {
-      for await (const p of mergeJoin(src.scan(range, c.batchSize, { signal: ctx.signal }), tgt.scan(range, c.batchSize, { signal: ctx.signal }))) {
-        tally.pair(p.key, p.src, p.tgt);
-        last = p.key;
-        if (++sinceSave >= c.checkpointEvery) {
-          sinceSave = 0;
-          ctx.signal?.throwIfAborted();
-          await ctx.saveState({ after: last, tally: tally.s } satisfies DiffState);
+      for await (const pairs of mergeJoin(src.scan(range, c.batchSize, { signal: ctx.signal }), tgt.scan(range, c.batchSize, { signal: ctx.signal }))) {
+        for (const p of pairs) {
+          tally.pair(p.key, p.src, p.tgt);
+          last = p.key;
+          if (++sinceSave >= c.checkpointEvery) {
+            sinceSave = 0;
+            ctx.signal?.throwIfAborted();
+            await ctx.saveState({ after: last, tally: tally.s } satisfies DiffState);
+          }
         }
       }
     } finally {
