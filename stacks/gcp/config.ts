@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatZodError } from '../../lib/core/validation-util';
-import { ALARMS, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { ALARMS, alarmOverrideSchema } from '../../lib/core/monitoring-spec';
 import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
 import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
 import { ENVIRONMENTS, type Environment } from '../../lib/constructs/gcp/common';
@@ -13,16 +13,6 @@ import { CONFIGS as AWS_CONFIGS, alarmOverrides as awsAlarmOverrides } from '../
  * environment variables (`MM_GCP_PROJECT`, or `MM_GCP_PROJECT_PROD` for one environment; see `ENV_VARS`).
  * No secret values: the schema has no field for one, and any value that looks like a credential is refused.
  */
-
-const alarmOverrideSchema = z.strictObject({
-  threshold: z.number().optional(),
-  periodSeconds: z.number().int().positive().optional(),
-  evaluationPeriods: z.number().int().positive().optional(),
-  datapointsToAlarm: z.number().int().positive().optional(),
-  severity: z.enum(['critical', 'warning']).optional(),
-  missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
-  enabled: z.boolean().optional(),
-}) satisfies z.ZodType<AlarmOverride>;
 
 const handlerSchema = z.strictObject({
   /** Handler module bundled with esbuild. */

@@ -148,6 +148,10 @@ describe('GCP stack config', () => {
     };
     expect(() => loadGcpConfig('prod', write({ prod: { slackWebhookUrl: 'x' } }))).toThrow(/Unrecognized key.*slackWebhookUrl/);
     expect(() => loadGcpConfig('prod', write({ prod: { alerts: { overrides: { nope: {} } } } }))).toThrow(/unknown alarm id\(s\) in alerts.overrides: nope/);
+    // overrides are checked by the spec's alarmOverrideSchema, as on AWS and in the CLI
+    expect(() => loadGcpConfig('prod', write({ prod: { alerts: { overrides: { 'error-rate-high': { thresold: 5 } } } } }))).toThrow(/Unrecognized key.*thresold/);
+    expect(() => loadGcpConfig('prod', write({ prod: { alerts: { overrides: { 'error-rate-high': { severity: 'page' } } } } }))).toThrow(/alerts.overrides.error-rate-high.severity/);
+    expect(loadGcpConfig('prod', write({ prod: { alerts: { overrides: { 'error-rate-high': { threshold: 5 } } } } })).alerts.overrides['error-rate-high']).toMatchObject({ threshold: 5 });
     expect(() => loadGcpConfig('prod', write({ qa: {} }))).toThrow(/unknown environment key\(s\) qa/);
     expect(() => loadGcpConfig('prod', write({ prod: { schedules: { timeZone: 'Mars/Olympus' } } }))).toThrow(/not an IANA time zone/);
     expect(() => loadGcpConfig('prod', write({ prod: { reportBucket: { forceDestroy: true } } }))).toThrow(/forceDestroy is only allowed in dev/);
