@@ -10,7 +10,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbProgressStore } from '../lib/adapters/aws/dynamodb-store';
-import { EmfMetricsSink, emfMetricsListener, migrationSnapshotObservations } from '../lib/adapters/aws/emf-metrics';
+import { EmfMetricsSink, emfMetricsListener } from '../lib/adapters/aws/emf-metrics';
+import { migrationSnapshotObservations } from '../lib/core/metrics-mapping';
 import { Tracker } from '../lib/core/tracker';
 import { trackerApi } from '../lib/core/tracker-api';
 import { toApiGatewayResult, toHttpRequest } from './shared/apigw';

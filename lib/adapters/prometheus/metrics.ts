@@ -2,10 +2,10 @@ import { Gauge } from 'prom-client';
 import type { Route } from '../../core/http';
 import type { Observation } from '../../core/logwatch/sink';
 import { ALERT_SEVERITIES, type MigrationState } from '../../core/model';
+import { migrationSnapshotObservations, observation as obs, trackerChangeObservations } from '../../core/metrics-mapping';
 import { METRICS, type MetricName } from '../../core/monitoring-spec';
 import type { Tracker } from '../../core/tracker';
 import { checkAuth } from '../../core/tracker-api';
-import { migrationSnapshotObservations, trackerChangeObservations } from '../aws/emf-metrics';
 import { PrometheusSink } from '../local/prometheus-sink';
 
 /** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
@@ -63,8 +63,6 @@ export class TrackerPrometheus {
     return this.sink.contentType;
   }
 }
-
-const obs = (metric: MetricName, labels: Observation['labels'], value: number, mode: Observation['mode']): Observation => ({ metric, labels, value, mode });
 
 /** Every observation a migration's stored state gives at one moment: gauges, zeroed counters, cumulative totals. */
 export function stateObservations(s: MigrationState, now: number): Observation[] {

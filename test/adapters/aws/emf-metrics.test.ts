@@ -1,8 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { EmfMetricsSink, emfMetricsListener, trackerChangeObservations } from '../../../lib/adapters/aws/emf-metrics';
+import { EmfMetricsSink, emfMetricsListener } from '../../../lib/adapters/aws/emf-metrics';
 import { ManualClock } from '../../../lib/core/clock';
 import type { ProgressStore } from '../../../lib/core/store';
-import { Tracker, type TrackerChange } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker';
 import { DynamoDbProgressStore } from '../../../lib/adapters/aws/dynamodb-store';
 import { startDynalite, type DynaliteServer } from '../../support/dynalite';
 import { createProgressTable, dynaliteClient } from './dynalite-table';
@@ -64,22 +64,6 @@ describe('EMF metrics from tracker changes', () => {
     expect(valuesOf(docs, 'PhaseFailed').flat()).toEqual([1]);
     // start_phase, update_phase and update_metrics are reports from a running job; alerts and pauses are not.
     expect(valuesOf(docs, 'ProgressUpdates').flat()).toEqual([1, 1, 1]);
-  });
-
-  it('counts a transition once: replays and unchanged values emit no second event', () => {
-    const base = { migrationId: 'm', actor: 'a', activity: [] };
-    const phase = { id: 'p', status: 'in_progress', progress: 10, stale: false } as const;
-    const state = (over: object) =>
-      ({ id: 'm', phases: [{ ...phase, ...over }], alerts: [], controlEvents: [], metrics: { totalDataMigrated: 0, migrationSpeed: 0, errorRate: 0 }, paused: false }) as never;
-    const same: TrackerChange = { ...base, action: 'update_phase', before: state({}), after: state({}) };
-    const names = trackerChangeObservations(same).map((o) => o.metric);
-    expect(names).not.toContain('PhaseStarted');
-    expect(names).not.toContain('PhaseProgress');
-    expect(names).toContain('ProgressUpdates');
-    const done: TrackerChange = { ...base, action: 'complete_phase', before: state({}), after: state({ status: 'completed', progress: 100, actualDuration: 2.5 }) };
-    const obs = trackerChangeObservations(done);
-    expect(obs.filter((o) => o.metric === 'PhaseCompleted')).toHaveLength(1);
-    expect(obs.find((o) => o.metric === 'PhaseDuration')?.value).toBe(150);
   });
 
   it('refuses an observation without the dimensions the spec requires', () => {
