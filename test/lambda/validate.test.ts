@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import type { Context } from 'aws-lambda';
 import { FileReportSink } from '../../lib/adapters/local/file-report-sink';
 import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
@@ -16,10 +15,9 @@ import { json } from '../../lib/core/http';
 import { createValidateHttpHandler, createValidationRun, depsFromEnv, type ValidationSummary } from '../../lambda/validate';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
+import { bundleEntry, captureStdout, emfDocuments, loadHandler, localAwsEnv } from './bundle-helpers';
 
-const ROOT = path.join(__dirname, '../..');
-let outDir: string;
-let bundle: string;
+let bundle: { file: string; cleanup(): void };
 let data: string;
 let aws: AwsJsonServer;
 let tracker: TrackerServer;
@@ -30,25 +28,7 @@ const context = (remainingMs = 60_000): Context =>
   ({ functionName: 'validate', awsRequestId: 'r1', getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
 
 type Handler = (event: unknown, ctx?: Context) => Promise<ValidationSummary>;
-function loadBundle(): Handler {
-  let h!: Handler;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    h = (require(bundle) as { handler: Handler }).handler;
-  });
-  return h;
-}
-
-async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  (process.stdout as unknown as { write: (c: string) => boolean }).write = (c: string) => (lines.push(...String(c).split('\n').filter(Boolean)), true);
-  try {
-    return { result: await fn(), lines };
-  } finally {
-    (process.stdout as unknown as { write: typeof write }).write = write;
-  }
-}
+const loadBundle = () => loadHandler<Handler>(bundle.file);
 
 const config = (dir: string) => `
 name: nightly
@@ -61,20 +41,7 @@ checks:
 `;
 
 beforeAll(async () => {
-  outDir = fs.mkdtempSync(path.join(ROOT, 'node_modules/.cache-mm-validate-'));
-  bundle = path.join(outDir, 'index.js');
-  await build({
-    entryPoints: [path.join(ROOT, 'lambda/validate.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    alias: { zod: path.join(ROOT, 'lambda/shared/zod-slim.ts') },
-    outfile: bundle,
-    logLevel: 'silent',
-  });
+  bundle = await bundleEntry('lambda/validate.ts');
   data = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-validate-lambda-'));
   const rows = (skip: number[]) =>
     Array.from({ length: 100 }, (_, i) => i + 1)
@@ -96,7 +63,7 @@ afterAll(async () => {
   process.env = savedEnv;
   await aws?.close();
   await tracker?.stop();
-  fs.rmSync(outDir, { recursive: true, force: true });
+  bundle?.cleanup();
   fs.rmSync(data, { recursive: true, force: true });
 });
 
@@ -104,14 +71,8 @@ describe('validation Lambda (bundle)', () => {
   beforeEach(() => {
     process.env = {
       ...savedEnv,
+      ...localAwsEnv(aws.url),
       AWS_LAMBDA_FUNCTION_NAME: 'validate',
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_SSM: aws.url,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-      POWERTOOLS_SERVICE_NAME: 'migration-monitor',
-      POWERTOOLS_METRICS_NAMESPACE: 'MigrationMonitor',
       VALIDATION_CONFIG_PARAMETER: '/mm/test/validation-config',
       VALIDATION_CHECKPOINT_DIR: path.join(data, 'cp'),
       MIGRATION_MONITOR_URL: tracker.url,
@@ -133,7 +94,7 @@ describe('validation Lambda (bundle)', () => {
     const s = await tracker.tracker.get('prod');
     expect(s.lastValidation).toMatchObject({ verdict: 'fail', runId: result.runId });
     expect(aws.calls).toEqual(expect.arrayContaining(['AmazonSSM.GetParameter', 'secretsmanager.GetSecretValue']));
-    const emf = lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const emf = emfDocuments(lines);
     expect(emf.find((d) => 'ValidationFailed' in d)).toMatchObject({ ValidationFailed: 1, service: 'migration-monitor' });
     expect(emf.find((d) => d['Check'] === 'records' && 'ValidationChecks' in d)).toMatchObject({ Result: 'fail', ValidationChecks: 1 });
     expect(emf.find((d) => d['ViolationType'] === 'missing')).toMatchObject({ VerificationViolations: 2 });

@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ConnectorConfig } from '../../core/validation/config';
-import { chunks, compareKeys, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { chunks, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type DynamoConfig = Extract<ConnectorConfig, { type: 'dynamodb' }>;
 
@@ -130,16 +130,8 @@ export class DynamoDbConnector implements SourceConnector {
     return out;
   }
 
-  async keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
-    let min: Key | undefined;
-    let max: Key | undefined;
-    for await (const b of this.scan({ batchSize: 1000, keysOnly: true, signal })) {
-      for (const r of b) {
-        if (min === undefined || compareKeys(r.key, min) < 0) min = r.key;
-        if (max === undefined || compareKeys(r.key, max) > 0) max = r.key;
-      }
-    }
-    return min === undefined ? null : { min, max: max! };
+  keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
+    return keyRangeByScan(this, signal);
   }
 
   async close(): Promise<void> {

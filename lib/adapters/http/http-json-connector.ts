@@ -1,5 +1,5 @@
 import type { ConnectorConfig } from '../../core/validation/config';
-import { chunks, compareKeys, inRange, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { chunks, compareKeys, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type HttpJsonConfig = Extract<ConnectorConfig, { type: 'http-json' }>;
 
@@ -94,16 +94,8 @@ export class HttpJsonConnector implements SourceConnector {
     return out;
   }
 
-  async keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
-    let min: Key | undefined;
-    let max: Key | undefined;
-    for await (const b of this.scan({ batchSize: 1000, keysOnly: true, signal })) {
-      for (const r of b) {
-        if (min === undefined || compareKeys(r.key, min) < 0) min = r.key;
-        if (max === undefined || compareKeys(r.key, max) > 0) max = r.key;
-      }
-    }
-    return min === undefined ? null : { min, max: max! };
+  keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
+    return keyRangeByScan(this, signal);
   }
 
   async close(): Promise<void> {}

@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { readLines } from './lines';
 import { convertText } from '../../core/validation/convert';
 import type { ConnectorConfig } from '../../core/validation/config';
-import { compareKeys, inRange, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { compareKeys, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type FileConfig = Extract<ConnectorConfig, { type: 'file' }>;
 
@@ -51,16 +51,8 @@ export class FileConnector implements SourceConnector {
     return out;
   }
 
-  async keyRange(): Promise<{ min: Key; max: Key } | null> {
-    let min: Key | undefined;
-    let max: Key | undefined;
-    for await (const b of this.rows({ batchSize: 10_000, keysOnly: true })) {
-      for (const r of b) {
-        if (min === undefined || compareKeys(r.key, min) < 0) min = r.key;
-        if (max === undefined || compareKeys(r.key, max) > 0) max = r.key;
-      }
-    }
-    return min === undefined ? null : { min, max: max! };
+  keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
+    return keyRangeByScan(this, signal);
   }
 
   async close(): Promise<void> {}

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { ConnectorConfig } from '../../core/validation/config';
-import { chunks, compareKeys, inRange, keyFrom, type Key, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { chunks, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 import { convertText } from '../../core/validation/convert';
 
 type RedisConfig = Extract<ConnectorConfig, { type: 'redis' }>;
@@ -63,17 +63,8 @@ export class RedisConnector implements SourceConnector {
     return out;
   }
 
-  async keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
-    let min: Key | undefined;
-    let max: Key | undefined;
-    for await (const page of this.keyPages(signal)) {
-      for (const rk of page) {
-        const k = this.keyOf(rk);
-        if (min === undefined || compareKeys(k, min) < 0) min = k;
-        if (max === undefined || compareKeys(k, max) > 0) max = k;
-      }
-    }
-    return min === undefined ? null : { min, max: max! };
+  keyRange(signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
+    return keyRangeByScan(this, signal);
   }
 
   async close(): Promise<void> {

@@ -119,6 +119,19 @@ export function keyFrom(value: unknown, keyType: 'string' | 'number', where: str
   throw new Error(`${where}: key ${JSON.stringify(value)} is not a string or number`);
 }
 
+/** Smallest and largest key from a keys-only scan: `keyRange()` for connectors without a cheaper way. */
+export async function keyRangeByScan(c: Pick<SourceConnector, 'scan'>, signal?: AbortSignal): Promise<{ min: Key; max: Key } | null> {
+  let min: Key | undefined;
+  let max: Key | undefined;
+  for await (const b of c.scan({ batchSize: 1000, keysOnly: true, signal })) {
+    for (const r of b) {
+      if (min === undefined || compareKeys(r.key, min) < 0) min = r.key;
+      if (max === undefined || compareKeys(r.key, max) > 0) max = r.key;
+    }
+  }
+  return min === undefined ? null : { min, max: max! };
+}
+
 /** Split a list into chunks of at most `size`. */
 export function chunks<T>(xs: T[], size: number): T[][] {
   const out: T[][] = [];

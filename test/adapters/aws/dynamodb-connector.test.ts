@@ -6,8 +6,8 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { DynamoDbConnector } from '../../../lib/adapters/aws/dynamodb-connector';
 import { validationDeps } from '../../../lib/adapters/validation-deps';
 import { validateConfig } from '../../../lib/core/validation/config';
-import type { Row } from '../../../lib/core/validation/connector';
 import { runValidation } from '../../../lib/core/validation/engine';
+import { collect as all } from '../../../lib/core/validation/streams';
 import { startDynalite, type DynaliteServer } from '../../support/dynalite';
 import { byProblem, PLANTED, plantedData, type PlantedRecord } from '../../support/planted';
 
@@ -58,11 +58,6 @@ afterAll(async () => {
 const conn = (table: string, extra: Partial<ConstructorParameters<typeof DynamoDbConnector>[0]> = {}) =>
   new DynamoDbConnector({ table, key: 'id', region: 'us-east-1', endpoint: ddb.endpoint, segments: 1, consistentRead: false, ...extra });
 
-const all = async (it: AsyncIterable<Row[]>) => {
-  const out: Row[] = [];
-  for await (const b of it) out.push(...b);
-  return out;
-};
 
 describe('DynamoDB connector (dynalite)', () => {
   it('counts and scans with parallel segments, filters key ranges, learns the key type from the table', async () => {

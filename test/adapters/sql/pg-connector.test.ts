@@ -5,8 +5,9 @@ import { Client } from 'pg';
 import { PgConnector } from '../../../lib/adapters/sql/pg-connector';
 import { validationDeps } from '../../../lib/adapters/validation-deps';
 import { validateConfig } from '../../../lib/core/validation/config';
-import { compareKeys, type Row } from '../../../lib/core/validation/connector';
+import { compareKeys } from '../../../lib/core/validation/connector';
 import { runValidation } from '../../../lib/core/validation/engine';
+import { collect as all } from '../../../lib/core/validation/streams';
 import { BottomK } from '../../../lib/core/validation/hash';
 import { startPostgres, type PostgresServer } from '../../support/postgres';
 import { byProblem, PLANTED, plantedData, type PlantedRecord } from '../../support/planted';
@@ -48,11 +49,6 @@ afterAll(async () => {
 const conn = (url: string, extra: Record<string, unknown> = {}) =>
   new PgConnector({ url, schema: 'public', table: 'items', key: 'id', numericAsNumber: true, ...extra } as ConstructorParameters<typeof PgConnector>[0]);
 
-const all = async (it: AsyncIterable<Row[]>) => {
-  const out: Row[] = [];
-  for await (const b of it) out.push(...b);
-  return out;
-};
 
 describe('PostgreSQL connector (real server)', () => {
   it('counts, pages in key order, gets by key, knows its key range', async () => {
