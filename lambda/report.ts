@@ -8,12 +8,13 @@
  * Where migrations are read: the DynamoDB store when TABLE_NAME is set (AWS, next to the tracker), else the
  * tracker API at MIGRATION_MONITOR_URL (GCP calls the AWS tracker).
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbProgressStore } from '../lib/adapters/aws/dynamodb-store';
 import { readSecretString } from '../lib/adapters/aws/secrets-manager';
 import { httpReportSource } from '../lib/adapters/http/report-source';
+import { EmfMetricsSink } from '../lib/adapters/aws/emf-metrics';
+import { webhookUrlFromSecret } from '../lib/adapters/local/slack-notifier';
 import { OUTPUTS, buildChannels, type ChannelSettings } from '../lib/adapters/report-channels';
 import { DomainError } from '../lib/core/errors';
 import { errorResponse, json, parseJsonBody, type HttpHandler } from '../lib/core/http';
@@ -142,7 +143,8 @@ export async function depsFromEnv(env: NodeJS.ProcessEnv, metrics?: ReportMetric
       emailFrom: e.REPORT_EMAIL_FROM,
       emailVia: e.REPORT_EMAIL_VIA,
       smtp: e.SMTP_HOST ? { host: e.SMTP_HOST, port: e.SMTP_PORT, user: e.SMTP_USER, password: await secret(e.SMTP_PASSWORD, e.SMTP_PASSWORD_SECRET_ARN) } : undefined,
-      slackWebhookUrl: await secret(e.SLACK_WEBHOOK_URL, e.SLACK_WEBHOOK_SECRET_ARN),
+      // The stored secret may be the URL or JSON {"url": …}, like the alert notifier's.
+      slackWebhookUrl: e.SLACK_WEBHOOK_URL ?? (e.SLACK_WEBHOOK_SECRET_ARN ? webhookUrlFromSecret(await readSecretString(e.SLACK_WEBHOOK_SECRET_ARN)) : undefined),
       stateDir: e.REPORT_STATE_DIR,
     },
     format: e.REPORT_FORMAT,
@@ -154,21 +156,27 @@ export async function depsFromEnv(env: NodeJS.ProcessEnv, metrics?: ReportMetric
 }
 
 let awsRun: Promise<ReturnType<typeof createReportRun>> | undefined;
+/**
+ * Report metrics as EMF with both dimension sets: `{service, Channel}` for the dashboard and the `{service}`
+ * rollup the `report-missing` alarm reads (EmfMetricsSink). One document per datapoint, as it happens.
+ */
+const emfSink = new EmfMetricsSink(metrics);
+const emf: ReportMetrics = {
+  count(metric, channel, value = 1) {
+    emfSink.record({ metric, labels: { Channel: channel }, value, mode: 'add' });
+    emfSink.flush();
+  },
+};
 
 /** AWS Lambda entry (EventBridge Scheduler). Metrics as EMF through Powertools; throws when a channel failed so the schedule retries. */
 export async function handler(event: unknown, _context?: Context): Promise<RunSummary> {
   markInvocation();
-  const emf: ReportMetrics = {
-    count(metric, channel, value = 1) {
-      const m = metrics.singleMetric();
-      m.addDimension('Channel', channel);
-      m.addMetric(metric, MetricUnit.Count, value);
-    },
-  };
-  awsRun ??= depsFromEnv(process.env, emf).then(createReportRun);
+  awsRun ??= depsFromEnv(process.env, emf).then(createReportRun).catch((e) => {
+    awsRun = undefined; // a bad environment or an unreadable secret is retried on the next invocation
+    throw e;
+  });
   const summary = await (await awsRun)(event);
   for (const r of summary.reports) logger.info('report', { migrationId: r.migrationId, reportId: r.reportId, ok: r.ok, results: r.results, error: r.error });
-  metrics.publishStoredMetrics();
   if (!summary.ok) throw new Error(`report delivery failed: ${summary.reports.filter((r) => !r.ok).map((r) => `${r.migrationId}: ${r.error ?? r.results.filter((x) => x.outcome === 'failed').map((x) => `${x.channel} (${x.error})`).join(', ')}`).join('; ')}`);
   return summary;
 }

@@ -7,7 +7,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { SlackNotifier } from '../lib/adapters/local/slack-notifier';
+import { SlackNotifier, webhookUrlFromSecret } from '../lib/adapters/local/slack-notifier';
 import { logger, markInvocation } from './shared/powertools';
 
 const env = z.object({ SLACK_WEBHOOK_SECRET_ARN: z.string().min(1) }).safeParse(process.env);
@@ -50,13 +50,12 @@ async function notifier(): Promise<SlackNotifier> {
   if (cached && cached.until > Date.now()) return cached.notifier;
   if (!env.success) throw new Error('slack-notifier: SLACK_WEBHOOK_SECRET_ARN is not set');
   const r = await secrets.send(new GetSecretValueCommand({ SecretId: env.data.SLACK_WEBHOOK_SECRET_ARN }));
-  const raw = (r.SecretString ?? '').trim();
-  let url = raw;
-  if (raw.startsWith('{')) {
-    const j = z.object({ url: z.string().optional(), webhookUrl: z.string().optional() }).safeParse(JSON.parse(raw));
-    url = (j.success && (j.data.url ?? j.data.webhookUrl)) || '';
+  let url: string;
+  try {
+    url = webhookUrlFromSecret(r.SecretString ?? '');
+  } catch (e) {
+    throw new Error(`slack-notifier: ${(e as Error).message}`);
   }
-  if (!url) throw new Error('slack-notifier: the webhook secret is empty (store the URL, or JSON {"url": "..."})');
   cached = { notifier: new SlackNotifier({ webhookUrl: url, label: 'slack' }), until: Date.now() + CACHE_MS };
   return cached.notifier;
 }

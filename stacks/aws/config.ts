@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { REPORT_FORMATS } from '../../lib/core/report/render';
 import { formatZodError } from '../../lib/core/validation-util';
 
 /**
@@ -11,6 +12,7 @@ export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export type EnvName = (typeof ENVIRONMENTS)[number];
 
 const cronPart = z.string().regex(/^[0-9*,/-]+$/, 'must be a cron field (digits, *, ",", "/", "-")');
+const migrationId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be a migration id');
 
 export const envConfigSchema = z.strictObject({
   env: z.enum(ENVIRONMENTS),
@@ -27,9 +29,12 @@ export const envConfigSchema = z.strictObject({
   /** SSM parameter prefix (no trailing slash). */
   parameterPrefix: z.string().regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/),
   /** Migrations that get their own parameters under `<prefix>/<id>/…`. */
-  migrations: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/)).max(50),
-  /** Report bucket name published in SSM (the report issue owns the bucket); unset = not published. */
-  reportBucketName: z.string().min(3).max(63).optional(),
+  migrations: z.array(migrationId).max(50),
+  /**
+   * Name of the report bucket: the bucket the stack creates when reports are on (default: generated), else
+   * an existing bucket to publish in SSM. Either way it is in `<prefix>/report-bucket`.
+   */
+  reportBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
   /** Keep data (table, keys, logs) when the stack is deleted. */
   retainData: z.boolean(),
   /** Turn on DynamoDB deletion protection. */
@@ -50,10 +55,85 @@ export const envConfigSchema = z.strictObject({
     /** IANA time zone of the schedules, e.g. Europe/Berlin. */
     timeZone: z.string().min(1),
     report: z.strictObject({ hour: cronPart, minute: cronPart }),
-    validation: z.strictObject({ hour: cronPart, minute: cronPart }),
     /** Minutes between staleness sweeps (emits PhasesRunning/StalePhases even when no reporter talks). */
     sweepMinutes: z.number().int().min(1).max(60),
   }),
+  /**
+   * The daily status report (lambda/report.ts, ReportFunction): S3 report bucket, optional email and Slack,
+   * run at `schedule.report` in `schedule.timeZone`. On by default.
+   */
+  reports: z.strictObject({
+    enabled: z.boolean(),
+    /** Key prefix of reports and delivery markers in the bucket. */
+    prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/, 'must be letters, digits, . _ - (no slashes)'),
+    /** Days a report is kept in the bucket. */
+    retentionDays: z.number().int().min(1).max(3650),
+    format: z.enum(REPORT_FORMATS),
+    includeMetrics: z.boolean(),
+    /** Report only these migrations (the schedule's input); default every migration the tracker knows. */
+    migrationIds: z.array(migrationId).min(1).max(100).optional(),
+    email: z
+      .strictObject({
+        from: z.email(),
+        recipients: z.array(z.email()).min(1).max(50),
+        via: z.enum(['ses', 'smtp']).default('ses'),
+        /** SES identity of the sender (the address or its domain; default the domain of `from`). */
+        sesIdentity: z.string().min(1).optional(),
+        smtp: z
+          .strictObject({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            user: z.string().min(1).optional(),
+            /** Name or ARN of the Secrets Manager secret holding the SMTP password. */
+            passwordSecret: z.string().min(1).optional(),
+          })
+          .optional(),
+      })
+      .refine((e) => e.via !== 'smtp' || !!e.smtp, { message: 'via "smtp" needs smtp.host', path: ['smtp'] })
+      .optional(),
+    /** Name or ARN of the Secrets Manager secret holding the Slack webhook URL for reports (may be the alerts' one). */
+    slackWebhookSecret: z.string().min(1).optional(),
+  }),
+  /**
+   * Scheduled validation (lambda/validate.ts, ValidationFunction): the checks config (YAML/JSON) is read
+   * from an SSM parameter you create; unset = no validation handler.
+   */
+  validation: z
+    .strictObject({
+      /** SSM parameter name of the checks config (String or SecureString with the aws/ssm key). */
+      configParameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/, 'must be an SSM parameter name starting with /'),
+      everyMinutes: z.number().int().min(5).max(1440).default(60),
+      /** Post runs to this migration's validation phase on the tracker API (SigV4); unset = metrics and reports only. */
+      migrationId: migrationId.optional(),
+      timeoutSeconds: z.number().int().min(60).max(900).default(300),
+      memoryMb: z.number().int().min(128).max(10240).default(1024),
+      /** AWS resources the checks read (dynamodb connectors, aws-resource checks): the only ones the role may touch. */
+      resources: z
+        .strictObject({
+          dynamodbTables: z.array(z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/)).max(50).default([]),
+          s3Buckets: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)).max(50).default([]),
+          lambdaFunctions: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a function name (not an ARN)')).max(50).default([]),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /** Let the GCP handlers call the tracker API without keys (GcpKeylessRole): the GCP stack's service account unique ids. */
+  gcpKeyless: z
+    .strictObject({
+      serviceAccountIds: z.array(z.string().regex(/^\d{10,25}$/, 'must be a GCP service account unique id (digits), not an e-mail')).min(1).max(20),
+      audience: z.string().min(1).default('sts.amazonaws.com'),
+    })
+    .optional(),
+  /** Track migrations from their CloudWatch Logs (LogSubscription → lambda/log-ingest.ts). */
+  logSubscription: z
+    .strictObject({
+      /** Names of the jobs' existing log groups. */
+      logGroups: z.array(z.string().regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'must be a CloudWatch log group name')).min(1).max(20),
+      /** Log-watch config (patterns, phaseMap, fields: docs/log-tracking.md), validated by the construct. */
+      config: z.record(z.string(), z.unknown()).optional(),
+      reservedConcurrency: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
   /** Per-environment alarm overrides, keyed by spec alarm id. */
   alarms: z.record(z.string(), alarmOverrideSchema),
   /**
@@ -82,9 +162,9 @@ const base = {
   schedule: {
     timeZone: 'Etc/UTC',
     report: { hour: '7', minute: '0' },
-    validation: { hour: '*/6', minute: '15' },
     sweepMinutes: 5,
   },
+  reports: { enabled: true, prefix: 'reports', retentionDays: 365, format: 'html' as const, includeMetrics: true },
 };
 
 export const CONFIGS: Record<EnvName, EnvConfig> = {
@@ -99,6 +179,7 @@ export const CONFIGS: Record<EnvName, EnvConfig> = {
     activityTtlDays: 14,
     stallMinutes: 60,
     api: { ...base.api, throttleRateLimit: 10, throttleBurstLimit: 20 },
+    reports: { ...base.reports, retentionDays: 30 },
     // Dev pages nobody for slow proxies and tolerates more failing operations.
     alarms: { 'error-rate-high': { threshold: 25 }, 'proxy-latency-slo': { enabled: false } },
   },
@@ -112,6 +193,7 @@ export const CONFIGS: Record<EnvName, EnvConfig> = {
     logRetentionDays: 30,
     activityTtlDays: 30,
     stallMinutes: 30,
+    reports: { ...base.reports, retentionDays: 90 },
     alarms: { 'error-rate-high': { threshold: 15 } },
   },
   prod: {
@@ -125,6 +207,7 @@ export const CONFIGS: Record<EnvName, EnvConfig> = {
     stallMinutes: 30,
     errorRatePercent: 10,
     api: { ...base.api, throttleRateLimit: 100, throttleBurstLimit: 200 },
+    reports: { ...base.reports, retentionDays: 730 },
     alarms: { 'error-rate-high': { threshold: 10, evaluationPeriods: 2, datapointsToAlarm: 2 } },
   },
 };
@@ -153,7 +236,12 @@ export interface ContextReader {
 /**
  * Resolve the environment from context (`-c env=prod`, default `dev`) and apply single-value overrides:
  * `-c onCallEmails=a@x.com,b@x.com`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
- * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`.
+ * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
+ * reports: `-c reports=false`, `-c reportRecipients=a@x.com -c reportEmailFrom=reports@x.com`,
+ * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
+ * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`) or `-c validation='{…}'`;
+ * `-c gcpServiceAccountIds=1039…,2048… [-c gcpAudience=…]`; `-c logGroups=/ecs/a,/ecs/b` or
+ * `-c logSubscription='{"logGroups": […], "config": {…}}'`.
  */
 export function configFromContext(node: ContextReader): EnvConfig {
   const env = String(node.tryGetContext('env') ?? 'dev');
@@ -171,6 +259,17 @@ export function configFromContext(node: ContextReader): EnvConfig {
     const s = str(k);
     return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
   };
+  /** A JSON object given on the command line (a string) or in cdk.json (an object). */
+  const json = (k: string): Record<string, unknown> | undefined => {
+    const v = node.tryGetContext(k);
+    if (v === undefined || v === null || v === '') return undefined;
+    try {
+      return typeof v === 'string' ? JSON.parse(v) : (v as Record<string, unknown>);
+    } catch (e) {
+      throw new ConfigError(`invalid AWS stack config: ${k} context is not JSON: ${(e as Error).message}`);
+    }
+  };
+  const num = (k: string) => (str(k) === undefined ? undefined : Number(str(k)));
   const emails = list('onCallEmails');
   if (emails) cfg.onCallEmails = emails;
   const migrations = list('migrations');
@@ -179,14 +278,34 @@ export function configFromContext(node: ContextReader): EnvConfig {
   cfg.reportBucketName = str('reportBucketName') ?? cfg.reportBucketName;
   cfg.namespace = str('namespace') ?? cfg.namespace;
   cfg.schedule.timeZone = str('timeZone') ?? cfg.schedule.timeZone;
-  const proxy = node.tryGetContext('searchProxy');
-  if (proxy !== undefined && proxy !== null && proxy !== '') {
-    try {
-      cfg.searchProxy = typeof proxy === 'string' ? JSON.parse(proxy) : proxy;
-    } catch (e) {
-      throw new ConfigError(`invalid AWS stack config: searchProxy context is not JSON: ${(e as Error).message}`);
-    }
+  cfg.searchProxy = (json('searchProxy') as EnvConfig['searchProxy']) ?? cfg.searchProxy;
+
+  const reports = str('reports');
+  if (reports !== undefined) {
+    if (reports !== 'true' && reports !== 'false') throw new ConfigError(`invalid AWS stack config: reports context must be true or false, not "${reports}"`);
+    cfg.reports.enabled = reports === 'true';
   }
+  const recipients = list('reportRecipients');
+  const from = str('reportEmailFrom');
+  if (recipients || from) cfg.reports.email = { ...cfg.reports.email, via: cfg.reports.email?.via ?? 'ses', recipients: recipients ?? cfg.reports.email?.recipients ?? [], from: from ?? cfg.reports.email?.from ?? '' };
+  cfg.reports.slackWebhookSecret = str('reportSlackWebhookSecret') ?? cfg.reports.slackWebhookSecret;
+
+  const validation = json('validation') ?? (cfg.validation as Record<string, unknown> | undefined);
+  const parameter = str('validationConfigParameter');
+  if (validation || parameter) {
+    const v: Record<string, unknown> = { ...validation };
+    if (parameter) v['configParameter'] = parameter;
+    if (num('validationEveryMinutes') !== undefined) v['everyMinutes'] = num('validationEveryMinutes');
+    if (str('validationMigration')) v['migrationId'] = str('validationMigration');
+    cfg.validation = v as EnvConfig['validation'];
+  }
+
+  const accounts = list('gcpServiceAccountIds');
+  if (accounts) cfg.gcpKeyless = { ...cfg.gcpKeyless, serviceAccountIds: accounts, audience: str('gcpAudience') ?? cfg.gcpKeyless?.audience ?? 'sts.amazonaws.com' };
+
+  const logSubscription = json('logSubscription') ?? (cfg.logSubscription as Record<string, unknown> | undefined);
+  const logGroups = list('logGroups');
+  if (logSubscription || logGroups) cfg.logSubscription = { ...logSubscription, ...(logGroups ? { logGroups } : {}) } as EnvConfig['logSubscription'];
   return validateConfig(cfg);
 }
 

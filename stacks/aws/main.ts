@@ -4,8 +4,8 @@
  * from the caller's credentials.
  */
 import { App } from 'aws-cdk-lib';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SearchProxy } from '../../lib/constructs/aws/search-proxy';
+import { secretRef } from '../../lib/constructs/aws/secret-ref';
 import { ConfigError, configFromContext } from './config';
 import { MigrationMonitoringStack } from './migration-monitoring-stack';
 import { addNagChecks } from './nag';
@@ -15,7 +15,7 @@ export function buildApp(app = new App()): { app: App; stack: MigrationMonitorin
   const proxy = config.searchProxy;
   const stack = new MigrationMonitoringStack(app, config.stackName, {
     config,
-    description: `Migration monitoring (${config.env}): tracker API, alarms, dashboard, schedules`,
+    description: `Migration monitoring (${config.env}): tracker API, reports, alarms, dashboard, schedules`,
     // The search proxy part, when configured: its spec alarms are rendered by MigrationAlarms with the rest.
     searchProxy: proxy
       ? (s) => {
@@ -23,7 +23,7 @@ export function buildApp(app = new App()): { app: App; stack: MigrationMonitorin
             handlerDefaults: s.handlerDefaults,
             primary: proxy.primary,
             fallback: proxy.fallback,
-            credentialsSecret: proxy.credentialsSecret ? secretsmanager.Secret.fromSecretNameV2(s, 'SearchProxyCredentials', proxy.credentialsSecret) : undefined,
+            credentialsSecret: proxy.credentialsSecret ? secretRef(s, 'SearchProxyCredentials', proxy.credentialsSecret) : undefined,
             settings: proxy.settings,
             sharedState: { table: s.progressTable.table },
             parameterPrefix: `${config.parameterPrefix}/search-proxy`,

@@ -27,6 +27,38 @@ describe('AWS stack config', () => {
     expect(o['migration-stalled']).toEqual({ evaluationPeriods: 12, datapointsToAlarm: 12 });
   });
 
+  it('has the daily report on by default, and takes its email, Slack and on/off from context', () => {
+    const dev = configFromContext(ctx({}));
+    expect(dev.reports).toMatchObject({ enabled: true, prefix: 'reports', format: 'html', retentionDays: 30 });
+    expect(dev.reports.email).toBeUndefined();
+    expect(configFromContext(ctx({ env: 'prod' })).reports.retentionDays).toBe(730);
+    const c = configFromContext(ctx({ reportRecipients: 'a@example.com,b@example.com', reportEmailFrom: 'reports@example.com', reportSlackWebhookSecret: 'migration/report-slack' }));
+    expect(c.reports.email).toEqual({ from: 'reports@example.com', recipients: ['a@example.com', 'b@example.com'], via: 'ses' });
+    expect(c.reports.slackWebhookSecret).toBe('migration/report-slack');
+    expect(configFromContext(ctx({ reports: 'false' })).reports.enabled).toBe(false);
+    expect(() => configFromContext(ctx({ reports: 'no' }))).toThrow(/reports context must be true or false, not "no"/);
+    expect(() => configFromContext(ctx({ reportRecipients: 'a@example.com' }))).toThrow(/reports.email.from/);
+  });
+
+  it('turns on validation, the GCP keyless role and the log subscription from context, with defaults', () => {
+    expect(configFromContext(ctx({})).validation).toBeUndefined();
+    const v = configFromContext(ctx({ validationConfigParameter: '/migration/validation-config', validationEveryMinutes: '15', validationMigration: 'tenant-a' })).validation;
+    expect(v).toEqual({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', timeoutSeconds: 300, memoryMb: 1024, resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] } });
+    const j = configFromContext(ctx({ validation: { configParameter: '/v', resources: { dynamodbTables: ['orders'] } } })).validation;
+    expect(j).toMatchObject({ everyMinutes: 60, resources: { dynamodbTables: ['orders'] } });
+    expect(() => configFromContext(ctx({ validation: '{"configParameter": "/v", "everyMinutes": 1}' }))).toThrow(/validation.everyMinutes/);
+    expect(() => configFromContext(ctx({ validation: '{nope' }))).toThrow(/validation context is not JSON/);
+
+    const g = configFromContext(ctx({ gcpServiceAccountIds: '103984732984732984732, 113984732984732984733' })).gcpKeyless;
+    expect(g).toEqual({ serviceAccountIds: ['103984732984732984732', '113984732984732984733'], audience: 'sts.amazonaws.com' });
+    expect(() => configFromContext(ctx({ gcpServiceAccountIds: 'report@p.iam.gserviceaccount.com' }))).toThrow(/not an e-mail/);
+
+    expect(configFromContext(ctx({ logGroups: '/ecs/a,/ecs/b' })).logSubscription).toEqual({ logGroups: ['/ecs/a', '/ecs/b'] });
+    const l = configFromContext(ctx({ logSubscription: '{"logGroups": ["/ecs/a"], "config": {"phaseMap": {"bulk-copy": "database"}}}', logGroups: '/ecs/c' })).logSubscription;
+    expect(l).toEqual({ logGroups: ['/ecs/c'], config: { phaseMap: { 'bulk-copy': 'database' } } });
+    expect(() => configFromContext(ctx({ logGroups: 'bad group!' }))).toThrow(/logSubscription.logGroups\[0\]: must be a CloudWatch log group name/);
+  });
+
   it('names the problem for a bad environment, address or time zone', () => {
     expect(() => configFromContext(ctx({ env: 'qa' }))).toThrow(new ConfigError('unknown environment "qa": use -c env=dev|staging|prod'));
     expect(() => configFromContext(ctx({ onCallEmails: 'not-an-email' }))).toThrow(/onCallEmails\[0\]/);

@@ -15,6 +15,15 @@ const PROXY = {
   fallback: { config: { kind: 'opensearch', index: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/fallback-url' },
   credentialsSecret: 'migration/search-credentials',
 };
+/** Every optional part on: report email (SES) and Slack, validation with resources, GCP keyless role, log subscription. */
+const EVERYTHING = {
+  reportRecipients: 'team@example.com,cto@example.com',
+  reportEmailFrom: 'reports@example.com',
+  reportSlackWebhookSecret: 'migration/report-slack',
+  validation: JSON.stringify({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', resources: { dynamodbTables: ['orders'], s3Buckets: ['acme-data'], lambdaFunctions: ['orders-api'] } }),
+  gcpServiceAccountIds: '103984732984732984732',
+  logGroups: '/ecs/tenant-migrator,/migration/cutover',
+};
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
@@ -48,11 +57,16 @@ function masked(t: Template): unknown {
   );
 }
 
+const alarmNames = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
+const envOf = (t: Template, fn: lambda.IFunction) => t.toJSON().Resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as never)].Properties.Environment.Variables;
+
 describe('MigrationMonitoringStack', () => {
   it('passes cdk-nag AwsSolutions and Serverless with zero unacknowledged findings in every environment', () => {
     for (const context of [
       { env: 'dev' },
-      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY },
+      { env: 'staging', ...EVERYTHING },
+      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY, ...EVERYTHING },
+      { env: 'prod', reports: 'false', validation: { configParameter: '/migration/validation-config' } },
     ]) {
       const { report } = synthApp(context);
       expect(findings(report)).toEqual([]);
@@ -106,29 +120,76 @@ describe('MigrationMonitoringStack', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/search-proxy/breaker-switch' });
   });
 
-  it('wires the parts of other issues when given, and leaves their alarms out when not', () => {
-    const { template } = synthApp({ env: 'dev' });
-    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
-    expect(names).not.toContain('MigrationMonitoring-dev-report-missing');
-    expect(names).toContain('MigrationMonitoring-dev-phase-failed');
-    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toHaveLength(1); // the sweep only
+  it('deploys the daily report by default: bucket in SSM, 07:00 in the configured time zone, report-missing alarm, watched', () => {
+    const { template, stack } = synthApp({ env: 'dev', timeZone: 'Europe/Berlin' });
+    const names = alarmNames(template);
+    expect(names).toContain('MigrationMonitoring-dev-report-missing');
+    expect(names).toContain('MigrationMonitoring-dev-report-Fault-Count-warning');
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')).map((r: any) => r.Properties);
+    const daily = schedules.find((p) => p.ScheduleExpression === 'cron(0 7 * * ? *)');
+    expect(daily).toMatchObject({ ScheduleExpressionTimezone: 'Europe/Berlin', Target: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.report!.handler.function.node.defaultChild as never), 'Arn'] } } });
+    expect(JSON.parse(daily.Target.Input)).toEqual({ source: 'schedule', kind: 'daily-report' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/report-bucket', Value: { Ref: stack.getLogicalId(stack.report!.bucket.node.defaultChild as never) } });
+    template.hasOutput('ReportBucketName', {});
+    expect(stack.validation).toBeUndefined();
+    expect(stack.gcpKeylessRole).toBeUndefined();
+    expect(stack.logSubscription).toBeUndefined();
+  });
 
+  it('leaves the report out when config turns it off, and its alarm with it', () => {
+    const { template, stack } = synthApp({ env: 'dev', reports: 'false' });
+    expect(stack.report).toBeUndefined();
+    expect(alarmNames(template)).not.toContain('MigrationMonitoring-dev-report-missing');
+    expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toHaveLength(0);
+    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toHaveLength(1); // the sweep only
+  });
+
+  it('adds validation, the GCP keyless role and the log subscription when config names them', () => {
+    const { template, stack } = synthApp({ env: 'staging', ...EVERYTHING });
+    // validation: every 15 minutes, config from SSM, results to the tracker (SigV4) and the report bucket
+    const rates = Object.values(template.findResources('AWS::Scheduler::Schedule')).map((r: any) => r.Properties.ScheduleExpression);
+    expect(rates.sort()).toEqual(['cron(0 7 * * ? *)', 'rate(15 minutes)', 'rate(5 minutes)']);
+    const env = envOf(template, stack.validation!.handler.function);
+    expect(env).toMatchObject({ VALIDATION_CONFIG_PARAMETER: '/migration/validation-config', MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: 'tenant-a', MM_REPORT_SINK: 's3', MM_REPORT_PREFIX: 'validation' });
+    expect(alarmNames(template)).toEqual(expect.arrayContaining(['MigrationMonitoring-staging-validation-Fault-Count-warning', 'MigrationMonitoring-staging-log-ingest-Fault-Count-warning']));
+    // report email and Slack from the report's own settings
+    expect(envOf(template, stack.report!.handler.function)).toMatchObject({ REPORT_OUTPUTS: 's3,email,slack', REPORT_EMAIL_FROM: 'reports@example.com' });
+    // GCP keyless role: trusted for the service account, output for the GCP stack
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRoleWithWebIdentity', Effect: 'Allow', Principal: { Federated: 'accounts.google.com' }, Condition: { StringEquals: { 'accounts.google.com:aud': ['103984732984732984732'], 'accounts.google.com:sub': ['103984732984732984732'], 'accounts.google.com:oaud': 'sts.amazonaws.com' } } }], Version: '2012-10-17' } });
+    template.hasOutput('GcpKeylessRoleArn', {});
+    // log subscription: one filter per named log group, to the log-ingest Lambda
+    const filters = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).map((r: any) => r.Properties.LogGroupName);
+    expect(filters.sort()).toEqual(['/ecs/tenant-migrator', '/migration/cutover']);
+  });
+
+  it('refuses a bad optional part at synth, naming it', () => {
+    expect(() => synthApp({ env: 'dev', gcpServiceAccountIds: 'ci@project.iam.gserviceaccount.com' })).toThrow(/gcpKeyless.serviceAccountIds\[0\]: must be a GCP service account unique id/);
+    expect(() => synthApp({ env: 'dev', logSubscription: '{"logGroups": ["/ecs/a"], "config": {"patterns": [{"name": "x", "regex": "(", "actions": [{"do": "start_phase"}]}]}}' })).toThrow(/patterns\[0\]\.regex/);
+    expect(() => synthApp({ env: 'dev', validationConfigParameter: 'no-slash' })).toThrow(/validation.configParameter: must be an SSM parameter name/);
+  });
+
+  it('takes the parts of other issues as factories instead, and leaves their alarms out when there are none', () => {
     const app = new App({ analyticsReporting: false, builtinCloudFormationValidation: false, outdir: fs.mkdtempSync(path.join(scratch, 'ext-')), context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new MigrationMonitoringStack(app, 'WithParts', {
       config: CONFIGS.dev,
       report: (s) => ({ fn: new lambda.Function(s, 'Report', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }) }),
       validation: (s) => ({ fn: new lambda.Function(s, 'Validate', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') }) }),
     });
+    expect(stack.report).toBeUndefined(); // the factory replaces the built-in report
     const t = Template.fromStack(stack);
-    const withParts = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
+    const withParts = alarmNames(t);
     expect(withParts).toContain('MigrationMonitoring-dev-report-missing');
     expect(withParts).toContain('MigrationMonitoring-dev-report-Fault-Count-warning');
     const crons = Object.values(t.findResources('AWS::Scheduler::Schedule')).map((r: any) => r.Properties.ScheduleExpression);
-    expect(crons.sort()).toEqual(['cron(0 7 * * ? *)', 'cron(15 */6 * * ? *)', 'rate(5 minutes)']);
+    expect(crons.sort()).toEqual(['cron(0 7 * * ? *)', 'rate(1 hour)', 'rate(5 minutes)']); // validation: every 60 min by default
+
+    const app2 = new App({ analyticsReporting: false, builtinCloudFormationValidation: false, outdir: fs.mkdtempSync(path.join(scratch, 'bare-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const bare = new MigrationMonitoringStack(app2, 'Bare', { config: { ...CONFIGS.dev, reports: { ...CONFIGS.dev.reports, enabled: false } } });
+    expect(alarmNames(Template.fromStack(bare))).not.toContain('MigrationMonitoring-dev-report-missing');
   });
 
   it('matches the snapshot (asset hashes masked)', () => {
-    const { template } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a' });
+    const { template } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportRecipients: 'team@example.com', reportEmailFrom: 'reports@example.com' });
     expect(masked(template)).toMatchSnapshot();
   });
 });

@@ -46,3 +46,23 @@ export class SlackNotifier implements ReportNotifier {
     return { to: [label] };
   }
 }
+
+/**
+ * The webhook URL out of a stored secret: the URL itself, or JSON with a `url` (or `webhookUrl`) field. Shared by
+ * the alert and report Lambdas, so one Slack secret works for both. The value is never part of an error.
+ */
+export function webhookUrlFromSecret(secret: string): string {
+  const raw = secret.trim();
+  let url = raw;
+  if (raw.startsWith('{')) {
+    let j: { url?: unknown; webhookUrl?: unknown } = {};
+    try {
+      j = JSON.parse(raw) as typeof j;
+    } catch {
+      throw new Error('the Slack webhook secret starts with "{" but is not JSON (store the URL, or JSON {"url": "..."})');
+    }
+    url = typeof j.url === 'string' ? j.url : typeof j.webhookUrl === 'string' ? j.webhookUrl : '';
+  }
+  if (!url) throw new Error('the Slack webhook secret is empty (store the URL, or JSON {"url": "..."})');
+  return url;
+}

@@ -3,12 +3,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HandlerFunction, type HandlerDefaults } from './handler-function';
+import { secretRef } from './secret-ref';
 
 export interface AlertTopicProps {
   /** On-call addresses: one email subscription each (they must confirm the subscription mail). */
@@ -74,9 +74,7 @@ export class AlertTopic extends Construct {
     }
 
     if (props.slackWebhookSecret) {
-      const secret = props.slackWebhookSecret.startsWith('arn:')
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SlackWebhook', props.slackWebhookSecret)
-        : secretsmanager.Secret.fromSecretNameV2(this, 'SlackWebhook', props.slackWebhookSecret);
+      const secret = secretRef(this, 'SlackWebhook', props.slackWebhookSecret);
       const fn = new HandlerFunction(this, 'SlackNotifier', {
         ...props.handlerDefaults,
         entry: path.join(__dirname, '../../../lambda/slack-notifier.ts'),

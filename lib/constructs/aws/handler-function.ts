@@ -28,6 +28,8 @@ export interface HandlerFunctionProps extends HandlerDefaults {
   memorySize?: number;
   environment?: Record<string, string>;
   reservedConcurrentExecutions?: number;
+  /** Extra esbuild `define`s (bundle-time constants that drop adapters a handler does not use). */
+  define?: Record<string, string>;
 }
 
 /** The zod shim that keeps locales out of handler bundles (see lambda/shared/zod-slim.ts). */
@@ -43,6 +45,11 @@ export const BUNDLING = {
   /** The Lambda Node.js runtime ships AWS SDK v3: not bundled (NodejsFunction's default for Node ≥ 18). */
   externalModules: ['@aws-sdk/*'],
   esbuildArgs: { '--alias:zod': ZOD_SLIM_SHIM },
+  /**
+   * Bundle-time constants: GCP adapters (GCS, Google auth, ~600 KB) are left out of every AWS bundle; the
+   * code paths that would load them throw a message saying so instead (see lib/adapters/report-channels.ts).
+   */
+  define: { 'process.env.MM_BUNDLE_OMIT_GCP': '"true"' } as Record<string, string>,
 } as const;
 
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's LambdaLatestVersion/AwsSolutions-L1 want it). */
@@ -81,7 +88,12 @@ export class HandlerFunction extends Construct {
       deadLetterQueue: props.deadLetterQueue,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: { ...BUNDLING, esbuildArgs: { ...BUNDLING.esbuildArgs }, externalModules: [...BUNDLING.externalModules] },
+      bundling: {
+        ...BUNDLING,
+        esbuildArgs: { ...BUNDLING.esbuildArgs },
+        externalModules: [...BUNDLING.externalModules],
+        define: { ...BUNDLING.define, ...props.define },
+      },
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,

@@ -16,13 +16,21 @@ export interface DailyRun {
   input: Record<string, unknown>;
 }
 
+/** A run every `everyMinutes` minutes (EventBridge Scheduler `rate(…)`). */
+export interface RateRun {
+  fn: lambda.IFunction;
+  everyMinutes: number;
+  /** Event the handler receives. */
+  input: Record<string, unknown>;
+}
+
 export interface SchedulesProps {
   /** IANA time zone of the cron schedules (daylight saving handled by the scheduler). */
   timeZone: string;
   /** Daily report (default 07:00 local); omitted until the report handler is deployed. */
   report?: DailyRun;
-  /** Validation runs; omitted until the validation handler is deployed. */
-  validation?: DailyRun;
+  /** Validation runs, at local times or every N minutes; omitted until the validation handler is deployed. */
+  validation?: DailyRun | RateRun;
   /** The tracker's staleness sweep, every `minutes` minutes. */
   sweep?: { fn: lambda.IFunction; minutes: number };
   /** Invocations the scheduler could not deliver after its retries. */
@@ -63,15 +71,16 @@ export class Schedules extends Construct {
         maxEventAge: Duration.hours(1),
       });
     };
-    const daily = (name: string, run: DailyRun, description: string) => {
+    const add = (name: string, r: DailyRun | RateRun, what: string) => {
+      const rate = 'everyMinutes' in r;
       this.schedules[name] = new scheduler.Schedule(this, name, {
-        description,
-        schedule: scheduler.ScheduleExpression.cron({ hour: run.hour, minute: run.minute, timeZone: tz }),
-        target: target(run.fn, run.input),
+        description: rate ? `${what} every ${r.everyMinutes} min` : `${what} at ${at(r)} ${props.timeZone}`,
+        schedule: rate ? scheduler.ScheduleExpression.rate(Duration.minutes(r.everyMinutes)) : scheduler.ScheduleExpression.cron({ hour: r.hour, minute: r.minute, timeZone: tz }),
+        target: target(r.fn, r.input),
       });
     };
-    if (props.report) daily('DailyReport', props.report, `Migration status report at ${run(props.report)} ${props.timeZone}`);
-    if (props.validation) daily('Validation', props.validation, `Migration validation at ${run(props.validation)} ${props.timeZone}`);
+    if (props.report) add('DailyReport', props.report, 'Migration status report');
+    if (props.validation) add('Validation', props.validation, 'Migration validation');
     if (props.sweep) {
       this.schedules['StalenessSweep'] = new scheduler.Schedule(this, 'StalenessSweep', {
         description: `Tracker staleness sweep every ${props.sweep.minutes} min (keeps the stalled alarm honest)`,
@@ -82,4 +91,4 @@ export class Schedules extends Construct {
   }
 }
 
-const run = (r: DailyRun) => `${r.hour.padStart(2, '0')}:${r.minute.padStart(2, '0')}`;
+const at = (r: DailyRun) => `${r.hour.padStart(2, '0')}:${r.minute.padStart(2, '0')}`;

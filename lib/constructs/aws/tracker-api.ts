@@ -6,7 +6,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { HandlerFunction, type HandlerDefaults } from './handler-function';
 import { nagRef } from './nag-refs';
 import type { ProgressTable } from './progress-table';
@@ -99,7 +99,12 @@ export class TrackerApi extends Construct {
       description: 'Call the migration tracker API (execute-api:Invoke on every route of this API only)',
       statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [this.invokeArn()] })],
     });
-    Validations.of(this.invokePolicy).acknowledge({
+    this.acknowledgeInvoke(this.invokePolicy);
+  }
+
+  /** cdk-nag: the invoke grant's wildcards are its stage, methods and paths, of this one API. */
+  private acknowledgeInvoke(scope: IConstruct): void {
+    Validations.of(scope).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:${nagRef(this.api)}/*/*/*]`,
       reason: 'Invoke permission is scoped to this one API; the wildcards cover its stage, methods and paths, all of which a reporter uses.',
     });
@@ -112,7 +117,9 @@ export class TrackerApi extends Construct {
 
   /** Let a role (migration job, CI runner, another Lambda) call every route. */
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.invokeArn()] });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.invokeArn()] });
+    if (Construct.isConstruct(grantee.grantPrincipal)) this.acknowledgeInvoke(grantee.grantPrincipal);
+    return grant;
   }
 
   private invokeArn(): string {

@@ -32,6 +32,16 @@ describe('Schedules', () => {
     });
   });
 
+  it('runs validation every N minutes when given a rate instead of local times', () => {
+    const stack = testStack();
+    const fn = new lambda.Function(stack, 'Validate', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') });
+    new Schedules(stack, 'S', { timeZone: 'Etc/UTC', validation: { fn, everyMinutes: 15, input: { kind: 'validation' } }, deadLetterQueue: new sqs.Queue(stack, 'Dlq') });
+    const [[, s]] = resources(template(stack), 'AWS::Scheduler::Schedule') as [[string, any]];
+    expect(s.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(s.Properties.Description).toBe('Migration validation every 15 min');
+    expect(JSON.parse(s.Properties.Target.Input)).toEqual({ kind: 'validation' });
+  });
+
   it('schedules only what exists: without report and validation handlers there is just the sweep', () => {
     const stack = testStack();
     const fn = new lambda.Function(stack, 'Tracker', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('x') });
