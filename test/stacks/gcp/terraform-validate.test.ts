@@ -32,7 +32,13 @@ function synth(args: string[]): string {
   const out = mkdtempSync(path.join(tmpdir(), 'mm-gcp-tf-'));
   const hcl = process.env['SYNTH_HCL_OUTPUT'];
   try {
-    const name = synthGcp([...args, `--outdir=${out}`, '--skip-bundling', '--env=prod'], { MM_GCP_PROJECT: 'acme-migration', MM_ALERT_EMAILS: 'oncall@example.com' });
+    const name = synthGcp([...args, `--outdir=${out}`, '--skip-bundling', '--env=prod'], {
+      MM_GCP_PROJECT: 'acme-migration',
+      MM_ALERT_EMAILS: 'oncall@example.com',
+      // every optional part on, so terraform reads all of it
+      MM_TRACKER_URL: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+      MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job" AND resource.labels.job_name="tenant-migrator"',
+    });
     return path.join(out, 'stacks', name);
   } finally {
     if (hcl === undefined) delete process.env['SYNTH_HCL_OUTPUT'];
