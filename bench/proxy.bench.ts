@@ -23,13 +23,14 @@ interface Profile {
   name: string;
   size: number;
   dims: number;
-  throughputRequests: number;
+  /** Seconds per throughput run. */
+  throughputSeconds: number;
   latencyRequests: number;
 }
 
 const PROFILES: Profile[] = [
-  { name: 'light', size: 1000, dims: 8, throughputRequests: 8000 * SCALE, latencyRequests: 2000 * SCALE },
-  { name: 'typical', size: 2500, dims: 128, throughputRequests: 2000 * SCALE, latencyRequests: 1000 * SCALE },
+  { name: 'light', size: 1000, dims: 8, throughputSeconds: 4 * SCALE, latencyRequests: 2000 * SCALE },
+  { name: 'typical', size: 2500, dims: 128, throughputSeconds: 4 * SCALE, latencyRequests: 1000 * SCALE },
 ];
 
 const spawnServer = (args: string[]) => spawnReady(path.join(__dirname, 'servers/search-proxy-server.ts'), args);
@@ -39,11 +40,12 @@ function queryBody(dims: number): string {
   return JSON.stringify({ vector, topK: 10 });
 }
 
-async function throughput(url: string, body: string, amount: number): Promise<{ rps: number; errors: number }> {
+/** Requests per second at saturation over a fixed duration (autocannon stops runs at whole seconds). */
+async function throughput(url: string, body: string, seconds: number): Promise<{ rps: number; errors: number }> {
   const opts = { url: `${url}/search`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
-  await autocannon({ ...opts, amount: Math.ceil(amount / 10) }); // warm-up
-  const r = await autocannon({ ...opts, amount, duration: 60 });
-  return { rps: r['2xx'] / (r.duration || 1), errors: r.non2xx + r.errors + r.timeouts };
+  await autocannon({ ...opts, duration: 1 }); // warm-up
+  const r = await autocannon({ ...opts, duration: seconds });
+  return { rps: r['2xx'] / seconds, errors: r.non2xx + r.errors + r.timeouts };
 }
 
 /** A sequential client on one keep-alive socket; each call times one request in ms with hrtime resolution. */
@@ -89,9 +91,9 @@ export async function run(): Promise<void> {
     try {
       const rounds: Array<{ direct: number; proxied: number; floor: number; errors: number }> = [];
       for (let r = 0; r < 3; r++) {
-        const d = await throughput(backend.url, body, p.throughputRequests);
-        const x = await throughput(proxy.url, body, p.throughputRequests);
-        const f = await throughput(forwarder.url, body, p.throughputRequests);
+        const d = await throughput(backend.url, body, p.throughputSeconds);
+        const x = await throughput(proxy.url, body, p.throughputSeconds);
+        const f = await throughput(forwarder.url, body, p.throughputSeconds);
         rounds.push({ direct: d.rps, proxied: x.rps, floor: f.rps, errors: d.errors + x.errors + f.errors });
       }
       const direct = median(rounds.map((r) => r.direct));
