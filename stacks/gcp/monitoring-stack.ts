@@ -107,7 +107,8 @@ export class GcpMonitoringStack extends TerraformStack {
     const validate = new CloudRunHandler(this, 'validate', {
       ...common('validate', 'validate'),
       environment: { ...tracker, MM_REPORT_SINK: 'gcs', MM_REPORT_BUCKET: reports.name, ...cfg.handlers.validate.environment },
-      secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials' },
+      // lambda/validate.ts reads the checks from VALIDATION_CONFIG: mounted from Secret Manager (it may hold credentials)
+      secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials', VALIDATION_CONFIG: 'validation-config' },
     });
     const searchProxy = new CloudRunHandler(this, 'search-proxy', {
       ...common('searchProxy', 'search-proxy'),

@@ -13,6 +13,7 @@ export interface SecretSpec {
 export const DEFAULT_SECRETS: SecretSpec[] = [
   { id: 'tracker-api-credentials', description: 'Bearer token (or JSON credentials) for the migration tracker API' },
   { id: 'slack-webhook', description: 'Slack incoming-webhook URL for report and alert messages' },
+  { id: 'validation-config', description: 'Validation checks config (YAML/JSON); may hold connector credentials, so it is a secret' },
 ];
 
 export interface HandlerSecretsProps {

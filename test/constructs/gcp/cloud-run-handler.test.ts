@@ -50,7 +50,7 @@ describe('CloudRunHandler (Cloud Run function, 2nd gen)', () => {
     expect(accessors).toHaveLength(2);
     for (const a of accessors) expect(a).toMatchObject({ role: 'roles/secretmanager.secretAccessor', member: expect.stringMatching(/^serviceAccount:\$\{google_service_account\./) });
     // secrets are declared without any version: no value in the configuration or the state
-    expect(resources(json, 'google_secret_manager_secret')).toHaveLength(2);
+    expect(resources(json, 'google_secret_manager_secret')).toHaveLength(3); // tracker credentials, Slack webhook, validation config
     expect(resources(json, 'google_secret_manager_secret_version')).toHaveLength(0);
   });
 

@@ -17,6 +17,14 @@ describe('GCP monitoring stack', () => {
     expect(masked(stackJson(configFor('prod')))).toMatchSnapshot();
   });
 
+  it('mounts the validation config from Secret Manager on the validation handler only', () => {
+    const json = stackJson(configFor('prod'));
+    const fns = res(json, 'google_cloudfunctions2_function');
+    const secretKeys = (name: string) => fns.find((f) => f.name === name)!.service_config.secret_environment_variables.map((s: any) => s.key);
+    expect(secretKeys('mm-prod-validate')).toEqual(['MM_TRACKER_TOKEN', 'VALIDATION_CONFIG']);
+    expect(secretKeys('mm-prod-report')).not.toContain('VALIDATION_CONFIG');
+  });
+
   it('composes the report bucket, three handlers with their own accounts, two schedules, alerting and the dashboard', () => {
     const json = stackJson(configFor('prod'));
     expect(res(json, 'google_storage_bucket').map((b) => b.name).sort()).toEqual(['acme-migration-mm-prod-reports', 'acme-migration-mm-prod-sources']);
