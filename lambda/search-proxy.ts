@@ -53,13 +53,7 @@ export const envSchema = z.object({
   BREAKER_STATE_TABLE: z.string().min(3).optional(),
   BREAKER_STATE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   BREAKER_SWITCH_PARAMETER: z.string().min(1).optional(),
-  // Not z.coerce: the Lambda bundle's zod shim (lambda/shared/zod-slim.ts) has no \`coerce\` namespace.
-  BREAKER_SWITCH_TTL_MS: z
-    .string()
-    .regex(/^\d+$/, 'milliseconds, a whole number')
-    .transform(Number)
-    .pipe(z.number().min(100))
-    .default(5000),
+  BREAKER_SWITCH_TTL_MS: z.coerce.number().int().min(100).default(5000),
 });
 export type SearchProxyEnv = z.infer<typeof envSchema>;
 
