@@ -226,9 +226,13 @@ async function trackerFromEnv(e: ValidateEnv, clients: EnvClients): Promise<Vali
   let token = e.MIGRATION_MONITOR_TOKEN ?? e.MM_TRACKER_TOKEN;
   if (e.MM_TRACKER_AWS_ROLE_ARN) {
     if (!e.MM_TRACKER_AWS_REGION) throw new Error('validate: bad environment: MM_TRACKER_AWS_ROLE_ARN needs MM_TRACKER_AWS_REGION');
-    const { sigV4Fetch, webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
-    const credentials = webIdentityCredentials({ roleArn: e.MM_TRACKER_AWS_ROLE_ARN, region: e.MM_TRACKER_AWS_REGION, audience: e.MM_TRACKER_AWS_AUDIENCE });
-    fetchImpl = sigV4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION });
+    // GCP-only (Google ID token → AWS); left out of the AWS Lambda bundle (esbuild define drops the else).
+    if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('validate: MM_TRACKER_AWS_ROLE_ARN is for the GCP handler; on AWS use MIGRATION_MONITOR_SIGV4=true');
+    else {
+      const { sigV4Fetch, webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
+      const credentials = webIdentityCredentials({ roleArn: e.MM_TRACKER_AWS_ROLE_ARN, region: e.MM_TRACKER_AWS_REGION, audience: e.MM_TRACKER_AWS_AUDIENCE });
+      fetchImpl = sigV4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION });
+    }
   } else if (e.MIGRATION_MONITOR_SIGV4) {
     const { sigv4Fetch } = await import('../lib/adapters/aws/sigv4-fetch');
     fetchImpl = sigv4Fetch();
@@ -246,8 +250,12 @@ function reportSinkFromEnv(e: ValidateEnv): ReportSink | undefined {
     const { S3ReportSink } = require('../lib/adapters/aws/s3-report-sink') as typeof import('../lib/adapters/aws/s3-report-sink');
     return new S3ReportSink({ bucket: e.MM_REPORT_BUCKET, prefix: e.MM_REPORT_PREFIX });
   }
-  const { GcsReportSink } = require('../lib/adapters/gcp/gcs-report-sink') as typeof import('../lib/adapters/gcp/gcs-report-sink');
-  return new GcsReportSink({ bucket: e.MM_REPORT_BUCKET, prefix: e.MM_REPORT_PREFIX });
+  // if/else, not an early throw: esbuild drops a dead `else`, not the code after a throw.
+  if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('validate: bad environment: MM_REPORT_SINK=gcs is not part of the AWS Lambda bundle (use s3)');
+  else {
+    const { GcsReportSink } = require('../lib/adapters/gcp/gcs-report-sink') as typeof import('../lib/adapters/gcp/gcs-report-sink');
+    return new GcsReportSink({ bucket: e.MM_REPORT_BUCKET, prefix: e.MM_REPORT_PREFIX });
+  }
 }
 
 // ---------- runtime entries ----------

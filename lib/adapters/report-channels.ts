@@ -2,14 +2,18 @@ import path from 'node:path';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from './aws/s3-report-sink';
 import { SesNotifier } from './aws/ses-notifier';
-import { GcsReportSink } from './gcp/gcs-report-sink';
 import { FileReportSink } from './local/file-report-sink';
 import { SlackNotifier } from './local/slack-notifier';
-import { SmtpNotifier } from './local/smtp-notifier';
 
 /**
  * The composition of report channels, shared by the CLI and the scheduled handlers: which sinks and
  * notifiers to build from plain settings.
+ *
+ * GCS (@google-cloud/storage and Google auth, ~600 KB bundled) and SMTP (nodemailer, ~240 KB) are loaded
+ * only when asked for. The AWS Lambda bundles leave them out altogether: esbuild replaces
+ * `process.env.MM_BUNDLE_OMIT_GCP` / `MM_BUNDLE_OMIT_SMTP` with `"true"` there (HandlerFunction's and
+ * ReportFunction's `define`), so the branch that would import them is dead code and is not bundled. Outside
+ * such a bundle (CLI, tests, Cloud Run) the variables are unset and everything loads on demand.
  */
 
 export const OUTPUTS = ['file', 's3', 'gcs', 'email', 'slack'] as const;
@@ -64,15 +68,33 @@ export async function buildChannels(s: ChannelSettings): Promise<Channels> {
   for (const o of new Set(s.outputs)) {
     if (o === 'file') archives.push(new FileReportSink(s.path ?? 'reports'));
     if (o === 's3') archives.push(new S3ReportSink({ bucket: s.bucket!, prefix: s.prefix, kmsKeyId: s.kmsKeyId }));
-    if (o === 'gcs') archives.push(new GcsReportSink({ bucket: s.bucket!, prefix: s.prefix }));
+    if (o === 'gcs') archives.push(gcsSink(s));
     if (o === 'email') {
       if (s.emailVia === 'ses') notifiers.push(new SesNotifier({ from: s.emailFrom!, to: s.recipients! }));
-      else {
-        notifiers.push(new SmtpNotifier({ ...s.smtp!, from: s.emailFrom!, to: s.recipients! }));
-      }
+      else notifiers.push(smtpNotifier(s));
     }
     if (o === 'slack') notifiers.push(new SlackNotifier({ webhookUrl: s.slackWebhookUrl! }));
   }
   const ledger = archives[0] ?? new FileReportSink(s.stateDir ?? path.join('.data', 'reports'));
   return { archives, notifiers, ledger };
+}
+
+/** Names the output a bundle left out, and what to use instead. */
+const notBundled = (what: string, instead: string) => new Error(`${what} is not part of this AWS Lambda bundle: ${instead}`);
+
+function gcsSink(s: ChannelSettings): ReportSink {
+  if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw notBundled('--output=gcs', 'reports on AWS go to S3 (--output=s3)');
+  else {
+    // require, not import(): the CLI runs under tsx's require hook, where import() of a .ts path fails
+    const { GcsReportSink } = require('./gcp/gcs-report-sink') as typeof import('./gcp/gcs-report-sink');
+    return new GcsReportSink({ bucket: s.bucket!, prefix: s.prefix });
+  }
+}
+
+function smtpNotifier(s: ChannelSettings): ReportNotifier {
+  if (process.env.MM_BUNDLE_OMIT_SMTP === 'true') throw notBundled('email over SMTP', 'use SES (REPORT_EMAIL_VIA=ses), or deploy with email via smtp so the SMTP adapter is bundled');
+  else {
+    const { SmtpNotifier } = require('./local/smtp-notifier') as typeof import('./local/smtp-notifier');
+    return new SmtpNotifier({ ...s.smtp!, from: s.emailFrom!, to: s.recipients! });
+  }
 }

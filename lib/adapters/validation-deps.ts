@@ -79,7 +79,9 @@ function lazyResources(): { aws: ResourceChecker; gcp: ResourceChecker } {
     },
     gcp: {
       check: (spec, signal) => {
-        gcp ??= new (require('./gcp/resource-checks') as typeof import('./gcp/resource-checks')).GcpResourceChecker();
+        // Left out of the AWS Lambda bundles at bundle time (esbuild define, see lib/adapters/report-channels.ts).
+        if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('gcp-resource checks are not part of this AWS Lambda bundle: run them from the CLI or the GCP validation handler');
+        else gcp ??= new (require('./gcp/resource-checks') as typeof import('./gcp/resource-checks')).GcpResourceChecker();
         return gcp.check(spec, signal);
       },
     },
