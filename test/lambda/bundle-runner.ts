@@ -21,7 +21,7 @@ export interface BundleRun {
  */
 const RUNNER = `
 const fs = require('node:fs');
-const [dir, eventsFile, outFile] = process.argv.slice(2);
+const [dir, eventsFile, outFile, remaining] = process.argv.slice(2);
 const t0 = process.hrtime.bigint();
 const mod = require(require('node:path').join(dir, 'index.js'));
 const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -29,14 +29,15 @@ const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const results = [];
   let error;
   for (const [i, event] of JSON.parse(fs.readFileSync(eventsFile, 'utf8')).entries()) {
-    const context = { functionName: 'bundle-test', awsRequestId: 'req-' + i, invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bundle-test', memoryLimitInMB: '512', getRemainingTimeInMillis: () => 10000 };
+    const context = { functionName: 'bundle-test', awsRequestId: 'req-' + i, invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bundle-test', memoryLimitInMB: '512', getRemainingTimeInMillis: () => Number(remaining) };
     try { results.push(await mod.handler(event, context)); } catch (e) { error = e && e.message || String(e); break; }
   }
   fs.writeFileSync(outFile, JSON.stringify({ results, error, initMs }));
 })();
 `;
 
-export async function runBundle(dir: string, env: Record<string, string>, events: unknown[], timeoutMs = 60_000): Promise<BundleRun> {
+/** `remainingMs`: what the context's getRemainingTimeInMillis answers (a handler may budget its work by it). */
+export async function runBundle(dir: string, env: Record<string, string>, events: unknown[], timeoutMs = 60_000, remainingMs = 10_000): Promise<BundleRun> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-run-'));
   const runner = path.join(work, 'runner.js');
   const eventsFile = path.join(work, 'events.json');
@@ -44,7 +45,7 @@ export async function runBundle(dir: string, env: Record<string, string>, events
   fs.writeFileSync(runner, RUNNER);
   fs.writeFileSync(eventsFile, JSON.stringify(events));
   try {
-    const child = spawn(process.execPath, [runner, dir, eventsFile, outFile], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [runner, dir, eventsFile, outFile, String(remainingMs)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

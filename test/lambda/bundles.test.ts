@@ -2,40 +2,80 @@
  * What deploys, works: synthesize the app WITH esbuild bundling, then run each handler from its asset
  * bundle in cdk.out (not from source) in a fresh Node process, as the Lambda runtime does (require
  * index.js, call `handler`), with the environment the template gives it, answering realistic events of its
- * trigger against real local servers: dynalite for DynamoDB, a local webhook for Slack. Secrets Manager has
- * no local server here, so a minimal GetSecretValue endpoint stands in for it.
+ * trigger (for scheduled handlers: the very input the template's schedule sends) against real local
+ * servers: dynalite for DynamoDB, s3rver for S3, a local webhook for Slack. Secrets Manager and SSM have no
+ * local server here, so a minimal AWS JSON-protocol endpoint stands in for them.
  */
 import * as fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
+import { Tracker } from '../../lib/core/tracker';
 import { buildApp } from '../../stacks/aws/main';
+import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from '../adapters/aws/dynalite-table';
 import { startDynalite, type DynaliteServer } from '../support/dynalite';
+import { startS3rver, type RunningS3 } from '../support/s3rver';
 import { apiEvent, runBundle, snsAlarmEvent, type BundleRun } from './bundle-runner';
 
 const REPO = path.join(__dirname, '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-test-'));
+const BUCKET = 'mm-bundle-reports';
+const REPORT_SLACK_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/report-slack';
 let dynalite: DynaliteServer;
-let functions: Record<string, { dir: string; env: Record<string, unknown> }>;
+let s3: RunningS3;
+let functions: Record<string, { dir: string; env: Record<string, unknown>; scheduleInput?: unknown }>;
+
+/** The handler's name from its construct path. */
+const NAMES: Array<[RegExp, string]> = [
+  [/\/TrackerApi\//, 'tracker-api'],
+  [/\/SlackNotifier\//, 'slack-notifier'],
+  [/\/Report\//, 'report'],
+  [/\/Validation\//, 'validate'],
+  [/\/LogSubscription\//, 'log-ingest'],
+  [/\/SearchProxy\//, 'search-proxy'],
+];
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
+  [dynalite, s3] = await Promise.all([startDynalite(), startS3rver([BUCKET])]);
   const outdir = path.join(scratch, 'cdk.out');
-  // Real bundling: no `aws:cdk:bundling-stacks` override.
-  const app = new App({ outdir, analyticsReporting: false, builtinCloudFormationValidation: false, context: { env: 'dev', slackWebhookSecret: 'migration/slack-webhook', 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true } });
+  // Real bundling: no `aws:cdk:bundling-stacks` override. Every optional handler on, so each one is bundled.
+  const app = new App({
+    outdir,
+    analyticsReporting: false,
+    builtinCloudFormationValidation: false,
+    context: {
+      env: 'dev',
+      slackWebhookSecret: 'migration/slack-webhook',
+      reportSlackWebhookSecret: 'migration/report-slack',
+      validation: { configParameter: '/migration/validation-config', everyMinutes: 30 },
+      logGroups: '/ecs/tenant-migrator',
+      searchProxy: {
+        primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
+        fallback: { config: { kind: 'opensearch', index: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/fallback-url' },
+      },
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:enable-asset-metadata': true,
+    },
+  });
   const { stack } = buildApp(app);
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, any> };
-  functions = {};
+  // What each schedule sends to its target, by the target function's logical id.
+  const inputs = new Map<string, unknown>();
   for (const r of Object.values(template.Resources)) {
+    if (r.Type === 'AWS::Scheduler::Schedule') inputs.set(r.Properties.Target.Arn['Fn::GetAtt'][0], JSON.parse(r.Properties.Target.Input));
+  }
+  functions = {};
+  for (const [logicalId, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const cdkPath: string = r.Metadata['aws:cdk:path'];
-    const name = cdkPath.includes('TrackerApi') ? 'tracker-api' : cdkPath.includes('SlackNotifier') ? 'slack-notifier' : cdkPath;
-    functions[name] = { dir: path.join(outdir, r.Metadata['aws:asset:path']), env: r.Properties.Environment?.Variables ?? {} };
+    const name = NAMES.find(([re]) => re.test(cdkPath))?.[1] ?? cdkPath;
+    functions[name] = { dir: path.join(outdir, r.Metadata['aws:asset:path']), env: r.Properties.Environment?.Variables ?? {}, scheduleInput: inputs.get(logicalId) };
   }
   // The Lambda Node.js runtime provides AWS SDK v3 (the bundles leave it out): provide it, and nothing else.
   fs.mkdirSync(path.join(outdir, 'node_modules'), { recursive: true });
@@ -44,6 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dynalite?.stop();
+  await s3?.stop();
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -54,24 +95,35 @@ function envFor(fn: { env: Record<string, unknown> }, resolved: Record<string, s
   return out;
 }
 
-const awsEnv = (extra: Record<string, string>): Record<string, string> => ({
+/** pg's optional native binding: required (in a try) only when `pg.native` is used, which the connectors never do. */
+const OPTIONAL = ['pg-native'];
+
+/** s3rver checks signatures against these; dynalite and the JSON endpoint accept anything. */
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+const awsEnv = (extra: Record<string, string>, credentials = DYNALITE_CREDENTIALS): Record<string, string> => ({
   AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: DYNALITE_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: DYNALITE_CREDENTIALS.secretAccessKey,
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
   ...extra,
 });
 
 describe('handler bundles from cdk.out', () => {
   it('bundles each handler into one file that needs nothing but Node built-ins and the runtime AWS SDK', () => {
-    expect(Object.keys(functions).sort()).toEqual(['slack-notifier', 'tracker-api']);
+    expect(Object.keys(functions).sort()).toEqual(['log-ingest', 'report', 'search-proxy', 'slack-notifier', 'tracker-api', 'validate']);
     for (const [name, fn] of Object.entries(functions)) {
       const code = fs.readFileSync(path.join(fn.dir, 'index.js'), 'utf8');
       const requires = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
-      const foreign = requires.filter((r) => !r.startsWith('node:') && !r.startsWith('@aws-sdk/') && !require('node:module').builtinModules.includes(r));
+      const foreign = requires.filter((r) => !r.startsWith('node:') && !r.startsWith('@aws-sdk/') && !require('node:module').builtinModules.includes(r) && !OPTIONAL.includes(r));
       expect({ name, foreign }).toEqual({ name, foreign: [] });
       expect(code).not.toContain('zod/v4/locales'); // the zod shim keeps locales out
+      // GCP adapters are defined out of every AWS bundle, SMTP out of the SES/Slack report
+      expect({ name, gcp: /google-auth-library|@google-cloud\/storage|storage\.googleapis\.com/.test(code) }).toEqual({ name, gcp: false });
     }
+    const report = fs.readFileSync(path.join(functions['report']!.dir, 'index.js'));
+    expect(report.toString()).not.toMatch(/nodemailer/i);
+    expect(report.length).toBeLessThanOrEqual(500 * 1024);
   });
 
   it('tracker-api answers HTTP API v2 events and the scheduled sweep against dynalite', async () => {
@@ -162,6 +214,124 @@ describe('handler bundles from cdk.out', () => {
       await webhook.close();
       await secrets.close();
     }
+  });
+});
+
+describe('scheduled handlers from cdk.out', () => {
+  let aws: AwsJsonServer;
+  const posts: Array<{ path?: string; body: any }> = [];
+  let webhook: Awaited<ReturnType<typeof listen>>;
+  const params: Record<string, string> = {};
+  beforeAll(async () => {
+    webhook = await listen((req, body, res) => {
+      posts.push({ path: req.url, body: JSON.parse(body) });
+      res.writeHead(200).end('ok');
+    });
+    // the report's Slack secret in its JSON form, as the alert notifier's may be
+    aws = await startAwsJsonServer({
+      'secretsmanager.GetSecretValue': secretsGetSecretValue({ [REPORT_SLACK_SECRET]: JSON.stringify({ url: `${webhook.url}/services/T000/B000/REPORT` }) }),
+      'AmazonSSM.GetParameter': ssmGetParameter(params),
+    });
+  });
+  afterAll(async () => {
+    await webhook?.close();
+    await aws?.close();
+  });
+
+  it('report answers its schedule\'s event: reads the table (dynalite), stores the report in S3 (s3rver), posts to Slack; a retried event delivers nothing twice', async () => {
+    const client = dynaliteClient(dynalite.endpoint);
+    const table = await createProgressTable(client, 'report');
+    const store = new DynamoDbProgressStore({ tableName: table, client });
+    const tracker = new Tracker({ store });
+    await tracker.initialize('bundle-r1', { name: 'Orders database', plan: [{ id: 'copy', name: 'Copy data', estimatedDuration: 60 }] });
+    await tracker.apply('bundle-r1', { action: 'start_phase', phaseId: 'copy' });
+    await tracker.apply('bundle-r1', { action: 'update_phase', phaseId: 'copy', progress: 40 });
+    await store.close();
+
+    const fn = functions['report']!;
+    expect(fn.scheduleInput).toEqual({ source: 'schedule', kind: 'daily-report' });
+    expect(fn.env).toMatchObject({ REPORT_OUTPUTS: 's3,slack', REPORT_PREFIX: 'reports' });
+    const env = awsEnv(
+      {
+        ...envFor(fn, { TABLE_NAME: table, REPORT_BUCKET: BUCKET, SLACK_WEBHOOK_SECRET_ARN: REPORT_SLACK_SECRET }),
+        AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
+      },
+      S3RVER_CREDENTIALS,
+    );
+    const run = await runBundle(fn.dir, env, [fn.scheduleInput, fn.scheduleInput]);
+    expect(run.error).toBeUndefined();
+    const [first, retried] = run.results as any[];
+    expect(first.ok).toBe(true);
+    expect(first.reports.map((r: any) => r.migrationId)).toEqual(['bundle-r1']);
+    expect(first.reports[0].results.map((r: any) => `${r.channel}:${r.outcome}`)).toEqual(['s3:delivered', 'slack:delivered']);
+    expect(retried.reports[0].results.map((r: any) => r.outcome)).toEqual(['already-delivered', 'already-delivered']);
+
+    // the report object, under the prefix, named by migration and day
+    const s3c = s3.client();
+    const keys = ((await s3c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'reports/' }))).Contents ?? []).map((o) => o.Key!);
+    const reportKey = keys.find((k) => /^reports\/bundle-r1\/\d{4}-\d{2}-\d{2}\.html$/.test(k));
+    expect(reportKey).toBeDefined();
+    const html = await (await s3c.send(new GetObjectCommand({ Bucket: BUCKET, Key: reportKey }))).Body!.transformToString();
+    expect(html).toContain('Orders database');
+    expect(html).toContain('40');
+
+    expect(posts.filter((p) => p.path === '/services/T000/B000/REPORT')).toHaveLength(1);
+    expect(JSON.stringify(run.stdout + run.stderr)).not.toContain('/services/T000/B000/REPORT'); // the URL is never logged
+    // ReportsProduced with the `service` rollup that the report-missing alarm reads
+    const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    const produced = emf.find((d) => d.ReportsProduced === 1 && d.Channel === 's3');
+    expect(produced._aws.CloudWatchMetrics[0].Dimensions).toEqual(expect.arrayContaining([['service']]));
+    expect(produced._aws.CloudWatchMetrics[0].Namespace).toBe(env['POWERTOOLS_METRICS_NAMESPACE']);
+  });
+
+  it('report refuses an output its bundle left out, saying what to use', async () => {
+    const fn = functions['report']!;
+    const env = awsEnv({ ...envFor(fn, { TABLE_NAME: 'unused', REPORT_BUCKET: BUCKET }), REPORT_OUTPUTS: 'gcs', AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint });
+    const run = await runBundle(fn.dir, env, [fn.scheduleInput]);
+    expect(run.error).toMatch(/--output=gcs is not part of this AWS Lambda bundle: reports on AWS go to S3/);
+  });
+
+  it('validate answers its schedule\'s event with the checks config from SSM, checks a table on dynalite, stores its report in S3', async () => {
+    const client = dynaliteClient(dynalite.endpoint);
+    const table = await createProgressTable(client, 'checked');
+    const data = fs.mkdtempSync(path.join(scratch, 'validate-'));
+    const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: i + 1, name: `r${i + 1}` })).join('\n');
+    fs.writeFileSync(path.join(data, 'a.jsonl'), rows);
+    fs.writeFileSync(path.join(data, 'b.jsonl'), rows);
+    params['/migration/validation-config'] = [
+      'name: bundle-check',
+      'connectors:',
+      `  a: { type: file, path: ${data}/a.jsonl, key: id, keyType: number, sorted: true }`,
+      `  b: { type: file, path: ${data}/b.jsonl, key: id, keyType: number, sorted: true }`,
+      'checks:',
+      '  - { name: rows, kind: count, source: a, target: b }',
+      `  - { name: table, kind: aws-resource, resource: dynamodb-table, resourceName: ${table}, endpoint: "${dynalite.endpoint}", region: us-east-1 }`,
+    ].join('\n');
+
+    const fn = functions['validate']!;
+    expect(fn.scheduleInput).toEqual({ source: 'schedule', kind: 'validation' });
+    expect(fn.env).toMatchObject({ VALIDATION_CONFIG_PARAMETER: '/migration/validation-config', MM_REPORT_SINK: 's3', MM_REPORT_PREFIX: 'validation' });
+    const env = awsEnv(
+      {
+        ...envFor(fn, { MM_REPORT_BUCKET: BUCKET }),
+        AWS_ENDPOINT_URL_SSM: aws.url,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        VALIDATION_CHECKPOINT_DIR: path.join(data, 'checkpoints'), // Lambda's /tmp
+      },
+      S3RVER_CREDENTIALS,
+    );
+    const run = await runBundle(fn.dir, env, [fn.scheduleInput], 60_000, 120_000);
+    expect(run.error).toBeUndefined();
+    const [summary] = run.results as any[];
+    expect(summary).toMatchObject({ verdict: 'pass', totals: { checks: 2, passed: 2, failed: 0 }, interrupted: false });
+    expect(summary.reports).toEqual([`s3://${BUCKET}/validation/${summary.runId}.json`, `s3://${BUCKET}/validation/${summary.runId}.md`]);
+    const stored = await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `validation/${summary.runId}.json` }))).Body!.transformToString();
+    expect(JSON.parse(stored)).toMatchObject({ verdict: 'pass', runId: summary.runId });
+    expect(aws.calls).toContain('AmazonSSM.GetParameter');
+    const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    expect(emf.find((d) => 'ValidationFailed' in d)).toMatchObject({ ValidationFailed: 0 });
   });
 });
 
