@@ -1,3 +1,5 @@
+import { prng } from '../../lib/core/random';
+
 /**
  * A source dataset and a target copy with planted differences, for consistency tests against every
  * connector: the tests assert the checks find exactly these.
@@ -20,17 +22,6 @@ export const PLANTED = {
   epsilon: 1e-4,
 } as const;
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function plantedData(n = 500, dim = 8): { source: PlantedRecord[]; target: PlantedRecord[] } {
   const rnd = prng(7);

@@ -4,6 +4,7 @@ import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
 import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search-proxy';
 import { parseOrThrow } from '../../core/validation-util';
 import { serveHttp, type RunningServer } from './http-server';
+import { prng } from '../../core/random';
 
 /**
  * Small in-process vector backends for local mode, the fault tests and the benchmark: a brute-force cosine
@@ -19,17 +20,6 @@ export interface DemoIndexOptions {
   quantizeDecimals?: number;
 }
 
-/** mulberry32: a tiny seeded PRNG, so every run has the same corpus. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOPICS = ['billing', 'search', 'auth', 'storage', 'network', 'reports', 'alerts', 'migration'];
 
