@@ -2,6 +2,7 @@ import path from 'node:path';
 import { FileStore } from '../adapters/local/file-store';
 import { RedisStore } from '../adapters/redis/redis-store';
 import type { ProgressStore } from '../core/store';
+import { redactUrl } from '../core/redact';
 import { CliError } from './errors';
 
 export type StoreKind = 'file' | 'memory' | 'redis';
@@ -32,7 +33,7 @@ export async function openStore(o: StoreChoice): Promise<{ store: ProgressStore;
       const url = o.redisUrl ?? process.env['REDIS_URL'];
       if (!url) throw new CliError('--store redis needs --redis-url or REDIS_URL', 2);
       try {
-        return { store: await RedisStore.connect(url), description: `redis at ${url.replace(/\/\/([^@/]*)@/, '//***@')}` };
+        return { store: await RedisStore.connect(url), description: `redis at ${redactUrl(url)}` };
       } catch (e) {
         throw new CliError((e as Error).message, 1);
       }

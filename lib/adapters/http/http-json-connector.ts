@@ -1,4 +1,5 @@
 import type { ConnectorConfig } from '../../core/validation/config';
+import { redactUrl } from '../../core/redact';
 import { chunks, compareKeys, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type HttpJsonConfig = Extract<ConnectorConfig, { type: 'http-json' }>;
@@ -136,11 +137,11 @@ export class HttpJsonConnector implements SourceConnector {
     const res = await this.fetchImpl(url, { method: 'GET', headers: { accept: 'application/json', ...this.cfg.headers }, signal: signal ? AbortSignal.any([t, signal]) : t });
     const text = await res.text();
     if (allow404 && res.status === 404) return null;
-    if (res.status < 200 || res.status > 299) throw new Error(`${this.label}: GET ${redact(url)} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+    if (res.status < 200 || res.status > 299) throw new Error(`${this.label}: GET ${redactUrl(url)} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
     try {
       return JSON.parse(text);
     } catch {
-      throw new Error(`${this.label}: GET ${redact(url)} did not answer JSON: ${text.slice(0, 100)}`);
+      throw new Error(`${this.label}: GET ${redactUrl(url)} did not answer JSON: ${text.slice(0, 100)}`);
     }
   }
 
@@ -152,4 +153,3 @@ export class HttpJsonConnector implements SourceConnector {
   }
 }
 
-const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');

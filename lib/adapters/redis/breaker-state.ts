@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/breaker/ports';
 import { formatZodError } from '../../core/validation-util';
-import { redactUrl } from './redis-store';
+import { redactUrl } from '../../core/redact';
 
 /** Version check and write in one script: a hash per breaker with the version and the JSON record. */
 const CAS = `

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { redactUrl } from '../../core/redact';
 import type { ConnectorConfig } from '../../core/validation/config';
 import { chunks, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 import { convertText } from '../../core/validation/convert';
@@ -138,7 +139,7 @@ export class RedisConnector implements SourceConnector {
   private async connect(): Promise<void> {
     if (this.redis.status !== 'wait') return;
     await this.redis.connect().catch((e: Error) => {
-      throw new Error(`${this.label}: cannot connect to ${this.cfg.url.replace(/\/\/[^@/]*@/, '//***@')}: ${this.lastError?.message ?? e.message}`);
+      throw new Error(`${this.label}: cannot connect to ${redactUrl(this.cfg.url)}: ${this.lastError?.message ?? e.message}`);
     });
   }
 }

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { redactUrl } from '../../core/redact';
 import type { ActivityEntry } from '../../core/model';
 import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
 
@@ -112,6 +113,3 @@ export class RedisStore implements ProgressStore {
   }
 }
 
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
