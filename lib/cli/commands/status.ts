@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
+import { bytes } from '../../core/report/format';
 import { CliError } from '../errors';
 import { clientFrom, parseFormat, progressBar, table, toYaml, withApiOptions, type ApiOptions, type OutputFormat } from '../common';
 
@@ -39,15 +40,6 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false): 
   return md ? [...head, tbl].join('\n\n') : [...head, '', tbl].join('\n');
 }
 
-export function bytes(n: number): string {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
-}
 
 export async function fetchOverview(client: TrackerClient): Promise<Overview> {
   try {
