@@ -1,8 +1,8 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { FetchLike } from '../http/tracker-client';
+import { signRequest, type SigV4Credentials } from './sigv4';
+
+/** Credentials, or a provider that resolves them per request (and caches and refreshes them itself). */
+export type CredentialsOrProvider = SigV4Credentials | (() => Promise<SigV4Credentials>);
 
 export interface SigV4FetchOptions {
   /**
@@ -12,8 +12,12 @@ export interface SigV4FetchOptions {
   service?: 'execute-api' | 'lambda';
   /** Region of the API; default: taken from the URL host, else AWS_REGION / AWS_DEFAULT_REGION. */
   region?: string;
-  /** Credentials; default: the SDK's default chain (env, SSO, shared config, web identity in CI, instance role). */
-  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /**
+   * Default: the environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set (always
+   * the case in Lambda, so handler bundles need no SDK package for this), else the SDK's default chain (SSO,
+   * shared config, web identity in CI, instance role).
+   */
+  credentials?: CredentialsOrProvider;
   /** The fetch that sends the signed request. Default: global fetch. */
   fetch?: FetchLike;
   /** Signing time (tests). Default: now. */
@@ -25,45 +29,34 @@ export function regionFromHost(host: string): string | undefined {
   return /\.(?:execute-api|lambda-url)\.([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(host)?.[1];
 }
 
+/** Environment credentials when present, else the AWS SDK's default provider chain (loaded only then). */
+export function defaultCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsOrProvider {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (accessKeyId && secretAccessKey) return { accessKeyId, secretAccessKey, ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}) };
+  const { fromNodeProviderChain } = require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
+  return fromNodeProviderChain();
+}
+
 /**
  * A fetch that signs every request with AWS Signature Version 4 (headers, body hash), for the IAM-protected
  * tracker API. Pass it to TrackerClient (`new TrackerClient({url, fetch: sigv4Fetch()})`) or call it like
- * fetch. Credentials are resolved per request through the provider (it caches and refreshes them).
+ * fetch. A credential provider is asked on every request (providers cache and refresh themselves).
  */
 export function sigv4Fetch(opts: SigV4FetchOptions = {}): FetchLike {
   const service = opts.service ?? 'execute-api';
-  const credentials = opts.credentials ?? fromNodeProviderChain();
+  const credentials = opts.credentials ?? defaultCredentials();
   const send: FetchLike = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  const signers = new Map<string, SignatureV4>();
-  const signerFor = (region: string) => {
-    let s = signers.get(region);
-    if (!s) signers.set(region, (s = new SignatureV4({ service, region, credentials, sha256: Sha256, applyChecksum: service === 'lambda' })));
-    return s;
-  };
   return async (url, init) => {
     const u = new URL(url);
     const region = opts.region ?? regionFromHost(u.hostname) ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
     if (!region) throw new Error(`sigv4: cannot tell the region of ${u.host}: pass region or set AWS_REGION`);
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of u.searchParams) {
-      const prev = query[k];
-      query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-    const headers: Record<string, string> = { host: u.host };
-    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
-    const signed = await signerFor(region).sign({
-      method: init.method,
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: u.port ? Number(u.port) : undefined,
-      path: u.pathname,
-      query,
-      headers,
-      body: init.body,
-    }, opts.now ? { signingDate: opts.now() } : undefined);
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') out[k] = String(v);
-    return send(url, { ...init, headers: out });
+    const creds = typeof credentials === 'function' ? await credentials() : credentials;
+    const headers = signRequest(
+      { method: init.method, url: u, headers: init.headers, body: init.body },
+      { credentials: creds, region, service, date: opts.now?.(), contentSha256Header: service === 'lambda' },
+    );
+    return send(url, { ...init, headers });
   };
 }
 

@@ -5,10 +5,9 @@
  * lib/constructs/aws/gcp-keyless-role.ts) for short-lived credentials, and signs each request with SigV4.
  */
 import { STSClient, AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { systemClock, type Clock } from '../../core/clock';
 import type { FetchLike } from '../http/tracker-client';
+import { signRequest } from '../aws/sigv4';
 
 export const METADATA_IDENTITY_URL = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity';
 
@@ -102,20 +101,7 @@ export function webIdentityCredentials(opts: WebIdentityOptions): () => Promise<
 export function sigV4Fetch(opts: { credentials: () => Promise<AwsCredentials>; region: string; service?: string; fetch?: typeof fetch }): FetchLike {
   const f = opts.fetch ?? fetch;
   return async (url, init) => {
-    const u = new URL(url);
-    const signer = new SignatureV4({ credentials: opts.credentials, region: opts.region, service: opts.service ?? 'execute-api', sha256: Sha256 });
-    const headers: Record<string, string> = { ...init.headers, host: u.host };
-    const signed = await signer.sign({
-      method: init.method,
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: u.port ? Number(u.port) : undefined,
-      path: u.pathname,
-      query: Object.fromEntries(u.searchParams),
-      headers,
-      body: init.body,
-    });
-    const { host: _host, ...send } = signed.headers as Record<string, string>;
-    return f(url, { method: init.method, headers: send, body: init.body, signal: init.signal });
+    const headers = signRequest({ method: init.method, url, headers: init.headers, body: init.body }, { credentials: await opts.credentials(), region: opts.region, service: opts.service ?? 'execute-api' });
+    return f(url, { method: init.method, headers, body: init.body, signal: init.signal });
   };
 }

@@ -89,7 +89,7 @@ describe('keyless GCP → AWS credentials', () => {
       const u = new URL(r.url, tracker.url);
       const signedHeaders = /SignedHeaders=([^,]+)/.exec(r.headers['authorization']!)![1]!.split(';');
       const headers = Object.fromEntries(signedHeaders.map((h) => [h, String(r.headers[h])]));
-      const signer = new SignatureV4({ credentials: creds, region: 'eu-west-1', service: 'execute-api', sha256: Sha256 });
+      const signer = new SignatureV4({ credentials: creds, region: 'eu-west-1', service: 'execute-api', sha256: Sha256, applyChecksum: false });
       const again = await signer.sign(
         { method: r.method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, query: Object.fromEntries(u.searchParams), headers, body: r.body || undefined },
         { signingDate: new Date(`${String(r.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')}`) },
