@@ -2,7 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { runValidation, type ValidationDeps } from '../core/validation/engine';
 import type { ValidationReport } from '../core/validation/result';
 import { TrackerReporter, type TrackerPort } from '../core/validation/tracker-reporter';
-import type { ConnectorConfig, ValidationConfig } from '../core/validation/config';
+import { DomainError } from '../core/errors';
+import type { ConnectorConfig, ConnectorType, ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
 import { FileCheckpointStore } from './local/checkpoint-file';
@@ -33,16 +34,23 @@ export function createConnector(name: string, cfg: ConnectorConfig, baseDir = pr
       return new FileConnector({ ...cfg, path: isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path) });
     }
     case 'postgres': {
-      const { PgConnector } = require('./sql/pg-connector') as typeof import('./sql/pg-connector');
-      return new PgConnector(cfg);
+      // if/else so esbuild drops the driver when the bundle is built without it (see bundledConnector below)
+      if (process.env.MM_BUNDLE_OMIT_POSTGRES === 'true') throw notBundled([{ connector: name, type: cfg.type }]);
+      else {
+        const { PgConnector } = require('./sql/pg-connector') as typeof import('./sql/pg-connector');
+        return new PgConnector(cfg);
+      }
     }
     case 'dynamodb': {
       const { DynamoDbConnector } = require('./aws/dynamodb-connector') as typeof import('./aws/dynamodb-connector');
       return new DynamoDbConnector(cfg);
     }
     case 'redis': {
-      const { RedisConnector } = require('./redis/redis-connector') as typeof import('./redis/redis-connector');
-      return new RedisConnector(cfg);
+      if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw notBundled([{ connector: name, type: cfg.type }]);
+      else {
+        const { RedisConnector } = require('./redis/redis-connector') as typeof import('./redis/redis-connector');
+        return new RedisConnector(cfg);
+      }
     }
     case 'http-json': {
       const { HttpJsonConnector } = require('./http/http-json-connector') as typeof import('./http/http-json-connector');
@@ -53,6 +61,40 @@ export function createConnector(name: string, cfg: ConnectorConfig, baseDir = pr
       throw new Error(`connector "${name}": unknown type ${JSON.stringify((never as { type: string }).type)}`);
     }
   }
+}
+
+/**
+ * Whether this build carries the driver of a connector type. Always true from source (CLI, tests, Cloud
+ * Run); a Lambda bundle built by ValidationFunction carries only the types its `connectors` prop names
+ * (the PostgreSQL and Redis drivers are most of a validation bundle's size). The literal
+ * `process.env.MM_BUNDLE_OMIT_*` reads are what the esbuild defines replace.
+ */
+export function bundledConnector(type: ConnectorType): boolean {
+  switch (type) {
+    case 'postgres':
+      return process.env.MM_BUNDLE_OMIT_POSTGRES !== 'true';
+    case 'redis':
+      return process.env.MM_BUNDLE_OMIT_REDIS !== 'true';
+    default:
+      return true;
+  }
+}
+
+const notBundled = (missing: Array<{ connector: string; type: string }>) => {
+  const types = [...new Set(missing.map((m) => m.type))];
+  return new DomainError(
+    'validation_failed',
+    `connector type(s) ${types.join(', ')} (used by ${missing.map((m) => `"${m.connector}"`).join(', ')}) are not part of this validation bundle: ` +
+      `add them to the stack's validation.connectors (e.g. -c validationConnectors=${[...new Set(['dynamodb', 'http-json', 'file', ...types])].join(',')}) and deploy again`,
+  );
+};
+
+/** Refuse, before any check runs, a config whose connectors this build cannot open (one message naming all of them). */
+export function assertConnectorsBundled(cfg: ValidationConfig): void {
+  const missing = Object.entries(cfg.connectors)
+    .filter(([, c]) => !bundledConnector(c.type))
+    .map(([connector, c]) => ({ connector, type: c.type }));
+  if (missing.length) throw notBundled(missing);
 }
 
 export function validationDeps(cfg: ValidationConfig, opts: ValidationRuntimeOptions = {}): ValidationDeps {
@@ -98,6 +140,7 @@ export interface ValidationRunOptions extends ValidationRuntimeOptions {
 
 /** Run a parsed config with the standard adapters, posting to the tracker when one is given. */
 export async function runConfiguredValidation(cfg: ValidationConfig, opts: ValidationRunOptions = {}): Promise<ValidationReport> {
+  assertConnectorsBundled(cfg);
   const reporter = opts.tracker
     ? new TrackerReporter(opts.tracker.client, { url: opts.tracker.url, migrationId: opts.tracker.migrationId, phase: cfg.tracker.phase, completePhaseOnPass: cfg.tracker.completePhaseOnPass })
     : undefined;

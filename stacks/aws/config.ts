@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/monitoring-spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';
+import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../../lib/core/validation/config';
 import { formatZodError } from '../../lib/core/validation-util';
 
 /**
@@ -107,6 +108,11 @@ export const envConfigSchema = z.strictObject({
       migrationId: migrationId.optional(),
       timeoutSeconds: z.number().int().min(60).max(900).default(300),
       memoryMb: z.number().int().min(128).max(10240).default(1024),
+      /**
+       * Connector types the checks config uses (only their drivers are bundled; redis adds ~190 KB). A config
+       * using another type is refused before any check runs, naming this setting.
+       */
+      connectors: z.array(z.enum(CONNECTOR_TYPES)).min(1).default([...DEFAULT_BUNDLED_CONNECTORS]),
       /** AWS resources the checks read (dynamodb connectors, aws-resource checks): the only ones the role may touch. */
       resources: z
         .strictObject({
@@ -239,7 +245,7 @@ export interface ContextReader {
  * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
  * reports: `-c reports=false`, `-c reportRecipients=a@x.com -c reportEmailFrom=reports@x.com`,
  * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
- * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`) or `-c validation='{…}'`;
+ * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`, `-c validationConnectors=postgres,redis`) or `-c validation='{…}'`;
  * `-c gcpServiceAccountIds=1039…,2048… [-c gcpAudience=…]`; `-c logGroups=/ecs/a,/ecs/b` or
  * `-c logSubscription='{"logGroups": […], "config": {…}}'`.
  */
@@ -297,6 +303,7 @@ export function configFromContext(node: ContextReader): EnvConfig {
     if (parameter) v['configParameter'] = parameter;
     if (num('validationEveryMinutes') !== undefined) v['everyMinutes'] = num('validationEveryMinutes');
     if (str('validationMigration')) v['migrationId'] = str('validationMigration');
+    if (list('validationConnectors')) v['connectors'] = list('validationConnectors');
     cfg.validation = v as EnvConfig['validation'];
   }
 

@@ -140,6 +140,7 @@ export class MigrationMonitoringStack extends Stack {
         tracker: v.migrationId ? { url: this.trackerApi.url, migrationId: v.migrationId, grantInvoke: (g) => this.trackerApi.grantInvoke(g) } : undefined,
         reports: this.report && { bucketName: this.report.bucket.bucketName, prefix: 'validation', grant: (role, prefix) => this.report!.grantPrefix(role, prefix) },
         resources: v.resources,
+        connectors: v.connectors,
         timeout: Duration.seconds(v.timeoutSeconds),
         memoryMb: v.memoryMb,
       });

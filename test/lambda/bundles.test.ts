@@ -14,12 +14,15 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
+import { FileStore } from '../../lib/adapters/local/file-store';
 import { Tracker } from '../../lib/core/tracker';
+import { trackerApi } from '../../lib/core/tracker-api';
 import { buildApp } from '../../stacks/aws/main';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from '../adapters/aws/dynalite-table';
 import { startDynalite, type DynaliteServer } from '../support/dynalite';
 import { startS3rver, type RunningS3 } from '../support/s3rver';
+import { startIamGateway } from '../support/sigv4-verifier';
 import { apiEvent, runBundle, snsAlarmEvent, type BundleRun } from './bundle-runner';
 
 const REPO = path.join(__dirname, '../..');
@@ -52,7 +55,7 @@ beforeAll(async () => {
       env: 'dev',
       slackWebhookSecret: 'migration/slack-webhook',
       reportSlackWebhookSecret: 'migration/report-slack',
-      validation: { configParameter: '/migration/validation-config', everyMinutes: 30 },
+      validation: { configParameter: '/migration/validation-config', everyMinutes: 30, migrationId: 'bundle-m' },
       logGroups: '/ecs/tenant-migrator',
       searchProxy: {
         primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
@@ -293,45 +296,84 @@ describe('scheduled handlers from cdk.out', () => {
     expect(run.error).toMatch(/--output=gcs is not part of this AWS Lambda bundle: reports on AWS go to S3/);
   });
 
-  it('validate answers its schedule\'s event with the checks config from SSM, checks a table on dynalite, stores its report in S3', async () => {
-    const client = dynaliteClient(dynalite.endpoint);
-    const table = await createProgressTable(client, 'checked');
-    const data = fs.mkdtempSync(path.join(scratch, 'validate-'));
-    const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: i + 1, name: `r${i + 1}` })).join('\n');
-    fs.writeFileSync(path.join(data, 'a.jsonl'), rows);
-    fs.writeFileSync(path.join(data, 'b.jsonl'), rows);
-    params['/migration/validation-config'] = [
-      'name: bundle-check',
-      'connectors:',
-      `  a: { type: file, path: ${data}/a.jsonl, key: id, keyType: number, sorted: true }`,
-      `  b: { type: file, path: ${data}/b.jsonl, key: id, keyType: number, sorted: true }`,
-      'checks:',
-      '  - { name: rows, kind: count, source: a, target: b }',
-      `  - { name: table, kind: aws-resource, resource: dynamodb-table, resourceName: ${table}, endpoint: "${dynalite.endpoint}", region: us-east-1 }`,
-    ].join('\n');
+  describe('validate', () => {
+    const tracker = new Tracker({ store: FileStore.inMemory() });
+    let gateway: Awaited<ReturnType<typeof startIamGateway>>;
+    let data: string;
+    beforeAll(async () => {
+      // The tracker API behind a stand-in for API Gateway's IAM auth: only requests whose SigV4 signature
+      // verifies (with the credentials the function runs as) get through.
+      gateway = await startIamGateway(trackerApi({ tracker }), S3RVER_CREDENTIALS, 'eu-west-1');
+      await tracker.initialize('bundle-m', { plan: [{ id: 'validation', name: 'Validation', estimatedDuration: 30 }] });
+      data = fs.mkdtempSync(path.join(scratch, 'validate-'));
+    });
+    afterAll(() => gateway?.close());
 
-    const fn = functions['validate']!;
-    expect(fn.scheduleInput).toEqual({ source: 'schedule', kind: 'validation' });
-    expect(fn.env).toMatchObject({ VALIDATION_CONFIG_PARAMETER: '/migration/validation-config', MM_REPORT_SINK: 's3', MM_REPORT_PREFIX: 'validation' });
-    const env = awsEnv(
-      {
-        ...envFor(fn, { MM_REPORT_BUCKET: BUCKET }),
-        AWS_ENDPOINT_URL_SSM: aws.url,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        VALIDATION_CHECKPOINT_DIR: path.join(data, 'checkpoints'), // Lambda's /tmp
-      },
-      S3RVER_CREDENTIALS,
-    );
-    const run = await runBundle(fn.dir, env, [fn.scheduleInput], 60_000, 120_000);
-    expect(run.error).toBeUndefined();
-    const [summary] = run.results as any[];
-    expect(summary).toMatchObject({ verdict: 'pass', totals: { checks: 2, passed: 2, failed: 0 }, interrupted: false });
-    expect(summary.reports).toEqual([`s3://${BUCKET}/validation/${summary.runId}.json`, `s3://${BUCKET}/validation/${summary.runId}.md`]);
-    const stored = await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `validation/${summary.runId}.json` }))).Body!.transformToString();
-    expect(JSON.parse(stored)).toMatchObject({ verdict: 'pass', runId: summary.runId });
-    expect(aws.calls).toContain('AmazonSSM.GetParameter');
-    const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
-    expect(emf.find((d) => 'ValidationFailed' in d)).toMatchObject({ ValidationFailed: 0 });
+    /** The template's environment, with the tracker URL, SSM, S3 and /tmp pointed at the local servers. */
+    const validateEnv = () =>
+      awsEnv(
+        {
+          ...envFor(functions['validate']!, { MM_REPORT_BUCKET: BUCKET, MIGRATION_MONITOR_URL: gateway.url }),
+          AWS_ENDPOINT_URL_SSM: aws.url,
+          AWS_ENDPOINT_URL_S3: s3.endpoint,
+          VALIDATION_CHECKPOINT_DIR: path.join(data, 'checkpoints'), // Lambda's /tmp
+        },
+        S3RVER_CREDENTIALS,
+      );
+
+    it('answers its schedule\'s event with the checks config from SSM, checks a table on dynalite, stores its report in S3, posts to the tracker with SigV4', async () => {
+      const client = dynaliteClient(dynalite.endpoint);
+      const table = await createProgressTable(client, 'checked');
+      const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: i + 1, name: `r${i + 1}` })).join('\n');
+      fs.writeFileSync(path.join(data, 'a.jsonl'), rows);
+      fs.writeFileSync(path.join(data, 'b.jsonl'), rows);
+      params['/migration/validation-config'] = [
+        'name: bundle-check',
+        'connectors:',
+        `  a: { type: file, path: ${data}/a.jsonl, key: id, keyType: number, sorted: true }`,
+        `  b: { type: file, path: ${data}/b.jsonl, key: id, keyType: number, sorted: true }`,
+        'checks:',
+        '  - { name: rows, kind: count, source: a, target: b }',
+        `  - { name: table, kind: aws-resource, resource: dynamodb-table, resourceName: ${table}, endpoint: "${dynalite.endpoint}", region: us-east-1 }`,
+      ].join('\n');
+
+      const fn = functions['validate']!;
+      expect(fn.scheduleInput).toEqual({ source: 'schedule', kind: 'validation' });
+      expect(fn.env).toMatchObject({ VALIDATION_CONFIG_PARAMETER: '/migration/validation-config', MM_REPORT_SINK: 's3', MM_REPORT_PREFIX: 'validation', MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: 'bundle-m' });
+      const run = await runBundle(fn.dir, validateEnv(), [fn.scheduleInput], 60_000, 120_000);
+      expect(run.error).toBeUndefined();
+      const [summary] = run.results as any[];
+      expect(summary).toMatchObject({ verdict: 'pass', totals: { checks: 2, passed: 2, failed: 0 }, interrupted: false, tracker: { recorded: true, problems: [] } });
+      expect(summary.reports).toEqual([`s3://${BUCKET}/validation/${summary.runId}.json`, `s3://${BUCKET}/validation/${summary.runId}.md`]);
+      const stored = await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `validation/${summary.runId}.json` }))).Body!.transformToString();
+      expect(JSON.parse(stored)).toMatchObject({ verdict: 'pass', runId: summary.runId });
+      expect(aws.calls).toContain('AmazonSSM.GetParameter');
+      const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+      expect(emf.find((d) => 'ValidationFailed' in d)).toMatchObject({ ValidationFailed: 0 });
+      // Every call to the tracker was signed, and the signature verified independently (@smithy/signature-v4).
+      expect(gateway.seen.verified).toBeGreaterThanOrEqual(2);
+      expect(gateway.seen.rejected).toBe(0);
+      expect((await tracker.get('bundle-m')).lastValidation).toMatchObject({ verdict: 'pass', runId: summary.runId });
+    });
+
+    it('refuses, before any check, a config using a connector type its bundle was built without (redis by default), naming the setting', async () => {
+      params['/migration/validation-config'] = [
+        'connectors:',
+        '  cache: { type: redis, url: "redis://127.0.0.1:1", prefix: "doc:" }',
+        `  b: { type: file, path: ${data}/b.jsonl, key: id, keyType: number, sorted: true }`,
+        'checks:',
+        '  - { name: rows, kind: count, source: cache, target: b }',
+      ].join('\n');
+      const before = gateway.seen.verified;
+      const fn = functions['validate']!;
+      const run = await runBundle(fn.dir, validateEnv(), [fn.scheduleInput]);
+      expect(run.error).toBe(
+        'connector type(s) redis (used by "cache") are not part of this validation bundle: add them to the stack\'s validation.connectors (e.g. -c validationConnectors=dynamodb,http-json,file,redis) and deploy again',
+      );
+      expect(gateway.seen.verified).toBe(before);
+      // and the driver is really absent from what deploys
+      expect(fs.readFileSync(path.join(fn.dir, 'index.js'), 'utf8')).not.toMatch(/ioredis|denque/i);
+    });
   });
 });
 

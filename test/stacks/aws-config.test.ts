@@ -43,11 +43,14 @@ describe('AWS stack config', () => {
   it('turns on validation, the GCP keyless role and the log subscription from context, with defaults', () => {
     expect(configFromContext(ctx({})).validation).toBeUndefined();
     const v = configFromContext(ctx({ validationConfigParameter: '/migration/validation-config', validationEveryMinutes: '15', validationMigration: 'tenant-a' })).validation;
-    expect(v).toEqual({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', timeoutSeconds: 300, memoryMb: 1024, resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] } });
+    expect(v).toEqual({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', timeoutSeconds: 300, memoryMb: 1024, connectors: ['dynamodb', 'http-json', 'file', 'postgres'], resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] } });
     const j = configFromContext(ctx({ validation: { configParameter: '/v', resources: { dynamodbTables: ['orders'] } } })).validation;
     expect(j).toMatchObject({ everyMinutes: 60, resources: { dynamodbTables: ['orders'] } });
     expect(() => configFromContext(ctx({ validation: '{"configParameter": "/v", "everyMinutes": 1}' }))).toThrow(/validation.everyMinutes/);
     expect(() => configFromContext(ctx({ validation: '{nope' }))).toThrow(/validation context is not JSON/);
+    // the connector types whose drivers the validation bundle carries
+    expect(configFromContext(ctx({ validationConfigParameter: '/v', validationConnectors: 'postgres, redis' })).validation?.connectors).toEqual(['postgres', 'redis']);
+    expect(() => configFromContext(ctx({ validationConfigParameter: '/v', validationConnectors: 'postgres,mongodb' }))).toThrow(/validation\.connectors\[1\]: .*"postgres"\|"dynamodb"\|"redis"\|"http-json"\|"file"/);
 
     const g = configFromContext(ctx({ gcpServiceAccountIds: '103984732984732984732, 113984732984732984733' })).gcpKeyless;
     expect(g).toEqual({ serviceAccountIds: ['103984732984732984732', '113984732984732984733'], audience: 'sts.amazonaws.com' });

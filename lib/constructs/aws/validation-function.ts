@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS, type ConnectorType } from '../../core/validation/config';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';
 
 /** AWS resources the checks read: a dynamodb connector's table, an aws-resource check's table, bucket or function. */
@@ -14,6 +15,16 @@ export interface ValidationResources {
   lambdaFunctions?: string[];
 }
 
+/** The esbuild defines that leave out the drivers of the connector types not listed (see lib/adapters/validation-deps.ts). */
+export function validationBundleDefine(connectors: readonly ConnectorType[] = DEFAULT_BUNDLED_CONNECTORS): Record<string, string> {
+  const unknown = connectors.filter((c) => !(CONNECTOR_TYPES as readonly string[]).includes(c));
+  if (unknown.length) throw new Error(`ValidationFunction: unknown connector type(s) ${unknown.join(', ')} (known: ${CONNECTOR_TYPES.join(', ')})`);
+  const define: Record<string, string> = {};
+  if (!connectors.includes('postgres')) define['process.env.MM_BUNDLE_OMIT_POSTGRES'] = '"true"';
+  if (!connectors.includes('redis')) define['process.env.MM_BUNDLE_OMIT_REDIS'] = '"true"';
+  return define;
+}
+
 export interface ValidationFunctionProps {
   handlerDefaults: HandlerDefaults;
   /** SSM parameter holding the checks config (YAML or JSON, String or SecureString with the aws/ssm key). */
@@ -23,6 +34,12 @@ export interface ValidationFunctionProps {
   /** Store each run's report (JSON + Markdown) in S3 through this grant, under `prefix` (e.g. the report bucket's `validation/`). */
   reports?: { bucketName: string; prefix: string; grant(role: iam.Role, prefix: string): void };
   resources?: ValidationResources;
+  /**
+   * Connector types the checks config uses: only their drivers are bundled, which keeps the bundle and
+   * its cold start small. A config that uses another type is refused before any check runs, with a
+   * message naming the setting to change. Default: DEFAULT_BUNDLED_CONNECTORS (dynamodb, http-json, file, postgres).
+   */
+  connectors?: readonly ConnectorType[];
   /** Up to 15 minutes; a longer run stops 20 s before, saves its place and resumes on the next schedule. */
   timeout?: Duration;
   memoryMb?: number;
@@ -52,6 +69,7 @@ export class ValidationFunction extends Construct {
       memorySize: props.memoryMb ?? 1024,
       // Checkpoints are per execution environment (/tmp): one run at a time, so a cut-short run resumes where it stopped.
       reservedConcurrentExecutions: 1,
+      define: validationBundleDefine(props.connectors),
       environment: {
         VALIDATION_CONFIG_PARAMETER: props.configParameter,
         ...(props.tracker

@@ -108,6 +108,15 @@ export const connectorSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type ConnectorConfig = z.output<typeof connectorSchema>;
+export type ConnectorType = ConnectorConfig['type'];
+/** Every connector `type` a config may use. */
+export const CONNECTOR_TYPES = ['postgres', 'dynamodb', 'redis', 'http-json', 'file'] as const satisfies readonly ConnectorType[];
+/**
+ * The connector types a deployed validation handler bundle carries unless told otherwise: the AWS-native
+ * and driver-less ones plus PostgreSQL (~450 KB bundled). Redis brings ioredis (~+190 KB), so it is named
+ * explicitly by deployments whose checks use it. From source (CLI, Cloud Run) every type is available.
+ */
+export const DEFAULT_BUNDLED_CONNECTORS: readonly ConnectorType[] = ['dynamodb', 'http-json', 'file', 'postgres'];
 
 const compareFields = {
   /** Compare only these fields (default: every field on either side, minus `ignore`). */

@@ -1,10 +1,12 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { regionFromHost, sigv4Fetch } from '../../../lib/adapters/aws/sigv4-fetch';
 import { TrackerClient } from '../../../lib/adapters/http/tracker-client';
 import { clientFrom } from '../../../lib/cli/common';
+import { verifySigV4 } from '../../support/sigv4-verifier';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
@@ -35,21 +37,7 @@ async function recorder() {
   return { seen, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** Verify like API Gateway: re-sign what arrived, with the signed headers only, and compare. */
-async function verify(s: Seen, region: string, service: string): Promise<boolean> {
-  const auth = s.headers['authorization'] ?? '';
-  const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
-  const headers: Record<string, string> = {};
-  for (const h of signedHeaders) headers[h] = s.headers[h] ?? '';
-  const amzDate = s.headers['x-amz-date']!;
-  const date = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ service, region, credentials, sha256: Sha256, applyChecksum: false });
-  const again = await signer.sign(
-    { method: s.method, protocol: 'http:', hostname: '127.0.0.1', path: s.path, query: s.query, headers, body: s.body || undefined },
-    { signingDate: date },
-  );
-  return again.headers['authorization'] === auth;
-}
+const verify = (s: Seen, region: string, service: string) => verifySigV4(s, credentials, region, service);
 
 describe('sigv4Fetch', () => {
   it('matches the AWS SigV4 test suite vector (get-vanilla)', async () => {
@@ -117,6 +105,28 @@ describe('sigv4Fetch', () => {
       expect(await verify(s, 'eu-west-1', 'execute-api')).toBe(true);
     } finally {
       process.env = saved;
+      await srv.close();
+    }
+  });
+
+  it('without credentials in the environment, falls back to the SDK default chain (here: a profile in a shared credentials file)', async () => {
+    const srv = await recorder();
+    const saved = { ...process.env };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-sigv4-'));
+    fs.writeFileSync(path.join(dir, 'credentials'), `[migration]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = ${credentials.secretAccessKey}\n`);
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE']) delete process.env[k];
+    process.env['AWS_SHARED_CREDENTIALS_FILE'] = path.join(dir, 'credentials');
+    process.env['AWS_CONFIG_FILE'] = path.join(dir, 'config-absent');
+    process.env['AWS_PROFILE'] = 'migration';
+    try {
+      const res = await sigv4Fetch({ region: 'eu-west-1' })(`${srv.url}/api/migrations`, { method: 'GET', headers: {} });
+      expect(res.status).toBe(200);
+      const s = srv.seen[0]!;
+      expect(s.headers['authorization']).toMatch(/Credential=AKIDPROFILE\//);
+      expect(await verifySigV4(s, { accessKeyId: 'AKIDPROFILE', secretAccessKey: credentials.secretAccessKey }, 'eu-west-1', 'execute-api')).toBe(true);
+    } finally {
+      process.env = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
       await srv.close();
     }
   });

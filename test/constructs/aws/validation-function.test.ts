@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ValidationFunction, type ValidationFunctionProps } from '../../../lib/constructs/aws/validation-function';
+import { ValidationFunction, validationBundleDefine, type ValidationFunctionProps } from '../../../lib/constructs/aws/validation-function';
 import { handlerDefaults, resources, template, testStack } from './helpers';
 
 function build(over: Partial<ValidationFunctionProps> = {}) {
@@ -48,6 +48,13 @@ describe('ValidationFunction', () => {
     });
     expect(env).toMatchObject({ MIGRATION_MONITOR_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com', MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: 'tenant-a', MM_REPORT_SINK: 's3', MM_REPORT_BUCKET: 'acme-reports', MM_REPORT_PREFIX: 'validation' });
     expect(granted).toEqual(['invoke', 's3:validation']);
+  });
+
+  it('bundles only the connector drivers named (default: all but redis); unknown types are refused at synth', () => {
+    expect(validationBundleDefine()).toEqual({ 'process.env.MM_BUNDLE_OMIT_REDIS': '"true"' });
+    expect(validationBundleDefine(['redis', 'file'])).toEqual({ 'process.env.MM_BUNDLE_OMIT_POSTGRES': '"true"' });
+    expect(validationBundleDefine(['postgres', 'redis', 'dynamodb'])).toEqual({});
+    expect(() => build({ connectors: ['postgres', 'mongodb' as 'postgres'] })).toThrow(/unknown connector type\(s\) mongodb \(known: postgres, dynamodb, redis, http-json, file\)/);
   });
 
   it('refuses a parameter name that is not one', () => {
