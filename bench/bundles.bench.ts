@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLING, ZOD_SLIM_SHIM } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
+import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
 import { validationBundleDefine } from '../lib/constructs/aws/validation-function';
 import { CONNECTOR_TYPES } from '../lib/core/validation/config';
 
@@ -32,7 +33,7 @@ const RUNS = 5;
 const ENTRIES: Array<{ name: string; file: string; define: Record<string, string>; optIn?: boolean }> = [
   { name: 'tracker-api', file: 'tracker-api', define: {} },
   { name: 'slack-notifier', file: 'slack-notifier', define: {} },
-  { name: 'search-proxy', file: 'search-proxy', define: {} },
+  { name: 'search-proxy', file: 'search-proxy', define: SEARCH_PROXY_BUNDLE_DEFINE },
   { name: 'log-ingest', file: 'log-ingest', define: {} },
   { name: 'report', file: 'report', define: reportBundleDefine(false) },
   { name: 'report+smtp', file: 'report', define: reportBundleDefine(true), optIn: true },

@@ -22,7 +22,6 @@ import { EmfMetricsSink } from '../lib/adapters/aws/emf-metrics';
 import { SsmOperatorSwitch } from '../lib/adapters/aws/ssm-switch';
 import { authSchema, httpVectorBackend } from '../lib/adapters/http/vector-backend';
 import { PrometheusSink } from '../lib/adapters/local/prometheus-sink';
-import { RedisBreakerStateStore } from '../lib/adapters/redis/breaker-state';
 import type { BreakerStateStore } from '../lib/core/breaker/ports';
 import { json, type HttpHandler } from '../lib/core/http';
 import type { ObservationSink } from '../lib/core/logwatch/sink';
@@ -114,7 +113,14 @@ export async function createSearchProxyFromEnv(rawEnv: NodeJS.ProcessEnv, opts: 
 
   let stateStore: BreakerStateStore | undefined;
   if (env.BREAKER_STATE_TABLE) stateStore = new DynamoBreakerStateStore({ tableName: env.BREAKER_STATE_TABLE });
-  if (env.BREAKER_STATE_REDIS_URL) stateStore = await RedisBreakerStateStore.connect(env.BREAKER_STATE_REDIS_URL);
+  if (env.BREAKER_STATE_REDIS_URL) {
+    // Left out of the AWS Lambda bundle (esbuild define; the AWS stack shares state through DynamoDB): if/else so the driver is dropped.
+    if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw new Error('search proxy: BREAKER_STATE_REDIS_URL: Redis breaker state is not part of this AWS Lambda bundle; on AWS the breakers share state through DynamoDB (SearchProxy sharedState)');
+    else {
+      const { RedisBreakerStateStore } = require('../lib/adapters/redis/breaker-state') as typeof import('../lib/adapters/redis/breaker-state');
+      stateStore = await RedisBreakerStateStore.connect(env.BREAKER_STATE_REDIS_URL);
+    }
+  }
   // Each breaker reads the switch every BREAKER_SWITCH_TTL_MS; the adapter's short cache lets the two
   // breakers, which read at the same moment, share one GetParameter.
   const operatorSwitch = env.BREAKER_SWITCH_PARAMETER ? new SsmOperatorSwitch({ parameterName: env.BREAKER_SWITCH_PARAMETER, client: ssm, ttlMs: 1000 }) : undefined;

@@ -126,6 +126,10 @@ describe('handler bundles from cdk.out', () => {
     }
     const report = fs.readFileSync(path.join(functions['report']!.dir, 'index.js'));
     expect(report.toString()).not.toMatch(/nodemailer/i);
+    // the search proxy shares breaker state through DynamoDB on AWS: no Redis client in its bundle
+    const proxy = fs.readFileSync(path.join(functions['search-proxy']!.dir, 'index.js'), 'utf8');
+    expect(proxy).toContain('BREAKER_STATE_TABLE');
+    expect(proxy).not.toMatch(/ioredis|denque|cluster-key-slot/i);
     expect(report.length).toBeLessThanOrEqual(500 * 1024);
   });
 

@@ -11,6 +11,8 @@ import { json } from '../../lib/core/http';
 import { toApiGwEvent } from '../../lambda/cloud-run';
 import { createSearchProxyFromEnv } from '../../lambda/search-proxy';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
+import Redis from 'ioredis';
+import { startRedis } from '../support/redis';
 import { bundleEntry, captureStdout, emfDocuments as emf, loadHandler as loadBundle, localAwsEnv } from './bundle-helpers';
 
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
@@ -135,6 +137,38 @@ describe('createSearchProxyFromEnv (Cloud Run and local use)', () => {
     const r = await rt.handler({ method: 'POST', path: '/search', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vector: VECTOR, topK: 2 }) });
     expect(JSON.parse(r.body)).toMatchObject({ servedBy: 'fallback', degraded: false, mode: 'fallback-only' });
     await rt.close();
+  });
+
+  it('shares breaker state through Redis when BREAKER_STATE_REDIS_URL is set (real redis-server; Cloud Run and local use: the AWS bundle leaves Redis out)', async () => {
+    const redis = await startRedis();
+    const env = {
+      PRIMARY_BACKEND: JSON.stringify({ kind: 'generic', url: primary.url }),
+      FALLBACK_BACKEND: JSON.stringify({ kind: 'generic', url: fallback.url }),
+      SEARCH_PROXY_SETTINGS: JSON.stringify({ deadlineMs: 2000, primaryTimeoutMs: 500, consecutiveFailures: 2 }),
+      BREAKER_STATE_REDIS_URL: redis.url,
+    };
+    const a = await createSearchProxyFromEnv(env, opts);
+    let b: typeof a | undefined;
+    const reader = new Redis(redis.url);
+    try {
+      primaryMode = 'error';
+      const search = (rt: typeof a) => rt.handler({ method: 'POST', path: '/search', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vector: VECTOR, topK: 2 }) });
+      for (let i = 0; i < 3; i++) expect(JSON.parse((await search(a)).body)).toMatchObject({ servedBy: 'fallback', degraded: true });
+      const keys = await reader.keys('mm:breaker:*');
+      expect(keys.length).toBeGreaterThan(0);
+      const states = await Promise.all(keys.map(async (k) => JSON.parse((await reader.hget(k, 's'))!) as { state: string }));
+      expect(states.map((s) => s.state)).toContain('open');
+      // An instance starting now (a cold start) adopts the shared OPEN state: it does not call the failing primary.
+      b = await createSearchProxyFromEnv(env, opts);
+      const before = primaryAuth.length;
+      expect(JSON.parse((await search(b)).body)).toMatchObject({ servedBy: 'fallback', degraded: true });
+      expect(primaryAuth.length).toBe(before);
+    } finally {
+      reader.disconnect();
+      await a.close();
+      await b?.close();
+      await redis.stop();
+    }
   });
 
   it('names every problem in the environment', async () => {

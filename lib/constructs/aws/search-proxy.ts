@@ -64,6 +64,9 @@ const COMPARISON: Record<AlarmSpec['comparison'], cw.ComparisonOperator> = {
   lte: cw.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
 };
 
+/** Shared breaker state is DynamoDB on AWS: the Redis adapter and ioredis (~180 KB) stay out of the bundle. */
+export const SEARCH_PROXY_BUNDLE_DEFINE: Record<string, string> = { 'process.env.MM_BUNDLE_OMIT_REDIS': '"true"' };
+
 /**
  * The search proxy on AWS: a Lambda (arm64, bundled by the local esbuild) behind a function URL with
  * AWS_IAM auth. Backend URLs come from Parameter Store and credentials from Secrets Manager at cold start
@@ -126,6 +129,7 @@ export class SearchProxy extends Construct {
       memorySize: props.memoryMb ?? 512,
       timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
+      define: SEARCH_PROXY_BUNDLE_DEFINE,
       environment: env,
     });
     Validations.of(this.handler.function).acknowledge({
