@@ -11,6 +11,11 @@ export interface FileStoreOptions {
   idempotencyTtlMs?: number;
   /** fdatasync each group commit (default true). Only benchmarks of the non-durable path turn it off. */
   fsync?: boolean;
+  /**
+   * Newest activity entries kept in memory per migration (default 50,000). Older ones stay in activity.log
+   * and are read from there when a query reaches back that far, so a long run's log costs disk, not memory.
+   */
+  activityInMemory?: number;
 }
 
 interface JournalRecord {
@@ -38,7 +43,10 @@ interface Snapshot {
 export class FileStore implements ProgressStore {
   readonly kind: string;
   private readonly docs = new Map<string, StoredMigration>();
+  /** The newest activity per migration, in commit order (all of it in memory mode). */
   private readonly activity = new Map<string, ActivityEntry[]>();
+  /** Per migration: entries in activity.log, and how many of the oldest of them are not in memory. */
+  private readonly archived = new Map<string, { onDisk: number; dropped: number }>();
   private readonly idem = new Map<string, Map<string, IdempotencyRecord>>();
   private pending: { rec: JournalRecord; line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** What the journal on disk holds: the snapshot is written from these, never from unflushed commits. */
@@ -63,7 +71,8 @@ export class FileStore implements ProgressStore {
 
   /** Open (creating if needed) a store directory and recover its contents. */
   static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
-    const opts = { compactBytes: 32 * 1024 * 1024, idempotencyTtlMs: 24 * 3600_000, fsync: true, ...options };
+    const opts = { compactBytes: 32 * 1024 * 1024, idempotencyTtlMs: 24 * 3600_000, fsync: true, activityInMemory: 50_000, ...options };
+    if (!Number.isInteger(opts.activityInMemory) || opts.activityInMemory < 1) throw new Error(`activityInMemory must be a positive integer, not ${opts.activityInMemory}`);
     await fsp.mkdir(dir, { recursive: true });
     acquireLock(dir);
     try {
@@ -80,7 +89,7 @@ export class FileStore implements ProgressStore {
 
   /** The same store without a disk: for tests and throwaway runs. Passes the same contract. */
   static inMemory(): FileStore {
-    return new FileStore(null, null, { compactBytes: Infinity, idempotencyTtlMs: 24 * 3600_000, fsync: false });
+    return new FileStore(null, null, { compactBytes: Infinity, idempotencyTtlMs: 24 * 3600_000, fsync: false, activityInMemory: Infinity });
   }
 
   async load(migrationId: string): Promise<StoredMigration | null> {
@@ -100,21 +109,46 @@ export class FileStore implements ProgressStore {
 
   async readActivity(migrationId: string, q: ActivityQuery = {}): Promise<ActivityEntry[]> {
     this.assertOpen();
-    const all = this.activity.get(migrationId) ?? [];
-    let from = 0;
-    if (q.since !== undefined) {
-      // entries are appended in commit order, and commit times never go backwards for one migration
-      let lo = 0;
-      let hi = all.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (all[mid]!.at < q.since) lo = mid + 1;
-        else hi = mid;
+    const mem = this.activity.get(migrationId) ?? [];
+    const dropped = this.archived.get(migrationId)?.dropped ?? 0;
+    const sinceIdx = q.since === undefined ? 0 : firstAtOrAfter(mem, q.since);
+    // Memory answers unless the query reaches past its oldest entry into what only activity.log holds.
+    const fromMemory =
+      dropped === 0 ||
+      (q.limit !== undefined && mem.length - sinceIdx >= q.limit) ||
+      (q.since !== undefined && mem.length > 0 && mem[0]!.at < q.since);
+    if (fromMemory) return selectActivity(mem, q);
+    // `mem` is not mutated from the front (trimming replaces the array), so it still starts at index `dropped`.
+    const older = await this.readArchivedActivity(migrationId, dropped);
+    return selectActivity(older.concat(mem), q);
+  }
+
+  /** The oldest `count` activity entries of a migration, from activity.log (streamed, stops once it has them). */
+  private async readArchivedActivity(migrationId: string, count: number): Promise<ActivityEntry[]> {
+    const out: ActivityEntry[] = [];
+    // Lines are written as {"m":<id>,...}: only this migration's lines are parsed.
+    const prefix = `{"m":${JSON.stringify(migrationId)},`;
+    const stream = fs.createReadStream(path.join(this.dir!, 'activity.log'), { encoding: 'utf8', highWaterMark: 1 << 20 });
+    let rest = '';
+    try {
+      for await (const chunk of stream) {
+        const text = rest + (chunk as string);
+        let from = 0;
+        for (let nl = text.indexOf('\n'); nl !== -1 && out.length < count; nl = text.indexOf('\n', from)) {
+          if (text.startsWith(prefix, from)) {
+            const { m: _m, ...e } = JSON.parse(text.slice(from, nl)) as ActivityEntry & { m: string };
+            out.push(e);
+          }
+          from = nl + 1;
+        }
+        if (out.length >= count) break;
+        rest = text.slice(from);
       }
-      from = lo;
+    } finally {
+      stream.destroy();
     }
-    if (q.limit !== undefined) from = Math.max(from, all.length - q.limit);
-    return all.slice(from);
+    if (out.length < count) throw new Error(`activity.log holds ${out.length} entries of migration ${migrationId}, expected at least ${count}`);
+    return out;
   }
 
   /** Compare-and-set; the change is visible at once, `durable` resolves after the group fsync. */
@@ -171,6 +205,8 @@ export class FileStore implements ProgressStore {
       } finally {
         await fh.close();
       }
+      for (const { m, entries } of toArchive) this.archivedCount(m).onDisk += entries.length;
+      for (const m of new Set(toArchive.map((a) => a.m))) this.trimActivity(m);
     }
     const cutoff = Date.now() - this.opts.idempotencyTtlMs;
     const snap: Snapshot = { format: 1, migrations: {}, idempotency: {} };
@@ -198,6 +234,24 @@ export class FileStore implements ProgressStore {
     await this.journal!.truncate(0);
     await this.journal!.sync();
     this.journalBytes = 0;
+  }
+
+  private archivedCount(m: string): { onDisk: number; dropped: number } {
+    let a = this.archived.get(m);
+    if (!a) this.archived.set(m, (a = { onDisk: 0, dropped: 0 }));
+    return a;
+  }
+
+  /** Keep the newest `activityInMemory` entries; only entries already in activity.log may leave memory. */
+  private trimActivity(m: string): void {
+    const list = this.activity.get(m);
+    const a = this.archived.get(m);
+    if (!list || !a) return;
+    const excess = Math.min(list.length - this.opts.activityInMemory, a.onDisk - a.dropped);
+    // Trim in steps of at least a tenth of the limit, so the copy is amortized over many commits.
+    if (excess <= 0 || excess < Math.min(1000, Math.ceil(this.opts.activityInMemory / 10))) return;
+    this.activity.set(m, list.slice(excess));
+    a.dropped += excess;
   }
 
   private markDurable(rec: JournalRecord) {
@@ -280,15 +334,23 @@ export class FileStore implements ProgressStore {
       }
     }
     const archivedUpTo = new Map<string, number>();
-    for (const line of await readLines(path.join(dir, 'activity.log'), 'activity.log')) {
+    await readJournalFile(path.join(dir, 'activity.log'), 'activity.log', (line) => {
       const { m, ...e } = line as ActivityEntry & { m: string };
       let list = this.activity.get(m);
       if (!list) this.activity.set(m, (list = []));
       list.push(e);
+      const a = this.archivedCount(m);
+      a.onDisk++;
+      if (list.length >= 2 * this.opts.activityInMemory) {
+        const excess = list.length - this.opts.activityInMemory;
+        list.splice(0, excess); // during recovery only: no reader holds this array yet
+        a.dropped += excess;
+      }
       archivedUpTo.set(m, Math.max(archivedUpTo.get(m) ?? 0, e.version ?? 0));
-    }
-    for (const raw of await readLines(path.join(dir, 'journal.log'), 'journal.log')) {
-      const rec = raw as JournalRecord;
+    });
+    const journal: JournalRecord[] = [];
+    await readJournalFile(path.join(dir, 'journal.log'), 'journal.log', (raw) => journal.push(raw as JournalRecord));
+    for (const rec of journal) {
       if (rec.v <= (this.docs.get(rec.m)?.version ?? 0)) continue; // already in the snapshot
       const fresh = (rec.a ?? []).filter((e) => (e.version ?? rec.v) > (archivedUpTo.get(rec.m) ?? 0));
       const r: JournalRecord = { ...rec, a: fresh };
@@ -303,24 +365,71 @@ export class FileStore implements ProgressStore {
   }
 }
 
-/** JSONL lines; a torn (unparseable) last line is the unacknowledged write of a crash and is dropped. */
-async function readLines(file: string, label: string): Promise<unknown[]> {
-  if (!fs.existsSync(file)) return [];
-  const text = await fsp.readFile(file, 'utf8');
-  const lines = text.split('\n');
-  const out: unknown[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (!l) continue;
+/** Index of the first entry at or after `since` (entries are in commit order; commit times never go back). */
+function firstAtOrAfter(list: ActivityEntry[], since: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.at < since) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `since` (at or after) and `limit` (the newest n of those), oldest first. */
+function selectActivity(all: ActivityEntry[], q: ActivityQuery): ActivityEntry[] {
+  let from = q.since === undefined ? 0 : firstAtOrAfter(all, q.since);
+  if (q.limit !== undefined) from = Math.max(from, all.length - q.limit);
+  return all.slice(from);
+}
+
+/**
+ * Stream a JSONL file the store appends to, calling `onRecord` per line. Whatever follows the last complete,
+ * parseable line (a write cut short by a crash: never acknowledged, since acknowledgement follows fsync) is
+ * cut off the file, so the next append starts on a line of its own instead of gluing onto the torn bytes.
+ * An unparseable line with complete lines after it is corruption, not a torn write: refused.
+ */
+async function readJournalFile(file: string, label: string, onRecord: (rec: unknown) => void): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  let goodEnd = 0; // byte offset just past the last good line
+  let offset = 0; // byte offset of `rest`
+  let lineNo = 0;
+  let torn: { line: number; error: string } | null = null;
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let from = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
+      lineNo++;
+      const text = buf.toString('utf8', from, nl);
+      from = nl + 1;
+      if (!text.trim()) continue;
+      if (torn) throw new Error(`${label}: corrupt line ${torn.line} (not the last one, so not a torn write): ${torn.error}`);
+      let rec: unknown;
+      try {
+        rec = JSON.parse(text);
+      } catch (e) {
+        torn = { line: lineNo, error: (e as Error).message };
+        continue;
+      }
+      onRecord(rec);
+      goodEnd = offset + from;
+    }
+    rest = buf.subarray(from);
+    offset += from;
+  }
+  const size = (await fsp.stat(file)).size;
+  if (size > goodEnd) {
+    // a torn tail: a partial line without its newline, or an unparseable last line
+    const fh = await fsp.open(file, 'r+');
     try {
-      out.push(JSON.parse(l));
-    } catch (e) {
-      const isLast = lines.slice(i + 1).every((x) => x === '');
-      if (isLast) break;
-      throw new Error(`${label}: corrupt line ${i + 1} (not the last one, so not a torn write): ${(e as Error).message}`);
+      await fh.truncate(goodEnd);
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
   }
-  return out;
 }
 
 function acquireLock(dir: string) {

@@ -13,6 +13,13 @@ describeStoreContract('embedded file store', async () => {
   return { store, cleanup: async () => (await store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
 });
 
+// Frequent compaction and a tiny in-memory window: most activity queries cross from activity.log into memory.
+describeStoreContract('embedded file store, 5 activity entries in memory', async () => {
+  const dir = tmpDir();
+  const store = await FileStore.open(dir, { activityInMemory: 5, compactBytes: 20_000 });
+  return { store, cleanup: async () => (await store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
+});
+
 describeStoreContract('embedded store, in memory', async () => {
   const store = FileStore.inMemory();
   return { store, cleanup: () => store.close() };
@@ -83,6 +90,87 @@ describe('embedded file store on disk', () => {
     await expect(FileStore.open(bad)).rejects.toThrow(/corrupt line 1/);
     fs.rmSync(bad, { recursive: true, force: true });
     fs.rmSync(crashed, { recursive: true, force: true });
+  });
+
+  /** A copy of the directory as it is on disk right now, as a crash would leave it (no close, no compaction). */
+  const crashCopy = (from: string) => {
+    const crashed = tmpDir();
+    fs.cpSync(from, crashed, { recursive: true });
+    fs.rmSync(path.join(crashed, 'LOCK'));
+    return crashed;
+  };
+
+  it('after recovering from a torn journal line, crashes again without losing what was acknowledged since', async () => {
+    const store = await FileStore.open(dir);
+    const t = new Tracker({ store });
+    await t.initialize('m', {});
+    const first = crashCopy(dir);
+    await store.close();
+    fs.appendFileSync(path.join(first, 'journal.log'), '{"m":"m","v":2,"s":{"trunc'); // the write the crash cut short
+    const again = await FileStore.open(first);
+    const t2 = new Tracker({ store: again });
+    for (let i = 0; i < 3; i++) await t2.apply('m', { action: 'update_metrics', increment: { successfulOperations: 1 } });
+    const second = crashCopy(first); // crash again before any compaction
+    await again.close();
+    const third = await FileStore.open(second);
+    expect((await third.load('m'))?.state.metrics.successfulOperations).toBe(3);
+    expect((await third.readActivity('m')).map((a) => a.version)).toEqual([1, 2, 3, 4]);
+    await third.close();
+    for (const d of [first, second]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a torn last line of activity.log (a crash while archiving) is cut off and its entries come back from the journal', async () => {
+    const store = await FileStore.open(dir);
+    const t = new Tracker({ store });
+    await t.initialize('m', {});
+    await store.compact(); // version 1 is archived in activity.log, the journal is empty
+    for (let i = 0; i < 2; i++) await t.apply('m', { action: 'update_metrics', increment: { successfulOperations: 1 } });
+    const crashed = crashCopy(dir);
+    await store.close();
+    fs.appendFileSync(path.join(crashed, 'activity.log'), '{"m":"m","version":2,"act'); // archiving of versions 2-3 cut short
+    const again = await FileStore.open(crashed);
+    await again.compact(); // archives 2-3 after the good lines
+    await new Tracker({ store: again }).apply('m', { action: 'update_metrics', increment: { successfulOperations: 1 } });
+    const before = await again.readActivity('m');
+    await again.close();
+    const last = await FileStore.open(crashed);
+    expect((await last.readActivity('m')).map((a) => a.version)).toEqual([1, 2, 3, 4]);
+    expect(before.map((a) => a.version)).toEqual([1, 2, 3, 4]);
+    await last.close();
+    fs.rmSync(crashed, { recursive: true, force: true });
+  });
+
+  it('keeps only the newest activity in memory and reads older entries from activity.log, the same before and after a restart', async () => {
+    const opts = { activityInMemory: 10, compactBytes: 8_000 };
+    let store = await FileStore.open(dir, opts);
+    let t = new Tracker({ store });
+    await t.initialize('m', {});
+    await t.initialize('other', {});
+    for (let i = 0; i < 120; i++) await t.apply(i % 3 ? 'm' : 'other', { action: 'update_metrics', increment: { successfulOperations: 1 } });
+    const inMemory = () => (store as unknown as { activity: Map<string, unknown[]> }).activity.get('m')!.length;
+    const check = async () => {
+      const all = await store.readActivity('m');
+      expect(all.map((a) => a.version)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
+      expect((await store.readActivity('m', { limit: 3 })).map((a) => a.version)).toEqual([79, 80, 81]);
+      expect((await store.readActivity('m', { limit: 50 })).map((a) => a.version)).toEqual(Array.from({ length: 50 }, (_, i) => i + 32));
+      const since = all[20]!.at;
+      expect(await store.readActivity('m', { since })).toEqual(all.filter((a) => a.at >= since));
+      expect(await store.readActivity('m', { since, limit: 70 })).toEqual(all.filter((a) => a.at >= since).slice(-70));
+      expect(await store.readActivity('other')).toHaveLength(41);
+    };
+    await store.compact();
+    expect(inMemory()).toBeLessThanOrEqual(10);
+    await check();
+    await store.close();
+    store = await FileStore.open(dir, opts);
+    expect(inMemory()).toBeLessThan(20);
+    await check();
+    // new entries after the restart join the end
+    t = new Tracker({ store });
+    await t.apply('m', { action: 'update_metrics', increment: { successfulOperations: 1 } });
+    expect((await store.readActivity('m')).map((a) => a.version).slice(-2)).toEqual([81, 82]);
+    await store.close();
+    await expect(FileStore.open(dir, { activityInMemory: 0 })).rejects.toThrow(/activityInMemory must be a positive integer/);
   });
 
   it('lets one process own a directory at a time', async () => {
