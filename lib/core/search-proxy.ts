@@ -5,6 +5,7 @@ import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
 import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from './http';
 import type { Observation, ObservationSink } from './logwatch/sink';
+import type { HealthStatus } from './tracker';
 import { parseOrThrow } from './validation-util';
 
 /**
@@ -319,14 +320,17 @@ export class SearchProxy {
     return { ...this.shadow };
   }
 
-  /** ok: the serving path is healthy; degraded: the primary breaker is not closed; unavailable: nothing can serve. */
+  /**
+   * The tracker's vocabulary, so one probe config reads both: healthy (the serving path is healthy),
+   * degraded (the breaker of the store that should serve is not closed), unhealthy (nothing can serve: 503).
+   */
   health(): HttpResponse {
     const p = this.breakers.primary.stats();
     const f = this.breakers.fallback.stats();
     const s = this.settings;
     const usesPrimary = s.mode !== 'fallback-only';
     const canServe = (usesPrimary && p.state !== 'open') || f.state !== 'open';
-    const status = !canServe ? 'unavailable' : usesPrimary && p.state !== 'closed' ? 'degraded' : s.mode === 'fallback-only' && f.state !== 'closed' ? 'degraded' : 'ok';
+    const status: HealthStatus = !canServe ? 'unhealthy' : usesPrimary && p.state !== 'closed' ? 'degraded' : s.mode === 'fallback-only' && f.state !== 'closed' ? 'degraded' : 'healthy';
     const view = (b: typeof p) => ({
       name: b.name,
       state: b.state,
@@ -336,7 +340,7 @@ export class SearchProxy {
       counts: b.counts,
       window: b.strategy,
     });
-    return json(status === 'unavailable' ? 503 : 200, {
+    return json(status === 'unhealthy' ? 503 : 200, {
       status,
       mode: s.mode,
       breakers: { primary: view(p), fallback: view(f) },

@@ -244,7 +244,7 @@ describe('search proxy: requests, health and metrics', () => {
 
   it('health: ok, degraded while the primary breaker is open, 503 when nothing can serve', async () => {
     const { post, q, primary, fallback, get } = make();
-    expect(body(await get('/health'))).toMatchObject({ status: 'ok', breakers: { primary: { state: 'closed', name: 'search-primary' } } });
+    expect(body(await get('/health'))).toMatchObject({ status: 'healthy', breakers: { primary: { state: 'closed', name: 'search-primary' } } });
     primary.impl = fails(500);
     await post(q);
     await post(q);
@@ -256,7 +256,7 @@ describe('search proxy: requests, health and metrics', () => {
     await post(q);
     const down = await get('/health');
     expect(down.status).toBe(503);
-    expect(body(down)).toMatchObject({ status: 'unavailable' });
+    expect(body(down)).toMatchObject({ status: 'unhealthy' });
   });
 
   it('serves Prometheus text at /metrics with spec names, or 404 when not configured', async () => {

@@ -16,7 +16,7 @@ it('starts two demo backends and the proxy on 127.0.0.1, each answering /search'
   expect(proxied.servedBy).toBe('primary');
   expect(proxied.results).toEqual(direct.results);
   const health = (await (await fetch(`${demo.url}/health`)).json()) as { status: string };
-  expect(health.status).toBe('ok');
+  expect(health.status).toBe('healthy');
   expect(await (await fetch(`${demo.url}/metrics`)).text()).toContain('search_proxy_requests_total{backend="primary",outcome="success"} 1');
 });
 

@@ -84,7 +84,7 @@ it('backend refusing connections: fallback serves, the breaker opens, probes aft
   const back = await until((a) => a.body.servedBy === 'primary');
   expect(back.body).toMatchObject({ servedBy: 'primary', degraded: false });
   await until((a) => a.body.servedBy === 'primary' && logs.some((l) => l.includes('search-primary CLOSED')));
-  expect((await health()).status).toBe('ok');
+  expect((await health()).status).toBe('healthy');
   expect(logs.filter((l) => /search-primary (OPEN|HALF-OPEN|CLOSED)/.test(l)).map((l) => l.replace(/.*search-primary /, ''))).toEqual([
     'OPEN (failures)',
     'HALF-OPEN (recovery_timeout)',
