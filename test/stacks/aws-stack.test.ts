@@ -20,7 +20,7 @@ const EVERYTHING = {
   reportRecipients: 'team@example.com,cto@example.com',
   reportEmailFrom: 'reports@example.com',
   reportSlackWebhookSecret: 'migration/report-slack',
-  validation: JSON.stringify({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', resources: { dynamodbTables: ['orders'], s3Buckets: ['acme-data'], lambdaFunctions: ['orders-api'] } }),
+  validation: JSON.stringify({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', connectors: ['postgres', 'redis'], resources: { dynamodbTables: ['orders'], s3Buckets: ['acme-data'], lambdaFunctions: ['orders-api'] } }),
   gcpServiceAccountIds: '103984732984732984732',
   logGroups: '/ecs/tenant-migrator,/migration/cutover',
 };
@@ -151,6 +151,7 @@ describe('MigrationMonitoringStack', () => {
     expect(rates.sort()).toEqual(['cron(0 7 * * ? *)', 'rate(15 minutes)', 'rate(5 minutes)']);
     const env = envOf(template, stack.validation!.handler.function);
     expect(env).toMatchObject({ VALIDATION_CONFIG_PARAMETER: '/migration/validation-config', MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: 'tenant-a', MM_REPORT_SINK: 's3', MM_REPORT_PREFIX: 'validation' });
+    expect(stack.validation!.connectors).toEqual(['postgres', 'redis']); // the drivers its bundle carries
     expect(alarmNames(template)).toEqual(expect.arrayContaining(['MigrationMonitoring-staging-validation-Fault-Count-warning', 'MigrationMonitoring-staging-log-ingest-Fault-Count-warning']));
     // report email and Slack from the report's own settings
     expect(envOf(template, stack.report!.handler.function)).toMatchObject({ REPORT_OUTPUTS: 's3,email,slack', REPORT_EMAIL_FROM: 'reports@example.com' });

@@ -54,6 +54,8 @@ export const VALIDATION_ENTRY = path.join(PROJECT_ROOT, 'lambda/validate.ts');
  */
 export class ValidationFunction extends Construct {
   readonly handler: HandlerFunction;
+  /** The connector types whose drivers this function's bundle carries. */
+  readonly connectors: readonly ConnectorType[];
 
   constructor(scope: Construct, id: string, props: ValidationFunctionProps) {
     super(scope, id);
@@ -61,6 +63,7 @@ export class ValidationFunction extends Construct {
       throw new Error(`ValidationFunction: configParameter "${props.configParameter}" must be an SSM parameter name starting with /`);
     }
     const reportPrefix = props.reports?.prefix ?? 'validation';
+    this.connectors = props.connectors ?? DEFAULT_BUNDLED_CONNECTORS;
     this.handler = new HandlerFunction(this, 'Handler', {
       ...props.handlerDefaults,
       entry: VALIDATION_ENTRY,
@@ -69,7 +72,7 @@ export class ValidationFunction extends Construct {
       memorySize: props.memoryMb ?? 1024,
       // Checkpoints are per execution environment (/tmp): one run at a time, so a cut-short run resumes where it stopped.
       reservedConcurrentExecutions: 1,
-      define: validationBundleDefine(props.connectors),
+      define: validationBundleDefine(this.connectors),
       environment: {
         VALIDATION_CONFIG_PARAMETER: props.configParameter,
         ...(props.tracker
