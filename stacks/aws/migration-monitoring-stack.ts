@@ -55,6 +55,7 @@ export class MigrationMonitoringStack extends Stack {
   readonly alertTopic: AlertTopic;
   readonly progressTable: ProgressTable;
   readonly trackerApi: TrackerApi;
+  readonly parameters: Parameters;
   readonly alarms: MigrationAlarms;
   readonly dashboard: MigrationDashboard;
   readonly schedules: Schedules;
@@ -165,7 +166,7 @@ export class MigrationMonitoringStack extends Stack {
     }
     const logIngest = this.logSubscription && { fn: this.logSubscription.handler.function, logGroup: this.logSubscription.handler.logGroup };
 
-    new Parameters(this, 'Parameters', {
+    this.parameters = new Parameters(this, 'Parameters', {
       prefix: cfg.parameterPrefix,
       alertTopicArn: this.alertTopic.topic.topicArn,
       apiUrl: this.trackerApi.url,

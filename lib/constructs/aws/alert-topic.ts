@@ -90,4 +90,14 @@ export class AlertTopic extends Construct {
       this.slackNotifier = fn.function;
     }
   }
+
+  /**
+   * Let a principal (a migration job's role, a custom alarm handler) publish to the topic: `sns:Publish` on
+   * it and, because the topic is encrypted, `kms:GenerateDataKey*` / `kms:Decrypt` on its key, without
+   * which SNS refuses the publish with a KMS error.
+   */
+  grantPublish(grantee: iam.IGrantable): iam.Grant {
+    const key = this.key.grant(grantee, 'kms:GenerateDataKey*', 'kms:Decrypt');
+    return this.topic.grantPublish(grantee).combine(key);
+  }
 }

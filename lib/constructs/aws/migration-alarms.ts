@@ -6,12 +6,20 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, SnsAlarmActionStrategy, type IDynamicDashboardFactory, type IDynamicDashboardSegment } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { METRICS, type AlarmSpec, type Comparison, type MonitoringSpec } from '../../core/monitoring-spec';
+import { METRICS, type AlarmSpec, type Comparison, type MetricName, type MonitoringSpec } from '../../core/monitoring-spec';
 
 /** Where the spec metrics live in CloudWatch: namespace + the `service` rollup dimension (see EmfMetricsSink). */
 export interface MetricSource {
   namespace: string;
   serviceName: string;
+}
+
+/**
+ * A spec metric as CloudWatch sees it: the handlers' EMF rollup under the `service` dimension (per-phase,
+ * per-severity… series carry more dimensions; query those with SEARCH, as the dashboard does).
+ */
+export function specMetric(src: MetricSource, name: MetricName, opts: cw.MetricOptions = {}): cw.Metric {
+  return new cw.Metric({ statistic: METRICS[name].kind === 'gauge' ? 'Maximum' : 'Sum', ...opts, namespace: src.namespace, metricName: METRICS[name].name, dimensionsMap: { service: src.serviceName, ...opts.dimensionsMap } });
 }
 
 export interface MonitoredHandler {
@@ -78,8 +86,11 @@ export class MigrationAlarms extends Construct {
   /** Facade dashboard segments (handler health), for MigrationDashboard. */
   readonly healthSegments: Array<{ widgets(): cw.IWidget[] }> = [];
 
+  private readonly source: MetricSource;
+
   constructor(scope: Construct, id: string, props: MigrationAlarmsProps) {
     super(scope, id);
+    this.source = props.metrics;
     const action = new cwActions.SnsAction(props.topic);
     for (const spec of props.spec.alarms) {
       if (PLATFORM_RENDERED.has(spec.id)) continue;
@@ -115,6 +126,11 @@ export class MigrationAlarms extends Construct {
     this.facade = this.handlerHealth(props);
   }
 
+  /** A spec metric, to build alarms or widgets of your own next to these (default statistic: Maximum for gauges, Sum otherwise). */
+  metric(name: MetricName, opts: cw.MetricOptions = {}): cw.Metric {
+    return specMetric(this.source, name, opts);
+  }
+
   /** All alarms, spec and handler health (not the composite). */
   allAlarms(): cw.IAlarm[] {
     return [...this.alarms.values(), ...this.facade.createdAlarms().map((a) => a.alarm)];
@@ -122,8 +138,7 @@ export class MigrationAlarms extends Construct {
 
   private alarmMetric(spec: AlarmSpec, src: MetricSource): cw.IMetric {
     const period = Duration.seconds(spec.periodSeconds);
-    const metric = (name: keyof typeof METRICS, statistic: string) =>
-      new cw.Metric({ namespace: src.namespace, metricName: METRICS[name].name, dimensionsMap: { service: src.serviceName }, statistic, period });
+    const metric = (name: MetricName, statistic: string) => specMetric(src, name, { statistic, period });
     const m = metric(spec.metric, spec.statistic);
     if (!spec.onlyWhile) return m;
     const w = spec.onlyWhile;

@@ -3,7 +3,7 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS, type MetricName, type MonitoringSpec } from '../../core/monitoring-spec';
-import type { MetricSource } from './migration-alarms';
+import { specMetric, type MetricSource } from './migration-alarms';
 
 export interface MigrationDashboardProps {
   dashboardName: string;
@@ -32,7 +32,7 @@ export class MigrationDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationDashboardProps) {
     super(scope, id);
-    const { namespace, serviceName } = props.metrics;
+    const { namespace } = props.metrics;
     /** Every series of a spec metric, one line per value of its dimensions. */
     const search = (name: MetricName, statistic: string, label?: string) => {
       const dims = [...METRICS[name].dimensions, 'service'].join(',');
@@ -44,7 +44,7 @@ export class MigrationDashboard extends Construct {
       });
     };
     const rollup = (name: MetricName, statistic: string) =>
-      new cw.Metric({ namespace, metricName: METRICS[name].name, dimensionsMap: { service: serviceName }, statistic, period: PERIOD, label: `${name} (all)` });
+      specMetric(props.metrics, name, { statistic, period: PERIOD, label: `${name} (all)` });
     const threshold = (alarmId: string) => {
       const a = props.spec.alarms.find((x) => x.id === alarmId);
       return a ? [{ value: a.threshold, label: `${a.id} (${a.severity})`, color: a.severity === 'critical' ? '#d62728' : '#ff7f0e' }] : [];

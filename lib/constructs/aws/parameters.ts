@@ -1,3 +1,5 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 
@@ -29,11 +31,31 @@ export const parameterNames = (prefix: string) => ({
  */
 export class Parameters extends Construct {
   readonly parameters: ssm.StringParameter[] = [];
+  private readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: ParametersProps) {
     super(scope, id);
+    this.prefix = props.prefix;
     this.write('Stack', props.prefix, props);
     for (const m of props.migrations) this.write(`Migration-${m}`, `${props.prefix}/${m}`, props);
+  }
+
+  /**
+   * Let a principal read the stack's parameters (`<prefix>/…`, e.g. a CI job that looks up the API URL), or
+   * only one migration's (`<prefix>/<migrationId>/…`). String parameters: no KMS grant is needed.
+   */
+  grantRead(grantee: iam.IGrantable, migrationId?: string): iam.Grant {
+    const stack = Stack.of(this);
+    const names = Object.values(parameterNames(migrationId ? `${this.prefix}/${migrationId}` : this.prefix));
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+      resourceArns: [
+        ...names.map((n) => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: n.slice(1) })),
+        // GetParametersByPath is authorized on the path itself
+        stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: (migrationId ? `${this.prefix}/${migrationId}` : this.prefix).slice(1) }),
+      ],
+    });
   }
 
   private write(id: string, prefix: string, props: ParametersProps) {

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AlertTopic } from '../../../lib/constructs/aws/alert-topic';
 import { handlerDefaults, resources, template, testStack } from './helpers';
 
@@ -68,5 +69,22 @@ describe('AlertTopic', () => {
       },
     });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', RedrivePolicy: Match.objectLike({ deadLetterTargetArn: Match.anyValue() }) });
+  });
+
+  it('grantPublish gives sns:Publish on the topic and the key use SNS needs to encrypt the message', () => {
+    const stack = testStack();
+    const alerts = new AlertTopic(stack, 'Alerts', { emails: [], removalPolicy: RemovalPolicy.DESTROY, handlerDefaults: handlerDefaults() });
+    const role = new iam.Role(stack, 'Job', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    alerts.grantPublish(role);
+    const t = template(stack);
+    const [topicId] = resources(t, 'AWS::SNS::Topic')[0]!;
+    const [keyId] = resources(t, 'AWS::KMS::Key')[0]!;
+    const statements = resources(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } }),
+        expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Decrypt']), Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
+      ]),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -28,6 +28,15 @@ const byName = (t: ReturnType<typeof template>) =>
   Object.fromEntries(resources(t, 'AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties['AlarmName'], r.Properties])) as Record<string, any>;
 
 describe('MigrationAlarms', () => {
+  it('metric() hands out spec metrics for alarms of your own (rollup by service, statistic by kind)', () => {
+    const { alarms } = build();
+    const gauge = alarms.metric('ErrorRate');
+    expect(gauge).toMatchObject({ namespace: 'MM/test', metricName: 'ErrorRate', statistic: 'Maximum', dimensions: { service: 'migration-monitor' } });
+    const counter = alarms.metric('PhaseFailed', { period: Duration.minutes(1), dimensionsMap: { Phase: 'database' } });
+    expect(counter).toMatchObject({ metricName: 'PhaseFailed', statistic: 'Sum', dimensions: { service: 'migration-monitor', Phase: 'database' } });
+    expect(counter.period.toSeconds()).toBe(60);
+  });
+
   it('renders every spec alarm on the service rollup with its threshold, window, runbook and SNS alarm + OK actions', () => {
     const { stack, topic } = build();
     const t = template(stack);

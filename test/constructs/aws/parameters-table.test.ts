@@ -1,4 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Parameters, parameterNames } from '../../../lib/constructs/aws/parameters';
 import { ProgressTable } from '../../../lib/constructs/aws/progress-table';
 import { resources, template, testStack } from './helpers';
@@ -33,6 +34,25 @@ describe('Parameters', () => {
     new Parameters(stack, 'P', { prefix: '/m', alertTopicArn: 'a', apiUrl: 'u', thresholds: {}, migrations: [] });
     const names = resources(template(stack), 'AWS::SSM::Parameter').map(([, r]) => r.Properties['Name']);
     expect(names.sort()).toEqual(['/m/alert-topic-arn', '/m/api-url', '/m/thresholds']);
+  });
+
+  it('grantRead covers the stack\'s parameters, or one migration\'s only', () => {
+    const stack = testStack();
+    const p = new Parameters(stack, 'P', { prefix: '/migration', alertTopicArn: 'a', apiUrl: 'u', thresholds: {}, migrations: ['tenant-a'] });
+    const ci = new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() });
+    const job = new iam.Role(stack, 'Job', { assumedBy: new iam.AccountRootPrincipal() });
+    p.grantRead(ci);
+    p.grantRead(job, 'tenant-a');
+    const policies = Object.fromEntries(resources(template(stack), 'AWS::IAM::Policy').map(([, r]) => [r.Properties.Roles[0].Ref as string, r.Properties.PolicyDocument.Statement as any[]]));
+    const arns = (role: string) => JSON.stringify(policies[Object.keys(policies).find((k) => k.startsWith(role))!]![0].Resource);
+    const ciArns = arns('Ci');
+    const jobArns = arns('Job');
+    expect(policies[Object.keys(policies).find((k) => k.startsWith('Ci'))!]![0].Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath']);
+    for (const n of ['alert-topic-arn', 'api-url', 'report-bucket', 'thresholds']) {
+      expect(ciArns).toContain(`:parameter/migration/${n}"`);
+      expect(jobArns).toContain(`:parameter/migration/tenant-a/${n}"`);
+      expect(jobArns).not.toContain(`:parameter/migration/${n}"`);
+    }
   });
 });
 
