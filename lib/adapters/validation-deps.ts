@@ -3,7 +3,7 @@ import { runValidation, type ValidationDeps } from '../core/validation/engine';
 import type { ValidationReport } from '../core/validation/result';
 import { TrackerReporter, type TrackerPort } from '../core/validation/tracker-reporter';
 import { DomainError } from '../core/errors';
-import type { ConnectorConfig, ConnectorType, ValidationConfig } from '../core/validation/config';
+import { CONNECTOR_TYPES, type ConnectorConfig, type ConnectorType, type ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
 import { FileCheckpointStore } from './local/checkpoint-file';
@@ -82,10 +82,12 @@ export function bundledConnector(type: ConnectorType): boolean {
 
 const notBundled = (missing: Array<{ connector: string; type: string }>) => {
   const types = [...new Set(missing.map((m) => m.type))];
+  // what this bundle carries plus what the config needs, in the usual order
+  const wanted = CONNECTOR_TYPES.filter((t) => bundledConnector(t) || types.includes(t));
   return new DomainError(
     'validation_failed',
     `connector type(s) ${types.join(', ')} (used by ${missing.map((m) => `"${m.connector}"`).join(', ')}) are not part of this validation bundle: ` +
-      `add them to the stack's validation.connectors (e.g. -c validationConnectors=${[...new Set(['dynamodb', 'http-json', 'file', ...types])].join(',')}) and deploy again`,
+      `add them to the stack's validation.connectors (-c validationConnectors=${wanted.join(',')}) and deploy again`,
   );
 };
 

@@ -42,7 +42,7 @@ describe('connector types left out of a bundle', () => {
     );
     expect(isDomainError(err)).toBe(true);
     expect((err as Error).message).toBe(
-      'connector type(s) redis, postgres (used by "cache", "db") are not part of this validation bundle: add them to the stack\'s validation.connectors (e.g. -c validationConnectors=dynamodb,http-json,file,redis,postgres) and deploy again',
+      'connector type(s) redis, postgres (used by "cache", "db") are not part of this validation bundle: add them to the stack\'s validation.connectors (-c validationConnectors=postgres,dynamodb,redis,http-json,file) and deploy again',
     );
     expect(calls).toEqual([]);
   });
@@ -50,7 +50,7 @@ describe('connector types left out of a bundle', () => {
   it('only the omitted types are refused', () => {
     process.env['MM_BUNDLE_OMIT_REDIS'] = 'true';
     expect(bundledConnector('postgres')).toBe(true);
-    expect(() => assertConnectorsBundled(config)).toThrow(/connector type\(s\) redis \(used by "cache"\)/);
+    expect(() => assertConnectorsBundled(config)).toThrow(/connector type\(s\) redis \(used by "cache"\) .*-c validationConnectors=postgres,dynamodb,redis,http-json,file\)/);
     expect(() => assertConnectorsBundled(validateConfig({ connectors: { a: { type: 'file', path: 'a.csv', key: 'id' } }, checks: [{ kind: 'count', source: 'a', target: 'a' }] }))).not.toThrow();
   });
 });

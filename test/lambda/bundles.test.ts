@@ -372,7 +372,7 @@ describe('scheduled handlers from cdk.out', () => {
       const fn = functions['validate']!;
       const run = await runBundle(fn.dir, validateEnv(), [fn.scheduleInput]);
       expect(run.error).toBe(
-        'connector type(s) redis (used by "cache") are not part of this validation bundle: add them to the stack\'s validation.connectors (e.g. -c validationConnectors=dynamodb,http-json,file,redis) and deploy again',
+        'connector type(s) redis (used by "cache") are not part of this validation bundle: add them to the stack\'s validation.connectors (-c validationConnectors=postgres,dynamodb,redis,http-json,file) and deploy again',
       );
       expect(gateway.seen.verified).toBe(before);
       // and the driver is really absent from what deploys
