@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { errorResponse, json, type HttpHandler, type HttpRequest, type HttpResponse } from '../lib/core/http';
+import { errorResponse, json, methodNotAllowed, type HttpHandler, type HttpRequest, type HttpResponse } from '../lib/core/http';
 import { DomainError } from '../lib/core/errors';
 import { serveHttp, type RunningServer } from '../lib/adapters/local/http-server';
 
@@ -109,11 +109,7 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
 /** A Lambda handler for scheduled events, served over HTTP: POST body → event, result → 200 JSON, throw → 500 (the scheduler retries). */
 export function lambdaEventHandler(fn: LambdaFn, name: string): HttpHandler {
   return async (req) => {
-    if (req.method !== 'POST') {
-      const r = errorResponse(new DomainError('method_not_allowed', `${req.method} is not allowed: scheduled handlers take POST`));
-      r.headers['allow'] = 'POST';
-      return r;
-    }
+    if (req.method !== 'POST') return methodNotAllowed(['POST'], `${req.method} is not allowed: scheduled handlers take POST`);
     let event: unknown = {};
     if (req.body && req.body.trim()) {
       try {

@@ -17,7 +17,7 @@ import { EmfMetricsSink } from '../lib/adapters/aws/emf-metrics';
 import { webhookUrlFromSecret } from '../lib/adapters/local/slack-notifier';
 import { OUTPUTS, buildChannels, type ChannelSettings } from '../lib/adapters/report-channels';
 import { DomainError } from '../lib/core/errors';
-import { errorResponse, json, parseJsonBody, type HttpHandler } from '../lib/core/http';
+import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../lib/core/http';
 import type { ReportMetrics } from '../lib/core/report/ports';
 import { REPORT_FORMATS } from '../lib/core/report/render';
 import { runReports, trackerSource, type ReportSource, type RunSummary } from '../lib/core/report/runner';
@@ -101,11 +101,7 @@ export function createReportHttpHandler(deps: ReportHandlerDeps): HttpHandler {
   const run = createReportRun(deps);
   return async (req) => {
     try {
-      if (req.method !== 'POST') {
-        const r = errorResponse(new DomainError('method_not_allowed', `${req.method} is not allowed: the report handler takes POST`));
-        r.headers['allow'] = 'POST';
-        return r;
-      }
+      if (req.method !== 'POST') return methodNotAllowed(['POST'], `${req.method} is not allowed: the report handler takes POST`);
       const body = req.body?.trim() ? parseJsonBody(req) : {};
       const summary = await run(body);
       return json(summary.ok ? 200 : 500, summary);

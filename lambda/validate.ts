@@ -23,7 +23,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { FetchLike } from '../lib/adapters/http/tracker-client';
 import { runConfiguredValidation } from '../lib/adapters/validation-deps';
-import { errorResponse, json, parseJsonBody, type HttpHandler } from '../lib/core/http';
+import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../lib/core/http';
 import { DomainError, isDomainError } from '../lib/core/errors';
 import type { ReportSink } from '../lib/core/report/ports';
 import { parseConfigText, type ValidationConfig } from '../lib/core/validation/config';
@@ -132,11 +132,7 @@ export function createValidateHttpHandler(deps: ValidateDeps): HttpHandler {
   let busy = false;
   return async (req) => {
     try {
-      if (req.method !== 'POST') {
-        const r = errorResponse(new DomainError('method_not_allowed', `${req.method} is not allowed: the validation handler takes POST`));
-        r.headers['allow'] = 'POST';
-        return r;
-      }
+      if (req.method !== 'POST') return methodNotAllowed(['POST'], `${req.method} is not allowed: the validation handler takes POST`);
       if (busy) throw new DomainError('conflict', 'a validation run is already going on this instance');
       const body = req.body?.trim() ? parseJsonBody(req) : {};
       busy = true;

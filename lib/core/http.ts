@@ -69,6 +69,13 @@ export function errorResponse(e: unknown, onServerError?: (e: unknown) => void):
   return json(500, { error: { code: 'internal', message: 'internal server error' } });
 }
 
+/** 405 with the methods that are allowed in the Allow header, body in the shape of errorResponse. */
+export function methodNotAllowed(allowed: string[], message: string): HttpResponse {
+  const res = errorResponse(new DomainError('method_not_allowed', message));
+  res.headers['allow'] = allowed.join(', ');
+  return res;
+}
+
 /** A small router: exact and `:param` matches; 404 for unknown paths, 405 (with Allow) for wrong methods. */
 export function router(routes: Route[], onServerError?: (e: unknown) => void): HttpHandler {
   const compiled = routes.map((r) => ({ ...r, parts: r.path.split('/') }));
@@ -85,11 +92,7 @@ export function router(routes: Route[], onServerError?: (e: unknown) => void): H
         }
         return await r.handler(req, params);
       }
-      if (allowed.length) {
-        const res = errorResponse(new DomainError('method_not_allowed', `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`));
-        res.headers['allow'] = allowed.join(', ');
-        return res;
-      }
+      if (allowed.length) return methodNotAllowed(allowed, `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`);
       throw new DomainError('not_found', `no route for ${req.method} ${req.path}`);
     } catch (e) {
       return errorResponse(e, onServerError);

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { DomainError } from '../errors';
-import { errorResponse, json, parseJsonBody, type HttpHandler } from '../http';
+import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
 import { parseOrThrow } from '../validation-util';
 import type { LineOutcome, LogAnalyzer, LogLine } from './analyzer';
 
@@ -110,7 +110,7 @@ export function pubSubPushHandler(
   hooks: { onMalformed?: (key: string, reason: string) => void; onServerError?: (e: unknown) => void } = {},
 ): HttpHandler {
   return async (req) => {
-    if (req.method !== 'POST') return json(405, { error: { code: 'method_not_allowed', message: 'Pub/Sub pushes with POST' } }, { allow: 'POST' });
+    if (req.method !== 'POST') return methodNotAllowed(['POST'], 'Pub/Sub pushes with POST');
     try {
       const parsed = pubSubLines(parseJsonBody(req));
       if (parsed.kind === 'malformed') {
