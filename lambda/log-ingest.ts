@@ -93,9 +93,10 @@ export async function gcpTrackerSink(env: NodeJS.ProcessEnv = process.env): Prom
   const { remoteTrackerSink } = await import('../lib/adapters/http/tracker-sink');
   if (e.MM_TRACKER_AWS_ROLE_ARN) {
     if (!e.MM_TRACKER_AWS_REGION) throw new Error('log-ingest: MM_TRACKER_AWS_ROLE_ARN needs MM_TRACKER_AWS_REGION');
-    const { sigV4Fetch, webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
+    const { webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
+    const { sigv4Fetch } = await import('../lib/adapters/aws/sigv4-fetch');
     const credentials = webIdentityCredentials({ roleArn: e.MM_TRACKER_AWS_ROLE_ARN, region: e.MM_TRACKER_AWS_REGION, audience: e.MM_TRACKER_AWS_AUDIENCE });
-    return remoteTrackerSink({ url: e.MM_TRACKER_URL, fetch: sigV4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION }) });
+    return remoteTrackerSink({ url: e.MM_TRACKER_URL, fetch: sigv4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION }) });
   }
   if (!e.MM_TRACKER_TOKEN) throw new Error('log-ingest: set MM_TRACKER_AWS_ROLE_ARN (keyless) or MM_TRACKER_TOKEN to reach the tracker API');
   return remoteTrackerSink({ url: e.MM_TRACKER_URL, token: e.MM_TRACKER_TOKEN });

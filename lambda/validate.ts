@@ -225,9 +225,10 @@ async function trackerFromEnv(e: ValidateEnv, clients: EnvClients): Promise<Vali
     // GCP-only (Google ID token → AWS); left out of the AWS Lambda bundle (esbuild define drops the else).
     if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('validate: MM_TRACKER_AWS_ROLE_ARN is for the GCP handler; on AWS use MIGRATION_MONITOR_SIGV4=true');
     else {
-      const { sigV4Fetch, webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
+      const { webIdentityCredentials } = await import('../lib/adapters/gcp/aws-web-identity');
+      const { sigv4Fetch } = await import('../lib/adapters/aws/sigv4-fetch');
       const credentials = webIdentityCredentials({ roleArn: e.MM_TRACKER_AWS_ROLE_ARN, region: e.MM_TRACKER_AWS_REGION, audience: e.MM_TRACKER_AWS_AUDIENCE });
-      fetchImpl = sigV4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION });
+      fetchImpl = sigv4Fetch({ credentials, region: e.MM_TRACKER_AWS_REGION });
     }
   } else if (e.MIGRATION_MONITOR_SIGV4) {
     const { sigv4Fetch } = await import('../lib/adapters/aws/sigv4-fetch');

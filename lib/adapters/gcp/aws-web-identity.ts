@@ -2,12 +2,11 @@
  * Calls from GCP to the tracker API on AWS without long-lived keys: the Cloud Run handler asks the metadata
  * server for a Google-signed ID token of its own service account, exchanges it at AWS STS
  * (AssumeRoleWithWebIdentity; the role trusts accounts.google.com for that account's unique id, see
- * lib/constructs/aws/gcp-keyless-role.ts) for short-lived credentials, and signs each request with SigV4.
+ * lib/constructs/aws/gcp-keyless-role.ts) for short-lived credentials; `sigv4Fetch({ credentials })` from
+ * ../aws/sigv4-fetch signs each request with them.
  */
 import { STSClient, AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
 import { systemClock, type Clock } from '../../core/clock';
-import type { FetchLike } from '../http/tracker-client';
-import { signRequest } from '../aws/sigv4';
 
 export const METADATA_IDENTITY_URL = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity';
 
@@ -91,17 +90,5 @@ export function webIdentityCredentials(opts: WebIdentityOptions): () => Promise<
     if (current && current.expiration.getTime() - refreshBefore > clock.now()) return current;
     pending ??= renew().finally(() => (pending = undefined));
     return pending;
-  };
-}
-
-/**
- * A fetch that signs every request with SigV4 (service `execute-api` for API Gateway / Lambda function URLs
- * use `lambda`), for TrackerClient's `fetch` option.
- */
-export function sigV4Fetch(opts: { credentials: () => Promise<AwsCredentials>; region: string; service?: string; fetch?: typeof fetch }): FetchLike {
-  const f = opts.fetch ?? fetch;
-  return async (url, init) => {
-    const headers = signRequest({ method: init.method, url, headers: init.headers, body: init.body }, { credentials: await opts.credentials(), region: opts.region, service: opts.service ?? 'execute-api' });
-    return f(url, { method: init.method, headers, body: init.body, signal: init.signal });
   };
 }

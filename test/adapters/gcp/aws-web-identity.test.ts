@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { ManualClock } from '../../../lib/core/clock';
-import { fetchGoogleIdToken, sigV4Fetch, webIdentityCredentials } from '../../../lib/adapters/gcp/aws-web-identity';
+import { sigv4Fetch } from '../../../lib/adapters/aws/sigv4-fetch';
+import { fetchGoogleIdToken, webIdentityCredentials } from '../../../lib/adapters/gcp/aws-web-identity';
 import { TrackerClient } from '../../../lib/adapters/http/tracker-client';
 
 type Req = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string };
@@ -79,7 +80,7 @@ describe('keyless GCP → AWS credentials', () => {
     const get = provider();
     const tracker = await server((_r, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"migrationId":"m1"}'));
     try {
-      const client = new TrackerClient({ url: tracker.url, fetch: sigV4Fetch({ credentials: get, region: 'eu-west-1' }) });
+      const client = new TrackerClient({ url: tracker.url, fetch: sigv4Fetch({ credentials: get, region: 'eu-west-1' }) });
       await client.overview();
       const r = tracker.seen[0]!;
       const creds = await get();
