@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ActivityEntry, MigrationState } from '../../core/model';
+import { readLines } from './lines';
 import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
 
 export interface FileStoreOptions {
@@ -128,24 +129,11 @@ export class FileStore implements ProgressStore {
     const out: ActivityEntry[] = [];
     // Lines are written as {"m":<id>,...}: only this migration's lines are parsed.
     const prefix = `{"m":${JSON.stringify(migrationId)},`;
-    const stream = fs.createReadStream(path.join(this.dir!, 'activity.log'), { encoding: 'utf8', highWaterMark: 1 << 20 });
-    let rest = '';
-    try {
-      for await (const chunk of stream) {
-        const text = rest + (chunk as string);
-        let from = 0;
-        for (let nl = text.indexOf('\n'); nl !== -1 && out.length < count; nl = text.indexOf('\n', from)) {
-          if (text.startsWith(prefix, from)) {
-            const { m: _m, ...e } = JSON.parse(text.slice(from, nl)) as ActivityEntry & { m: string };
-            out.push(e);
-          }
-          from = nl + 1;
-        }
-        if (out.length >= count) break;
-        rest = text.slice(from);
-      }
-    } finally {
-      stream.destroy();
+    for await (const line of readLines(path.join(this.dir!, 'activity.log'))) {
+      if (!line.startsWith(prefix)) continue;
+      const { m: _m, ...e } = JSON.parse(line) as ActivityEntry & { m: string };
+      out.push(e);
+      if (out.length === count) break; // leaving the loop closes the file
     }
     if (out.length < count) throw new Error(`activity.log holds ${out.length} entries of migration ${migrationId}, expected at least ${count}`);
     return out;
