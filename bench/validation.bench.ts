@@ -75,7 +75,7 @@ async function sampledValidation(): Promise<void> {
       },
       checks: [{ name: 'sample', kind: 'sample', source: 'src', target: 'dst', sampleSize: SAMPLE, seed: 'bench', vector: { field: 'embedding', epsilon: 1e-4 } }],
     });
-    const { createConnector } = await import('../lib/adapters/validation-deps');
+    const { createConnector } = await import('../lib/compose/validation-runtime');
     const ours = await measure(() => runValidation(cfg, { createConnector }));
     const ev = ours.value.checks[0]!.evidence as { compared: number; missing: number; changed: number; successRate: number; sampleMethod: string };
     if (ev.compared !== SAMPLE) throw new Error(`expected ${SAMPLE} compared records, got ${ev.compared}`);

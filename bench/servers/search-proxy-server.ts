@@ -9,7 +9,7 @@ import http from 'node:http';
 import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
 import { serveHttp } from '../../lib/adapters/local/http-server';
 import { httpVectorBackend } from '../../lib/adapters/http/vector-backend';
-import { PrometheusSink } from '../../lib/adapters/local/prometheus-sink';
+import { PrometheusSink } from '../../lib/adapters/prometheus/sink';
 import { searchProxy } from '../../lib/core/search-proxy';
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@ import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, typ
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
 import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from './http';
-import type { Observation, ObservationSink } from './logwatch/sink';
+import type { Observation, ObservationSink } from './metrics/observation';
 import type { HealthStatus } from './tracker';
 import { parseOrThrow } from './validation-util';
 

@@ -35,6 +35,8 @@ export interface TrackerChange {
   before: MigrationState | null;
   after: MigrationState;
   activity: ActivityEntry[];
+  /** When the change was committed (the tracker's clock). */
+  at: number;
 }
 export type TrackerListener = (change: TrackerChange) => void | Promise<void>;
 
@@ -137,6 +139,25 @@ export class Tracker {
   }
 
   /** Read a migration, first marking phases whose reporters went quiet (raising a warning alert once). */
+  /**
+   * The staleness sweep of every runtime (the local server's timer, the Lambda's schedule): read each
+   * migration, which marks phases whose reporters missed their promised update as stale, and return the
+   * states. One migration that cannot be read does not stop the others; the failures are thrown together after.
+   */
+  async sweep(): Promise<MigrationState[]> {
+    const states: MigrationState[] = [];
+    const failed: string[] = [];
+    for (const id of await this.list()) {
+      try {
+        states.push(await this.read(id));
+      } catch (e) {
+        failed.push(`${id}: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length) throw new Error(`staleness sweep: ${failed.length} migration(s) could not be read: ${failed.join('; ')}`);
+    return states;
+  }
+
   async read(migrationId: string): Promise<MigrationState> {
     const s = await this.get(migrationId);
     const now = this.clock.now();
@@ -218,7 +239,7 @@ export class Tracker {
           idempotency: key ? { key, requestHash: hash, response: next.result, createdAt: now } : undefined,
         });
         if (commit.ok) {
-          const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity };
+          const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
           return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
         }
         await sleep(Math.min(50, 2 ** Math.min(attempt, 5)) * Math.random());

@@ -18,7 +18,8 @@ const handlerSchema = z.strictObject({
   /** Handler module bundled with esbuild. */
   entry: z.string().min(1),
   exportName: z.string().regex(/^[A-Za-z_$][\w$]*$/),
-  adapter: z.enum(['http', 'lambda-apigw', 'lambda-event']),
+  /** How the entry's export is called: a factory of a runtime-neutral HttpHandler (the only way). */
+  adapter: z.literal('http').default('http'),
   /** Run this container image on a Cloud Run service instead of deploying the bundle as a function. */
   image: z.string().min(1).optional(),
   memory: z.string().regex(/^\d+(Mi|Gi)$/),
@@ -102,7 +103,7 @@ export type GcpConfig = z.output<typeof gcpConfigSchema>;
 
 export class GcpConfigError extends Error {}
 
-const handler = (entry: string, exportName: string, adapter: 'http' | 'lambda-event' | 'lambda-apigw', memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName, adapter, memory, timeoutSeconds, maxInstances: 3 });
+const handler = (entry: string, memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName: 'handler', adapter: 'http' as const, memory, timeoutSeconds, maxInstances: 3 });
 
 function defaults(env: Environment): GcpConfig {
   return {
@@ -113,12 +114,12 @@ function defaults(env: Environment): GcpConfig {
     labels: {},
     reportBucket: { location: 'EU', nearlineAfterDays: env === 'dev' ? 0 : 30, deleteAfterDays: env === 'dev' ? 30 : 365, lockRetention: false, forceDestroy: env === 'dev' },
     handlers: {
-      // The Cloud Run entries the handler modules export for lambda/cloud-run.ts.
-      report: handler('lambda/report.ts', 'httpHandler', 'http'),
-      validate: handler('lambda/validate.ts', 'httpHandler', 'http', '1Gi', 900),
-      searchProxy: { ...handler('lambda/search-proxy.ts', 'createHttpHandler', 'http', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
+      // The Cloud Run shells (cloud-run/*.ts), served by lib/adapters/gcp/cloud-run.ts.
+      report: handler('cloud-run/report.ts'),
+      validate: handler('cloud-run/validate.ts', '1Gi', 900),
+      searchProxy: { ...handler('cloud-run/search-proxy.ts', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
       // One instance (one request at a time): a migration's lines apply in the order they arrive, as on AWS.
-      logIngest: { ...handler('lambda/log-ingest.ts', 'pubsubHandler', 'http', '512Mi', 60), maxInstances: 1 },
+      logIngest: { ...handler('cloud-run/log-ingest.ts', '512Mi', 60), maxInstances: 1 },
     },
     reportOutputs: ['gcs', 'slack'],
     schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },

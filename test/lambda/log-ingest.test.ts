@@ -15,7 +15,7 @@ import { BUNDLING, ZOD_SLIM_SHIM } from '../../lib/constructs/aws/handler-functi
 import { LOG_INGEST_ENTRY } from '../../lib/constructs/aws/log-subscription';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
-import { pubsubHandler } from '../../lambda/log-ingest';
+import { handler as pubsubHandler } from '../../cloud-run/log-ingest';
 import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from '../adapters/aws/dynalite-table';
 import { startDynalite, type DynaliteServer } from '../support/dynalite';
 import { fixture, readLines } from '../core/logwatch/helpers';
@@ -111,7 +111,7 @@ describe('log-ingest Lambda (bundled) on CloudWatch Logs subscription events', (
     const bad = await runBundle(bundleDir, env, [{ awslogs: { data: 'bm90IGd6aXA=' } }]);
     expect(bad.error).toMatch(/not base64 gzipped JSON/);
     const noTable = await runBundle(bundleDir, { AWS_REGION: 'us-east-1' }, [cwlEvent('s', ['Migration started'])]);
-    expect(noTable.error).toMatch(/bad environment: TABLE_NAME/);
+    expect(noTable.error).toMatch(/bad environment: set TABLE_NAME/);
   }, 60_000);
 });
 

@@ -7,7 +7,8 @@ import { ManualClock } from '../../lib/core/clock';
 import { trackerSource } from '../../lib/core/report/runner';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
-import { createReportHttpHandler, createReportRun, depsFromEnv, handler, type ReportHandlerDeps } from '../../lambda/report';
+import { handler } from '../../lambda/report';
+import { createReportHttpHandler, createReportRun, reportDepsFromEnv as depsFromEnv, type ReportHandlerDeps } from '../../lib/compose/report';
 import { startCapture, type CaptureServer } from '../support/http-capture';
 import { startSmtp, type RunningSmtp } from '../support/smtp';
 

@@ -8,11 +8,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
 import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
 import { json } from '../../lib/core/http';
-import { toApiGwEvent } from '../../lambda/cloud-run';
-import { createSearchProxyFromEnv } from '../../lambda/search-proxy';
+import { createSearchProxyFromEnv } from '../../lib/compose/search-proxy';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import Redis from 'ioredis';
 import { startRedis } from '../support/redis';
+import { apiEvent } from './bundle-runner';
 import { bundleEntry, captureStdout, emfDocuments as emf, loadHandler as loadBundle, localAwsEnv } from './bundle-helpers';
 
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
@@ -28,9 +28,8 @@ let fallback: DemoBackend;
 const params: Record<string, string | undefined> = {};
 const savedEnv = { ...process.env };
 
-/** A function URL / HTTP API v2 event (built the way lambda/cloud-run.ts builds them). */
-const event = (method: string, path: string, body?: unknown): APIGatewayProxyEventV2 =>
-  toApiGwEvent({ method, path, query: {}, headers: { 'content-type': 'application/json', host: 'abc.lambda-url.eu-west-1.on.aws' }, body: body === undefined ? undefined : JSON.stringify(body) });
+/** A function URL / HTTP API v2 event. */
+const event = (method: string, path: string, body?: unknown): APIGatewayProxyEventV2 => apiEvent(method, path, body) as unknown as APIGatewayProxyEventV2;
 
 const loadHandler = () => loadBundle<Handler>(bundle.file);
 
@@ -118,11 +117,11 @@ it('answers a bad request with 400 and a misconfiguration with 500 naming the pr
   const broken = loadHandler();
   const r = await captureStdout(() => broken(event('POST', '/search', { vector: VECTOR, topK: 3 })));
   expect(r.result.statusCode).toBe(500);
-  expect(JSON.parse(r.result.body!).error).toMatchObject({ code: 'misconfigured', message: expect.stringMatching(/PRIMARY_BACKEND is not valid JSON/) });
+  expect(JSON.parse(r.result.body!).error).toMatchObject({ code: 'misconfigured', message: expect.stringMatching(/bad environment: PRIMARY_BACKEND: not valid JSON/) });
 });
 
 describe('createSearchProxyFromEnv (Cloud Run and local use)', () => {
-  const opts = { metrics: { record: () => undefined }, lambda: false, onError: () => undefined };
+  const opts = { metrics: { record: () => undefined, flush: () => undefined }, awaitBackground: false, onError: () => undefined };
 
   it('takes URLs and credentials straight from the environment', async () => {
     const rt = await createSearchProxyFromEnv(

@@ -12,7 +12,7 @@ import type { Context } from 'aws-lambda';
 import { FileReportSink } from '../../lib/adapters/local/file-report-sink';
 import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
 import { json } from '../../lib/core/http';
-import { createValidateHttpHandler, createValidationRun, depsFromEnv, type ValidationSummary } from '../../lambda/validate';
+import { createValidateHttpHandler, createValidationRun, validateDepsFromEnv as depsFromEnv, type ValidationSummary } from '../../lib/compose/validate';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
 import { bundleEntry, captureStdout, emfDocuments, loadHandler, localAwsEnv } from './bundle-helpers';

@@ -1,8 +1,6 @@
 import type { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Observation, ObservationSink } from '../../core/logwatch/sink';
-import { trackerChangeObservations } from '../../core/metrics-mapping';
+import type { Observation, ObservationSink } from '../../core/metrics/observation';
 import { METRICS, type Dimension } from '../../core/monitoring-spec';
-import type { TrackerListener } from '../../core/tracker';
 
 type PowertoolsUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
@@ -42,12 +40,4 @@ export class EmfMetricsSink implements ObservationSink {
       this.metrics.publishStoredMetrics();
     }
   }
-}
-
-/** A tracker listener that emits the spec metrics of every change (flushed at once: one change, a few EMF lines). */
-export function emfMetricsListener(sink: EmfMetricsSink): TrackerListener {
-  return (change) => {
-    for (const o of trackerChangeObservations(change)) sink.record(o);
-    sink.flush();
-  };
 }

@@ -7,7 +7,7 @@ import { DomainError } from '../../core/errors';
 import { httpVectorBackend } from '../http/vector-backend';
 import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
 import { serveHttp } from './http-server';
-import { PrometheusSink } from './prometheus-sink';
+import { PrometheusSink } from '../prometheus/sink';
 
 export interface DemoProxyOptions {
   port?: number;

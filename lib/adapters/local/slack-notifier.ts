@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { NotifyResult, ReportMessage, ReportNotifier } from '../../core/report/ports';
 
 export interface SlackNotifierOptions {
@@ -65,4 +66,35 @@ export function webhookUrlFromSecret(secret: string): string {
   }
   if (!url) throw new Error('the Slack webhook secret is empty (store the URL, or JSON {"url": "..."})');
   return url;
+}
+
+const alarmSchema = z.object({
+  AlarmName: z.string(),
+  NewStateValue: z.string(),
+  OldStateValue: z.string().optional(),
+  NewStateReason: z.string().optional(),
+  AlarmDescription: z.string().nullish(),
+  StateChangeTime: z.string().optional(),
+  Region: z.string().optional(),
+});
+
+/** Slack text for one SNS message: a CloudWatch alarm state change, or any other message as is. */
+export function slackMessage(subject: string | null | undefined, message: string): { subject: string; short: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    parsed = undefined; // not JSON: a plain message published to the topic by a person or a script
+  }
+  const alarm = alarmSchema.safeParse(parsed);
+  if (!alarm.success) return { subject: subject || 'Migration alert', short: message.slice(0, 2900) };
+  const a = alarm.data;
+  const icon = a.NewStateValue === 'ALARM' ? ':rotating_light:' : a.NewStateValue === 'OK' ? ':white_check_mark:' : ':grey_question:';
+  const lines = [
+    `${icon} *${a.AlarmName}* is *${a.NewStateValue}*${a.OldStateValue ? ` (was ${a.OldStateValue})` : ''}`,
+    a.NewStateReason ? `> ${a.NewStateReason}` : '',
+    a.AlarmDescription ? a.AlarmDescription : '',
+    a.StateChangeTime ? `_${a.StateChangeTime}${a.Region ? `, ${a.Region}` : ''}_` : '',
+  ].filter(Boolean);
+  return { subject: `${a.AlarmName}: ${a.NewStateValue}`, short: lines.join('\n') };
 }

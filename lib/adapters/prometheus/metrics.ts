@@ -1,12 +1,12 @@
 import { Gauge } from 'prom-client';
 import type { Route } from '../../core/http';
-import type { Observation } from '../../core/logwatch/sink';
+import type { Observation } from '../../core/metrics/observation';
 import { ALERT_SEVERITIES, type MigrationState } from '../../core/model';
-import { migrationSnapshotObservations, observation as obs, trackerChangeObservations } from '../../core/metrics-mapping';
+import { migrationStateObservations, observation as obs, trackerChangeObservations } from '../../core/metrics/mapping';
 import { METRICS, type MetricName } from '../../core/monitoring-spec';
 import type { Tracker } from '../../core/tracker';
 import { checkAuth } from '../../core/tracker-api';
-import { PrometheusSink } from '../local/prometheus-sink';
+import { PrometheusSink } from './sink';
 
 /** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
 const STATE_GAUGES: MetricName[] = [
@@ -64,40 +64,17 @@ export class TrackerPrometheus {
   }
 }
 
-/** Every observation a migration's stored state gives at one moment: gauges, zeroed counters, cumulative totals. */
+/** The migration's gauges (the core mapping, as the Lambda sweep emits them) and its counters started at 0. */
 export function stateObservations(s: MigrationState, now: number): Observation[] {
   const m = { MigrationId: s.id };
-  const out: Observation[] = [...migrationSnapshotObservations(s)];
-  out.push(obs('DataMigrated', m, s.metrics.totalDataMigrated, 'set'), obs('MigrationSpeed', m, s.metrics.migrationSpeed, 'set'), obs('ErrorRate', m, s.metrics.errorRate, 'set'));
+  const out = migrationStateObservations(s, now);
+  // Counters start at 0 for every known series, so `increase()` sees the first event.
   out.push(obs('ProgressUpdates', m, 0, 'add'));
   for (const sev of ALERT_SEVERITIES) out.push(obs('AlertsRaised', { ...m, Severity: sev }, 0, 'add'));
   for (const ev of ['pause', 'resume']) out.push(obs('ControlEvents', { ...m, Event: ev }, 0, 'add'));
-  const events = new Map<string, { copied?: number; total?: number }>();
-  for (const p of s.phases) {
-    const mp = { ...m, Phase: p.id };
-    out.push(obs('PhaseProgress', mp, p.progress, 'set'));
-    for (const c of ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] as const) out.push(obs(c, mp, 0, 'add'));
-    if (p.startedAt !== undefined) {
-      const end = p.status === 'in_progress' ? now : (p.completedAt ?? now);
-      out.push(obs('PhaseDuration', mp, Math.max(0, Math.round((end - p.startedAt) / 1000)), 'set'));
-    }
-    const md = p.metadata;
-    const tenant = typeof md['tenantId'] === 'string' ? md['tenantId'] : 'unknown';
-    const e = events.get(tenant) ?? {};
-    if (isCount(md['eventsCopied'])) e.copied = Math.max(e.copied ?? 0, md['eventsCopied']);
-    if (isCount(md['eventsTotal'])) e.total = Math.max(e.total ?? 0, md['eventsTotal']);
-    events.set(tenant, e);
-    if (isCount(md['syncLagEvents']) && p.status === 'in_progress') out.push(obs('SyncLag', { TenantId: tenant }, md['syncLagEvents'], 'set'));
-  }
-  for (const [tenant, e] of events) {
-    const mt = { ...m, TenantId: tenant };
-    if (e.copied !== undefined) out.push(obs('EventsCopied', mt, e.copied, 'set'));
-    if (e.total !== undefined) out.push(obs('EventsTotal', mt, e.total, 'set'));
-  }
+  for (const p of s.phases) for (const c of ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] as const) out.push(obs(c, { ...m, Phase: p.id }, 0, 'add'));
   return out;
 }
-
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 export interface MetricsRouteOptions {
   /** Render the tracker's migrations (gauges from the store, counters from its changes). */

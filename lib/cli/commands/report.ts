@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
-import { buildChannels, checkSettings, OUTPUTS, type ChannelSettings, type Output } from '../../adapters/report-channels';
+import { buildChannels, checkSettings, OUTPUTS, type ChannelSettings, type Output } from '../../compose/channels';
 import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
 import { loadPrevious, produceReport, type DeliveryResult } from '../../core/report/deliver';
 import { buildStatusReport, defaultReportId, type ReportOptions } from '../../core/report/model';

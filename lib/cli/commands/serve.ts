@@ -58,9 +58,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
   if (o.proxy && extras.startProxy) proxy = await extras.startProxy({ port: o.proxyPort ?? server.port + 1, host: o.host ?? '127.0.0.1' });
   // Staleness: a reporter that went quiet is noticed even when nobody is looking at the dashboard.
   const sweep = setInterval(() => {
-    void (async () => {
-      for (const id of await tracker.list()) await tracker.read(id);
-    })().catch((e) => log(`staleness sweep failed: ${(e as Error).message}`));
+    tracker.sweep().catch((e) => log((e as Error).message));
   }, o.sweepMs ?? 5000);
   sweep.unref();
   return {

@@ -39,8 +39,8 @@ export function registerValidate(program: Command): void {
       .option('--metrics-file <file>', 'write the run metrics in Prometheus text format (node_exporter textfile collector)'),
   ).action(async (opts: ValidateOptions) => {
     // loaded here, not at start-up: other commands do not pay for zod schemas, drivers and prom-client
-    const { runConfiguredValidation } = require('../../adapters/validation-deps') as typeof import('../../adapters/validation-deps');
-    const { PrometheusSink } = require('../../adapters/local/prometheus-sink') as typeof import('../../adapters/local/prometheus-sink');
+    const { runConfiguredValidation } = require('../../compose/validation-runtime') as typeof import('../../compose/validation-runtime');
+    const { PrometheusSink } = require('../../adapters/prometheus/sink') as typeof import('../../adapters/prometheus/sink');
     const { checkpointKey } = require('../../core/validation/engine') as typeof import('../../core/validation/engine');
     const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
     const format = parseReportFormat(opts.format);

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { remoteTrackerSink } from '../../adapters/http/tracker-sink';
 import { serveHttp, type RunningServer } from '../../adapters/local/http-server';
 import { LogTailer, watchLogs } from '../../adapters/local/log-tailer';
-import { PrometheusSink } from '../../adapters/local/prometheus-sink';
+import { PrometheusSink } from '../../adapters/prometheus/sink';
 import { metricsRoute } from '../../adapters/prometheus/metrics';
 import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';

@@ -49,7 +49,7 @@ export const BUNDLING = {
    * Bundle-time constants: GCP adapters (GCS, Google auth, ~600 KB) are left out of every AWS bundle; the
    * code paths that would load them throw a message saying so instead (see lib/adapters/report-channels.ts).
    */
-  define: { 'process.env.MM_BUNDLE_OMIT_GCP': '"true"' } as Record<string, string>,
+  define: { 'process.env.MM_BUNDLE_OMIT_GCP': '"true"', 'process.env.MM_BUNDLE_OMIT_PROMETHEUS': '"true"' } as Record<string, string>,
 } as const;
 
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's LambdaLatestVersion/AwsSolutions-L1 want it). */

@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CloudRunAdapter } from '../../../lambda/cloud-run';
+import type { CloudRunAdapter } from '../../adapters/gcp/cloud-run';
 
 /** The Cloud Run entry every bundle wraps its handler with. */
-export const CLOUD_RUN_ENTRY = path.resolve(__dirname, '../../../lambda/cloud-run.ts');
+export const CLOUD_RUN_ENTRY = path.resolve(__dirname, '../../adapters/gcp/cloud-run.ts');
 /** The export the Functions Framework calls (the function's `entry_point`). */
 export const FUNCTION_ENTRY_POINT = 'mmHandler';
 

@@ -5,7 +5,7 @@ import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-o
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
-import type { CloudRunAdapter } from '../../../lambda/cloud-run';
+import type { CloudRunAdapter } from '../../adapters/gcp/cloud-run';
 import { bundleHandler, FUNCTION_ENTRY_POINT } from './bundle';
 import { checkLabels, saMember, serviceAccountId, serviceName, type GcpPlacement } from './common';
 import type { SecureBucket } from './report-bucket';

@@ -6,7 +6,8 @@ import { idSchema } from '../plan';
 import { round2 } from '../progress';
 import { normalizePhaseName, parseLogWatchConfig, type LogAction, type LogWatchConfig } from './config';
 import { matchPatterns, parseLine, type FieldValue } from './parser';
-import type { ObservationSink, PhaseView, TrackerSink } from './sink';
+import type { ObservationSink } from '../metrics/observation';
+import type { PhaseView, TrackerSink } from './sink';
 
 /** One line of a log, with where it came from. */
 export interface LogLine {

@@ -1,6 +1,5 @@
 import { isDomainError } from '../errors';
 import type { PhaseStatus } from '../model';
-import type { Dimension, MetricName } from '../monitoring-spec';
 import type { ProgressOperation } from '../operations';
 import type { PhaseDefInput } from '../plan';
 import type { Tracker } from '../tracker';
@@ -30,19 +29,6 @@ export interface TrackerSink {
   send(migrationId: string, op: ProgressOperation, idempotencyKey: string): Promise<SinkResult>;
   /** The tracker's overview of the migration (for the status snapshot), or null when unknown. */
   overview(migrationId: string): Promise<Record<string, unknown> | null>;
-}
-
-/** A metric observation by monitoring-spec name: add to a counter, set a gauge (or a cumulative counter), or observe a histogram. */
-export interface Observation {
-  metric: MetricName;
-  labels: Partial<Record<Dimension, string>>;
-  value: number;
-  mode: 'add' | 'set' | 'observe';
-}
-
-/** Receives metric observations (Prometheus registry, EMF writer...). */
-export interface ObservationSink {
-  record(o: Observation): void;
 }
 
 export const phaseViews = (phases: Array<{ id: string; status: PhaseStatus; runId?: string; progress: number; dependencies: string[]; subTasks: unknown[] }>): PhaseView[] =>

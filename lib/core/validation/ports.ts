@@ -1,4 +1,4 @@
-import type { ObservationSink } from '../logwatch/sink';
+import type { ObservationSink } from '../metrics/observation';
 import type { Key, KeyRange, Row } from './connector';
 import type { CheckResult } from './result';
 

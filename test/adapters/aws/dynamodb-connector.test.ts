@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbConnector } from '../../../lib/adapters/aws/dynamodb-connector';
-import { validationDeps } from '../../../lib/adapters/validation-deps';
+import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';
 import { collect as all } from '../../../lib/core/validation/streams';

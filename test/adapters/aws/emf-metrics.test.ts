@@ -1,5 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { EmfMetricsSink, emfMetricsListener } from '../../../lib/adapters/aws/emf-metrics';
+import { EmfMetricsSink } from '../../../lib/adapters/aws/emf-metrics';
+import { metricsListener } from '../../../lib/compose/tracker';
 import { ManualClock } from '../../../lib/core/clock';
 import type { ProgressStore } from '../../../lib/core/store';
 import { Tracker } from '../../../lib/core/tracker';
@@ -37,7 +38,7 @@ afterAll(async () => {
 describe('EMF metrics from tracker changes', () => {
   it('emits each spec metric with its dimensions plus the service rollup, in the configured namespace', async () => {
     const metrics = new Metrics({ namespace: 'MigrationMonitor/test', serviceName: 'migration-monitor' });
-    const tracker = new Tracker({ store, clock: new ManualClock(), listeners: [emfMetricsListener(new EmfMetricsSink(metrics))] });
+    const tracker = new Tracker({ store, clock: new ManualClock(), listeners: [metricsListener(new EmfMetricsSink(metrics))] });
     const phase = 'data-copy';
     await tracker.initialize('emf-1', { plan: [{ id: phase, name: 'Copy data', estimatedDuration: 60 }] });
     const docs = await captureEmf(async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { at, HttpJsonConnector } from '../../../lib/adapters/http/http-json-connector';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
-import { validationDeps } from '../../../lib/adapters/validation-deps';
+import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { json, router } from '../../../lib/core/http';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';

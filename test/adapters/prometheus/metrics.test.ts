@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { FileStore } from '../../../lib/adapters/local/file-store';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
-import { PrometheusSink } from '../../../lib/adapters/local/prometheus-sink';
+import { PrometheusSink } from '../../../lib/adapters/prometheus/sink';
 import { metricsRoute } from '../../../lib/adapters/prometheus/metrics';
 import { ManualClock } from '../../../lib/core/clock';
 import { router } from '../../../lib/core/http';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { RedisConnector } from '../../../lib/adapters/redis/redis-connector';
-import { validationDeps } from '../../../lib/adapters/validation-deps';
+import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';
 import { freePort } from '../../support/ports';

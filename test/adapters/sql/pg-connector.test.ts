@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { PgConnector } from '../../../lib/adapters/sql/pg-connector';
-import { validationDeps } from '../../../lib/adapters/validation-deps';
+import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { compareKeys } from '../../../lib/core/validation/connector';
 import { runValidation } from '../../../lib/core/validation/engine';

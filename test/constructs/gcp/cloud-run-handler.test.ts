@@ -15,7 +15,7 @@ function handler(s: TerraformStack, extra: Partial<ConstructorParameters<typeof 
     placement,
     purpose: 'report',
     entry: 'lambda/report.ts',
-    adapter: 'lambda-event',
+    adapter: 'http',
     sourceBucket: sources,
     skipBundling: true,
     secrets,
@@ -94,7 +94,7 @@ describe('CloudRunHandler (Cloud Run function, 2nd gen)', () => {
 
 describe('bundleHandler', () => {
   it('bundles a handler and the Cloud Run entry into one index.js that exports the Functions Framework entry point', () => {
-    const dir = bundleHandler({ entry: path.join(__dirname, 'fixtures/echo-handler.ts'), exportName: 'handler', adapter: 'lambda-event', name: 'echo' });
+    const dir = bundleHandler({ entry: path.join(__dirname, 'fixtures/echo-handler.ts'), exportName: 'handler', adapter: 'http', name: 'echo' });
     const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     expect(pkg.main).toBe('index.js');
     const mod = require(path.join(dir, 'index.js'));

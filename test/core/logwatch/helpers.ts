@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FileStore } from '../../../lib/adapters/local/file-store';
 import { ManualClock } from '../../../lib/core/clock';
-import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfigInput, type Observation } from '../../../lib/core/logwatch';
+import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfigInput } from '../../../lib/core/logwatch';
+import type { Observation } from '../../../lib/core/metrics/observation';
 import { Tracker } from '../../../lib/core/tracker';
 
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);

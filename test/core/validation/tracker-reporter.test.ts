@@ -1,5 +1,5 @@
 import { TrackerClient } from '../../../lib/adapters/http/tracker-client';
-import { runConfiguredValidation } from '../../../lib/adapters/validation-deps';
+import { runConfiguredValidation } from '../../../lib/compose/validation-runtime';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { freePort } from '../../support/ports';
 import { startTrackerServer, type TrackerServer } from '../../support/tracker-server';

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FileStore } from '../../lib/adapters/local/file-store';
-import { ManualClock } from '../../lib/core/clock';
-import { migrationSnapshotObservations, trackerChangeObservations } from '../../lib/core/metrics-mapping';
-import { METRICS } from '../../lib/core/monitoring-spec';
-import { Tracker, type TrackerChange } from '../../lib/core/tracker';
+import { FileStore } from '../../../lib/adapters/local/file-store';
+import { ManualClock } from '../../../lib/core/clock';
+import { migrationSnapshotObservations, trackerChangeObservations } from '../../../lib/core/metrics/mapping';
+import { METRICS } from '../../../lib/core/monitoring-spec';
+import { Tracker, type TrackerChange } from '../../../lib/core/tracker';
 
 describe('tracker change → spec metric observations (shared by the EMF and Prometheus sinks)', () => {
   it('counts a transition once: replays and unchanged values emit no second event', () => {
-    const base = { migrationId: 'm', actor: 'a', activity: [] };
+    const base = { migrationId: 'm', actor: 'a', activity: [], at: 0 };
     const phase = { id: 'p', status: 'in_progress', progress: 10, stale: false } as const;
     const state = (over: object) =>
       ({ id: 'm', phases: [{ ...phase, ...over }], alerts: [], controlEvents: [], metrics: { totalDataMigrated: 0, migrationSpeed: 0, errorRate: 0 }, paused: false }) as never;
@@ -51,9 +51,10 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
   });
 
   it('lives in core: imports nothing but core modules (no metrics client, no cloud SDK)', () => {
-    const src = readFileSync(path.join(__dirname, '../../lib/core/metrics-mapping.ts'), 'utf8');
+    const file = path.join(__dirname, '../../../lib/core/metrics/mapping.ts');
+    const src = readFileSync(file, 'utf8');
     const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
     expect(imports.length).toBeGreaterThan(0);
-    for (const i of imports) expect(i).toMatch(/^\.\/[\w/-]+$/);
+    for (const i of imports) expect(path.resolve(path.dirname(file), i)).toMatch(new RegExp(`^${path.resolve(__dirname, '../../../lib/core')}/`));
   });
 });

@@ -6,8 +6,8 @@ import { DomainError } from '../core/errors';
 import { CONNECTOR_TYPES, type ConnectorConfig, type ConnectorType, type ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
-import { FileCheckpointStore } from './local/checkpoint-file';
-import { FileSpooler } from './local/sorted-spool';
+import { FileCheckpointStore } from '../adapters/local/checkpoint-file';
+import { FileSpooler } from '../adapters/local/sorted-spool';
 
 /**
  * Composition root of a validation run: connectors by `type`, resource checkers, checkpoint store and
@@ -30,30 +30,30 @@ export interface ValidationRuntimeOptions {
 export function createConnector(name: string, cfg: ConnectorConfig, baseDir = process.cwd()): SourceConnector {
   switch (cfg.type) {
     case 'file': {
-      const { FileConnector } = require('./local/file-connector') as typeof import('./local/file-connector');
+      const { FileConnector } = require('../adapters/local/file-connector') as typeof import('../adapters/local/file-connector');
       return new FileConnector({ ...cfg, path: isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path) });
     }
     case 'postgres': {
       // if/else so esbuild drops the driver when the bundle is built without it (see bundledConnector below)
       if (process.env.MM_BUNDLE_OMIT_POSTGRES === 'true') throw notBundled([{ connector: name, type: cfg.type }]);
       else {
-        const { PgConnector } = require('./sql/pg-connector') as typeof import('./sql/pg-connector');
+        const { PgConnector } = require('../adapters/sql/pg-connector') as typeof import('../adapters/sql/pg-connector');
         return new PgConnector(cfg);
       }
     }
     case 'dynamodb': {
-      const { DynamoDbConnector } = require('./aws/dynamodb-connector') as typeof import('./aws/dynamodb-connector');
+      const { DynamoDbConnector } = require('../adapters/aws/dynamodb-connector') as typeof import('../adapters/aws/dynamodb-connector');
       return new DynamoDbConnector(cfg);
     }
     case 'redis': {
       if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw notBundled([{ connector: name, type: cfg.type }]);
       else {
-        const { RedisConnector } = require('./redis/redis-connector') as typeof import('./redis/redis-connector');
+        const { RedisConnector } = require('../adapters/redis/redis-connector') as typeof import('../adapters/redis/redis-connector');
         return new RedisConnector(cfg);
       }
     }
     case 'http-json': {
-      const { HttpJsonConnector } = require('./http/http-json-connector') as typeof import('./http/http-json-connector');
+      const { HttpJsonConnector } = require('../adapters/http/http-json-connector') as typeof import('../adapters/http/http-json-connector');
       return new HttpJsonConnector(cfg);
     }
     default: {
@@ -117,7 +117,7 @@ function lazyResources(): { aws: ResourceChecker; gcp: ResourceChecker } {
   return {
     aws: {
       check: (spec, signal) => {
-        aws ??= new (require('./aws/resource-checks') as typeof import('./aws/resource-checks')).AwsResourceChecker();
+        aws ??= new (require('../adapters/aws/resource-checks') as typeof import('../adapters/aws/resource-checks')).AwsResourceChecker();
         return aws.check(spec, signal);
       },
     },
@@ -125,7 +125,7 @@ function lazyResources(): { aws: ResourceChecker; gcp: ResourceChecker } {
       check: (spec, signal) => {
         // Left out of the AWS Lambda bundles at bundle time (esbuild define, see lib/adapters/report-channels.ts).
         if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('gcp-resource checks are not part of this AWS Lambda bundle: run them from the CLI or the GCP validation handler');
-        else gcp ??= new (require('./gcp/resource-checks') as typeof import('./gcp/resource-checks')).GcpResourceChecker();
+        else gcp ??= new (require('../adapters/gcp/resource-checks') as typeof import('../adapters/gcp/resource-checks')).GcpResourceChecker();
         return gcp.check(spec, signal);
       },
     },

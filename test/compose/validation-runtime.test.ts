@@ -1,4 +1,4 @@
-import { assertConnectorsBundled, bundledConnector, runConfiguredValidation } from '../../lib/adapters/validation-deps';
+import { assertConnectorsBundled, bundledConnector, runConfiguredValidation } from '../../lib/compose/validation-runtime';
 import { isDomainError } from '../../lib/core/errors';
 import { validateConfig } from '../../lib/core/validation/config';
 import type { TrackerPort } from '../../lib/core/validation/tracker-reporter';

@@ -1,9 +1,10 @@
 import path from 'node:path';
+import { z } from 'zod';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
-import { S3ReportSink } from './aws/s3-report-sink';
-import { SesNotifier } from './aws/ses-notifier';
-import { FileReportSink } from './local/file-report-sink';
-import { SlackNotifier } from './local/slack-notifier';
+import { S3ReportSink } from '../adapters/aws/s3-report-sink';
+import { SesNotifier } from '../adapters/aws/ses-notifier';
+import { FileReportSink } from '../adapters/local/file-report-sink';
+import { SlackNotifier, webhookUrlFromSecret } from '../adapters/local/slack-notifier';
 
 /**
  * The composition of report channels, shared by the CLI and the scheduled handlers: which sinks and
@@ -30,7 +31,7 @@ export interface ChannelSettings {
   kmsKeyId?: string;
   recipients?: string[];
   emailFrom?: string;
-  /** `smtp` (nodemailer) or `ses` (Amazon SES). Default smtp. */
+  /** `smtp` (nodemailer) or `ses` (Amazon SES). Default: see `defaultEmailVia`. */
   emailVia?: 'smtp' | 'ses';
   smtp?: { host: string; port: number; secure?: boolean; user?: string; password?: string; allowSelfSigned?: boolean };
   /** A secret: from the environment or a secret store, never from a flag. */
@@ -54,7 +55,7 @@ export function checkSettings(s: ChannelSettings): string[] {
     if (!s.recipients?.length) problems.push('--output=email needs --recipients=a@x,b@y');
     for (const r of s.recipients ?? []) if (!/^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/.test(r)) problems.push(`not an email address: "${r}"`);
     if (!s.emailFrom) problems.push('--output=email needs a sender: --from or REPORT_EMAIL_FROM');
-    if ((s.emailVia ?? 'smtp') === 'smtp' && !s.smtp?.host) problems.push('--output=email over SMTP needs SMTP_HOST (and SMTP_PORT, SMTP_USER, SMTP_PASSWORD as the relay requires)');
+    if (defaultEmailVia(s) === 'smtp' && !s.smtp?.host) problems.push('--output=email over SMTP needs SMTP_HOST (and SMTP_PORT, SMTP_USER, SMTP_PASSWORD as the relay requires)');
   }
   if (s.outputs.includes('slack') && !s.slackWebhookUrl) problems.push('--output=slack needs the webhook URL in SLACK_WEBHOOK_URL (or SLACK_WEBHOOK_SECRET_ARN on AWS)');
   return problems;
@@ -70,7 +71,7 @@ export async function buildChannels(s: ChannelSettings): Promise<Channels> {
     if (o === 's3') archives.push(new S3ReportSink({ bucket: s.bucket!, prefix: s.prefix, kmsKeyId: s.kmsKeyId }));
     if (o === 'gcs') archives.push(gcsSink(s));
     if (o === 'email') {
-      if (s.emailVia === 'ses') notifiers.push(new SesNotifier({ from: s.emailFrom!, to: s.recipients! }));
+      if (defaultEmailVia(s) === 'ses') notifiers.push(new SesNotifier({ from: s.emailFrom!, to: s.recipients! }));
       else notifiers.push(smtpNotifier(s));
     }
     if (o === 'slack') notifiers.push(new SlackNotifier({ webhookUrl: s.slackWebhookUrl! }));
@@ -86,7 +87,7 @@ function gcsSink(s: ChannelSettings): ReportSink {
   if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw notBundled('--output=gcs', 'reports on AWS go to S3 (--output=s3)');
   else {
     // require, not import(): the CLI runs under tsx's require hook, where import() of a .ts path fails
-    const { GcsReportSink } = require('./gcp/gcs-report-sink') as typeof import('./gcp/gcs-report-sink');
+    const { GcsReportSink } = require('../adapters/gcp/gcs-report-sink') as typeof import('../adapters/gcp/gcs-report-sink');
     return new GcsReportSink({ bucket: s.bucket!, prefix: s.prefix });
   }
 }
@@ -94,7 +95,65 @@ function gcsSink(s: ChannelSettings): ReportSink {
 function smtpNotifier(s: ChannelSettings): ReportNotifier {
   if (process.env.MM_BUNDLE_OMIT_SMTP === 'true') throw notBundled('email over SMTP', 'use SES (REPORT_EMAIL_VIA=ses), or deploy with email via smtp so the SMTP adapter is bundled');
   else {
-    const { SmtpNotifier } = require('./local/smtp-notifier') as typeof import('./local/smtp-notifier');
+    const { SmtpNotifier } = require('../adapters/local/smtp-notifier') as typeof import('../adapters/local/smtp-notifier');
     return new SmtpNotifier({ ...s.smtp!, from: s.emailFrom!, to: s.recipients! });
   }
+}
+
+/**
+ * The one rule for the e-mail transport, the same in the CLI, on Lambda and on Cloud Run: the explicit
+ * choice (`--email-via` / `REPORT_EMAIL_VIA`) wins; otherwise SMTP when an SMTP relay is configured
+ * (`SMTP_HOST`), else Amazon SES.
+ */
+export function defaultEmailVia(s: Pick<ChannelSettings, 'emailVia' | 'smtp'>): 'smtp' | 'ses' {
+  return s.emailVia ?? (s.smtp?.host ? 'smtp' : 'ses');
+}
+
+const list = z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** The report channel variables, read the same way by the CLI (flags become these variables) and the handlers. */
+export const channelEnvSchema = z.object({
+  REPORT_OUTPUTS: list.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
+  REPORT_PATH: z.string().min(1).optional(),
+  REPORT_BUCKET: z.string().min(1).optional(),
+  REPORT_PREFIX: z.string().optional(),
+  REPORT_KMS_KEY_ID: z.string().optional(),
+  REPORT_RECIPIENTS: list.optional(),
+  REPORT_EMAIL_FROM: z.string().optional(),
+  REPORT_EMAIL_VIA: z.enum(['smtp', 'ses']).optional(),
+  REPORT_STATE_DIR: z.string().optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_SECURE: z.enum(['true', 'false']).optional(),
+  SMTP_USER: z.string().optional(),
+});
+
+/** The variable naming the Secrets Manager secret of each channel secret (Lambda). */
+export const CHANNEL_SECRET_ARNS = { SMTP_PASSWORD: 'SMTP_PASSWORD_SECRET_ARN', SLACK_WEBHOOK_URL: 'SLACK_WEBHOOK_SECRET_ARN' } as const;
+
+/**
+ * Channel settings from variables. Secrets (`SMTP_PASSWORD`, `SLACK_WEBHOOK_URL`) come through `secret`,
+ * which reads the variable itself or the Secrets Manager secret its `_SECRET_ARN` names.
+ */
+export async function channelSettingsFromEnv(
+  e: z.output<typeof channelEnvSchema>,
+  secret: (name: 'SMTP_PASSWORD' | 'SLACK_WEBHOOK_URL') => Promise<string | undefined>,
+): Promise<ChannelSettings> {
+  const slack = e.REPORT_OUTPUTS.includes('slack') ? await secret('SLACK_WEBHOOK_URL') : undefined;
+  return {
+    outputs: e.REPORT_OUTPUTS,
+    ...(e.REPORT_PATH ? { path: e.REPORT_PATH } : {}),
+    bucket: e.REPORT_BUCKET,
+    prefix: e.REPORT_PREFIX,
+    kmsKeyId: e.REPORT_KMS_KEY_ID,
+    recipients: e.REPORT_RECIPIENTS,
+    emailFrom: e.REPORT_EMAIL_FROM,
+    ...(e.REPORT_EMAIL_VIA ? { emailVia: e.REPORT_EMAIL_VIA } : {}),
+    smtp: e.SMTP_HOST
+      ? { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE === 'true' || e.SMTP_PORT === 465, user: e.SMTP_USER, password: e.REPORT_OUTPUTS.includes('email') ? await secret('SMTP_PASSWORD') : undefined }
+      : undefined,
+    // The stored secret may be the URL or JSON {"url": …}, as the alarm notifier's.
+    slackWebhookUrl: slack ? webhookUrlFromSecret(slack) : undefined,
+    ...(e.REPORT_STATE_DIR ? { stateDir: e.REPORT_STATE_DIR } : {}),
+  };
 }

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import fs, { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleHandler } from '../../../lib/constructs/gcp/bundle';
 import { FileStore } from '../../../lib/adapters/local/file-store';
 import { Tracker } from '../../../lib/core/tracker';
 import { trackerApi } from '../../../lib/core/tracker-api';
-import { cloudRunEntry, fillSchedulerPlaceholders, fromApiGwResult, toApiGwEvent, type FunctionsFrameworkRequest } from '../../../lambda/cloud-run';
+import { cloudRunEntry, type FunctionsFrameworkRequest } from '../../../lib/adapters/gcp/cloud-run';
 import { freePort, waitForPort } from '../../support/ports';
 
 /** The headers Cloud Scheduler sends with an HTTP target and an OIDC token (the token's signature is fake: Cloud Run verifies it, not the container). */
@@ -20,7 +20,7 @@ const schedulerHeaders = (scheduleTime: string) => ({
   Authorization: `Bearer ${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ email: 'mm-prod-scheduler@acme.iam.gserviceaccount.com', aud: 'https://mm-prod-report' })).toString('base64url')}.SIGNATURE_REMOVED_BY_GOOGLE`,
 });
 
-const event = JSON.stringify({ migrationId: 'm1', scheduledTime: '<aws.scheduler.scheduled-time>' });
+const event = JSON.stringify({ migrationId: 'm1' });
 
 describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store', () => {
   let child: ChildProcess;
@@ -29,11 +29,11 @@ describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store'
   let stdout = '';
 
   beforeAll(async () => {
-    const bundle = bundleHandler({ entry: path.join(__dirname, 'fixtures/scheduled-tracker-handler.ts'), exportName: 'handler', adapter: 'lambda-event', name: 'report' });
+    const bundle = bundleHandler({ entry: path.join(__dirname, 'fixtures/scheduled-tracker-handler.ts'), exportName: 'handler', adapter: 'http', name: 'report' });
     storeDir = mkdtempSync(path.join(tmpdir(), 'mm-cloudrun-store-'));
     const port = await freePort();
     // Container mode: `node index.js` listens on $PORT, as on a Cloud Run service.
-    child = spawn(process.execPath, [path.join(bundle, 'index.js')], { env: { PATH: process.env['PATH'], PORT: String(port), MM_STORE_DIR: storeDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [path.join(bundle, 'index.js')], { env: { PATH: process.env['PATH'], PORT: String(port), MM_STORE_DIR: storeDir, MM_FAIL_STARTS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     await waitForPort(port);
     base = `http://127.0.0.1:${port}`;
@@ -48,6 +48,12 @@ describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store'
   });
 
   const post = (headers: Record<string, string>, body = event) => fetch(`${base}/`, { method: 'POST', headers, body });
+
+  it('answers 500 naming the problem when the handler cannot start, and starts it again on the next request', async () => {
+    const failed = await post(schedulerHeaders('2026-03-01T07:00:00Z'));
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ error: { code: 'misconfigured', message: 'report could not start: start 1 failed on purpose' } });
+  });
 
   it('answers a Cloud Scheduler request, and a retry of the same run changes nothing', async () => {
     const first = await post(schedulerHeaders('2026-03-02T07:00:00Z'));
@@ -75,6 +81,7 @@ describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store'
     const r = await post(schedulerHeaders('2026-03-05T07:00:00Z'), '{}');
     expect(r.status).toBe(500);
     expect(await r.json()).toEqual({ error: { code: 'internal', message: 'internal server error' } });
+    expect((await fetch(`${base}/`, { method: 'PUT', headers: schedulerHeaders('2026-03-05T07:00:00Z'), body: '{}' })).status).toBe(405);
   });
 
   it('logs one structured line per request, with the scheduler job, the caller and HandlerErrors on a 5xx', async () => {
@@ -83,7 +90,11 @@ describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store'
     expect(ok).toMatchObject({ severity: 'INFO', handler: 'report', schedulerJob: 'mm-prod-daily-report', scheduleTime: '2026-03-02T07:00:00Z', caller: 'mm-prod-scheduler@acme.iam.gserviceaccount.com' });
     expect(ok.HandlerErrors).toBeUndefined();
     const failed = lines.find((l) => l.httpRequest?.status === 500)!;
-    expect(failed).toMatchObject({ severity: 'ERROR', Handler: 'report', HandlerErrors: 1 });
+    expect(failed).toMatchObject({ severity: 'ERROR', handler: 'report' });
+    // the spec metric as its own line, in the shape the log-based metric reads (jsonPayload.HandlerErrors > 0)
+    const errorLines = lines.filter((l) => l.HandlerErrors !== undefined);
+    expect(errorLines.length).toBe(lines.filter((l) => l.httpRequest?.status >= 500).length);
+    for (const l of errorLines) expect(l).toMatchObject({ Handler: 'report', HandlerErrors: 1 });
     expect(lines.some((l) => l.severity === 'ERROR' && /event.migrationId is required/.test(l.message))).toBe(true);
   });
 
@@ -95,6 +106,7 @@ describe('Cloud Run entry, bundled, as a real HTTP server on the embedded store'
     try {
       const alerts = (await store.readActivity('m1')).filter((e) => JSON.stringify(e).includes('daily report for'));
       expect(alerts).toHaveLength(2);
+      expect(fs.readFileSync(path.join(storeDir, 'starts'), 'utf8')).toBe('2'); // one failed start, one good one, no more
     } finally {
       await store.close();
     }
@@ -132,24 +144,12 @@ describe('Cloud Run function (Functions Framework) adapter over the tracker API'
     }
   });
 
-  it('names a missing export', async () => {
-    const entry = cloudRunEntry({ other: () => undefined }, { name: 'x', adapter: 'lambda-event', log: () => undefined });
-    await expect(entry.handler()).rejects.toThrow(/no function export "handler" \(exports: other\)/);
-  });
-});
-
-describe('event conversions', () => {
-  const req = { method: 'POST', path: '/', query: {}, headers: { 'x-cloudscheduler': 'true', 'x-cloudscheduler-jobname': 'job', 'x-cloudscheduler-scheduletime': '2026-01-01T07:00:00Z' }, body: '' };
-
-  it('fills the EventBridge Scheduler placeholders from the Cloud Scheduler headers, or the current time for a manual run', () => {
-    expect(fillSchedulerPlaceholders({ at: '<aws.scheduler.scheduled-time>', id: ['<aws.scheduler.execution-id>'], n: 1 }, req)).toEqual({ at: '2026-01-01T07:00:00Z', id: ['job@2026-01-01T07:00:00Z'], n: 1 });
-    expect(fillSchedulerPlaceholders({ at: '<aws.scheduler.scheduled-time>' }, { ...req, headers: {} }, () => new Date(Date.UTC(2026, 4, 1)))).toEqual({ at: '2026-05-01T00:00:00.000Z' });
-  });
-
-  it('round-trips API Gateway v2 events and results', () => {
-    const e = toApiGwEvent({ method: 'GET', path: '/search', query: { q: 'x y' }, headers: { 'user-agent': 'ua', host: 'p.run.app' }, body: undefined });
-    expect(e).toMatchObject({ version: '2.0', rawPath: '/search', rawQueryString: 'q=x+y', queryStringParameters: { q: 'x y' }, requestContext: { http: { method: 'GET', path: '/search', userAgent: 'ua' }, domainPrefix: 'p' } });
-    expect(fromApiGwResult({ statusCode: 503, headers: { 'Content-Type': 'text/plain' }, body: Buffer.from('down').toString('base64'), isBase64Encoded: true })).toEqual({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'down' });
-    expect(fromApiGwResult('{"a":1}')).toEqual({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+  it('names a missing export in the 500 it answers and in the log', async () => {
+    const logged: Array<Record<string, unknown>> = [];
+    const entry = cloudRunEntry({ other: () => undefined }, { name: 'x', log: (l) => void logged.push(l) });
+    const res = await (await entry.handler())({ method: 'POST', path: '/', query: {}, headers: { authorization: 'Bearer t' }, body: '{}' });
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body!).error.message).toMatch(/no function export "handler" \(exports: other\)/);
+    expect(logged.some((l) => /x could not start: .*no function export/.test(String(l['message'])))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Observation, ObservationSink } from '../../core/logwatch/sink';
+import type { Observation, ObservationSink } from '../../core/metrics/observation';
 import { METRICS, type Dimension, type MetricName, type MetricSpec } from '../../core/monitoring-spec';
 
 /** Latency buckets in seconds (Prometheus base unit), from 0.5 ms to 10 s. */

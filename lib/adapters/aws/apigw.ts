@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { HttpRequest, HttpResponse } from '../../lib/core/http';
+import type { HttpRequest, HttpResponse } from '../../core/http';
 
 /** API Gateway HTTP API (payload v2) or Lambda function URL event → runtime-neutral HttpRequest. */
 export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
@@ -24,4 +24,17 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
 
 export function toApiGatewayResult(res: HttpResponse): APIGatewayProxyResultV2 {
   return { statusCode: res.status, headers: res.headers, body: res.body, isBase64Encoded: false };
+}
+
+/** An API Gateway HTTP API (payload v2) / function URL request, as opposed to a scheduled or other event. */
+export function isHttpApiEvent(e: unknown): e is APIGatewayProxyEventV2 {
+  const ev = e as Partial<APIGatewayProxyEventV2> | null;
+  return !!ev && ev.version === '2.0' && typeof ev.requestContext?.http?.method === 'string';
+}
+
+/** The IAM identity API Gateway verified, as the actor of the change when the caller did not name one. */
+export function withIamCaller(event: APIGatewayProxyEventV2, req: HttpRequest): HttpRequest {
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam;
+  if (!req.headers['x-actor'] && iam?.userArn) req.headers['x-actor'] = iam.userArn.slice(0, 100);
+  return req;
 }

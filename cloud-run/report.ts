@@ -1,0 +1,4 @@
+/** Cloud Run shell of the daily report (Cloud Scheduler POST → lib/compose/report). */
+import { composeReport } from '../lib/compose/report';
+
+export const handler = async () => (await composeReport(process.env, 'cloud-run')).http;

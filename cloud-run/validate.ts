@@ -1,0 +1,4 @@
+/** Cloud Run shell of scheduled validation (Cloud Scheduler POST → lib/compose/validate). */
+import { composeValidation } from '../lib/compose/validate';
+
+export const handler = async () => (await composeValidation(process.env, 'cloud-run')).http;

@@ -1,0 +1,60 @@
+import type { Observation, ObservationSink } from '../../core/metrics/observation';
+import { METRICS } from '../../core/monitoring-spec';
+
+/**
+ * Spec metrics as Cloud Run log lines: the one writer of the shape the GCP log-based metrics read
+ * (lib/constructs/gcp/log-metrics.ts). Each line is a JSON object on stdout, which Cloud Logging keeps as
+ * `jsonPayload`: the spec name is a top-level field holding the value (`jsonPayload.BreakerState`), the
+ * dimensions sit beside it under their spec names (`jsonPayload.Breaker`), as in an EMF document on AWS.
+ *
+ * - counters: one line per event (the log-based metric counts lines whose value is > 0);
+ * - histograms: one line per observation (the value extractor reads the distribution);
+ * - gauges: a line when the value changes, and again at most every `gaugeRepeatMs` while it is recorded, so
+ *   a state that holds (a breaker that stays open) keeps its alert firing without a line per request.
+ */
+export interface LogLineMetricsOptions {
+  write?: (line: string) => void;
+  /** Repeat an unchanged gauge this often while it keeps being recorded. Default 60 s (the shortest alert window). */
+  gaugeRepeatMs?: number;
+  now?: () => number;
+}
+
+export class LogLineMetrics implements ObservationSink {
+  private readonly write: (line: string) => void;
+  private readonly repeatMs: number;
+  private readonly now: () => number;
+  private readonly gauges = new Map<string, { value: number; at: number }>();
+
+  constructor(opts: LogLineMetricsOptions = {}) {
+    this.write = opts.write ?? ((l) => void process.stdout.write(l));
+    this.repeatMs = opts.gaugeRepeatMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  record(o: Observation): void {
+    const spec = METRICS[o.metric];
+    const labels: Record<string, string> = {};
+    for (const d of spec.dimensions) {
+      const v = o.labels[d];
+      if (v === undefined) throw new Error(`metric ${o.metric} needs the ${d} dimension (has: ${Object.keys(o.labels).join(', ') || 'none'})`);
+      labels[d] = v;
+    }
+    if (spec.kind === 'counter' && o.value <= 0) return; // a line with 0 would count as nothing anyway
+    if (spec.kind === 'gauge' && o.mode !== 'add') {
+      const key = `${o.metric}|${JSON.stringify(labels)}`;
+      const last = this.gauges.get(key);
+      const at = this.now();
+      if (last && last.value === o.value && at - last.at < this.repeatMs) return;
+      this.gauges.set(key, { value: o.value, at });
+    }
+    this.write(`${JSON.stringify({ severity: 'INFO', message: `metric ${o.metric}`, [o.metric]: o.value, ...labels })}\n`);
+  }
+
+  /** Lines are written as they are recorded. */
+  flush(): void {}
+}
+
+/** A structured log line for Cloud Logging (severity, message, fields). */
+export function logLine(severity: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR', message: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ severity, message, ...fields })}\n`);
+}

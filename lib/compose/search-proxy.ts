@@ -1,0 +1,139 @@
+/**
+ * The search proxy on a runtime: the same core proxy, its backends, credentials, shared breaker state and
+ * operator switch from the environment; metrics through `metricsFor(runtime)`.
+ *
+ * | variable | meaning |
+ * |---|---|
+ * | `PRIMARY_BACKEND`, `FALLBACK_BACKEND` | backend config JSON (`kind` milvus / opensearch / generic / custom, …), see docs/search-proxy.md |
+ * | `PRIMARY_URL_PARAMETER`, `FALLBACK_URL_PARAMETER` | SSM parameter holding the backend URL (overrides `url` in the JSON) |
+ * | `BACKEND_CREDENTIALS` | `{"primary": {"type": "bearer", "token": "…"}, "fallback": …}` (Cloud Run mounts it from Secret Manager) |
+ * | `BACKEND_CREDENTIALS_SECRET_ARN` (alias `BACKEND_CREDENTIALS_SECRET`) | the same JSON in Secrets Manager |
+ * | `SEARCH_PROXY_SETTINGS` | proxy settings JSON (deadline, breaker thresholds, …); `SEARCH_PROXY_MODE` overrides its mode |
+ * | `BREAKER_STATE_TABLE` / `BREAKER_STATE_REDIS_URL` | shared breaker state in DynamoDB / Redis (optional) |
+ * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional) |
+ */
+import { z } from 'zod';
+import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
+import type { BreakerStateStore } from '../core/breaker/ports';
+import type { HttpHandler } from '../core/http';
+import { PROXY_MODES, searchProxy, type SearchProxy } from '../core/search-proxy';
+import { formatZodError } from '../core/validation-util';
+import { envJson, EnvError, parseEnv } from './env';
+import { metricsFor, type Runtime, type RuntimeMetrics } from './metrics';
+import { readParameter, secretFromEnv, sharedSsmClient } from './secrets';
+
+export const searchProxyEnvSchema = z.object({
+  PRIMARY_BACKEND: envJson,
+  FALLBACK_BACKEND: envJson,
+  PRIMARY_URL_PARAMETER: z.string().min(1).optional(),
+  FALLBACK_URL_PARAMETER: z.string().min(1).optional(),
+  BACKEND_CREDENTIALS: z.string().min(1).optional(),
+  BACKEND_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
+  SEARCH_PROXY_SETTINGS: envJson.optional(),
+  SEARCH_PROXY_MODE: z.enum(PROXY_MODES).optional(),
+  BREAKER_STATE_TABLE: z.string().min(3).optional(),
+  BREAKER_STATE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  BREAKER_SWITCH_PARAMETER: z.string().min(1).optional(),
+  BREAKER_SWITCH_TTL_MS: z.coerce.number().int().min(100).default(5000),
+});
+export type SearchProxyEnv = z.infer<typeof searchProxyEnvSchema>;
+
+const credentialsSchema = z.strictObject({ primary: authSchema.optional(), fallback: authSchema.optional() });
+
+export interface SearchProxyRuntime {
+  proxy: SearchProxy;
+  /** Answers a request, then records the breaker states on the runtime's metrics and flushes them. */
+  handler: HttpHandler;
+  close(): Promise<void>;
+}
+
+export interface SearchProxyOptions {
+  metrics: RuntimeMetrics;
+  /** Lambda: wait for shadow calls and switch/state reads inside the invocation. */
+  awaitBackground: boolean;
+  onError: (context: string, error: unknown) => void;
+}
+
+/** Build the proxy from variables, reading SSM and Secrets Manager when they are named. */
+export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: SearchProxyOptions): Promise<SearchProxyRuntime> {
+  const e = parseEnv(searchProxyEnvSchema, env, 'search proxy', { BACKEND_CREDENTIALS_SECRET_ARN: ['BACKEND_CREDENTIALS_SECRET'] });
+  if (e.BREAKER_STATE_TABLE && e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: set BREAKER_STATE_TABLE or BREAKER_STATE_REDIS_URL, not both');
+
+  const rawCredentials = await secretFromEnv({ BACKEND_CREDENTIALS: e.BACKEND_CREDENTIALS, BACKEND_CREDENTIALS_SECRET_ARN: e.BACKEND_CREDENTIALS_SECRET_ARN }, 'BACKEND_CREDENTIALS');
+  let credentials: unknown = {};
+  if (rawCredentials) {
+    try {
+      credentials = JSON.parse(rawCredentials);
+    } catch {
+      // never echo the secret: only what is wrong with it
+      throw new EnvError('search proxy: bad environment: the backend credentials are not JSON');
+    }
+  }
+  const creds = credentialsSchema.safeParse(credentials);
+  if (!creds.success) throw new EnvError(`search proxy: bad environment: backend credentials have the wrong shape: ${formatZodError(creds.error)}`);
+
+  const backendConfig = async (config: unknown, urlParameter: string | undefined) =>
+    urlParameter ? { ...(config as Record<string, unknown>), url: await readParameter(urlParameter) } : config;
+  const primary = httpVectorBackend('primary', await backendConfig(e.PRIMARY_BACKEND, e.PRIMARY_URL_PARAMETER), creds.data.primary);
+  const fallback = httpVectorBackend('fallback', await backendConfig(e.FALLBACK_BACKEND, e.FALLBACK_URL_PARAMETER), creds.data.fallback);
+
+  let stateStore: BreakerStateStore | undefined;
+  if (e.BREAKER_STATE_TABLE) {
+    const { DynamoBreakerStateStore } = require('../adapters/aws/breaker-state-dynamodb') as typeof import('../adapters/aws/breaker-state-dynamodb');
+    stateStore = new DynamoBreakerStateStore({ tableName: e.BREAKER_STATE_TABLE });
+  }
+  if (e.BREAKER_STATE_REDIS_URL) {
+    // Left out of the AWS Lambda bundle (esbuild define; the AWS stack shares state through DynamoDB): if/else so the driver is dropped.
+    if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw new EnvError('search proxy: bad environment: BREAKER_STATE_REDIS_URL: Redis breaker state is not part of this AWS Lambda bundle; on AWS the breakers share state through DynamoDB (SearchProxy sharedState)');
+    else {
+      const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
+      stateStore = await RedisBreakerStateStore.connect(e.BREAKER_STATE_REDIS_URL);
+    }
+  }
+  // Each breaker reads the switch every BREAKER_SWITCH_TTL_MS; the adapter's short cache lets the two
+  // breakers, which read at the same moment, share one GetParameter.
+  let operatorSwitch;
+  if (e.BREAKER_SWITCH_PARAMETER) {
+    const { SsmOperatorSwitch } = require('../adapters/aws/ssm-switch') as typeof import('../adapters/aws/ssm-switch');
+    operatorSwitch = new SsmOperatorSwitch({ parameterName: e.BREAKER_SWITCH_PARAMETER, client: sharedSsmClient(), ttlMs: 1000 });
+  }
+
+  const settings = { ...((e.SEARCH_PROXY_SETTINGS as Record<string, unknown> | undefined) ?? {}), ...(e.SEARCH_PROXY_MODE ? { mode: e.SEARCH_PROXY_MODE } : {}) };
+  const proxy = searchProxy({
+    primary,
+    fallback,
+    settings,
+    stateStore,
+    operatorSwitch,
+    breaker: { switchRefreshMs: e.BREAKER_SWITCH_TTL_MS },
+    metrics: opts.metrics,
+    ...(opts.metrics.text ? { metricsText: opts.metrics.text } : {}),
+    awaitShadow: opts.awaitBackground,
+    awaitSync: opts.awaitBackground,
+    onError: opts.onError,
+  });
+  if (operatorSwitch || stateStore) await Promise.all(Object.values(proxy.breakers).map((b) => b.sync(true)));
+  return {
+    proxy,
+    handler: async (req) => {
+      try {
+        return await proxy.handler(req);
+      } finally {
+        // the breaker-open alarm and alert read BreakerState: recorded with every answer, on every runtime
+        proxy.recordStates();
+        opts.metrics.flush();
+      }
+    },
+    close: async () => {
+      await proxy.drain();
+      primary.close();
+      fallback.close();
+      await stateStore?.close();
+    },
+  };
+}
+
+/** The proxy on a runtime: EMF on Lambda (awaiting background work in the invocation), log lines on Cloud Run. */
+export function composeSearchProxy(env: NodeJS.ProcessEnv, runtime: Runtime, onError: SearchProxyOptions['onError']): Promise<SearchProxyRuntime> {
+  return createSearchProxyFromEnv(env, { metrics: metricsFor(runtime), awaitBackground: runtime === 'lambda', onError });
+}

@@ -1,0 +1,62 @@
+/**
+ * The tracker on a runtime: its store from the environment, the health thresholds, metrics of every change
+ * and the periodic sweep, composed once for the Lambda API, the report and log ingest on AWS.
+ */
+import { z } from 'zod';
+import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
+import { Tracker, type TrackerListener } from '../core/tracker';
+import { trackerApi } from '../core/tracker-api';
+import { parseEnv } from './env';
+import type { RuntimeMetrics } from './metrics';
+
+/** The health thresholds (tracker `/health`, report badge): one setting per environment, the alarms' too. */
+export const thresholdsEnvSchema = z.object({
+  STALL_MINUTES: z.coerce.number().positive().default(30),
+  ERROR_RATE_PERCENT: z.coerce.number().min(0).max(100).default(10),
+});
+
+export const trackerEnvSchema = thresholdsEnvSchema.extend({
+  TABLE_NAME: z.string().min(3),
+  ACTIVITY_TTL_DAYS: z.coerce.number().int().positive().default(90),
+  DEFAULT_MIGRATION_ID: z.string().min(1).optional(),
+});
+
+/** A tracker over the stack's DynamoDB table. */
+export function trackerFromTable(tableName: string, o: { activityTtlDays?: number; thresholds?: { stallMinutes: number; errorRatePercent: number }; listeners?: TrackerListener[] } = {}): Tracker {
+  const { DynamoDbProgressStore } = require('../adapters/aws/dynamodb-store') as typeof import('../adapters/aws/dynamodb-store');
+  return new Tracker({
+    store: new DynamoDbProgressStore({ tableName, activityTtlDays: o.activityTtlDays }),
+    ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+    ...(o.listeners ? { listeners: o.listeners } : {}),
+  });
+}
+
+/** A tracker listener that records the spec metrics of every change on `sink` and flushes them. */
+export function metricsListener(sink: RuntimeMetrics): TrackerListener {
+  return (change) => {
+    for (const o of trackerChangeObservations(change)) sink.record(o);
+    sink.flush();
+  };
+}
+
+/** The tracker API on AWS: the API over the table, and the sweep that makes silence visible to the alarms. */
+export function composeTrackerApi(env: NodeJS.ProcessEnv, metrics: RuntimeMetrics, onServerError: (e: unknown) => void) {
+  const e = parseEnv(trackerEnvSchema, env, 'tracker-api');
+  const tracker = trackerFromTable(e.TABLE_NAME, {
+    activityTtlDays: e.ACTIVITY_TTL_DAYS,
+    thresholds: { errorRatePercent: e.ERROR_RATE_PERCENT, stallMinutes: e.STALL_MINUTES },
+    listeners: [metricsListener(metrics)],
+  });
+  return {
+    tracker,
+    api: trackerApi({ tracker, defaultMigrationId: e.DEFAULT_MIGRATION_ID, onServerError }),
+    /** Mark quiet reporters stale and emit every migration's gauges (the stalled alarm reads PhasesRunning). */
+    async sweep(): Promise<{ swept: number }> {
+      const states = await tracker.sweep();
+      const now = tracker.clock.now();
+      for (const s of states) for (const o of migrationStateObservations(s, now)) metrics.record(o);
+      metrics.flush();
+      return { swept: states.length };
+    },
+  };
+}
