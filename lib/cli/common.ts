@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { TrackerClient, type FetchLike } from '../adapters/http/tracker-client';
+import { TrackerClient } from '../adapters/http/tracker-client';
+import { EnvError } from '../compose/env';
+import { trackerAccess } from '../compose/tracker-access';
 import { CliError } from './errors';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -25,34 +27,29 @@ export function withApiOptions(cmd: Command): Command {
     .option('--region <region>', 'AWS region for --sigv4 (default AWS_REGION)');
 }
 
-/** Build a TrackerClient from flags and environment. */
+/** Build a TrackerClient from flags and environment: flags become the variables `trackerAccess` reads. */
 export async function clientFrom(opts: ApiOptions): Promise<TrackerClient> {
-  const url = opts.url ?? process.env['MIGRATION_MONITOR_URL'] ?? DEFAULT_URL;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (opts.url !== undefined) env['MIGRATION_MONITOR_URL'] = opts.url;
+  if (opts.token !== undefined) env['MIGRATION_MONITOR_TOKEN'] = opts.token;
+  if (opts.migration !== undefined) env['MIGRATION_MONITOR_MIGRATION'] = opts.migration;
+  if (opts.sigv4) env['MIGRATION_MONITOR_SIGV4'] = 'true';
+  let access;
   try {
-    new URL(url);
-  } catch {
-    throw new CliError(`--url is not a valid URL: ${url}`, 2);
+    access = (await trackerAccess(env, 'migration-monitor', { defaultUrl: DEFAULT_URL, ...(opts.region ? { region: opts.region } : {}) }))!;
+  } catch (e) {
+    if (e instanceof EnvError) throw new CliError(cliWords(e.message), 2);
+    throw e;
   }
-  let fetchImpl: FetchLike | undefined;
-  if (opts.sigv4 || process.env['MIGRATION_MONITOR_SIGV4'] === '1') {
-    fetchImpl = await sigv4Fetch(url, opts.region ?? process.env['AWS_REGION']);
-  }
-  return new TrackerClient({
-    url,
-    token: opts.token ?? process.env['MIGRATION_MONITOR_TOKEN'],
-    migrationId: opts.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'],
-    actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? `cli:${process.env['USER'] ?? 'unknown'}`,
-    fetch: fetchImpl,
-  });
+  return new TrackerClient({ ...access, actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? `cli:${process.env['USER'] ?? 'unknown'}` });
 }
 
-async function sigv4Fetch(url: string, region: string | undefined): Promise<FetchLike> {
-  if (!region) throw new CliError('--sigv4 needs a region: pass --region or set AWS_REGION', 2);
-  // Loaded lazily: only IAM users pay for the AWS SDK's start-up.
-  const modPath = '../adapters/aws/sigv4-fetch';
-  const mod = (await import(modPath)) as { createSigV4Fetch?: (o: { region: string; url: string }) => FetchLike };
-  if (!mod.createSigV4Fetch) throw new CliError('SigV4 signing is not available in this build', 2);
-  return mod.createSigV4Fetch({ region, url });
+/** The composition's variable names, as the CLI user knows them (flag or variable). */
+function cliWords(message: string): string {
+  return message
+    .replace(/^migration-monitor: bad environment: /, '')
+    .replace(/MIGRATION_MONITOR_URL: Invalid URL/, '--url (or MIGRATION_MONITOR_URL) is not a valid URL')
+    .replace(/MIGRATION_MONITOR_SIGV4 needs a region: AWS_REGION \(or --region\)/, '--sigv4 needs a region: pass --region or set AWS_REGION');
 }
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'markdown';

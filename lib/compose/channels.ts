@@ -113,7 +113,7 @@ const list = z.string().transform((v) => v.split(',').map((x) => x.trim()).filte
 
 /** The report channel variables, read the same way by the CLI (flags become these variables) and the handlers. */
 export const channelEnvSchema = z.object({
-  REPORT_OUTPUTS: list.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
+  REPORT_OUTPUTS: list.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be one of ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
   REPORT_PATH: z.string().min(1).optional(),
   REPORT_BUCKET: z.string().min(1).optional(),
   REPORT_PREFIX: z.string().optional(),

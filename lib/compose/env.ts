@@ -11,9 +11,10 @@ export class EnvError extends Error {
   override readonly name = 'EnvError';
 }
 
-/** Parse `env` with `schema`; aliases fill canonical names that are unset. */
+/** Parse `env` with `schema`; aliases fill canonical names that are unset; an empty variable counts as unset. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, who: string, aliases: Aliases = {}): z.output<S> {
-  const r = schema.safeParse(withAliases(env, aliases));
+  const set = Object.fromEntries(Object.entries(withAliases(env, aliases)).filter(([, v]) => v !== undefined && v !== ''));
+  const r = schema.safeParse(set);
   if (!r.success) throw new EnvError(`${who}: bad environment: ${formatZodError(r.error)}`);
   return r.data;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
-import { buildChannels, checkSettings, OUTPUTS, type ChannelSettings, type Output } from '../../compose/channels';
+import { buildChannels, channelEnvSchema, channelSettingsFromEnv, checkSettings, OUTPUTS, type ChannelSettings } from '../../compose/channels';
+import { EnvError, parseEnv } from '../../compose/env';
 import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
 import { loadPrevious, produceReport, type DeliveryResult } from '../../core/report/deliver';
 import { buildStatusReport, defaultReportId, type ReportOptions } from '../../core/report/model';
@@ -71,7 +72,7 @@ async function runReport(f: ReportFlags): Promise<number> {
   const format = parseReportFormat(f.format);
   const now = f.now ? parseNow(f.now) : Date.now();
   const options = reportOptions(f);
-  const settings = channelSettings(f);
+  const settings = await channelSettings(f);
   const problems = f.dryRun ? [] : checkSettings(settings);
   if (problems.length) throw new CliError(problems.join('\n'), 2);
 
@@ -134,30 +135,17 @@ async function fetchInputs(client: TrackerClient, now: number) {
   }
 }
 
-function channelSettings(f: ReportFlags): ChannelSettings {
-  const outputs = (f.output?.length ? f.output : ['file']).map((o) => {
-    if (!(OUTPUTS as readonly string[]).includes(o)) throw new CliError(`--output must be one of ${OUTPUTS.join(', ')} (got "${o}")`, 2);
-    return o as Output;
-  });
-  const env = process.env;
-  const via = f.emailVia ?? env['REPORT_EMAIL_VIA'] ?? 'smtp';
-  if (via !== 'smtp' && via !== 'ses') throw new CliError(`--email-via must be smtp or ses (got "${via}")`, 2);
-  const port = Number(env['SMTP_PORT'] ?? 587);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`SMTP_PORT must be a port number (got "${env['SMTP_PORT']}")`, 2);
-  return {
-    outputs,
-    path: f.path,
-    bucket: f.bucket,
-    prefix: f.prefix,
-    recipients: f.recipients ? f.recipients.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
-    emailFrom: f.from ?? env['REPORT_EMAIL_FROM'],
-    emailVia: via,
-    smtp: env['SMTP_HOST']
-      ? { host: env['SMTP_HOST'], port, secure: env['SMTP_SECURE'] === 'true' || port === 465, user: env['SMTP_USER'], password: env['SMTP_PASSWORD'] }
-      : undefined,
-    slackWebhookUrl: env['SLACK_WEBHOOK_URL'],
-    stateDir: f.stateDir,
-  };
+/** Flags become the variables the handlers read, so the CLI and the handlers share one reading of them. */
+async function channelSettings(f: ReportFlags): Promise<ChannelSettings> {
+  const env: NodeJS.ProcessEnv = { ...process.env, REPORT_OUTPUTS: (f.output?.length ? f.output : ['file']).join(','), REPORT_PATH: f.path };
+  const flags: Record<string, string | undefined> = { REPORT_BUCKET: f.bucket, REPORT_PREFIX: f.prefix, REPORT_RECIPIENTS: f.recipients, REPORT_EMAIL_FROM: f.from, REPORT_EMAIL_VIA: f.emailVia, REPORT_STATE_DIR: f.stateDir };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) env[k] = v;
+  try {
+    return await channelSettingsFromEnv(parseEnv(channelEnvSchema, env, 'report'), async (name) => env[name]);
+  } catch (e) {
+    if (e instanceof EnvError) throw new CliError(e.message.replace(/^report: bad environment: /, '').replace(/REPORT_OUTPUTS(\[\d+\])?:?/, '--output').replace(/REPORT_EMAIL_VIA/, '--email-via (REPORT_EMAIL_VIA)'), 2);
+    throw e;
+  }
 }
 
 function reportOptions(f: ReportFlags): ReportOptions {
