@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
-import { resolveSpec } from '../../lib/core/monitoring-spec';
+import { METRICS, resolveSpec, type MetricName } from '../../lib/core/monitoring-spec';
 import { baseLabels, checkLabels, type GcpPlacement } from '../../lib/constructs/gcp/common';
 import { ReportBucket, SecureBucket } from '../../lib/constructs/gcp/report-bucket';
 import { HandlerSecrets, DEFAULT_SECRETS } from '../../lib/constructs/gcp/secrets';
@@ -157,9 +157,13 @@ export class GcpMonitoringStack extends TerraformStack {
 
     // Every handler's logs carry spec metrics (log ingest: events copied, dual-write failures, cutover pauses...).
     const services = Object.values(this.handlers).map((h) => h.serviceName);
+    // The tracker runs on AWS (GCP calls it keyless): its alarms (phase failed, error rate, stalled) live in
+    // CloudWatch next to it. Here only what these services emit: proxy, validation, reports, handler errors.
+    const spec = resolveSpec(cfg.alerts.overrides);
+    const emittedHere = (m: MetricName) => METRICS[m].source !== 'tracker';
     const alerting = new Alerting(this, 'alerting', {
       placement,
-      spec: resolveSpec(cfg.alerts.overrides),
+      spec: { ...spec, alarms: spec.alarms.filter((a) => emittedHere(a.metric) && (!a.onlyWhile || emittedHere(a.onlyWhile.metric))) },
       services,
       schedulerJobs: ['daily-report', 'validation'].map((j) => `${cfg.namePrefix}-${j}`),
       channels: cfg.alerts.channels,

@@ -77,7 +77,7 @@ export async function startGcsStandIn() {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(JSON.stringify(resource(bucket, name, o)));
       }
-      m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
+      m = /^\/(?:storage\/v1\/)?b\/([^/]+)\/o\/(.+)$/.exec(url.pathname); // STORAGE_EMULATOR_HOST clients omit /storage/v1
       if (m) {
         const key = `${m[1]}/${decodeURIComponent(m[2]!)}`;
         const o = objects.get(key);

@@ -1,0 +1,299 @@
+/**
+ * The runtime matrix, GCP column: every Cloud Run function exactly as `cdktf synth` deploys it. The stack is
+ * synthesized with real bundling into cdktf.out; each function's zip is unpacked from its asset and started as
+ * `node index.js` on $PORT (container mode) in a fresh process, with the environment variables read from the
+ * synthesized `cdk.tf.json` (plain variables; the Secret Manager ones get test values), and local stand-ins for
+ * the clouds: a metadata server (Google ID token), STS (AssumeRoleWithWebIdentity), a SigV4-verifying gateway in
+ * front of the tracker (the AWS API Gateway's IAM auth), a GCS JSON API, a Slack webhook, two vector backends.
+ * Each function gets the trigger its scheduler job or route sends, the effect is checked, and then the telemetry
+ * contract: every log-based metric an alert policy reads is produced by these artifacts, in a line the metric's
+ * filter from cdk.tf.json selects and whose value extractor yields a number.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
+import { FileStore } from '../../lib/adapters/local/file-store';
+import { Tracker } from '../../lib/core/tracker';
+import { trackerApi } from '../../lib/core/tracker-api';
+import { synthGcp } from '../../stacks/gcp/main';
+import { startGcsStandIn } from '../adapters/gcp/gcs-stand-in';
+import { cloudRunEntry, extract, matchesFilter } from '../support/cloud-logging-filter';
+import { startCapture, type CaptureServer } from '../support/http-capture';
+import { freePort, waitForPort } from '../support/ports';
+import { startIamGateway } from '../support/sigv4-verifier';
+
+const REPO = path.join(__dirname, '../..');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-matrix-gcp-'));
+const ROLE = 'arn:aws:iam::123456789012:role/mm-gcp-keyless';
+const STS_CREDS = { accessKeyId: 'ASIAMATRIX', secretAccessKey: 'matrix-secret', sessionToken: 'matrix-session' };
+const JWT = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ aud: 'sts.amazonaws.com', sub: '10648', email: 'mm-prod-report@acme-migration.iam.gserviceaccount.com' })).toString('base64url')}.c2ln`;
+const BEARER = `Bearer ${JWT}`;
+
+type Tf = { resource: Record<string, Record<string, any>> };
+interface Fn {
+  name: string;
+  purpose: string;
+  env: Record<string, string>;
+  dir: string;
+  port: number;
+  child: ChildProcess;
+  lines: string[];
+}
+
+let tf: Tf;
+let tracker: Tracker;
+let gateway: Awaited<ReturnType<typeof startIamGateway>>;
+let gcs: Awaited<ReturnType<typeof startGcsStandIn>>;
+let slack: CaptureServer;
+let primary: DemoBackend;
+let fallback: DemoBackend;
+const stand: Array<{ close(): Promise<void> }> = [];
+const sts: string[] = [];
+const fns: Record<string, Fn> = {};
+
+async function standIn(handle: (body: string, req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const s = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => handle(body, req, res));
+  });
+  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+  stand.push({ close: () => new Promise<void>((ok) => (s.close(() => ok()), s.closeAllConnections())) });
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+/** `${type.id.attr}` references in a variable, resolved from the synthesized resources. */
+function resolveRefs(v: string): string {
+  return v.replace(/\$\{([\w-]+)\.([\w-]+)\.(\w+)\}/g, (m, type: string, id: string, attr: string) => {
+    const r = tf.resource[type]?.[id]?.[attr];
+    if (typeof r !== 'string') throw new Error(`cannot resolve ${m} from cdk.tf.json`);
+    return r;
+  });
+}
+
+const SOURCE = path.join(scratch, 'source.jsonl');
+const TARGET = path.join(scratch, 'target.jsonl');
+
+beforeAll(async () => {
+  tracker = new Tracker({ store: FileStore.inMemory() });
+  await tracker.initialize('default', { name: 'Orders DB to Aurora' });
+  gateway = await startIamGateway(trackerApi({ tracker, defaultMigrationId: 'default' }), STS_CREDS, 'eu-west-1');
+  const metadataUrl = await standIn((_b, req, res) => {
+    if (req.headers['metadata-flavor'] !== 'Google') return void res.writeHead(403).end('Missing Metadata-Flavor:Google header.');
+    res.writeHead(200, { 'Metadata-Flavor': 'Google', 'content-type': 'application/text' }).end(JWT);
+  });
+  const stsUrl = await standIn((body, _req, res) => {
+    const p = new URLSearchParams(body);
+    sts.push(`${p.get('Action')} ${p.get('RoleArn')}`);
+    if (p.get('Action') !== 'AssumeRoleWithWebIdentity' || p.get('WebIdentityToken') !== JWT) return void res.writeHead(400).end('<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>');
+    const exp = new Date(Date.now() + 3600_000).toISOString();
+    res.writeHead(200, { 'content-type': 'text/xml' }).end(
+      `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${STS_CREDS.accessKeyId}</AccessKeyId><SecretAccessKey>${STS_CREDS.secretAccessKey}</SecretAccessKey><SessionToken>${STS_CREDS.sessionToken}</SessionToken><Expiration>${exp}</Expiration></Credentials></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+    );
+  });
+  gcs = await startGcsStandIn();
+  slack = await startCapture();
+  primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex() });
+  fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex() });
+  await primary.setMode({ mode: 'down' });
+
+  // The deployment's own settings go through the stack config, as a team would set them.
+  const configFile = path.join(scratch, 'gcp.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      prod: {
+        handlers: {
+          searchProxy: {
+            environment: {
+              PRIMARY_BACKEND: JSON.stringify({ kind: 'generic', url: primary.url }),
+              FALLBACK_BACKEND: JSON.stringify({ kind: 'generic', url: fallback.url }),
+              SEARCH_PROXY_SETTINGS: JSON.stringify({ consecutiveFailures: 2, primaryTimeoutMs: 500, deadlineMs: 3000 }),
+            },
+          },
+        },
+      },
+    }),
+  );
+  const outdir = path.join(scratch, 'cdktf.out');
+  const cwd = process.cwd();
+  process.chdir(REPO); // handler entries are relative to the repository, as in `npm run synth:gcp`
+  try {
+    synthGcp(['--env=prod', `--outdir=${outdir}`], {
+      MM_GCP_PROJECT: 'acme-migration',
+      MM_ALERT_EMAILS: 'oncall@example.com',
+      MM_TRACKER_URL: gateway.url,
+      MM_TRACKER_AWS_ROLE_ARN: ROLE,
+      MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"',
+      MM_GCP_CONFIG: configFile,
+    });
+  } finally {
+    process.chdir(cwd);
+  }
+  const stackDir = path.join(outdir, 'stacks', 'migration-monitor-gcp-prod');
+  tf = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as Tf;
+
+  fs.writeFileSync(SOURCE, ['{"id":1,"name":"alpha"}', '{"id":2,"name":"beta"}', '{"id":3,"name":"gamma"}'].join('\n') + '\n');
+  fs.writeFileSync(TARGET, ['{"id":1,"name":"alpha"}', '{"id":2,"name":"beta"}'].join('\n') + '\n');
+  // Secret Manager values the functions mount as variables (the secret's short id → value).
+  const secrets: Record<string, string> = {
+    'tracker-api-credentials': 'unused: the keyless path wins',
+    'slack-webhook': slack.url,
+    'validation-config': [
+      'name: nightly parity',
+      'connectors:',
+      `  source: { type: file, path: ${SOURCE}, key: id, keyType: number }`,
+      `  target: { type: file, path: ${TARGET}, key: id, keyType: number }`,
+      'checks:',
+      '  - { name: row-count, kind: count, source: source, target: target }',
+    ].join('\n'),
+  };
+  for (const [, f] of Object.entries(tf.resource['google_cloudfunctions2_function']!)) {
+    const purpose = f.service_config.environment_variables.MM_HANDLER as string;
+    const objectRef = /\$\{google_storage_bucket_object\.([\w-]+)\.name\}/.exec(f.build_config.source.storage_source.object)![1]!;
+    const zip = path.join(stackDir, tf.resource['google_storage_bucket_object']![objectRef].source);
+    const dir = path.join(scratch, 'fn', purpose);
+    fs.mkdirSync(dir, { recursive: true });
+    const unzip = spawnSync('unzip', ['-q', zip, '-d', dir]);
+    if (unzip.status !== 0) throw new Error(`unzip ${zip}: ${unzip.stderr}`);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(f.service_config.environment_variables as Record<string, string>)) env[k] = resolveRefs(v);
+    for (const s of f.service_config.secret_environment_variables ?? []) {
+      const id = Object.keys(secrets).find((k) => String(s.secret).endsWith(k));
+      if (!id) throw new Error(`no test value for secret ${s.secret}`);
+      env[s.key] = secrets[id]!;
+    }
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(dir, 'index.js')], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PORT: String(port),
+        ...env,
+        // stand-ins for the cloud endpoints (a real function reaches the real ones)
+        MM_GCP_METADATA_URL: `${metadataUrl}/identity`,
+        AWS_ENDPOINT_URL_STS: stsUrl,
+        STORAGE_EMULATOR_HOST: gcs.url,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let buf = '';
+    const take = (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      lines.push(...parts.filter(Boolean));
+    };
+    child.stdout!.on('data', take);
+    child.stderr!.on('data', take);
+    fns[purpose] = { name: f.name, purpose, env, dir, port, child, lines };
+  }
+  await Promise.all(Object.values(fns).map((f) => waitForPort(f.port, 30_000)));
+}, 300_000);
+
+afterAll(async () => {
+  for (const f of Object.values(fns)) {
+    if (f.child.exitCode === null && f.child.signalCode === null) {
+      const exited = new Promise((r) => f.child.once('exit', r));
+      f.child.kill('SIGTERM');
+      await exited;
+    }
+  }
+  await Promise.all([gateway?.close(), gcs?.close(), slack?.stop(), primary?.close(), fallback?.close(), ...stand.map((s) => s.close())]);
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+/** What Cloud Scheduler sends to a job's target: its body, JSON content type, an OIDC token. */
+function schedulerCall(purpose: string, job: string, scheduleTime: string) {
+  const j = Object.values(tf.resource['google_cloud_scheduler_job']!).find((x) => x.name === `mm-prod-${job}`)!;
+  return fetch(`http://127.0.0.1:${fns[purpose]!.port}/`, {
+    method: j.http_target.http_method,
+    headers: { ...j.http_target.headers, authorization: BEARER, 'x-cloudscheduler': 'true', 'x-cloudscheduler-jobname': j.name, 'x-cloudscheduler-scheduletime': scheduleTime },
+    body: Buffer.from(j.http_target.body, 'base64').toString('utf8'),
+  });
+}
+
+describe('GCP functions from cdktf.out, with the environment their template gives them', () => {
+  it('deploys exactly the four handlers, each bundled with nothing left to install', () => {
+    expect(Object.keys(fns).sort()).toEqual(['log-ingest', 'report', 'search-proxy', 'validate']);
+    for (const f of Object.values(fns)) expect(JSON.parse(fs.readFileSync(path.join(f.dir, 'package.json'), 'utf8')).dependencies ?? {}).toEqual({});
+  });
+
+  it('report: reads the AWS tracker keyless (metadata token → STS → SigV4), writes the report to GCS and posts to Slack; a failed Slack post is a 500 the scheduler retries', async () => {
+    slack.queue({ status: 500, body: 'slack is down' });
+    const failed = await schedulerCall('report', 'daily-report', '2026-12-02T07:00:00Z');
+    expect(failed.status).toBe(500);
+    expect(JSON.stringify(await failed.json())).toMatch(/slack/);
+    const ok = await schedulerCall('report', 'daily-report', '2026-12-02T07:00:00Z');
+    expect(ok.status).toBe(200);
+    const okBody = await ok.json();
+    expect(okBody).toMatchObject({ ok: true, reports: [{ results: expect.arrayContaining([{ channel: 'slack', outcome: 'delivered', to: expect.anything() }]) }] });
+    expect(sts).toContain(`AssumeRoleWithWebIdentity ${ROLE}`);
+    expect(gateway.seen.rejected).toBe(0);
+    expect(gateway.seen.verified).toBeGreaterThan(0);
+    const objects = [...gcs.objects.keys()].filter((k) => k.includes('/reports/default/'));
+    expect(objects.length).toBeGreaterThan(0);
+    expect(slack.requests).toHaveLength(2); // the failed post and its retry; GCS kept the first run's archive
+  });
+
+  it('validate: runs the checks from its Secret Manager config, records the failing run on the AWS tracker, stores the report in GCS', async () => {
+    const r = await schedulerCall('validate', 'validation', '2026-12-02T07:15:00Z');
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ verdict: 'fail', tracker: { recorded: true } });
+    expect((await tracker.get('default')).lastValidation?.verdict).toBe('fail');
+    expect([...gcs.objects.keys()].some((k) => /\/validation\/.+\.json$/.test(k))).toBe(true);
+  });
+
+  it('search proxy: serves from the fallback while the primary is down, and its breaker opens', async () => {
+    const vector = Array.from({ length: 8 }, (_, i) => i / 8);
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ vector, topK: 3 }) });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ servedBy: 'fallback', degraded: true });
+    }
+  });
+
+  it('log ingest: a Pub/Sub push of a log entry moves the AWS tracker, keyless', async () => {
+    const data = Buffer.from(JSON.stringify({ insertId: 'e1', logName: 'projects/acme-migration/logs/run.googleapis.com%2Fstdout', resource: { type: 'cloud_run_job', labels: { job_name: 'migrator' } }, jsonPayload: { message: 'Migration started', migration_id: 'gcp-logs-1' } })).toString('base64');
+    const r = await fetch(`http://127.0.0.1:${fns['log-ingest']!.port}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ message: { data, messageId: 'e1' }, subscription: 'projects/acme-migration/subscriptions/mm-prod-migration-logs-push' }) });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ applied: 1 });
+    expect((await tracker.get('gcp-logs-1')).phases[0]!.status).toBe('in_progress');
+  });
+
+  it('telemetry contract: every log-based metric an alert policy reads is produced by these artifacts, in a line its filter selects with a numeric value', () => {
+    const metrics = new Map(Object.values(tf.resource['google_logging_metric']!).map((m) => [m.name as string, m]));
+    const serviceOf = new Map(Object.values(fns).map((f) => [f.name, f]));
+    const missing: string[] = [];
+    let checked = 0;
+    for (const policy of Object.values(tf.resource['google_monitoring_alert_policy']!)) {
+      for (const c of policy.conditions as Array<{ condition_threshold: { filter: string } }>) {
+        const name = /metric\.type="logging\.googleapis\.com\/user\/([\w]+)"/.exec(c.condition_threshold.filter)?.[1];
+        if (!name) continue; // a platform metric (Cloud Run request count): not the artifacts' to produce
+        const m = metrics.get(name);
+        if (!m) {
+          missing.push(`${policy.display_name}: log metric ${name} is not defined`);
+          continue;
+        }
+        if (!/resource\.type="cloud_run_revision"/.test(m.filter)) continue; // a platform log (Cloud Scheduler attempts)
+        const services = [...m.filter.matchAll(/"(mm-prod-[\w-]+)"/g)].map((x: RegExpMatchArray) => x[1]!).filter((s: string) => serviceOf.has(s));
+        const hit = services.some((s: string) =>
+          serviceOf.get(s)!.lines.some((l) => {
+            const e = cloudRunEntry(s, l);
+            if (!e || !matchesFilter(m.filter, e)) return false;
+            if (m.value_extractor && typeof extract(m.value_extractor, e) !== 'number') return false;
+            return Object.values((m.label_extractors ?? {}) as Record<string, string>).every((x) => typeof extract(x, e) === 'string');
+          }),
+        );
+        checked++;
+        if (!hit) missing.push(`${policy.display_name}: nothing writes a line that ${name} selects (${m.filter.replace(/^.*\) AND /, '')})`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(checked).toBeGreaterThanOrEqual(5);
+  });
+});
