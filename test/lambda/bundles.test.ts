@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
@@ -23,7 +24,8 @@ import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from '../ad
 import { startDynalite, type DynaliteServer } from '../support/dynalite';
 import { startS3rver, type RunningS3 } from '../support/s3rver';
 import { startIamGateway } from '../support/sigv4-verifier';
-import { apiEvent, runBundle, snsAlarmEvent, type BundleRun } from './bundle-runner';
+import { apiEvent, runBundle as runBundleOnce, snsAlarmEvent, type BundleRun } from './bundle-runner';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
 
 const REPO = path.join(__dirname, '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-test-'));
@@ -32,6 +34,15 @@ const REPORT_SLACK_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secre
 let dynalite: DynaliteServer;
 let s3: RunningS3;
 let functions: Record<string, { dir: string; env: Record<string, unknown>; scheduleInput?: unknown }>;
+/** Every CloudWatch alarm's metric(s) in the template, for the telemetry contract. */
+let alarmMetrics: Array<{ alarm: string; namespace: string; name: string; dimensions: Record<string, unknown> }>;
+/** What every bundle run in this file wrote on stdout (EMF documents among it). */
+const emitted: string[] = [];
+const runBundle: typeof runBundleOnce = async (...args) => {
+  const r = await runBundleOnce(...args);
+  emitted.push(r.stdout);
+  return r;
+};
 
 /** The handler's name from its construct path. */
 const NAMES: Array<[RegExp, string]> = [
@@ -72,6 +83,13 @@ beforeAll(async () => {
   const inputs = new Map<string, unknown>();
   for (const r of Object.values(template.Resources)) {
     if (r.Type === 'AWS::Scheduler::Schedule') inputs.set(r.Properties.Target.Arn['Fn::GetAtt'][0], JSON.parse(r.Properties.Target.Input));
+  }
+  alarmMetrics = [];
+  for (const [logicalId, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::CloudWatch::Alarm') continue;
+    const p = r.Properties;
+    const refs = p.MetricName ? [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }] : (p.Metrics ?? []).filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
+    for (const m of refs) alarmMetrics.push({ alarm: p.AlarmName ?? logicalId, namespace: m.Namespace, name: m.MetricName, dimensions: Object.fromEntries((m.Dimensions ?? []).map((d: any) => [d.Name, d.Value])) });
   }
   functions = {};
   for (const [logicalId, r] of Object.entries(template.Resources)) {
@@ -393,3 +411,79 @@ async function listen(onRequest: (req: http.IncomingMessage, body: string, res: 
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+describe('telemetry contract on AWS: every custom metric a CloudWatch alarm reads is produced by a deployed bundle, as the alarm reads it', () => {
+  let aws: AwsJsonServer;
+  let primary: DemoBackend;
+  let fallback: Awaited<ReturnType<typeof listen>>;
+  const params: Record<string, string> = {};
+  beforeAll(async () => {
+    primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex() });
+    await primary.setMode({ mode: 'down' });
+    // the app's fallback is an OpenSearch k-NN index: answer as OpenSearch does
+    fallback = await listen((req, _body, res) => {
+      if (req.method === 'POST' && req.url === '/docs/_search') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: { hits: [{ _id: 'old-1', _score: 0.8, _source: {} }] } }));
+      res.writeHead(404).end();
+    });
+    aws = await startAwsJsonServer({ 'AmazonSSM.GetParameter': ssmGetParameter(params) });
+  });
+  afterAll(async () => {
+    await Promise.all([primary?.close(), fallback?.close(), aws?.close()]);
+  });
+
+  it('runs the paths that feed the alarms: a failed phase, an error rate, the sweep, a search that falls back', async () => {
+    const client = dynaliteClient(dynalite.endpoint);
+    const table = await createProgressTable(client, 'contract');
+    const tracker = functions['tracker-api']!;
+    const plan = [{ id: 'copy', name: 'Copy', estimatedDuration: 30 }];
+    const run = await runBundle(tracker.dir, awsEnv({ ...envFor(tracker, { TABLE_NAME: table }), AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint }), [
+      apiEvent('POST', '/api/migrations/c1/progress', { action: 'initialize', name: 'Contract', plan }),
+      apiEvent('POST', '/api/migrations/c1/progress', { action: 'start_phase', phaseId: 'copy' }),
+      apiEvent('POST', '/api/migrations/c1/progress', { action: 'update_metrics', increment: { successfulOperations: 10, failedOperations: 5 } }),
+      apiEvent('POST', '/api/migrations/c1/progress', { action: 'fail_phase', phaseId: 'copy', error: 'target rejected writes' }),
+      { action: 'sweep' },
+    ]);
+    expect(run.error).toBeUndefined();
+    expect((run.results as any[]).slice(0, 4).map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+
+    // log ingest, from its CloudWatch Logs subscription: the lines move the tracker in the same table
+    const ingest = functions['log-ingest']!;
+    const logs = { messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: '/ecs/tenant-migrator', logStream: 's1', subscriptionFilters: ['migration-monitor'], logEvents: [{ id: '1', timestamp: Date.UTC(2026, 11, 2), message: JSON.stringify({ message: 'Migration started', migration_id: 'logs-1', tenant_id: 't1' }) }] };
+    const lrun = await runBundle(ingest.dir, awsEnv({ ...envFor(ingest, { TABLE_NAME: table }), AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint }), [{ awslogs: { data: gzipSync(Buffer.from(JSON.stringify(logs))).toString('base64') } }]);
+    expect(lrun.error).toBeUndefined();
+    expect(lrun.results[0]).toMatchObject({ applied: 1 });
+    const logged = await new DynamoDbProgressStore({ tableName: table, client }).load('logs-1');
+    expect(logged?.state.phases[0]?.status).toBe('in_progress');
+
+    const proxy = functions['search-proxy']!;
+    const breakers = await createProgressTable(client, 'breakers');
+    const penv = envFor(proxy, { BREAKER_STATE_TABLE: breakers });
+    params[penv['PRIMARY_URL_PARAMETER']!] = primary.url;
+    params[penv['FALLBACK_URL_PARAMETER']!] = fallback.url;
+    if (penv['BREAKER_SWITCH_PARAMETER']) params[penv['BREAKER_SWITCH_PARAMETER']] = 'auto';
+    const search = apiEvent('POST', '/search', { vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], topK: 3 });
+    const prun = await runBundle(proxy.dir, awsEnv({ ...penv, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ENDPOINT_URL_SSM: aws.url }), Array.from({ length: 6 }, () => search));
+    expect(prun.error).toBeUndefined();
+    expect((prun.results as any[]).map((r) => `${r.statusCode} ${JSON.parse(r.body).servedBy ?? r.body}`)).toEqual(Array(6).fill('200 fallback'));
+  });
+
+  it('finds, for every alarm on a custom metric, an EMF document with its namespace, name, dimension set and values', () => {
+    const docs = emitted.join('\n').split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, any>);
+    const custom = alarmMetrics.filter((m) => !m.namespace.startsWith('AWS/'));
+    expect(custom.length).toBeGreaterThanOrEqual(6);
+    const missing = custom.filter((m) => {
+      const wanted = Object.keys(m.dimensions).sort();
+      return !docs.some((d) =>
+        (d['_aws'].CloudWatchMetrics as Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }>).some(
+          (cw) =>
+            cw.Namespace === m.namespace &&
+            cw.Metrics.some((x) => x.Name === m.name) &&
+            cw.Dimensions.some((set) => JSON.stringify([...set].sort()) === JSON.stringify(wanted)) &&
+            Object.entries(m.dimensions).every(([k, v]) => d[k] === v) &&
+            (typeof d[m.name] === 'number' || (Array.isArray(d[m.name]) && d[m.name].every((x: unknown) => typeof x === 'number'))),
+        ),
+      );
+    });
+    expect(missing.map((m) => `${m.alarm}: ${m.namespace}/${m.name} ${JSON.stringify(m.dimensions)}`)).toEqual([]);
+  });
+});
