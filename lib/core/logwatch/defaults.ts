@@ -1,5 +1,5 @@
 import { validatePlan, type PhaseDef } from '../plan';
-import type { LogPatternInput } from './config';
+import type { LogPatternInput } from './pattern';
 
 /**
  * The plan an unknown migration gets when the watcher meets it first: the lifecycle the well-known log

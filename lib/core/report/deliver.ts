@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { buildStatusReport, defaultReportId, reportSummarySchema, summarize, type ReportInput, type ReportSummary, type StatusReport } from './model';
+import { buildStatusReport, defaultReportId, summarize, type ReportInput, type StatusReport } from './model';
+import { reportSummarySchema, type ReportSummary } from './summary';
 import { checkReportKey, type ReportAlerter, type ReportMetrics, type ReportNotifier, type ReportSink } from './ports';
 import { FORMAT_INFO, render, toMessage, type ReportFormat } from './render';
 

@@ -1,4 +1,5 @@
 import type { StatusReport } from './model';
+import { when, duration } from './time-format';
 import type { RiskLevel } from './risks';
 
 /** Formatting shared by the renderers, so Markdown, HTML, email subject and Slack say the same thing. */
@@ -16,11 +17,6 @@ export const statusLabel = (s: string) => STATUS_LABEL[s] ?? s;
 
 export const LEVEL_LABEL: Record<RiskLevel, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM' };
 
-/** `2026-01-02 08:00 UTC` */
-export function when(isoTime: string | null | undefined): string {
-  if (!isoTime) return '—';
-  return `${isoTime.slice(0, 10)} ${isoTime.slice(11, 16)} UTC`;
-}
 
 export const pct = (n: number) => `${Math.round(n * 100) / 100}%`;
 
@@ -113,12 +109,4 @@ export function activityCounts(r: StatusReport, top = 8): string {
   const shown = entries.slice(0, top).map(([k, v]) => `${k} ${v}`);
   if (entries.length > top) shown.push(`${entries.length - top} more kinds`);
   return shown.join(', ');
-}
-
-/** A human duration: `45 min`, `3.5 h`, `2.1 days`. */
-export function duration(ms: number): string {
-  const a = Math.abs(ms);
-  if (a < 90 * 60000) return `${Math.round(a / 60000)} min`;
-  if (a < 48 * 3600000) return `${Math.round(a / 360000) / 10} h`;
-  return `${Math.round(a / 8640000) / 10} days`;
 }

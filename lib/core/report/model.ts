@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { ActivityEntry, Alert, AlertSeverity, MigrationMetrics, MigrationState, MigrationStatus } from '../model';
 import { ALERT_SEVERITIES } from '../model';
 import type { Estimate } from '../progress';
 import { DEFAULT_THRESHOLDS, healthOf, overviewOf, timelineOf, type HealthStatus, type HealthThresholds } from '../tracker';
 import { findRisks, type Risk } from './risks';
+import type { ActivityDigest, ReportSummary } from './summary';
 
 export interface ReportOptions {
   /** Include the metrics section (data migrated, speed, error rate...). CLI `--metrics`. */
@@ -34,19 +34,6 @@ export interface ReportInput {
   options?: ReportOptions;
 }
 
-/** The small, stored digest of a report that the next report compares itself against. */
-export const reportSummarySchema = z.object({
-  reportId: z.string(),
-  migrationId: z.string(),
-  generatedAt: z.string(),
-  status: z.enum(['not_started', 'in_progress', 'paused', 'completed', 'failed']),
-  overallProgress: z.number(),
-  estimatedCompletion: z.string().nullable(),
-  phases: z.record(z.string(), z.object({ status: z.string(), progress: z.number() })),
-  openAlerts: z.record(z.string(), z.number()),
-  risks: z.array(z.string()),
-});
-export type ReportSummary = z.output<typeof reportSummarySchema>;
 
 export interface ReportChange {
   previousReportId: string;
@@ -131,16 +118,6 @@ export interface StatusReport {
   risks: Risk[];
 }
 
-/** Facts about the activity log gathered in one pass (bounded memory whatever the log's size). */
-export interface ActivityDigest {
-  total: number;
-  byAction: Map<string, number>;
-  recent: ActivityEntry[];
-  /** Per running phase: the distinct run ids seen reporting on it since it started. */
-  runIds: Map<string, Set<string>>;
-  /** `conflict.*` entries in the window (at most 20). */
-  conflicts: ActivityEntry[];
-}
 
 const DAY = 24 * 3600 * 1000;
 

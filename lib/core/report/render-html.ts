@@ -10,8 +10,8 @@ import {
   progressLine,
   statusLabel,
   subjectOf,
-  when,
 } from './format';
+import { when } from './time-format';
 import type { StatusReport } from './model';
 import type { RiskLevel } from './risks';
 

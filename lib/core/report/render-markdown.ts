@@ -9,8 +9,8 @@ import {
   phaseNote,
   progressLine,
   statusLabel,
-  when,
 } from './format';
+import { when } from './time-format';
 import type { StatusReport } from './model';
 
 /** Escape text for a Markdown table cell / inline run: pipes, emphasis, links, HTML-ish characters, newlines (not `_`: GFM ignores it inside words). */

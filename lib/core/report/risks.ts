@@ -2,8 +2,8 @@ import type { MigrationState } from '../model';
 import { isOverdue } from '../operations';
 import type { Estimate } from '../progress';
 import { isStalled, type HealthThresholds } from '../tracker';
-import { duration, when } from './format';
-import type { ActivityDigest, ReportSummary } from './model';
+import { duration, when } from './time-format';
+import type { ActivityDigest, ReportSummary } from './summary';
 
 export type RiskKind = 'failed-phase' | 'conflict' | 'critical-alert' | 'validation' | 'error-rate' | 'stalled' | 'stale' | 'eta-slip';
 export type RiskLevel = 'critical' | 'high' | 'medium';

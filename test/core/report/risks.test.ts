@@ -1,5 +1,5 @@
 import { buildStatusReport, summarize } from '../../../lib/core/report/model';
-import { duration } from '../../../lib/core/report/format';
+import { duration } from '../../../lib/core/report/time-format';
 import { HOUR, MIN, Sim, T0 } from './fixture';
 
 const risksOf = (s: Sim, options = {}) => buildStatusReport({ state: s.state, activity: s.activity, now: s.now(), options }).risks;
