@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileStore } from '../lib/adapters/local/file-store';
-import { LogTailer } from '../lib/adapters/local/log-tailer';
+import { FileStore } from '../lib/adapters/file/file-store';
+import { LogTailer } from '../lib/adapters/file/log-tailer';
 import { LogAnalyzer, trackerSink } from '../lib/core/logwatch';
 import { Tracker } from '../lib/core/tracker';
 

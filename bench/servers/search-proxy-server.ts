@@ -6,8 +6,8 @@
  * listening; stops on SIGTERM.
  */
 import http from 'node:http';
-import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
-import { serveHttp } from '../../lib/adapters/local/http-server';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
+import { serveHttp } from '../../lib/adapters/http/server';
 import { httpVectorBackend } from '../../lib/adapters/http/vector-backend';
 import { PrometheusSink } from '../../lib/adapters/prometheus/sink';
 import { searchProxy } from '../../lib/core/search-proxy';

@@ -3,8 +3,8 @@
  * argv[2]: bare | file | redis; argv[3]: data dir or Redis URL. Prints "READY <url>" when listening.
  */
 import http from 'node:http';
-import { FileStore } from '../../lib/adapters/local/file-store';
-import { serveHttp } from '../../lib/adapters/local/http-server';
+import { FileStore } from '../../lib/adapters/file/file-store';
+import { serveHttp } from '../../lib/adapters/http/server';
 import { RedisStore } from '../../lib/adapters/redis/redis-store';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';

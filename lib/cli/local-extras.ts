@@ -1,4 +1,4 @@
-import { startDemoProxy } from '../adapters/local/demo-proxy';
+import { startDemoProxy } from '../adapters/demo/demo-proxy';
 import { metricsRoute } from '../adapters/prometheus/metrics';
 import type { Route } from '../core/http';
 import type { Tracker } from '../core/tracker';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { FileStore } from '../adapters/local/file-store';
+import { FileStore } from '../adapters/file/file-store';
 import { RedisStore } from '../adapters/redis/redis-store';
 import type { ProgressStore } from '../core/store';
 import { redactUrl } from '../core/redact';

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from '../adapters/aws/s3-report-sink';
 import { SesNotifier } from '../adapters/aws/ses-notifier';
-import { FileReportSink } from '../adapters/local/file-report-sink';
-import { SlackNotifier, webhookUrlFromSecret } from '../adapters/local/slack-notifier';
+import { FileReportSink } from '../adapters/file/file-report-sink';
+import { SlackNotifier, webhookUrlFromSecret } from '../adapters/slack/slack-notifier';
 
 /**
  * The composition of report channels, shared by the CLI and the scheduled handlers: which sinks and
@@ -95,7 +95,7 @@ function gcsSink(s: ChannelSettings): ReportSink {
 function smtpNotifier(s: ChannelSettings): ReportNotifier {
   if (process.env.MM_BUNDLE_OMIT_SMTP === 'true') throw notBundled('email over SMTP', 'use SES (REPORT_EMAIL_VIA=ses), or deploy with email via smtp so the SMTP adapter is bundled');
   else {
-    const { SmtpNotifier } = require('../adapters/local/smtp-notifier') as typeof import('../adapters/local/smtp-notifier');
+    const { SmtpNotifier } = require('../adapters/smtp/smtp-notifier') as typeof import('../adapters/smtp/smtp-notifier');
     return new SmtpNotifier({ ...s.smtp!, from: s.emailFrom!, to: s.recipients! });
   }
 }

@@ -6,8 +6,8 @@ import { DomainError } from '../core/errors';
 import { CONNECTOR_TYPES, type ConnectorConfig, type ConnectorType, type ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
-import { FileCheckpointStore } from '../adapters/local/checkpoint-file';
-import { FileSpooler } from '../adapters/local/sorted-spool';
+import { FileCheckpointStore } from '../adapters/file/checkpoint-file';
+import { FileSpooler } from '../adapters/file/sorted-spool';
 
 /**
  * Composition root of a validation run: connectors by `type`, resource checkers, checkpoint store and
@@ -30,7 +30,7 @@ export interface ValidationRuntimeOptions {
 export function createConnector(name: string, cfg: ConnectorConfig, baseDir = process.cwd()): SourceConnector {
   switch (cfg.type) {
     case 'file': {
-      const { FileConnector } = require('../adapters/local/file-connector') as typeof import('../adapters/local/file-connector');
+      const { FileConnector } = require('../adapters/file/file-connector') as typeof import('../adapters/file/file-connector');
       return new FileConnector({ ...cfg, path: isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path) });
     }
     case 'postgres': {

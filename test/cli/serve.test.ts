@@ -123,7 +123,7 @@ describe('local mode (npm start)', () => {
 
 describe('local mode extras', () => {
   it('serves Prometheus /metrics next to the API and starts the search-proxy demo', async () => {
-    const { FileStore } = await import('../../lib/adapters/local/file-store');
+    const { FileStore } = await import('../../lib/adapters/file/file-store');
     const { startLocalServer } = await import('../../lib/cli/commands/serve');
     const srv = await startLocalServer({ port: 0, store: FileStore.inMemory(), proxy: true, proxyPort: 0 });
     try {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { json } from '../../lib/core/http';
 import { freePort } from '../support/ports';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';

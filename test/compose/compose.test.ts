@@ -4,8 +4,8 @@
  * transport rule for CLI and handlers, and one description of a stored migration for the Lambda sweep and the
  * Prometheus scrape.
  */
-import { FileStore } from '../../lib/adapters/local/file-store';
-import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { FileStore } from '../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { TrackerClient } from '../../lib/adapters/http/tracker-client';
 import { stateObservations } from '../../lib/adapters/prometheus/metrics';
 import { channelEnvSchema, channelSettingsFromEnv, defaultEmailVia } from '../../lib/compose/channels';

@@ -1,4 +1,4 @@
-import { FileStore } from '../../lib/adapters/local/file-store';
+import { FileStore } from '../../lib/adapters/file/file-store';
 import { ManualClock } from '../../lib/core/clock';
 import { DomainError } from '../../lib/core/errors';
 import { Tracker } from '../../lib/core/tracker';

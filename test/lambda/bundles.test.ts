@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
-import { FileStore } from '../../lib/adapters/local/file-store';
+import { FileStore } from '../../lib/adapters/file/file-store';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
 import { buildApp } from '../../stacks/aws/main';
@@ -25,7 +25,7 @@ import { startDynalite, type DynaliteServer } from '../support/dynalite';
 import { startS3rver, type RunningS3 } from '../support/s3rver';
 import { startIamGateway } from '../support/sigv4-verifier';
 import { apiEvent, runBundle as runBundleOnce, snsAlarmEvent, type BundleRun } from './bundle-runner';
-import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
 
 const REPO = path.join(__dirname, '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-test-'));

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileStore } from '../../lib/adapters/local/file-store';
-import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { FileStore } from '../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { ManualClock } from '../../lib/core/clock';
 import { trackerSource } from '../../lib/core/report/runner';
 import { Tracker } from '../../lib/core/tracker';

@@ -5,8 +5,8 @@
  * real SDK through AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DemoBackend, DemoIndex } from '../../lib/adapters/local/demo-backend';
-import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
+import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { json } from '../../lib/core/http';
 import { createSearchProxyFromEnv } from '../../lib/compose/search-proxy';
 import { secretsGetSecretValue, ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';

@@ -1,6 +1,6 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { serveHttp } from '../../lib/adapters/local/http-server';
+import { serveHttp } from '../../lib/adapters/http/server';
 import { json, type HttpHandler } from '../../lib/core/http';
 
 export interface ReceivedRequest {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStore } from '../../lib/adapters/local/file-store';
-import { serveHttp, type RunningServer } from '../../lib/adapters/local/http-server';
+import { FileStore } from '../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
 

@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lazyOnce } from '../../core/once';
 import { errorResponse, json, type HttpHandler, type HttpRequest, type HttpResponse } from '../../core/http';
 import { DomainError } from '../../core/errors';
-import { serveHttp, type RunningServer } from '../local/http-server';
+import { serveHttp, type RunningServer } from '../http/server';
 import { LogLineMetrics } from './log-line-metrics';
 
 /** How the bundled module's export is called: an HttpHandler, or a (possibly async) factory returning one. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { serveHttp, type RunningServer } from '../../adapters/local/http-server';
-import { DemoSimulator } from '../../adapters/local/demo-simulator';
+import { serveHttp, type RunningServer } from '../../adapters/http/server';
+import { DemoSimulator } from '../../adapters/demo/demo-simulator';
 import type { Route } from '../../core/http';
 import { Tracker } from '../../core/tracker';
 import { trackerApi } from '../../core/tracker-api';

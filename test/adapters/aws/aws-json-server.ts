@@ -1,4 +1,4 @@
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { json } from '../../../lib/core/http';
 
 /**

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsResourceChecker } from '../../../lib/adapters/aws/resource-checks';
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { json, router, type HttpRequest } from '../../../lib/core/http';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';

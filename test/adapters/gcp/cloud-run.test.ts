@@ -4,7 +4,7 @@ import fs, { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleHandler } from '../../../lib/constructs/gcp/bundle';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { Tracker } from '../../../lib/core/tracker';
 import { trackerApi } from '../../../lib/core/tracker-api';
 import { cloudRunEntry, type FunctionsFrameworkRequest } from '../../../lib/adapters/gcp/cloud-run';

@@ -1,5 +1,5 @@
 import { GcpResourceChecker } from '../../../lib/adapters/gcp/resource-checks';
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { json, router, type HttpRequest } from '../../../lib/core/http';
 
 // No Cloud Storage emulator runs here (the Firebase one needs Java and a download): this drives the real

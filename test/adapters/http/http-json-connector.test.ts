@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { at, HttpJsonConnector } from '../../../lib/adapters/http/http-json-connector';
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { json, router } from '../../../lib/core/http';
 import { validateConfig } from '../../../lib/core/validation/config';

@@ -4,7 +4,7 @@
  * checked as well as the response mapping.
  */
 import { httpVectorBackend, VectorBackendError, type HttpVectorBackend } from '../../../lib/adapters/http/vector-backend';
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import type { HttpRequest, HttpResponse } from '../../../lib/core/http';
 
 const never = new AbortController().signal;

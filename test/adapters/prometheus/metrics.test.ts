@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { FileStore } from '../../../lib/adapters/local/file-store';
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { FileStore } from '../../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { PrometheusSink } from '../../../lib/adapters/prometheus/sink';
 import { metricsRoute } from '../../../lib/adapters/prometheus/metrics';
 import { ManualClock } from '../../../lib/core/clock';

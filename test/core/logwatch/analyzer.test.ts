@@ -1,4 +1,4 @@
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type TrackerSink } from '../../../lib/core/logwatch';
 import { DEFAULT_PLAN } from '../../../lib/core/plan';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfigInput } from '../../../lib/core/logwatch';
 import type { Observation } from '../../../lib/core/metrics/observation';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { migrationSnapshotObservations, trackerChangeObservations } from '../../../lib/core/metrics/mapping';
 import { METRICS } from '../../../lib/core/monitoring-spec';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { startLocalServer, type LocalServer } from '../../../lib/cli/commands/serve';
 import { artifactPath, launchChromium } from '../../support/chromium';
 

@@ -1,4 +1,4 @@
-import { serveHttp, type RunningServer } from '../../../lib/adapters/local/http-server';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { json, text } from '../../../lib/core/http';
 import { validateConfig, type ValidationConfigInput } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';

@@ -4,8 +4,8 @@
  * the backend still holding the request when the answer arrives, and recovery is awaited by polling with a
  * bound.
  */
-import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/local/demo-proxy';
-import type { DemoBackendStatus } from '../../../lib/adapters/local/demo-backend';
+import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/demo/demo-proxy';
+import type { DemoBackendStatus } from '../../../lib/adapters/demo/demo-backend';
 
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 

@@ -6,7 +6,7 @@ import { parseOrThrow } from '../../core/validation-util';
 import { DomainError } from '../../core/errors';
 import { httpVectorBackend } from '../http/vector-backend';
 import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
-import { serveHttp } from './http-server';
+import { serveHttp } from '../http/server';
 import { PrometheusSink } from '../prometheus/sink';
 
 export interface DemoProxyOptions {

@@ -1,4 +1,4 @@
-import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/local/demo-proxy';
+import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/demo/demo-proxy';
 
 let demo: DemoProxy;
 afterEach(async () => {

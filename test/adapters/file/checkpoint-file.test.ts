@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileCheckpointStore } from '../../../lib/adapters/local/checkpoint-file';
+import { FileCheckpointStore } from '../../../lib/adapters/file/checkpoint-file';
 import type { RunCheckpoint } from '../../../lib/core/validation/ports';
 
 describe('file checkpoint store', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileReportSink } from '../../../lib/adapters/local/file-report-sink';
+import { FileReportSink } from '../../../lib/adapters/file/file-report-sink';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-sink-'))));

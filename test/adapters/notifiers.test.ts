@@ -1,10 +1,10 @@
-import { SmtpNotifier, reportMessageId } from '../../../lib/adapters/local/smtp-notifier';
-import { SlackNotifier } from '../../../lib/adapters/local/slack-notifier';
-import { buildStatusReport } from '../../../lib/core/report/model';
-import { toMessage } from '../../../lib/core/report/render';
-import { busySim } from '../../core/report/fixture';
-import { startCapture, type CaptureServer } from '../../support/http-capture';
-import { decodeHeader, parseMime, startSmtp, type RunningSmtp } from '../../support/smtp';
+import { SmtpNotifier, reportMessageId } from '../../lib/adapters/smtp/smtp-notifier';
+import { SlackNotifier } from '../../lib/adapters/slack/slack-notifier';
+import { buildStatusReport } from '../../lib/core/report/model';
+import { toMessage } from '../../lib/core/report/render';
+import { busySim } from '../core/report/fixture';
+import { startCapture, type CaptureServer } from '../support/http-capture';
+import { decodeHeader, parseMime, startSmtp, type RunningSmtp } from '../support/smtp';
 
 function message() {
   const s = busySim();
@@ -46,7 +46,7 @@ describe('SmtpNotifier against a local smtp-server', () => {
 
   it('fails without leaking the password when authentication is refused', async () => {
     const { SMTPServer } = await import('smtp-server');
-    const { freePort } = await import('../../support/ports');
+    const { freePort } = await import('../support/ports');
     const port = await freePort();
     const server = new SMTPServer({ disabledCommands: ['STARTTLS'], logger: false, onAuth: (_a, _s, cb) => cb(new Error('535 bad credentials')) });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { Tracker } from '../../../lib/core/tracker';
 import { describeStoreContract } from '../../core/store-contract';
 

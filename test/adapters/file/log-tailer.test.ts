@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LogTailer, type TailedLine, type TailerNotice } from '../../../lib/adapters/local/log-tailer';
+import { LogTailer, type TailedLine, type TailerNotice } from '../../../lib/adapters/file/log-tailer';
 
 let dir: string;
 beforeEach(() => {

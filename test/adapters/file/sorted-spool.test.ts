@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize, FileSpooler, serialize } from '../../../lib/adapters/local/sorted-spool';
+import { deserialize, FileSpooler, serialize } from '../../../lib/adapters/file/sorted-spool';
 import type { Row } from '../../../lib/core/validation/connector';
 
 let dir: string;

@@ -1,5 +1,5 @@
-import { DemoSimulator } from '../../../lib/adapters/local/demo-simulator';
-import { FileStore } from '../../../lib/adapters/local/file-store';
+import { DemoSimulator } from '../../../lib/adapters/demo/demo-simulator';
+import { FileStore } from '../../../lib/adapters/file/file-store';
 import { Tracker } from '../../../lib/core/tracker';
 
 describe('demo simulator', () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CsvParser, FileConnector } from '../../../lib/adapters/local/file-connector';
+import { CsvParser, FileConnector } from '../../../lib/adapters/file/file-connector';
 import { validationDeps } from '../../../lib/compose/validation-runtime';
 import { validateConfig } from '../../../lib/core/validation/config';
 import { runValidation } from '../../../lib/core/validation/engine';
