@@ -33,6 +33,8 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   attempts: number;
   /** When the reporter promised its next update (from `nextUpdateSeconds`). */
   nextUpdateDueAt?: number;
+  /** The reporter's promised interval, renewed by each of its reports. */
+  nextUpdateSeconds?: number;
   /** Set by the staleness sweep when the reporter went quiet past nextUpdateDueAt. */
   stale: boolean;
   metadata: Record<string, unknown>;

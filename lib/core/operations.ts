@@ -158,6 +158,11 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'fail_phase': {
       const p = phase(s, op.phaseId);
       requireStatus(p, ['pending', 'in_progress'], 'fail');
+      // A phase that never started can fail only when it could have started (it failed to start).
+      const blocking = p.status === 'pending' ? blockingDependencies(s, p) : [];
+      if (blocking.length) {
+        throw new DomainError('dependency_blocked', `cannot fail phase "${p.id}": it has not started and is waiting for ${blocking.map((b) => `"${b.id}" (${b.status})`).join(', ')}`, { phaseId: p.id, blockedBy: blocking.map((b) => b.id) });
+      }
       p.error = op.error;
       pushBounded(p.errors, op.error);
       finish(p, 'failed', now);
@@ -290,8 +295,15 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'resume': {
       if (!s.paused) throw new DomainError('conflict', 'migration is not paused');
       s.paused = false;
-      s.pausedMs += now - (s.pausedAt ?? now);
+      const pausedFor = now - (s.pausedAt ?? now);
+      s.pausedMs += pausedFor;
       delete s.pausedAt;
+      // Paused time is nobody's silence: promises and the stall clock of running phases move on by it.
+      for (const p of s.phases) {
+        if (p.status !== 'in_progress') continue;
+        if (p.nextUpdateDueAt !== undefined) p.nextUpdateDueAt += pausedFor;
+        if (p.progressChangedAt !== undefined) p.progressChangedAt += pausedFor;
+      }
       pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
       log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
       break;
@@ -309,12 +321,14 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'sweep_staleness': {
       const marked: string[] = [];
       for (const p of s.phases) {
-        if (isOverdue(p, now) && !p.stale) {
+        if (isOverdue(p, now, s.paused) && !p.stale) {
           p.stale = true;
           marked.push(p.id);
-          const quietS = Math.round((now - (p.updatedAt ?? now)) / 1000);
-          log('phase.stale', `Phase "${p.name}" is stale: no update for ${quietS}s, next was due ${new Date(p.nextUpdateDueAt!).toISOString()}`, { phaseId: p.id });
-          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s past the promised update`, now, 'system', p.id, log);
+          const quietS = Math.round((now - (p.updatedAt ?? p.startedAt ?? now)) / 1000);
+          const lateS = Math.round((now - p.nextUpdateDueAt!) / 1000);
+          const due = new Date(p.nextUpdateDueAt!).toISOString();
+          log('phase.stale', `Phase "${p.name}" is stale: quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, { phaseId: p.id });
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log);
         }
       }
       return { activity: act, result: { stalePhases: marked } };
@@ -333,8 +347,9 @@ function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
 }
 
 /** A running phase whose reporter promised an update that has not come. */
-export function isOverdue(p: PhaseState, now: number): boolean {
-  return p.status === 'in_progress' && p.nextUpdateDueAt !== undefined && now > p.nextUpdateDueAt;
+/** The phase's reporter is past its promised update. Never while the migration is paused: reporters are told to stop. */
+export function isOverdue(p: PhaseState, now: number, paused: boolean): boolean {
+  return !paused && p.status === 'in_progress' && p.nextUpdateDueAt !== undefined && now > p.nextUpdateDueAt;
 }
 
 function phase(s: MigrationState, id: string): PhaseState {
@@ -378,12 +393,15 @@ function requireSubStatus(p: PhaseState, t: SubTaskState, allowed: SubTaskState[
 const pausedError = (phaseId: string) =>
   new DomainError('paused', `migration is paused: cannot start phase "${phaseId}" until it is resumed`, { phaseId });
 
+/** The dependencies of `p` that are neither completed nor skipped. */
+function blockingDependencies(s: MigrationState, p: PhaseState): PhaseState[] {
+  return p.dependencies.map((d) => s.phases.find((x) => x.id === d)!).filter((d) => d.status !== 'completed' && d.status !== 'skipped');
+}
+
 function startPhase(s: MigrationState, p: PhaseState, ctx: ApplyContext, runId?: string) {
   requireStatus(p, ['pending', 'failed'], 'start');
   if (s.paused) throw pausedError(p.id);
-  const blocking = p.dependencies
-    .map((d) => s.phases.find((x) => x.id === d)!)
-    .filter((d) => d.status !== 'completed' && d.status !== 'skipped');
+  const blocking = blockingDependencies(s, p);
   if (blocking.length) {
     throw new DomainError(
       'dependency_blocked',
@@ -410,6 +428,7 @@ function finish(p: PhaseState, status: 'completed' | 'failed' | 'skipped', now: 
   p.updatedAt = now;
   p.stale = false;
   delete p.nextUpdateDueAt;
+  delete p.nextUpdateSeconds;
   if (p.startedAt !== undefined) p.actualDuration = round2((now - p.startedAt) / 60000);
 }
 
@@ -422,8 +441,9 @@ function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, 
       throw new DomainError('validation_failed', `phase "${p.id}" metadata would exceed ${LIMITS.maxMetadataBytes * 2} bytes`);
     }
   }
-  if (nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + nextUpdateSeconds * 1000;
-  else if (p.nextUpdateDueAt !== undefined && p.nextUpdateDueAt < now) delete p.nextUpdateDueAt;
+  // Any report renews the promise: a new interval when given, else the phase's last one.
+  if (nextUpdateSeconds !== undefined) p.nextUpdateSeconds = nextUpdateSeconds;
+  if (p.nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + p.nextUpdateSeconds * 1000;
 }
 
 function setProgress(p: PhaseState, v: number, now: number) {

@@ -161,7 +161,7 @@ export class Tracker {
   async read(migrationId: string): Promise<MigrationState> {
     const s = await this.get(migrationId);
     const now = this.clock.now();
-    if (s.phases.some((p) => isOverdue(p, now) && !p.stale)) {
+    if (s.phases.some((p) => isOverdue(p, now, s.paused) && !p.stale)) {
       await this.apply(migrationId, { action: 'sweep_staleness' }, { actor: 'staleness-sweep' });
       return this.get(migrationId);
     }
@@ -353,8 +353,9 @@ export function alertCounts(alerts: Alert[], openOnly = true) {
   return c;
 }
 
-export function isStalled(p: PhaseState, now: number, t: HealthThresholds): boolean {
-  return p.status === 'in_progress' && now - (p.progressChangedAt ?? p.startedAt ?? now) > t.stallMinutes * 60000;
+/** Progress unchanged past the threshold. Never while paused (resume moves the clock on by the paused time). */
+export function isStalled(p: PhaseState, now: number, t: HealthThresholds, paused: boolean): boolean {
+  return !paused && p.status === 'in_progress' && now - (p.progressChangedAt ?? p.startedAt ?? now) > t.stallMinutes * 60000;
 }
 
 export function overviewOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
@@ -375,8 +376,8 @@ export function overviewOf(s: MigrationState, now: number, t: HealthThresholds =
       name: p.name,
       status: p.status,
       progress: p.progress,
-      stale: p.stale || isOverdue(p, now),
-      stalled: isStalled(p, now, t),
+      stale: p.stale || isOverdue(p, now, s.paused),
+      stalled: isStalled(p, now, t, s.paused),
       dependencies: p.dependencies,
       estimatedDuration: p.estimatedDuration,
       actualDuration: p.actualDuration ?? (p.startedAt && p.status === 'in_progress' ? Math.round((now - p.startedAt) / 600) / 100 : undefined),
@@ -451,8 +452,8 @@ export function healthOf(s: MigrationState, now: number, t: HealthThresholds = D
     reasons.push(r);
   };
   for (const p of s.phases) {
-    if (p.stale || isOverdue(p, now)) degrade(`phase "${p.id}" is stale: no update since ${isoOpt(p.updatedAt)}`);
-    else if (isStalled(p, now, t)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
+    if (p.stale || isOverdue(p, now, s.paused)) degrade(`phase "${p.id}" is stale: no update since ${isoOpt(p.updatedAt)}`);
+    else if (isStalled(p, now, t, s.paused)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
   }
   if (s.metrics.errorRate > t.errorRatePercent) degrade(`error rate ${s.metrics.errorRate}% is over ${t.errorRatePercent}%`);
   return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };

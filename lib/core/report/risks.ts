@@ -167,7 +167,7 @@ function errorRate({ state, thresholds }: RiskInput): Risk[] {
 function stalledPhases({ state, now, thresholds }: RiskInput): Risk[] {
   const out: Risk[] = [];
   for (const p of state.phases) {
-    if (p.stale || isOverdue(p, now)) {
+    if (p.stale || isOverdue(p, now, state.paused)) {
       const quiet = p.updatedAt !== undefined ? ` since ${iso(p.updatedAt)} (${minutes(now - p.updatedAt)})` : '';
       out.push({
         id: `stale:${p.id}`,
@@ -178,7 +178,7 @@ function stalledPhases({ state, now, thresholds }: RiskInput): Risk[] {
         why: `Its reporter promised an update${p.nextUpdateDueAt ? ` by ${iso(p.nextUpdateDueAt)}` : ''} and has said nothing${quiet}.`,
         lookAt: `Whether the job running "${p.id}" is alive and can reach the tracker API (network, token); its logs around the last update.`,
       });
-    } else if (isStalled(p, now, thresholds)) {
+    } else if (isStalled(p, now, thresholds, state.paused)) {
       const since = p.progressChangedAt ?? p.startedAt ?? now;
       const task = typeof p.metadata['currentTask'] === 'string' ? `, last task "${p.metadata['currentTask']}"` : '';
       out.push({
