@@ -99,7 +99,10 @@ describe('log-ingest Lambda (bundled) on CloudWatch Logs subscription events', (
     expect(s.alerts).toHaveLength(1);
     // The redelivered batch (same event ids) was idempotent: one failure count per line, one alert.
     const activity = await store.readActivity('mig-1');
-    expect(activity.filter((a) => a.action === 'metrics.update')).toHaveLength(2);
+    expect(activity.filter((a) => a.action === 'metrics.update' && JSON.stringify(a.details).includes('failedOperations'))).toHaveLength(2);
+    // the copied events count as successes (the running totals' growth, once each)
+    expect(s.metrics.successfulOperations).toBeGreaterThan(0);
+    expect(s.metrics.errorRate).toBeLessThan(1);
     // EMF on stdout: the tracker's metrics and the analyzer's observations, in the spec's namespace.
     const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf.some((d) => d['DualWriteFailures'] === 1 && d['TenantId'] === 't-1')).toBe(true);

@@ -103,6 +103,8 @@ export class LogAnalyzer {
   private readonly views = new Map<string, Map<string, PhaseView>>();
   private readonly raised = new Set<string>();
   private readonly counters: AnalyzerStats = { lines: 0, empty: 0, malformed: 0, ignored: 0, matched: 0, applied: 0, rejected: 0, duplicates: 0, late: 0, conflicts: 0, byPattern: {} };
+  /** The largest events_count seen per migration and tenant: `count_success` adds only its growth. */
+  private readonly successTotals = new Map<string, number>();
   private readonly conflictLog: ConflictRecord[] = [];
   private readonly malformedLog: Notice[] = [];
   private readonly rejectionLog: Notice[] = [];
@@ -260,6 +262,20 @@ export class LogAnalyzer {
       case 'count_failure':
         await this.send(ctx, { action: 'update_metrics', increment: { failedOperations: 1 } });
         return;
+      case 'count_success': {
+        const owner = action.phase ? view.get(this.resolve(view, action.phase) ?? '')?.runId : undefined;
+        if (owner && ctx.runId && owner !== ctx.runId) return;
+        let n = 1;
+        if (action.value === 'events') {
+          const total = ctx.num.eventsCount;
+          if (total === undefined) return;
+          const key = `${ctx.migrationId}\u0000${ctx.tenantId ?? ''}`;
+          n = Math.max(0, total - (this.successTotals.get(key) ?? 0));
+          this.successTotals.set(key, Math.max(total, this.successTotals.get(key) ?? 0));
+        }
+        if (n > 0) await this.send(ctx, { action: 'update_metrics', increment: { successfulOperations: n } });
+        return;
+      }
       case 'validation_failed':
         await this.send(ctx, {
           action: 'record_validation',

@@ -50,6 +50,7 @@ export const DEFAULT_PATTERNS: LogPatternInput[] = [
     regex: event('Bulk copy progress'),
     actions: [
       { do: 'progress', phase: 'bulk-copy' },
+      { do: 'count_success', value: 'events', phase: 'bulk-copy' },
       { do: 'observe', metric: 'EventsCopied', value: 'events', cumulative: true },
       { do: 'observe', metric: 'EventsTotal', value: 'events_total' },
     ],
@@ -59,6 +60,7 @@ export const DEFAULT_PATTERNS: LogPatternInput[] = [
     regex: event('Bulk copy complete(?:d)?'),
     actions: [
       { do: 'complete_phase', phase: 'bulk-copy' },
+      { do: 'count_success', value: 'events', phase: 'bulk-copy' },
       { do: 'start_phase', phase: 'dual-write' },
       { do: 'observe', metric: 'EventsCopied', value: 'events', cumulative: true },
     ],

@@ -46,6 +46,12 @@ export const actionSchema = z.discriminatedUnion('do', [
   }),
   /** One more failed operation on the tracker's metrics (drives the error-rate alarm). */
   z.strictObject({ do: z.literal('count_failure') }),
+  /**
+   * Successful operations on the tracker's metrics, so failures have a denominator: `one` counts 1; `events`
+   * counts the growth of the events_count running total (per migration and tenant, a repeated total adds 0).
+   * With `phase`, only lines of the run that owns that phase count (a conflicting run's copies are not trusted).
+   */
+  z.strictObject({ do: z.literal('count_success'), value: z.enum(['one', 'events']).default('one'), phase: phaseRef.optional() }),
   /** A failed verification recorded as a validation run (raises the tracker's validation alert). */
   z.strictObject({ do: z.literal('validation_failed'), check: z.string().min(1).max(200).default('consistency') }),
   /** Feed a monitoring-spec metric (Prometheus / EMF), not the tracker. */
