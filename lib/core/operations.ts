@@ -53,6 +53,8 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
     severity: z.enum(ALERT_SEVERITIES),
     message: text(2000),
     phaseId: idSchema.optional(),
+    /** A conflict between runs (found by the log watcher): recorded as `conflict.<kind>` too, which the report's critical conflict risk reads. */
+    conflict: z.enum(['concurrent_runs', 'dependency_not_completed', 'restarted_after_completion']).optional(),
   }),
   z.strictObject({
     action: z.literal('record_validation'),
@@ -248,6 +250,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'create_alert': {
       if (op.phaseId) phase(s, op.phaseId);
       const a = addAlert(s, op.severity, op.message, now, 'reporter', op.phaseId, log);
+      if (op.conflict) log(`conflict.${op.conflict}`, op.message, { phaseId: op.phaseId, details: { alertId: a.id } });
       return { activity: act, result: { alert: a } };
     }
     case 'record_validation': {

@@ -378,7 +378,7 @@ export class LogAnalyzer {
       message,
       source: ctx.line.source,
     });
-    const op: ProgressOperation = { action: 'create_alert', severity: 'error', phaseId: p.id, message: clip(`Conflict: ${message}`) };
+    const op: ProgressOperation = { action: 'create_alert', severity: 'error', phaseId: p.id, message: clip(`Conflict: ${message}`), conflict: kind };
     await this.send(ctx, op, `log-conflict:${hash(dedupe)}`);
   }
 

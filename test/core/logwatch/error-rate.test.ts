@@ -1,4 +1,5 @@
 /** The log watcher counts successes as well as failures, so one failed write is not a 100 % error rate forever. */
+import { buildStatusReport } from '../../../lib/core/report/model';
 import { feed, setup } from './helpers';
 
 const line = (o: Record<string, unknown>) => JSON.stringify({ migration_id: 'm', tenant_id: 't', ...o });
@@ -21,5 +22,17 @@ describe('error rate from logs', () => {
     const m = (await tracker.get('m')).metrics;
     expect(m).toMatchObject({ successfulOperations: 8000, failedOperations: 1 });
     expect(m.errorRate).toBeLessThan(0.1);
+  });
+});
+
+describe('log-watcher conflicts reach the report', () => {
+  it('a conflict the watcher found is the report\'s critical "conflict" risk, not only an alert', async () => {
+    const { tracker, analyzer, clock } = setup();
+    await feed(analyzer, ['Migration started migration_id=m', 'Cutover initiated migration_id=m'], 'app.log', clock);
+    const state = await tracker.get('m');
+    const activity = await tracker.store.readActivity('m');
+    expect(activity.some((a) => a.action.startsWith('conflict.'))).toBe(true);
+    const report = buildStatusReport({ state, activity, now: clock.now() });
+    expect(report.risks).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'conflict', level: 'critical' })]));
   });
 });
