@@ -35,6 +35,7 @@ const HTML = `<!doctype html>
   .s-in_progress { color:var(--run); border-color:var(--run); }
   .s-skipped, .s-pending, .s-not_started { color:var(--muted); }
   .s-paused { color:var(--warn); border-color:var(--warn); }
+  .stale-view #phases, .stale-view #metrics, .stale-view #timeline, .stale-view #activity { opacity: .45; }
   .sev-critical { color:#fff; background:var(--crit); border-color:var(--crit); } .sev-error { color:var(--err); border-color:var(--err); }
   .sev-warning { color:var(--warn); border-color:var(--warn); } .sev-info { color:var(--muted); }
   .alert { display:flex; gap:8px; align-items:flex-start; padding:6px 0; border-top:1px solid #eaeef2; }
@@ -124,7 +125,18 @@ const JS = String.raw`'use strict';
   function bar(pct, status) { var b = el('div', { class: 'bar s-' + status }); var s = el('span'); s.style.width = Math.max(0, Math.min(100, pct)) + '%'; b.appendChild(s); return b; }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
 
+  var lastOk = null;
+  /** The tracker did not answer: say so, and grey out what is now old (never keep "healthy" on screen). */
+  function unreachable(e) {
+    document.body.classList.add('stale-view');
+    $('error').textContent = 'The tracker did not answer: ' + e.message;
+    $('health').textContent = 'Health: unknown — the tracker did not answer' + (lastOk ? '; the figures below are from ' + lastOk.toLocaleTimeString() : '');
+    $('status').textContent = 'unknown';
+    $('status').className = 'badge s-unknown';
+  }
   function render(d) {
+    lastOk = new Date();
+    document.body.classList.remove('stale-view');
     $('error').textContent = '';
     $('auth').style.display = 'none';
     $('status').textContent = d.status.replace('_', ' ');
@@ -220,7 +232,7 @@ const JS = String.raw`'use strict';
   }
   function refresh() {
     if (!current) return loadMigrations().then(function () { if (current) return refresh(); $('error').textContent = 'No migration yet: initialize one through the API.'; });
-    return api('GET', '/api/migration/dashboard?activity=15').then(render).catch(function (e) { $('error').textContent = e.message; });
+    return api('GET', '/api/migration/dashboard?activity=15').then(render).catch(unreachable);
   }
   $('pause').onclick = function () { act({ action: 'pause', reason: 'paused from the dashboard' }); };
   $('resume').onclick = function () { act({ action: 'resume', reason: 'resumed from the dashboard' }); };

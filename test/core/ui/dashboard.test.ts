@@ -57,6 +57,20 @@ describe('web dashboard in headless Chromium', () => {
     await page.close();
   });
 
+  it('says the health is unknown and greys out old figures when the tracker stops answering, and recovers', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${srv.url}/admin/migration`);
+    await page.waitForFunction(() => /Health: (healthy|degraded|unhealthy)/.test(document.querySelector('#health')?.textContent ?? ''));
+    await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+    await page.waitForFunction(() => document.body.classList.contains('stale-view'), undefined, { timeout: 20_000 });
+    expect(await page.locator('#health').innerText()).toMatch(/^Health: unknown — the tracker did not answer; the figures below are from /);
+    expect(await page.locator('[data-testid="status"]').innerText()).toBe('unknown');
+    await page.unroute('**/api/**');
+    await page.waitForFunction(() => !document.body.classList.contains('stale-view'), undefined, { timeout: 20_000 });
+    expect(await page.locator('#health').innerText()).toMatch(/^Health: (healthy|degraded|unhealthy)/);
+    await page.close();
+  });
+
   it('refreshes every 5 s without a reload', async () => {
     const page = await browser.newPage();
     await page.goto(`${srv.url}/admin/migration`);
