@@ -4,6 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
-  testTimeout: 60000,
+  // Generous: a test waits for events, never races the clock; on a loaded 2-core machine a real server can take a while.
+  testTimeout: 180000,
   maxWorkers: 2,
 };

@@ -11,6 +11,8 @@ const needs = [
   { pkg: 'postgresql', present: () => findPgBin('initdb') !== null },
   // promtool (from Debian's prometheus package) parses and unit-tests the exported rule file
   { pkg: 'prometheus', present: () => ok('promtool', ['--version']) },
+  // unzip opens the GCP function sources from cdktf.out in the runtime matrix test
+  { pkg: 'unzip', present: () => ok('unzip', ['-v']) },
 ];
 
 function ok(cmd, args) {
