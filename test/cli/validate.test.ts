@@ -135,7 +135,7 @@ describe('migration-monitor validate (the CI gate)', () => {
       await writeFile(join(dir, 'big.jsonl'), all.filter((r) => r.id !== 500).map((r) => JSON.stringify(r)).join('\n'));
       await writeFile(
         join(dir, 'resume.yaml'),
-        `connectors:\n  api: { type: http-json, url: "${api.url}/items", key: id, keyType: number, ordered: true, pageSize: 100 }\n  file: { type: file, path: big.jsonl, key: id, keyType: number, sorted: true }\nchecks:\n  - { name: rows, kind: count, source: file, target: file }\n  - { name: all, kind: diff, source: api, target: file, batchSize: 50, checkpointEvery: 100 }\n`,
+        `connectors:\n  api: { type: http-json, url: "${api.url}/items", key: id, keyType: number, ordered: true, pageSize: 100 }\n  file: { type: file, path: big.jsonl, key: id, keyType: number, sorted: true }\nchecks:\n  - { name: rows, kind: count, source: file, target: file }\n  - { name: all, kind: diff, source: api, target: file, batchSize: 50, checkpointEvery: 100, maxOrphans: 1, maxMissing: 1 }\n`,
       );
       const cp = join(dir, 'resume-cp');
       const first = await cli(['validate', '-c', 'resume.yaml', '--checkpoint-dir', cp, '--format', 'json'], {
@@ -163,7 +163,7 @@ describe('migration-monitor validate (the CI gate)', () => {
 
       pagesServed = 0;
       const second = await cli(['validate', '-c', 'resume.yaml', '--checkpoint-dir', cp, '--format', 'json', '--resume'], { cwd: dir });
-      expect(second.code).toBe(0); // one record (500) missing of 1000: 99.9% >= the 99% threshold
+      expect(second.code).toBe(0); // one record (500) missing of 1000, within the explicit allowance
       const report = JSON.parse(second.stdout);
       expect(report).toMatchObject({ resumed: true, runId: firstReport.runId, interrupted: false });
       expect(report.checks[0]).toMatchObject({ name: 'rows', resumed: true });

@@ -227,9 +227,12 @@ export const checkSchema = z.discriminatedUnion('kind', [
     kind: z.literal('diff'),
     ...pair,
     ...compareFields,
+    /** Refused with a message: a full comparison is judged by its counts (below), not by a rate. */
     successRate,
-    maxMissing: z.number().int().nonnegative().optional(),
-    maxOrphans: z.number().int().nonnegative().optional(),
+    /** Differences allowed (default 0 each: a full comparison that found a difference fails). */
+    maxMissing: z.number().int().nonnegative().default(0),
+    maxOrphans: z.number().int().nonnegative().default(0),
+    maxChanged: z.number().int().nonnegative().default(0),
     batchSize: positiveInt(100_000).default(1000),
     /** Save progress every this many records (resume with --resume). */
     checkpointEvery: positiveInt(10_000_000).default(10_000),
@@ -275,6 +278,9 @@ export const validationConfigSchema = z
       const n = c.name ?? defaultCheckName(c.kind, i);
       const prev = seen.get(n);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
+      if (c.kind === 'diff' && c.successRate !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['checks', i, 'successRate'], message: 'successRate applies to sampled checks (kind: sample); a full diff fails on any difference unless you allow some with maxMissing, maxOrphans, maxChanged' });
+      }
       seen.set(n, i);
       if ('source' in c) {
         for (const side of ['source', 'target'] as const) {

@@ -51,10 +51,20 @@ describe.each([true, false])('data checks on planted differences (ordered connec
     expect(e.vectors).toMatchObject({ overEpsilon: 1, compared: 497 });
     expect(e.vectors.maxDistance).toBeCloseTo(0.5, 5);
     expect(e.successRate).toBeCloseTo((494 / 502) * 100, 3);
-    // 98.4% < 99%: fails; the same data with a 98% threshold passes
+    // a full comparison fails on any difference: no success-rate threshold can pass it by accident
     expect(check(r, 'diff').passed).toBe(false);
-    const r2 = await runValidation(config([{ name: 'diff', kind: 'diff', source: 'src', target: 'dst', successRate: 98, ...compare }]), setup(ordered).deps);
+    expect(check(r, 'diff').summary).toMatch(/^494 of 502 records match \(98\.4\d*%\): 3 missing, 3 changed, 2 orphans/);
+    expect(check(r, 'diff').summary).toMatch(/3 missing > 0 allowed; 2 orphans > 0 allowed; 3 changed > 0 allowed/);
+    // only explicit allowances let differences through
+    const r2 = await runValidation(config([{ name: 'diff', kind: 'diff', source: 'src', target: 'dst', maxMissing: 3, maxOrphans: 2, maxChanged: 3, ...compare }]), setup(ordered).deps);
     expect(r2.verdict).toBe('pass');
+    const r3 = await runValidation(config([{ name: 'diff', kind: 'diff', source: 'src', target: 'dst', maxMissing: 3, maxOrphans: 2, maxChanged: 2, ...compare }]), setup(ordered).deps);
+    expect(check(r3, 'diff').summary).toMatch(/3 changed > 2 allowed/);
+    expect(r3.verdict).toBe('fail');
+  });
+
+  it('a success-rate threshold belongs to sampled checks: on a full diff it is refused, naming the allowances to use', () => {
+    expect(() => config([{ name: 'diff', kind: 'diff', source: 'src', target: 'dst', successRate: 98, ...compare }])).toThrow(/successRate applies to sampled checks .*maxMissing, maxOrphans, maxChanged/);
   });
 
   it('checksum bisects down to the planted ranges and keys', async () => {

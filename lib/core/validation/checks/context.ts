@@ -35,3 +35,6 @@ export type CheckRunner<K extends CheckKind> = (check: CheckOf<K>, ctx: CheckCon
 
 export const fmtMs = (x: number): string => `${Math.round(x * 100) / 100} ms`;
 export const fmtPct = (x: number): string => `${Math.round(x * 100) / 100}%`;
+
+/** A match percentage that never reads 100 % unless everything matched (rounded down otherwise). */
+export const exactPct = (x: number, all: boolean): string => (all ? '100%' : `${Math.min(99.99, Math.floor(x * 100) / 100)}%`);
