@@ -89,6 +89,14 @@ describe('migration-monitor validate (the CI gate)', () => {
     expect(fmt.stderr).toContain('--format must be json or markdown');
   });
 
+  it('exits 3 when a side cannot be read (not 1: nothing is known about the data), naming the side and the connector', async () => {
+    await writeFile(join(dir, 'dead.yaml'), `connectors:\n  a: { type: file, path: a.jsonl, key: id, keyType: number, sorted: true }\n  api: { type: http-json, url: "http://127.0.0.1:9/items", key: id, keyType: number }\nchecks:\n  - { name: all, kind: diff, source: a, target: api }\n`);
+    const r = await cli(['validate', '--config', join(dir, 'dead.yaml'), '--format', 'json', '--checkpoint-dir', join(dir, 'cp-dead')]);
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout);
+    expect(report.checks[0].error).toMatch(/^target connector "api" \(/);
+  });
+
   it('--dry-run checks the config and connects to nothing', async () => {
     const port = await freePort();
     await writeFile(
@@ -155,7 +163,7 @@ describe('migration-monitor validate (the CI gate)', () => {
       });
       stall = false;
       release();
-      expect(first.code).toBe(1);
+      expect(first.code).toBe(3); // interrupted: the data was not fully checked
       expect(first.stderr).toMatch(/SIGINT: stopping/);
       expect(first.stderr).toMatch(/interrupted, progress saved in .*resume-cp.*run again with --resume/);
       const firstReport = JSON.parse(first.stdout);

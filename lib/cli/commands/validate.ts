@@ -28,7 +28,7 @@ export function registerValidate(program: Command): void {
   withApiOptions(
     program
       .command('validate')
-      .description('run validation checks (latency, reachability, cloud resources, data consistency); exit 0 pass, 1 fail, 2 bad config')
+      .description('run validation checks (latency, reachability, cloud resources, data consistency); exit 0 pass, 1 data differs, 2 bad config, 3 could not check')
       .requiredOption('-c, --config <file>', 'checks file (YAML or JSON)')
       .option('--format <f>', 'markdown or json', 'markdown')
       .option('-o, --output <file>', 'write the report here instead of stdout (the verdict line still goes to stderr)')
@@ -89,7 +89,7 @@ export function registerValidate(program: Command): void {
         (report.tracker?.problems.length ? `; tracker: ${report.tracker.problems.join('; ')}` : '') +
         '\n',
     );
-    process.exitCode = report.verdict === 'pass' ? 0 : 1;
+    process.exitCode = exitCodeOf(report);
   });
 }
 
@@ -147,4 +147,13 @@ function describeConnector(c: ConnectorConfig): string {
     case 'file':
       return `${c.path}${c.sorted ? ' (sorted)' : ''}`;
   }
+}
+
+/**
+ * The gate's answer: 0 pass; 1 a check found a difference (or a threshold missed); 3 nothing failed on the
+ * data but a check could not run (connection, permission, missing table: the message names the side).
+ */
+export function exitCodeOf(report: { verdict: string; checks: Array<{ passed: boolean; error?: string }> }): number {
+  if (report.verdict === 'pass') return 0;
+  return report.checks.some((c) => !c.passed && !c.error) ? 1 : 3;
 }

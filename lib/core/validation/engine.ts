@@ -107,7 +107,7 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
       }
       const ctx: CheckContext = {
         config: cfg,
-        connector,
+        connector: (name) => namedSide(connector(name), sideOf(check, name), name),
         resources: deps.resources ?? {},
         fetch: deps.fetch ?? defaultFetch,
         timer: deps.timer ?? { now: () => performance.now() },
@@ -175,3 +175,48 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
 }
 
 const defaultFetch: ProbeFetch = (url, init) => fetch(url, init);
+
+/** Which side of a check a connector is on, for error messages. */
+function sideOf(check: CheckConfig, name: string): string {
+  const c = check as { source?: string; target?: string };
+  return name === c.source ? 'source' : name === c.target ? 'target' : 'connector';
+}
+
+/**
+ * The connector with every failure prefixed by the side and the connector, so "password authentication
+ * failed" reads "target connector "dst" (postgres:public.items): password authentication failed".
+ */
+function namedSide(c: SourceConnector, side: string, name: string): SourceConnector {
+  const prefix = () => `${side} connector "${name}" (${c.label})`;
+  const wrap = (e: unknown): never => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (!err.message.startsWith(`${side} connector "`)) err.message = `${prefix()}: ${err.message}`;
+    throw err;
+  };
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        let out: unknown;
+        try {
+          out = (v as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (e) {
+          return wrap(e);
+        }
+        if (out instanceof Promise) return out.catch(wrap);
+        if (out && typeof (out as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+          const it = out as AsyncIterable<unknown>;
+          return (async function* () {
+            try {
+              yield* it;
+            } catch (e) {
+              wrap(e);
+            }
+          })();
+        }
+        return out;
+      };
+    },
+  });
+}
