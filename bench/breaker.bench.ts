@@ -6,7 +6,7 @@
  */
 import CircuitBreakerOpossum from 'opossum';
 import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker as cockatielBreaker, handleAll, timeout as cockatielTimeout, wrap } from 'cockatiel';
-import { CircuitBreaker, circuitBreak } from '../lib/core/circuit-breaker';
+import { CircuitBreaker, circuitBreak } from '../lib/core/search/breaker/circuit-breaker';
 
 const CALLS = Number(process.env['BENCH_BREAKER_CALLS'] ?? 100_000);
 const ROUNDS = Number(process.env['BENCH_BREAKER_ROUNDS'] ?? 9);

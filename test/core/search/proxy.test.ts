@@ -1,9 +1,9 @@
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { StaticOperatorSwitch } from '../../lib/core/breaker/ports';
-import type { HttpRequest, HttpResponse } from '../../lib/core/http';
-import type { Observation } from '../../lib/core/logwatch/sink';
-import { overlapAtK, searchProxy, type SearchHit, type SearchProxyOptions, type SearchQuery, type VectorBackend } from '../../lib/core/search-proxy';
-import { PrometheusSink } from '../../lib/adapters/local/prometheus-sink';
+import { ManualTimers } from '../../../lib/core/search/breaker/timers';
+import { StaticOperatorSwitch } from '../../../lib/core/search/breaker/ports';
+import type { HttpRequest, HttpResponse } from '../../../lib/core/http';
+import type { Observation } from '../../../lib/core/logwatch/sink';
+import { overlapAtK, searchProxy, type SearchHit, type SearchProxyOptions, type SearchQuery, type VectorBackend } from '../../../lib/core/search/proxy';
+import { PrometheusSink } from '../../../lib/adapters/local/prometheus-sink';
 
 const hits = (...ids: string[]): SearchHit[] => ids.map((id, i) => ({ id, score: 1 - i / 10 }));
 const flush = () => new Promise<void>((r) => setImmediate(r));

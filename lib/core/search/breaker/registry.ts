@@ -1,4 +1,4 @@
-import type { BreakerState, BreakerStats, CircuitBreaker } from '../circuit-breaker';
+import type { BreakerState, BreakerStats, CircuitBreaker } from './circuit-breaker';
 
 export interface TransitionEvent {
   breaker: string;

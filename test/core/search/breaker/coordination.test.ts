@@ -1,8 +1,8 @@
-import { BreakerOpenError, CircuitBreaker, callSignal, type BreakerOptions } from '../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { MemoryBreakerStateStore, StaticOperatorSwitch, type BreakerStateStore } from '../../lib/core/breaker/ports';
-import { BreakerRegistry, type TransitionEvent } from '../../lib/core/breaker/registry';
-import { breaker, breakerOf } from '../../lib/core/breaker/decorator';
+import { BreakerOpenError, CircuitBreaker, callSignal, type BreakerOptions } from '../../../../lib/core/search/breaker/circuit-breaker';
+import { ManualTimers } from '../../../../lib/core/search/breaker/timers';
+import { MemoryBreakerStateStore, StaticOperatorSwitch, type BreakerStateStore } from '../../../../lib/core/search/breaker/ports';
+import { BreakerRegistry, type TransitionEvent } from '../../../../lib/core/search/breaker/registry';
+import { breaker, breakerOf } from '../../../../lib/core/search/breaker/decorator';
 
 const fail = (b: CircuitBreaker) => b.execute(() => Promise.reject(Object.assign(new Error('down'), { status: 503 }))).catch(() => undefined);
 

@@ -7,9 +7,9 @@ import {
   defaultIsFailure,
   type BreakerEvent,
   type BreakerOptions,
-} from '../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { ErrorRateWindow, ConsecutiveFailures } from '../../lib/core/breaker/strategies';
+} from '../../../../lib/core/search/breaker/circuit-breaker';
+import { ManualTimers } from '../../../../lib/core/search/breaker/timers';
+import { ErrorRateWindow, ConsecutiveFailures } from '../../../../lib/core/search/breaker/strategies';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

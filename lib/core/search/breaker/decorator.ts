@@ -1,4 +1,4 @@
-import { breakerFor, type CircuitBreaker, type WrapOptions } from '../circuit-breaker';
+import { breakerFor, type CircuitBreaker, type WrapOptions } from './circuit-breaker';
 
 type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
 

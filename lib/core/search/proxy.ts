@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, type BreakerOptions, type BreakerState } from './circuit-breaker';
+import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, type BreakerOptions, type BreakerState } from './breaker/circuit-breaker';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
-import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from './http';
-import type { Observation, ObservationSink } from './logwatch/sink';
-import type { HealthStatus } from './tracker';
-import { parseOrThrow } from './validation-util';
+import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
+import type { Observation, ObservationSink } from '../logwatch/sink';
+import type { HealthStatus } from '../tracker';
+import { parseOrThrow } from '../validation-util';
 
 /**
  * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a

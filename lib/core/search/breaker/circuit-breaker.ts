@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AnyOf, ConsecutiveFailures, ErrorRateWindow, type BreakingStrategy } from './breaker/strategies';
-import { systemTimers, type BreakerTimers } from './breaker/timers';
-import type { BreakerStateStore, OperatorSwitch, SharedBreakerState, SwitchPosition } from './breaker/ports';
-import { formatZodError } from './validation-util';
+import { AnyOf, ConsecutiveFailures, ErrorRateWindow, type BreakingStrategy } from './strategies';
+import { systemTimers, type BreakerTimers } from './timers';
+import type { BreakerStateStore, OperatorSwitch, SharedBreakerState, SwitchPosition } from './ports';
+import { formatZodError } from '../../validation-util';
 
 /**
  * A circuit breaker: CLOSED (calls pass, outcomes feed a breaking strategy) → OPEN (calls are rejected

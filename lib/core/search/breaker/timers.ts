@@ -1,4 +1,4 @@
-import { ManualClock, type Clock } from '../clock';
+import { ManualClock, type Clock } from '../../clock';
 
 /**
  * What the breaker needs from time: the clock (epoch ms, shared-state records compare it across
