@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, type BreakerOptions, type BreakerState } from './breaker/circuit-breaker';
+import { CircuitBreaker } from './breaker/circuit-breaker';
+import { BreakerOpenError, BreakerTimeoutError, errorStatus } from './breaker/errors';
+import type { BreakerOptions } from './breaker/options';
+import type { BreakerState } from './breaker/state';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
 import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
