@@ -6,7 +6,9 @@ import type { BreakerOptions } from './breaker/options';
 import type { BreakerState } from './breaker/state';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
-import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
+import { DomainError } from '../errors';
+import { json, parseJsonBody, router, text, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
+import { nestsDeeperThan } from '../json-limits';
 import type { Observation, ObservationSink } from '../logwatch/sink';
 import type { HealthStatus } from '../tracker';
 import { parseOrThrow } from '../validation-util';
@@ -42,7 +44,37 @@ export interface VectorBackend {
 export const SEARCH_LIMITS = {
   maxDimensions: 8192,
   maxTopK: 1000,
+  /** Nesting of any request body (objects and arrays), checked before anything else reads it. */
+  maxBodyDepth: 64,
+  /** Nesting of an object filter: backends and their serializers see it as is. */
+  maxFilterDepth: 32,
+  /** An object filter's size as JSON. */
+  maxFilterBytes: 16 * 1024,
 } as const;
+
+/**
+ * Parse and validate a /search body: 415/413/400 from parseJsonBody, then the depth of the whole body, then
+ * the schema, then the filter's depth and size. Everything here is the query's own fault, answered with a
+ * 4xx naming the limit before any backend (or breaker) sees the query.
+ */
+export function parseSearchRequest(req: HttpRequest): SearchQuery {
+  const body = parseJsonBody(req);
+  if (nestsDeeperThan(body, SEARCH_LIMITS.maxBodyDepth)) {
+    throw new DomainError('bad_request', `search request is nested more than ${SEARCH_LIMITS.maxBodyDepth} levels deep (the limit is ${SEARCH_LIMITS.maxBodyDepth})`);
+  }
+  const q: SearchQuery = parseOrThrow(searchRequestSchema, body, 'search request');
+  if (q.filter !== undefined && typeof q.filter !== 'string') {
+    // The filter object itself is depth 1.
+    if (nestsDeeperThan(q.filter, SEARCH_LIMITS.maxFilterDepth)) {
+      throw new DomainError('bad_request', `search request: filter is nested more than ${SEARCH_LIMITS.maxFilterDepth} levels deep (the limit is ${SEARCH_LIMITS.maxFilterDepth})`);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(q.filter));
+    if (bytes > SEARCH_LIMITS.maxFilterBytes) {
+      throw new DomainError('payload_too_large', `search request: filter is ${bytes} bytes as JSON; the limit is ${SEARCH_LIMITS.maxFilterBytes} bytes`);
+    }
+  }
+  return q;
+}
 
 export const searchRequestSchema = z.strictObject({
   // zod 4's number() already refuses NaN and ±Infinity.
@@ -149,7 +181,7 @@ const explain = (e: unknown): string =>
 
 export class SearchProxy {
   readonly settings: ProxySettings;
-  readonly registry = new BreakerRegistry();
+  readonly registry: BreakerRegistry;
   readonly breakers: Record<BackendRole, CircuitBreaker>;
   readonly handler: HttpHandler;
   readonly routes: Route[];
@@ -167,6 +199,9 @@ export class SearchProxy {
     this.backends = { primary: opts.primary, fallback: opts.fallback };
     this.sink = opts.metrics;
     this.now = opts.now ?? (() => performance.now());
+    // A listener's bug (metrics, logs) is logged; it never changes a search's outcome nor silences the others.
+    const onListenerError = (e: unknown, event: string) => this.opts.onError?.(`breaker listener (${event})`, e);
+    this.registry = new BreakerRegistry({ onListenerError });
     const make = (role: BackendRole) => {
       const b = new CircuitBreaker({
         consecutiveFailures: s.consecutiveFailures,
@@ -178,6 +213,7 @@ export class SearchProxy {
         halfOpenMaxCalls: s.halfOpenMaxCalls,
         successThreshold: s.successThreshold,
         isFailure: proxyIsFailure,
+        onListenerError,
         ...opts.breaker,
         // Timeouts are given per call (from the remaining budget).
         timeoutMs: false,
@@ -188,6 +224,7 @@ export class SearchProxy {
       this.registry.register(b);
       b.on('sync-error', (e) => this.opts.onError?.(`breaker ${e.breaker}: ${e.source}`, e.error));
       b.on('reject', (e) => this.record('BreakerRejections', { Breaker: e.breaker }, 1, 'add'));
+      b.on('predicate-error', (e) => this.opts.onError?.(`breaker ${e.breaker}: failure predicate`, e.error));
       return b;
     };
     this.breakers = { primary: make('primary'), fallback: make('fallback') };
@@ -197,7 +234,7 @@ export class SearchProxy {
     });
 
     this.routes = [
-      { method: 'POST', path: '/search', handler: async (req) => this.search(parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request')) },
+      { method: 'POST', path: '/search', handler: async (req) => this.search(parseSearchRequest(req)) },
       { method: 'GET', path: '/health', handler: async () => this.health() },
       { method: 'GET', path: '/metrics', handler: async () => this.metrics() },
     ];
@@ -239,15 +276,16 @@ export class SearchProxy {
     if (this.opts.awaitSync) await Promise.all([this.breakers.primary.syncIfStale(), this.breakers.fallback.syncIfStale()]);
     const s = this.settings;
     const remaining = () => Math.floor(s.deadlineMs - (this.now() - started));
-    const serveFirst: BackendRole = s.mode === 'fallback-only' || (s.mode === 'shadow' && s.shadowServe === 'fallback') ? 'fallback' : 'primary';
+    const { serving: serveFirst, backup } = this.roles();
 
-    const first = await this.call(serveFirst, query, Math.max(1, Math.min(serveFirst === 'primary' ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
+    // With a backup the first store gets its share of the budget (primaryTimeoutMs), the backup the rest.
+    const first = await this.call(serveFirst, query, Math.max(1, Math.min(backup ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
     let served: CallResult | null = first.outcome === 'success' ? first : null;
     let second: CallResult | null = null;
     if (!served && first.outcome === 'client_error') return this.clientError(first);
-    if (!served && serveFirst === 'primary') {
+    if (!served && backup) {
       const left = remaining();
-      second = left >= 1 ? await this.call('fallback', query, left) : { role: 'fallback', outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      second = left >= 1 ? await this.call(backup, query, left) : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
       if (second.outcome === 'success') {
         served = second;
         this.record('ProxyFallbacks', {}, 1, 'add');
@@ -255,11 +293,12 @@ export class SearchProxy {
     }
     if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
 
-    if (s.mode === 'shadow' && served === first) this.startShadow(served, query);
+    const copied = s.mode === 'shadow' && served === first && this.startShadow(served, query);
+    if (backup && served === first && !copied) this.probeIfDue(backup, query);
     if (this.opts.awaitShadow) await this.drain();
     await Promise.all([this.breakers.primary.flush(), this.breakers.fallback.flush()]);
 
-    const degraded = served.role === 'fallback' && serveFirst === 'primary';
+    const degraded = served !== first;
     const reason = degraded ? degradedReason(first) : undefined;
     const headers: Record<string, string> = { 'x-search-backend': served.role, 'x-search-degraded': String(degraded) };
     if (reason) headers['x-search-degraded-reason'] = reason;
@@ -290,11 +329,35 @@ export class SearchProxy {
     return json(503, { error: { code: 'backends_unavailable', message: `no vector backend could answer: ${message}`, details: reasons } }, headers);
   }
 
-  private startShadow(served: CallResult, query: SearchQuery): void {
+  /** Which store answers first, and which one answers when it cannot (none in fallback-only mode). */
+  private roles(): { serving: BackendRole; backup: BackendRole | null } {
+    const s = this.settings;
+    if (s.mode === 'fallback-only') return { serving: 'fallback', backup: null };
+    if (s.mode === 'shadow' && s.shadowServe === 'fallback') return { serving: 'fallback', backup: 'primary' };
+    return { serving: 'primary', backup: 'fallback' };
+  }
+
+  /**
+   * A backup store gets calls only when the serving one fails, so its breaker would stay open for good once
+   * the serving store is healthy again (and the breaker-open alarm with it). When its recovery time has
+   * passed, the query just answered goes to it in the background as the half-open probe.
+   */
+  private probeIfDue(role: BackendRole, query: SearchQuery): void {
+    if (!this.breakers[role].probeDue()) return;
+    this.track(this.call(role, query, this.settings.deadlineMs).then(() => undefined));
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => this.shadowInFlight.delete(tracked));
+    this.shadowInFlight.add(tracked);
+  }
+
+  /** Send a sampled copy to the other store; false when this request was not sampled. */
+  private startShadow(served: CallResult, query: SearchQuery): boolean {
     this.shadowCredit += this.settings.shadowSampleRate;
     if (this.shadowCredit < 1) {
       this.shadow.skipped++;
-      return;
+      return false;
     }
     this.shadowCredit -= 1;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
@@ -310,11 +373,11 @@ export class SearchProxy {
       this.shadow.meanOverlap = this.overlapSum / this.shadow.compared;
       this.record('ShadowOverlap', {}, overlap * 100, 'set');
     });
-    const tracked = p.finally(() => this.shadowInFlight.delete(tracked));
-    this.shadowInFlight.add(tracked);
+    this.track(p);
+    return true;
   }
 
-  /** Resolves when every shadow call started so far has finished (tests, shutdown, Lambda). */
+  /** Resolves when every background call (shadow copies, backup probes) started so far has finished (tests, shutdown, Lambda). */
   async drain(): Promise<void> {
     while (this.shadowInFlight.size) await Promise.all([...this.shadowInFlight]);
   }
@@ -324,16 +387,17 @@ export class SearchProxy {
   }
 
   /**
-   * The tracker's vocabulary, so one probe config reads both: healthy (the serving path is healthy),
-   * degraded (the breaker of the store that should serve is not closed), unhealthy (nothing can serve: 503).
+   * The tracker's vocabulary, so one probe config reads both: healthy (every breaker the mode uses is
+   * closed), degraded (one is not: the serving store is failing, or its backup could not take over; the
+   * breaker-open alarm says the same), unhealthy (no store can serve: 503).
    */
   health(): HttpResponse {
     const p = this.breakers.primary.stats();
     const f = this.breakers.fallback.stats();
     const s = this.settings;
-    const usesPrimary = s.mode !== 'fallback-only';
-    const canServe = (usesPrimary && p.state !== 'open') || f.state !== 'open';
-    const status: HealthStatus = !canServe ? 'unhealthy' : usesPrimary && p.state !== 'closed' ? 'degraded' : s.mode === 'fallback-only' && f.state !== 'closed' ? 'degraded' : 'healthy';
+    const { serving, backup } = this.roles();
+    const used = [serving, ...(backup ? [backup] : [])].map((r) => (r === 'primary' ? p : f));
+    const status: HealthStatus = used.every((b) => b.state === 'open') ? 'unhealthy' : used.some((b) => b.state !== 'closed') ? 'degraded' : 'healthy';
     const view = (b: typeof p) => ({
       name: b.name,
       state: b.state,
