@@ -7,7 +7,7 @@ import type { BreakerState } from './breaker/state';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
 import { DomainError } from '../errors';
-import { json, parseJsonBody, router, text, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
+import { errorResponse, json, parseJsonBody, router, text, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
 import { nestsDeeperThan } from '../json-limits';
 import type { Observation, ObservationSink } from '../logwatch/sink';
 import type { HealthStatus } from '../tracker';
@@ -54,26 +54,29 @@ export const SEARCH_LIMITS = {
 
 /**
  * Parse and validate a /search body: 415/413/400 from parseJsonBody, then the depth of the whole body, then
- * the schema, then the filter's depth and size. Everything here is the query's own fault, answered with a
- * 4xx naming the limit before any backend (or breaker) sees the query.
+ * the schema. `queryFault` then checks the filter. Everything here is the query's own fault, answered with
+ * a 4xx naming the limit before any backend (or breaker) sees the query.
  */
 export function parseSearchRequest(req: HttpRequest): SearchQuery {
   const body = parseJsonBody(req);
   if (nestsDeeperThan(body, SEARCH_LIMITS.maxBodyDepth)) {
     throw new DomainError('bad_request', `search request is nested more than ${SEARCH_LIMITS.maxBodyDepth} levels deep (the limit is ${SEARCH_LIMITS.maxBodyDepth})`);
   }
-  const q: SearchQuery = parseOrThrow(searchRequestSchema, body, 'search request');
-  if (q.filter !== undefined && typeof q.filter !== 'string') {
-    // The filter object itself is depth 1.
-    if (nestsDeeperThan(q.filter, SEARCH_LIMITS.maxFilterDepth)) {
-      throw new DomainError('bad_request', `search request: filter is nested more than ${SEARCH_LIMITS.maxFilterDepth} levels deep (the limit is ${SEARCH_LIMITS.maxFilterDepth})`);
-    }
-    const bytes = Buffer.byteLength(JSON.stringify(q.filter));
-    if (bytes > SEARCH_LIMITS.maxFilterBytes) {
-      throw new DomainError('payload_too_large', `search request: filter is ${bytes} bytes as JSON; the limit is ${SEARCH_LIMITS.maxFilterBytes} bytes`);
-    }
+  return parseOrThrow(searchRequestSchema, body, 'search request');
+}
+
+/** What is wrong with a query's filter (depth, size as JSON), or null: so no serializer downstream can fail on it. */
+export function queryFault(q: SearchQuery): DomainError | null {
+  if (q.filter === undefined || typeof q.filter === 'string') return null;
+  // The filter object itself is depth 1.
+  if (nestsDeeperThan(q.filter, SEARCH_LIMITS.maxFilterDepth)) {
+    return new DomainError('bad_request', `search request: filter is nested more than ${SEARCH_LIMITS.maxFilterDepth} levels deep (the limit is ${SEARCH_LIMITS.maxFilterDepth})`);
   }
-  return q;
+  const bytes = Buffer.byteLength(JSON.stringify(q.filter));
+  if (bytes > SEARCH_LIMITS.maxFilterBytes) {
+    return new DomainError('payload_too_large', `search request: filter is ${bytes} bytes as JSON; the limit is ${SEARCH_LIMITS.maxFilterBytes} bytes`);
+  }
+  return null;
 }
 
 export const searchRequestSchema = z.strictObject({
@@ -270,8 +273,10 @@ export class SearchProxy {
     return result;
   }
 
-  /** Answer a validated query. */
+  /** Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). */
   async search(query: SearchQuery): Promise<HttpResponse> {
+    const fault = queryFault(query);
+    if (fault) return errorResponse(fault);
     const started = this.now();
     if (this.opts.awaitSync) await Promise.all([this.breakers.primary.syncIfStale(), this.breakers.fallback.syncIfStale()]);
     const s = this.settings;
