@@ -25,6 +25,10 @@ export class Call implements CallContext {
   private abortReason: unknown = undefined;
   resolve!: (v: unknown) => void;
   reject!: (e: unknown) => void;
+  readonly promise = new Promise<unknown>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
   unlinkSignal: (() => void) | null = null;
   constructor(
     /** The state it was admitted under (a half-open one: it is a probe). */

@@ -39,14 +39,7 @@ export class CircuitBreaker {
     this.strategy = this.o.strategy;
     this.events = new Emitter(this.o.onListenerError);
     this.deadlines = new DeadlineQueue<Call>(this.clock, (call) => this.timedOut(call));
-    const { stateStore: store, operatorSwitch } = this.o;
-    this.shared =
-      store || operatorSwitch
-        ? new BreakerSync(
-            { name: this.name, applySwitch: (p) => this.applySwitch(p), adoptShared: (r) => this.adoptShared(r), syncError: (src, e) => this.syncError(src, e) },
-            { store, operatorSwitch, sharedSyncMs: this.o.sharedSyncMs, switchRefreshMs: this.o.switchRefreshMs, instanceId: this.o.instanceId, timers: this.clock },
-          )
-        : null;
+    this.shared = BreakerSync.when(this.o, { name: this.name, applySwitch: (p) => this.applySwitch(p), adoptShared: (r) => this.adoptShared(r), syncError: (src, e) => this.syncError(src, e) });
   }
 
   get state(): BreakerState {
@@ -142,14 +135,16 @@ export class CircuitBreaker {
     }
     this.counts.calls++;
     const call = new Call(st, timeoutMs ? this.clock.monotonic() + timeoutMs : Infinity, timeoutMs, opts as CallOptions<unknown> | undefined);
-    const promise = new Promise<T>((resolve, reject) => {
-      call.resolve = resolve as (v: unknown) => void;
-      call.reject = reject;
-    });
+    const promise = call.promise as Promise<Awaited<T>>;
     if (timeoutMs) this.deadlines.insert(call);
     if (signal) {
       const onAbort = () => this.cancel(call, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        signal.addEventListener('abort', onAbort, { once: true });
+      } catch (e) {
+        this.cancel(call, e); // not an AbortSignal: the caller's mistake, settled without counting it
+        return promise;
+      }
       call.unlinkSignal = () => signal.removeEventListener('abort', onAbort);
     }
     try {
@@ -163,7 +158,7 @@ export class CircuitBreaker {
     } catch (e) {
       this.finishError(call, e);
     }
-    return promise as Promise<Awaited<T>>;
+    return promise;
   }
 
   private settle(call: Call): boolean {
@@ -288,8 +283,6 @@ export class CircuitBreaker {
     }
   }
 
-  // ---- the operator switch and the shared state (read by BreakerSync) ------------------------------------
-
   /** Apply an operator switch position (also usable directly, e.g. from an admin route). Changes only what it must. */
   applySwitch(position: SwitchPosition): void {
     const prev = this.forced;
@@ -340,8 +333,6 @@ export class CircuitBreaker {
   flush(): Promise<void> {
     return this.shared ? this.shared.flush() : Promise.resolve();
   }
-
-  // ---- introspection ---------------------------------------------------------------------------------
 
   /** True when a call now would be let through as a probe (open past its recovery time, or a free half-open slot). */
   probeDue(): boolean {

@@ -45,6 +45,12 @@ export class BreakerSync {
     private readonly o: BreakerSyncOptions,
   ) {}
 
+  /** A sync for a breaker with a store or a switch; null (nothing to do) without either. */
+  static when(o: Omit<BreakerSyncOptions, 'store' | 'timers'> & { stateStore?: BreakerStateStore; clock: BreakerTimers }, host: SyncHost): BreakerSync | null {
+    const { stateStore: store, operatorSwitch, clock: timers, sharedSyncMs, switchRefreshMs, instanceId } = o;
+    return store || operatorSwitch ? new BreakerSync(host, { store, operatorSwitch, sharedSyncMs, switchRefreshMs, instanceId, timers }) : null;
+  }
+
   /** From the call path: start a background read when one is due. Cheap when none is. */
   poke(): void {
     if (!this.syncing && this.o.timers.monotonic() >= this.nextSyncAt) void this.sync();

@@ -99,6 +99,22 @@ describe('a failure predicate that throws', () => {
   });
 });
 
+describe('execute() never throws synchronously', () => {
+  it('a caller signal that is not an AbortSignal rejects the call, counts nothing and gives the probe slot back', async () => {
+    const { b, timers } = make();
+    await expect(b.execute(() => Promise.reject(boom()))).rejects.toThrow('boom503');
+    timers.advance(1000);
+    let p!: Promise<unknown>;
+    expect(() => {
+      p = b.execute(async () => 'never', { signal: {} as AbortSignal });
+    }).not.toThrow();
+    await expect(p).rejects.toBeInstanceOf(TypeError);
+    expect(b.stats().counts.failures).toBe(1);
+    await expect(b.execute(async () => 'probe')).resolves.toBe('probe');
+    expect(b.state).toBe('closed');
+  });
+});
+
 describe('call deadlines run on a monotonic clock', () => {
   it('a wall-clock step back does not delay a 50 ms timeout', async () => {
     const { b, timers } = make();
