@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { json, parseJsonBody, router, type Route } from '../../core/http';
-import { proxySettingsSchema, searchProxy, type ProxySettings, type SearchProxy } from '../../core/search/proxy';
+import { searchProxy, type SearchProxy } from '../../core/search/proxy';
+import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { StaticOperatorSwitch } from '../../core/search/breaker/ports';
 import { parseOrThrow } from '../../core/validation-util';
 import { DomainError } from '../../core/errors';

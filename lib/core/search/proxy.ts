@@ -6,12 +6,12 @@ import type { BreakerOptions } from './breaker/options';
 import type { BreakerState } from './breaker/state';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
-import { DomainError } from '../errors';
-import { errorResponse, json, parseJsonBody, router, text, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
-import { nestsDeeperThan } from '../json-limits';
+import { errorResponse, json, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
 import type { Observation, ObservationSink } from '../logwatch/sink';
 import type { HealthStatus } from '../tracker';
 import { parseOrThrow } from '../validation-util';
+import { parseSearchRequest, queryFault, type SearchHit, type SearchQuery, type VectorBackend } from './query';
+import { proxySettingsSchema, type BackendRole, type ProxySettings } from './settings';
 
 /**
  * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a
@@ -19,102 +19,6 @@ import { parseOrThrow } from '../validation-util';
  * old system) answers and the response is marked degraded. Shadow mode serves one backend and sends the
  * query to the other in the background, recording overlap@k and latency.
  */
-
-export interface SearchQuery {
-  vector: number[];
-  topK: number;
-  /** Passed to the backend as is: a Milvus boolean expression (string) or an OpenSearch filter (object). */
-  filter?: string | Record<string, unknown>;
-}
-
-export interface SearchHit {
-  id: string;
-  score: number;
-  metadata?: Record<string, unknown>;
-}
-
-/** Vector backend port. Implementations: the HTTP JSON adapter (Milvus, OpenSearch, ...), in-process demo backends. */
-export interface VectorBackend {
-  /** Shown in logs and errors ("milvus at http://..."). */
-  readonly description: string;
-  /** Must stop work and reject when `signal` aborts. Errors carrying a `status` (HTTP) are classified by it. */
-  search(query: SearchQuery, signal: AbortSignal): Promise<SearchHit[]>;
-}
-
-export const SEARCH_LIMITS = {
-  maxDimensions: 8192,
-  maxTopK: 1000,
-  /** Nesting of any request body (objects and arrays), checked before anything else reads it. */
-  maxBodyDepth: 64,
-  /** Nesting of an object filter: backends and their serializers see it as is. */
-  maxFilterDepth: 32,
-  /** An object filter's size as JSON. */
-  maxFilterBytes: 16 * 1024,
-} as const;
-
-/**
- * Parse and validate a /search body: 415/413/400 from parseJsonBody, then the depth of the whole body, then
- * the schema. `queryFault` then checks the filter. Everything here is the query's own fault, answered with
- * a 4xx naming the limit before any backend (or breaker) sees the query.
- */
-export function parseSearchRequest(req: HttpRequest): SearchQuery {
-  const body = parseJsonBody(req);
-  if (nestsDeeperThan(body, SEARCH_LIMITS.maxBodyDepth)) {
-    throw new DomainError('bad_request', `search request is nested more than ${SEARCH_LIMITS.maxBodyDepth} levels deep (the limit is ${SEARCH_LIMITS.maxBodyDepth})`);
-  }
-  return parseOrThrow(searchRequestSchema, body, 'search request');
-}
-
-/** What is wrong with a query's filter (depth, size as JSON), or null: so no serializer downstream can fail on it. */
-export function queryFault(q: SearchQuery): DomainError | null {
-  if (q.filter === undefined || typeof q.filter === 'string') return null;
-  // The filter object itself is depth 1.
-  if (nestsDeeperThan(q.filter, SEARCH_LIMITS.maxFilterDepth)) {
-    return new DomainError('bad_request', `search request: filter is nested more than ${SEARCH_LIMITS.maxFilterDepth} levels deep (the limit is ${SEARCH_LIMITS.maxFilterDepth})`);
-  }
-  const bytes = Buffer.byteLength(JSON.stringify(q.filter));
-  if (bytes > SEARCH_LIMITS.maxFilterBytes) {
-    return new DomainError('payload_too_large', `search request: filter is ${bytes} bytes as JSON; the limit is ${SEARCH_LIMITS.maxFilterBytes} bytes`);
-  }
-  return null;
-}
-
-export const searchRequestSchema = z.strictObject({
-  // zod 4's number() already refuses NaN and ±Infinity.
-  vector: z
-    .array(z.number())
-    .min(1, 'must have at least one dimension')
-    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
-  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
-  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
-});
-
-export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
-export type BackendRole = 'primary' | 'fallback';
-
-/** Settings a deployment chooses (env on Lambda / Cloud Run, flags locally). */
-export const proxySettingsSchema = z.strictObject({
-  mode: z.enum(PROXY_MODES).default('primary-only'),
-  /** In shadow mode, which backend answers the client (the other gets a copy). Default the old system. */
-  shadowServe: z.enum(['primary', 'fallback']).default('fallback'),
-  /** Share of requests copied to the shadow backend (0-1). */
-  shadowSampleRate: z.number().min(0).max(1).default(1),
-  /** Whole-request budget: nothing is held longer than this (plus scheduling). */
-  deadlineMs: z.number().int().min(10).max(60_000).default(1000),
-  /** The primary's share of the budget; the fallback gets what is left. */
-  primaryTimeoutMs: z.number().int().min(1).max(60_000).default(300),
-  /** Breaker name prefix: breakers are `<prefix>-primary` and `<prefix>-fallback` (shared-state keys, metrics). */
-  breakerPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('search'),
-  consecutiveFailures: z.number().int().min(1).default(5),
-  errorThresholdPercent: z.number().gt(0).lte(100).default(50),
-  minimumRequests: z.number().int().min(1).default(20),
-  rollingWindowMs: z.number().int().min(100).default(10_000),
-  resetTimeoutMs: z.number().int().min(1).default(30_000),
-  halfOpenMaxCalls: z.number().int().min(1).default(1),
-  successThreshold: z.number().int().min(1).default(2),
-}).refine((s) => s.primaryTimeoutMs <= s.deadlineMs, { message: 'must not exceed deadlineMs', path: ['primaryTimeoutMs'] });
-export type ProxySettings = z.infer<typeof proxySettingsSchema>;
 
 export interface SearchProxyOptions {
   primary: VectorBackend;

@@ -8,7 +8,7 @@
  */
 import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/local/demo-proxy';
 import type { DemoBackendStatus } from '../../../lib/adapters/local/demo-backend';
-import type { ProxySettings } from '../../../lib/core/search/proxy';
+import type { ProxySettings } from '../../../lib/core/search/settings';
 
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 

@@ -2,7 +2,8 @@ import { ManualTimers } from '../../../lib/core/search/breaker/timers';
 import { StaticOperatorSwitch } from '../../../lib/core/search/breaker/ports';
 import type { HttpRequest, HttpResponse } from '../../../lib/core/http';
 import type { Observation } from '../../../lib/core/logwatch/sink';
-import { overlapAtK, searchProxy, type SearchHit, type SearchProxyOptions, type SearchQuery, type VectorBackend } from '../../../lib/core/search/proxy';
+import { overlapAtK, searchProxy, type SearchProxyOptions } from '../../../lib/core/search/proxy';
+import type { SearchHit, SearchQuery, VectorBackend } from '../../../lib/core/search/query';
 import { PrometheusSink } from '../../../lib/adapters/local/prometheus-sink';
 
 const hits = (...ids: string[]): SearchHit[] => ids.map((id, i) => ({ id, score: 1 - i / 10 }));
