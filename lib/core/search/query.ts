@@ -42,6 +42,16 @@ export const SEARCH_LIMITS = {
   maxFilterBytes: 16 * 1024,
 } as const;
 
+export const searchRequestSchema = z.strictObject({
+  // zod 4's number() already refuses NaN and ±Infinity.
+  vector: z
+    .array(z.number())
+    .min(1, 'must have at least one dimension')
+    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
+  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
+  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
+});
+
 /**
  * Parse and validate a /search body: 415/413/400 from parseJsonBody, then the depth of the whole body, then
  * the schema. `queryFault` then checks the filter. Everything here is the query's own fault, answered with
@@ -68,13 +78,3 @@ export function queryFault(q: SearchQuery): DomainError | null {
   }
   return null;
 }
-
-export const searchRequestSchema = z.strictObject({
-  // zod 4's number() already refuses NaN and ±Infinity.
-  vector: z
-    .array(z.number())
-    .min(1, 'must have at least one dimension')
-    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
-  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
-  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
-});
