@@ -274,6 +274,19 @@ describe('search proxy: requests, health and metrics', () => {
     expect(fallback.calls).toBe(calls + 1); // closed: no more copies
   });
 
+  it('with awaitShadow (Lambda: the sandbox freezes after the answer) the backup probe finishes before the answer', async () => {
+    const { post, q, primary, fallback, proxy, timers } = make({ awaitShadow: true }, { successThreshold: 1 });
+    primary.impl = fails(500);
+    fallback.impl = fails(500);
+    await post(q);
+    await post(q);
+    primary.impl = answers('a');
+    fallback.impl = answers('x');
+    timers.advance(10_000);
+    expect(body(await post(q))).toMatchObject({ servedBy: 'primary' });
+    expect(proxy.breakers.fallback.state).toBe('closed');
+  });
+
   it('health: ok, degraded while the primary breaker is open, 503 when nothing can serve', async () => {
     const { post, q, primary, fallback, get } = make();
     expect(body(await get('/health'))).toMatchObject({ status: 'healthy', breakers: { primary: { state: 'closed', name: 'search-primary' } } });
