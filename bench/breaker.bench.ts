@@ -6,7 +6,7 @@
  */
 import CircuitBreakerOpossum from 'opossum';
 import { ConsecutiveBreaker, TimeoutStrategy, circuitBreaker as cockatielBreaker, handleAll, timeout as cockatielTimeout, wrap } from 'cockatiel';
-import { CircuitBreaker, circuitBreak } from '../lib/core/circuit-breaker';
+import { CircuitBreaker } from '../lib/core/search/breaker/circuit-breaker';
 
 const CALLS = Number(process.env['BENCH_BREAKER_CALLS'] ?? 100_000);
 const ROUNDS = Number(process.env['BENCH_BREAKER_ROUNDS'] ?? 9);
@@ -28,7 +28,6 @@ export async function run(): Promise<void> {
   // a 10 s window; ours adds 5-in-a-row; cockatiel has one strategy per breaker (consecutive here).
   const ours = new CircuitBreaker({ name: 'bench' });
   const oursNoTimeout = new CircuitBreaker({ name: 'bench-nt', timeoutMs: false });
-  const wrapped = circuitBreak(target, { name: 'bench-wrapped' });
   const opossum = new CircuitBreakerOpossum(target, { timeout: 10_000, errorThresholdPercentage: 50, rollingCountTimeout: 10_000 });
   const opossumNoTimeout = new CircuitBreakerOpossum(target, { timeout: false });
   const cockatiel = cockatielBreaker(handleAll, { halfOpenAfter: 30_000, breaker: new ConsecutiveBreaker(5) });
@@ -37,7 +36,6 @@ export async function run(): Promise<void> {
   const variants: Variant[] = [
     { name: 'bare call (baseline)', call: (i) => target(i) },
     { name: 'ours: execute, 10 s timeout + window + consecutive', call: (i) => ours.execute(() => target(i)) },
-    { name: 'ours: circuitBreak(fn) wrapper, same defaults', call: (i) => wrapped(i) },
     { name: 'ours: execute, no timeout', call: (i) => oursNoTimeout.execute(() => target(i)) },
     { name: 'opossum: fire, 10 s timeout, 50%/10 s', call: (i) => opossum.fire(i) },
     { name: 'opossum: fire, no timeout', call: (i) => opossumNoTimeout.fire(i) },
@@ -59,11 +57,11 @@ export async function run(): Promise<void> {
   for (const v of variants) process.stdout.write(`${v.name.padEnd(54)} ${perCall.get(v.name)!.toFixed(0).padStart(8)} ${v === variants[0] ? '       —' : overhead(v.name).toFixed(0).padStart(9)}\n`);
 
   const oursFull = overhead(variants[1]!.name);
-  const oursPlain = overhead(variants[3]!.name);
-  const vsOpossum = overhead(variants[4]!.name) / Math.max(oursFull, 1);
-  const vsOpossumPlain = overhead(variants[5]!.name) / Math.max(oursPlain, 1);
-  const vsCockatiel = overhead(variants[7]!.name) / Math.max(oursFull, 1);
-  const vsCockatielPlain = overhead(variants[6]!.name) / Math.max(oursPlain, 1);
+  const oursPlain = overhead(variants[2]!.name);
+  const vsOpossum = overhead(variants[3]!.name) / Math.max(oursFull, 1);
+  const vsOpossumPlain = overhead(variants[4]!.name) / Math.max(oursPlain, 1);
+  const vsCockatiel = overhead(variants[6]!.name) / Math.max(oursFull, 1);
+  const vsCockatielPlain = overhead(variants[5]!.name) / Math.max(oursPlain, 1);
   process.stdout.write(
     `\nadded per call, ours with timeout: ${(oursFull / 1000).toFixed(3)} µs (target ≤ 0.5 µs: ${oursFull <= 500 ? 'met' : 'NOT met'})\n` +
       `opossum overhead ÷ ours: ${vsOpossum.toFixed(1)}× with timeouts, ${vsOpossumPlain.toFixed(1)}× without (target ≥ 2×: ${vsOpossum >= 2 ? 'met' : 'NOT met'})\n` +

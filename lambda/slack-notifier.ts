@@ -7,7 +7,7 @@
 import type { SNSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { logger, metrics } from '../lib/adapters/aws/powertools';
-import { SlackNotifier, slackMessage, webhookUrlFromSecret } from '../lib/adapters/local/slack-notifier';
+import { SlackNotifier, slackMessage, webhookUrlFromSecret } from '../lib/adapters/slack/slack-notifier';
 import { parseEnv } from '../lib/compose/env';
 import { readSecret } from '../lib/compose/secrets';
 

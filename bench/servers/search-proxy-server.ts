@@ -10,7 +10,7 @@ import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
 import { serveHttp } from '../../lib/adapters/http/server';
 import { httpVectorBackend } from '../../lib/adapters/http/vector-backend';
 import { PrometheusSink } from '../../lib/adapters/prometheus/sink';
-import { searchProxy } from '../../lib/core/search-proxy';
+import { searchProxy } from '../../lib/core/search/proxy';
 
 async function main(): Promise<void> {
   const [role, a, b] = process.argv.slice(2);

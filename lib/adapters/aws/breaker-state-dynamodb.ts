@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/breaker/ports';
+import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/search/breaker/ports';
 import { formatZodError } from '../../core/validation-util';
 
 export interface DynamoBreakerStateOptions {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from '../../core/errors';
 import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
-import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search-proxy';
+import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search/query';
 import { parseOrThrow } from '../../core/validation-util';
 import { serveHttp, type RunningServer } from '../http/server';
 import { prng } from '../../core/random';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { json, parseJsonBody, router, type Route } from '../../core/http';
-import { proxySettingsSchema, searchProxy, type ProxySettings, type SearchProxy } from '../../core/search-proxy';
-import { StaticOperatorSwitch } from '../../core/breaker/ports';
+import { searchProxy, type SearchProxy } from '../../core/search/proxy';
+import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
+import { StaticOperatorSwitch } from '../../core/search/breaker/ports';
 import { parseOrThrow } from '../../core/validation-util';
 import { DomainError } from '../../core/errors';
 import { httpVectorBackend } from '../http/vector-backend';

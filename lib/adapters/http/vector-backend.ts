@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search-proxy';
+import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search/query';
 import { formatZodError } from '../../core/validation-util';
 
 /**

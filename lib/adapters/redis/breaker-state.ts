@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/breaker/ports';
+import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/search/breaker/ports';
 import { formatZodError } from '../../core/validation-util';
 import { redactUrl } from '../../core/redact';
 

@@ -11,7 +11,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { backendConfigSchema } from '../../adapters/http/vector-backend';
 import { METRICS, resolveSpec, type AlarmSpec, type MonitoringSpec } from '../../core/monitoring-spec';
-import { proxySettingsSchema, type ProxySettings } from '../../core/search-proxy';
+import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { formatZodError } from '../../core/validation-util';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';
 import { alarmDescription, checkAlarmWindow } from './migration-alarms';

@@ -1,7 +1,7 @@
 import { PutCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoBreakerStateStore } from '../../../lib/adapters/aws/breaker-state-dynamodb';
 import { DynamoDbProgressStore } from '../../../lib/adapters/aws/dynamodb-store';
-import { breakerStateContract } from '../../core/breaker-state-contract';
+import { breakerStateContract } from '../../core/search/breaker/state-contract';
 import { startDynalite, type DynaliteServer } from '../../support/dynalite';
 import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from './dynalite-table';
 

@@ -5,8 +5,8 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmOperatorSwitch } from '../../../lib/adapters/aws/ssm-switch';
 import { ManualClock } from '../../../lib/core/clock';
-import { CircuitBreaker } from '../../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../../lib/core/breaker/timers';
+import { CircuitBreaker } from '../../../lib/core/search/breaker/circuit-breaker';
+import { ManualTimers } from '../../../lib/core/search/breaker/timers';
 import { ssmGetParameter, startAwsJsonServer, type AwsJsonServer } from './aws-json-server';
 
 const PARAM = '/mm/test/search-proxy/breaker-switch';

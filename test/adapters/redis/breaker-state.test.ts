@@ -1,7 +1,7 @@
 import { RedisBreakerStateStore } from '../../../lib/adapters/redis/breaker-state';
-import { CircuitBreaker } from '../../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../../lib/core/breaker/timers';
-import { breakerStateContract } from '../../core/breaker-state-contract';
+import { CircuitBreaker } from '../../../lib/core/search/breaker/circuit-breaker';
+import { ManualTimers } from '../../../lib/core/search/breaker/timers';
+import { breakerStateContract } from '../../core/search/breaker/state-contract';
 import { startRedis, type RedisServer } from '../../support/redis';
 
 let redis: RedisServer;

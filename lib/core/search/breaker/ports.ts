@@ -30,7 +30,7 @@ export const sharedBreakerStateSchema = z.strictObject({
 
 /**
  * Shared breaker state port. Implementations: in-memory (tests, one process), Redis, DynamoDB. Every one
- * passes test/core/breaker-state-contract.ts.
+ * passes test/core/search/breaker/state-contract.ts.
  */
 export interface BreakerStateStore {
   readonly kind: string;

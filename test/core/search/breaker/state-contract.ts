@@ -1,4 +1,4 @@
-import type { BreakerStateStore, SharedBreakerState } from '../../lib/core/breaker/ports';
+import type { BreakerStateStore, SharedBreakerState } from '../../../../lib/core/search/breaker/ports';
 
 /**
  * The contract every BreakerStateStore passes (memory, Redis, DynamoDB). `make` returns a fresh store whose

@@ -1,12 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker, errorStatus, type BreakerOptions, type BreakerState } from './circuit-breaker';
+import { CircuitBreaker } from './breaker/circuit-breaker';
+import { BreakerOpenError, BreakerTimeoutError, errorStatus } from './breaker/errors';
+import type { BreakerOptions } from './breaker/options';
+import type { BreakerState } from './breaker/state';
 import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
-import { json, parseJsonBody, router, text, type HttpHandler, type HttpResponse, type Route } from './http';
-import type { Observation, ObservationSink } from './metrics/observation';
-import type { HealthStatus } from './tracker';
-import { parseOrThrow } from './validation-util';
+import { errorResponse, json, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
+import type { Observation, ObservationSink } from '../metrics/observation';
+import type { HealthStatus } from '../tracker';
+import { parseOrThrow } from '../validation-util';
+import { parseSearchRequest, queryFault, type SearchHit, type SearchQuery, type VectorBackend } from './query';
+import { proxySettingsSchema, type BackendRole, type ProxySettings } from './settings';
 
 /**
  * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a
@@ -14,69 +19,6 @@ import { parseOrThrow } from './validation-util';
  * old system) answers and the response is marked degraded. Shadow mode serves one backend and sends the
  * query to the other in the background, recording overlap@k and latency.
  */
-
-export interface SearchQuery {
-  vector: number[];
-  topK: number;
-  /** Passed to the backend as is: a Milvus boolean expression (string) or an OpenSearch filter (object). */
-  filter?: string | Record<string, unknown>;
-}
-
-export interface SearchHit {
-  id: string;
-  score: number;
-  metadata?: Record<string, unknown>;
-}
-
-/** Vector backend port. Implementations: the HTTP JSON adapter (Milvus, OpenSearch, ...), in-process demo backends. */
-export interface VectorBackend {
-  /** Shown in logs and errors ("milvus at http://..."). */
-  readonly description: string;
-  /** Must stop work and reject when `signal` aborts. Errors carrying a `status` (HTTP) are classified by it. */
-  search(query: SearchQuery, signal: AbortSignal): Promise<SearchHit[]>;
-}
-
-export const SEARCH_LIMITS = {
-  maxDimensions: 8192,
-  maxTopK: 1000,
-} as const;
-
-export const searchRequestSchema = z.strictObject({
-  // zod 4's number() already refuses NaN and ±Infinity.
-  vector: z
-    .array(z.number())
-    .min(1, 'must have at least one dimension')
-    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
-  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
-  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
-});
-
-export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
-export type BackendRole = 'primary' | 'fallback';
-
-/** Settings a deployment chooses (env on Lambda / Cloud Run, flags locally). */
-export const proxySettingsSchema = z.strictObject({
-  mode: z.enum(PROXY_MODES).default('primary-only'),
-  /** In shadow mode, which backend answers the client (the other gets a copy). Default the old system. */
-  shadowServe: z.enum(['primary', 'fallback']).default('fallback'),
-  /** Share of requests copied to the shadow backend (0-1). */
-  shadowSampleRate: z.number().min(0).max(1).default(1),
-  /** Whole-request budget: nothing is held longer than this (plus scheduling). */
-  deadlineMs: z.number().int().min(10).max(60_000).default(1000),
-  /** The primary's share of the budget; the fallback gets what is left. */
-  primaryTimeoutMs: z.number().int().min(1).max(60_000).default(300),
-  /** Breaker name prefix: breakers are `<prefix>-primary` and `<prefix>-fallback` (shared-state keys, metrics). */
-  breakerPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('search'),
-  consecutiveFailures: z.number().int().min(1).default(5),
-  errorThresholdPercent: z.number().gt(0).lte(100).default(50),
-  minimumRequests: z.number().int().min(1).default(20),
-  rollingWindowMs: z.number().int().min(100).default(10_000),
-  resetTimeoutMs: z.number().int().min(1).default(30_000),
-  halfOpenMaxCalls: z.number().int().min(1).default(1),
-  successThreshold: z.number().int().min(1).default(2),
-}).refine((s) => s.primaryTimeoutMs <= s.deadlineMs, { message: 'must not exceed deadlineMs', path: ['primaryTimeoutMs'] });
-export type ProxySettings = z.infer<typeof proxySettingsSchema>;
 
 export interface SearchProxyOptions {
   primary: VectorBackend;
@@ -146,7 +88,7 @@ const explain = (e: unknown): string =>
 
 export class SearchProxy {
   readonly settings: ProxySettings;
-  readonly registry = new BreakerRegistry();
+  readonly registry: BreakerRegistry;
   readonly breakers: Record<BackendRole, CircuitBreaker>;
   readonly handler: HttpHandler;
   readonly routes: Route[];
@@ -164,6 +106,9 @@ export class SearchProxy {
     this.backends = { primary: opts.primary, fallback: opts.fallback };
     this.sink = opts.metrics;
     this.now = opts.now ?? (() => performance.now());
+    // A listener's bug (metrics, logs) is logged; it never changes a search's outcome nor silences the others.
+    const onListenerError = (e: unknown, event: string) => this.opts.onError?.(`breaker listener (${event})`, e);
+    this.registry = new BreakerRegistry({ onListenerError });
     const make = (role: BackendRole) => {
       const b = new CircuitBreaker({
         consecutiveFailures: s.consecutiveFailures,
@@ -175,6 +120,7 @@ export class SearchProxy {
         halfOpenMaxCalls: s.halfOpenMaxCalls,
         successThreshold: s.successThreshold,
         isFailure: proxyIsFailure,
+        onListenerError,
         ...opts.breaker,
         // Timeouts are given per call (from the remaining budget).
         timeoutMs: false,
@@ -185,6 +131,7 @@ export class SearchProxy {
       this.registry.register(b);
       b.on('sync-error', (e) => this.opts.onError?.(`breaker ${e.breaker}: ${e.source}`, e.error));
       b.on('reject', (e) => this.record('BreakerRejections', { Breaker: e.breaker }, 1, 'add'));
+      b.on('predicate-error', (e) => this.opts.onError?.(`breaker ${e.breaker}: failure predicate`, e.error));
       return b;
     };
     this.breakers = { primary: make('primary'), fallback: make('fallback') };
@@ -194,7 +141,7 @@ export class SearchProxy {
     });
 
     this.routes = [
-      { method: 'POST', path: '/search', handler: async (req) => this.search(parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request')) },
+      { method: 'POST', path: '/search', handler: async (req) => this.search(parseSearchRequest(req)) },
       { method: 'GET', path: '/health', handler: async () => this.health() },
       { method: 'GET', path: '/metrics', handler: async () => this.metrics() },
     ];
@@ -230,21 +177,24 @@ export class SearchProxy {
     return result;
   }
 
-  /** Answer a validated query. */
+  /** Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). */
   async search(query: SearchQuery): Promise<HttpResponse> {
+    const fault = queryFault(query);
+    if (fault) return errorResponse(fault);
     const started = this.now();
     if (this.opts.awaitSync) await Promise.all([this.breakers.primary.syncIfStale(), this.breakers.fallback.syncIfStale()]);
     const s = this.settings;
     const remaining = () => Math.floor(s.deadlineMs - (this.now() - started));
-    const serveFirst: BackendRole = s.mode === 'fallback-only' || (s.mode === 'shadow' && s.shadowServe === 'fallback') ? 'fallback' : 'primary';
+    const { serving: serveFirst, backup } = this.roles();
 
-    const first = await this.call(serveFirst, query, Math.max(1, Math.min(serveFirst === 'primary' ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
+    // With a backup the first store gets its share of the budget (primaryTimeoutMs), the backup the rest.
+    const first = await this.call(serveFirst, query, Math.max(1, Math.min(backup ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
     let served: CallResult | null = first.outcome === 'success' ? first : null;
     let second: CallResult | null = null;
     if (!served && first.outcome === 'client_error') return this.clientError(first);
-    if (!served && serveFirst === 'primary') {
+    if (!served && backup) {
       const left = remaining();
-      second = left >= 1 ? await this.call('fallback', query, left) : { role: 'fallback', outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      second = left >= 1 ? await this.call(backup, query, left) : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
       if (second.outcome === 'success') {
         served = second;
         this.record('ProxyFallbacks', {}, 1, 'add');
@@ -252,11 +202,12 @@ export class SearchProxy {
     }
     if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
 
-    if (s.mode === 'shadow' && served === first) this.startShadow(served, query);
+    const copied = s.mode === 'shadow' && served === first && this.startShadow(served, query);
+    if (backup && served === first && !copied) this.probeIfDue(backup, query);
     if (this.opts.awaitShadow) await this.drain();
     await Promise.all([this.breakers.primary.flush(), this.breakers.fallback.flush()]);
 
-    const degraded = served.role === 'fallback' && serveFirst === 'primary';
+    const degraded = served !== first;
     const reason = degraded ? degradedReason(first) : undefined;
     const headers: Record<string, string> = { 'x-search-backend': served.role, 'x-search-degraded': String(degraded) };
     if (reason) headers['x-search-degraded-reason'] = reason;
@@ -287,11 +238,35 @@ export class SearchProxy {
     return json(503, { error: { code: 'backends_unavailable', message: `no vector backend could answer: ${message}`, details: reasons } }, headers);
   }
 
-  private startShadow(served: CallResult, query: SearchQuery): void {
+  /** Which store answers first, and which one answers when it cannot (none in fallback-only mode). */
+  private roles(): { serving: BackendRole; backup: BackendRole | null } {
+    const s = this.settings;
+    if (s.mode === 'fallback-only') return { serving: 'fallback', backup: null };
+    if (s.mode === 'shadow' && s.shadowServe === 'fallback') return { serving: 'fallback', backup: 'primary' };
+    return { serving: 'primary', backup: 'fallback' };
+  }
+
+  /**
+   * A backup store gets calls only when the serving one fails, so its breaker would stay open for good once
+   * the serving store is healthy again (and the breaker-open alarm with it). When its recovery time has
+   * passed, the query just answered goes to it in the background as the half-open probe.
+   */
+  private probeIfDue(role: BackendRole, query: SearchQuery): void {
+    if (!this.breakers[role].probeDue()) return;
+    this.track(this.call(role, query, this.settings.deadlineMs).then(() => undefined));
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => this.shadowInFlight.delete(tracked));
+    this.shadowInFlight.add(tracked);
+  }
+
+  /** Send a sampled copy to the other store; false when this request was not sampled. */
+  private startShadow(served: CallResult, query: SearchQuery): boolean {
     this.shadowCredit += this.settings.shadowSampleRate;
     if (this.shadowCredit < 1) {
       this.shadow.skipped++;
-      return;
+      return false;
     }
     this.shadowCredit -= 1;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
@@ -307,11 +282,11 @@ export class SearchProxy {
       this.shadow.meanOverlap = this.overlapSum / this.shadow.compared;
       this.record('ShadowOverlap', {}, overlap * 100, 'set');
     });
-    const tracked = p.finally(() => this.shadowInFlight.delete(tracked));
-    this.shadowInFlight.add(tracked);
+    this.track(p);
+    return true;
   }
 
-  /** Resolves when every shadow call started so far has finished (tests, shutdown, Lambda). */
+  /** Resolves when every background call (shadow copies, backup probes) started so far has finished (tests, shutdown, Lambda). */
   async drain(): Promise<void> {
     while (this.shadowInFlight.size) await Promise.all([...this.shadowInFlight]);
   }
@@ -321,16 +296,17 @@ export class SearchProxy {
   }
 
   /**
-   * The tracker's vocabulary, so one probe config reads both: healthy (the serving path is healthy),
-   * degraded (the breaker of the store that should serve is not closed), unhealthy (nothing can serve: 503).
+   * The tracker's vocabulary, so one probe config reads both: healthy (every breaker the mode uses is
+   * closed), degraded (one is not: the serving store is failing, or its backup could not take over; the
+   * breaker-open alarm says the same), unhealthy (no store can serve: 503).
    */
   health(): HttpResponse {
     const p = this.breakers.primary.stats();
     const f = this.breakers.fallback.stats();
     const s = this.settings;
-    const usesPrimary = s.mode !== 'fallback-only';
-    const canServe = (usesPrimary && p.state !== 'open') || f.state !== 'open';
-    const status: HealthStatus = !canServe ? 'unhealthy' : usesPrimary && p.state !== 'closed' ? 'degraded' : s.mode === 'fallback-only' && f.state !== 'closed' ? 'degraded' : 'healthy';
+    const { serving, backup } = this.roles();
+    const used = [serving, ...(backup ? [backup] : [])].map((r) => (r === 'primary' ? p : f));
+    const status: HealthStatus = used.every((b) => b.state === 'open') ? 'unhealthy' : used.some((b) => b.state !== 'closed') ? 'degraded' : 'healthy';
     const view = (b: typeof p) => ({
       name: b.name,
       state: b.state,

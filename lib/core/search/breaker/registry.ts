@@ -1,10 +1,17 @@
-import type { BreakerState, BreakerStats, CircuitBreaker } from '../circuit-breaker';
+import type { CircuitBreaker } from './circuit-breaker';
+import { Emitter, type ListenerErrorHandler } from './events';
+import type { BreakerState, BreakerStats } from './state';
 
 export interface TransitionEvent {
   breaker: string;
   from: BreakerState;
   to: BreakerState;
   reason: string;
+}
+
+export interface BreakerRegistryOptions {
+  /** Told about exceptions thrown by transition listeners; the others are still called. Default: rethrown outside the call. */
+  onListenerError?: ListenerErrorHandler;
 }
 
 /**
@@ -14,16 +21,21 @@ export interface TransitionEvent {
  */
 export class BreakerRegistry {
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly listeners: Array<(t: TransitionEvent) => void> = [];
+  private readonly transitions: Emitter<{ transition: TransitionEvent }>;
+
+  constructor(opts: BreakerRegistryOptions = {}) {
+    this.transitions = new Emitter(opts.onListenerError);
+  }
 
   register(b: CircuitBreaker): void {
     const existing = this.breakers.get(b.name);
     if (existing === b) return;
     if (existing) throw new Error(`a circuit breaker named "${b.name}" is already registered; give each breaker a unique name`);
     this.breakers.set(b.name, b);
-    b.on('open', (e) => this.fire({ breaker: e.breaker, from: e.from, to: 'open', reason: e.reason }));
-    b.on('close', (e) => this.fire({ breaker: e.breaker, from: e.from, to: 'closed', reason: e.reason }));
-    b.on('half-open', (e) => this.fire({ breaker: e.breaker, from: e.from, to: 'half_open', reason: e.reason }));
+    const fire = (t: TransitionEvent) => this.transitions.emit('transition', t);
+    b.on('open', (e) => fire({ breaker: e.breaker, from: e.from, to: 'open', reason: e.reason }));
+    b.on('close', (e) => fire({ breaker: e.breaker, from: e.from, to: 'closed', reason: e.reason }));
+    b.on('half-open', (e) => fire({ breaker: e.breaker, from: e.from, to: 'half_open', reason: e.reason }));
   }
 
   get(name: string): CircuitBreaker | undefined {
@@ -40,14 +52,6 @@ export class BreakerRegistry {
 
   /** Called for every transition of every breaker registered, now or later. Returns an unsubscribe. */
   onTransition(listener: (t: TransitionEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
-  }
-
-  private fire(t: TransitionEvent): void {
-    for (const l of this.listeners) l(t);
+    return this.transitions.on('transition', listener);
   }
 }

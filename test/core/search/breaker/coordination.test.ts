@@ -1,8 +1,9 @@
-import { BreakerOpenError, CircuitBreaker, callSignal, type BreakerOptions } from '../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { MemoryBreakerStateStore, StaticOperatorSwitch, type BreakerStateStore } from '../../lib/core/breaker/ports';
-import { BreakerRegistry, type TransitionEvent } from '../../lib/core/breaker/registry';
-import { breaker, breakerOf } from '../../lib/core/breaker/decorator';
+import { CircuitBreaker } from '../../../../lib/core/search/breaker/circuit-breaker';
+import { BreakerOpenError } from '../../../../lib/core/search/breaker/errors';
+import type { BreakerOptions } from '../../../../lib/core/search/breaker/options';
+import { ManualTimers } from '../../../../lib/core/search/breaker/timers';
+import { MemoryBreakerStateStore, StaticOperatorSwitch, type BreakerStateStore } from '../../../../lib/core/search/breaker/ports';
+import { BreakerRegistry, type TransitionEvent } from '../../../../lib/core/search/breaker/registry';
 
 const fail = (b: CircuitBreaker) => b.execute(() => Promise.reject(Object.assign(new Error('down'), { status: 503 }))).catch(() => undefined);
 
@@ -222,44 +223,5 @@ describe('registry', () => {
     expect(seen.map((t) => `${t.from}->${t.to}:${t.reason}`)).toEqual(['closed->open:failures', 'open->half_open:recovery_timeout', 'half_open->closed:probes_succeeded']);
     expect(registry.get('a')).toBe(a);
     expect(registry.snapshot().map((s) => [s.name, s.state])).toEqual([['a', 'closed']]);
-  });
-});
-
-describe('@breaker decorator', () => {
-  const timers = new ManualTimers();
-  const registry = new BreakerRegistry();
-
-  class VectorClient {
-    calls = 0;
-    signals: AbortSignal[] = [];
-    constructor(readonly label: string) {}
-
-    @breaker({ name: 'vector-search', clock: timers, timeoutMs: 1000, consecutiveFailures: 2, errorThresholdPercent: false, registry, fallback(this: VectorClient, _e: unknown, q: string) {
-      return [`${this.label}:fallback:${q}`];
-    } })
-    async search(q: string): Promise<string[]> {
-      this.signals.push(callSignal());
-      this.calls++;
-      if (q === 'bad') throw new Error('backend down');
-      return [`${this.label}:${q}`];
-    }
-  }
-
-  it('guards the method with one breaker for all instances, keeps this, passes the signal and falls back', async () => {
-    const x = new VectorClient('x');
-    const y = new VectorClient('y');
-    await expect(x.search('cats')).resolves.toEqual(['x:cats']);
-    expect(x.signals[0]).toBeInstanceOf(AbortSignal);
-    await expect(x.search('bad')).resolves.toEqual(['x:fallback:bad']);
-    await expect(y.search('bad')).resolves.toEqual(['y:fallback:bad']);
-    const b = breakerOf(VectorClient.prototype.search);
-    expect(b).toBe(registry.get('vector-search'));
-    expect(b.state).toBe('open');
-    await expect(y.search('dogs')).resolves.toEqual(['y:fallback:dogs']);
-    expect(y.calls).toBe(1);
-  });
-
-  it('breakerOf refuses a plain function', () => {
-    expect(() => breakerOf(() => 1)).toThrow(/not a circuit-breaker-guarded/);
   });
 });

@@ -1,15 +1,9 @@
-import {
-  BreakerOpenError,
-  BreakerTimeoutError,
-  CircuitBreaker,
-  callSignal,
-  circuitBreak,
-  defaultIsFailure,
-  type BreakerEvent,
-  type BreakerOptions,
-} from '../../lib/core/circuit-breaker';
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { ErrorRateWindow, ConsecutiveFailures } from '../../lib/core/breaker/strategies';
+import { CircuitBreaker } from '../../../../lib/core/search/breaker/circuit-breaker';
+import { BreakerOpenError, BreakerTimeoutError, defaultIsFailure } from '../../../../lib/core/search/breaker/errors';
+import type { BreakerEvent } from '../../../../lib/core/search/breaker/events';
+import type { BreakerOptions } from '../../../../lib/core/search/breaker/options';
+import { ManualTimers } from '../../../../lib/core/search/breaker/timers';
+import { ErrorRateWindow, ConsecutiveFailures } from '../../../../lib/core/search/breaker/strategies';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -354,36 +348,29 @@ describe('circuit breaker: failure predicate and fallback', () => {
   });
 });
 
-describe('circuitBreak(fn)', () => {
-  it('wraps a sync function: same arguments, a promise back, sync throws counted', async () => {
+describe('execute(fn) with any function', () => {
+  it('takes a sync function: a promise back, sync throws counted, the fallback answers', async () => {
     const timers = new ManualTimers();
-    const add = (a: number, b: number) => {
+    const b = new CircuitBreaker({ name: 'add', clock: timers, consecutiveFailures: 1, errorThresholdPercent: false });
+    const add = (a: number, c: number) => {
       if (a < 0) throw new Error('negative');
-      return a + b;
+      return a + c;
     };
-    const safeAdd = circuitBreak(add, { clock: timers, consecutiveFailures: 1, errorThresholdPercent: false, fallback: (_e, a, b) => -(a + b) });
+    const safeAdd = (a: number, c: number) => b.execute(() => add(a, c), { fallback: () => -(a + c) });
     await expect(safeAdd(1, 2)).resolves.toBe(3);
     await expect(safeAdd(-1, 2)).resolves.toBe(-1);
-    expect(safeAdd.breaker.state).toBe('open');
-    expect(safeAdd.breaker.name).toBe('add');
+    expect(b.state).toBe('open');
     await expect(safeAdd(5, 5)).resolves.toBe(-10);
-    expect(safeAdd.breaker.stats().counts).toMatchObject({ calls: 2, rejections: 1, fallbacks: 2 });
+    expect(b.stats().counts).toMatchObject({ calls: 2, rejections: 1, fallbacks: 2 });
   });
 
-  it('wraps an async function and preserves this; callSignal() gives the call signal', async () => {
+  it("passes the call's AbortSignal in the context", async () => {
     const timers = new ManualTimers();
-    const obj = {
-      base: 10,
-      signals: [] as AbortSignal[],
-      async get(this: { base: number; signals: AbortSignal[] }, x: number) {
-        this.signals.push(callSignal());
-        return this.base + x;
-      },
-    };
-    obj.get = circuitBreak(obj.get, { clock: timers, timeoutMs: 50 });
-    await expect(obj.get(5)).resolves.toBe(15);
-    expect(obj.signals[0]).toBeInstanceOf(AbortSignal);
-    expect(() => callSignal()).toThrow(/only available while/);
+    const b = new CircuitBreaker({ name: 'ctx', clock: timers, timeoutMs: 50 });
+    const signals: AbortSignal[] = [];
+    await expect(b.execute(async ({ signal }) => (signals.push(signal), 15))).resolves.toBe(15);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]!.aborted).toBe(false);
   });
 
   it('rejects invalid options with a message naming them', () => {

@@ -1,9 +1,10 @@
-import { ManualTimers } from '../../lib/core/breaker/timers';
-import { StaticOperatorSwitch } from '../../lib/core/breaker/ports';
-import type { HttpRequest, HttpResponse } from '../../lib/core/http';
-import type { Observation } from '../../lib/core/metrics/observation';
-import { overlapAtK, searchProxy, type SearchHit, type SearchProxyOptions, type SearchQuery, type VectorBackend } from '../../lib/core/search-proxy';
-import { PrometheusSink } from '../../lib/adapters/prometheus/sink';
+import { ManualTimers } from '../../../lib/core/search/breaker/timers';
+import { StaticOperatorSwitch } from '../../../lib/core/search/breaker/ports';
+import type { HttpRequest, HttpResponse } from '../../../lib/core/http';
+import type { Observation } from '../../../lib/core/metrics/observation';
+import { overlapAtK, searchProxy, type SearchProxyOptions } from '../../../lib/core/search/proxy';
+import type { SearchHit, SearchQuery, VectorBackend } from '../../../lib/core/search/query';
+import { PrometheusSink } from '../../../lib/adapters/prometheus/sink';
 
 const hits = (...ids: string[]): SearchHit[] => ids.map((id, i) => ({ id, score: 1 - i / 10 }));
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -240,6 +241,50 @@ describe('search proxy: requests, health and metrics', () => {
     expect(primary.calls).toBe(0);
     const d = await post({ vector: [1] });
     expect(d.status).toBe(200);
+  });
+
+  it('a direct search() with a filter nested past the limit answers 400 and calls no backend', async () => {
+    const { proxy, primary, fallback } = make();
+    let filter: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) filter = { a: filter };
+    const r = await proxy.search({ vector: [0.1, 0.2, 0.3], topK: 3, filter });
+    expect(r.status).toBe(400);
+    expect(body(r)['error']).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/filter is nested more than 32 levels/) });
+    expect(primary.calls + fallback.calls).toBe(0);
+    expect(proxy.breakers.primary.stats().counts.calls).toBe(0);
+  });
+
+  it('the backup breaker is probed in the background once its recovery time has passed, and closes', async () => {
+    const { post, q, primary, fallback, proxy, timers } = make({}, { successThreshold: 1 });
+    primary.impl = fails(500);
+    fallback.impl = fails(500);
+    await post(q);
+    await post(q);
+    expect([proxy.breakers.primary.state, proxy.breakers.fallback.state]).toEqual(['open', 'open']);
+    primary.impl = answers('a');
+    fallback.impl = answers('x');
+    timers.advance(10_000);
+    const calls = fallback.calls;
+    expect(body(await post(q))).toMatchObject({ servedBy: 'primary', degraded: false });
+    await proxy.drain();
+    expect(fallback.calls).toBe(calls + 1); // the probe
+    expect(proxy.breakers.fallback.state).toBe('closed');
+    await post(q);
+    await proxy.drain();
+    expect(fallback.calls).toBe(calls + 1); // closed: no more copies
+  });
+
+  it('with awaitShadow (Lambda: the sandbox freezes after the answer) the backup probe finishes before the answer', async () => {
+    const { post, q, primary, fallback, proxy, timers } = make({ awaitShadow: true }, { successThreshold: 1 });
+    primary.impl = fails(500);
+    fallback.impl = fails(500);
+    await post(q);
+    await post(q);
+    primary.impl = answers('a');
+    fallback.impl = answers('x');
+    timers.advance(10_000);
+    expect(body(await post(q))).toMatchObject({ servedBy: 'primary' });
+    expect(proxy.breakers.fallback.state).toBe('closed');
   });
 
   it('health: ok, degraded while the primary breaker is open, 503 when nothing can serve', async () => {
