@@ -14,9 +14,10 @@
  */
 import { z } from 'zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
-import type { BreakerStateStore } from '../core/breaker/ports';
+import type { BreakerStateStore } from '../core/search/breaker/ports';
 import type { HttpHandler } from '../core/http';
-import { PROXY_MODES, searchProxy, type SearchProxy } from '../core/search-proxy';
+import { searchProxy, type SearchProxy } from '../core/search/proxy';
+import { PROXY_MODES } from '../core/search/settings';
 import { formatZodError } from '../core/validation-util';
 import { envJson, EnvError, parseEnv } from './env';
 import { metricsFor, type Runtime, type RuntimeMetrics } from './metrics';

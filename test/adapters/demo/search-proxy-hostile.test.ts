@@ -6,8 +6,8 @@
  *  - 4: the fallback breaker recovers even while the primary serves every request.
  *  - 5: shadow mode with the serving store down is served by the other store; /health tells the truth.
  */
-import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/local/demo-proxy';
-import type { DemoBackendStatus } from '../../../lib/adapters/local/demo-backend';
+import { startDemoProxy, type DemoProxy } from '../../../lib/adapters/demo/demo-proxy';
+import type { DemoBackendStatus } from '../../../lib/adapters/demo/demo-backend';
 import type { ProxySettings } from '../../../lib/core/search/settings';
 
 const VECTOR = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
