@@ -90,6 +90,72 @@ describe('local mode (npm start)', () => {
     }
   });
 
+  it('loses no update whose idempotent replay was acknowledged, when killed with SIGKILL as the replay answers', async () => {
+    // The race: a request with Idempotency-Key K is committed (visible) but waits for its group fsync; a retry with
+    // K arrives on a second connection 1 ms later. It must not be answered "replayed" before the original is durable.
+    // Background writers keep the journal busy, so a commit waits behind the previous batch's fsync before its write.
+    const acked = new Set<string>();
+    let backgroundAcked = 0;
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      const server = await startServe(['--data-dir', dir]);
+      let stop = false;
+      const background = Array.from({ length: 30 }, async () => {
+        while (!stop) {
+          try {
+            const r = await post(server.url, { action: 'update_metrics', increment: { totalDataMigrated: 1 } });
+            if (r.status === 200) backgroundAcked++;
+          } catch {
+            return;
+          }
+        }
+      });
+      const send = (key: string) =>
+        fetch(`${server.url}/api/migration/progress`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } }),
+        });
+      let replayAnswered = false;
+      for (let i = 0; i < 2000 && !replayAnswered; i++) {
+        const key = `r${round}-k${i}`;
+        let originalAnswered = false;
+        const original = send(key).then(
+          (r) => {
+            originalAnswered = true;
+            if (r.status === 200 && !replayAnswered) acked.add(key);
+          },
+          () => undefined,
+        );
+        await new Promise((r) => setTimeout(r, 1));
+        const replay = await send(key);
+        if (replay.status === 200) {
+          acked.add(key);
+          if (!originalAnswered && replay.headers.get('idempotent-replayed') === 'true') {
+            // the window: the retry was acknowledged while the original is still in flight
+            replayAnswered = true;
+            server.child.kill('SIGKILL');
+          }
+        }
+        await original;
+      }
+      if (!replayAnswered) server.child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(background);
+      await exited(server.child);
+    }
+    expect(acked.size).toBeGreaterThan(0);
+    const last = await startServe(['--data-dir', dir]);
+    try {
+      const o = await (await fetch(`${last.url}/api/migration/progress`)).json();
+      expect(o.metrics.successfulOperations).toBeGreaterThanOrEqual(acked.size);
+      expect(o.metrics.totalDataMigrated).toBeGreaterThanOrEqual(backgroundAcked);
+    } finally {
+      last.child.kill('SIGTERM');
+      await exited(last.child);
+    }
+  });
+
   it('refuses a non-loopback bind without a token, and a bad port, with exit 2', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {

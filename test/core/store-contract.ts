@@ -89,6 +89,19 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await fx.store.getIdempotency('m1', 'k1')).toEqual(rec);
     });
 
+    it('answers an idempotency record only once the commit that stored it is durable (a replay never outruns the original)', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      const rec = { key: 'k-race', requestHash: 'h', response: { ok: true }, createdAt: 1000 };
+      const c = await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: s, activity: [entry(1000, 'x', 1)], idempotency: rec });
+      expect(c.ok).toBe(true);
+      let durable = false;
+      void c.durable.then(() => (durable = true));
+      // asked before the commit's durability settled (the embedded store fsyncs on a later turn)
+      const seen = await fx.store.getIdempotency('m1', 'k-race');
+      expect(seen).toEqual(rec);
+      expect(durable).toBe(true);
+    });
+
     it('holds several migrations side by side', async () => {
       for (const id of ['tenant-b', 'tenant-a']) {
         await (await fx.store.commit({ migrationId: id, expectedVersion: 0, state: newMigration(id, id, DEFAULT_PLAN, 1), activity: [] })).durable;
