@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'paused'
   | 'idempotency_mismatch'
   | 'payload_too_large'
+  | 'json_too_deep'
   | 'unsupported_media_type'
   | 'invalid_plan'
   | 'store_contention';
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   paused: 409,
   idempotency_mismatch: 422,
   payload_too_large: 413,
+  json_too_deep: 400,
   unsupported_media_type: 415,
   store_contention: 503,
 };

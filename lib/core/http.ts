@@ -36,7 +36,11 @@ export const text = (status: number, body: string, contentType = 'text/plain; ch
   body,
 });
 
-/** Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 naming the syntax problem. */
+/**
+ * Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 when nested deeper than
+ * `LIMITS.maxJsonDepth` (checked on the text before parsing, so nothing downstream recurses into a hostile
+ * depth), 400 naming the syntax problem.
+ */
 export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBodyBytes): unknown {
   const ct = req.headers['content-type'];
   if (ct && !/^application\/(.+\+)?json\b/i.test(ct)) {
@@ -45,11 +49,31 @@ export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBod
   const body = req.body ?? '';
   if (Buffer.byteLength(body) > maxBytes) throw new DomainError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
   if (!body.trim()) throw new DomainError('bad_request', 'request body is empty: expected a JSON object');
+  if (jsonDepthExceeds(body, LIMITS.maxJsonDepth)) {
+    throw new DomainError('json_too_deep', `request body is nested deeper than ${LIMITS.maxJsonDepth} levels of objects and arrays`);
+  }
   try {
     return JSON.parse(body);
   } catch (e) {
     throw new DomainError('bad_request', `malformed JSON body: ${(e as Error).message}`);
   }
+}
+
+/** True when the JSON text opens more than `max` objects/arrays inside each other (brackets in strings do not count). One pass, no recursion. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 export interface Route {

@@ -131,3 +131,42 @@ describe('tracker HTTP API (real socket)', () => {
     expect(r.headers.get('allow')).toContain('GET');
   });
 });
+
+describe('hostile bodies: depth and size limits (real socket)', () => {
+  const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const withMetadata = (op: string, raw: string) => `{${op},"metadata":${raw}}`;
+  const cases: Array<[string, string, string]> = [
+    ['start_phase', '/api/migration/progress', withMetadata('"action":"start_phase","phaseId":"initialization"', deep(5000))],
+    ['update_phase', '/api/migration/progress', withMetadata('"action":"update_phase","phaseId":"initialization","progress":5', deep(5000))],
+    ['complete_phase', '/api/migration/progress', withMetadata('"action":"complete_phase","phaseId":"initialization"', deep(5000))],
+    ['start_subtask', '/api/migration/progress', withMetadata('"action":"start_subtask","phaseId":"infrastructure","subTaskId":"vpc"', deep(5000))],
+    ['initialize (plan)', '/api/migration/progress', `{"action":"initialize","reset":true,"plan":[${deep(5000)}]}`],
+    ['a bare nested array', '/api/migration/progress', deepArray(100_000)],
+    ['a dashboard action', '/api/migration/dashboard', `{"action":"pause","reason":${deep(5000)}}`],
+  ];
+  it.each(cases)('refuses JSON nested 5,000 deep in %s with 400 naming the depth limit and changes nothing', async (_name, path, body) => {
+    const before = await tracker.store.load('default');
+    const r = await call('POST', path, body);
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe('json_too_deep');
+    expect(r.json.error.message).toMatch(/nested deeper than 32 levels/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('accepts nesting within the limit, and brackets inside strings do not count', async () => {
+    const metadata = JSON.parse(deep(20)) as Record<string, unknown>;
+    metadata['note'] = '{['.repeat(100);
+    const r = await call('POST', '/api/migration/progress', { action: 'start_phase', phaseId: 'initialization', metadata });
+    expect(r.status).toBe(200);
+  });
+
+  it('refuses a body over the size limit on every POST endpoint with 413 naming the limit', async () => {
+    const big = JSON.stringify({ action: 'pause', reason: 'x'.repeat(300_000) });
+    for (const path of ['/api/migration/progress', '/api/migration/dashboard', '/api/migrations/default/progress']) {
+      const r = await call('POST', path, big);
+      expect(r.status).toBe(413);
+      expect(r.json.error.message).toMatch(/exceeds 262144 bytes/);
+    }
+  });
+});
