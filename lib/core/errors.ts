@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'json_too_deep'
   | 'unsupported_media_type'
+  | 'misdirected_request'
   | 'invalid_plan'
   | 'store_contention';
 
@@ -37,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   json_too_deep: 400,
   unsupported_media_type: 415,
+  misdirected_request: 421,
   store_contention: 503,
 };
 

@@ -76,6 +76,50 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false;
 }
 
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * The Host values a server bound to `host`:`port` answers to: the loopback names and the bound name, with the
+ * port (and without it on port 80). Null for a wildcard bind, whose names cannot be known (it needs a token).
+ */
+export function allowedHosts(host: string, port: number): ReadonlySet<string> | null {
+  if (WILDCARD_HOSTS.has(host)) return null;
+  const bound = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const names = new Set([...LOOPBACK_NAMES, bound.toLowerCase()]);
+  const out = new Set<string>();
+  for (const n of names) {
+    out.add(`${n}:${port}`);
+    if (port === 80) out.add(n);
+  }
+  return out;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Local mode's defences against web pages the user happens to open (the server is on 127.0.0.1, often
+ * without a token): a `Host` that is not this server's name is a DNS-rebinding page (421), and a
+ * state-changing request must declare `Content-Type: application/json`, which a page from another origin
+ * cannot send without a CORS preflight this server never grants (no-cors fetch, sendBeacon and forms: 415).
+ */
+export function checkBrowserSafety(req: HttpRequest, hosts: ReadonlySet<string> | null): void {
+  if (hosts) {
+    const host = (req.headers['host'] ?? '').toLowerCase();
+    if (!hosts.has(host)) {
+      throw new DomainError('misdirected_request', `Host "${req.headers['host'] ?? ''}" is not this server (expected one of ${[...hosts].join(', ')})`);
+    }
+  }
+  if (!SAFE_METHODS.has(req.method) && !isJsonContentType(req.headers['content-type'])) {
+    throw new DomainError(
+      'unsupported_media_type',
+      `${req.method} needs Content-Type: application/json (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`,
+    );
+  }
+}
+
+const isJsonContentType = (ct: string | undefined) => ct !== undefined && /^application\/(.+\+)?json\s*(;|$)/i.test(ct);
+
 export interface Route {
   method: string;
   /** Exact path, or a pattern with `:name` segments. */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
+import { allowedHosts, checkBrowserSafety, errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
 import { DomainError } from '../../core/errors';
 import { LIMITS } from '../../core/model';
 
@@ -9,6 +9,11 @@ export interface ServeOptions {
   /** Default 127.0.0.1: local mode is never reachable from the network unless asked. */
   host?: string;
   maxBodyBytes?: number;
+  /**
+   * Refuse what a web page from another origin can send (local mode, see checkBrowserSafety): a Host that is
+   * not this server's name (421) and state-changing requests without Content-Type: application/json (415).
+   */
+  browserGuard?: boolean;
 }
 
 export interface RunningServer {
@@ -21,9 +26,21 @@ export interface RunningServer {
 /** Serve a runtime-neutral HttpHandler on node:http. Bodies over the limit get 413 without being buffered. */
 export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): Promise<RunningServer> {
   const maxBody = opts.maxBodyBytes ?? LIMITS.maxBodyBytes;
+  const host = opts.host ?? '127.0.0.1';
+  let hosts: ReadonlySet<string> | null = null; // known once listening (port 0 picks the port)
+  const guarded: HttpHandler = opts.browserGuard
+    ? async (r) => {
+        try {
+          checkBrowserSafety(r, hosts);
+        } catch (e) {
+          return errorResponse(e);
+        }
+        return handler(r);
+      }
+    : handler;
   const server = http.createServer((req, res) => {
     void toHttpRequest(req, maxBody)
-      .then(handler, (e) => errorResponse(e))
+      .then(guarded, (e) => errorResponse(e))
       .then((r) => {
         res.writeHead(r.status, r.headers);
         res.end(req.method === 'HEAD' ? undefined : r.body);
@@ -35,12 +52,12 @@ export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): 
       });
   });
   server.keepAliveTimeout = 65_000;
-  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
   return {
     server,
     port,

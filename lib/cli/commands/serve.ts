@@ -30,6 +30,7 @@ export interface LocalServer {
   server: RunningServer;
   demo?: DemoSimulator;
   proxyUrl?: string;
+  proxyServer?: RunningServer;
   close(): Promise<void>;
 }
 
@@ -48,13 +49,13 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     extraRoutes: routes,
     onServerError: (e) => log(`error: ${(e as Error).stack ?? String(e)}`),
   });
-  const server = await serveHttp(handler, { port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  const server = await serveHttp(handler, { port: o.port ?? 8080, host: o.host ?? '127.0.0.1', browserGuard: true });
   let demo: DemoSimulator | undefined;
   if (o.demo) {
     demo = new DemoSimulator(tracker);
     await demo.start();
   }
-  let proxy: { url: string; close(): Promise<void> } | undefined;
+  let proxy: { url: string; server: RunningServer; close(): Promise<void> } | undefined;
   if (o.proxy && extras.startProxy) proxy = await extras.startProxy({ port: o.proxyPort ?? server.port + 1, host: o.host ?? '127.0.0.1' });
   // Staleness: a reporter that went quiet is noticed even when nobody is looking at the dashboard.
   const sweep = setInterval(() => {
@@ -69,6 +70,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     server,
     demo,
     proxyUrl: proxy?.url,
+    proxyServer: proxy?.server,
     close: async () => {
       clearInterval(sweep);
       demo?.stop();
