@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../support/ports';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 
@@ -170,6 +172,47 @@ describe('local mode (npm start)', () => {
     const port = await run(['--port', 'eighty']);
     expect(port.code).toBe(2);
     expect(port.err).toMatch(/--port must be a port number/);
+  });
+
+  it('fails cleanly, naming the proxy port, when the proxy demo port (port + 1) is taken: no zombie tracker', async () => {
+    // hold port + 1 (retry with another base port if that one happens to be taken by someone else)
+    let port = 0;
+    let blocker: net.Server | undefined;
+    for (let attempt = 0; attempt < 20 && !blocker; attempt++) {
+      port = await freePort();
+      if (port >= 65535) continue;
+      const b = net.createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        b.once('error', () => resolve(false));
+        b.listen(port + 1, '127.0.0.1', () => resolve(true));
+      });
+      if (ok) blocker = b;
+    }
+    expect(blocker).toBeDefined();
+    try {
+      const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await exited(child);
+      expect(code).not.toBe(0);
+      expect(out).toMatch(new RegExp(`port ${port + 1} .*in use`));
+      expect(out).toMatch(/--proxy-port/);
+      expect(out).not.toMatch(new RegExp(`port ${port} is in use`));
+      // nothing is left answering on the tracker port
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), resolve(false)));
+        s.once('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+      // the data directory is released: the next start on it works
+      const next = await startServe(['--data-dir', dir]);
+      next.child.kill('SIGTERM');
+      expect(await exited(next.child)).toBe(0);
+    } finally {
+      await new Promise((r) => blocker!.close(r));
+    }
   });
 
   it('--demo runs a simulated migration that moves', async () => {
