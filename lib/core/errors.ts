@@ -44,6 +44,8 @@ const STATUS: Record<ErrorCode, number> = {
 
 export class DomainError extends Error {
   readonly status: number;
+  /** True when this is the stored first answer to an Idempotency-Key, replayed (answered with `idempotent-replayed: true`). */
+  replayed = false;
   constructor(
     readonly code: ErrorCode,
     message: string,

@@ -26,7 +26,7 @@ export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
 
 export const json = (status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse => ({
   status,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers },
   body: JSON.stringify(value),
 });
 
@@ -46,6 +46,7 @@ export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBod
   if (ct && !/^application\/(.+\+)?json\b/i.test(ct)) {
     throw new DomainError('unsupported_media_type', `content-type must be application/json (got "${ct}")`);
   }
+  checkBodyEncoding(req.headers);
   const body = req.body ?? '';
   if (Buffer.byteLength(body) > maxBytes) throw new DomainError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
   if (!body.trim()) throw new DomainError('bad_request', 'request body is empty: expected a JSON object');
@@ -56,6 +57,21 @@ export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBod
     return JSON.parse(body);
   } catch (e) {
     throw new DomainError('bad_request', `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Bodies are read as UTF-8 text: one declared compressed (`Content-Encoding`) or in another charset is refused
+ * with 415 naming what was declared, never decoded as UTF-8 into something the client did not send.
+ */
+export function checkBodyEncoding(headers: Record<string, string>): void {
+  const enc = headers['content-encoding']?.trim().toLowerCase();
+  if (enc && enc !== 'identity') {
+    throw new DomainError('unsupported_media_type', `Content-Encoding "${headers['content-encoding']}" is not supported: send the body uncompressed`);
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new DomainError('unsupported_media_type', `charset "${charset}" is not supported: send the body as UTF-8`);
   }
 }
 
@@ -131,6 +147,7 @@ export interface Route {
 export function errorResponse(e: unknown, onServerError?: (e: unknown) => void): HttpResponse {
   if (isDomainError(e)) {
     const headers: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+    if (e.replayed) headers['idempotent-replayed'] = 'true';
     return json(e.status, { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }, headers);
   }
   onServerError?.(e);

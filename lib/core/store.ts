@@ -6,6 +6,8 @@ export interface IdempotencyRecord {
   /** sha256 of the canonical request; a reuse of the key with another request is refused. */
   requestHash: string;
   response: Record<string, unknown>;
+  /** Set when the first answer was a refusal (a 4xx from the tracker's rules): a replay gets the same refusal. */
+  refusal?: { code: string; message: string; details?: Record<string, unknown> };
   createdAt: number;
 }
 

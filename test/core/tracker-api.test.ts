@@ -170,3 +170,66 @@ describe('hostile bodies: depth and size limits (real socket)', () => {
     }
   });
 });
+
+describe('hostile transport: encodings, charsets, replayed refusals, nosniff (real socket)', () => {
+  const raw = (body: Buffer, headers: Record<string, string>) =>
+    fetch(srv.url + '/api/migration/progress', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, ...headers }, body: new Uint8Array(body) });
+  const alert = JSON.stringify({ action: 'create_alert', severity: 'info', message: 'café ☕' });
+
+  it('refuses a gzip-encoded body with 415 naming Content-Encoding, and changes nothing', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const before = await tracker.store.load('default');
+    const r = await raw(gzipSync(Buffer.from(alert)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(415);
+    expect((await r.json()).error.message).toMatch(/Content-Encoding "gzip"/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it.each([
+    ['utf-16le', 'utf16le' as const],
+    ['iso-8859-1', 'latin1' as const],
+  ])('refuses a body declared charset=%s with 415 naming the charset (never misparsed as UTF-8)', async (charset, enc) => {
+    const before = await tracker.store.load('default');
+    const r = await raw(Buffer.from(alert, enc), { 'content-type': `application/json; charset=${charset}` });
+    expect(r.status).toBe(415);
+    expect((await r.json()).error.message).toMatch(new RegExp(`charset "${charset}"`));
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('refuses bytes that are not UTF-8 with 400 instead of storing replacement characters', async () => {
+    const before = await tracker.store.load('default');
+    const r = await raw(Buffer.from(alert, 'latin1'), { 'content-type': 'application/json' });
+    expect(r.status).toBe(400);
+    expect((await r.json()).error.message).toMatch(/not valid UTF-8/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('accepts UTF-8, declared or not', async () => {
+    for (const ct of ['application/json', 'application/json; charset=UTF-8', 'application/json;charset=utf8']) {
+      const r = await raw(Buffer.from(alert), { 'content-type': ct });
+      expect(r.status).toBe(200);
+      expect((await r.json()).alert.message).toBe('café ☕');
+    }
+  });
+
+  it('replays a refused request under an Idempotency-Key with its first answer, even after the state changed', async () => {
+    const op = { action: 'start_phase', phaseId: 'initialization' };
+    expect((await call('POST', '/api/migration/dashboard', { action: 'pause' })).status).toBe(200);
+    const first = await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-1' });
+    expect(first.status).toBe(409);
+    expect((await call('POST', '/api/migration/dashboard', { action: 'resume' })).status).toBe(200);
+    const replay = await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-1' });
+    expect(replay.status).toBe(409);
+    expect(replay.json).toEqual(first.json);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await tracker.get('default')).phases[0]!.status).toBe('pending');
+    // a new key is evaluated afresh
+    expect((await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-2' })).status).toBe(200);
+  });
+
+  it('sends X-Content-Type-Options: nosniff on JSON answers, errors included', async () => {
+    for (const r of [await fetch(srv.url + '/health'), await call('GET', '/api/migration/progress'), await call('GET', '/api/nothing'), await fetch(srv.url + '/api/migration/progress')]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { allowedHosts, checkBrowserSafety, errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
+import { allowedHosts, checkBodyEncoding, checkBrowserSafety, errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
 import { DomainError } from '../../core/errors';
 import { LIMITS } from '../../core/model';
 
@@ -70,11 +70,20 @@ export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): 
   };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<HttpRequest> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    try {
+      checkBodyEncoding(headers);
+    } catch (e) {
+      req.resume();
+      reject(e);
+      return;
+    }
     const declared = Number(headers['content-length'] ?? 0);
     if (declared > maxBody) {
       req.resume();
@@ -94,12 +103,19 @@ function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<Http
     });
     req.on('end', () => {
       if (failed) return;
+      let body: string | undefined;
+      try {
+        body = chunks.length ? utf8.decode(Buffer.concat(chunks)) : undefined;
+      } catch {
+        reject(new DomainError('bad_request', 'request body is not valid UTF-8'));
+        return;
+      }
       resolve({
         method: (req.method ?? 'GET').toUpperCase(),
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers,
-        body: chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined,
+        body,
       });
     });
     req.on('error', reject);
