@@ -158,6 +158,7 @@ describe('migration-monitor schedule', () => {
   it('installs the line idempotently, with secrets kept in an env file, and removes it', async () => {
     const tab = path.join(dir, 'crontab');
     fs.writeFileSync(tab, 'MAILTO=ops@example.com\n15 3 * * * /usr/local/bin/backup\n');
+    fs.writeFileSync(path.join(dir, 'report.env'), 'SMTP_PASSWORD=x\n', { mode: 0o600 });
     const args = ['schedule', '--install', `--crontab-file=${tab}`, '--time=7:30', '--days=1-5', '--env-from=report.env', '--', '--output=email', '--recipients=a@x.test'];
     expect((await cli(args)).code).toBe(0);
     expect((await cli(args)).code).toBe(0);
@@ -168,6 +169,15 @@ describe('migration-monitor schedule', () => {
     const rm = await cli(['schedule', '--remove', `--crontab-file=${tab}`]);
     expect(rm.code).toBe(0);
     expect(fs.readFileSync(tab, 'utf8')).toBe('MAILTO=ops@example.com\n15 3 * * * /usr/local/bin/backup\n');
+  });
+
+  it('refuses to install with an --env-from file that does not exist (the job would die every morning), and leaves the crontab alone', async () => {
+    const tab = path.join(dir, 'crontab');
+    fs.writeFileSync(tab, '15 3 * * * /usr/local/bin/backup\n');
+    const r = await cli(['schedule', '--install', `--crontab-file=${tab}`, '--env-from=missing.env', '--', '--output=file']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--env-from .*missing\.env: no such file/);
+    expect(fs.readFileSync(tab, 'utf8')).toBe('15 3 * * * /usr/local/bin/backup\n');
   });
 
   it('refuses a bad time, unknown report flags and a token on the command line', async () => {

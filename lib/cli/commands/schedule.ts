@@ -54,6 +54,9 @@ export function registerSchedule(program: Command): void {
         process.stdout.write(`${line}\n`);
         return;
       }
+      if (f.envFrom !== undefined && !fs.existsSync(path.resolve(f.workdir, f.envFrom))) {
+        throw new CliError(`--env-from ${path.resolve(f.workdir, f.envFrom)}: no such file (the job would fail every run before the report starts)`, 2);
+      }
       fs.mkdirSync(path.dirname(path.resolve(f.workdir, f.log)), { recursive: true });
       const before = readCrontab(f.crontabFile);
       writeCrontab(f.crontabFile, `${withoutLine(before, marker)}${line}\n`);
