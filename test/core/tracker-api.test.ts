@@ -154,6 +154,15 @@ describe('hostile bodies: depth and size limits (real socket)', () => {
     expect((await tracker.store.load('default'))!.version).toBe(before!.version);
   });
 
+  it('refuses a "__proto__" metadata key with 400 instead of silently dropping it, and changes nothing', async () => {
+    const before = await tracker.store.load('default');
+    const r = await call('POST', '/api/migration/progress', '{"action":"start_phase","phaseId":"initialization","metadata":{"__proto__":{"polluted":1},"a":1}}');
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(/__proto__/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('accepts nesting within the limit, and brackets inside strings do not count', async () => {
     const metadata = JSON.parse(deep(20)) as Record<string, unknown>;
     metadata['note'] = '{['.repeat(100);
