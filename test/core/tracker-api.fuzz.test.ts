@@ -6,13 +6,15 @@ import { ManualClock } from '../../lib/core/clock';
 import { prng } from '../../lib/core/random';
 import { Tracker } from '../../lib/core/tracker';
 import { trackerApi } from '../../lib/core/tracker-api';
+import { dashboardRoutes } from '../../lib/core/ui/dashboard';
+import { metricsRoute } from '../../lib/adapters/prometheus/metrics';
 
 /**
  * A hostile fuzz over a real socket: 1,000 seeded cases across every tracker endpoint, drawn from a grammar of
  * methods, paths, headers, encodings, sizes, depths, unicode and prototype keys. Every answer must be a 4xx or
  * a 2xx (never a 5xx), every refusal must leave every migration's state exactly as it was, and nothing may
- * reach Object.prototype. Two servers share one tracker: the bare API and the API behind local mode's
- * browser guard. The clock is manual, so only requests change state.
+ * reach Object.prototype. Two servers share one tracker: the bare API, and local mode's routes (dashboard,
+ * /metrics) behind its browser guard. The clock is manual, so only requests change state.
  */
 const SEED = 0x5eed14;
 const CASES = 1000;
@@ -141,6 +143,7 @@ interface Case {
 const PATHS = [
   '/health', '/api/migrations', '/api/migration/progress', '/api/migration/estimate', '/api/migration/dashboard', '/api/migration/activity',
   '/api/migrations/:id/progress', '/api/migrations/:id/estimate', '/api/migrations/:id/dashboard', '/api/migrations/:id/activity',
+  '/metrics', '/admin/migration', '/admin/migration/app.js', '/',
   '/api/migration/progress/', '//api/migration/progress', '/api/migrations/%E0%A4%A/progress', '/api/migrations/%00/progress', '/nothing',
 ];
 
@@ -223,9 +226,10 @@ describe('hostile fuzz of the tracker API over a real socket', () => {
     tracker = new Tracker({ store: FileStore.inMemory(), clock: new ManualClock(Date.UTC(2026, 0, 1)) });
     await tracker.initialize('default', {});
     await tracker.initialize('tenant-a', { name: 'Tenant A' });
-    const handler = trackerApi({ tracker, token: TOKEN, onServerError: (e) => serverErrors.push(e) });
-    api = await serveHttp(handler);
-    guarded = await serveHttp(handler, { browserGuard: true });
+    // the bare API, and local mode's composition (dashboard, /metrics) behind its browser guard
+    api = await serveHttp(trackerApi({ tracker, token: TOKEN, onServerError: (e) => serverErrors.push(e) }));
+    const local = trackerApi({ tracker, token: TOKEN, extraRoutes: [...dashboardRoutes(), metricsRoute({ tracker, token: TOKEN })], onServerError: (e) => serverErrors.push(e) });
+    guarded = await serveHttp(local, { browserGuard: true });
   });
   afterAll(async () => {
     await api?.close();
