@@ -36,6 +36,11 @@ export const text = (status: number, body: string, contentType = 'text/plain; ch
   body,
 });
 
+/** `application/json` or a `+json` type, with or without parameters. */
+function isJsonContentType(ct: string | undefined): boolean {
+  return ct !== undefined && /^application\/(.+\+)?json\s*(;|$)/i.test(ct);
+}
+
 /**
  * Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 when nested deeper than
  * `LIMITS.maxJsonDepth` (checked on the text before parsing, so nothing downstream recurses into a hostile
@@ -43,7 +48,7 @@ export const text = (status: number, body: string, contentType = 'text/plain; ch
  */
 export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBodyBytes): unknown {
   const ct = req.headers['content-type'];
-  if (ct && !/^application\/(.+\+)?json\b/i.test(ct)) {
+  if (ct && !isJsonContentType(ct)) {
     throw new DomainError('unsupported_media_type', `content-type must be application/json (got "${ct}")`);
   }
   checkBodyEncoding(req.headers);
@@ -133,8 +138,6 @@ export function checkBrowserSafety(req: HttpRequest, hosts: ReadonlySet<string> 
     );
   }
 }
-
-const isJsonContentType = (ct: string | undefined) => ct !== undefined && /^application\/(.+\+)?json\s*(;|$)/i.test(ct);
 
 export interface Route {
   method: string;
