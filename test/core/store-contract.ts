@@ -102,6 +102,21 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(durable).toBe(true);
     });
 
+    it('keeps a refusal under an Idempotency-Key, so a replay gets the same refusal after the state moved on', async () => {
+      const t = new Tracker({ store: fx.store });
+      await t.initialize('m', {});
+      await t.apply('m', { action: 'pause' });
+      const op = { action: 'start_phase', phaseId: 'initialization' } as const;
+      const first = await t.apply('m', op, { idempotencyKey: 'refused' }).catch((e: unknown) => e);
+      expect(first).toMatchObject({ code: 'paused', replayed: false });
+      await t.apply('m', { action: 'resume' });
+      const other = new Tracker({ store: fx.reopen ? await fx.reopen() : fx.store });
+      const replay = await other.apply('m', op, { idempotencyKey: 'refused' }).catch((e: unknown) => e);
+      expect(replay).toMatchObject({ code: 'paused', message: (first as Error).message, replayed: true });
+      expect((await fx.store.load('m'))?.state.phases[0]?.status).toBe('pending');
+      if (other.store !== fx.store) await other.store.close();
+    });
+
     it('holds several migrations side by side', async () => {
       for (const id of ['tenant-b', 'tenant-a']) {
         await (await fx.store.commit({ migrationId: id, expectedVersion: 0, state: newMigration(id, id, DEFAULT_PLAN, 1), activity: [] })).durable;
