@@ -9,7 +9,7 @@ import { render, REPORT_FORMATS, type ReportFormat } from '../../core/report/ren
 import { CliError } from '../errors';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 
-interface ReportFlags extends ApiOptions {
+export interface ReportFlags extends ApiOptions {
   output: string[];
   path: string;
   bucket?: string;
@@ -67,13 +67,22 @@ export function registerReport(program: Command): void {
   });
 }
 
-async function runReport(f: ReportFlags): Promise<number> {
+/**
+ * Every check of `report`'s arguments that needs no network: run by `report` itself and by
+ * `schedule --install` (with the --env-from settings), so a crontab line never holds a run that cannot start.
+ */
+export function checkReportFlags(f: ReportFlags, env: NodeJS.ProcessEnv = process.env) {
   const format = parseReportFormat(f.format);
   const now = f.now ? parseNow(f.now) : Date.now();
   const options = reportOptions(f);
-  const settings = channelSettings(f);
+  const settings = channelSettings(f, env);
   const problems = f.dryRun ? [] : checkSettings(settings);
   if (problems.length) throw new CliError(problems.join('\n'), 2);
+  return { format, now, options, settings };
+}
+
+async function runReport(f: ReportFlags): Promise<number> {
+  const { format, now, options, settings } = checkReportFlags(f);
 
   const client = await clientFrom(f);
   const { state, activity } = await fetchInputs(client, now);
@@ -134,12 +143,11 @@ async function fetchInputs(client: TrackerClient, now: number) {
   }
 }
 
-function channelSettings(f: ReportFlags): ChannelSettings {
+function channelSettings(f: ReportFlags, env: NodeJS.ProcessEnv): ChannelSettings {
   const outputs = (f.output?.length ? f.output : ['file']).map((o) => {
     if (!(OUTPUTS as readonly string[]).includes(o)) throw new CliError(`--output must be one of ${OUTPUTS.join(', ')} (got "${o}")`, 2);
     return o as Output;
   });
-  const env = process.env;
   const via = f.emailVia ?? env['REPORT_EMAIL_VIA'] ?? 'smtp';
   if (via !== 'smtp' && via !== 'ses') throw new CliError(`--email-via must be smtp or ses (got "${via}")`, 2);
   const port = Number(env['SMTP_PORT'] ?? 587);
