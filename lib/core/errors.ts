@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'paused'
   | 'idempotency_mismatch'
   | 'payload_too_large'
+  | 'json_too_deep'
   | 'unsupported_media_type'
+  | 'misdirected_request'
   | 'invalid_plan'
   | 'store_contention';
 
@@ -34,12 +36,16 @@ const STATUS: Record<ErrorCode, number> = {
   paused: 409,
   idempotency_mismatch: 422,
   payload_too_large: 413,
+  json_too_deep: 400,
   unsupported_media_type: 415,
+  misdirected_request: 421,
   store_contention: 503,
 };
 
 export class DomainError extends Error {
   readonly status: number;
+  /** True when this is the stored first answer to an Idempotency-Key, replayed (answered with `idempotent-replayed: true`). */
+  replayed = false;
   constructor(
     readonly code: ErrorCode,
     message: string,

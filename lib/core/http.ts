@@ -26,7 +26,7 @@ export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
 
 export const json = (status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse => ({
   status,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers },
   body: JSON.stringify(value),
 });
 
@@ -36,19 +36,106 @@ export const text = (status: number, body: string, contentType = 'text/plain; ch
   body,
 });
 
-/** Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 naming the syntax problem. */
+/** `application/json` or a `+json` type, with or without parameters. */
+function isJsonContentType(ct: string | undefined): boolean {
+  return ct !== undefined && /^application\/(.+\+)?json\s*(;|$)/i.test(ct);
+}
+
+/**
+ * Parse a JSON body: 415 for a non-JSON content type, 413 when too large, 400 when nested deeper than
+ * `LIMITS.maxJsonDepth` (checked on the text before parsing, so nothing downstream recurses into a hostile
+ * depth), 400 naming the syntax problem.
+ */
 export function parseJsonBody(req: HttpRequest, maxBytes: number = LIMITS.maxBodyBytes): unknown {
   const ct = req.headers['content-type'];
-  if (ct && !/^application\/(.+\+)?json\b/i.test(ct)) {
+  if (ct && !isJsonContentType(ct)) {
     throw new DomainError('unsupported_media_type', `content-type must be application/json (got "${ct}")`);
   }
+  checkBodyEncoding(req.headers);
   const body = req.body ?? '';
   if (Buffer.byteLength(body) > maxBytes) throw new DomainError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
   if (!body.trim()) throw new DomainError('bad_request', 'request body is empty: expected a JSON object');
+  if (jsonDepthExceeds(body, LIMITS.maxJsonDepth)) {
+    throw new DomainError('json_too_deep', `request body is nested deeper than ${LIMITS.maxJsonDepth} levels of objects and arrays`);
+  }
   try {
     return JSON.parse(body);
   } catch (e) {
     throw new DomainError('bad_request', `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Bodies are read as UTF-8 text: one declared compressed (`Content-Encoding`) or in another charset is refused
+ * with 415 naming what was declared, never decoded as UTF-8 into something the client did not send.
+ */
+export function checkBodyEncoding(headers: Record<string, string>): void {
+  const enc = headers['content-encoding']?.trim().toLowerCase();
+  if (enc && enc !== 'identity') {
+    throw new DomainError('unsupported_media_type', `Content-Encoding "${headers['content-encoding']}" is not supported: send the body uncompressed`);
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new DomainError('unsupported_media_type', `charset "${charset}" is not supported: send the body as UTF-8`);
+  }
+}
+
+/** True when the JSON text opens more than `max` objects/arrays inside each other (brackets in strings do not count). One pass, no recursion. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * The Host values a server bound to `host`:`port` answers to: the loopback names and the bound name, with the
+ * port (and without it on port 80). Null for a wildcard bind, whose names cannot be known (it needs a token).
+ */
+export function allowedHosts(host: string, port: number): ReadonlySet<string> | null {
+  if (WILDCARD_HOSTS.has(host)) return null;
+  const bound = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const names = new Set([...LOOPBACK_NAMES, bound.toLowerCase()]);
+  const out = new Set<string>();
+  for (const n of names) {
+    out.add(`${n}:${port}`);
+    if (port === 80) out.add(n);
+  }
+  return out;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Local mode's defences against web pages the user happens to open (the server is on 127.0.0.1, often
+ * without a token): a `Host` that is not this server's name is a DNS-rebinding page (421), and a
+ * state-changing request must declare `Content-Type: application/json`, which a page from another origin
+ * cannot send without a CORS preflight this server never grants (no-cors fetch, sendBeacon and forms: 415).
+ */
+export function checkBrowserSafety(req: HttpRequest, hosts: ReadonlySet<string> | null): void {
+  if (hosts) {
+    const host = (req.headers['host'] ?? '').toLowerCase();
+    if (!hosts.has(host)) {
+      throw new DomainError('misdirected_request', `Host "${req.headers['host'] ?? ''}" is not this server (expected one of ${[...hosts].join(', ')})`);
+    }
+  }
+  if (!SAFE_METHODS.has(req.method) && !isJsonContentType(req.headers['content-type'])) {
+    throw new DomainError(
+      'unsupported_media_type',
+      `${req.method} needs Content-Type: application/json (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`,
+    );
   }
 }
 
@@ -63,6 +150,7 @@ export interface Route {
 export function errorResponse(e: unknown, onServerError?: (e: unknown) => void): HttpResponse {
   if (isDomainError(e)) {
     const headers: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+    if (e.replayed) headers['idempotent-replayed'] = 'true';
     return json(e.status, { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }, headers);
   }
   onServerError?.(e);

@@ -156,4 +156,6 @@ export const LIMITS = {
   maxPhaseMessages: 20,
   maxMetadataBytes: 4096,
   maxBodyBytes: 256 * 1024,
+  /** Deepest nesting of objects and arrays a request body may have (checked on the raw text, before parsing). */
+  maxJsonDepth: 32,
 } as const;

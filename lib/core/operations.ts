@@ -16,7 +16,10 @@ import { derivePhaseProgress, migrationStatus, overallProgress, round2 } from '.
 
 const progressSchema = z.number().min(0, 'progress must be between 0 and 100').max(100, 'progress must be between 0 and 100');
 const metadataSchema = z
-  .record(z.string().max(100), z.unknown())
+  // JSON.parse makes "__proto__" an own key, which a record parse drops without a word: refused instead
+  .unknown()
+  .refine((m) => !(typeof m === 'object' && m !== null && Object.hasOwn(m, '__proto__')), 'metadata key "__proto__" is not allowed')
+  .pipe(z.record(z.string().max(100), z.unknown()))
   .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, `metadata must serialize to at most ${LIMITS.maxMetadataBytes} bytes`);
 const nextUpdateSchema = z.number().int().positive().max(7 * 24 * 3600);
 const text = (max: number) => z.string().min(1).max(max);

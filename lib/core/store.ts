@@ -6,6 +6,8 @@ export interface IdempotencyRecord {
   /** sha256 of the canonical request; a reuse of the key with another request is refused. */
   requestHash: string;
   response: Record<string, unknown>;
+  /** Set when the first answer was a refusal (a 4xx from the tracker's rules): a replay gets the same refusal. */
+  refusal?: { code: string; message: string; details?: Record<string, unknown> };
   createdAt: number;
 }
 
@@ -56,6 +58,11 @@ export interface ProgressStore {
   listMigrations(): Promise<string[]>;
   /** Activity in chronological order (oldest first). */
   readActivity(migrationId: string, query?: ActivityQuery): Promise<ActivityEntry[]>;
+  /**
+   * The record stored under `key`, resolved only once the commit that stored it is durable (the tracker answers
+   * a replay with it, and a replay must never be acknowledged before the original could survive `kill -9`).
+   * Stores that write synchronously (Redis script, DynamoDB PutItem) hold the record and the change in one write.
+   */
   getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null>;
   close(): Promise<void>;
 }

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { measuredCapacity } from './capacity';
 import { systemClock, type Clock } from './clock';
-import { DomainError } from './errors';
+import { DomainError, isDomainError, type ErrorCode } from './errors';
 import { emptyMetrics, type ActivityEntry, type Alert, type MigrationState, type PhaseState } from './model';
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from './plan';
 import { estimate, migrationStatus, overallProgress } from './progress';
-import type { ProgressStore } from './store';
+import type { IdempotencyRecord, ProgressStore } from './store';
 import { parseOrThrow } from './validation-util';
 
 export const initializeSchema = z.strictObject({
@@ -222,13 +222,31 @@ export class Tracker {
             if (prior.requestHash !== hash) {
               throw new DomainError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request`);
             }
+            if (prior.refusal) throw replayedRefusal(prior.refusal);
             return { durable: Promise.resolve(), out: { result: prior.response, replayed: true } };
           }
         }
         const cur = await this.store.load(migrationId);
         if (!cur && !allowCreate) throw unknownMigration(migrationId);
-        const next = compute(cur?.state ?? null);
         const version = cur?.version ?? 0;
+        let next: ReturnType<typeof compute>;
+        try {
+          next = compute(cur?.state ?? null);
+        } catch (e) {
+          // A refusal under an Idempotency-Key is its first answer: stored (state unchanged) so a replay gets it again.
+          if (!key || !cur || !isDomainError(e)) throw e;
+          const refusal = { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+          const commit = await this.store.commit({
+            migrationId,
+            expectedVersion: version,
+            state: cur.state,
+            activity: [],
+            idempotency: { key, requestHash: hash, response: {}, refusal, createdAt: this.clock.now() },
+          });
+          if (commit.ok) return { durable: commit.durable, out: { refusal: e } };
+          await contentionPause(attempt);
+          continue;
+        }
         for (const a of next.activity) a.version = version + 1;
         const now = this.clock.now();
         const commit = await this.store.commit({
@@ -242,11 +260,12 @@ export class Tracker {
           const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
           return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
         }
-        await sleep(Math.min(50, 2 ** Math.min(attempt, 5)) * Math.random());
+        await contentionPause(attempt);
       }
       throw new DomainError('store_contention', `migration "${migrationId}" is too busy: gave up after ${this.maxRetries} conflicting writes`);
     });
     await durable;
+    if ('refusal' in out) throw out.refusal;
     return out;
   }
 
@@ -325,7 +344,15 @@ export function newMigration(id: string, name: string, plan: PhaseDef[], now: nu
 const unknownMigration = (id: string) =>
   new DomainError('not_found', `unknown migration "${id}": initialize it first (POST {"action":"initialize"})`);
 
+function replayedRefusal(r: NonNullable<IdempotencyRecord['refusal']>): DomainError {
+  const e = new DomainError(r.code as ErrorCode, r.message, r.details);
+  e.replayed = true;
+  return e;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Before re-reading after a lost compare-and-set: a short random pause, growing with the attempt (≤ 50 ms). */
+const contentionPause = (attempt: number) => sleep(Math.min(50, 2 ** Math.min(attempt, 5)) * Math.random());
 
 /** sha256 over JSON with sorted keys. */
 export function requestHash(v: unknown): string {

@@ -64,6 +64,12 @@ describe('migration-monitor CLI against a real tracker API', () => {
     expect(wrong.code).toBe(2);
   });
 
+  it('monitor --count N exits 1 when the tracker cannot be reached', async () => {
+    const m = await cli(['monitor', '--interval', '0.1', '--count', '2'], { MIGRATION_MONITOR_URL: 'http://127.0.0.1:9' });
+    expect(m.code).toBe(1);
+    expect(m.stdout + m.stderr).toMatch(/cannot read status/);
+  });
+
   it('monitor redraws a bounded number of times', async () => {
     const m = await cli(['monitor', '--interval', '0.2', '--count', '2']);
     expect(m.code).toBe(0);

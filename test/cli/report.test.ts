@@ -158,6 +158,7 @@ describe('migration-monitor schedule', () => {
   it('installs the line idempotently, with secrets kept in an env file, and removes it', async () => {
     const tab = path.join(dir, 'crontab');
     fs.writeFileSync(tab, 'MAILTO=ops@example.com\n15 3 * * * /usr/local/bin/backup\n');
+    fs.writeFileSync(path.join(dir, 'report.env'), '# secrets for the daily report\nexport SMTP_HOST=smtp.example.com\nREPORT_EMAIL_FROM="reports@example.com"\nSMTP_PASSWORD=x\n', { mode: 0o600 });
     const args = ['schedule', '--install', `--crontab-file=${tab}`, '--time=7:30', '--days=1-5', '--env-from=report.env', '--', '--output=email', '--recipients=a@x.test'];
     expect((await cli(args)).code).toBe(0);
     expect((await cli(args)).code).toBe(0);
@@ -168,6 +169,33 @@ describe('migration-monitor schedule', () => {
     const rm = await cli(['schedule', '--remove', `--crontab-file=${tab}`]);
     expect(rm.code).toBe(0);
     expect(fs.readFileSync(tab, 'utf8')).toBe('MAILTO=ops@example.com\n15 3 * * * /usr/local/bin/backup\n');
+  });
+
+  it('refuses to install with an --env-from file that does not exist (the job would die every morning), and leaves the crontab alone', async () => {
+    const tab = path.join(dir, 'crontab');
+    fs.writeFileSync(tab, '15 3 * * * /usr/local/bin/backup\n');
+    const r = await cli(['schedule', '--install', `--crontab-file=${tab}`, '--env-from=missing.env', '--', '--output=file']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--env-from .*missing\.env: no such file/);
+    expect(fs.readFileSync(tab, 'utf8')).toBe('15 3 * * * /usr/local/bin/backup\n');
+  });
+
+  it('refuses to install report arguments that can never run (checked with the --env-from settings), and leaves the crontab alone', async () => {
+    const tab = path.join(dir, 'crontab');
+    fs.writeFileSync(tab, '15 3 * * * /usr/local/bin/backup\n');
+    const install = (...args: string[]) => cli(['schedule', '--install', `--crontab-file=${tab}`, ...args], { SMTP_HOST: '', REPORT_EMAIL_FROM: '' });
+    const noRcpt = await install('--', '--output=email');
+    expect(noRcpt.code).toBe(2);
+    expect(noRcpt.stderr).toContain('--output=email needs --recipients');
+    const noSmtp = await install('--', '--output=email', '--recipients=a@x.test', '--from=r@x.test');
+    expect(noSmtp.code).toBe(2);
+    expect(noSmtp.stderr).toContain('needs SMTP_HOST');
+    expect((await install('--', '--format=pdf')).stderr).toContain('--format must be one of');
+    expect((await install('--', '--output')).code).toBe(2);
+    const fixedDay = await install('--', '--now=2026-01-01T08:00:00Z');
+    expect(fixedDay.code).toBe(2);
+    expect(fixedDay.stderr).toMatch(/--now .*same/);
+    expect(fs.readFileSync(tab, 'utf8')).toBe('15 3 * * * /usr/local/bin/backup\n');
   });
 
   it('refuses a bad time, unknown report flags and a token on the command line', async () => {

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../support/ports';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 
@@ -90,6 +92,72 @@ describe('local mode (npm start)', () => {
     }
   });
 
+  it('loses no update whose idempotent replay was acknowledged, when killed with SIGKILL as the replay answers', async () => {
+    // The race: a request with Idempotency-Key K is committed (visible) but waits for its group fsync; a retry with
+    // K arrives on a second connection 1 ms later. It must not be answered "replayed" before the original is durable.
+    // Background writers keep the journal busy, so a commit waits behind the previous batch's fsync before its write.
+    const acked = new Set<string>();
+    let backgroundAcked = 0;
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      const server = await startServe(['--data-dir', dir]);
+      let stop = false;
+      const background = Array.from({ length: 30 }, async () => {
+        while (!stop) {
+          try {
+            const r = await post(server.url, { action: 'update_metrics', increment: { totalDataMigrated: 1 } });
+            if (r.status === 200) backgroundAcked++;
+          } catch {
+            return;
+          }
+        }
+      });
+      const send = (key: string) =>
+        fetch(`${server.url}/api/migration/progress`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } }),
+        });
+      let replayAnswered = false;
+      for (let i = 0; i < 300 && !replayAnswered; i++) {
+        const key = `r${round}-k${i}`;
+        let originalAnswered = false;
+        const original = send(key).then(
+          (r) => {
+            originalAnswered = true;
+            if (r.status === 200 && !replayAnswered) acked.add(key);
+          },
+          () => undefined,
+        );
+        await new Promise((r) => setTimeout(r, 1));
+        const replay = await send(key);
+        if (replay.status === 200) {
+          acked.add(key);
+          if (!originalAnswered && replay.headers.get('idempotent-replayed') === 'true') {
+            // the window: the retry was acknowledged while the original is still in flight
+            replayAnswered = true;
+            server.child.kill('SIGKILL');
+          }
+        }
+        await original;
+      }
+      if (!replayAnswered) server.child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(background);
+      await exited(server.child);
+    }
+    expect(acked.size).toBeGreaterThan(0);
+    const last = await startServe(['--data-dir', dir]);
+    try {
+      const o = await (await fetch(`${last.url}/api/migration/progress`)).json();
+      expect(o.metrics.successfulOperations).toBeGreaterThanOrEqual(acked.size);
+      expect(o.metrics.totalDataMigrated).toBeGreaterThanOrEqual(backgroundAcked);
+    } finally {
+      last.child.kill('SIGTERM');
+      await exited(last.child);
+    }
+  }, 180_000);
+
   it('refuses a non-loopback bind without a token, and a bad port, with exit 2', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
@@ -104,6 +172,47 @@ describe('local mode (npm start)', () => {
     const port = await run(['--port', 'eighty']);
     expect(port.code).toBe(2);
     expect(port.err).toMatch(/--port must be a port number/);
+  });
+
+  it('fails cleanly, naming the proxy port, when the proxy demo port (port + 1) is taken: no zombie tracker', async () => {
+    // hold port + 1 (retry with another base port if that one happens to be taken by someone else)
+    let port = 0;
+    let blocker: net.Server | undefined;
+    for (let attempt = 0; attempt < 20 && !blocker; attempt++) {
+      port = await freePort();
+      if (port >= 65535) continue;
+      const b = net.createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        b.once('error', () => resolve(false));
+        b.listen(port + 1, '127.0.0.1', () => resolve(true));
+      });
+      if (ok) blocker = b;
+    }
+    expect(blocker).toBeDefined();
+    try {
+      const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await exited(child);
+      expect(code).not.toBe(0);
+      expect(out).toMatch(new RegExp(`port ${port + 1} .*in use`));
+      expect(out).toMatch(/--proxy-port/);
+      expect(out).not.toMatch(new RegExp(`port ${port} is in use`));
+      // nothing is left answering on the tracker port
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), resolve(false)));
+        s.once('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+      // the data directory is released: the next start on it works
+      const next = await startServe(['--data-dir', dir]);
+      next.child.kill('SIGTERM');
+      expect(await exited(next.child)).toBe(0);
+    } finally {
+      await new Promise((r) => blocker!.close(r));
+    }
   });
 
   it('--demo runs a simulated migration that moves', async () => {

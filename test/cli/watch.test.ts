@@ -77,6 +77,13 @@ describe('migration-monitor watch', () => {
     }
   });
 
+  it('one-shot: exits 2 naming a --log file that does not exist (there is nothing to wait for without --follow)', async () => {
+    const r = await cli(['watch', '--log', 'missing.log']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--log missing\.log: no such file/);
+    expect(await tracker.list()).toEqual([]);
+  });
+
   it('exits 2 naming the problem in a bad config, 1 when the tracker cannot be reached', async () => {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'patterns:\n  - name: x\n    regex: "(["\n    actions: [{ do: start_phase }]\n');
     const bad = await cli(['watch', '--log', 'x.log', '--config', 'bad.yaml']);

@@ -89,6 +89,34 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await fx.store.getIdempotency('m1', 'k1')).toEqual(rec);
     });
 
+    it('answers an idempotency record only once the commit that stored it is durable (a replay never outruns the original)', async () => {
+      const s = newMigration('m1', 'M1', DEFAULT_PLAN, 1000);
+      const rec = { key: 'k-race', requestHash: 'h', response: { ok: true }, createdAt: 1000 };
+      const c = await fx.store.commit({ migrationId: 'm1', expectedVersion: 0, state: s, activity: [entry(1000, 'x', 1)], idempotency: rec });
+      expect(c.ok).toBe(true);
+      let durable = false;
+      void c.durable.then(() => (durable = true));
+      // asked before the commit's durability settled (the embedded store fsyncs on a later turn)
+      const seen = await fx.store.getIdempotency('m1', 'k-race');
+      expect(seen).toEqual(rec);
+      expect(durable).toBe(true);
+    });
+
+    it('keeps a refusal under an Idempotency-Key, so a replay gets the same refusal after the state moved on', async () => {
+      const t = new Tracker({ store: fx.store });
+      await t.initialize('m', {});
+      await t.apply('m', { action: 'pause' });
+      const op = { action: 'start_phase', phaseId: 'initialization' } as const;
+      const first = await t.apply('m', op, { idempotencyKey: 'refused' }).catch((e: unknown) => e);
+      expect(first).toMatchObject({ code: 'paused', replayed: false });
+      await t.apply('m', { action: 'resume' });
+      const other = new Tracker({ store: fx.reopen ? await fx.reopen() : fx.store });
+      const replay = await other.apply('m', op, { idempotencyKey: 'refused' }).catch((e: unknown) => e);
+      expect(replay).toMatchObject({ code: 'paused', message: (first as Error).message, replayed: true });
+      expect((await fx.store.load('m'))?.state.phases[0]?.status).toBe('pending');
+      if (other.store !== fx.store) await other.store.close();
+    });
+
     it('holds several migrations side by side', async () => {
       for (const id of ['tenant-b', 'tenant-a']) {
         await (await fx.store.commit({ migrationId: id, expectedVersion: 0, state: newMigration(id, id, DEFAULT_PLAN, 1), activity: [] })).durable;

@@ -131,3 +131,114 @@ describe('tracker HTTP API (real socket)', () => {
     expect(r.headers.get('allow')).toContain('GET');
   });
 });
+
+describe('hostile bodies: depth and size limits (real socket)', () => {
+  const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const withMetadata = (op: string, raw: string) => `{${op},"metadata":${raw}}`;
+  const cases: Array<[string, string, string]> = [
+    ['start_phase', '/api/migration/progress', withMetadata('"action":"start_phase","phaseId":"initialization"', deep(5000))],
+    ['update_phase', '/api/migration/progress', withMetadata('"action":"update_phase","phaseId":"initialization","progress":5', deep(5000))],
+    ['complete_phase', '/api/migration/progress', withMetadata('"action":"complete_phase","phaseId":"initialization"', deep(5000))],
+    ['start_subtask', '/api/migration/progress', withMetadata('"action":"start_subtask","phaseId":"infrastructure","subTaskId":"vpc"', deep(5000))],
+    ['initialize (plan)', '/api/migration/progress', `{"action":"initialize","reset":true,"plan":[${deep(5000)}]}`],
+    ['a bare nested array', '/api/migration/progress', deepArray(100_000)],
+    ['a dashboard action', '/api/migration/dashboard', `{"action":"pause","reason":${deep(5000)}}`],
+  ];
+  it.each(cases)('refuses JSON nested 5,000 deep in %s with 400 naming the depth limit and changes nothing', async (_name, path, body) => {
+    const before = await tracker.store.load('default');
+    const r = await call('POST', path, body);
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe('json_too_deep');
+    expect(r.json.error.message).toMatch(/nested deeper than 32 levels/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('refuses a "__proto__" metadata key with 400 instead of silently dropping it, and changes nothing', async () => {
+    const before = await tracker.store.load('default');
+    const r = await call('POST', '/api/migration/progress', '{"action":"start_phase","phaseId":"initialization","metadata":{"__proto__":{"polluted":1},"a":1}}');
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(/__proto__/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('accepts nesting within the limit, and brackets inside strings do not count', async () => {
+    const metadata = JSON.parse(deep(20)) as Record<string, unknown>;
+    metadata['note'] = '{['.repeat(100);
+    const r = await call('POST', '/api/migration/progress', { action: 'start_phase', phaseId: 'initialization', metadata });
+    expect(r.status).toBe(200);
+  });
+
+  it('refuses a body over the size limit on every POST endpoint with 413 naming the limit', async () => {
+    const big = JSON.stringify({ action: 'pause', reason: 'x'.repeat(300_000) });
+    for (const path of ['/api/migration/progress', '/api/migration/dashboard', '/api/migrations/default/progress']) {
+      const r = await call('POST', path, big);
+      expect(r.status).toBe(413);
+      expect(r.json.error.message).toMatch(/exceeds 262144 bytes/);
+    }
+  });
+});
+
+describe('hostile transport: encodings, charsets, replayed refusals, nosniff (real socket)', () => {
+  const raw = (body: Buffer, headers: Record<string, string>) =>
+    fetch(srv.url + '/api/migration/progress', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, ...headers }, body: new Uint8Array(body) });
+  const alert = JSON.stringify({ action: 'create_alert', severity: 'info', message: 'café ☕' });
+
+  it('refuses a gzip-encoded body with 415 naming Content-Encoding, and changes nothing', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const before = await tracker.store.load('default');
+    const r = await raw(gzipSync(Buffer.from(alert)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(415);
+    expect((await r.json()).error.message).toMatch(/Content-Encoding "gzip"/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it.each([
+    ['utf-16le', 'utf16le' as const],
+    ['iso-8859-1', 'latin1' as const],
+  ])('refuses a body declared charset=%s with 415 naming the charset (never misparsed as UTF-8)', async (charset, enc) => {
+    const before = await tracker.store.load('default');
+    const r = await raw(Buffer.from(alert, enc), { 'content-type': `application/json; charset=${charset}` });
+    expect(r.status).toBe(415);
+    expect((await r.json()).error.message).toMatch(new RegExp(`charset "${charset}"`));
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('refuses bytes that are not UTF-8 with 400 instead of storing replacement characters', async () => {
+    const before = await tracker.store.load('default');
+    const r = await raw(Buffer.from(alert, 'latin1'), { 'content-type': 'application/json' });
+    expect(r.status).toBe(400);
+    expect((await r.json()).error.message).toMatch(/not valid UTF-8/);
+    expect((await tracker.store.load('default'))!.version).toBe(before!.version);
+  });
+
+  it('accepts UTF-8, declared or not', async () => {
+    for (const ct of ['application/json', 'application/json; charset=UTF-8', 'application/json;charset=utf8']) {
+      const r = await raw(Buffer.from(alert), { 'content-type': ct });
+      expect(r.status).toBe(200);
+      expect((await r.json()).alert.message).toBe('café ☕');
+    }
+  });
+
+  it('replays a refused request under an Idempotency-Key with its first answer, even after the state changed', async () => {
+    const op = { action: 'start_phase', phaseId: 'initialization' };
+    expect((await call('POST', '/api/migration/dashboard', { action: 'pause' })).status).toBe(200);
+    const first = await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-1' });
+    expect(first.status).toBe(409);
+    expect((await call('POST', '/api/migration/dashboard', { action: 'resume' })).status).toBe(200);
+    const replay = await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-1' });
+    expect(replay.status).toBe(409);
+    expect(replay.json).toEqual(first.json);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await tracker.get('default')).phases[0]!.status).toBe('pending');
+    // a new key is evaluated afresh
+    expect((await call('POST', '/api/migration/progress', op, { 'idempotency-key': 'refused-2' })).status).toBe(200);
+  });
+
+  it('sends X-Content-Type-Options: nosniff on JSON answers, errors included', async () => {
+    for (const r of [await fetch(srv.url + '/health'), await call('GET', '/api/migration/progress'), await call('GET', '/api/nothing'), await fetch(srv.url + '/api/migration/progress')]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BATCH_THROTTLE_RETRY, retry } from '../../core/retry';
 import type { ConnectorConfig } from '../../core/validation/config';
 import { chunks, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
@@ -116,16 +117,15 @@ export class DynamoDbConnector implements SourceConnector {
     const out: Row[] = [];
     for (const part of chunks(keys, 100)) {
       let pending: Array<Record<string, unknown>> = part.map((k) => ({ [this.cfg.key]: keyFrom(k, kt, this.label) }));
-      for (let attempt = 0; pending.length; attempt++) {
-        if (attempt > 8) throw new Error(`${this.label}: BatchGetItem kept returning ${pending.length} unprocessed keys (throttled?)`);
-        if (attempt) await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+      await retry(async () => {
         const r = await this.doc.send(
           new BatchGetCommand({ RequestItems: { [this.cfg.table]: { Keys: pending, ConsistentRead: this.cfg.consistentRead } } }),
           { abortSignal: signal },
         );
         for (const it of r.Responses?.[this.cfg.table] ?? []) out.push(this.toRow(it, kt));
         pending = (r.UnprocessedKeys?.[this.cfg.table]?.Keys ?? []) as Array<Record<string, unknown>>;
-      }
+        return pending.length === 0 ? { done: undefined } : { retry: new Error(`${this.label}: BatchGetItem kept returning ${pending.length} unprocessed keys (throttled?)`) };
+      }, BATCH_THROTTLE_RETRY);
     }
     return out;
   }

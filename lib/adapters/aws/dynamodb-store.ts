@@ -10,6 +10,7 @@ import {
   type ProgressStore,
   type StoredMigration,
 } from '../../core/store';
+import { BATCH_THROTTLE_RETRY, retry } from '../../core/retry';
 
 /** Key attributes of the progress table (the CDK ProgressTable construct creates the same). */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' } as const;
@@ -341,16 +342,15 @@ export class DynamoDbProgressStore implements ProgressStore {
     }));
   }
 
-  /** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
+  /** BatchWriteItem in chunks of 25, retrying unprocessed items (throttling) with the shared jittered backoff. */
   private async batchPut(items: Array<Record<string, unknown>>): Promise<void> {
     for (let i = 0; i < items.length; i += 25) {
       let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} activity items unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      await retry(async (n) => {
         const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
         pending = (r.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-      }
+        return pending.length === 0 ? { done: undefined } : { retry: new Error(`DynamoDB kept ${pending.length} activity items unprocessed after ${n} attempts`) };
+      }, BATCH_THROTTLE_RETRY);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { json, parseJsonBody, router, type Route } from '../../core/http';
+import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
+import { checkAuth } from '../../core/tracker-api';
 import { searchProxy, type SearchProxy } from '../../core/search/proxy';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { StaticOperatorSwitch } from '../../core/search/breaker/ports';
@@ -7,7 +8,7 @@ import { parseOrThrow } from '../../core/validation-util';
 import { DomainError } from '../../core/errors';
 import { httpVectorBackend } from '../http/vector-backend';
 import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
-import { serveHttp } from '../http/server';
+import { serveHttp, type RunningServer } from '../http/server';
 import { PrometheusSink } from '../prometheus/sink';
 
 export interface DemoProxyOptions {
@@ -15,6 +16,8 @@ export interface DemoProxyOptions {
   host?: string;
   /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. The mode defaults to $SEARCH_PROXY_MODE. */
   settings?: Partial<ProxySettings>;
+  /** When set, the demo controls (`/demo/*`) need `Authorization: Bearer <token>`, like the tracker API. */
+  token?: string;
   /** Errors and background problems. Default: stderr. */
   log?: (line: string) => void;
 }
@@ -24,6 +27,7 @@ export interface DemoProxy {
   primaryUrl: string;
   fallbackUrl: string;
   proxy: SearchProxy;
+  server: RunningServer;
   close(): Promise<void>;
 }
 
@@ -67,7 +71,13 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
   }
 
   const roleSchema = z.enum(['primary', 'fallback']);
-  const control: Route[] = [
+  const authed =
+    (h: (req: HttpRequest, params: Record<string, string>) => Promise<HttpResponse>) =>
+    async (req: HttpRequest, params: Record<string, string>) => {
+      checkAuth(req, opts.token);
+      return h(req, params);
+    };
+  const controlRoutes: Route[] = [
     { method: 'GET', path: '/demo/backends', handler: async () => json(200, { primary: primary.status(), fallback: fallback.status() }) },
     {
       method: 'POST',
@@ -97,11 +107,13 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
       },
     },
   ];
-  let server: Awaited<ReturnType<typeof serveHttp>>;
+  const control = controlRoutes.map((r) => ({ ...r, handler: authed(r.handler) }));
+  let server: RunningServer;
   try {
     server = await serveHttp(router([...proxy.routes, ...control], (e) => log(`search proxy: ${(e as Error)?.stack ?? String(e)}`)), {
       port: opts.port ?? 0,
       host: opts.host ?? '127.0.0.1',
+      browserGuard: true,
     });
   } catch (e) {
     // e.g. the port is taken: stop the backends already started
@@ -115,6 +127,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
     primaryUrl: primary.url,
     fallbackUrl: fallback.url,
     proxy,
+    server,
     close: async () => {
       await server.close();
       await proxy.drain();

@@ -49,6 +49,8 @@ export class FileStore implements ProgressStore {
   /** Per migration: entries in activity.log, and how many of the oldest of them are not in memory. */
   private readonly archived = new Map<string, { onDisk: number; dropped: number }>();
   private readonly idem = new Map<string, Map<string, IdempotencyRecord>>();
+  /** Idempotency records committed but not yet fsynced, by migration and key: a replay waits for these. */
+  private readonly idemInFlight = new Map<string, Promise<void>>();
   private pending: { rec: JournalRecord; line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** What the journal on disk holds: the snapshot is written from these, never from unflushed commits. */
   private readonly durableDocs = new Map<string, StoredMigration>();
@@ -103,9 +105,16 @@ export class FileStore implements ProgressStore {
     return [...this.docs.keys()].sort();
   }
 
+  /**
+   * A record is answered only once the commit that stored it is durable: a replay acknowledged before the
+   * original's fsync would be an acknowledged update that `kill -9` can still take away.
+   */
   async getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null> {
     this.assertOpen();
-    return this.idem.get(migrationId)?.get(key) ?? null;
+    const rec = this.idem.get(migrationId)?.get(key) ?? null;
+    const inFlight = rec && this.idemInFlight.get(idemSlot(migrationId, key));
+    if (inFlight) await inFlight; // rejects (and so refuses the replay) if the original's write failed
+    return rec;
   }
 
   async readActivity(migrationId: string, q: ActivityQuery = {}): Promise<ActivityEntry[]> {
@@ -156,6 +165,14 @@ export class FileStore implements ProgressStore {
     this.applyRecord(rec);
     if (!this.dir) return Promise.resolve({ ok: true, durable: Promise.resolve() });
     const durable = new Promise<void>((resolve, reject) => this.pending.push({ rec, line, resolve, reject }));
+    if (req.idempotency) {
+      const slot = idemSlot(req.migrationId, req.idempotency.key);
+      this.idemInFlight.set(slot, durable);
+      const settled = () => {
+        if (this.idemInFlight.get(slot) === durable) this.idemInFlight.delete(slot);
+      };
+      durable.then(settled, settled);
+    }
     this.scheduleFlush();
     return Promise.resolve({ ok: true, durable });
   }
@@ -352,6 +369,8 @@ export class FileStore implements ProgressStore {
     if (this.failed) throw this.failed;
   }
 }
+
+const idemSlot = (migrationId: string, key: string) => `${migrationId}\n${key}`;
 
 /** Index of the first entry at or after `since` (entries are in commit order; commit times never go back). */
 function firstAtOrAfter(list: ActivityEntry[], since: number): number {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
+import { allowedHosts, checkBodyEncoding, checkBrowserSafety, errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
 import { DomainError } from '../../core/errors';
 import { LIMITS } from '../../core/model';
 
@@ -9,6 +9,11 @@ export interface ServeOptions {
   /** Default 127.0.0.1: local mode is never reachable from the network unless asked. */
   host?: string;
   maxBodyBytes?: number;
+  /**
+   * Refuse what a web page from another origin can send (local mode, see checkBrowserSafety): a Host that is
+   * not this server's name (421) and state-changing requests without Content-Type: application/json (415).
+   */
+  browserGuard?: boolean;
 }
 
 export interface RunningServer {
@@ -21,9 +26,21 @@ export interface RunningServer {
 /** Serve a runtime-neutral HttpHandler on node:http. Bodies over the limit get 413 without being buffered. */
 export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): Promise<RunningServer> {
   const maxBody = opts.maxBodyBytes ?? LIMITS.maxBodyBytes;
+  const host = opts.host ?? '127.0.0.1';
+  let hosts: ReadonlySet<string> | null = null; // known once listening (port 0 picks the port)
+  const guarded: HttpHandler = opts.browserGuard
+    ? async (r) => {
+        try {
+          checkBrowserSafety(r, hosts);
+        } catch (e) {
+          return errorResponse(e);
+        }
+        return handler(r);
+      }
+    : handler;
   const server = http.createServer((req, res) => {
     void toHttpRequest(req, maxBody)
-      .then(handler, (e) => errorResponse(e))
+      .then(guarded, (e) => errorResponse(e))
       .then((r) => {
         res.writeHead(r.status, r.headers);
         res.end(req.method === 'HEAD' ? undefined : r.body);
@@ -35,12 +52,12 @@ export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): 
       });
   });
   server.keepAliveTimeout = 65_000;
-  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
   return {
     server,
     port,
@@ -53,11 +70,20 @@ export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): 
   };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<HttpRequest> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    try {
+      checkBodyEncoding(headers);
+    } catch (e) {
+      req.resume();
+      reject(e);
+      return;
+    }
     const declared = Number(headers['content-length'] ?? 0);
     if (declared > maxBody) {
       req.resume();
@@ -77,12 +103,19 @@ function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<Http
     });
     req.on('end', () => {
       if (failed) return;
+      let body: string | undefined;
+      try {
+        body = chunks.length ? utf8.decode(Buffer.concat(chunks)) : undefined;
+      } catch {
+        reject(new DomainError('bad_request', 'request body is not valid UTF-8'));
+        return;
+      }
       resolve({
         method: (req.method ?? 'GET').toUpperCase(),
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers,
-        body: chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined,
+        body,
       });
     });
     req.on('error', reject);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DashboardAction, ProgressOperation } from '../../core/operations';
 import type { PhaseDefInput } from '../../core/plan';
+import { parseRetryAfter, retry, type AttemptOutcome } from '../../core/retry';
 
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
   status: number;
@@ -21,8 +22,13 @@ export interface TrackerClientOptions {
   fetch?: FetchLike;
   /** Per-request timeout. Default 10 s. */
   timeoutMs?: number;
-  /** Retries for network errors and 5xx on idempotent sends (mutations always carry an Idempotency-Key). Default 2. */
+  /**
+   * Retries for network errors, 429 and 5xx on idempotent sends (mutations always carry an Idempotency-Key), with
+   * full jitter from 200 ms and the server's Retry-After as a floor. Default 2.
+   */
   retries?: number;
+  /** No retry starts later than this after the first attempt (ms); a Retry-After beyond it ends retrying. Default 30 s. */
+  retryBudgetMs?: number;
 }
 
 /** An HTTP error from the tracker API, with the server's code and message. */
@@ -90,15 +96,12 @@ export class TrackerClient {
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const retries = method === 'GET' || idempotencyKey ? (this.opts.retries ?? 2) : 0;
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+    const once = async (): Promise<AttemptOutcome<T>> => {
       let res: Awaited<ReturnType<FetchLike>>;
       try {
         res = await this.fetchImpl(this.base + path, { method, headers, body: payload, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
       } catch (e) {
-        lastErr = new Error(`cannot reach the tracker API at ${this.base}: ${(e as Error).message}`);
-        continue;
+        return { retry: new Error(`cannot reach the tracker API at ${this.base}: ${(e as Error).message}`) };
       }
       const textBody = await res.text();
       let parsed: unknown;
@@ -107,15 +110,13 @@ export class TrackerClient {
       } catch {
         parsed = { error: { code: 'bad_response', message: textBody.slice(0, 200) } };
       }
-      if (okStatuses.includes(res.status)) return parsed as T;
+      if (okStatuses.includes(res.status)) return { done: parsed as T };
       const err = (parsed as { error?: { code?: string; message?: string } }).error;
       const apiErr = new TrackerApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
-      if (res.status >= 500) {
-        lastErr = apiErr;
-        continue;
-      }
+      // 429: throttled (API Gateway answers so when the tracker is busiest); 5xx: a server fault, maybe passing.
+      if (res.status === 429 || res.status >= 500) return { retry: apiErr, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
       throw apiErr;
-    }
-    throw lastErr;
+    };
+    return retry(once, { maxAttempts: retries + 1, baseDelayMs: 200, maxDelayMs: 5000, maxTotalMs: this.opts.retryBudgetMs ?? 30_000 });
   }
 }

@@ -10,7 +10,7 @@ import { render, REPORT_FORMATS, type ReportFormat } from '../../core/report/ren
 import { CliError } from '../errors';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 
-interface ReportFlags extends ApiOptions {
+export interface ReportFlags extends ApiOptions {
   output: string[];
   path: string;
   bucket?: string;
@@ -68,13 +68,22 @@ export function registerReport(program: Command): void {
   });
 }
 
-async function runReport(f: ReportFlags): Promise<number> {
+/**
+ * Every check of `report`'s arguments that needs no network: run by `report` itself and by
+ * `schedule --install` (with the --env-from settings), so a crontab line never holds a run that cannot start.
+ */
+export async function checkReportFlags(f: ReportFlags, env: NodeJS.ProcessEnv = process.env) {
   const format = parseReportFormat(f.format);
   const now = f.now ? parseNow(f.now) : Date.now();
   const options = reportOptions(f);
-  const settings = await channelSettings(f);
+  const settings = await channelSettings(f, env);
   const problems = f.dryRun ? [] : checkSettings(settings);
   if (problems.length) throw new CliError(problems.join('\n'), 2);
+  return { format, now, options, settings };
+}
+
+async function runReport(f: ReportFlags): Promise<number> {
+  const { format, now, options, settings } = await checkReportFlags(f);
 
   const client = await clientFrom(f);
   const { state, activity } = await fetchInputs(client, now);
@@ -136,8 +145,8 @@ async function fetchInputs(client: TrackerClient, now: number) {
 }
 
 /** Flags become the variables the handlers read, so the CLI and the handlers share one reading of them. */
-async function channelSettings(f: ReportFlags): Promise<ChannelSettings> {
-  const env: NodeJS.ProcessEnv = { ...process.env, REPORT_OUTPUTS: (f.output?.length ? f.output : ['file']).join(','), REPORT_PATH: f.path };
+async function channelSettings(f: ReportFlags, base: NodeJS.ProcessEnv): Promise<ChannelSettings> {
+  const env: NodeJS.ProcessEnv = { ...base, REPORT_OUTPUTS: (f.output?.length ? f.output : ['file']).join(','), REPORT_PATH: f.path };
   const flags: Record<string, string | undefined> = { REPORT_BUCKET: f.bucket, REPORT_PREFIX: f.prefix, REPORT_RECIPIENTS: f.recipients, REPORT_EMAIL_FROM: f.from, REPORT_EMAIL_VIA: f.emailVia, REPORT_STATE_DIR: f.stateDir };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) env[k] = v;
   try {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { CliError } from '../errors';
-import { registerReport } from './report';
+import { checkReportFlags, registerReport, type ReportFlags } from './report';
 
 interface ScheduleFlags {
   time: string;
@@ -39,7 +39,7 @@ export function registerSchedule(program: Command): void {
     .option('--log <file>', 'append the run\'s output here', '.data/reports/cron.log')
     .option('--name <name>', 'names the line (several schedules can coexist)', 'daily-report')
     .option('--workdir <dir>', 'directory the report runs in (relative --path and --log resolve here)', process.cwd())
-    .action((reportArgs: string[], f: ScheduleFlags) => {
+    .action(async (reportArgs: string[], f: ScheduleFlags) => {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.name)) throw new CliError(`--name must be 1-64 letters, digits, ".", "_" or "-" (got "${f.name}")`, 2);
       const marker = `# migration-monitor:${f.name}`;
       if (f.remove) {
@@ -53,6 +53,17 @@ export function registerSchedule(program: Command): void {
       if (!f.install) {
         process.stdout.write(`${line}\n`);
         return;
+      }
+      const envFile = f.envFrom === undefined ? undefined : path.resolve(f.workdir, f.envFrom);
+      if (envFile !== undefined && !fs.existsSync(envFile)) {
+        throw new CliError(`--env-from ${envFile}: no such file (the job would fail every run before the report starts)`, 2);
+      }
+      // cron runs without this shell's environment: the report's settings must hold with the env file alone
+      try {
+        await checkReportFlags(reportFlags(reportArgs), envFile === undefined ? {} : readEnvFile(envFile));
+      } catch (e) {
+        if (!(e instanceof CliError)) throw e;
+        throw new CliError(`the scheduled report could never run: ${e.message}\n(checked with ${envFile ? `the variables in ${envFile}` : 'no --env-from file'}: cron does not see this shell's environment)`, 2);
       }
       fs.mkdirSync(path.dirname(path.resolve(f.workdir, f.log)), { recursive: true });
       const before = readCrontab(f.crontabFile);
@@ -82,18 +93,49 @@ function command(f: ScheduleFlags, reportArgs: string[]): string {
   return cmd.replace(/%/g, '\\%').replace(/\s+>>/, ' >>');
 }
 
-/** Refuse flags `report` does not know now, not at 08:00 tomorrow. */
-function checkReportArgs(args: string[]): void {
+function reportCommand(): Command {
   const probe = new Command();
   registerReport(probe);
-  const report = probe.commands.find((c) => c.name() === 'report')!;
-  const known = new Set(report.options.map((o) => o.long));
+  return probe.commands.find((c) => c.name() === 'report')!;
+}
+
+/** The flags `report` would see for these arguments (with its defaults). */
+function reportFlags(args: string[]): ReportFlags {
+  const report = reportCommand()
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  try {
+    report.parseOptions(args);
+  } catch (e) {
+    if (e instanceof CommanderError) throw new CliError(`report arguments: ${e.message.replace(/^error: /, '')}`, 2);
+    throw e;
+  }
+  return report.opts<ReportFlags>();
+}
+
+/**
+ * `VAR=value` lines of an env file as the scheduled shell would set them (`export` prefix, quotes, comments);
+ * anything fancier is shell code this check cannot evaluate, and is skipped.
+ */
+function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s#]*))\s*(?:#.*)?$/.exec(line);
+    if (m) env[m[1]!] = m[2] ?? m[3] ?? m[4] ?? '';
+  }
+  return env;
+}
+
+/** Refuse flags `report` does not know now, not at 08:00 tomorrow. */
+function checkReportArgs(args: string[]): void {
+  const known = new Set(reportCommand().options.map((o) => o.long));
   for (const a of args) {
     if (!a.startsWith('--')) continue;
     const flag = a.split('=')[0]!;
     if (!known.has(flag)) throw new CliError(`unknown report option ${flag} (see migration-monitor report --help)`, 2);
     if (flag === '--token') throw new CliError('do not put --token in a crontab: set MIGRATION_MONITOR_TOKEN in the --env-from', 2);
     if (flag === '--dry-run') throw new CliError('a scheduled --dry-run delivers nothing; leave it out', 2);
+    if (flag === '--now' || flag === '--report-id') throw new CliError(`a scheduled ${flag} makes every run the same report (delivered once, then "already delivered"); leave it out`, 2);
   }
 }
 

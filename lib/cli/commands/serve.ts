@@ -30,6 +30,7 @@ export interface LocalServer {
   server: RunningServer;
   demo?: DemoSimulator;
   proxyUrl?: string;
+  proxyServer?: RunningServer;
   close(): Promise<void>;
 }
 
@@ -48,14 +49,29 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     extraRoutes: routes,
     onServerError: (e) => log(`error: ${(e as Error).stack ?? String(e)}`),
   });
-  const server = await serveHttp(handler, { port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  const port = o.port ?? 8080;
+  const server = await serveHttp(handler, { port, host: o.host ?? '127.0.0.1', browserGuard: true }).catch((e: unknown) => {
+    throw portError(e, port, '--port N');
+  });
   let demo: DemoSimulator | undefined;
-  if (o.demo) {
-    demo = new DemoSimulator(tracker);
-    await demo.start();
+  let proxy: { url: string; server: RunningServer; close(): Promise<void> } | undefined;
+  try {
+    if (o.demo) {
+      demo = new DemoSimulator(tracker);
+      await demo.start();
+    }
+    if (o.proxy && extras.startProxy) {
+      const proxyPort = o.proxyPort ?? server.port + 1;
+      proxy = await extras.startProxy({ port: proxyPort, host: o.host ?? '127.0.0.1' }).catch((e: unknown) => {
+        throw portError(e, proxyPort, '--proxy-port N or --no-proxy', 'the search-proxy demo ');
+      });
+    }
+  } catch (e) {
+    // Nothing half-started stays behind: a tracker whose store the caller closes would answer 500 forever.
+    demo?.stop();
+    await server.close();
+    throw e;
   }
-  let proxy: { url: string; close(): Promise<void> } | undefined;
-  if (o.proxy && extras.startProxy) proxy = await extras.startProxy({ port: o.proxyPort ?? server.port + 1, host: o.host ?? '127.0.0.1' });
   // Staleness: a reporter that went quiet is noticed even when nobody is looking at the dashboard.
   const sweep = setInterval(() => {
     tracker.sweep().catch((e) => log((e as Error).message));
@@ -67,6 +83,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     server,
     demo,
     proxyUrl: proxy?.url,
+    proxyServer: proxy?.server,
     close: async () => {
       clearInterval(sweep);
       demo?.stop();
@@ -103,7 +120,6 @@ export function registerServe(program: Command): void {
         srv = await startLocalServer({ port, host: opts.host, store, token, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
       } catch (e) {
         await store.close();
-        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${port} is in use: pass --port N`, 1);
         throw e;
       }
       const lines = [
@@ -131,6 +147,12 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
     });
+}
+
+/** A port already taken becomes a CliError naming that port and the flag that moves it. */
+function portError(e: unknown, port: number, remedy: string, what = ''): unknown {
+  if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') return e;
+  return new CliError(`${what}port ${port} is in use: pass ${remedy}`, 1);
 }
 
 function parsePort(v: string, flag: string): number {

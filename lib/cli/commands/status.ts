@@ -69,15 +69,21 @@ export function registerStatus(program: Command): void {
       if (!(count >= 1)) throw new CliError(`--count must be a positive integer (got "${opts.count}")`, 2);
       const client = await clientFrom(opts);
       const tty = process.stdout.isTTY;
+      let lastFailed = false;
       for (let i = 0; i < count; i++) {
         if (i) await new Promise((r) => setTimeout(r, interval * 1000));
         let out: string;
         try {
           out = renderStatus(await fetchOverview(client), 'table', tty);
+          lastFailed = false;
         } catch (e) {
-          out = `cannot read status: ${(e as Error).message} (retrying in ${interval}s)`;
+          const last = i === count - 1;
+          out = `cannot read status: ${(e as Error).message}${last ? '' : ` (retrying in ${interval}s)`}`;
+          lastFailed = true;
         }
         process.stdout.write((tty ? '\x1b[2J\x1b[H' : '') + out + `\n\nupdated ${new Date().toLocaleTimeString()} · every ${interval}s\n`);
       }
+      // With --count, a run whose last refresh failed is a failure for the script that started it.
+      if (lastFailed) process.exitCode = 1;
     });
 }

@@ -82,6 +82,11 @@ export function registerWatch(program: Command): void {
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
         throw new CliError(`--metrics-port must be a port number 0-65535 (got "${flags.metricsPort}")`, 2);
       }
+      if (!flags.follow) {
+        // One shot reads what is there: a missing file is a mistake, not something to wait for (--follow waits).
+        const missing = flags.log.find((p) => !fs.existsSync(p));
+        if (missing !== undefined) throw new CliError(`--log ${missing}: no such file (without --follow, watch reads what is there and exits)`, 2);
+      }
       const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
 
       let sink: TrackerSink;

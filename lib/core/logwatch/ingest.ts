@@ -1,7 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { DomainError } from '../errors';
-import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
+import { errorResponse, json, jsonDepthExceeds, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
+import { LIMITS } from '../model';
 import { parseOrThrow } from '../validation-util';
 import type { LineOutcome, LogAnalyzer, LogLine } from './analyzer';
 
@@ -73,7 +74,10 @@ export function pubSubLines(body: unknown): PubSubLines {
   const key = `gcl:${env.message.messageId}`;
   let entry: z.output<typeof logEntrySchema>;
   try {
-    const r = logEntrySchema.safeParse(JSON.parse(Buffer.from(env.message.data, 'base64').toString('utf8')));
+    const data = Buffer.from(env.message.data, 'base64').toString('utf8');
+    // A payload nested beyond the request limit would overflow the stack when re-serialized below.
+    if (jsonDepthExceeds(data, LIMITS.maxJsonDepth)) return { kind: 'malformed', key, reason: `message data is nested deeper than ${LIMITS.maxJsonDepth} levels` };
+    const r = logEntrySchema.safeParse(JSON.parse(data));
     if (!r.success) return { kind: 'malformed', key, reason: `not a LogEntry: ${r.error.issues[0]?.message ?? 'invalid'}` };
     entry = r.data;
   } catch (e) {

@@ -1,4 +1,6 @@
 import type { CompiledPattern } from './config';
+import { jsonDepthExceeds } from '../http';
+import { LIMITS } from '../model';
 
 export type FieldValue = string | number | boolean | null;
 
@@ -36,6 +38,8 @@ export function parseLine(input: string, opts: ParseOptions): ParseResult {
   if (!trimmed) return { kind: 'empty' };
   if (BINARY.test(trimmed)) return { kind: 'malformed', reason: 'binary control characters in line' };
   if (trimmed.startsWith('{')) {
+    // flatten() re-serializes what lies past 5 levels: a hostile depth would overflow the stack there
+    if (jsonDepthExceeds(trimmed, LIMITS.maxJsonDepth)) return { kind: 'malformed', reason: `JSON nested deeper than ${LIMITS.maxJsonDepth} levels` };
     let v: unknown;
     try {
       v = JSON.parse(trimmed);
@@ -49,7 +53,7 @@ export function parseLine(input: string, opts: ParseOptions): ParseResult {
   }
   const fields: Record<string, FieldValue> = {};
   const brace = trimmed.indexOf('{');
-  if (brace > 0 && trimmed.endsWith('}')) {
+  if (brace > 0 && trimmed.endsWith('}') && !jsonDepthExceeds(trimmed.slice(brace), LIMITS.maxJsonDepth)) {
     try {
       const tail: unknown = JSON.parse(trimmed.slice(brace));
       if (isRecord(tail)) Object.assign(fields, flatten(tail));

@@ -21,6 +21,15 @@ describe('log line parser', () => {
     expect(l.fields).toMatchObject({ migration_id: 'm1', error: 'disk "full"', note: 'a b', tenant_id: 't7', events_count: 3 });
   });
 
+  it('classifies a JSON line nested 5,000 deep (within the byte limit) as malformed instead of overflowing the stack', () => {
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    const big = { maxLineBytes: 64 * 1024, messageFields: opts.messageFields };
+    expect(parseLine(deep, big)).toEqual({ kind: 'malformed', reason: 'JSON nested deeper than 32 levels' });
+    const text = parseLine(`Target write failed migration_id=m1 ${deep}`, big);
+    expect(text.kind).toBe('line');
+    expect(text.kind === 'line' && text.line.fields).toEqual({ migration_id: 'm1' });
+  });
+
   it('classifies empty, malformed and over-long lines', () => {
     expect(parseLine('  \r', opts).kind).toBe('empty');
     expect(parseLine('{"a": 1', opts)).toEqual({ kind: 'malformed', reason: expect.stringMatching(/^invalid JSON/) });
