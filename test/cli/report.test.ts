@@ -187,7 +187,7 @@ describe('migration-monitor schedule', () => {
     const noRcpt = await install('--', '--output=email');
     expect(noRcpt.code).toBe(2);
     expect(noRcpt.stderr).toContain('--output=email needs --recipients');
-    const noSmtp = await install('--', '--output=email', '--recipients=a@x.test', '--from=r@x.test');
+    const noSmtp = await install('--', '--output=email', '--email-via=smtp', '--recipients=a@x.test', '--from=r@x.test'); // without SMTP_HOST the default would be SES
     expect(noSmtp.code).toBe(2);
     expect(noSmtp.stderr).toContain('needs SMTP_HOST');
     expect((await install('--', '--format=pdf')).stderr).toContain('--format must be one of');
