@@ -97,6 +97,7 @@ export class MigrationMonitoringStack extends Stack {
       slackWebhookSecret: cfg.slackWebhookSecret,
       removalPolicy,
       handlerDefaults: this.handlerDefaults,
+      alarmNamePrefix: `${cfg.stackName}-`,
     });
     this.progressTable = new ProgressTable(this, 'Progress', { deletionProtection: cfg.deletionProtection, removalPolicy });
     this.trackerApi = new TrackerApi(this, 'TrackerApi', {
