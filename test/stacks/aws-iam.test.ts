@@ -11,7 +11,7 @@ import { App } from 'aws-cdk-lib';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { buildApp } from '../../stacks/aws/main';
 import { ACCOUNT, CfnResolver, PARTITION, REGION, type CfnTemplate } from '../support/cfn-resolve';
-import { EVERYTHING_CONTEXT } from './variants';
+import { cdkJsonContext, EVERYTHING_CONTEXT } from './variants';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-iam-test-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -24,7 +24,7 @@ let stackName: string;
 beforeAll(() => {
   outdir = fs.mkdtempSync(path.join(scratch, 'out-'));
   // Bundling on: the handler bundles are read for the SDK commands they issue.
-  const app = new App({ outdir, analyticsReporting: false, builtinCloudFormationValidation: false, context: EVERYTHING_CONTEXT });
+  const app = new App({ outdir, analyticsReporting: false, builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), ...EVERYTHING_CONTEXT } });
   const { stack } = buildApp(app);
   app.synth();
   stackName = stack.stackName;

@@ -9,6 +9,7 @@ import { CONFIGS } from '../../stacks/aws/config';
 import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-stack';
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
+import { cdkJsonContext } from './variants';
 
 const PROXY = {
   primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
@@ -34,7 +35,7 @@ function synthApp(context: Record<string, unknown>, opts: { builtinValidation?: 
     outdir,
     analyticsReporting: false,
     builtinCloudFormationValidation: opts.builtinValidation ?? false,
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
   });
   const { stack } = buildApp(app);
   const assembly = app.synth();

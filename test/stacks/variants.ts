@@ -30,3 +30,13 @@ export const AWS_VARIANTS: Record<string, Record<string, unknown>> = {
   prod: { env: 'prod', onCallEmails: 'oncall@example.com' },
   everything: EVERYTHING_CONTEXT,
 };
+
+/**
+ * The feature flags and settings of cdk.json (what `cdk synth` runs with), so tests synthesize the same
+ * template the CLI does. `env` is left to each variant.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { env: _env, ...context } = (require('../../cdk.json') as { context: Record<string, unknown> }).context;
+  return context;
+}
