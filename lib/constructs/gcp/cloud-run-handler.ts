@@ -6,7 +6,7 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import type { CloudRunAdapter } from '../../../lambda/cloud-run';
-import { bundleHandler, FUNCTION_ENTRY_POINT } from './bundle';
+import { bundleHandler, FUNCTION_ENTRY_POINT, GCP_NODE_RUNTIME } from './bundle';
 import { checkLabels, saMember, serviceAccountId, serviceName, type GcpPlacement } from './common';
 import type { SecureBucket } from './report-bucket';
 import type { HandlerSecrets } from './secrets';
@@ -150,7 +150,7 @@ export class CloudRunHandler extends Construct {
         description,
         labels,
         buildConfig: {
-          runtime: 'nodejs20',
+          runtime: GCP_NODE_RUNTIME,
           entryPoint: FUNCTION_ENTRY_POINT,
           serviceAccount: props.buildServiceAccount,
           source: { storageSource: { bucket: props.sourceBucket.name, object: object.name } },
