@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { COMPARISON_SYMBOL } from '../../core/alarm-meaning';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { METRICS, type Comparison, type MetricName, type MetricSpec } from '../../core/monitoring-spec';
 import type { GcpPlacement } from './common';
@@ -17,7 +18,7 @@ import type { GcpPlacement } from './common';
 
 export const labelKey = (dimension: string): string => dimension.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 
-const CMP: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
+const CMP: Record<Comparison, string> = COMPARISON_SYMBOL;
 
 function buckets(spec: MetricSpec) {
   switch (spec.unit) {

@@ -1,3 +1,4 @@
+import { COMPARISON_SYMBOL } from '../alarm-meaning';
 import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../monitoring-spec';
 
 /** `ViolationType` → `violation_type`: a spec dimension as a Prometheus label. */
@@ -10,7 +11,8 @@ export function toPrometheusValue(spec: MetricSpec, value: number): number {
   return value;
 }
 
-export const PROM_OP: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
+/** The spec comparison as a PromQL operator (the one table: lib/core/alarm-meaning.ts). */
+export const PROM_OP: Record<Comparison, string> = COMPARISON_SYMBOL;
 
 /** 300 → `5m`, 93600 → `26h`, 90 → `90s`. */
 export function promDuration(seconds: number): string {
