@@ -12,6 +12,7 @@ import path from 'node:path';
 import { App } from 'cdktf';
 import { GcpConfigError, loadGcpConfig, type GcpConfig } from './config';
 import { BundleError } from '../../lib/constructs/gcp/bundle';
+import { GcpCiStack } from './ci-stack';
 import { GcpMonitoringStack } from './monitoring-stack';
 
 export function synthGcp(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): string {
@@ -25,20 +26,25 @@ export function synthGcp(argv: string[] = process.argv.slice(2), env: NodeJS.Pro
   // For HCL, a JSON synth of the same config first (no bundling: only its strings are read) tells what each
   // string attribute must say; cdktf's HCL writer loses backslashes (see repairStrings).
   const reference = hcl ? synthOnce(cfg, mkdtempSync(path.join(tmpdir(), 'mm-gcp-json-')), false, true) : undefined;
-  const dir = synthOnce(cfg, outdir, hcl, skipBundling);
+  const repository = env['MM_CI_REPOSITORY'];
+  const projectNumber = env['MM_GCP_PROJECT_NUMBER'];
+  if (repository && (!projectNumber || !cfg.project)) throw new GcpConfigError('MM_CI_REPOSITORY needs MM_GCP_PROJECT_NUMBER and MM_GCP_PROJECT (the deploy identity lives in that project)');
+  const ci = repository && projectNumber && cfg.project ? { repository, projectNumber, project: cfg.project, region: cfg.region } : undefined;
+  const dir = synthOnce(cfg, outdir, hcl, skipBundling, ci);
   finishOutput(dir, hcl, reference);
   if (reference) rmSync(path.dirname(path.dirname(reference)), { recursive: true, force: true });
   return cfg.stackName;
 }
 
 /** One synth of the stack; returns its folder. cdktf 0.21 reads the HCL switch from the environment when a stack is created. */
-function synthOnce(cfg: GcpConfig, outdir: string, hcl: boolean, skipBundling: boolean): string {
+function synthOnce(cfg: GcpConfig, outdir: string, hcl: boolean, skipBundling: boolean, ci?: ConstructorParameters<typeof GcpCiStack>[1]): string {
   const before = process.env['SYNTH_HCL_OUTPUT'];
   if (hcl) process.env['SYNTH_HCL_OUTPUT'] = 'true';
   else delete process.env['SYNTH_HCL_OUTPUT'];
   try {
     const app = new App({ outdir, hclOutput: hcl, context: { excludeStackIdFromLogicalIds: 'true', allowSepCharsInLogicalIds: 'true' } });
     new GcpMonitoringStack(app, cfg, { skipBundling });
+    if (ci) new GcpCiStack(app, ci);
     app.synth();
   } finally {
     if (before === undefined) delete process.env['SYNTH_HCL_OUTPUT'];
