@@ -39,9 +39,10 @@ beforeAll(() => {
   for (const [name, context] of Object.entries(AWS_VARIANTS)) {
     const outdir = fs.mkdtempSync(path.join(scratch, `${name}-`));
     const app = new App({ outdir, analyticsReporting: false, builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
-    const { stack } = buildApp(app);
+    buildApp(app);
     app.synth();
-    templates[name] = path.join(outdir, `${stack.stackName}.template.json`);
+    // every stack of the app: the monitoring stack, and the CI deploy-role stack where configured
+    for (const f of fs.readdirSync(outdir).filter((x) => x.endsWith('.template.json'))) templates[`${name}/${f}`] = path.join(outdir, f);
   }
   const r = spawnSync('cfn-lint', ['--format', 'json', '--', ...Object.values(templates)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new Error(`cfn-lint is not installed (pip install cfn-lint): ${r.error.message}`);
@@ -51,8 +52,14 @@ beforeAll(() => {
 const show = (f: Finding) => `${path.basename(path.dirname(f.Filename))} ${f.Rule.Id} ${f.Location.Path.slice(0, 3).join('/')}: ${f.Message.slice(0, 200)}`;
 
 describe('cfn-lint on every variant (dev, staging, prod, everything on)', () => {
-  it('linted all four templates', () => {
-    expect(Object.keys(templates).sort()).toEqual(['dev', 'everything', 'prod', 'staging']);
+  it('linted the templates of all four variants, the CI deploy-role stack included', () => {
+    expect(Object.keys(templates).sort()).toEqual([
+      'dev/MigrationMonitoring-dev.template.json',
+      'everything/MigrationMonitoring-ci.template.json',
+      'everything/MigrationMonitoring-prod.template.json',
+      'prod/MigrationMonitoring-prod.template.json',
+      'staging/MigrationMonitoring-staging.template.json',
+    ]);
   });
 
   it('finds no errors', () => {

@@ -66,7 +66,7 @@ describe('MigrationMonitoringStack', () => {
     for (const context of [
       { env: 'dev' },
       { env: 'staging', onCallEmails: 'oncall@example.com', ...EVERYTHING },
-      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY, ...EVERYTHING },
+      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY, ciRepository: 'acme/migration-monitor', ...EVERYTHING },
       { env: 'prod', onCallEmails: 'oncall@example.com', reports: 'false', validation: { configParameter: '/migration/validation-config' } },
     ]) {
       const { report } = synthApp(context);

@@ -21,6 +21,8 @@ export const EVERYTHING_CONTEXT: Record<string, unknown> = {
   validation: JSON.stringify({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', connectors: ['postgres', 'redis'], resources: { dynamodbTables: ['orders'], s3Buckets: ['acme-data'], lambdaFunctions: ['orders-api'] } }),
   gcpServiceAccountIds: '103984732984732984732',
   logGroups: '/ecs/tenant-migrator,/migration/cutover',
+  // the GitHub Actions deploy role stack (MigrationMonitoring-ci)
+  ciRepository: 'acme/migration-monitor',
 };
 
 /** dev, staging, prod as a team would deploy them (staging and prod need on-call addresses), plus everything on. */
