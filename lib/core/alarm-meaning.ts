@@ -50,6 +50,12 @@ export function evaluationWindow(a: Pick<AlarmSpec, 'periodSeconds' | 'evaluatio
 export const describeCondition = (c: { metric: MetricName; statistic: Statistic; comparison: Comparison; threshold: number }, periodSeconds: number): string =>
   `${c.statistic} of ${c.metric} ${c.comparison} ${c.threshold} over ${periodSeconds}s`;
 
+/**
+ * A spec dimension as a metric label, for every system that wants snake_case (Prometheus, Cloud Logging
+ * metric labels): `ViolationType` → `violation_type`, `S3Bucket` → `s3_bucket`.
+ */
+export const dimensionLabel = (dimension: string): string => dimension.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
 /** The physical name of a spec alarm: `<prefix>-<alarm id>` (the prefix carries stack and environment). */
 export const specAlarmName = (prefix: string, id: string): string => `${prefix}-${id}`;
 

@@ -1,8 +1,8 @@
-import { COMPARISON_SYMBOL } from '../alarm-meaning';
+import { COMPARISON_SYMBOL, dimensionLabel } from '../alarm-meaning';
 import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../monitoring-spec';
 
 /** `ViolationType` → `violation_type`: a spec dimension as a Prometheus label. */
-export const promLabel = (d: Dimension): string => d.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+export const promLabel = (d: Dimension): string => dimensionLabel(d);
 
 /** Spec values are in the spec's unit; Prometheus names are in base units (ms → s for `_seconds`, % → ratio for `_ratio`). */
 export function toPrometheusValue(spec: MetricSpec, value: number): number {
