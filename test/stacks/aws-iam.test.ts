@@ -344,3 +344,50 @@ describe('GCP keyless role', () => {
     for (const c of COMMON_DENIED()) expect(`${c.action} ${await evaluate({ principal, identity, ...c })}`).not.toBe(`${c.action} Allowed`);
   });
 });
+
+describe('service → Lambda wires (function resource policies)', () => {
+  /** The resource policy Lambda builds from a function's AWS::Lambda::Permission resources. */
+  function functionPolicy(fnArn: string) {
+    const Statement = cfn
+      .ofType('AWS::Lambda::Permission')
+      .map(([, p]) => cfn.resolve(p.Properties))
+      .filter((p) => p.FunctionName === fnArn || p.FunctionName === fnArn.split(':').pop())
+      .map((p) => {
+        const condition: Record<string, Record<string, string>> = {};
+        if (p.SourceArn) condition['ArnLike'] = { 'aws:SourceArn': p.SourceArn };
+        if (p.SourceAccount) condition['StringEquals'] = { 'aws:SourceAccount': p.SourceAccount };
+        return { Effect: 'Allow', Principal: { Service: p.Principal }, Action: p.Action, Resource: fnArn, ...(Object.keys(condition).length ? { Condition: condition } : {}) };
+      });
+    return { Version: '2012-10-17', Statement };
+  }
+  const invoke = (service: string, fnArn: string, sourceArn: string, account = ACCOUNT) =>
+    evaluate({ principal: service, action: 'lambda:InvokeFunction', resource: fnArn, resourcePolicy: functionPolicy(fnArn), context: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': account } });
+
+  it('every SNS → Lambda subscription may invoke its function, and only from its topic', async () => {
+    const subs = cfn.ofType('AWS::SNS::Subscription').filter(([, s]) => s.Properties!.Protocol === 'lambda');
+    expect(subs.length).toBeGreaterThanOrEqual(1);
+    for (const [, s] of subs) {
+      const fn = cfn.resolve(s.Properties!.Endpoint);
+      expect(await invoke('sns.amazonaws.com', fn, cfn.resolve(s.Properties!.TopicArn))).toBe('Allowed');
+      expect(await invoke('sns.amazonaws.com', fn, arn('sns', 'some-other-topic'))).not.toBe('Allowed');
+    }
+  });
+
+  it('every log subscription filter may invoke log ingest, and only from its log group', async () => {
+    const filters = cfn.ofType('AWS::Logs::SubscriptionFilter');
+    expect(filters.length).toBe(2);
+    for (const [, f] of filters) {
+      const fn = cfn.resolve(f.Properties!.DestinationArn);
+      expect(await invoke('logs.amazonaws.com', fn, arn('logs', `log-group:${f.Properties!.LogGroupName}:*`))).toBe('Allowed');
+      expect(await invoke('logs.amazonaws.com', fn, arn('logs', 'log-group:/some/other/group:*'))).not.toBe('Allowed');
+    }
+  });
+
+  it('the HTTP API may invoke the tracker handler, and no other API may', async () => {
+    const [[, integration]] = cfn.ofType('AWS::ApiGatewayV2::Integration');
+    const fn = cfn.resolve(integration.Properties!.IntegrationUri);
+    const api = cfn.getAtt(cfn.ofType('AWS::ApiGatewayV2::Api')[0][0], 'ApiId');
+    expect(await invoke('apigateway.amazonaws.com', fn, arn('execute-api', `${api}/$default/GET/api/migration/progress`))).toBe('Allowed');
+    expect(await invoke('apigateway.amazonaws.com', fn, arn('execute-api', 'otherapi/$default/GET/api/migration/progress'))).not.toBe('Allowed');
+  });
+});
