@@ -30,6 +30,12 @@ function findPgBin(name) {
   return null;
 }
 
+// cfn-lint (pip, not apt) lints every synthesized CloudFormation variant (test/stacks/aws-cfn-lint.test.ts).
+if (!ok('cfn-lint', ['--version'])) {
+  process.stderr.write('\nThe tests need cfn-lint (AWS CloudFormation linter), which is not installed. Run:\n\n  pip install cfn-lint\n\n(or `pipx install cfn-lint`), then run npm test again.\n');
+  process.exit(1);
+}
+
 const missing = needs.filter((n) => !n.present()).map((n) => n.pkg);
 if (missing.length === 0) process.exit(0);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, checkHealthSettings, onCallCheck, parameterPrefixFor, type EnvName } from '../../lib/config/environments';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/monitoring-spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';
 import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../../lib/core/validation/config';
@@ -9,8 +10,7 @@ import { formatZodError } from '../../lib/core/validation-util';
  * how long data is kept, what is destroyed with the stack, and alarm thresholds. Pick one with
  * `-c env=prod`; override single values with context too (see `configFromContext`).
  */
-export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
-export type EnvName = (typeof ENVIRONMENTS)[number];
+export { ENVIRONMENTS, type EnvName };
 
 const cronPart = z.string().regex(/^[0-9*,/-]+$/, 'must be a cron field (digits, *, ",", "/", "-")');
 const migrationId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be a migration id');
@@ -23,11 +23,11 @@ export const envConfigSchema = z.strictObject({
   namespace: z.string().min(1).max(255),
   /** Powertools `service` dimension shared by every handler: alarms read the per-service rollup. */
   serviceName: z.string().min(1).max(100),
-  /** On-call addresses subscribed to the alert topic. */
+  /** On-call addresses subscribed to the alert topic (required in staging and prod: lib/config/environments.ts). */
   onCallEmails: z.array(z.email()).max(20),
   /** Name or ARN of a Secrets Manager secret holding the Slack incoming-webhook URL; unset = no Slack notifier. */
   slackWebhookSecret: z.string().min(1).optional(),
-  /** SSM parameter prefix (no trailing slash). */
+  /** SSM parameter prefix (no trailing slash); default `/migration/<env>`, so environments can share an account. */
   parameterPrefix: z.string().regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/),
   /** Migrations that get their own parameters under `<prefix>/<id>/…`. */
   migrations: z.array(migrationId).max(50),
@@ -43,7 +43,10 @@ export const envConfigSchema = z.strictObject({
   logRetentionDays: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(90), z.literal(180), z.literal(365)]),
   /** Activity entries expire (DynamoDB TTL) after this many days. */
   activityTtlDays: z.number().int().min(1).max(3650),
-  /** Tracker health thresholds (the API's /health and the stalled alarm use the same number). */
+  /**
+   * Tracker health thresholds, from lib/config/environments.ts: the API's /health, the report's health, the
+   * error-rate alarm's threshold and the stalled alarm's window all use these numbers.
+   */
   errorRatePercent: z.number().min(0).max(100),
   stallMinutes: z.number().int().min(5).max(1440),
   api: z.strictObject({
@@ -161,9 +164,7 @@ const base = {
   namespace: 'MigrationMonitor',
   serviceName: 'migration-monitor',
   onCallEmails: [] as string[],
-  parameterPrefix: '/migration',
   migrations: [] as string[],
-  errorRatePercent: 10,
   api: { throttleRateLimit: 50, throttleBurstLimit: 100, memoryMb: 512, timeoutSeconds: 10 },
   schedule: {
     timeZone: 'Etc/UTC',
@@ -173,48 +174,52 @@ const base = {
   reports: { enabled: true, prefix: 'reports', retentionDays: 365, format: 'html' as const, includeMetrics: true },
 };
 
+/** The shared health settings of an environment (lib/config/environments.ts). */
+const healthOf = (env: EnvName) => {
+  const { errorRatePercent, stallMinutes, alarms } = ENVIRONMENT_SETTINGS[env];
+  return { errorRatePercent, stallMinutes, alarms: structuredClone(alarms) };
+};
+
 export const CONFIGS: Record<EnvName, EnvConfig> = {
   dev: {
     ...base,
     env: 'dev',
+    ...healthOf('dev'),
+    parameterPrefix: parameterPrefixFor('dev'),
     stackName: 'MigrationMonitoring-dev',
     namespace: 'MigrationMonitor/dev',
     retainData: false,
     deletionProtection: false,
     logRetentionDays: 7,
     activityTtlDays: 14,
-    stallMinutes: 60,
     api: { ...base.api, throttleRateLimit: 10, throttleBurstLimit: 20 },
     reports: { ...base.reports, retentionDays: 30 },
-    // Dev pages nobody for slow proxies and tolerates more failing operations.
-    alarms: { 'error-rate-high': { threshold: 25 }, 'proxy-latency-slo': { enabled: false } },
   },
   staging: {
     ...base,
     env: 'staging',
+    ...healthOf('staging'),
+    parameterPrefix: parameterPrefixFor('staging'),
     stackName: 'MigrationMonitoring-staging',
     namespace: 'MigrationMonitor/staging',
     retainData: false,
     deletionProtection: true,
     logRetentionDays: 30,
     activityTtlDays: 30,
-    stallMinutes: 30,
     reports: { ...base.reports, retentionDays: 90 },
-    alarms: { 'error-rate-high': { threshold: 15 } },
   },
   prod: {
     ...base,
     env: 'prod',
+    ...healthOf('prod'),
+    parameterPrefix: parameterPrefixFor('prod'),
     stackName: 'MigrationMonitoring-prod',
     retainData: true,
     deletionProtection: true,
     logRetentionDays: 365,
     activityTtlDays: 180,
-    stallMinutes: 30,
-    errorRatePercent: 10,
     api: { ...base.api, throttleRateLimit: 100, throttleBurstLimit: 200 },
     reports: { ...base.reports, retentionDays: 730 },
-    alarms: { 'error-rate-high': { threshold: 10, evaluationPeriods: 2, datapointsToAlarm: 2 } },
   },
 };
 
@@ -222,16 +227,11 @@ export const CONFIGS: Record<EnvName, EnvConfig> = {
 export class ConfigError extends Error {}
 
 /**
- * The alarm overrides the spec receives: the environment's own, plus the stalled alarm's window derived from
- * `stallMinutes` (5-minute periods), so the API's health and the alarm agree on what "stalled" means.
+ * The alarm overrides the spec receives (lib/config/environments.ts): the environment's own, the error-rate
+ * threshold from `errorRatePercent` and the stalled window from `stallMinutes`, as the health check uses them.
  */
 export function alarmOverrides(cfg: EnvConfig): Record<string, AlarmOverride> {
-  const stalled = ALARMS.find((a) => a.id === 'migration-stalled');
-  const periods = Math.max(1, Math.ceil((cfg.stallMinutes * 60) / (stalled?.periodSeconds ?? 300)));
-  return {
-    ...cfg.alarms,
-    'migration-stalled': { evaluationPeriods: periods, datapointsToAlarm: periods, ...cfg.alarms['migration-stalled'] },
-  };
+  return sharedAlarmOverrides(cfg);
 }
 
 /** Minimal view of a CDK node's context, so this module does not need aws-cdk-lib. */
@@ -321,6 +321,10 @@ export function validateConfig(cfg: unknown): EnvConfig {
   if (!r.success) throw new ConfigError(`invalid AWS stack config: ${formatZodError(r.error)}`);
   const unknown = Object.keys(r.data.alarms).filter((id) => !ALARMS.some((a) => a.id === id));
   if (unknown.length) throw new ConfigError(`invalid AWS stack config: unknown alarm id(s) ${unknown.join(', ')}`);
+  const health = checkHealthSettings(r.data, 'invalid AWS stack config: alarms.error-rate-high.threshold');
+  if (health) throw new ConfigError(health);
+  const onCall = onCallCheck(r.data.env, r.data.onCallEmails, 'onCallEmails (-c onCallEmails=oncall@example.com)');
+  if (onCall.error) throw new ConfigError(`invalid AWS stack config: ${onCall.error}`);
   try {
     Intl.DateTimeFormat('en', { timeZone: r.data.schedule.timeZone });
   } catch {

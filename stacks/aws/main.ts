@@ -3,7 +3,9 @@
  * Env-agnostic stack: synthesizes offline, without AWS credentials; `cdk deploy` picks the account/region
  * from the caller's credentials.
  */
-import { App } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack } from 'aws-cdk-lib';
+import { CiDeployRole } from '../../lib/constructs/aws/ci-deploy-role';
+import { ENVIRONMENTS } from '../../lib/config/environments';
 import { SearchProxy } from '../../lib/constructs/aws/search-proxy';
 import { secretRef } from '../../lib/constructs/aws/secret-ref';
 import { ConfigError, configFromContext } from './config';
@@ -32,6 +34,13 @@ export function buildApp(app = new App()): { app: App; stack: MigrationMonitorin
         }
       : undefined,
   });
+  // The GitHub Actions deploy role (once per account): `cdk deploy MigrationMonitoring-ci -c ciRepository=owner/name`.
+  const repository = app.node.tryGetContext('ciRepository') as string | undefined;
+  if (repository) {
+    const ci = new Stack(app, 'MigrationMonitoring-ci', { description: 'GitHub Actions OIDC deploy role of the migration monitor (assumes the CDK bootstrap roles only)' });
+    const role = new CiDeployRole(ci, 'Deploy', { repository, environments: [...ENVIRONMENTS], existingProviderArn: app.node.tryGetContext('ciOidcProviderArn') as string | undefined });
+    new CfnOutput(ci, 'DeployRoleArn', { value: role.role.roleArn, description: 'AWS_DEPLOY_ROLE_ARN of the GitHub workflows' });
+  }
   addNagChecks(app);
   return { app, stack };
 }

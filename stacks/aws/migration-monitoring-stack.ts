@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -18,6 +18,7 @@ import { ProgressTable } from '../../lib/constructs/aws/progress-table';
 import { Schedules } from '../../lib/constructs/aws/schedules';
 import { TrackerApi } from '../../lib/constructs/aws/tracker-api';
 import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../lib/core/monitoring-spec';
+import { onCallCheck } from '../../lib/config/environments';
 import { alarmOverrides, type EnvConfig } from './config';
 
 /** What a part (report, validation, search proxy, log ingest) hands back to the stack. */
@@ -73,6 +74,10 @@ export class MigrationMonitoringStack extends Stack {
     const reportAlarm: Record<string, AlarmOverride> = reporting ? {} : { 'report-missing': { enabled: false, ...cfg.alarms['report-missing'] } };
     this.spec = resolveSpec({ ...alarmOverrides(cfg), ...reportAlarm });
     const removalPolicy = cfg.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // staging and prod refuse to get here without on-call addresses (config); dev is allowed, with a warning.
+    const onCall = onCallCheck(cfg.env, cfg.onCallEmails, 'onCallEmails (-c onCallEmails=oncall@example.com)');
+    if (onCall.error) throw new Error(`${id}: ${onCall.error}`);
+    if (onCall.warning) Annotations.of(this).addWarningV2('migration-monitor:no-on-call', onCall.warning);
 
     this.failedInvocations = new sqs.Queue(this, 'FailedInvocations', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -97,6 +102,7 @@ export class MigrationMonitoringStack extends Stack {
       slackWebhookSecret: cfg.slackWebhookSecret,
       removalPolicy,
       handlerDefaults: this.handlerDefaults,
+      alarmNamePrefix: `${cfg.stackName}-`,
     });
     this.progressTable = new ProgressTable(this, 'Progress', { deletionProtection: cfg.deletionProtection, removalPolicy });
     this.trackerApi = new TrackerApi(this, 'TrackerApi', {

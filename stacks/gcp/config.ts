@@ -4,8 +4,7 @@ import { formatZodError } from '../../lib/core/validation-util';
 import { ALARMS, alarmOverrideSchema } from '../../lib/core/monitoring-spec';
 import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
 import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
-import { ENVIRONMENTS, type Environment } from '../../lib/constructs/gcp/common';
-import { CONFIGS as AWS_CONFIGS, alarmOverrides as awsAlarmOverrides } from '../aws/config';
+import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, onCallCheck, type EnvName as Environment } from '../../lib/config/environments';
 
 /**
  * Per-environment settings of the GCP monitoring stack, like the AWS stack's: `dev`, `staging`, `prod`.
@@ -123,8 +122,8 @@ function defaults(env: Environment): GcpConfig {
     },
     reportOutputs: ['gcs', 'slack'],
     schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
-    // Same thresholds per environment as the AWS stack.
-    alerts: { channels: [], overrides: awsAlarmOverrides(AWS_CONFIGS[env]) },
+    // Same thresholds per environment as the AWS stack (lib/config/environments.ts).
+    alerts: { channels: [], overrides: alarmOverrides(ENVIRONMENT_SETTINGS[env]) },
     tracker: { awsRegion: 'eu-west-1' },
     backend: { type: 'local' },
   };
@@ -213,6 +212,8 @@ export function validateGcpConfig(cfg: unknown): GcpConfig {
       throw new GcpConfigError(`invalid GCP stack config: logIngest.watch: ${(e as Error).message}`);
     }
   }
+  const onCall = onCallCheck(r.data.env, r.data.alerts.channels.flatMap((c) => c.emails), 'MM_ALERT_EMAILS (or alerts.channels in MM_GCP_CONFIG)');
+  if (onCall.error) throw new GcpConfigError(`invalid GCP stack config: ${onCall.error}`);
   return r.data;
 }
 

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import { Annotations, GcsBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { METRICS, resolveSpec, type MetricName } from '../../lib/core/monitoring-spec';
 import { baseLabels, checkLabels, type GcpPlacement } from '../../lib/constructs/gcp/common';
@@ -13,7 +13,7 @@ import { ProxyLoadBalancer } from '../../lib/constructs/gcp/proxy-load-balancer'
 import { LogSink } from '../../lib/constructs/gcp/log-sink';
 import type { LogWatchConfigInput } from '../../lib/core/logwatch/config';
 import type { GcpConfig } from './config';
-import { CONFIGS as AWS_CONFIGS } from '../aws/config';
+import { ENVIRONMENT_SETTINGS, onCallCheck } from '../../lib/config/environments';
 
 export interface GcpStackOptions {
   /** Zip a placeholder instead of running esbuild (unit tests, snapshot). */
@@ -32,6 +32,9 @@ export class GcpMonitoringStack extends TerraformStack {
 
   constructor(scope: Construct, cfg: GcpConfig, opts: GcpStackOptions = {}) {
     super(scope, cfg.stackName);
+    // staging and prod refuse to load without on-call addresses (config); dev is allowed, with a warning.
+    const onCall = onCallCheck(cfg.env, cfg.alerts.channels.flatMap((c) => c.emails), 'MM_ALERT_EMAILS (or alerts.channels in MM_GCP_CONFIG)');
+    if (onCall.warning) Annotations.of(this).addWarning(onCall.warning);
     if (cfg.backend.type === 'gcs') new GcsBackend(this, { bucket: cfg.backend.bucket, prefix: cfg.backend.prefix });
     else new LocalBackend(this, { path: cfg.backend.path ?? `terraform.${cfg.stackName}.tfstate` });
 
@@ -86,8 +89,8 @@ export class GcpMonitoringStack extends TerraformStack {
         buildServiceAccount: cfg.buildServiceAccount,
       };
     };
-    // Health thresholds the report applies: the same per environment as the AWS stack's.
-    const aws = AWS_CONFIGS[cfg.env];
+    // Health thresholds the report applies: the same per environment as the AWS stack's and the alerts'.
+    const health = ENVIRONMENT_SETTINGS[cfg.env];
     const report = new CloudRunHandler(this, 'report', {
       ...common('report', 'report'),
       environment: {
@@ -98,8 +101,9 @@ export class GcpMonitoringStack extends TerraformStack {
         REPORT_BUCKET: reports.name,
         REPORT_PREFIX: 'reports',
         REPORT_TIME_ZONE: cfg.schedules.timeZone,
-        STALL_MINUTES: String(aws.stallMinutes),
-        ERROR_RATE_PERCENT: String(aws.errorRatePercent),
+        STALL_MINUTES: String(health.stallMinutes),
+        // The error-rate alert's threshold (config may override it): the report calls "degraded" what pages.
+        ERROR_RATE_PERCENT: String(cfg.alerts.overrides['error-rate-high']?.threshold ?? health.errorRatePercent),
         ...cfg.handlers.report.environment,
       },
       secretEnv: { MIGRATION_MONITOR_TOKEN: 'tracker-api-credentials', ...(cfg.reportOutputs.includes('slack') ? { SLACK_WEBHOOK_URL: 'slack-webhook' } : {}) },

@@ -6,7 +6,7 @@ describe('AWS stack config', () => {
   it('defaults to dev and differs per environment in retention, protection and thresholds', () => {
     expect(configFromContext(ctx({})).env).toBe('dev');
     const dev = configFromContext(ctx({ env: 'dev' }));
-    const prod = configFromContext(ctx({ env: 'prod' }));
+    const prod = configFromContext(ctx({ env: 'prod', onCallEmails: 'oncall@example.com' }));
     expect(dev.retainData).toBe(false);
     expect(prod.retainData).toBe(true);
     expect(dev.deletionProtection).toBe(false);
@@ -31,7 +31,7 @@ describe('AWS stack config', () => {
     const dev = configFromContext(ctx({}));
     expect(dev.reports).toMatchObject({ enabled: true, prefix: 'reports', format: 'html', retentionDays: 30 });
     expect(dev.reports.email).toBeUndefined();
-    expect(configFromContext(ctx({ env: 'prod' })).reports.retentionDays).toBe(730);
+    expect(configFromContext(ctx({ env: 'prod', onCallEmails: 'oncall@example.com' })).reports.retentionDays).toBe(730);
     const c = configFromContext(ctx({ reportRecipients: 'a@example.com,b@example.com', reportEmailFrom: 'reports@example.com', reportSlackWebhookSecret: 'migration/report-slack' }));
     expect(c.reports.email).toEqual({ from: 'reports@example.com', recipients: ['a@example.com', 'b@example.com'], via: 'ses' });
     expect(c.reports.slackWebhookSecret).toBe('migration/report-slack');

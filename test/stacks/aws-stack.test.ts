@@ -9,6 +9,7 @@ import { CONFIGS } from '../../stacks/aws/config';
 import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-stack';
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
+import { cdkJsonContext } from './variants';
 
 const PROXY = {
   primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
@@ -34,7 +35,7 @@ function synthApp(context: Record<string, unknown>, opts: { builtinValidation?: 
     outdir,
     analyticsReporting: false,
     builtinCloudFormationValidation: opts.builtinValidation ?? false,
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
   });
   const { stack } = buildApp(app);
   const assembly = app.synth();
@@ -64,18 +65,19 @@ describe('MigrationMonitoringStack', () => {
   it('passes cdk-nag AwsSolutions and Serverless with zero unacknowledged findings in every environment', () => {
     for (const context of [
       { env: 'dev' },
-      { env: 'staging', ...EVERYTHING },
-      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY, ...EVERYTHING },
-      { env: 'prod', reports: 'false', validation: { configParameter: '/migration/validation-config' } },
+      { env: 'staging', onCallEmails: 'oncall@example.com', ...EVERYTHING },
+      { env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportBucketName: 'acme-reports', searchProxy: PROXY, ciRepository: 'acme/migration-monitor', ...EVERYTHING },
+      { env: 'prod', onCallEmails: 'oncall@example.com', reports: 'false', validation: { configParameter: '/migration/validation-config' } },
     ]) {
       const { report } = synthApp(context);
-      expect(findings(report)).toEqual([]);
+      // dev without on-call addresses warns by design (test/stacks/environments.test.ts); nothing else may be reported
+      expect(findings(report).filter((f) => !f.includes('migration-monitor:no-on-call'))).toEqual([]);
       expect(process.exitCode ?? 0).toBe(0);
     }
   });
 
   it('every acknowledgement carries a reason', () => {
-    const { app } = synthApp({ env: 'prod', slackWebhookSecret: 'migration/slack-webhook' });
+    const { app } = synthApp({ env: 'prod', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook' });
     const acks: Array<{ id: string; reason: string }> = [];
     for (const c of app.node.findAll()) {
       for (const m of c.node.metadata) {
@@ -104,20 +106,20 @@ describe('MigrationMonitoringStack', () => {
     expect(findings(report).filter((f) => !/warning/i.test(f))).toEqual([]);
     template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/alert-topic-arn' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/prod/alert-topic-arn' });
     template.hasOutput('ApiUrl', {});
     template.hasOutput('InvokePolicyArn', {});
   });
 
   it('deploys the search proxy from config: IAM function URL, breaker state in the progress table, watched and on the dashboard', () => {
-    const { template, stack } = synthApp({ env: 'staging', searchProxy: JSON.stringify(PROXY) });
+    const { template, stack } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', searchProxy: JSON.stringify(PROXY) });
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r: any) => r.Properties.AlarmName as string);
     expect(alarms).toContain('MigrationMonitoring-staging-search-proxy-Fault-Count-warning');
     expect(alarms.filter((n) => n.endsWith('-breaker-open'))).toEqual(['MigrationMonitoring-staging-breaker-open']); // rendered once
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r: any) => r.Properties.Environment?.Variables?.PRIMARY_URL_PARAMETER) as any;
     expect(fn.Properties.Environment.Variables.BREAKER_STATE_TABLE).toEqual({ Ref: stack.getLogicalId(stack.progressTable.table.node.defaultChild as never) });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/search-proxy/breaker-switch' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/staging/search-proxy/breaker-switch' });
   });
 
   it('deploys the daily report by default: bucket in SSM, 07:00 in the configured time zone, report-missing alarm, watched', () => {
@@ -129,7 +131,7 @@ describe('MigrationMonitoringStack', () => {
     const daily = schedules.find((p) => p.ScheduleExpression === 'cron(0 7 * * ? *)');
     expect(daily).toMatchObject({ ScheduleExpressionTimezone: 'Europe/Berlin', Target: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.report!.handler.function.node.defaultChild as never), 'Arn'] } } });
     expect(JSON.parse(daily.Target.Input)).toEqual({ source: 'schedule', kind: 'daily-report' });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/report-bucket', Value: { Ref: stack.getLogicalId(stack.report!.bucket.node.defaultChild as never) } });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/migration/dev/report-bucket', Value: { Ref: stack.getLogicalId(stack.report!.bucket.node.defaultChild as never) } });
     template.hasOutput('ReportBucketName', {});
     expect(stack.validation).toBeUndefined();
     expect(stack.gcpKeylessRole).toBeUndefined();
@@ -145,7 +147,7 @@ describe('MigrationMonitoringStack', () => {
   });
 
   it('adds validation, the GCP keyless role and the log subscription when config names them', () => {
-    const { template, stack } = synthApp({ env: 'staging', ...EVERYTHING });
+    const { template, stack } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', ...EVERYTHING });
     // validation: every 15 minutes, config from SSM, results to the tracker (SigV4) and the report bucket
     const rates = Object.values(template.findResources('AWS::Scheduler::Schedule')).map((r: any) => r.Properties.ScheduleExpression);
     expect(rates.sort()).toEqual(['cron(0 7 * * ? *)', 'rate(15 minutes)', 'rate(5 minutes)']);

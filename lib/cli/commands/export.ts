@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { CONFIGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../../stacks/aws/config';
+import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../config/environments';
 import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/monitoring-spec';
 import { grafanaDashboard } from '../../core/render/grafana';
 import { prometheusRulesYaml } from '../../core/render/prometheus-rules';
@@ -25,7 +25,7 @@ export function specFrom(flags: Pick<SpecFlags, 'env' | 'overrides'>): Monitorin
   let overrides: Record<string, AlarmOverride> = {};
   if (flags.env !== undefined) {
     if (!(ENVIRONMENTS as readonly string[]).includes(flags.env)) throw new CliError(`--env must be one of ${ENVIRONMENTS.join(', ')} (got "${flags.env}")`, 2);
-    overrides = alarmOverrides(CONFIGS[flags.env as EnvName]);
+    overrides = alarmOverrides(ENVIRONMENT_SETTINGS[flags.env as EnvName]);
   }
   if (flags.overrides) {
     let raw: unknown;

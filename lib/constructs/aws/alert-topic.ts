@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +19,12 @@ export interface AlertTopicProps {
   removalPolicy: RemovalPolicy;
   /** Settings every handler Lambda shares (runtime, logs, Powertools env). */
   handlerDefaults: HandlerDefaults;
+  /**
+   * Only CloudWatch alarms of this account whose name starts with this prefix may publish (the topic policy
+   * scopes `cloudwatch.amazonaws.com` with `aws:SourceAccount` and `aws:SourceArn`).
+   * @default - any alarm of this account and region
+   */
+  readonly alarmNamePrefix?: string;
 }
 
 /**
@@ -68,6 +74,21 @@ export class AlertTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    // A topic policy (enforceSSL makes one) replaces SNS's default policy: without this statement every alarm
+    // action fails "not authorized … because no resource-based policy allows the SNS:Publish action".
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisAccountsAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${props.alarmNamePrefix ?? ''}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
 
     for (const email of props.emails) {
       this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));

@@ -52,6 +52,20 @@ export const BUNDLING = {
   define: { 'process.env.MM_BUNDLE_OMIT_GCP': '"true"', 'process.env.MM_BUNDLE_OMIT_PROMETHEUS': '"true"' } as Record<string, string>,
 } as const;
 
+/**
+ * Text in IAM's character set (role and policy descriptions: tab, newline, printable ASCII and Latin-1):
+ * IAM refuses anything else at deploy time (cfn-lint E3031). Arrows and dashes become ASCII.
+ */
+export function iamText(s: string): string {
+  return s
+    .replace(/[→⇒]/g, '->')
+    .replace(/[–—]/g, '-')
+    .replace(/[‘’]/g, "'")
+    .replace(/[“”]/g, '"')
+    .replace(/…/g, '...')
+    .replace(/[^\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]/g, '?');
+}
+
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's LambdaLatestVersion/AwsSolutions-L1 want it). */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -70,7 +84,7 @@ export class HandlerFunction extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.removalPolicy });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.description} (execution role)`,
+      description: iamText(`${props.description} (execution role)`),
     });
     this.logGroup.grantWrite(this.role);
     this.function = new NodejsFunction(this, 'Function', {

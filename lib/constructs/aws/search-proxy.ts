@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,11 +9,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { backendConfigSchema } from '../../adapters/http/vector-backend';
-import { METRICS, resolveSpec, type AlarmSpec, type MonitoringSpec } from '../../core/monitoring-spec';
+import { resolveSpec, type MonitoringSpec } from '../../core/monitoring-spec';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { formatZodError } from '../../core/validation-util';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';
-import { alarmDescription, checkAlarmWindow } from './migration-alarms';
+import { SpecAlarmFactory } from './spec-alarm-factory';
 
 export interface SearchProxyBackend {
   /** Backend config without its URL: `{kind: 'milvus', collection: 'docs', vectorField: 'embedding'}` (see docs/search-proxy.md). */
@@ -56,13 +55,6 @@ export interface SearchProxyProps {
 
 /** The spec alarms that belong to the proxy. */
 export const SEARCH_PROXY_ALARM_IDS = ['breaker-open', 'proxy-latency-slo'] as const;
-
-const COMPARISON: Record<AlarmSpec['comparison'], cw.ComparisonOperator> = {
-  gt: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-  gte: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-  lt: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-  lte: cw.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-};
 
 /** Shared breaker state is DynamoDB on AWS: the Redis adapter and ioredis (~180 KB) stay out of the bundle. */
 export const SEARCH_PROXY_BUNDLE_DEFINE: Record<string, string> = { 'process.env.MM_BUNDLE_OMIT_REDIS': '"true"' };
@@ -165,30 +157,11 @@ export class SearchProxy extends Construct {
 
   private renderAlarms(a: NonNullable<SearchProxyProps['alarms']>, d: HandlerDefaults): void {
     const spec = a.spec ?? resolveSpec();
-    const action = new cwActions.SnsAction(a.topic);
+    const factory = new SpecAlarmFactory({ metrics: { namespace: d.metricsNamespace, serviceName: d.serviceName }, alarmNamePrefix: a.alarmNamePrefix, topic: a.topic });
     for (const id of SEARCH_PROXY_ALARM_IDS) {
       const s = spec.alarms.find((x) => x.id === id);
       if (!s) continue; // disabled by an environment override
-      checkAlarmWindow(s);
-      const alarm = new cw.Alarm(this, `Alarm-${id}`, {
-        alarmName: `${a.alarmNamePrefix}-${id}`,
-        alarmDescription: alarmDescription(s),
-        metric: new cw.Metric({
-          namespace: d.metricsNamespace,
-          metricName: METRICS[s.metric].name,
-          dimensionsMap: { service: d.serviceName },
-          statistic: s.statistic,
-          period: Duration.seconds(s.periodSeconds),
-        }),
-        threshold: s.threshold,
-        comparisonOperator: COMPARISON[s.comparison],
-        evaluationPeriods: s.evaluationPeriods,
-        datapointsToAlarm: s.datapointsToAlarm,
-        treatMissingData: s.missingData === 'breaching' ? cw.TreatMissingData.BREACHING : s.missingData === 'ignore' ? cw.TreatMissingData.IGNORE : s.missingData === 'missing' ? cw.TreatMissingData.MISSING : cw.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-      this.alarms.set(id, alarm);
+      this.alarms.set(id, factory.create(this, `Alarm-${id}`, s));
     }
   }
 }

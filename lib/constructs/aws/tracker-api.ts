@@ -74,6 +74,8 @@ export class TrackerApi extends Construct {
     props.table.grantStore(this.handler.role);
 
     this.api = new apigw.HttpApi(this, 'HttpApi', {
+      // Named after the stack (which carries the environment): dev, staging and prod APIs tell apart in one account.
+      apiName: `${Stack.of(this).stackName}-tracker`,
       description: 'Migration tracker API (IAM auth)',
       createDefaultStage: false,
       defaultIntegration: new HttpLambdaIntegration('Tracker', this.handler.function, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 }),

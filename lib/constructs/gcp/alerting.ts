@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { describeCondition, evaluationWindow, isUpward } from '../../core/alarm-meaning';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import {
   MonitoringAlertPolicy,
@@ -47,9 +48,9 @@ type Cond = { metric: MetricName; statistic: Statistic; comparison: Comparison; 
  * held for (datapointsToAlarm - 1) × P after the first one. Windows over 25 h keep the rest in `duration`.
  */
 export function windowOf(alarm: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'missingData' | 'comparison' | 'statistic'>) {
-  const absence = alarm.statistic === 'Sum' && (alarm.comparison === 'lt' || alarm.comparison === 'lte');
-  let window = absence ? alarm.periodSeconds * alarm.evaluationPeriods : alarm.periodSeconds;
-  let duration = absence ? 0 : alarm.periodSeconds * (alarm.datapointsToAlarm - 1);
+  const w = evaluationWindow(alarm);
+  let window = w.rangeSeconds;
+  let duration = w.holdSeconds;
   if (window > MAX_ALIGNMENT_SECONDS) {
     duration += window - MAX_ALIGNMENT_SECONDS;
     window = MAX_ALIGNMENT_SECONDS;
@@ -85,7 +86,7 @@ export function renderCondition(
       return sumOf(metrics.metric(c.metric), COMPARISON[c.comparison], c.threshold);
     case 'Maximum':
     case 'Minimum': {
-      const upward = c.comparison === 'gt' || c.comparison === 'gte';
+      const upward = isUpward(c.comparison);
       if (upward !== (c.statistic === 'Maximum')) throw new Error(`${key}: ${c.statistic} ${c.comparison} cannot be rendered on GCP (only Maximum above / Minimum below a threshold)`);
       // "the maximum crossed t in the window" = "at least one datapoint crossed t".
       return sumOf(metrics.crossing(key, c.metric, c.comparison, c.threshold), 'COMPARISON_GT', 0);
@@ -119,7 +120,7 @@ function documentation(alarm: Pick<AlarmSpec, 'id' | 'title' | 'runbook' | 'seve
   };
 }
 
-const describe = (c: Cond, periodSeconds: number) => `${c.statistic} of ${c.metric} ${c.comparison} ${c.threshold} over ${periodSeconds}s`;
+const describe = (c: Cond, periodSeconds: number) => describeCondition(c, periodSeconds);
 
 /**
  * E-mail notification channels (named by purpose) and one alert policy per spec alarm, plus the GCP platform

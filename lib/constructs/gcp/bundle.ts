@@ -5,6 +5,12 @@ import type { CloudRunAdapter } from '../../adapters/gcp/cloud-run';
 
 /** The Cloud Run entry every bundle wraps its handler with. */
 export const CLOUD_RUN_ENTRY = path.resolve(__dirname, '../../adapters/gcp/cloud-run.ts');
+/**
+ * Runtime of the Cloud Run functions: Node.js 24 (GA; Google deprecates it 2028-04-30, decommissions
+ * 2028-10-31). nodejs20 was decommissioned 2026-10-30 (no create or update). test/stacks/runtimes.test.ts
+ * refuses decommissioned runtimes.
+ */
+export const GCP_NODE_RUNTIME = 'nodejs24';
 /** The export the Functions Framework calls (the function's `entry_point`). */
 export const FUNCTION_ENTRY_POINT = 'mmHandler';
 
@@ -38,7 +44,7 @@ export function bundleHandler(opts: BundleOptions): string {
     version: '0.0.0',
     private: true,
     main: 'index.js',
-    engines: { node: '>=20' },
+    engines: { node: '>=22' },
   };
   writeFileSync(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   if (opts.skip) {
@@ -79,7 +85,7 @@ export function bundleHandler(opts: BundleOptions): string {
       },
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: 'node22',
       format: 'cjs',
       outfile: path.join(out, 'index.js'),
       sourcemap: false,

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Construct } from 'constructs';
 import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
@@ -6,7 +9,8 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import type { CloudRunAdapter } from '../../adapters/gcp/cloud-run';
-import { bundleHandler, FUNCTION_ENTRY_POINT } from './bundle';
+import { bundleHandler, FUNCTION_ENTRY_POINT, GCP_NODE_RUNTIME } from './bundle';
+import { deterministicZip } from './zip';
 import { checkLabels, saMember, serviceAccountId, serviceName, type GcpPlacement } from './common';
 import type { SecureBucket } from './report-bucket';
 import type { HandlerSecrets } from './secrets';
@@ -137,7 +141,11 @@ export class CloudRunHandler extends Construct {
     } else {
       if (!props.sourceBucket) throw new Error(`${props.purpose}: a Cloud Run function needs sourceBucket (or give an image)`);
       const dir = bundleHandler({ entry: props.entry, exportName: props.exportName ?? 'handler', adapter: props.adapter, name: props.purpose, skip: props.skipBundling });
-      const asset = new TerraformAsset(this, 'bundle', { path: dir, type: AssetType.ARCHIVE });
+      // Zipped here, not by TerraformAsset's ARCHIVE (which stamps entries with the build time): fixed
+      // timestamps and order, so the same code gives the same object and Terraform plans no replacement.
+      const zipDir = mkdtempSync(path.join(tmpdir(), `mm-zip-${props.purpose}-`));
+      deterministicZip(dir, path.join(zipDir, 'source.zip'));
+      const asset = new TerraformAsset(this, 'bundle', { path: path.join(zipDir, 'source.zip'), type: AssetType.FILE });
       const object = new StorageBucketObject(this, 'source', {
         bucket: props.sourceBucket.name,
         name: `${props.purpose}/${asset.assetHash}.zip`,
@@ -150,7 +158,7 @@ export class CloudRunHandler extends Construct {
         description,
         labels,
         buildConfig: {
-          runtime: 'nodejs20',
+          runtime: GCP_NODE_RUNTIME,
           entryPoint: FUNCTION_ENTRY_POINT,
           serviceAccount: props.buildServiceAccount,
           source: { storageSource: { bucket: props.sourceBucket.name, object: object.name } },

@@ -4,8 +4,11 @@
  * a rename, not a rewrite.
  */
 
-export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+import type { EnvName } from '../../config/environments';
+
+/** The environments (one list for both clouds and the CLI: lib/config/environments.ts). */
+export { ENVIRONMENTS } from '../../config/environments';
+export type Environment = EnvName;
 
 /** What a construct needs to know about where it is deployed. */
 export interface GcpPlacement {

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { COMPARISON_SYMBOL, dimensionLabel } from '../../core/alarm-meaning';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { METRICS, type Comparison, type MetricName, type MetricSpec } from '../../core/monitoring-spec';
 import type { GcpPlacement } from './common';
@@ -15,9 +16,10 @@ import type { GcpPlacement } from './common';
  *   percentile of a distribution would only approximate the maximum).
  */
 
-export const labelKey = (dimension: string): string => dimension.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+/** A spec dimension as a Cloud Logging metric label: the same snake_case as the Prometheus labels (lib/core/alarm-meaning.ts). */
+export const labelKey = (dimension: string): string => dimensionLabel(dimension);
 
-const CMP: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
+const CMP: Record<Comparison, string> = COMPARISON_SYMBOL;
 
 function buckets(spec: MetricSpec) {
   switch (spec.unit) {

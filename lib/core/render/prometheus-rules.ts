@@ -1,4 +1,5 @@
 import YAML from 'yaml';
+import { evaluationWindow } from '../alarm-meaning';
 import { METRICS, type AlarmSpec, type MonitoringSpec } from '../monitoring-spec';
 import { PROM_OP, alarmLabels, promDuration, presenceSeries, statisticExpr, toPrometheusValue } from './promql';
 
@@ -34,14 +35,11 @@ export const alertName = (id: string): string => id.replace(/(^|[-_])([a-z0-9])/
 export const COMPOSITE_ALERT = 'MigrationUnhealthy';
 
 /**
- * The window of one alarm, the same arithmetic as the CloudWatch and Cloud Monitoring renderings: an
- * absence rule (a Sum below its threshold) looks at the whole N × period window at once; a breach rule
- * looks at one period and must hold for (datapointsToAlarm - 1) more periods (`for`).
+ * The window of one alarm: the spec's evaluation window (lib/core/alarm-meaning.ts, shared with CloudWatch
+ * and Cloud Monitoring) with Prometheus' minimum range; the hold time becomes `for`.
  */
 export function alarmWindow(a: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'statistic' | 'comparison'>, minRangeSeconds = 120) {
-  const absence = a.statistic === 'Sum' && (a.comparison === 'lt' || a.comparison === 'lte');
-  const range = absence ? a.periodSeconds * a.evaluationPeriods : a.periodSeconds;
-  const holdFor = absence ? 0 : a.periodSeconds * (a.datapointsToAlarm - 1);
+  const { rangeSeconds: range, holdSeconds: holdFor } = evaluationWindow(a);
   // A gating condition (`onlyWhile`) is read per period, like CloudWatch reads it in each period.
   return { rangeSeconds: Math.max(range, minRangeSeconds), conditionRangeSeconds: Math.max(a.periodSeconds, minRangeSeconds), forSeconds: holdFor };
 }

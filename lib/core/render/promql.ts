@@ -1,7 +1,8 @@
+import { COMPARISON_SYMBOL, dimensionLabel } from '../alarm-meaning';
 import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../monitoring-spec';
 
 /** `ViolationType` → `violation_type`: a spec dimension as a Prometheus label. */
-export const promLabel = (d: Dimension): string => d.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+export const promLabel = (d: Dimension): string => dimensionLabel(d);
 
 /** Spec values are in the spec's unit; Prometheus names are in base units (ms → s for `_seconds`, % → ratio for `_ratio`). */
 export function toPrometheusValue(spec: MetricSpec, value: number): number {
@@ -10,7 +11,8 @@ export function toPrometheusValue(spec: MetricSpec, value: number): number {
   return value;
 }
 
-export const PROM_OP: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
+/** The spec comparison as a PromQL operator (the one table: lib/core/alarm-meaning.ts). */
+export const PROM_OP: Record<Comparison, string> = COMPARISON_SYMBOL;
 
 /** 300 → `5m`, 93600 → `26h`, 90 → `90s`. */
 export function promDuration(seconds: number): string {

@@ -37,7 +37,7 @@ describe('MigrationAlarms', () => {
     expect(counter.period.toSeconds()).toBe(60);
   });
 
-  it('renders every spec alarm on the service rollup with its threshold, window, runbook and SNS alarm + OK actions', () => {
+  it('renders every spec alarm on the service rollup with its threshold, window, runbook and SNS alarm + OK actions (composite members: none)', () => {
     const { stack, topic } = build();
     const t = template(stack);
     const alarms = byName(t);
@@ -50,8 +50,8 @@ describe('MigrationAlarms', () => {
       expect(a.DatapointsToAlarm).toBe(spec.datapointsToAlarm);
       expect(a.AlarmDescription).toContain(spec.runbook.slice(0, 60));
       expect(a.AlarmDescription).toMatch(new RegExp(`^\\[${spec.severity}\\]`));
-      expect(a.AlarmActions).toEqual([topicRef]);
-      expect(a.OKActions).toEqual([topicRef]);
+      expect(a.AlarmActions).toEqual(spec.composite ? undefined : [topicRef]);
+      expect(a.OKActions).toEqual(spec.composite ? undefined : [topicRef]);
       if (!spec.onlyWhile) {
         expect(a).toMatchObject({ Namespace: 'MM/test', MetricName: spec.metric, Dimensions: [{ Name: 'service', Value: 'migration-monitor' }], Period: spec.periodSeconds });
       }
@@ -95,6 +95,25 @@ describe('MigrationAlarms', () => {
     }
     expect(comp.Properties.AlarmActions).toHaveLength(1);
     expect(comp.Properties.OKActions).toHaveLength(1);
+  });
+
+  it('one incident, one mail: a composite member never notifies itself, the composite notifies once for it', () => {
+    const { stack, topic } = build();
+    const t = template(stack);
+    const topicRef = { Ref: stack.getLogicalId(topic.node.defaultChild as never) };
+    const [[, comp]] = resources(t, 'AWS::CloudWatch::CompositeAlarm') as [[string, any]];
+    const rule = JSON.stringify(comp.Properties.AlarmRule);
+    const notifying: string[] = [];
+    for (const [id, a] of resources(t, 'AWS::CloudWatch::Alarm')) {
+      const member = rule.includes(id);
+      const actions = [...(a.Properties['AlarmActions'] ?? []), ...(a.Properties['OKActions'] ?? [])];
+      if (member) expect(`${a.Properties['AlarmName']}: ${actions.length}`).toBe(`${a.Properties['AlarmName']}: 0`);
+      else notifying.push(a.Properties['AlarmName']);
+    }
+    expect(ALARMS.filter((a) => a.composite).length).toBeGreaterThan(1);
+    expect(comp.Properties.AlarmActions).toEqual([topicRef]);
+    expect(comp.Properties.OKActions).toEqual([topicRef]);
+    expect(notifying).toContain('MM-test-report-missing'); // not a member: notifies itself
   });
 
   it('watches handler errors (the spec alarm, from Lambda Errors), throttles and dead letters through MonitoringFacade', () => {

@@ -30,7 +30,7 @@ describe('CloudRunHandler (Cloud Run function, 2nd gen)', () => {
     const json = synthJson((s) => handler(s));
     const fn = only(json, 'google_cloudfunctions2_function');
     expect(fn.name).toBe('mm-prod-report');
-    expect(fn.build_config).toMatchObject({ runtime: 'nodejs20', entry_point: 'mmHandler' });
+    expect(fn.build_config).toMatchObject({ runtime: 'nodejs24', entry_point: 'mmHandler' });
     expect(fn.build_config.source.storage_source.object).toMatch(/^\$\{google_storage_bucket_object\./);
     expect(fn.service_config).toMatchObject({
       ingress_settings: 'ALLOW_INTERNAL_ONLY',

@@ -81,7 +81,7 @@ describe('GCP monitoring stack', () => {
   });
 
   it('declares a project_id variable when no project is configured', () => {
-    const json = stackJson(loadGcpConfig('staging', {}));
+    const json = stackJson(loadGcpConfig('staging', { MM_ALERT_EMAILS: 'oncall@example.com' }));
     expect(json.variable).toEqual({ project_id: expect.objectContaining({ type: 'string' }) });
     expect(json.provider.google[0].project).toBe('${var.project_id}');
   });
@@ -152,7 +152,7 @@ describe('GCP stack config', () => {
     const write = (v: unknown) => {
       const f = path.join(dir, `${Math.random()}.json`);
       writeFileSync(f, JSON.stringify(v));
-      return { MM_GCP_CONFIG: f };
+      return { MM_GCP_CONFIG: f, MM_ALERT_EMAILS: 'oncall@example.com' };
     };
     expect(() => loadGcpConfig('prod', write({ prod: { slackWebhookUrl: 'x' } }))).toThrow(/Unrecognized key.*slackWebhookUrl/);
     expect(() => loadGcpConfig('prod', write({ prod: { alerts: { overrides: { nope: {} } } } }))).toThrow(/unknown alarm id\(s\) in alerts.overrides: nope/);
@@ -173,7 +173,7 @@ describe('GCP stack config', () => {
   });
 
   it('reads per-environment variables before plain ones', () => {
-    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-shared', MM_GCP_PROJECT_PROD: 'acme-prod' });
+    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-shared', MM_GCP_PROJECT_PROD: 'acme-prod', MM_ALERT_EMAILS: 'oncall@example.com' });
     expect(cfg.project).toBe('acme-prod');
     expect(loadGcpConfig('dev', { MM_GCP_PROJECT: 'acme-shared', MM_GCP_PROJECT_PROD: 'acme-prod' }).project).toBe('acme-shared');
   });

@@ -27,7 +27,7 @@ describe('log-ingest on Cloud Run, bundled as the stack deploys it', () => {
   beforeAll(async () => {
     tracker = new Tracker({ store: FileStore.inMemory() });
     api = await serveHttp(trackerApi({ tracker, token: 'api-token' }));
-    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-migration', MM_TRACKER_URL: api.url, MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"' });
+    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-migration', MM_ALERT_EMAILS: 'oncall@example.com', MM_TRACKER_URL: api.url, MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"' });
     const h = cfg.handlers.logIngest;
     const cwd = process.cwd();
     process.chdir(REPO); // entries are relative to the repository, as in `npm run synth:gcp`
