@@ -224,7 +224,7 @@ const HANDLERS: Record<string, () => Handler> = {
     fn: 'LogSubscriptionHandler',
     calls: {
       ...Object.fromEntries(Object.entries(table4(() => [{ resource: progressTable() }])).map(([k, f]) => [k, f()])),
-      AssumeRoleWithWebIdentityCommand: { notIssued: 'the keyless GCP path (unsigned STS call), bundled through the shared tracker access; on Lambda the table is used' },
+      GetSecretValueCommand: { notIssued: 'the token path of the shared tracker access (lib/compose/tracker-access.ts); on Lambda log ingest writes the table in-process, and the keyless GCP path is defined out of the bundle' },
     },
   }),
   'slack-notifier': () => ({
