@@ -34,9 +34,7 @@ export interface VectorBackend {
 export const SEARCH_LIMITS = {
   maxDimensions: 8192,
   maxTopK: 1000,
-  /** Nesting of any request body (objects and arrays), checked before anything else reads it. */
-  maxBodyDepth: 64,
-  /** Nesting of an object filter: backends and their serializers see it as is. */
+  /** Nesting of an object filter: backends and their serializers see it as is (direct callers of search(); over HTTP the body's own limit, LIMITS.maxJsonDepth, is met first). */
   maxFilterDepth: 32,
   /** An object filter's size as JSON. */
   maxFilterBytes: 16 * 1024,
@@ -53,16 +51,12 @@ export const searchRequestSchema = z.strictObject({
 });
 
 /**
- * Parse and validate a /search body: 415/413/400 from parseJsonBody, then the depth of the whole body, then
- * the schema. `queryFault` then checks the filter. Everything here is the query's own fault, answered with
+ * Parse and validate a /search body: 415/413/400 from parseJsonBody (which also refuses a body nested deeper
+ * than every endpoint allows, before parsing), then the schema. `queryFault` then checks the filter. Everything here is the query's own fault, answered with
  * a 4xx naming the limit before any backend (or breaker) sees the query.
  */
 export function parseSearchRequest(req: HttpRequest): SearchQuery {
-  const body = parseJsonBody(req);
-  if (nestsDeeperThan(body, SEARCH_LIMITS.maxBodyDepth)) {
-    throw new DomainError('bad_request', `search request is nested more than ${SEARCH_LIMITS.maxBodyDepth} levels deep (the limit is ${SEARCH_LIMITS.maxBodyDepth})`);
-  }
-  return parseOrThrow(searchRequestSchema, body, 'search request');
+  return parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request');
 }
 
 /** What is wrong with a query's filter (depth, size as JSON), or null: so no serializer downstream can fail on it. */
