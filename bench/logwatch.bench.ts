@@ -12,7 +12,7 @@ import path from 'node:path';
 import { FileStore } from '../lib/adapters/file/file-store';
 import { LogTailer } from '../lib/adapters/file/log-tailer';
 import { LogAnalyzer, trackerSink } from '../lib/core/logwatch';
-import { Tracker } from '../lib/core/tracker';
+import { Tracker } from '../lib/core/tracker/service';
 
 const NOISE = Number(process.env['BENCH_LOGWATCH_LINES'] ?? 100_000);
 const EVENTS = Math.max(100, Math.round(NOISE / 20));

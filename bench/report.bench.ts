@@ -10,7 +10,7 @@ import type { ActivityEntry } from '../lib/core/model';
 import { validatePlan } from '../lib/core/plan';
 import { buildStatusReport } from '../lib/core/report/model';
 import { render } from '../lib/core/report/render';
-import { newMigration } from '../lib/core/tracker';
+import { newMigration } from '../lib/core/tracker/service';
 
 const EVENTS = Number(process.env['BENCH_REPORT_EVENTS'] ?? 1_000_000);
 const LIMIT_MS = 5000;

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { CONFIGS, ENVIRONMENTS, alarmOverrides } from '../stacks/aws/config';
 import { MigrationAlarms } from '../lib/constructs/aws/migration-alarms';
 import { Alerting } from '../lib/constructs/gcp/alerting';
-import { METRICS, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../lib/core/monitoring-spec';
+import { METRICS, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../lib/core/metrics/spec';
 import { toPrometheusValue } from '../lib/core/render/promql';
 import { prometheusRulesYaml } from '../lib/core/render/prometheus-rules';
 import { resources as cfnResources, template, testStack } from './constructs/aws/helpers';

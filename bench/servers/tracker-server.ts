@@ -6,8 +6,8 @@ import http from 'node:http';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp } from '../../lib/adapters/http/server';
 import { RedisStore } from '../../lib/adapters/redis/redis-store';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
 
 async function main() {
   const [kind, arg] = process.argv.slice(2);

@@ -2,7 +2,7 @@ import { startDemoProxy } from '../adapters/demo/demo-proxy';
 import { metricsRoute } from '../adapters/prometheus/metrics';
 import type { Route } from '../core/http';
 import type { RunningServer } from '../adapters/http/server';
-import type { Tracker } from '../core/tracker';
+import type { Tracker } from '../core/tracker/service';
 
 export interface LocalExtras {
   routes: Route[];

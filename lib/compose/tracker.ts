@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
-import { Tracker, type TrackerListener } from '../core/tracker';
-import { trackerApi } from '../core/tracker-api';
+import { Tracker, type TrackerListener } from '../core/tracker/service';
+import { trackerApi } from '../core/tracker/api';
 import { parseEnv } from './env';
 import type { RuntimeMetrics } from './metrics';
 

@@ -1,4 +1,4 @@
-import { ALARMS, type AlarmOverride } from '../core/monitoring-spec';
+import { ALARMS, type AlarmOverride } from '../core/metrics/spec';
 
 /**
  * The per-environment settings both stacks (AWS, GCP) and the CLI share: which environments exist, how each

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, checkHealthSettings, onCallCheck, parameterPrefixFor, type EnvName } from '../../lib/config/environments';
-import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/monitoring-spec';
+import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/metrics/spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';
 import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../../lib/core/validation/config';
 import { formatZodError } from '../../lib/core/validation-util';

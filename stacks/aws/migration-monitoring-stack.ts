@@ -17,7 +17,7 @@ import { Parameters } from '../../lib/constructs/aws/parameters';
 import { ProgressTable } from '../../lib/constructs/aws/progress-table';
 import { Schedules } from '../../lib/constructs/aws/schedules';
 import { TrackerApi } from '../../lib/constructs/aws/tracker-api';
-import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../lib/core/monitoring-spec';
+import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../lib/core/metrics/spec';
 import { onCallCheck } from '../../lib/config/environments';
 import { alarmOverrides, type EnvConfig } from './config';
 

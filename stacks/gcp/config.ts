@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatZodError } from '../../lib/core/validation-util';
-import { ALARMS, alarmOverrideSchema } from '../../lib/core/monitoring-spec';
+import { ALARMS, alarmOverrideSchema } from '../../lib/core/metrics/spec';
 import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
 import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, onCallCheck, type EnvName as Environment } from '../../lib/config/environments';

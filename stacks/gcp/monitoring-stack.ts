@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Annotations, GcsBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
-import { METRICS, resolveSpec, type MetricName } from '../../lib/core/monitoring-spec';
+import { METRICS, resolveSpec, type MetricName } from '../../lib/core/metrics/spec';
 import { baseLabels, checkLabels, type GcpPlacement } from '../../lib/constructs/gcp/common';
 import { ReportBucket, SecureBucket } from '../../lib/constructs/gcp/report-bucket';
 import { HandlerSecrets, DEFAULT_SECRETS } from '../../lib/constructs/gcp/secrets';

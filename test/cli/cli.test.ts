@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 let srv: RunningServer;

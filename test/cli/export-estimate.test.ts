@@ -5,9 +5,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp } from '../../lib/adapters/http/server';
-import { ALARMS } from '../../lib/core/monitoring-spec';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { ALARMS } from '../../lib/core/metrics/spec';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 let dir: string;

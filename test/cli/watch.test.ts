@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 const FIXTURES = path.join(__dirname, '../core/logwatch/fixtures');

@@ -1,6 +1,6 @@
 import { ManualClock } from '../../lib/core/clock';
 import type { ProgressStore } from '../../lib/core/store';
-import { Tracker, newMigration } from '../../lib/core/tracker';
+import { Tracker, newMigration } from '../../lib/core/tracker/service';
 import { DEFAULT_PLAN } from '../../lib/core/plan';
 import type { ActivityEntry } from '../../lib/core/model';
 

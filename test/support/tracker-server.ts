@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
 
 export interface TrackerServer {
   url: string;

@@ -1,6 +1,6 @@
 import type { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Observation, ObservationSink } from '../../core/metrics/observation';
-import { METRICS, type Dimension } from '../../core/monitoring-spec';
+import { METRICS, type Dimension } from '../../core/metrics/spec';
 
 type PowertoolsUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
 

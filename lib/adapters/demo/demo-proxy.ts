@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
-import { checkAuth } from '../../core/tracker-api';
+import { checkAuth } from '../../core/tracker/api';
 import { searchProxy, type SearchProxy } from '../../core/search/proxy';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { StaticOperatorSwitch } from '../../core/search/breaker/ports';

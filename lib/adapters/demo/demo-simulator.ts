@@ -1,4 +1,4 @@
-import type { Tracker } from '../../core/tracker';
+import type { Tracker } from '../../core/tracker/service';
 import type { PhaseState } from '../../core/model';
 
 export interface DemoOptions {

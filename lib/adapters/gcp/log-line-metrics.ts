@@ -1,5 +1,5 @@
 import type { Observation, ObservationSink } from '../../core/metrics/observation';
-import { METRICS } from '../../core/monitoring-spec';
+import { METRICS } from '../../core/metrics/spec';
 
 /**
  * Spec metrics as Cloud Run log lines: the one writer of the shape the GCP log-based metrics read

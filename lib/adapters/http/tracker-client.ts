@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DashboardAction, ProgressOperation } from '../../core/operations';
+import type { DashboardAction, ProgressOperation } from '../../core/tracker/operations';
 import type { PhaseDefInput } from '../../core/plan';
 import { parseRetryAfter, retry, type AttemptOutcome } from '../../core/retry';
 

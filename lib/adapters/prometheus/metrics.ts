@@ -3,9 +3,9 @@ import type { Route } from '../../core/http';
 import type { Observation } from '../../core/metrics/observation';
 import { ALERT_SEVERITIES, type MigrationState } from '../../core/model';
 import { migrationStateObservations, observation as obs, trackerChangeObservations } from '../../core/metrics/mapping';
-import { METRICS, type MetricName } from '../../core/monitoring-spec';
-import type { Tracker } from '../../core/tracker';
-import { checkAuth } from '../../core/tracker-api';
+import { METRICS, type MetricName } from '../../core/metrics/spec';
+import type { Tracker } from '../../core/tracker/service';
+import { checkAuth } from '../../core/tracker/api';
 import { PrometheusSink } from './sink';
 
 /** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */

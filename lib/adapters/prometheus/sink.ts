@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Observation, ObservationSink } from '../../core/metrics/observation';
-import { METRICS, type Dimension, type MetricName, type MetricSpec } from '../../core/monitoring-spec';
+import { METRICS, type Dimension, type MetricName, type MetricSpec } from '../../core/metrics/spec';
 
 /** Latency buckets in seconds (Prometheus base unit), from 0.5 ms to 10 s. */
 export const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../config/environments';
-import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/monitoring-spec';
+import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/metrics/spec';
 import { grafanaDashboard } from '../../core/render/grafana';
 import { prometheusRulesYaml } from '../../core/render/prometheus-rules';
 import { formatZodError } from '../../core/validation-util';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
-import type { ProgressOperation } from '../../core/operations';
-import { progressOperationSchema } from '../../core/operations';
+import type { ProgressOperation } from '../../core/tracker/operations';
+import { progressOperationSchema } from '../../core/tracker/operations';
 import { formatZodError } from '../../core/validation-util';
 import { CliError } from '../errors';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';

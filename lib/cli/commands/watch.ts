@@ -9,7 +9,7 @@ import { metricsRoute } from '../../adapters/prometheus/metrics';
 import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
-import { Tracker } from '../../core/tracker';
+import { Tracker } from '../../core/tracker/service';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 import { CliError } from '../errors';
 import { openStore } from '../local-runtime';

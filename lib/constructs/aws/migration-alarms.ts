@@ -5,8 +5,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, SnsAlarmActionStrategy, type IDynamicDashboardFactory, type IDynamicDashboardSegment } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { specAlarmDescription } from '../../core/alarm-meaning';
-import type { MetricName, MonitoringSpec } from '../../core/monitoring-spec';
+import { specAlarmDescription } from '../../core/metrics/alarm-meaning';
+import type { MetricName, MonitoringSpec } from '../../core/metrics/spec';
 import { SpecAlarmFactory, specMetric, type MetricSource } from './spec-alarm-factory';
 
 export { checkAlarmWindow, specMetric, type MetricSource } from './spec-alarm-factory';

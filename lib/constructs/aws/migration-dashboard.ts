@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS, type MetricName, type MonitoringSpec } from '../../core/monitoring-spec';
+import { METRICS, type MetricName, type MonitoringSpec } from '../../core/metrics/spec';
 import { specMetric, type MetricSource } from './migration-alarms';
 
 export interface MigrationDashboardProps {

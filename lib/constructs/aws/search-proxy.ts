@@ -9,7 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { backendConfigSchema } from '../../adapters/http/vector-backend';
-import { resolveSpec, type MonitoringSpec } from '../../core/monitoring-spec';
+import { resolveSpec, type MonitoringSpec } from '../../core/metrics/spec';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { formatZodError } from '../../core/validation-util';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';

@@ -3,8 +3,8 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { COMPARISON_SYMBOL, specAlarmDescription, specAlarmName, valueThat } from '../../core/alarm-meaning';
-import { METRICS, type AlarmSpec, type Comparison, type MetricName } from '../../core/monitoring-spec';
+import { COMPARISON_SYMBOL, specAlarmDescription, specAlarmName, valueThat } from '../../core/metrics/alarm-meaning';
+import { METRICS, type AlarmSpec, type Comparison, type MetricName } from '../../core/metrics/spec';
 
 /** Where the spec metrics live in CloudWatch: namespace + the `service` rollup dimension (see EmfMetricsSink). */
 export interface MetricSource {
@@ -58,7 +58,7 @@ export interface SpecAlarmFactoryProps {
 /**
  * The one CloudWatch rendering of a spec alarm, used by MigrationAlarms and the search proxy: name,
  * description, metric (or the `onlyWhile` metric-math expression), comparison, window and missing-data
- * treatment, from the meaning computed in lib/core/alarm-meaning.ts.
+ * treatment, from the meaning computed in lib/core/metrics/alarm-meaning.ts.
  */
 export class SpecAlarmFactory {
   private readonly action?: cwActions.SnsAction;

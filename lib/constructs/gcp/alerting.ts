@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
-import { describeCondition, evaluationWindow, isUpward } from '../../core/alarm-meaning';
+import { describeCondition, evaluationWindow, isUpward } from '../../core/metrics/alarm-meaning';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import {
   MonitoringAlertPolicy,
   type MonitoringAlertPolicyConditions,
   type MonitoringAlertPolicyConditionsConditionThreshold,
 } from '@cdktf/provider-google/lib/monitoring-alert-policy';
-import type { AlarmSpec, Comparison, MonitoringSpec, Severity, Statistic, MetricName } from '../../core/monitoring-spec';
+import type { AlarmSpec, Comparison, MonitoringSpec, Severity, Statistic, MetricName } from '../../core/metrics/spec';
 import type { GcpPlacement } from './common';
 import type { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { LogMetrics } from './log-metrics';

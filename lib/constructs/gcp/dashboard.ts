@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
-import { DASHBOARD_PANELS as SPEC_PANELS, METRICS, type MetricName } from '../../core/monitoring-spec';
+import { DASHBOARD_PANELS as SPEC_PANELS, METRICS, type MetricName } from '../../core/metrics/spec';
 import type { GcpPlacement } from './common';
 import { LogMetrics, labelKey } from './log-metrics';
 
@@ -8,7 +8,7 @@ type Panel = { title: string; metrics: readonly MetricName[] };
 
 function specPanel(title: string): Panel {
   const p = SPEC_PANELS.find((x) => x.title === title);
-  if (!p) throw new Error(`no spec dashboard panel "${title}" (lib/core/monitoring-spec.ts DASHBOARD_PANELS)`);
+  if (!p) throw new Error(`no spec dashboard panel "${title}" (lib/core/metrics/spec.ts DASHBOARD_PANELS)`);
   return p;
 }
 

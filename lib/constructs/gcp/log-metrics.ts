@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { COMPARISON_SYMBOL, dimensionLabel } from '../../core/alarm-meaning';
+import { COMPARISON_SYMBOL, dimensionLabel } from '../../core/metrics/alarm-meaning';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
-import { METRICS, type Comparison, type MetricName, type MetricSpec } from '../../core/monitoring-spec';
+import { METRICS, type Comparison, type MetricName, type MetricSpec } from '../../core/metrics/spec';
 import type { GcpPlacement } from './common';
 
 /**
@@ -16,7 +16,7 @@ import type { GcpPlacement } from './common';
  *   percentile of a distribution would only approximate the maximum).
  */
 
-/** A spec dimension as a Cloud Logging metric label: the same snake_case as the Prometheus labels (lib/core/alarm-meaning.ts). */
+/** A spec dimension as a Cloud Logging metric label: the same snake_case as the Prometheus labels (lib/core/metrics/alarm-meaning.ts). */
 export const labelKey = (dimension: string): string => dimensionLabel(dimension);
 
 const CMP: Record<Comparison, string> = COMPARISON_SYMBOL;

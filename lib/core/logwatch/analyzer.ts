@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock';
-import { METRICS, type Dimension } from '../monitoring-spec';
-import type { ProgressOperation } from '../operations';
+import { METRICS, type Dimension } from '../metrics/spec';
+import type { ProgressOperation } from '../tracker/operations';
 import { idSchema } from '../plan';
 import { round2 } from '../progress';
 import { normalizePhaseName, parseLogWatchConfig, type LogWatchConfig } from './config';

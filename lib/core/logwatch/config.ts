@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { METRICS } from '../monitoring-spec';
+import { METRICS } from '../metrics/spec';
 import { idSchema, validatePlan, type PhaseDef } from '../plan';
 import { parseOrThrow } from '../validation-util';
 import { DEFAULT_PATTERNS, DEFAULT_PHASE_MAP, LOG_PLAN } from './defaults';

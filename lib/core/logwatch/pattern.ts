@@ -1,7 +1,7 @@
 /** One log pattern: what a line must look like and what it does to the tracker (the schema users write). */
 import { z } from 'zod';
 import { ALERT_SEVERITIES } from '../model';
-import type { MetricName } from '../monitoring-spec';
+import type { MetricName } from '../metrics/spec';
 
 const regexText = z
   .string()

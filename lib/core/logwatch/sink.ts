@@ -1,8 +1,8 @@
 import { isDomainError } from '../errors';
 import type { PhaseStatus } from '../model';
-import type { ProgressOperation } from '../operations';
+import type { ProgressOperation } from '../tracker/operations';
 import type { PhaseDefInput } from '../plan';
-import type { Tracker } from '../tracker';
+import type { Tracker } from '../tracker/service';
 
 /** What the analyzer needs to know about a phase to detect conflicts. */
 export interface PhaseView {

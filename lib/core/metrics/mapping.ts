@@ -8,9 +8,9 @@
  */
 import type { Observation } from './observation';
 import type { MigrationState, MigrationStatus, PhaseState } from '../model';
-import type { MetricName } from '../monitoring-spec';
+import type { MetricName } from './spec';
 import { migrationStatus, overallProgress } from '../progress';
-import type { TrackerChange } from '../tracker';
+import type { TrackerChange } from '../tracker/service';
 
 /** MigrationState gauge values (the spec's help text documents the same mapping). */
 const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4 };

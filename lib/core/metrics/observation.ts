@@ -1,5 +1,5 @@
 /** The metric port: what every part of the product records, and every runtime renders (EMF, log lines, Prometheus). */
-import type { Dimension, MetricName } from '../monitoring-spec';
+import type { Dimension, MetricName } from './spec';
 
 /** A metric observation by monitoring-spec name: add to a counter, set a gauge (or a cumulative counter), or observe a histogram. */
 export interface Observation {

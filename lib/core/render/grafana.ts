@@ -1,4 +1,4 @@
-import { DASHBOARD_PANELS, METRICS, type AlarmSpec, type MetricName, type MetricSpec, type MonitoringSpec } from '../monitoring-spec';
+import { DASHBOARD_PANELS, METRICS, type AlarmSpec, type MetricName, type MetricSpec, type MonitoringSpec } from '../metrics/spec';
 import { PROM_OP, alarmLabels, promDuration, promLabel, statisticExpr, toPrometheusValue } from './promql';
 import { alarmWindow, alertName } from './prometheus-rules';
 

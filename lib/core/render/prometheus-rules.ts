@@ -1,6 +1,6 @@
 import YAML from 'yaml';
-import { evaluationWindow } from '../alarm-meaning';
-import { METRICS, type AlarmSpec, type MonitoringSpec } from '../monitoring-spec';
+import { evaluationWindow } from '../metrics/alarm-meaning';
+import { METRICS, type AlarmSpec, type MonitoringSpec } from '../metrics/spec';
 import { PROM_OP, alarmLabels, promDuration, presenceSeries, statisticExpr, toPrometheusValue } from './promql';
 
 export interface PrometheusRulesOptions {
@@ -35,7 +35,7 @@ export const alertName = (id: string): string => id.replace(/(^|[-_])([a-z0-9])/
 export const COMPOSITE_ALERT = 'MigrationUnhealthy';
 
 /**
- * The window of one alarm: the spec's evaluation window (lib/core/alarm-meaning.ts, shared with CloudWatch
+ * The window of one alarm: the spec's evaluation window (lib/core/metrics/alarm-meaning.ts, shared with CloudWatch
  * and Cloud Monitoring) with Prometheus' minimum range; the hold time becomes `for`.
  */
 export function alarmWindow(a: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods' | 'datapointsToAlarm' | 'statistic' | 'comparison'>, minRangeSeconds = 120) {

@@ -1,5 +1,5 @@
-import { COMPARISON_SYMBOL, dimensionLabel } from '../alarm-meaning';
-import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../monitoring-spec';
+import { COMPARISON_SYMBOL, dimensionLabel } from '../metrics/alarm-meaning';
+import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../metrics/spec';
 
 /** `ViolationType` → `violation_type`: a spec dimension as a Prometheus label. */
 export const promLabel = (d: Dimension): string => dimensionLabel(d);
@@ -11,7 +11,7 @@ export function toPrometheusValue(spec: MetricSpec, value: number): number {
   return value;
 }
 
-/** The spec comparison as a PromQL operator (the one table: lib/core/alarm-meaning.ts). */
+/** The spec comparison as a PromQL operator (the one table: lib/core/metrics/alarm-meaning.ts). */
 export const PROM_OP: Record<Comparison, string> = COMPARISON_SYMBOL;
 
 /** 300 → `5m`, 93600 → `26h`, 90 → `90s`. */

@@ -1,7 +1,7 @@
 import type { ActivityEntry, Alert, AlertSeverity, MigrationMetrics, MigrationState, MigrationStatus } from '../model';
 import { ALERT_SEVERITIES } from '../model';
 import type { Estimate } from '../progress';
-import { DEFAULT_THRESHOLDS, healthOf, overviewOf, timelineOf, type HealthStatus, type HealthThresholds } from '../tracker';
+import { DEFAULT_THRESHOLDS, healthOf, overviewOf, timelineOf, type HealthStatus, type HealthThresholds } from '../tracker/views';
 import { findRisks, type Risk } from './risks';
 import type { ActivityDigest, ReportSummary } from './summary';
 

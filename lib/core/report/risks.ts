@@ -1,7 +1,7 @@
 import type { MigrationState } from '../model';
-import { isOverdue } from '../operations';
+import { isOverdue } from '../tracker/operations';
 import type { Estimate } from '../progress';
-import { isStalled, type HealthThresholds } from '../tracker';
+import { isStalled, type HealthThresholds } from '../tracker/views';
 import { duration, when } from './time-format';
 import type { ActivityDigest, ReportSummary } from './summary';
 

@@ -1,5 +1,5 @@
 import type { ActivityEntry, MigrationState } from '../model';
-import type { Tracker } from '../tracker';
+import type { Tracker } from '../tracker/service';
 import { produceReport, type ChannelResult, type DeliveryOptions } from './deliver';
 import type { ReportOptions } from './model';
 

@@ -8,7 +8,7 @@ import type { BreakerStateStore, OperatorSwitch } from './breaker/ports';
 import { BreakerRegistry } from './breaker/registry';
 import { errorResponse, json, router, text, type HttpHandler, type HttpResponse, type Route } from '../http';
 import type { Observation, ObservationSink } from '../metrics/observation';
-import type { HealthStatus } from '../tracker';
+import type { HealthStatus } from '../tracker/views';
 import { parseOrThrow } from '../validation-util';
 import { parseSearchRequest, queryFault, type SearchHit, type SearchQuery, type VectorBackend } from './query';
 import { proxySettingsSchema, type BackendRole, type ProxySettings } from './settings';

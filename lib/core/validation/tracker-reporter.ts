@@ -1,4 +1,4 @@
-import type { ProgressOperation } from '../operations';
+import type { ProgressOperation } from '../tracker/operations';
 import type { ValidationObserver } from './ports';
 import type { CheckResult, TrackerPosting, ValidationReport } from './result';
 

@@ -1,6 +1,6 @@
 import { DynamoDbProgressStore } from '../../../lib/adapters/aws/dynamodb-store';
 import { DEFAULT_PLAN } from '../../../lib/core/plan';
-import { newMigration } from '../../../lib/core/tracker';
+import { newMigration } from '../../../lib/core/tracker/service';
 import { describeStoreContract } from '../../core/store-contract';
 import { startDynalite, type DynaliteServer } from '../../support/dynalite';
 import { createProgressTable, dynaliteClient } from './dynalite-table';

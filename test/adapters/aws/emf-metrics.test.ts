@@ -3,7 +3,7 @@ import { EmfMetricsSink } from '../../../lib/adapters/aws/emf-metrics';
 import { metricsListener } from '../../../lib/compose/tracker';
 import { ManualClock } from '../../../lib/core/clock';
 import type { ProgressStore } from '../../../lib/core/store';
-import { Tracker } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker/service';
 import { DynamoDbProgressStore } from '../../../lib/adapters/aws/dynamodb-store';
 import { startDynalite, type DynaliteServer } from '../../support/dynalite';
 import { createProgressTable, dynaliteClient } from './dynalite-table';

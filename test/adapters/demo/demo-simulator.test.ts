@@ -1,6 +1,6 @@
 import { DemoSimulator } from '../../../lib/adapters/demo/demo-simulator';
 import { FileStore } from '../../../lib/adapters/file/file-store';
-import { Tracker } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker/service';
 
 describe('demo simulator', () => {
   it('walks every phase to completion through the tracker, with a failure, a retry and alerts, and honours pause', async () => {

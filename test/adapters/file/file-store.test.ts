@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileStore } from '../../../lib/adapters/file/file-store';
-import { Tracker } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker/service';
 import { describeStoreContract } from '../../core/store-contract';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mm-store-'));

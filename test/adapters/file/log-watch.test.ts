@@ -7,8 +7,8 @@ import { serveHttp } from '../../../lib/adapters/http/server';
 import { LogTailer, watchLogs } from '../../../lib/adapters/file/log-tailer';
 import { ManualClock } from '../../../lib/core/clock';
 import { LogAnalyzer, trackerSink, type TrackerSink } from '../../../lib/core/logwatch';
-import { Tracker } from '../../../lib/core/tracker';
-import { trackerApi } from '../../../lib/core/tracker-api';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
 import { fixture, readLines, summary } from '../../core/logwatch/helpers';
 
 let dir: string;

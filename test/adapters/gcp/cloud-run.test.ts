@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleHandler } from '../../../lib/constructs/gcp/bundle';
 import { FileStore } from '../../../lib/adapters/file/file-store';
-import { Tracker } from '../../../lib/core/tracker';
-import { trackerApi } from '../../../lib/core/tracker-api';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
 import { cloudRunEntry, type FunctionsFrameworkRequest } from '../../../lib/adapters/gcp/cloud-run';
 import { freePort, waitForPort } from '../../support/ports';
 

@@ -6,8 +6,8 @@ import { metricsRoute } from '../../../lib/adapters/prometheus/metrics';
 import { ManualClock } from '../../../lib/core/clock';
 import { router } from '../../../lib/core/http';
 import { LogAnalyzer, trackerSink } from '../../../lib/core/logwatch';
-import { Tracker } from '../../../lib/core/tracker';
-import { trackerApi } from '../../../lib/core/tracker-api';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
 import { feed, fixture, readLines } from '../../core/logwatch/helpers';
 
 /** Parse the text exposition format: `name{a="b"} value` lines into a lookup, plus TYPE lines. */

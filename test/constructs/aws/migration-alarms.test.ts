@@ -4,7 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MigrationAlarms, checkAlarmWindow } from '../../../lib/constructs/aws/migration-alarms';
 import { MigrationDashboard } from '../../../lib/constructs/aws/migration-dashboard';
-import { ALARMS, resolveSpec } from '../../../lib/core/monitoring-spec';
+import { ALARMS, resolveSpec } from '../../../lib/core/metrics/spec';
 import { resources, template, testStack } from './helpers';
 
 function build(overrides = {}) {

@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { SearchProxy, type SearchProxyProps } from '../../../lib/constructs/aws/search-proxy';
-import { resolveSpec } from '../../../lib/core/monitoring-spec';
+import { resolveSpec } from '../../../lib/core/metrics/spec';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-search-proxy-cdk-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveSpec, ALARMS, METRICS, DASHBOARD_PANELS as SPEC_PANELS } from '../../../lib/core/monitoring-spec';
+import { resolveSpec, ALARMS, METRICS, DASHBOARD_PANELS as SPEC_PANELS } from '../../../lib/core/metrics/spec';
 import { Alerting, windowOf, MAX_ALIGNMENT_SECONDS } from '../../../lib/constructs/gcp/alerting';
 import { MigrationDashboard, DASHBOARD_PANELS } from '../../../lib/constructs/gcp/dashboard';
 import { only, placement, resources, synthJson } from './synth-helpers';

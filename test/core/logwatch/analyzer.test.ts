@@ -2,7 +2,7 @@ import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type TrackerSink } from '../../../lib/core/logwatch';
 import { DEFAULT_PLAN } from '../../../lib/core/plan';
-import { Tracker } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker/service';
 import { feed, fixture, readLines, setup, summary } from './helpers';
 
 describe('log analyzer: replaying sample logs gives the exact tracker state', () => {

@@ -4,7 +4,7 @@ import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfigInput } from '../../../lib/core/logwatch';
 import type { Observation } from '../../../lib/core/metrics/observation';
-import { Tracker } from '../../../lib/core/tracker';
+import { Tracker } from '../../../lib/core/tracker/service';
 
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
 

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { FileStore } from '../../../lib/adapters/file/file-store';
 import { ManualClock } from '../../../lib/core/clock';
 import { migrationSnapshotObservations, trackerChangeObservations } from '../../../lib/core/metrics/mapping';
-import { METRICS } from '../../../lib/core/monitoring-spec';
-import { Tracker, type TrackerChange } from '../../../lib/core/tracker';
+import { METRICS } from '../../../lib/core/metrics/spec';
+import { Tracker, type TrackerChange } from '../../../lib/core/tracker/service';
 
 describe('tracker change → spec metric observations (shared by the EMF and Prometheus sinks)', () => {
   it('counts a transition once: replays and unchanged values emit no second event', () => {

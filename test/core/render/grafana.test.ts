@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { DASHBOARD_PANELS, METRICS, resolveSpec } from '../../../lib/core/monitoring-spec';
+import { DASHBOARD_PANELS, METRICS, resolveSpec } from '../../../lib/core/metrics/spec';
 import { grafanaDashboard } from '../../../lib/core/render/grafana';
 import { prometheusRules } from '../../../lib/core/render/prometheus-rules';
 

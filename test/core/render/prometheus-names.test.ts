@@ -1,4 +1,4 @@
-import { METRICS } from '../../../lib/core/monitoring-spec';
+import { METRICS } from '../../../lib/core/metrics/spec';
 import { promDuration, promLabel, toPrometheusValue } from '../../../lib/core/render/promql';
 
 const UNIT_SUFFIX: Record<string, RegExp> = {

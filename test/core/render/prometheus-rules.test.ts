@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { METRICS, resolveSpec } from '../../../lib/core/monitoring-spec';
+import { METRICS, resolveSpec } from '../../../lib/core/metrics/spec';
 import { alarmWindow, alertName, prometheusRules, prometheusRulesYaml, COMPOSITE_ALERT } from '../../../lib/core/render/prometheus-rules';
 
 const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0 ? 'promtool' : null;

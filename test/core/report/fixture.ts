@@ -1,8 +1,8 @@
 import { ManualClock } from '../../../lib/core/clock';
 import type { ActivityEntry, MigrationState } from '../../../lib/core/model';
-import { applyOperation, type Operation } from '../../../lib/core/operations';
+import { applyOperation, type Operation } from '../../../lib/core/tracker/operations';
 import { validatePlan, type PhaseDefInput } from '../../../lib/core/plan';
-import { newMigration } from '../../../lib/core/tracker';
+import { newMigration } from '../../../lib/core/tracker/service';
 
 export const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
 export const MIN = 60_000;

@@ -1,7 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ALARMS, METRICS } from '../../../lib/core/monitoring-spec';
+import { ALARMS, METRICS } from '../../../lib/core/metrics/spec';
 import { loadGcpConfig, GcpConfigError } from '../../../stacks/gcp/config';
 import { CI_ENV, configFor, stackJson } from './helpers';
 

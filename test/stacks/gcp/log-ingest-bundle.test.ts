@@ -8,8 +8,8 @@ import path from 'node:path';
 import { bundleHandler } from '../../../lib/constructs/gcp/bundle';
 import { FileStore } from '../../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
-import { Tracker } from '../../../lib/core/tracker';
-import { trackerApi } from '../../../lib/core/tracker-api';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
 import { loadGcpConfig } from '../../../stacks/gcp/config';
 import { freePort, waitForPort } from '../../support/ports';
 

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { measuredCapacity } from './capacity';
-import { systemClock, type Clock } from './clock';
-import { DomainError, isDomainError, type ErrorCode } from './errors';
-import { emptyMetrics, type ActivityEntry, type Alert, type MigrationState, type PhaseState } from './model';
+import { systemClock, type Clock } from '../clock';
+import { DomainError, isDomainError, type ErrorCode } from '../errors';
+import { emptyMetrics, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
-import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from './plan';
-import { estimate, migrationStatus, overallProgress } from './progress';
-import type { IdempotencyRecord, ProgressStore } from './store';
-import { parseOrThrow } from './validation-util';
+import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
+import type { IdempotencyRecord, ProgressStore } from '../store';
+import { parseOrThrow } from '../validation-util';
+import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
@@ -19,13 +18,6 @@ export const initializeSchema = z.strictObject({
 });
 export type InitializeRequest = z.output<typeof initializeSchema>;
 
-export interface HealthThresholds {
-  /** Error rate (percent) above which the migration is degraded. Default 10. */
-  errorRatePercent: number;
-  /** A running phase whose progress has not moved for this long is stalled (degraded). Default 30. */
-  stallMinutes: number;
-}
-export const DEFAULT_THRESHOLDS: HealthThresholds = { errorRatePercent: 10, stallMinutes: 30 };
 
 /** What changed, for metric sinks and notifiers (EMF on AWS, Prometheus, alert fan-out). */
 export interface TrackerChange {
@@ -60,7 +52,6 @@ export interface MutationResult {
   replayed: boolean;
 }
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /**
  * The progress tracker: every mutation is read → apply (pure, on a copy) → compare-and-set commit, retried
@@ -179,17 +170,7 @@ export class Tracker {
   }
 
   async estimate(migrationId: string) {
-    const s = await this.read(migrationId);
-    const now = this.clock.now();
-    return {
-      migrationId,
-      overallProgress: overallProgress(s.phases),
-      status: migrationStatus(s),
-      ...estimate(s, now),
-      phases: phaseEstimates(s, now),
-      /** Bulk copy / catch-up / cutover from the measured copy rate (phase metadata eventsCopied, eventsTotal), as `migration-monitor estimate` plans them. */
-      capacity: measuredCapacity(s.phases, now),
-    };
+    return estimateOf(await this.read(migrationId), this.clock.now());
   }
 
   async health(migrationId?: string) {
@@ -371,130 +352,3 @@ function canonicalJson(v: unknown): string {
   }
   return JSON.stringify(v);
 }
-
-// ---------- views (pure) ----------
-
-export function alertCounts(alerts: Alert[], openOnly = true) {
-  const c = { info: 0, warning: 0, error: 0, critical: 0 };
-  for (const a of alerts) if (!openOnly || !a.acknowledged) c[a.severity] += 1;
-  return c;
-}
-
-/** Progress unchanged past the threshold. Never while paused (resume moves the clock on by the paused time). */
-export function isStalled(p: PhaseState, now: number, t: HealthThresholds, paused: boolean): boolean {
-  return !paused && p.status === 'in_progress' && now - (p.progressChangedAt ?? p.startedAt ?? now) > t.stallMinutes * 60000;
-}
-
-export function overviewOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
-  const running = s.phases.filter((p) => p.status === 'in_progress');
-  return {
-    migrationId: s.id,
-    name: s.name,
-    status: migrationStatus(s),
-    paused: s.paused,
-    overallProgress: overallProgress(s.phases),
-    currentPhases: running.map((p) => p.id),
-    startedAt: isoOpt(s.startedAt),
-    completedAt: isoOpt(s.completedAt),
-    updatedAt: new Date(s.updatedAt).toISOString(),
-    estimate: estimate(s, now),
-    phases: s.phases.map((p) => ({
-      id: p.id,
-      name: p.name,
-      status: p.status,
-      progress: p.progress,
-      stale: p.stale || isOverdue(p, now, s.paused),
-      stalled: isStalled(p, now, t, s.paused),
-      dependencies: p.dependencies,
-      estimatedDuration: p.estimatedDuration,
-      actualDuration: p.actualDuration ?? (p.startedAt && p.status === 'in_progress' ? Math.round((now - p.startedAt) / 600) / 100 : undefined),
-      currentTask: typeof p.metadata['currentTask'] === 'string' ? p.metadata['currentTask'] : undefined,
-      error: p.error,
-      skipReason: p.skipReason,
-      subTasks: p.subTasks.map((x) => ({ id: x.id, name: x.name, status: x.status, progress: x.progress })),
-    })),
-    openAlerts: alertCounts(s.alerts),
-    metrics: s.metrics,
-  };
-}
-
-export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
-  return {
-    ...overviewOf(s, now, t),
-    health: healthOf(s, now, t),
-    phaseDetails: s.phases.map((p) => ({
-      ...p,
-      startedAt: isoOpt(p.startedAt),
-      completedAt: isoOpt(p.completedAt),
-      updatedAt: isoOpt(p.updatedAt),
-      nextUpdateDueAt: isoOpt(p.nextUpdateDueAt),
-      progressChangedAt: isoOpt(p.progressChangedAt),
-      subTasks: p.subTasks.map((x) => ({ ...x, startedAt: isoOpt(x.startedAt), completedAt: isoOpt(x.completedAt), updatedAt: isoOpt(x.updatedAt) })),
-    })),
-    timeline: timelineOf(s, now),
-    alerts: [...s.alerts]
-      .sort((a, b) => b.createdAt - a.createdAt)
-      .slice(0, 100)
-      .map((a) => ({ ...a, createdAt: new Date(a.createdAt).toISOString(), acknowledgedAt: isoOpt(a.acknowledgedAt) })),
-    controlEvents: s.controlEvents.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
-    recentActivity: activity
-      .slice()
-      .reverse()
-      .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
-    metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
-    lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
-  };
-}
-
-/** Planned vs actual windows per phase: planned from the plan's critical path starting at the first start. */
-export function timelineOf(s: MigrationState, now: number) {
-  const origin = s.startedAt ?? now;
-  const plannedEnd = new Map<string, number>();
-  return s.phases.map((p) => {
-    const start = Math.max(origin, ...p.dependencies.map((d) => plannedEnd.get(d) ?? origin));
-    const end = start + p.estimatedDuration * 60000;
-    plannedEnd.set(p.id, end);
-    return {
-      id: p.id,
-      name: p.name,
-      status: p.status,
-      plannedStart: new Date(start).toISOString(),
-      plannedEnd: new Date(end).toISOString(),
-      actualStart: isoOpt(p.startedAt),
-      actualEnd: isoOpt(p.completedAt),
-    };
-  });
-}
-
-export function healthOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
-  const reasons: string[] = [];
-  let status: HealthStatus = 'healthy';
-  const failed = s.phases.filter((p) => p.status === 'failed');
-  if (failed.length) {
-    status = 'unhealthy';
-    reasons.push(...failed.map((p) => `phase "${p.id}" failed: ${p.error ?? 'no reason given'}`));
-  }
-  const degrade = (r: string) => {
-    if (status === 'healthy') status = 'degraded';
-    reasons.push(r);
-  };
-  for (const p of s.phases) {
-    if (p.stale || isOverdue(p, now, s.paused)) degrade(`phase "${p.id}" is stale: no update since ${isoOpt(p.updatedAt)}`);
-    else if (isStalled(p, now, t, s.paused)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
-  }
-  if (s.metrics.errorRate > t.errorRatePercent) degrade(`error rate ${s.metrics.errorRate}% is over ${t.errorRatePercent}%`);
-  return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };
-}
-
-function phaseEstimates(s: MigrationState, now: number): Array<{ id: string; status: string; remainingMinutes: number | null }> {
-  return s.phases.map((p) => {
-    if (p.status === 'completed' || p.status === 'skipped') return { id: p.id, status: p.status, remainingMinutes: 0 };
-    if (p.status === 'in_progress' && p.startedAt && p.progress > 0) {
-      const elapsedMin = (now - p.startedAt) / 60000;
-      return { id: p.id, status: p.status, remainingMinutes: Math.max(0, Math.round(((elapsedMin * (100 - p.progress)) / p.progress) * 100) / 100) };
-    }
-    return { id: p.id, status: p.status, remainingMinutes: null };
-  });
-}
-
-const isoOpt = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

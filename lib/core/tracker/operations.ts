@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError } from './errors';
+import { DomainError } from '../errors';
 import {
   ALERT_SEVERITIES,
   LIMITS,
@@ -10,9 +10,9 @@ import {
   type MigrationState,
   type PhaseState,
   type SubTaskState,
-} from './model';
-import { idSchema } from './plan';
-import { derivePhaseProgress, migrationStatus, overallProgress, round2 } from './progress';
+} from '../model';
+import { idSchema } from '../plan';
+import { derivePhaseProgress, migrationStatus, overallProgress, round2 } from '../progress';
 
 const progressSchema = z.number().min(0, 'progress must be between 0 and 100').max(100, 'progress must be between 0 and 100');
 const metadataSchema = z

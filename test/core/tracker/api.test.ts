@@ -1,7 +1,7 @@
-import { FileStore } from '../../lib/adapters/file/file-store';
-import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
+import { FileStore } from '../../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
 
 let srv: RunningServer;
 let tracker: Tracker;

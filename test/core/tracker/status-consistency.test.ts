@@ -2,9 +2,10 @@
  * Status that agrees with itself: staleness while paused, the promise renewed by any report, the stale
  * message's arithmetic, and a failure that can only land on a phase that could have run.
  */
-import { FileStore } from '../../lib/adapters/file/file-store';
-import { ManualClock } from '../../lib/core/clock';
-import { healthOf, Tracker } from '../../lib/core/tracker';
+import { FileStore } from '../../../lib/adapters/file/file-store';
+import { ManualClock } from '../../../lib/core/clock';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { healthOf } from '../../../lib/core/tracker/views';
 
 const plan = [
   { id: 'prep', name: 'Prep', estimatedDuration: 10 },

@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DomainError } from './errors';
-import { json, parseJsonBody, router, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from './http';
+import { DomainError } from '../errors';
+import { json, parseJsonBody, router, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
 import { dashboardActionSchema, progressOperationSchema } from './operations';
-import { idSchema } from './plan';
-import { initializeSchema, type Tracker } from './tracker';
-import { parseOrThrow } from './validation-util';
+import { idSchema } from '../plan';
+import { initializeSchema, type Tracker } from './service';
+import { parseOrThrow } from '../validation-util';
 
 export interface TrackerApiOptions {
   tracker: Tracker;

@@ -1,7 +1,7 @@
-import { labelKey } from '../../lib/constructs/gcp/log-metrics';
-import { breaches, dimensionLabel, evaluationWindow, valueThat } from '../../lib/core/alarm-meaning';
-import { ALARMS, METRICS } from '../../lib/core/monitoring-spec';
-import { promLabel } from '../../lib/core/render/promql';
+import { labelKey } from '../../../lib/constructs/gcp/log-metrics';
+import { breaches, dimensionLabel, evaluationWindow, valueThat } from '../../../lib/core/metrics/alarm-meaning';
+import { ALARMS, METRICS } from '../../../lib/core/metrics/spec';
+import { promLabel } from '../../../lib/core/render/promql';
 
 describe('one meaning of a spec alarm', () => {
   it('one label name per dimension on every renderer (digits before a capital included)', () => {

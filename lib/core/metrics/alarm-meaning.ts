@@ -1,4 +1,4 @@
-import type { AlarmSpec, Comparison, MetricName, Statistic } from './monitoring-spec';
+import type { AlarmSpec, Comparison, MetricName, Statistic } from './spec';
 
 /**
  * What a spec alarm means, computed once for every renderer (CloudWatch, Cloud Monitoring, Prometheus rules,

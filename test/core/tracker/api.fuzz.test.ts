@@ -1,13 +1,13 @@
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { FileStore } from '../../lib/adapters/file/file-store';
-import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { ManualClock } from '../../lib/core/clock';
-import { prng } from '../../lib/core/random';
-import { Tracker } from '../../lib/core/tracker';
-import { trackerApi } from '../../lib/core/tracker-api';
-import { dashboardRoutes } from '../../lib/core/ui/dashboard';
-import { metricsRoute } from '../../lib/adapters/prometheus/metrics';
+import { FileStore } from '../../../lib/adapters/file/file-store';
+import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
+import { ManualClock } from '../../../lib/core/clock';
+import { prng } from '../../../lib/core/random';
+import { Tracker } from '../../../lib/core/tracker/service';
+import { trackerApi } from '../../../lib/core/tracker/api';
+import { dashboardRoutes } from '../../../lib/core/ui/dashboard';
+import { metricsRoute } from '../../../lib/adapters/prometheus/metrics';
 
 /**
  * A hostile fuzz over a real socket: 1,000 seeded cases across every tracker endpoint, drawn from a grammar of

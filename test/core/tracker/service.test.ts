@@ -1,7 +1,7 @@
-import { FileStore } from '../../lib/adapters/file/file-store';
-import { ManualClock } from '../../lib/core/clock';
-import { DomainError } from '../../lib/core/errors';
-import { Tracker } from '../../lib/core/tracker';
+import { FileStore } from '../../../lib/adapters/file/file-store';
+import { ManualClock } from '../../../lib/core/clock';
+import { DomainError } from '../../../lib/core/errors';
+import { Tracker } from '../../../lib/core/tracker/service';
 
 const MIN = 60_000;
 
