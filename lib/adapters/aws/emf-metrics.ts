@@ -1,5 +1,5 @@
 import type { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Observation, ObservationSink } from '../../core/metrics/observation';
+import { specLabels, type Observation, type ObservationSink } from '../../core/metrics/observation';
 import { METRICS, type Dimension } from '../../core/metrics/spec';
 
 type PowertoolsUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
@@ -15,10 +15,7 @@ export class EmfMetricsSink implements ObservationSink {
   constructor(private readonly metrics: Metrics) {}
 
   record(o: Observation): void {
-    const spec = METRICS[o.metric];
-    for (const d of spec.dimensions) {
-      if (o.labels[d] === undefined) throw new Error(`metric ${o.metric} needs the ${d} dimension (has: ${Object.keys(o.labels).join(', ') || 'none'})`);
-    }
+    specLabels(o); // refuses an observation missing a dimension now, not at flush
     this.pending.push(o);
   }
 

@@ -1,4 +1,4 @@
-import type { Observation, ObservationSink } from '../../core/metrics/observation';
+import { specLabels, type Observation, type ObservationSink } from '../../core/metrics/observation';
 import { METRICS } from '../../core/metrics/spec';
 
 /**
@@ -33,12 +33,7 @@ export class LogLineMetrics implements ObservationSink {
 
   record(o: Observation): void {
     const spec = METRICS[o.metric];
-    const labels: Record<string, string> = {};
-    for (const d of spec.dimensions) {
-      const v = o.labels[d];
-      if (v === undefined) throw new Error(`metric ${o.metric} needs the ${d} dimension (has: ${Object.keys(o.labels).join(', ') || 'none'})`);
-      labels[d] = v;
-    }
+    const labels = specLabels(o);
     if (spec.kind === 'counter' && o.value <= 0) return; // a line with 0 would count as nothing anyway
     if (spec.kind === 'gauge' && o.mode !== 'add') {
       const key = `${o.metric}|${JSON.stringify(labels)}`;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Observation, ObservationSink } from '../../core/metrics/observation';
+import { specLabels, type Observation, type ObservationSink } from '../../core/metrics/observation';
 import { METRICS, type Dimension, type MetricName, type MetricSpec } from '../../core/metrics/spec';
 
 /** Latency buckets in seconds (Prometheus base unit), from 0.5 ms to 10 s. */
@@ -32,12 +32,7 @@ export class PrometheusSink implements ObservationSink {
 
   record(o: Observation): void {
     const spec = METRICS[o.metric];
-    const labels: Record<string, string> = {};
-    for (const d of spec.dimensions) {
-      const v = o.labels[d];
-      if (v === undefined) throw new Error(`metric ${o.metric} needs the ${d} dimension (has: ${Object.keys(o.labels).join(', ') || 'none'})`);
-      labels[labelName(d)] = v;
-    }
+    const labels = Object.fromEntries(Object.entries(specLabels(o)).map(([d, v]) => [labelName(d as Dimension), v]));
     const value = toPrometheusValue(spec, o.value);
     const inst = this.instrument(o.metric, spec);
     if (inst instanceof Histogram) {
