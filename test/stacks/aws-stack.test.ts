@@ -9,13 +9,8 @@ import { CONFIGS } from '../../stacks/aws/config';
 import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-stack';
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
-import { cdkJsonContext } from './variants';
+import { cdkJsonContext, PROXY } from './variants';
 
-const PROXY = {
-  primary: { config: { kind: 'milvus', collection: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/primary-url' },
-  fallback: { config: { kind: 'opensearch', index: 'docs', vectorField: 'embedding' }, urlParameter: '/migration/search/fallback-url' },
-  credentialsSecret: 'migration/search-credentials',
-};
 /** Every optional part on: report email (SES) and Slack, validation with resources, GCP keyless role, log subscription. */
 const EVERYTHING = {
   reportRecipients: 'team@example.com,cto@example.com',
