@@ -27,6 +27,7 @@ export function migrationSnapshotObservations(s: MigrationState): Observation[] 
     observation('OverallProgress', m, overallProgress(s.phases), 'set'),
     observation('MigrationState', m, STATE_VALUE[migrationStatus(s)], 'set'),
     observation('PhasesRunning', m, s.phases.filter((p) => p.status === 'in_progress').length, 'set'),
+    observation('PhasesFailed', m, s.phases.filter((p) => p.status === 'failed').length, 'set'),
     observation('StalePhases', m, s.phases.filter((p) => p.stale).length, 'set'),
   ];
 }

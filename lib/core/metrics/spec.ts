@@ -64,6 +64,7 @@ export const METRICS = {
   AlertsRaised: m('AlertsRaised', 'Count', 'counter', ['MigrationId', 'Severity'], 'migration_alerts_total', 'tracker', 'Alerts raised, by severity'),
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
+  PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   // circuit breaker and search proxy
   BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
@@ -102,7 +103,7 @@ export type MetricName = keyof typeof METRICS;
 export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly MetricName[] }> = [
   { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
   { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
-  { title: 'Migration state, phases running and stale', metrics: ['MigrationState', 'PhasesRunning', 'StalePhases'] },
+  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases'] },
   { title: 'Phase durations', metrics: ['PhaseDuration'] },
   { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
   { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
@@ -152,14 +153,17 @@ export const ALARMS: AlarmSpec[] = [
   a({
     id: 'phase-failed',
     title: 'Migration phase failed',
-    metric: 'PhaseFailed',
-    statistic: 'Sum',
+    // A state, not an event: it holds while a phase is failed (not only for the minute the failure came in)
+    // and clears when the phase is retried or skipped. The gauge is written on every change and by the
+    // sweep; between them a missing datapoint keeps the alarm where it is.
+    metric: 'PhasesFailed',
+    statistic: 'Maximum',
     comparison: 'gte',
     threshold: 1,
     periodSeconds: 60,
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
-    missingData: 'notBreaching',
+    missingData: 'ignore',
     severity: 'critical',
     runbook: 'A phase reported failure. Open the dashboard, read the phase error and the last activity; fix the cause, then restart the phase (start_phase retries a failed phase) or skip it with a reason.',
     composite: true,

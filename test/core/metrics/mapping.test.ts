@@ -34,6 +34,7 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
       OverallProgress: { metric: 'OverallProgress', labels: { MigrationId: 'snap' }, value: 25, mode: 'set' },
       MigrationState: { metric: 'MigrationState', labels: { MigrationId: 'snap' }, value: 1, mode: 'set' },
       PhasesRunning: { metric: 'PhasesRunning', labels: { MigrationId: 'snap' }, value: 1, mode: 'set' },
+      PhasesFailed: { metric: 'PhasesFailed', labels: { MigrationId: 'snap' }, value: 0, mode: 'set' },
       StalePhases: { metric: 'StalePhases', labels: { MigrationId: 'snap' }, value: 0, mode: 'set' },
     });
   });
@@ -46,7 +47,7 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
     await tracker.apply('dims', { action: 'create_alert', severity: 'warning', message: 'slow' });
     await tracker.apply('dims', { action: 'pause', reason: 'window' });
     const all = changes.flatMap(trackerChangeObservations);
-    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'StalePhases', 'PhaseProgress', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
+    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'PhaseProgress', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
     for (const o of all) expect([o.metric, Object.keys(o.labels).sort()]).toEqual([o.metric, [...METRICS[o.metric].dimensions].sort()]);
   });
 

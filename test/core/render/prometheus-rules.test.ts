@@ -148,18 +148,20 @@ describe('Prometheus rule semantics (promtool test rules)', () => {
     if (r.status !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
   }
 
-  it('PhaseFailed fires as soon as a phase fails, per migration and phase', () => {
+  it('PhaseFailed fires as soon as a phase fails and holds while it stays failed; it clears when the phase is retried', () => {
     runRuleTests([
       {
         interval: '1m',
         input_series: [
-          { series: 'migration_phase_failed_total{migration_id="m1",phase="cutover"}', values: '0 0 0 1 1 1 1 1 1 1' },
-          { series: 'migration_phase_failed_total{migration_id="m1",phase="bulk-copy"}', values: '0 0 0 0 0 0 0 0 0 0' },
+          // m1: a phase fails at 3m and stays failed until it is retried at 20m
+          { series: 'migration_phases_failed{migration_id="m1"}', values: '0 0 0 1x16 0x10' },
+          { series: 'migration_phases_failed{migration_id="m2"}', values: '0x30' },
         ],
         alert_rule_test: [
           { eval_time: '2m', alertname: 'PhaseFailed', exp_alerts: [] },
-          { eval_time: '4m', alertname: 'PhaseFailed', exp_alerts: [{ exp_labels: { severity: 'critical', alarm_id: 'phase-failed', migration_id: 'm1', phase: 'cutover' } }] },
-          { eval_time: '9m', alertname: 'PhaseFailed', exp_alerts: [] },
+          { eval_time: '4m', alertname: 'PhaseFailed', exp_alerts: [{ exp_labels: { severity: 'critical', alarm_id: 'phase-failed', migration_id: 'm1' } }] },
+          { eval_time: '15m', alertname: 'PhaseFailed', exp_alerts: [{ exp_labels: { severity: 'critical', alarm_id: 'phase-failed', migration_id: 'm1' } }] },
+          { eval_time: '25m', alertname: 'PhaseFailed', exp_alerts: [] },
         ],
       },
     ]);
