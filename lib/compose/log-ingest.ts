@@ -6,7 +6,7 @@
  * - the analyzer's observations and the tracker's change metrics through `metricsFor(runtime)`.
  */
 import { z } from 'zod';
-import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfig, type TrackerSink } from '../core/logwatch';
+import { LogAnalyzer, parseLogWatchConfig, trackerSink, type TrackerSink } from '../core/logwatch';
 import { pubSubPushHandler } from '../core/logwatch/ingest';
 import type { HttpHandler } from '../core/http';
 import { envJson, EnvError, parseEnv } from './env';
@@ -20,11 +20,6 @@ const logIngestEnvSchema = z.object({
   ACTIVITY_TTL_DAYS: z.coerce.number().int().positive().default(90),
 });
 
-/** The config from LOG_WATCH_CONFIG, or the defaults. A bad config fails the start, naming the problem. */
-export function logWatchConfigFromEnv(env: NodeJS.ProcessEnv): LogWatchConfig {
-  return parseLogWatchConfig(parseEnv(logIngestEnvSchema, env, 'log-ingest').LOG_WATCH_CONFIG);
-}
-
 export interface LogIngestRuntime {
   analyzer: LogAnalyzer;
   metrics: RuntimeMetrics;
@@ -34,6 +29,7 @@ export interface LogIngestRuntime {
 
 export async function composeLogIngest(env: NodeJS.ProcessEnv, runtime: Runtime, log: (severity: 'WARNING' | 'ERROR', message: string, fields: Record<string, unknown>) => void): Promise<LogIngestRuntime> {
   const e = parseEnv(logIngestEnvSchema, env, 'log-ingest');
+  // A bad LOG_WATCH_CONFIG fails the start, naming the problem.
   const config = parseLogWatchConfig(e.LOG_WATCH_CONFIG);
   const metrics = metricsFor(runtime);
   let sink: TrackerSink;

@@ -3,7 +3,8 @@
  * them), JSON log lines on Cloud Run in the shape the log-based metrics select (LogLineMetrics), a Prometheus
  * registry locally (served at /metrics). Every feature records spec observations on what this returns.
  */
-import type { Observation, ObservationSink } from '../core/metrics/observation';
+import type { PrometheusSink } from '../adapters/prometheus/sink';
+import type { ObservationSink } from '../core/metrics/observation';
 import type { ReportMetrics } from '../core/report/ports';
 
 export type Runtime = 'lambda' | 'cloud-run' | 'local';
@@ -15,6 +16,8 @@ export interface RuntimeMetrics extends ObservationSink {
   text?: () => Promise<string>;
 }
 
+export function metricsFor(runtime: 'local'): PrometheusSink;
+export function metricsFor(runtime: Runtime): RuntimeMetrics;
 export function metricsFor(runtime: Runtime): RuntimeMetrics {
   switch (runtime) {
     case 'lambda': {
@@ -31,8 +34,7 @@ export function metricsFor(runtime: Runtime): RuntimeMetrics {
       if (process.env.MM_BUNDLE_OMIT_PROMETHEUS === 'true') throw new Error('Prometheus metrics are not part of this Lambda bundle');
       else {
         const { PrometheusSink } = require('../adapters/prometheus/sink') as typeof import('../adapters/prometheus/sink');
-        const sink = new PrometheusSink();
-        return { record: (o: Observation) => sink.record(o), flush: () => undefined, text: () => sink.text() };
+        return new PrometheusSink();
       }
     }
   }

@@ -103,7 +103,7 @@ export async function reportDepsFromEnv(env: NodeJS.ProcessEnv, metrics?: Report
   }
   return {
     source,
-    settings: await channelSettingsFromEnv({ ...e, REPORT_STATE_DIR: e.REPORT_STATE_DIR }, (name) => secretFromEnv(env, name, CHANNEL_SECRET_ARNS[name])),
+    settings: await channelSettingsFromEnv(e, (name) => secretFromEnv(env, name, CHANNEL_SECRET_ARNS[name])),
     format: e.REPORT_FORMAT,
     includeMetrics: e.REPORT_METRICS === 'true',
     thresholds,

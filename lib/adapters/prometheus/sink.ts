@@ -30,6 +30,9 @@ export class PrometheusSink implements ObservationSink {
   /** Last cumulative value per counter series, for `set` on a counter. */
   private readonly cumulative = new Map<string, number>();
 
+  /** Nothing is buffered: a scrape reads the registry. */
+  flush(): void {}
+
   record(o: Observation): void {
     const spec = METRICS[o.metric];
     const labels = Object.fromEntries(Object.entries(specLabels(o)).map(([d, v]) => [labelName(d as Dimension), v]));

@@ -40,7 +40,7 @@ export function registerValidate(program: Command): void {
   ).action(async (opts: ValidateOptions) => {
     // loaded here, not at start-up: other commands do not pay for zod schemas, drivers and prom-client
     const { runConfiguredValidation } = require('../../compose/validation-runtime') as typeof import('../../compose/validation-runtime');
-    const { PrometheusSink } = require('../../adapters/prometheus/sink') as typeof import('../../adapters/prometheus/sink');
+    const { metricsFor } = require('../../compose/metrics') as typeof import('../../compose/metrics');
     const { checkpointKey } = require('../../core/validation/engine') as typeof import('../../core/validation/engine');
     const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
     const format = parseReportFormat(opts.format);
@@ -53,7 +53,7 @@ export function registerValidate(program: Command): void {
     const tracker = trackerUrl
       ? { client: await clientFrom({ ...opts, url: trackerUrl, actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? 'validation' }), url: trackerUrl, migrationId: opts.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'] }
       : undefined;
-    const prom = opts.metricsFile ? new PrometheusSink() : undefined;
+    const prom = opts.metricsFile ? metricsFor('local') : undefined;
     const ac = new AbortController();
     const stop = (sig: string) => {
       process.stderr.write(`migration-monitor: ${sig}: stopping after the current batch and saving progress...\n`);

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { remoteTrackerSink } from '../../adapters/http/tracker-sink';
 import { serveHttp, type RunningServer } from '../../adapters/http/server';
 import { LogTailer, watchLogs } from '../../adapters/file/log-tailer';
-import { PrometheusSink } from '../../adapters/prometheus/sink';
+import { metricsFor } from '../../compose/metrics';
 import { metricsRoute } from '../../adapters/prometheus/metrics';
 import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';
@@ -115,7 +115,7 @@ export function registerWatch(program: Command): void {
         await close();
         throw new CliError((e as Error).message, 2);
       }
-      const observations = metricsPort === undefined ? undefined : new PrometheusSink();
+      const observations = metricsPort === undefined ? undefined : metricsFor('local');
       let metricsServer: RunningServer | undefined;
       if (observations) {
         metricsServer = await serveHttp(router([metricsRoute({ sink: observations, tracker })]), { port: metricsPort, host: flags.metricsHost });
