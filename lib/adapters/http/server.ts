@@ -74,7 +74,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function toHttpRequest(req: http.IncomingMessage, maxBody: number): Promise<HttpRequest> {
   return new Promise((resolve, reject) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // e.g. an absolute-form target with a malformed host (`POST http://[bad/search`): the client's mistake
+      req.resume();
+      reject(new DomainError('bad_request', `the request target is not a valid URL: ${JSON.stringify(String(req.url).slice(0, 200))}`));
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     try {
