@@ -126,6 +126,8 @@ export interface MigrationState {
   alertSeq: number;
   /** The latest validation run posted to the tracker (reports show it). */
   lastValidation?: ValidationSummary;
+  /** Status reports delivered for this migration: count per channel, and the latest. */
+  reports?: { produced: Record<string, number>; lastAt: number; lastReportId: string };
 }
 
 /** A validation run as the tracker keeps it: verdict and one line per check. */

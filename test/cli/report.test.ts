@@ -5,6 +5,7 @@ import path from 'node:path';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { ManualClock } from '../../lib/core/clock';
+import { TrackerPrometheus } from '../../lib/adapters/prometheus/metrics';
 import { Tracker } from '../../lib/core/tracker/service';
 import { trackerApi } from '../../lib/core/tracker/api';
 import { startCapture, type CaptureServer } from '../support/http-capture';
@@ -61,6 +62,10 @@ describe('migration-monitor report', () => {
     const again = await cli(['report', '--output=file', '--path=reports/', '--metrics', `--now=${NOW_ISO}`]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already-delivered');
+    // the tracker counted the report once (the re-run delivered nothing new), so ReportMissing can read it
+    expect((await tracker.get('orders-db')).reports).toMatchObject({ produced: { file: 1 }, lastReportId: 'orders-db/2026-03-02' });
+    const prom = await new TrackerPrometheus(tracker).text();
+    expect(prom).toMatch(/^reports_produced_total\{channel="file"\} 1$/m);
   });
 
   it('--dry-run --format=json prints the report and delivers nothing', async () => {

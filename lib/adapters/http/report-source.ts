@@ -1,5 +1,5 @@
 import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
-import type { ReportSource } from '../../core/report/runner';
+import { reportRecord, type ReportSource } from '../../core/report/runner';
 import { TrackerClient, type TrackerClientOptions } from './tracker-client';
 
 /** The tracker API's largest activity page. */
@@ -20,6 +20,10 @@ export function httpReportSource(opts: TrackerClientOptions): ReportSource {
     },
     async raiseAlert(id, message) {
       await clientFor(id).send({ action: 'create_alert', severity: 'error', message });
+    },
+    async recordReport(id, reportId, channels) {
+      const { op, key } = reportRecord(reportId, channels);
+      await clientFor(id).send(op, key);
     },
   };
 }

@@ -56,6 +56,11 @@ export class TrackerPrometheus {
       if (g instanceof Gauge) g.reset();
     }
     for (const s of states) for (const o of stateObservations(s, now)) this.sink.record(o);
+    // Reports the tracker was told about (record_report), summed over migrations: a running total per channel,
+    // so `ReportMissing` reads the reports a local `migration-monitor report` delivered.
+    const reports = new Map<string, number>();
+    for (const s of states) for (const [channel, n] of Object.entries(s.reports?.produced ?? {})) reports.set(channel, (reports.get(channel) ?? 0) + n);
+    for (const [channel, n] of reports) this.sink.record(obs('ReportsProduced', { Channel: channel }, n, 'set'));
     return this.sink.text();
   }
 

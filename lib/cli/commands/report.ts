@@ -4,6 +4,7 @@ import { buildChannels, channelEnvSchema, channelSettingsFromEnv, checkSettings,
 import { EnvError, parseEnv } from '../../compose/env';
 import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
 import { loadPrevious, produceReport, type DeliveryResult } from '../../core/report/deliver';
+import { deliveredChannels, reportRecord } from '../../core/report/runner';
 import { buildStatusReport, defaultReportId, type ReportOptions } from '../../core/report/model';
 import type { ReportMetrics } from '../../core/report/ports';
 import { render, REPORT_FORMATS, type ReportFormat } from '../../core/report/render';
@@ -118,6 +119,12 @@ async function runReport(f: ReportFlags): Promise<number> {
     },
     input: { state, activity, options },
   });
+  const delivered = deliveredChannels(delivery.results);
+  if (delivered.length) {
+    const { op, key } = reportRecord(report.reportId, delivered);
+    // the tracker counts reports per channel (its /metrics exports them): a failure here is said, not fatal
+    await client.send(op, key).catch((e: Error) => process.stderr.write(`migration-monitor: could not record the report on the tracker: ${e.message}\n`));
+  }
   if (f.json) process.stdout.write(`${JSON.stringify({ ...delivery, metrics: counts }, null, 2)}\n`);
   else process.stdout.write(describeDelivery(report.reportId, delivery));
   if (delivery.alertError) process.stderr.write(`migration-monitor: could not raise the delivery-failure alert on the tracker: ${delivery.alertError}\n`);

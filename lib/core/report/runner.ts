@@ -8,6 +8,19 @@ export interface ReportSource {
   list(): Promise<string[]>;
   load(migrationId: string, since: number): Promise<{ state: MigrationState; activity: ActivityEntry[] }>;
   raiseAlert(migrationId: string, message: string): Promise<void>;
+  /** Tell the tracker which channels took the report (it counts reports, so a missing one is visible). */
+  recordReport(migrationId: string, reportId: string, channels: string[]): Promise<void>;
+}
+
+const REPORT_CHANNELS = ['file', 's3', 'gcs', 'email', 'slack'] as const;
+/** The channels that took the report in this run (retries of a delivered report count nothing again). */
+export function deliveredChannels(results: ChannelResult[]): Array<(typeof REPORT_CHANNELS)[number]> {
+  return [...new Set(results.filter((r) => r.outcome === 'delivered').map((r) => r.channel))].filter((c): c is (typeof REPORT_CHANNELS)[number] => (REPORT_CHANNELS as readonly string[]).includes(c));
+}
+
+/** The record_report operation for a delivered report, with an idempotency key that makes a retry count once. */
+export function reportRecord(reportId: string, channels: string[]) {
+  return { op: { action: 'record_report' as const, reportId, channels: channels as Array<(typeof REPORT_CHANNELS)[number]> }, key: `report:${reportId}:${[...channels].sort().join(',')}` };
 }
 
 export function trackerSource(tracker: Tracker): ReportSource {
@@ -19,6 +32,10 @@ export function trackerSource(tracker: Tracker): ReportSource {
     },
     async raiseAlert(id, message) {
       await tracker.apply(id, { action: 'create_alert', severity: 'error', message }, { actor: 'report' });
+    },
+    async recordReport(id, reportId, channels) {
+      const { op, key } = reportRecord(reportId, channels);
+      await tracker.apply(id, op, { actor: 'report', idempotencyKey: key });
     },
   };
 }
@@ -49,6 +66,8 @@ export async function runReports(o: RunReportsOptions): Promise<RunSummary> {
         alerter: { deliveryFailed: (mid, msg) => o.source.raiseAlert(mid, msg) },
         input: { state, activity, options: o.options },
       });
+      const delivered = deliveredChannels(delivery.results);
+      if (delivered.length) await o.source.recordReport(id, report.reportId, delivered);
       reports.push({ migrationId: id, reportId: report.reportId, ok: delivery.ok, results: delivery.results });
     } catch (e) {
       reports.push({ migrationId: id, ok: false, results: [], error: (e as Error).message });

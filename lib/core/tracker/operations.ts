@@ -59,6 +59,12 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
     /** A conflict between runs (found by the log watcher): recorded as `conflict.<kind>` too, which the report's critical conflict risk reads. */
     conflict: z.enum(['concurrent_runs', 'dependency_not_completed', 'restarted_after_completion']).optional(),
   }),
+  /** A status report was delivered (the report runner and CLI send it): the tracker counts reports per channel. */
+  z.strictObject({
+    action: z.literal('record_report'),
+    reportId: text(200),
+    channels: z.array(z.enum(['file', 's3', 'gcs', 'email', 'slack'])).min(1).max(5),
+  }),
   z.strictObject({
     action: z.literal('record_validation'),
     verdict: z.enum(['pass', 'fail']),
@@ -255,6 +261,13 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const a = addAlert(s, op.severity, op.message, now, 'reporter', op.phaseId, log);
       if (op.conflict) log(`conflict.${op.conflict}`, op.message, { phaseId: op.phaseId, details: { alertId: a.id } });
       return { activity: act, result: { alert: a } };
+    }
+    case 'record_report': {
+      const produced = { ...(s.reports?.produced ?? {}) };
+      for (const c of new Set(op.channels)) produced[c] = (produced[c] ?? 0) + 1;
+      s.reports = { produced, lastAt: now, lastReportId: op.reportId };
+      log('report.record', `Report ${op.reportId} delivered to ${[...new Set(op.channels)].join(', ')}`, { details: { reportId: op.reportId, channels: op.channels } });
+      return { activity: act, result: { reportId: op.reportId, produced } };
     }
     case 'record_validation': {
       s.lastValidation = { at: now, verdict: op.verdict, checks: op.checks, ...(op.runId ? { runId: op.runId } : {}) };

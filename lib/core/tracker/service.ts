@@ -290,6 +290,7 @@ export function cloneState(s: MigrationState): MigrationState {
     alerts: s.alerts.map((a) => ({ ...a })),
     metrics: { ...s.metrics, resourceUtilization: { ...s.metrics.resourceUtilization }, costMetrics: { ...s.metrics.costMetrics } },
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
+    ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
   };
 }
 
