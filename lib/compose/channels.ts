@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { envList } from './env';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from '../adapters/aws/s3-report-sink';
 import { SesNotifier } from '../adapters/aws/ses-notifier';
@@ -109,16 +110,14 @@ export function defaultEmailVia(s: Pick<ChannelSettings, 'emailVia' | 'smtp'>): 
   return s.emailVia ?? (s.smtp?.host ? 'smtp' : 'ses');
 }
 
-const list = z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
-
 /** The report channel variables, read the same way by the CLI (flags become these variables) and the handlers. */
 export const channelEnvSchema = z.object({
-  REPORT_OUTPUTS: list.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be one of ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
+  REPORT_OUTPUTS: envList.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be one of ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
   REPORT_PATH: z.string().min(1).optional(),
   REPORT_BUCKET: z.string().min(1).optional(),
   REPORT_PREFIX: z.string().optional(),
   REPORT_KMS_KEY_ID: z.string().optional(),
-  REPORT_RECIPIENTS: list.optional(),
+  REPORT_RECIPIENTS: envList.optional(),
   REPORT_EMAIL_FROM: z.string().optional(),
   REPORT_EMAIL_VIA: z.enum(['smtp', 'ses']).optional(),
   REPORT_STATE_DIR: z.string().optional(),

@@ -78,12 +78,3 @@ function cached(key: string, opts: ReadOptions, load: () => Promise<string>): Pr
   value.catch(() => cache.get(key)?.value === value && cache.delete(key));
   return value;
 }
-
-/** Forget cached values and clients (tests that point the SDK at another endpoint). */
-export function resetSecretReaders(): void {
-  cache.clear();
-  secretsClient?.destroy();
-  ssmClient?.destroy();
-  secretsClient = undefined;
-  ssmClient = undefined;
-}

@@ -134,18 +134,13 @@ export function createValidateHttpHandler(deps: ValidateDeps): HttpHandler {
   };
 }
 
-export interface EnvClients {
-  /** Read an SSM parameter (decrypted); default the shared parameter reader, read afresh at every run. */
-  getParameter?(name: string): Promise<string>;
-}
-
-export async function validateDepsFromEnv(env: NodeJS.ProcessEnv, metrics?: MetricsSink, clients: EnvClients = {}): Promise<ValidateDeps> {
+export async function validateDepsFromEnv(env: NodeJS.ProcessEnv, metrics?: MetricsSink): Promise<ValidateDeps> {
   const e = parseEnv(validateEnvSchema, env, 'validate');
   const sources = [e.VALIDATION_CONFIG_PARAMETER, e.VALIDATION_CONFIG_PATH, e.VALIDATION_CONFIG].filter(Boolean);
   if (sources.length !== 1) throw new EnvError('validate: bad environment: set exactly one of VALIDATION_CONFIG_PARAMETER, VALIDATION_CONFIG_PATH, VALIDATION_CONFIG');
   const access = await trackerAccess(env, 'validate');
   return {
-    loadConfig: () => loadConfig(e, clients),
+    loadConfig: () => loadConfig(e),
     ...(access ? { tracker: { client: new TrackerClient({ ...access, actor: 'validation' }), url: access.url, migrationId: access.migrationId } } : {}),
     sink: reportSinkFromEnv(e),
     metrics,
@@ -155,13 +150,13 @@ export async function validateDepsFromEnv(env: NodeJS.ProcessEnv, metrics?: Metr
   };
 }
 
-async function loadConfig(e: ValidateEnv, clients: EnvClients): Promise<{ config: ValidationConfig; baseDir: string }> {
+async function loadConfig(e: ValidateEnv): Promise<{ config: ValidationConfig; baseDir: string }> {
   let text: string;
   let source: string;
   let baseDir = process.cwd();
   if (e.VALIDATION_CONFIG_PARAMETER) {
     source = `SSM parameter ${e.VALIDATION_CONFIG_PARAMETER}`;
-    text = await (clients.getParameter ?? ((n: string) => readParameter(n, { maxAgeMs: 0 })))(e.VALIDATION_CONFIG_PARAMETER).catch((err: Error) => {
+    text = await readParameter(e.VALIDATION_CONFIG_PARAMETER, { maxAgeMs: 0 }).catch((err: Error) => {
       throw new Error(`validate: ${err.message}`);
     });
   } else if (e.VALIDATION_CONFIG_PATH) {
