@@ -43,6 +43,8 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   subTasks: SubTaskState[];
   /** Who is working the phase: set on start, used to detect two runs on one phase. */
   runId?: string;
+  /** Set when a validation run failed the phase (record_validation): health reads whether it was a gate. */
+  failedBy?: { kind: 'validation'; gate: boolean; runId?: string };
 }
 
 export interface Alert {
@@ -135,7 +137,10 @@ export interface ValidationSummary {
   at: number;
   runId?: string;
   verdict: 'pass' | 'fail';
-  checks: Array<{ name: string; kind: string; passed: boolean; summary: string }>;
+  /** The whole run is a cutover gate: its failure makes the migration unhealthy (otherwise degraded). */
+  gate?: boolean;
+  /** `gate` on a check: its failure alone makes the migration unhealthy. */
+  checks: Array<{ name: string; kind: string; passed: boolean; summary: string; gate?: boolean }>;
 }
 
 /** One line of the activity log: every change, who made it and when. */

@@ -328,6 +328,7 @@ export class LogAnalyzer {
   private async progress(ctx: LineContext, view: Map<string, PhaseView>, id: string): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.late += 1);
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a progress line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
     if (p.hasSubTasks) return this.reject(ctx, `phase "${id}" has sub-tasks: map progress lines to a phase without sub-tasks`);
@@ -346,6 +347,8 @@ export class LogAnalyzer {
   private async complete(ctx: LineContext, view: Map<string, PhaseView>, id: string): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.duplicates += 1);
+    // never a silent restart: a failed phase is reopened only by a start line (an explicit retry)
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a completion line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
     const ok = await this.send(ctx, { action: 'complete_phase', phaseId: id, metadata: this.metadata(ctx) });
@@ -479,6 +482,8 @@ export class LogAnalyzer {
   }
 }
 
+const failedPhase = (id: string, what: string) =>
+  `phase "${id}" failed and ${what} does not restart it: log a start line (an explicit retry) for the new attempt first`;
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 40);
 const clip = (s: string) => (s.length > 2000 ? `${s.slice(0, 1997)}...` : s);
 

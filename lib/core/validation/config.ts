@@ -128,7 +128,12 @@ const compareFields = {
   numberTolerance: z.number().nonnegative().default(0),
 };
 const pair = { source: z.string().min(1), target: z.string().min(1) };
-const common = { name: name.optional(), description: z.string().max(1000).optional() };
+const common = {
+  name: name.optional(),
+  description: z.string().max(1000).optional(),
+  /** A cutover gate: its failure makes the migration unhealthy in the tracker (otherwise degraded). Default: options.gate. */
+  gate: z.boolean().optional(),
+};
 const successRate = z.number().min(0).max(100).optional();
 
 const latencyCheck = z
@@ -260,14 +265,16 @@ export const validationConfigSchema = z
         sortMemoryRows: positiveInt(10_000_000).default(100_000),
         /** Stop at the first failing check. */
         failFast: z.boolean().default(false),
+        /** Every check is a cutover gate (a check's own `gate` overrides): a failure makes the migration unhealthy, not only degraded. */
+        gate: z.boolean().default(false),
       })
       .prefault({}),
     tracker: z
       .strictObject({
         /** Phase updated with the run's progress. */
         phase: z.string().min(1).max(64).default('validation'),
-        /** Complete the phase when the verdict is pass. */
-        completePhaseOnPass: z.boolean().default(false),
+        /** Complete the phase when the verdict is pass (a fail always fails it). */
+        completePhaseOnPass: z.boolean().default(true),
       })
       .prefault({}),
   })

@@ -61,7 +61,7 @@ describe('posting a validation run to the tracker (real tracker API, embedded st
     const cfg = await checks(false);
     cfg.tracker.completePhaseOnPass = true;
     const report = await runConfiguredValidation(cfg, { tracker: { client: client('m3'), url: t.url, migrationId: 'm3' } });
-    expect(report.tracker!.phaseStatus).toBe('completed (verdict pass)');
+    expect(report.tracker!.phaseStatus).toBe('started; completed (verdict pass)');
     expect((await t.tracker.get('m3')).phases[0]!.status).toBe('completed');
   });
 
