@@ -269,6 +269,8 @@ export const validationConfigSchema = z
         gate: z.boolean().default(false),
       })
       .prefault({}),
+    /** Read by `migration-monitor preflight` (lib/core/preflight/config.ts), so one file serves both. */
+    preflight: z.unknown().optional(),
     tracker: z
       .strictObject({
         /** Phase updated with the run's progress. */
@@ -325,6 +327,11 @@ export function validateConfig(input: unknown, env: Record<string, string | unde
 
 /** Parse config text: JSON when the file ends in .json or the text starts with `{`, YAML otherwise. */
 export function parseConfigText(text: string, filename = 'config', env: Record<string, string | undefined> = process.env): ValidationConfig {
+  return validateConfig(parseConfigDocument(text, filename), env);
+}
+
+/** The config file as a document (JSON or YAML), before env interpolation and the schema (preflight reads the same file). */
+export function parseConfigDocument(text: string, filename = 'config'): unknown {
   let doc: unknown;
   const asJson = /\.json$/i.test(filename) || /^\s*\{/.test(text);
   try {
@@ -334,7 +341,12 @@ export function parseConfigText(text: string, filename = 'config', env: Record<s
     throw configError(`${filename} is not valid ${asJson ? 'JSON' : 'YAML'}: ${msg}`);
   }
   if (doc === null || doc === undefined) throw configError(`${filename} is empty`);
-  return validateConfig(doc, env);
+  return doc;
+}
+
+/** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
+export function interpolateEnv(doc: unknown, env: Record<string, string | undefined>, problems: string[]): unknown {
+  return interpolate(doc, env, [], problems);
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
