@@ -172,7 +172,7 @@ async function memoryCheck(cfg: PreflightConfig, rowBytes: number | null, ports:
   const basis = `${s.memoryBudget !== undefined ? `memoryBudget ${bytes(s.memoryBudget)}, ` : ''}${bytes(free)} free here; ${s.workers} workers × ${s.batchSize} rows × 2 buffers`;
   if (rowBytes === null) return { status: 'unknown', requiredBytes: null, availableBytes, basis: `${basis}; the row size is unknown (empty source)` };
   const requiredBytes = Math.ceil(rowBytes * s.batchSize * s.workers * 2);
-  return { status: requiredBytes <= availableBytes ? 'ok' : 'insufficient', requiredBytes, availableBytes, basis: `${basis} × ${bytes(rowBytes)} a row` };
+  return { status: requiredBytes <= availableBytes ? 'ok' : 'insufficient', requiredBytes, availableBytes, basis: `${basis} × ${bytes(Math.round(rowBytes))} a row` };
 }
 
 async function estimateCheck(cfg: PreflightConfig, rows: number | null, sample: { rows: number; ms: number } | null) {
