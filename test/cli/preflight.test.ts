@@ -3,29 +3,17 @@
  * not enough disk (a tiny budget), a dead server (exit 3 naming the side), a bad config (exit 2), and the
  * result posted to the tracker's initialization phase.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parsePreflightConfig } from '../../lib/core/preflight/config';
 import { runConfiguredPreflight } from '../../lib/compose/preflight';
+import { runCli } from '../support/cli';
 import { freePort } from '../support/ports';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
 
-const BIN = resolve(__dirname, '../../bin/migration-monitor.js');
-
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MIGRATION_MONITOR_URL: undefined, ...env } as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { env });
 
 let src: PostgresServer;
 let dst: PostgresServer;
