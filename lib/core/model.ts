@@ -43,6 +43,8 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   subTasks: SubTaskState[];
   /** Who is working the phase: set on start, used to detect two runs on one phase. */
   runId?: string;
+  /** Last activity entry for a report that did not move the progress (heartbeats log once a minute). */
+  heartbeatLoggedAt?: number;
 }
 
 export interface Alert {
