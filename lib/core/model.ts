@@ -45,6 +45,8 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   runId?: string;
   /** Set when a validation run failed the phase (record_validation): health reads whether it was a gate. */
   failedBy?: { kind: 'validation'; gate: boolean; runId?: string };
+  /** Last activity entry for a report that did not move the progress (heartbeats log once a minute). */
+  heartbeatLoggedAt?: number;
 }
 
 export interface Alert {

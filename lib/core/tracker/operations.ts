@@ -146,9 +146,12 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           `phase "${p.id}" has sub-tasks; its progress is derived from them (update a sub-task instead)`,
         );
       }
+      const moved = round2(op.progress) !== p.progress;
       setProgress(p, round2(op.progress), now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      if (moved || heartbeatDue(p, now)) {
+        log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      }
       break;
     }
     case 'complete_phase': {
@@ -225,11 +228,12 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const t = subTask(p, op.subTaskId);
       refuseFailed(p, 'reporting sub-task progress on');
       requireSubStatus(p, t, ['in_progress'], 'update the progress of');
+      const moved = round2(op.progress) !== t.progress;
       t.progress = round2(op.progress);
       t.updatedAt = now;
       refreshDerived(p, now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
+      if (moved || heartbeatDue(p, now)) log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
         phaseId: p.id,
         subTaskId: t.id,
         details: { progress: t.progress, phaseProgress: p.progress },
@@ -541,6 +545,13 @@ function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, 
   // Any report renews the promise: a new interval when given, else the phase's last one.
   if (nextUpdateSeconds !== undefined) p.nextUpdateSeconds = nextUpdateSeconds;
   if (p.nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + p.nextUpdateSeconds * 1000;
+}
+
+/** A report that did not move the progress (a heartbeat) is logged at most once a minute per phase. */
+function heartbeatDue(p: PhaseState, now: number): boolean {
+  if (p.heartbeatLoggedAt !== undefined && now - p.heartbeatLoggedAt < 60_000) return false;
+  p.heartbeatLoggedAt = now;
+  return true;
 }
 
 function setProgress(p: PhaseState, v: number, now: number) {
