@@ -101,6 +101,8 @@ export interface ControlEvent {
   type: 'pause' | 'resume';
   at: number;
   actor: string;
+  /** Whom the actor said they acted for (X-Actor). */
+  onBehalfOf?: string;
   reason?: string;
 }
 
@@ -141,7 +143,10 @@ export interface ValidationSummary {
 /** One line of the activity log: every change, who made it and when. */
 export interface ActivityEntry {
   at: number;
+  /** The authenticated author (token name, IAM principal, or `anonymous` without auth). */
   actor: string;
+  /** Whom the author said they acted for (X-Actor): a claim, kept beside the authenticated name. */
+  onBehalfOf?: string;
   action: string;
   message: string;
   phaseId?: string;

@@ -101,7 +101,10 @@ export type Operation = ProgressOperation | DashboardAction | { action: 'sweep_s
 
 export interface ApplyContext {
   now: number;
+  /** The authenticated author. */
   actor: string;
+  /** Whom the author says they act for (X-Actor). */
+  onBehalfOf?: string;
 }
 
 export interface ApplyResult {
@@ -117,7 +120,7 @@ export interface ApplyResult {
 export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyContext): ApplyResult {
   const act: ActivityEntry[] = [];
   const log = (action: string, message: string, extra: Partial<ActivityEntry> = {}) =>
-    act.push({ at: ctx.now, actor: ctx.actor, action, message, ...extra });
+    act.push({ at: ctx.now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), action, message, ...extra });
   const { now } = ctx;
 
   switch (op.action) {
@@ -307,7 +310,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (s.paused) throw new DomainError('conflict', 'migration is already paused');
       s.paused = true;
       s.pausedAt = now;
-      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.pause', `Migration paused${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -323,7 +326,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         if (p.nextUpdateDueAt !== undefined) p.nextUpdateDueAt += pausedFor;
         if (p.progressChangedAt !== undefined) p.progressChangedAt += pausedFor;
       }
-      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }

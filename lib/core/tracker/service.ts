@@ -42,7 +42,10 @@ export interface TrackerOptions {
 }
 
 export interface MutationOptions {
+  /** The authenticated author of the change. */
   actor?: string;
+  /** Whom the author says they act for (X-Actor): recorded beside the actor, never as it. */
+  onBehalfOf?: string;
   idempotencyKey?: string;
 }
 
@@ -94,6 +97,7 @@ export class Tracker {
         {
           at: now,
           actor: opts.actor ?? 'api',
+          ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}),
           action: cur ? 'migration.reinitialize' : 'migration.initialize',
           message: `Migration "${state.name}" ${cur ? 're-initialized' : 'initialized'} with ${plan.length} phases: ${plan.map((p) => p.id).join(', ')}`,
         },
@@ -109,7 +113,7 @@ export class Tracker {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
-      const r: ApplyResult = applyOperation(state, op, { now, actor });
+      const r: ApplyResult = applyOperation(state, op, { now, actor, ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}) });
       state.updatedAt = now;
       return { state, activity: r.activity, result: r.result };
     });
