@@ -181,7 +181,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       pushBounded(p.errors, op.error);
       finish(p, 'failed', now);
       log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
-      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
       break;
     }
     case 'skip_phase': {
@@ -279,7 +279,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         details: { verdict: op.verdict, failed: failed.map((c) => c.name) },
       });
       if (op.verdict === 'fail') {
-        addAlert(s, 'error', `Validation failed: ${failed.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', undefined, log);
+        addAlert(s, 'error', `Validation failed: ${failed.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', undefined, log).condition = 'validation_failed';
       }
       return { activity: act, result: { verdict: op.verdict, failedChecks: failed.map((c) => c.name) } };
     }
@@ -350,7 +350,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           const lateS = Math.round((now - p.nextUpdateDueAt!) / 1000);
           const due = new Date(p.nextUpdateDueAt!).toISOString();
           log('phase.stale', `Phase "${p.name}" is stale: quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, { phaseId: p.id });
-          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log);
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log).condition = 'phase_stale';
         }
       }
       return { activity: act, result: { stalePhases: marked } };
