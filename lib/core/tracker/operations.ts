@@ -106,7 +106,10 @@ export type Operation = ProgressOperation | DashboardAction | { action: 'sweep_s
 
 export interface ApplyContext {
   now: number;
+  /** The authenticated author. */
   actor: string;
+  /** Whom the author says they act for (X-Actor). */
+  onBehalfOf?: string;
 }
 
 export interface ApplyResult {
@@ -122,7 +125,7 @@ export interface ApplyResult {
 export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyContext): ApplyResult {
   const act: ActivityEntry[] = [];
   const log = (action: string, message: string, extra: Partial<ActivityEntry> = {}) =>
-    act.push({ at: ctx.now, actor: ctx.actor, action, message, ...extra });
+    act.push({ at: ctx.now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), action, message, ...extra });
   const { now } = ctx;
 
   switch (op.action) {
@@ -189,7 +192,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       finish(p, 'failed', now);
       delete p.failedBy;
       log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
-      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
       break;
     }
     case 'skip_phase': {
@@ -294,7 +297,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       });
       if (op.verdict === 'fail') {
         const failedChecks = op.checks.filter((c) => !c.passed);
-        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log);
+        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log).condition = 'validation_failed';
       }
       const result: Record<string, unknown> = { verdict: op.verdict, failedChecks: verdict.failed, gate: verdict.gate };
       if (target) result['phase'] = settleValidationPhase(s, target, op, verdict, now, log);
@@ -327,7 +330,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (s.paused) throw new DomainError('conflict', 'migration is already paused');
       s.paused = true;
       s.pausedAt = now;
-      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.pause', `Migration paused${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -343,7 +346,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         if (p.nextUpdateDueAt !== undefined) p.nextUpdateDueAt += pausedFor;
         if (p.progressChangedAt !== undefined) p.progressChangedAt += pausedFor;
       }
-      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -367,7 +370,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           const lateS = Math.round((now - p.nextUpdateDueAt!) / 1000);
           const due = new Date(p.nextUpdateDueAt!).toISOString();
           log('phase.stale', `Phase "${p.name}" is stale: quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, { phaseId: p.id });
-          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log);
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log).condition = 'phase_stale';
         }
       }
       return { activity: act, result: { stalePhases: marked } };
