@@ -261,3 +261,19 @@ it('stages switched under bounded load: no acknowledged write lost, reads and wr
   for (const a of acked) if (a.stage !== 'old-only') expect(p.get(a.id)).toBeGreaterThanOrEqual(a.version);
   expect((await health()).stage).toBe('dual-write');
 });
+
+it('a full replay queue refuses the write before any store sees it (503 naming the limit), so nothing is acknowledged that could be lost', async () => {
+  const small = await startDemoProxy({ settings: { stage: 'dual-write', followerBudgetMs: BUDGET_MS, maxReplayQueue: 3, replayIntervalMs: 50 }, log: () => undefined });
+  try {
+    await fetch(`${small.url}/demo/backends/primary`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'down' }) });
+    const w = (ids: string[]) => fetch(`${small.url}/upsert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vectors: ids.map((id) => ({ id, vector: vec(1), version: 1 })) }) });
+    expect((await w(['q1', 'q2'])).status).toBe(200);
+    const before = ((await (await fetch(`${small.url}/demo/backends`)).json()) as Record<string, DemoBackendStatus>)['fallback']!.writes.requests;
+    const full = await w(['q3', 'q4']);
+    expect(full.status).toBe(503);
+    expect(((await full.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'replay_queue_full', message: expect.stringMatching(/holds 2 of at most 3/) });
+    expect(((await (await fetch(`${small.url}/demo/backends`)).json()) as Record<string, DemoBackendStatus>)['fallback']!.writes.requests).toBe(before);
+  } finally {
+    await small.close();
+  }
+});
