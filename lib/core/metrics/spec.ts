@@ -23,7 +23,8 @@ export type Dimension =
   | 'Channel'
   | 'TenantId'
   | 'ViolationType'
-  | 'Handler';
+  | 'Handler'
+  | 'Status';
 
 export interface MetricSpec {
   /** CloudWatch / spec name (PascalCase). */
@@ -89,6 +90,8 @@ export const METRICS = {
   EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_to_copy', 'dual-write', 'Events to copy'),
   SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
   DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
+  DualWriteOperations: m('DualWriteOperations', 'Count', 'counter', ['Status'], 'dual_write_operations_total', 'dual-write', 'Items written through the search proxy, by status: success (both stores), queued (the follower missed it, kept for replay), single (one store in this stage), replayed, failed, refused'),
+  DualWriteLatency: m('DualWriteLatency', 'Milliseconds', 'histogram', [], 'dual_write_latency_seconds', 'dual-write', 'Time to answer a write through the search proxy (acknowledging store plus the bounded follower write)'),
   CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),
   // handler health (platform metrics on AWS/GCP; the handlers count their own errors for Prometheus)
   HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'handler_errors_total', 'handler', 'Handler invocations that ended in an error'),
@@ -111,6 +114,7 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Control events and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
   { title: 'Bulk copy: events copied and total', metrics: ['EventsCopied', 'EventsTotal'] },
   { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },
+  { title: 'Dual-write through the search proxy: operations and latency', metrics: ['DualWriteOperations', 'DualWriteLatency'] },
   { title: 'Cutover pause', metrics: ['CutoverPause'] },
   { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
