@@ -1,10 +1,12 @@
 import { DomainError } from '../errors';
 import { json, parseJsonBody, router, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
-import { dashboardActionSchema, progressOperationSchema } from './operations';
+import { dashboardActionSchema, progressOperationSchema, type ProgressOperation } from './operations';
 import { idSchema } from '../plan';
-import { initializeSchema, type MutationOptions, type Tracker } from './service';
+import { initializeSchema, type InitializeRequest, type MutationOptions, type Tracker } from './service';
 import { authenticate, namedTokens, tokenName, type Caller, type NamedTokens } from './identity';
 import { parseOrThrow } from '../validation-util';
+import { withSpan } from '../tracing';
+import { traceHttp } from '../tracing-http';
 
 export interface TrackerApiOptions {
   tracker: Tracker;
@@ -37,15 +39,19 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
 
   const getProgress = authed(async (_r, id) => json(200, await tracker.overview(id)));
   const postProgress = authed(async (req, id, caller) => {
-    const body = parseJsonBody(req);
-    const mopts = mutationOptions(req, caller);
-    if (isObject(body) && body['action'] === 'initialize') {
-      const init = parseOrThrow(initializeSchema, body, 'initialize request');
-      const { action: _a, ...rest } = init;
-      return mutationResponse(await tracker.initialize(id, rest, mopts));
-    }
-    const op = parseOrThrow(progressOperationSchema, body, 'operation');
-    return mutationResponse(await tracker.apply(id, op, mopts));
+    const parsed = await withSpan<{ init: Omit<InitializeRequest, 'action'>; mopts: MutationOptions } | { op: ProgressOperation; mopts: MutationOptions }>('migration.tracker.parse', { attributes: { 'migration.id': id } }, async (span) => {
+      const body = parseJsonBody(req);
+      const mopts = mutationOptions(req, caller);
+      if (isObject(body) && body['action'] === 'initialize') {
+        const { action: _a, ...rest } = parseOrThrow(initializeSchema, body, 'initialize request');
+        return { init: rest, mopts };
+      }
+      const op = parseOrThrow(progressOperationSchema, body, 'operation');
+      span.setAttribute('migration.operation', op.action);
+      return { op, mopts };
+    });
+    if ('init' in parsed) return mutationResponse(await tracker.initialize(id, parsed.init, parsed.mopts));
+    return mutationResponse(await tracker.apply(id, parsed.op, parsed.mopts));
   });
   const getEstimate = authed(async (_r, id) => json(200, await tracker.estimate(id)));
   const getDashboard = authed(async (req, id) => {
@@ -86,7 +92,7 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
     { method: 'GET', path: '/api/migrations/:id/activity', handler: getActivity },
     ...(opts.extraRoutes ?? []),
   ];
-  return router(routes, opts.onServerError);
+  return traceHttp(router(routes, opts.onServerError), 'tracker');
 }
 
 async function health(tracker: Tracker, req: HttpRequest, token?: NamedTokens): Promise<HttpResponse> {

@@ -6,6 +6,8 @@ import { emptyMetrics, type ActivityEntry, type MigrationState, type Notificatio
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
+import { withSpan } from '../tracing';
+import { tracedStore } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
 import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
 
@@ -76,7 +78,7 @@ export class Tracker {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(opts: TrackerOptions) {
-    this.store = opts.store;
+    this.store = tracedStore(opts.store);
     this.clock = opts.clock ?? systemClock;
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.maxRetries = opts.maxRetries ?? 50;
@@ -115,7 +117,7 @@ export class Tracker {
   async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
     parseOrThrow(idSchema, migrationId, 'migration id');
     const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
-    return this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
+    return withSpan('migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, () => this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
       if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
         throw new DomainError(
           'conflict',
@@ -134,20 +136,22 @@ export class Tracker {
         },
       ];
       return { state, activity, result: { migrationId, phases: plan.map((p) => p.id), created: !cur } };
-    }, true);
+    }, true));
   }
 
   /** Apply a phase / sub-task / alert / metrics operation or a dashboard action. */
   async apply(migrationId: string, op: Operation, opts: MutationOptions = {}): Promise<MutationResult> {
     const actor = opts.actor ?? 'api';
-    return this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
+    const target = op as { phaseId?: string; subTaskId?: string };
+    const attributes = { 'migration.id': migrationId, 'migration.operation': op.action, 'migration.phase': target.phaseId, 'migration.subtask': target.subTaskId };
+    return withSpan('migration.tracker.apply', { attributes }, () => this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
       const r: ApplyResult = applyOperation(state, op, { now, actor, ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}) });
       state.updatedAt = now;
       return { state, activity: r.activity, result: r.result };
-    });
+    }));
   }
 
   async get(migrationId: string): Promise<MigrationState> {
