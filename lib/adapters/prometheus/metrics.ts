@@ -19,6 +19,7 @@ const STATE_GAUGES: MetricName[] = [
   'DataMigrated',
   'MigrationSpeed',
   'ErrorRate',
+  'EstimatedCompletion',
   'EventsTotal',
   'SyncLag',
 ];
