@@ -190,6 +190,8 @@ export interface MigrationState {
   controlEvents: ControlEvent[];
   /** Monotonic counter for alert ids. */
   alertSeq: number;
+  /** Progress reports received (phase and sub-task updates and completions): the ETA's sample count. */
+  progressSamples?: number;
   /** The latest validation run posted to the tracker (reports show it). */
   lastValidation?: ValidationSummary;
   /** Status reports delivered for this migration: count per channel, and the latest. */

@@ -22,6 +22,7 @@ const STATE_GAUGES: MetricName[] = [
   'DataMigrated',
   'MigrationSpeed',
   'ErrorRate',
+  'EstimatedCompletion',
   'EventsTotal',
   'SyncLag',
 ];

@@ -9,7 +9,7 @@
 import type { Observation } from './observation';
 import type { MigrationState, MigrationStatus, PhaseState } from '../model';
 import type { MetricName } from './spec';
-import { migrationStatus, overallProgress } from '../progress';
+import { estimate, migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
 import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
 
@@ -50,6 +50,8 @@ export function migrationStateObservations(s: MigrationState, now: number, thres
   // the one health (healthOf), as /health and the report say it
   out.push(observation('MigrationHealth', m, healthValue(healthOf(s, now, thresholds).status), 'set'));
   out.push(observation('DataMigrated', m, s.metrics.totalDataMigrated, 'set'), observation('MigrationSpeed', m, s.metrics.migrationSpeed, 'set'), observation('ErrorRate', m, s.metrics.errorRate, 'set'));
+  const eta = estimate(s, now).estimatedCompletion;
+  if (eta !== null) out.push(observation('EstimatedCompletion', m, Math.round(Date.parse(eta) / 1000), 'set'));
   const events = new Map<string, { copied?: number; total?: number }>();
   for (const p of s.phases) {
     const mp = { ...m, Phase: p.id };

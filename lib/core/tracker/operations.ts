@@ -376,8 +376,12 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       return { activity: act, result: { stalePhases: marked } };
     }
   }
+  if (PROGRESS_REPORTS.has(op.action)) s.progressSamples = (s.progressSamples ?? 0) + 1;
   return { activity: act, result: resultFor(s, op) };
 }
+
+/** Operations that report progress: each is one sample for the ETA's confidence. */
+const PROGRESS_REPORTS = new Set(['update_phase', 'complete_phase', 'update_subtask', 'complete_subtask']);
 
 function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
   const base = { status: migrationStatus(s), overallProgress: overallProgress(s.phases) };

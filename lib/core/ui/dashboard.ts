@@ -129,6 +129,18 @@ const JS = String.raw`'use strict';
   function bytes(n) { var u = ['B','KB','MB','GB','TB']; var i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + ' ' + u[i]; }
   function bar(pct, status) { var b = el('div', { class: 'bar s-' + status }); var s = el('span'); s.style.width = Math.max(0, Math.min(100, pct)) + '%'; b.appendChild(s); return b; }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
+  /** "20 s", "45 min", "2 h 10 min", "1 d 2 h" (the same wording as the CLI's formatRemaining). */
+  function remaining(ms) {
+    ms = Math.max(0, ms); if (ms < 60000) return Math.round(ms / 1000) + ' s';
+    var m = Math.round(ms / 60000); if (m < 60) return m + ' min';
+    var h = Math.floor(m / 60); if (h < 24) return h + ' h' + (m % 60 ? ' ' + (m % 60) + ' min' : '');
+    return Math.floor(h / 24) + ' d' + (h % 24 ? ' ' + (h % 24) + ' h' : '');
+  }
+  function etaText(e, completedAt) {
+    if (e.basis === 'completed') return 'completed ' + when(completedAt);
+    if (!e.estimatedCompletion) return 'No ETA: ' + (e.reason || 'not enough data yet');
+    return 'remaining ' + remaining(e.remainingMs) + (e.uncertaintyMs ? ' (± ' + remaining(e.uncertaintyMs) + ')' : '') + ', ends ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)';
+  }
 
   var lastOk = null;
   /** The tracker did not answer: say so, and grey out what is now old (never keep "healthy" on screen). */
@@ -149,7 +161,7 @@ const JS = String.raw`'use strict';
     $('overall').textContent = d.overallProgress.toFixed(1) + '%';
     $('overall-bar').style.width = d.overallProgress + '%';
     var e = d.estimate;
-    $('eta').textContent = e.estimatedCompletion ? 'ETA ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)' : (e.basis === 'completed' ? 'completed ' + when(d.completedAt) : 'ETA: not enough data yet');
+    $('eta').textContent = etaText(e, d.completedAt);
     $('pause').disabled = d.paused || d.status === 'completed';
     $('resume').disabled = !d.paused;
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
