@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
-import { formatZodError } from '../validation-util';
 import { TEXT_FIELD_TYPES } from './convert';
 
 /**
@@ -279,31 +278,40 @@ export const validationConfigSchema = z
         completePhaseOnPass: z.boolean().default(true),
       })
       .prefault({}),
-  })
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    const known = Object.keys(cfg.connectors);
-    cfg.checks.forEach((c, i) => {
-      const n = c.name ?? defaultCheckName(c.kind, i);
-      const prev = seen.get(n);
-      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
-      if (c.kind === 'diff' && c.successRate !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['checks', i, 'successRate'], message: 'successRate applies to sampled checks (kind: sample); a full diff fails on any difference unless you allow some with maxMissing, maxOrphans, maxChanged' });
-      }
-      seen.set(n, i);
-      if ('source' in c) {
-        for (const side of ['source', 'target'] as const) {
-          if (!cfg.connectors[c[side]]) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['checks', i, side],
-              message: `unknown connector "${c[side]}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})`,
-            });
-          }
-        }
-      }
-    });
   });
+
+/**
+ * Checks across the config (unknown connector names, duplicate check names, a rate on a full diff), run on the
+ * raw document so they are reported together with the schema's problems, not only once the shape is right.
+ */
+function crossReferences(doc: unknown): Array<{ path: (string | number)[]; message: string }> {
+  const out: Array<{ path: (string | number)[]; message: string }> = [];
+  const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const root = obj(doc);
+  const checks = root?.['checks'];
+  if (!Array.isArray(checks)) return out;
+  const connectors = obj(root?.['connectors']) ?? {};
+  const known = Object.keys(connectors);
+  const seen = new Map<string, number>();
+  checks.forEach((raw, i) => {
+    const c = obj(raw);
+    if (!c) return;
+    const n = typeof c['name'] === 'string' ? c['name'] : defaultCheckName(String(c['kind']), i);
+    const prev = seen.get(n);
+    if (prev !== undefined) out.push({ path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
+    else seen.set(n, i);
+    if (c['kind'] === 'diff' && c['successRate'] !== undefined) {
+      out.push({ path: ['checks', i, 'successRate'], message: 'successRate applies to sampled checks (kind: sample); a full diff fails on any difference unless you allow some with maxMissing, maxOrphans, maxChanged' });
+    }
+    for (const side of ['source', 'target'] as const) {
+      const ref = c[side];
+      if (typeof ref === 'string' && !connectors[ref]) {
+        out.push({ path: ['checks', i, side], message: `unknown connector "${ref}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})` });
+      }
+    }
+  });
+  return out;
+}
 
 export type ValidationConfigInput = z.input<typeof validationConfigSchema>;
 export interface ValidationConfig extends Omit<z.output<typeof validationConfigSchema>, 'checks'> {
@@ -317,11 +325,19 @@ export const configError = (message: string) => new DomainError('validation_fail
 
 /** Validate an already-parsed config object (after env interpolation). */
 export function validateConfig(input: unknown, env: Record<string, string | undefined> = process.env): ValidationConfig {
-  const problems: string[] = [];
-  const interpolated = interpolate(input, env, [], problems);
-  if (problems.length) throw configError(problems.join('; '));
+  // every problem at once: missing variables, the schema's findings and cross-references
+  const missing: Array<{ path: (string | number)[]; message: string }> = [];
+  const interpolated = interpolate(input, env, [], missing);
   const r = validationConfigSchema.safeParse(interpolated);
-  if (!r.success) throw configError(formatZodError(r.error));
+  const at = (p: (string | number)[]) => formatPath(p);
+  const missingAt = new Set(missing.map((m) => at(m.path)));
+  const problems = [
+    ...missing.map((m) => `${at(m.path)}: ${m.message}`),
+    // a value emptied by a missing variable is reported once, as the missing variable
+    ...(r.success ? [] : r.error.issues.filter((i) => !missingAt.has(at(i.path as (string | number)[]))).map((i) => (i.path.length ? `${at(i.path as (string | number)[])}: ${i.message}` : i.message))),
+    ...crossReferences(interpolated).map((m) => `${at(m.path)}: ${m.message}`),
+  ];
+  if (problems.length || !r.success) throw configError([...new Set(problems)].join('; '));
   return { ...r.data, checks: r.data.checks.map((c, i) => ({ ...c, name: c.name ?? defaultCheckName(c.kind, i) })) };
 }
 
@@ -351,13 +367,13 @@ export function interpolateEnv(doc: unknown, env: Record<string, string | undefi
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: string[]): unknown {
+function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: Array<{ path: (string | number)[]; message: string }>): unknown {
   if (typeof v === 'string') {
     return v.replace(ENV_REF, (_m, varName: string, dflt: string | undefined) => {
       const val = env[varName];
       if (val !== undefined && val !== '') return val;
       if (dflt !== undefined) return dflt;
-      problems.push(`${formatPath(path)}: environment variable ${varName} is not set`);
+      problems.push({ path, message: `environment variable ${varName} is not set` });
       return '';
     });
   }
