@@ -2,7 +2,7 @@
  * The tracker on a runtime: its store from the environment, the health thresholds, metrics of every change
  * and the periodic sweep, composed once for the Lambda API, the report and log ingest on AWS.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
 import { Tracker, type TrackerListener } from '../core/tracker/service';
 import { trackerApi } from '../core/tracker/api';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PhaseDef, SubTaskDef } from './plan';
 
 export type PhaseStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';

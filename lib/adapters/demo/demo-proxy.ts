@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
 import { checkAuth } from '../../core/tracker/api';
 import type { NamedTokens } from '../../core/tracker/identity';

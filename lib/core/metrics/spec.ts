@@ -4,7 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */

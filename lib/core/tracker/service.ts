@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../clock';
 import { DomainError, isDomainError, type ErrorCode } from '../errors';
 import { emptyMetrics, type ActivityEntry, type MigrationState, type NotificationState, type PhaseState } from '../model';

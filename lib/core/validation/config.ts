@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
 import { TEXT_FIELD_TYPES } from './convert';
