@@ -175,7 +175,19 @@ async function memoryCheck(cfg: PreflightConfig, rowBytes: number | null, ports:
   return { status: requiredBytes <= availableBytes ? 'ok' : 'insufficient', requiredBytes, availableBytes, basis: `${basis} × ${bytes(rowBytes)} a row` };
 }
 
-async function estimateCheck(cfg: PreflightConfig, rows: number | null, sample: { rows: number; ms: number } | null) {
+interface EstimateCheck {
+  status: 'ok' | 'too_long' | 'unknown';
+  rows: number | null;
+  copyRatePerSecond: number | null;
+  rateBasis: string;
+  maxDurationSeconds?: number;
+  plan: ReturnType<typeof planCapacity> | null;
+  total: string | null;
+  /** Why the planner could not predict (its input was refused). */
+  problem?: string;
+}
+
+async function estimateCheck(cfg: PreflightConfig, rows: number | null, sample: { rows: number; ms: number } | null): Promise<EstimateCheck> {
   const s = cfg.settings;
   const measured = sample && sample.rows > 0 ? sample.rows / Math.max(sample.ms, 1) * 1000 : null;
   const rate = s.copyRatePerSecond ?? measured;

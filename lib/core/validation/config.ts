@@ -362,7 +362,10 @@ export function parseConfigDocument(text: string, filename = 'config'): unknown 
 
 /** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
 export function interpolateEnv(doc: unknown, env: Record<string, string | undefined>, problems: string[]): unknown {
-  return interpolate(doc, env, [], problems);
+  const found: Array<{ path: (string | number)[]; message: string }> = [];
+  const value = interpolate(doc, env, [], found);
+  for (const p of found) problems.push(p.path.length ? `${p.path.join('.')}: ${p.message}` : p.message);
+  return value;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
