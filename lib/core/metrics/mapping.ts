@@ -108,5 +108,9 @@ export function trackerChangeObservations(change: TrackerChange, thresholds: Hea
   for (const a of after.alerts) if (!knownAlerts.has(a.id)) out.push(observation('AlertsRaised', { ...m, Severity: a.severity }, 1, 'add'));
   for (const e of after.controlEvents.slice(before?.controlEvents.length ?? 0)) out.push(observation('ControlEvents', { ...m, Event: e.type }, 1, 'add'));
   if (change.action === 'record_validation' && after.lastValidation?.verdict === 'fail') out.push(observation('ValidationFailed', {}, 1, 'add'));
+  for (const [channel, n] of Object.entries(after.notifications?.failed ?? {})) {
+    const added = n - (before?.notifications?.failed[channel as keyof NonNullable<MigrationState['notifications']>['failed']] ?? 0);
+    if (added > 0) out.push(observation('AlertDeliveryFailures', { Channel: channel }, added, 'add'));
+  }
   return out;
 }

@@ -84,6 +84,7 @@ export const METRICS = {
   VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)'),
   // reports
   ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'reports_produced_total', 'report', 'Reports delivered, by channel'),
+  AlertDeliveryFailures: m('AlertDeliveryFailures', 'Count', 'counter', ['Channel'], 'migration_alert_delivery_failures_total', 'tracker', 'Alert notification attempts that failed, by destination (email, pager, slack): each is retried with backoff'),
   ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
   // dual-write and cutover (log-driven tracking)
   EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
@@ -122,6 +123,7 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
   { title: 'Search proxy: requests, fallbacks, latency, shadow overlap', metrics: ['ProxyRequests', 'ProxyFallbacks', 'ProxyLatency', 'ShadowOverlap'] },
   { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
+  { title: 'Alert notifications: failed delivery attempts', metrics: ['AlertDeliveryFailures'] },
   { title: 'Handler health', metrics: ['HandlerErrors'] },
 ];
 

@@ -89,6 +89,22 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
       .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
     lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
+    notifications: notificationsSummary(s),
+  };
+}
+
+/** Alert delivery as people need to see it: what waits, what failed (and why), what was given up. */
+export function notificationsSummary(s: MigrationState) {
+  const n = s.notifications;
+  if (!n) return { pending: 0, retrying: 0, delivered: {}, failed: {}, dropped: 0 };
+  return {
+    pending: n.outbox.length,
+    retrying: n.outbox.filter((o) => o.attempts > 0).length,
+    delivered: n.delivered,
+    failed: n.failed,
+    dropped: n.dropped,
+    ...(n.lastFailure ? { lastFailure: { ...n.lastFailure, at: new Date(n.lastFailure.at).toISOString() } } : {}),
+    openIncidents: n.incidents.filter((i) => i.state === 'open').map((i) => ({ severity: i.severity, message: i.message, count: i.count, delivered: i.delivered, reminders: i.reminders })),
   };
 }
 
