@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCutover, registerRollback } from './cutover';
 import { registerEstimate } from './estimate';
 import { registerExport } from './export';
 import { registerReport } from './report';
@@ -12,4 +13,4 @@ import { registerWatch } from './watch';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerExport, registerEstimate, registerReport, registerSchedule, registerValidate];
+export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerExport, registerEstimate, registerReport, registerSchedule, registerValidate, registerCutover, registerRollback];

@@ -13,7 +13,7 @@ import { migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
 
 /** MigrationState gauge values (the spec's help text documents the same mapping). */
-const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4 };
+const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4, rolled_back: 5 };
 
 /** Operations a running job sends: each one is a heartbeat for the stalled alarm. */
 const REPORTER_ACTIONS = new Set(['start_phase', 'update_phase', 'complete_phase', 'start_subtask', 'update_subtask', 'complete_subtask', 'update_metrics']);

@@ -87,6 +87,7 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
       .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
     lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
+    cutover: s.cutover ? { ...s.cutover, at: new Date(s.cutover.at).toISOString() } : undefined,
   };
 }
 
