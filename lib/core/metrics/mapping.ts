@@ -14,7 +14,7 @@ import type { TrackerChange } from '../tracker/service';
 import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
 
 /** MigrationState gauge values (the spec's help text documents the same mapping). */
-const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4 };
+const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4, rolled_back: 5 };
 
 /** Operations a running job sends: each one is a heartbeat for the stalled alarm. */
 const REPORTER_ACTIONS = new Set(['start_phase', 'update_phase', 'complete_phase', 'start_subtask', 'update_subtask', 'complete_subtask', 'update_metrics']);

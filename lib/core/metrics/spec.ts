@@ -58,7 +58,7 @@ export const METRICS = {
   PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
   PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
   PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_duration_seconds', 'tracker', 'Time spent in a phase'),
-  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed'),
+  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back'),
   DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes', 'tracker', 'Total data migrated so far'),
   MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),
   ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_rate_percent', 'tracker', 'Failed operations as a percentage of all operations'),

@@ -90,6 +90,7 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
     lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
     notifications: notificationsSummary(s),
+    cutover: s.cutover ? { ...s.cutover, at: new Date(s.cutover.at).toISOString() } : undefined,
   };
 }
 
