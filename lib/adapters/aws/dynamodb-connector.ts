@@ -1,4 +1,5 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeContinuousBackupsCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, type KeySchemaElement, type Projection } from '@aws-sdk/client-dynamodb';
+import type { SchemaObject, SchemaSnapshot } from '../../core/validation/schema';
 import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BATCH_THROTTLE_RETRY, retry } from '../../core/retry';
 import type { ConnectorConfig } from '../../core/validation/config';
@@ -140,6 +141,32 @@ export class DynamoDbConnector implements SourceConnector {
 
   async close(): Promise<void> {
     this.raw.destroy();
+  }
+
+  /**
+   * The table's schema: key schema with attribute types, global and local secondary indexes (keys and
+   * projection), TTL and point-in-time recovery. Objects are named without the table name, so tables named
+   * per environment compare. An endpoint that does not implement TTL or PITR (an emulator) reports `unknown`.
+   */
+  async describeSchema(_opts: unknown, signal?: AbortSignal): Promise<SchemaSnapshot> {
+    const TableName = this.cfg.table;
+    const t = (await this.raw.send(new DescribeTableCommand({ TableName }), { abortSignal: signal })).Table ?? {};
+    const types = new Map((t.AttributeDefinitions ?? []).map((a) => [a.AttributeName!, a.AttributeType!]));
+    const keys = (ks: KeySchemaElement[] = []) => ks.map((k) => `${k.AttributeName} ${types.get(k.AttributeName!) ?? '?'} ${k.KeyType}`).join(', ');
+    const projection = (p: Projection = {}) => [p.ProjectionType ?? 'ALL', ...(p.NonKeyAttributes ?? []).slice().sort()].join(' ');
+    const objects: SchemaObject[] = [{ kind: 'key schema', name: 'table', props: { keys: keys(t.KeySchema) } }];
+    for (const g of t.GlobalSecondaryIndexes ?? []) objects.push({ kind: 'gsi', name: g.IndexName!, props: { keys: keys(g.KeySchema), projection: projection(g.Projection) } });
+    for (const l of t.LocalSecondaryIndexes ?? []) objects.push({ kind: 'lsi', name: l.IndexName!, props: { keys: keys(l.KeySchema), projection: projection(l.Projection) } });
+    const optional = async <T>(f: () => Promise<T>): Promise<T | 'unknown'> =>
+      f().catch((e: Error) => {
+        if (/UnknownOperation|not (supported|implemented)/i.test(`${e.name} ${e.message}`)) return 'unknown' as const;
+        throw e;
+      });
+    const ttl = await optional(async () => (await this.raw.send(new DescribeTimeToLiveCommand({ TableName }), { abortSignal: signal })).TimeToLiveDescription);
+    objects.push({ kind: 'ttl', name: 'table', props: ttl === 'unknown' ? { status: 'unknown' } : { status: ttl?.TimeToLiveStatus ?? 'DISABLED', attribute: ttl?.AttributeName ?? null } });
+    const pitr = await optional(async () => (await this.raw.send(new DescribeContinuousBackupsCommand({ TableName }), { abortSignal: signal })).ContinuousBackupsDescription);
+    objects.push({ kind: 'pitr', name: 'table', props: { status: pitr === 'unknown' ? 'unknown' : pitr?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus ?? 'DISABLED' } });
+    return { scope: `DynamoDB table ${TableName}`, objects, sequences: [], foreignKeys: [] };
   }
 
   private scanBase(segment: number): ScanCommandInput {

@@ -1,5 +1,6 @@
 import { Pool, types as pgTypes } from 'pg';
 import type { ConnectorConfig } from '../../core/validation/config';
+import type { ForeignKeyDef, SchemaObject, SchemaOptions, SchemaSnapshot, SequenceState } from '../../core/validation/schema';
 import { keyColumns, keyParts, keyTypes, type FieldSelection, type Key, type KeyRange, type KeyType, type RangeChecksum, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type PgConfig = Extract<ConnectorConfig, { type: 'postgres' }>;
@@ -31,6 +32,8 @@ interface TableInfo {
 }
 
 const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
+/** `schema.table` quoted part by part. */
+const qualified = (name: string) => name.split('.').map(q).join('.');
 
 /** OIDs of numeric types read as JS numbers (when numericAsNumber): int8, numeric, int8[], numeric[]. */
 const INT8 = 20;
@@ -215,6 +218,84 @@ export class PgConnector implements SourceConnector {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /**
+   * The schema of the tables (default: this connector's table), from the catalogs: columns (type as
+   * `format_type` prints it, `vector(768)` included; nullability; default; identity; generated), constraints
+   * (primary key, unique, foreign key, check, exclusion) and indexes identified by table and definition (a
+   * renamed index is the same index), owned sequences with their last value and the largest id they number.
+   */
+  async describeSchema(opts: SchemaOptions): Promise<SchemaSnapshot> {
+    const names = (opts.tables ?? [this.cfg.table]).map((t) => (t.includes('.') ? t : `${this.cfg.schema}.${t}`));
+    const rel = `SELECT c.oid, n.nspname || '.' || c.relname AS tbl FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid IN (SELECT to_regclass(quote_ident(split_part(x, '.', 1)) || '.' || quote_ident(split_part(x, '.', 2))) FROM unnest($1::text[]) x)`;
+    const v = [names];
+    const tables = (await this.pool.query({ text: rel, values: v })).rows as Array<{ tbl: string }>;
+    const objects: SchemaObject[] = tables.map((t) => ({ kind: 'table', name: t.tbl, props: {} }));
+    const cols = await this.pool.query({
+      text:
+        `WITH t AS (${rel}) SELECT t.tbl, a.attname, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable, ` +
+        `pg_get_expr(d.adbin, d.adrelid) AS dflt, nullif(a.attidentity, '') AS identity, nullif(a.attgenerated, '') AS generated ` +
+        `FROM t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum`,
+      values: v,
+    });
+    for (const c of cols.rows) {
+      objects.push({ kind: 'column', name: `${c.tbl}.${c.attname}`, props: { type: c.type, nullable: c.nullable, default: c.dflt, identity: c.identity, generated: c.generated } });
+    }
+    const kinds: Record<string, string> = { p: 'primary key', u: 'unique', f: 'foreign key', c: 'check', x: 'exclusion' };
+    const relName = (oid: string) => `(SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${oid})`;
+    const attNames = (rel: string, keys: string) => `ARRAY(SELECT fa.attname::text FROM unnest(${keys}) WITH ORDINALITY u(n, i) JOIN pg_attribute fa ON fa.attrelid = ${rel} AND fa.attnum = u.n ORDER BY u.i)`;
+    const cons = await this.pool.query({
+      text:
+        `WITH t AS (${rel}) SELECT t.tbl, k.contype, pg_get_constraintdef(k.oid) AS def, k.convalidated AS validated, ` +
+        `${relName('k.confrelid')} AS ref, ${attNames('k.conrelid', 'k.conkey')} AS cols, ${attNames('k.confrelid', 'k.confkey')} AS refcols ` +
+        `FROM t JOIN pg_constraint k ON k.conrelid = t.oid WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')`,
+      values: v,
+    });
+    const foreignKeys: ForeignKeyDef[] = [];
+    for (const k of cons.rows) {
+      objects.push({ kind: kinds[k.contype as string]!, name: `${k.tbl} ${k.def}`, props: { validated: k.validated } });
+      if (k.contype === 'f') foreignKeys.push({ table: k.tbl, columns: k.cols, refTable: k.ref, refColumns: k.refcols, definition: k.def });
+    }
+    const idx = await this.pool.query({
+      text:
+        `WITH t AS (${rel}) SELECT t.tbl, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid AS valid FROM t JOIN pg_index i ON i.indrelid = t.oid ` +
+        `WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = t.oid)`,
+      values: v,
+    });
+    for (const i of idx.rows) {
+      const def = (i.def as string).replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ /, (_m, u: string | undefined) => (u ? 'UNIQUE ' : ''));
+      objects.push({ kind: 'index', name: `${i.tbl} ${def}`, props: { valid: i.valid } });
+    }
+    const seqs = await this.pool.query({
+      text:
+        `WITH t AS (${rel}) SELECT ${relName('s.oid')} AS seq, t.tbl, a.attname AS col, format_type(q.seqtypid, NULL) AS type, q.seqincrement::text AS increment, ` +
+        `(SELECT ps.last_value::text FROM pg_sequences ps WHERE ps.schemaname || '.' || ps.sequencename = ${relName('s.oid')}) AS last ` +
+        `FROM t JOIN pg_depend d ON d.refobjid = t.oid AND d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') ` +
+        `JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_sequence q ON q.seqrelid = s.oid ` +
+        `JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid`,
+      values: v,
+    });
+    const sequences: SequenceState[] = [];
+    for (const sq of seqs.rows) {
+      objects.push({ kind: 'sequence', name: sq.seq, props: { type: sq.type, increment: sq.increment, column: `${sq.tbl}.${sq.col}` } });
+      const max = await this.pool.query(`SELECT max(${q(sq.col)})::text AS m FROM ${qualified(sq.tbl)}`);
+      sequences.push({ name: sq.seq, lastValue: sq.last === null ? null : Number(sq.last), column: `${sq.tbl}.${sq.col}`, maxValue: max.rows[0].m === null ? null : Number(max.rows[0].m) });
+    }
+    const version = (await this.pool.query('SHOW server_version')).rows[0].server_version as string;
+    return { scope: `PostgreSQL ${version.split(' ')[0]}, tables ${names.join(', ')}`, objects, sequences, foreignKeys };
+  }
+
+  /** Rows whose foreign key (all columns set) matches no row of the referenced table. */
+  async foreignKeyOrphans(fk: ForeignKeyDef, limit: number): Promise<{ count: number; examples: unknown[] }> {
+    const c = fk.columns.map((x) => `c.${q(x)}`);
+    const cond = `(${c.join(', ')}) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qualified(fk.refTable)} p WHERE ${fk.refColumns.map((x, i) => `p.${q(x)} = ${c[i]}`).join(' AND ')})`;
+    const from = `${qualified(fk.table)} c`;
+    const n = await this.pool.query(`SELECT count(*)::bigint AS n FROM ${from} WHERE ${cond}`);
+    const count = Number(n.rows[0].n);
+    if (!count) return { count, examples: [] };
+    const ex = await this.pool.query({ text: `SELECT ${c.join(', ')} FROM ${from} WHERE ${cond} LIMIT $1`, values: [limit], rowMode: 'array' });
+    return { count, examples: ex.rows.map((r: unknown[]) => (r.length === 1 ? r[0] : r)) };
   }
 
   private table(): Promise<TableInfo> {

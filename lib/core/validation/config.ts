@@ -229,6 +229,17 @@ export const checkSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     ...common,
+    kind: z.literal('schema'),
+    ...pair,
+    /** Tables to compare (`items` or `schema.items`; default: the connectors' own table). PostgreSQL only. */
+    tables: z.array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table')).min(1).max(500).optional(),
+    /** Object kinds not compared, e.g. `[index]` while indexes are still being built. */
+    ignoreKinds: z.array(z.enum(['column', 'primary key', 'unique', 'foreign key', 'check', 'index', 'sequence', 'key schema', 'gsi', 'lsi', 'ttl', 'pitr'])).default([]),
+    /** Also count target rows whose foreign key (as defined on the source) has no parent row. */
+    foreignKeyOrphans: z.boolean().default(false),
+  }),
+  z.strictObject({
+    ...common,
     kind: z.literal('diff'),
     ...pair,
     ...compareFields,

@@ -1,3 +1,5 @@
+import type { SchemaReader } from './schema';
+
 /**
  * The SourceConnector port: how the validation engine reads one side of a migration (a table, a bucket of
  * files, a key space, an API). One small interface; everything else (sorting, checksums, sampling) the
@@ -52,7 +54,7 @@ export interface RangeChecksum {
   kind: string;
 }
 
-export interface SourceConnector {
+export interface SourceConnector extends Partial<SchemaReader> {
   /** Label used in evidence, e.g. `postgres:public.items`. */
   readonly label: string;
   /**

@@ -199,3 +199,83 @@ describe('DynamoDB partition + sort keys (dynalite)', () => {
     expect(r.checks[3]!.error).toMatch(/target connector "half" \(dynamodb:events_dst\): the configured key \(user\) is not the table's key \(user, ts\): set key: \[user, ts\]/);
   });
 });
+
+describe('schema check on DynamoDB (dynalite)', () => {
+  beforeAll(async () => {
+    const make = (TableName: string, gsiKey: string, projection: 'ALL' | 'KEYS_ONLY') =>
+      client.send(
+        new CreateTableCommand({
+          TableName,
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'N' },
+            { AttributeName: gsiKey, AttributeType: 'S' },
+          ],
+          GlobalSecondaryIndexes: [{ IndexName: 'by_email', KeySchema: [{ AttributeName: gsiKey, KeyType: 'HASH' }], Projection: { ProjectionType: projection } }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    await make('schema_src', 'email', 'ALL');
+    await make('schema_same', 'email', 'ALL');
+    await make('schema_dst', 'mail', 'KEYS_ONLY');
+  });
+
+  it('compares key schema and GSIs by name (tables named per environment compare); TTL and PITR as far as the endpoint tells', async () => {
+    const ep = { region: 'us-east-1', endpoint: ddb.endpoint };
+    const cfg = validateConfig({
+      connectors: {
+        src: { type: 'dynamodb', table: 'schema_src', key: ['pk', 'sk'], ...ep },
+        same: { type: 'dynamodb', table: 'schema_same', key: ['pk', 'sk'], ...ep },
+        dst: { type: 'dynamodb', table: 'schema_dst', key: ['pk', 'sk'], ...ep },
+      },
+      checks: [
+        { name: 'same', kind: 'schema', source: 'src', target: 'same' },
+        { name: 'drift', kind: 'schema', source: 'src', target: 'dst' },
+      ],
+    });
+    const r = await runValidation(cfg, validationDeps(cfg));
+    const [same, drift] = r.checks;
+    expect(same!.error).toBeUndefined();
+    expect(same!.passed).toBe(true);
+    expect(drift!.passed).toBe(false);
+    expect((drift!.evidence['differences'] as Array<{ object: string; detail: string }>).map((d) => `${d.object}: ${d.detail}`)).toEqual([
+      'gsi by_email: keys: email S HASH → mail S HASH; projection: ALL → KEYS_ONLY',
+    ]);
+    // what dynalite says about TTL and PITR is recorded, whatever it supports
+    const { DynamoDbConnector: C } = await import('../../../lib/adapters/aws/dynamodb-connector');
+    const snap = await new C({ table: 'schema_src', key: ['pk', 'sk'], segments: 1, consistentRead: false, ...ep }).describeSchema({});
+    expect(snap.objects.map((o) => o.kind)).toEqual(['key schema', 'gsi', 'ttl', 'pitr']);
+    expect(snap.objects[0]!.props).toEqual({ keys: 'pk S HASH, sk N RANGE' });
+  });
+});
+
+describe('schema: TTL and PITR (dynalite cannot enable them: the answers of DynamoDB are played back)', () => {
+  const answering = (ttl: object, pitr: string) =>
+    Object.assign(new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: creds }), {
+      send: async (cmd: { constructor: { name: string } }) => {
+        switch (cmd.constructor.name) {
+          case 'DescribeTableCommand':
+            return { Table: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] } };
+          case 'DescribeTimeToLiveCommand':
+            return { TimeToLiveDescription: ttl };
+          case 'DescribeContinuousBackupsCommand':
+            return { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: pitr } } };
+        }
+        throw new Error(`unexpected ${cmd.constructor.name}`);
+      },
+    }) as unknown as DynamoDBClient;
+
+  it('a TTL or PITR left disabled on the target is a difference', async () => {
+    const conns = {
+      src: new DynamoDbConnector({ table: 'a', key: 'id', segments: 1, consistentRead: false }, answering({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expires_at' }, 'ENABLED')),
+      dst: new DynamoDbConnector({ table: 'b', key: 'id', segments: 1, consistentRead: false }, answering({ TimeToLiveStatus: 'DISABLED' }, 'DISABLED')),
+    };
+    const cfg = validateConfig({ connectors: { src: { type: 'dynamodb', table: 'aaa', key: 'id' }, dst: { type: 'dynamodb', table: 'bbb', key: 'id' } }, checks: [{ kind: 'schema', source: 'src', target: 'dst' }] });
+    const r = await runValidation(cfg, { createConnector: (n) => conns[n as 'src' | 'dst'] });
+    expect((r.checks[0]!.evidence['differences'] as Array<{ object: string; detail: string }>).map((d) => `${d.object}: ${d.detail}`)).toEqual([
+      'pitr table: status: ENABLED → DISABLED',
+      'ttl table: attribute: expires_at → none; status: ENABLED → DISABLED',
+    ]);
+  });
+});
