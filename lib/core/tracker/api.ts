@@ -68,6 +68,7 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
   const routes: Route[] = [
     { method: 'GET', path: '/health', handler: async (req) => health(tracker, req, opts.token) },
     { method: 'GET', path: '/api/migrations', handler: async (req) => (checkAuth(req, opts.token), json(200, { migrations: await tracker.list() })) },
+    { method: 'GET', path: '/api/migrations/summary', handler: async (req) => (checkAuth(req, opts.token), json(200, await tracker.portfolio())) },
     { method: 'GET', path: '/api/migration/progress', handler: getProgress },
     { method: 'POST', path: '/api/migration/progress', handler: postProgress },
     { method: 'GET', path: '/api/migration/estimate', handler: getEstimate },

@@ -8,7 +8,7 @@ import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
 import { parseOrThrow } from '../validation-util';
 import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
-import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
+import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
@@ -185,6 +185,13 @@ export class Tracker {
     return estimateOf(await this.read(migrationId), this.clock.now());
   }
 
+  /** Every migration at a glance (the portfolio page). */
+  async portfolio() {
+    const rows = [];
+    for (const id of await this.list()) rows.push(portfolioRowOf(await this.read(id), this.clock.now(), this.thresholds));
+    return { migrations: rows };
+  }
+
   /** The migration's history in a range (`?from&to&step`, see lib/core/history.ts). */
   async history(migrationId: string, query: Record<string, string>) {
     const s = await this.get(migrationId);
@@ -341,6 +348,7 @@ export function cloneState(s: MigrationState): MigrationState {
     alerts: s.alerts.map((a) => ({ ...a })),
     metrics: { ...s.metrics, resourceUtilization: { ...s.metrics.resourceUtilization }, costMetrics: { ...s.metrics.costMetrics } },
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
+    ...(s.metricsReported ? { metricsReported: [...s.metricsReported] } : {}),
     ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
   };
 }
