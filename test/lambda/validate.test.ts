@@ -1,6 +1,6 @@
 /**
  * The validation handler as it deploys: lambda/validate.ts bundled by esbuild with the Lambda construct's
- * options (AWS SDK external, zod shim), invoked with a scheduled event. The checks config comes from SSM and
+ * options (AWS SDK external), invoked with a scheduled event. The checks config comes from SSM and
  * the tracker token from Secrets Manager, both served locally in the AWS JSON protocol (no SSM or Secrets
  * Manager emulator runs here; the real SDK clients reach them through AWS_ENDPOINT_URL_*). The tracker is
  * the real tracker API over the embedded store. The Cloud Run entry is tested from source.

@@ -7,6 +7,7 @@ import { METRICS, type MetricName } from '../../core/metrics/spec';
 import type { Tracker } from '../../core/tracker/service';
 import type { HealthThresholds } from '../../core/tracker/views';
 import { checkAuth } from '../../core/tracker/api';
+import type { NamedTokens } from '../../core/tracker/identity';
 import { PrometheusSink } from './sink';
 
 /** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
@@ -21,6 +22,7 @@ const STATE_GAUGES: MetricName[] = [
   'DataMigrated',
   'MigrationSpeed',
   'ErrorRate',
+  'EstimatedCompletion',
   'EventsTotal',
   'SyncLag',
 ];
@@ -89,7 +91,7 @@ export interface MetricsRouteOptions {
   /** The registry to render (and to add the tracker's metrics to). One is created when absent. */
   sink?: PrometheusSink;
   /** Require `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: ...}` in the scrape config). */
-  token?: string;
+  token?: string | NamedTokens;
   /** Default `/metrics`. */
   path?: string;
 }

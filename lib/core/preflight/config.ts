@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodError } from '../validation-util';
 import { DomainError } from '../errors';
 import { connectorSchema, interpolateEnv, parseConfigDocument, type ConnectorConfig } from '../validation/config';

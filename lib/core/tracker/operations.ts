@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import {
   ALERT_SEVERITIES,
@@ -78,6 +78,21 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
       .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000), gate: z.boolean().optional() }))
       .max(500),
   }),
+  /** The search proxy's stage was moved forward (`migration-monitor cutover`); `forced` when the validation gate was overridden. */
+  z.strictObject({
+    action: z.literal('record_cutover'),
+    stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
+    from: z.string().max(40).optional(),
+    forced: z.boolean().default(false),
+    reason: z.string().min(1).max(2000).optional(),
+  }),
+  /** The search proxy's stage was moved back (`migration-monitor rollback`): the migration is `rolled_back` until the next cutover. */
+  z.strictObject({
+    action: z.literal('record_rollback'),
+    stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
+    from: z.string().max(40).optional(),
+    reason: z.string().min(1).max(2000).optional(),
+  }),
   z.strictObject({
     action: z.literal('update_metrics'),
     /** Absolute values: replace what is there. */
@@ -106,7 +121,10 @@ export type Operation = ProgressOperation | DashboardAction | { action: 'sweep_s
 
 export interface ApplyContext {
   now: number;
+  /** The authenticated author. */
   actor: string;
+  /** Whom the author says they act for (X-Actor). */
+  onBehalfOf?: string;
 }
 
 export interface ApplyResult {
@@ -122,7 +140,7 @@ export interface ApplyResult {
 export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyContext): ApplyResult {
   const act: ActivityEntry[] = [];
   const log = (action: string, message: string, extra: Partial<ActivityEntry> = {}) =>
-    act.push({ at: ctx.now, actor: ctx.actor, action, message, ...extra });
+    act.push({ at: ctx.now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), action, message, ...extra });
   const { now } = ctx;
 
   switch (op.action) {
@@ -146,9 +164,12 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           `phase "${p.id}" has sub-tasks; its progress is derived from them (update a sub-task instead)`,
         );
       }
+      const moved = round2(op.progress) !== p.progress;
       setProgress(p, round2(op.progress), now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      if (moved || heartbeatDue(p, now)) {
+        log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      }
       break;
     }
     case 'complete_phase': {
@@ -186,7 +207,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       finish(p, 'failed', now);
       delete p.failedBy;
       log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
-      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
       break;
     }
     case 'skip_phase': {
@@ -225,11 +246,12 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const t = subTask(p, op.subTaskId);
       refuseFailed(p, 'reporting sub-task progress on');
       requireSubStatus(p, t, ['in_progress'], 'update the progress of');
+      const moved = round2(op.progress) !== t.progress;
       t.progress = round2(op.progress);
       t.updatedAt = now;
       refreshDerived(p, now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
+      if (moved || heartbeatDue(p, now)) log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
         phaseId: p.id,
         subTaskId: t.id,
         details: { progress: t.progress, phaseProgress: p.progress },
@@ -290,11 +312,23 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       });
       if (op.verdict === 'fail') {
         const failedChecks = op.checks.filter((c) => !c.passed);
-        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log);
+        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log).condition = 'validation_failed';
       }
       const result: Record<string, unknown> = { verdict: op.verdict, failedChecks: verdict.failed, gate: verdict.gate };
       if (target) result['phase'] = settleValidationPhase(s, target, op, verdict, now, log);
       return { activity: act, result };
+    }
+    case 'record_cutover':
+    case 'record_rollback': {
+      const rolledBack = op.action === 'record_rollback';
+      if (op.action === 'record_cutover' && op.forced && !op.reason) throw new DomainError('validation_failed', 'invalid operation: a forced cutover needs a "reason"');
+      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
+      const what = rolledBack ? 'Rolled back' : op.action === 'record_cutover' && op.forced ? 'Cutover (forced past the validation gate)' : 'Cutover';
+      log(rolledBack ? 'migration.rollback' : 'migration.cutover', `${what}: search proxy ${op.from ? `${op.from} -> ` : ''}${op.stage}${op.reason ? `: ${op.reason}` : ''}`, {
+        details: { stage: op.stage, ...(op.from ? { from: op.from } : {}), forced: s.cutover.forced, ...(op.reason ? { reason: op.reason } : {}) },
+      });
+      if (rolledBack) addAlert(s, 'warning', `Rolled back to ${op.stage} by ${ctx.actor}${op.reason ? `: ${op.reason}` : ''}`, now, 'system', undefined, log);
+      return { activity: act, result: { status: migrationStatus(s), cutover: s.cutover } };
     }
     case 'update_metrics': {
       if (!op.metrics && !op.increment) {
@@ -316,6 +350,13 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         m.errorRate = total ? round2((m.failedOperations / total) * 100) : 0;
       }
       s.metricsUpdatedAt = now;
+      const reported = new Set(s.metricsReported ?? []);
+      for (const k of Object.keys(flat)) reported.add(k);
+      for (const k of Object.keys(resourceUtilization ?? {})) reported.add(`resourceUtilization.${k}`);
+      for (const k of Object.keys(costMetrics ?? {})) reported.add(`costMetrics.${k}`);
+      for (const k of Object.keys(inc)) reported.add(k);
+      if (countsChanged) reported.add('errorRate');
+      if (reported.size !== (s.metricsReported?.length ?? 0)) s.metricsReported = [...reported].sort();
       log('metrics.update', `Metrics updated: ${describeMetrics(op)}`, { details: { ...op.metrics, increment: op.increment } });
       return { activity: act, result: { metrics: m } };
     }
@@ -323,7 +364,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (s.paused) throw new DomainError('conflict', 'migration is already paused');
       s.paused = true;
       s.pausedAt = now;
-      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.pause', `Migration paused${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -339,7 +380,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         if (p.nextUpdateDueAt !== undefined) p.nextUpdateDueAt += pausedFor;
         if (p.progressChangedAt !== undefined) p.progressChangedAt += pausedFor;
       }
-      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -363,14 +404,18 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           const lateS = Math.round((now - p.nextUpdateDueAt!) / 1000);
           const due = new Date(p.nextUpdateDueAt!).toISOString();
           log('phase.stale', `Phase "${p.name}" is stale: quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, { phaseId: p.id });
-          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log);
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log).condition = 'phase_stale';
         }
       }
       return { activity: act, result: { stalePhases: marked } };
     }
   }
+  if (PROGRESS_REPORTS.has(op.action)) s.progressSamples = (s.progressSamples ?? 0) + 1;
   return { activity: act, result: resultFor(s, op) };
 }
+
+/** Operations that report progress: each is one sample for the ETA's confidence. */
+const PROGRESS_REPORTS = new Set(['update_phase', 'complete_phase', 'update_subtask', 'complete_subtask']);
 
 function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
   const base = { status: migrationStatus(s), overallProgress: overallProgress(s.phases) };
@@ -541,6 +586,13 @@ function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, 
   // Any report renews the promise: a new interval when given, else the phase's last one.
   if (nextUpdateSeconds !== undefined) p.nextUpdateSeconds = nextUpdateSeconds;
   if (p.nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + p.nextUpdateSeconds * 1000;
+}
+
+/** A report that did not move the progress (a heartbeat) is logged at most once a minute per phase. */
+function heartbeatDue(p: PhaseState, now: number): boolean {
+  if (p.heartbeatLoggedAt !== undefined && now - p.heartbeatLoggedAt < 60_000) return false;
+  p.heartbeatLoggedAt = now;
+  return true;
 }
 
 function setProgress(p: PhaseState, v: number, now: number) {
