@@ -182,7 +182,7 @@ describe('a failed validation through the real tracker API', () => {
     const retry = activity.find((a) => a.action === 'phase.retry')!;
     // the actor is the authenticated identity (the bearer token's), as every other change records it
     expect(retry).toMatchObject({ phaseId: 'validation', actor: 'token' });
-    expect(retry.message).toMatch(/retried \(attempt 2\) after it failed: validation .*failed: db-port/);
+    expect(retry.message).toMatch(/started \(attempt 2\): an explicit retry after it failed: validation .*failed: db-port/);
     expectAllSay(await everyHealth('g5'), 'healthy');
   });
 
