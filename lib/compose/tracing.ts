@@ -3,7 +3,7 @@
  * variables (or the CLI's `--otlp-endpoint`). Off by default: without an endpoint the no-op tracer stays
  * installed and nothing else of tracing is loaded. See docs/tracing.md.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NOOP_TRACER, setTracer, tracer, withSpan, type Span, type Tracer } from '../core/tracing';
 import { envFlag, parseEnv } from './env';
 

@@ -15,6 +15,11 @@ export interface HttpRequest {
   headers: Record<string, string>;
   /** Raw body text (already base64-decoded), or undefined. */
   body?: string;
+  /**
+   * The caller's identity as the runtime verified it before the request got here (the IAM principal API Gateway
+   * checked the signature of). Set only by runtime adapters, never from a header; undefined when there is none.
+   */
+  principal?: string;
 }
 
 export interface HttpResponse {

@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, checkHealthSettings, onCallCheck, parameterPrefixFor, type EnvName } from '../../lib/config/environments';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/metrics/spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';
 import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../../lib/core/validation/config';
 import { formatZodError } from '../../lib/core/validation-util';
+import { alertRoutingSchema } from '../../lib/core/alerts/config';
 
 /**
  * Per-environment settings of the AWS monitoring stack. `dev`, `staging` and `prod` differ in who is paged,
@@ -27,6 +28,12 @@ export const envConfigSchema = z.strictObject({
   onCallEmails: z.array(z.email()).max(20),
   /** Name or ARN of a Secrets Manager secret holding the Slack incoming-webhook URL; unset = no Slack notifier. */
   slackWebhookSecret: z.string().min(1).optional(),
+  /**
+   * How the tracker routes its alerts (lib/core/alerts/config.ts): severity rules, dedup, burst, digest, re-notify
+   * windows, links. Critical goes to the alert topic (on-call e-mail), error and warning to Slack (with
+   * slackWebhookSecret). Default: the rules' defaults, with no burst wait (each invocation sends what is due).
+   */
+  alertRouting: alertRoutingSchema.optional(),
   /** SSM parameter prefix (no trailing slash); default `/migration/<env>`, so environments can share an account. */
   parameterPrefix: z.string().regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/),
   /** Migrations that get their own parameters under `<prefix>/<id>/…`. */
@@ -251,7 +258,7 @@ export interface ContextReader {
 /**
  * Resolve the environment from context (`-c env=prod`, default `dev`) and apply single-value overrides:
  * `-c onCallEmails=a@x.com,b@x.com`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
- * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
+ * `-c reportBucketName=…`, `-c namespace=…`, `-c alertRouting='{"renotifySeconds": 900}'`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
  * reports: `-c reports=false`, `-c reportRecipients=a@x.com -c reportEmailFrom=reports@x.com`,
  * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
  * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`, `-c validationConnectors=postgres,redis`) or `-c validation='{…}'`;
@@ -291,6 +298,8 @@ export function configFromContext(node: ContextReader): EnvConfig {
   const migrations = list('migrations');
   if (migrations) cfg.migrations = migrations;
   cfg.slackWebhookSecret = str('slackWebhookSecret') ?? cfg.slackWebhookSecret;
+  const alertRouting = json('alertRouting');
+  if (alertRouting) cfg.alertRouting = alertRouting as EnvConfig['alertRouting'];
   cfg.reportBucketName = str('reportBucketName') ?? cfg.reportBucketName;
   cfg.namespace = str('namespace') ?? cfg.namespace;
   cfg.schedule.timeZone = str('timeZone') ?? cfg.schedule.timeZone;

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import { errorResponse, json, jsonDepthExceeds, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
 import { LIMITS } from '../model';
