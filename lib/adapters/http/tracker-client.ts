@@ -71,8 +71,9 @@ export class TrackerClient {
     const qs = p.toString();
     return this.request<T>('GET', `/api/migration/activity${qs ? `?${qs}` : ''}`);
   }
-  health<T = { status: string }>(): Promise<T> {
-    return this.request<T>('GET', '/health', undefined, undefined, [200, 503]);
+  /** Health of every migration, or of one (its detail needs the token). */
+  health<T = { status: string }>(migrationId?: string): Promise<T> {
+    return this.request<T>('GET', `/health${migrationId ? `?migration=${encodeURIComponent(migrationId)}` : ''}`, undefined, undefined, [200, 503]);
   }
   list(): Promise<{ migrations: string[] }> {
     return this.request('GET', '/api/migrations');
