@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { COMMANDS, type LazyCommand, type RegisterCommand } from './commands';
 import { CliError } from './errors';
 import { FORMAT_ENV, FORMATS } from './output';
+import { tracedCli } from './tracing';
 
 const NAME = 'migration-monitor';
 
@@ -19,6 +20,7 @@ export const GLOBAL_OPTIONS: Array<{ flags: string; env: string; description: st
   { flags: '--sigv4', env: 'MIGRATION_MONITOR_SIGV4', description: 'sign requests with AWS SigV4', value: 'true' },
   { flags: '--region <region>', env: 'AWS_REGION', description: 'AWS region for --sigv4' },
   { flags: '-o, --format <format>', env: FORMAT_ENV, description: `output format: ${FORMATS.join(', ')}` },
+  { flags: '--otlp-endpoint <url>', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', description: 'send OpenTelemetry traces to this OTLP/HTTP collector' },
   { flags: '--no-color', env: 'NO_COLOR', description: 'no colour (also NO_COLOR=1)', value: '1' },
   { flags: '--color', env: 'FORCE_COLOR', description: 'colour even when not a terminal (also FORCE_COLOR=1)', value: '1' },
 ];
@@ -118,7 +120,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const wanted = first === 'help' ? rest[1] : first;
     // `--help`, `--version`, no command or an unknown one: nothing needs loading
     const program = buildProgram((name) => name === wanted);
-    await program.parseAsync([...argv.slice(0, 2), ...rest]);
+    const args = [...argv.slice(0, 2), ...rest];
+    await tracedCli(program, args, () => program.parseAsync(args));
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof CliError) {

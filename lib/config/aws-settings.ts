@@ -3,6 +3,7 @@ import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverri
 import { alarmOverrideSchema, type AlarmOverride } from '../core/metrics/spec';
 import { REPORT_FORMATS } from '../core/report/render';
 import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../core/validation/config';
+import { alertRoutingSchema } from '../core/alerts/config';
 
 /**
  * Per-environment settings of the AWS monitoring (MigrationMonitoring's `settings`). `dev`, `staging` and `prod` differ in who is paged,
@@ -26,6 +27,12 @@ export const envConfigSchema = z.strictObject({
   onCallEmails: z.array(z.email()).max(20),
   /** Name or ARN of a Secrets Manager secret holding the Slack incoming-webhook URL; unset = no Slack notifier. */
   slackWebhookSecret: z.string().min(1).optional(),
+  /**
+   * How the tracker routes its alerts (lib/core/alerts/config.ts): severity rules, dedup, burst, digest, re-notify
+   * windows, links. Critical goes to the alert topic (on-call e-mail), error and warning to Slack (with
+   * slackWebhookSecret). Default: the rules' defaults, with no burst wait (each invocation sends what is due).
+   */
+  alertRouting: alertRoutingSchema.optional(),
   /** SSM parameter prefix (no trailing slash); default `/migration/<env>`, so environments can share an account. */
   parameterPrefix: z.string().regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/),
   /** Migrations that get their own parameters under `<prefix>/<id>/…`. */
@@ -35,6 +42,15 @@ export const envConfigSchema = z.strictObject({
    * an existing bucket to publish in SSM. Either way it is in `<prefix>/report-bucket`.
    */
   reportBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  /** OpenTelemetry spans of every handler through a collector layer (docs/tracing.md); `-c tracingLayerArn=…`. */
+  tracing: z
+    .strictObject({
+      collectorLayerArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/, 'must be a Lambda layer version ARN'),
+      endpoint: z.url().optional(),
+      sampler: z.enum(['parentbased_always_on', 'parentbased_traceidratio', 'always_on', 'traceidratio']).optional(),
+      samplerArg: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
   /** Keep data (table, keys, logs) when the stack is deleted. */
   retainData: z.boolean(),
   /** Turn on DynamoDB deletion protection. */

@@ -14,12 +14,13 @@ export interface ContextReader {
 /**
  * Resolve the environment from context (`-c env=prod`, default `dev`) and apply single-value overrides:
  * `-c onCallEmails=a@x.com,b@x.com`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
- * `-c reportBucketName=…`, `-c namespace=…`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
+ * `-c reportBucketName=…`, `-c namespace=…`, `-c alertRouting='{"renotifySeconds": 900}'`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
  * reports: `-c reports=false`, `-c reportRecipients=a@x.com -c reportEmailFrom=reports@x.com`,
  * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
  * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`, `-c validationConnectors=postgres,redis`) or `-c validation='{…}'`;
  * `-c gcpServiceAccountIds=1039…,2048… [-c gcpAudience=…]`; `-c logGroups=/ecs/a,/ecs/b` or
- * `-c logSubscription='{"logGroups": […], "config": {…}}'`.
+ * `-c logSubscription='{"logGroups": […], "config": {…}}'`; tracing: `-c tracingLayerArn=arn:aws:lambda:…:layer:aws-otel-collector-arm64-ver-…:1`
+ * (`-c tracingSampleRatio=0.1`).
  */
 export function configFromContext(node: ContextReader): EnvConfig {
   const env = String(node.tryGetContext('env') ?? 'dev');
@@ -53,10 +54,14 @@ export function configFromContext(node: ContextReader): EnvConfig {
   const migrations = list('migrations');
   if (migrations) cfg.migrations = migrations;
   cfg.slackWebhookSecret = str('slackWebhookSecret') ?? cfg.slackWebhookSecret;
+  const alertRouting = json('alertRouting');
+  if (alertRouting) cfg.alertRouting = alertRouting as EnvConfig['alertRouting'];
   cfg.reportBucketName = str('reportBucketName') ?? cfg.reportBucketName;
   cfg.namespace = str('namespace') ?? cfg.namespace;
   cfg.schedule.timeZone = str('timeZone') ?? cfg.schedule.timeZone;
   cfg.searchProxy = (json('searchProxy') as EnvConfig['searchProxy']) ?? cfg.searchProxy;
+  const tracingLayer = str('tracingLayerArn');
+  if (tracingLayer) cfg.tracing = { ...cfg.tracing, collectorLayerArn: tracingLayer, ...(num('tracingSampleRatio') !== undefined ? { sampler: 'parentbased_traceidratio' as const, samplerArg: num('tracingSampleRatio') } : {}) };
 
   const reports = str('reports');
   if (reports !== undefined) {

@@ -77,7 +77,7 @@ describe('CLI conventions', () => {
   it('accepts global options before the command; the command\'s own flag wins', async () => {
     const j = await cli(['--url', srv.url, '-o', 'json', 'status']);
     expect(j.code).toBe(0);
-    expect(JSON.parse(j.stdout)).toMatchObject({ migrationId: 'orders', health: { status: 'healthy' } });
+    expect(JSON.parse(j.stdout)).toMatchObject({ migrationId: 'orders', health: { status: (await tracker.health('orders')).status } });
     const y = await cli(['--url', srv.url, '--format=json', '--migration', 'search', 'status', '-o', 'yaml']);
     expect(y.stdout).toMatch(/^migrationId: search$/m);
     expect(y.stdout).toMatch(/^ {2}status: unhealthy$/m);
@@ -87,22 +87,25 @@ describe('CLI conventions', () => {
   it('status leads with the tracker\'s health verdict, the same as /health', async () => {
     const orders = await cli(['status'], at());
     expect(orders.code).toBe(0);
-    // orders itself: a critical alert is not a health reason; its own /health verdict is healthy
+    // the same verdict, with the same reasons, as the tracker's /health for that migration
     const h = (await tracker.health('orders')).migrations[0]!;
-    expect(orders.stdout).toMatch(new RegExp(`^Health: ${h.status.toUpperCase()}`, 'm'));
+    expect(orders.stdout).toMatch(new RegExp(`^Health: ${h.status}${h.reasons.length ? ' — ' : '$'}`, 'm'));
+    for (const r of h.reasons) expect(orders.stdout).toContain(r);
     const search = await cli(['status', '--migration', 'search'], at());
-    expect(search.stdout).toMatch(/^Health: UNHEALTHY - phase "initialization" failed: index mapping refused$/m);
+    expect(search.stdout).toMatch(/^Health: unhealthy — phase "initialization" failed: index mapping refused$/m);
   });
 
   it('lists migrations with status, health, progress and ETA, in every format', async () => {
     const t = await cli(['migrations'], at());
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/^ID\s+Name\s+Status\s+Health\s+Progress\s+ETA/m);
-    expect(t.stdout).toMatch(/^orders\s+Orders DB\s+in_progress\s+healthy\s+\d/m);
+    const ordersHealth = (await tracker.health('orders')).status;
+    expect(ordersHealth).not.toBe('unhealthy');
+    expect(t.stdout).toMatch(new RegExp(`^orders\\s+Orders DB\\s+in_progress\\s+${ordersHealth}\\s+\\d`, 'm'));
     expect(t.stdout).toMatch(/^search\s+Search index\s+failed\s+unhealthy/m);
     const rows = JSON.parse((await cli(['migrations', '-o', 'json'], at())).stdout) as Array<{ id: string; health: string; progress: number }>;
     expect(rows.map((r) => [r.id, r.health])).toEqual([
-      ['orders', 'healthy'],
+      ['orders', ordersHealth],
       ['search', 'unhealthy'],
     ]);
     expect((await cli(['migrations', '-o', 'markdown'], at())).stdout).toMatch(/^\| orders \| Orders DB \|/m);
@@ -138,7 +141,7 @@ describe('CLI conventions', () => {
     const plain = await cli(['status', '--migration', 'search'], at());
     expect(plain.stdout).not.toMatch(/\x1b\[/);
     const forced = await cli(['status', '--migration', 'search'], at({ FORCE_COLOR: '1' }));
-    expect(forced.stdout).toMatch(/\x1b\[31mUNHEALTHY/);
+    expect(forced.stdout).toMatch(/\x1b\[31munhealthy/);
     expect((await cli(['--no-color', 'status', '--migration', 'search'], at({ FORCE_COLOR: '1' }))).stdout).not.toMatch(/\x1b\[/);
     expect((await cli(['status', '--migration', 'search'], at({ FORCE_COLOR: '1', NO_COLOR: '1' }))).stdout).not.toMatch(/\x1b\[/);
     const narrow = await cli(['alerts', '--all'], at({ COLUMNS: '50' }));

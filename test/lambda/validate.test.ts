@@ -89,7 +89,7 @@ describe('validation Lambda (bundle)', () => {
       totals: { checks: 2, passed: 1, failed: 1 },
       failed: [{ name: 'records', kind: 'diff', summary: expect.stringContaining('2 missing') }],
       interrupted: false,
-      tracker: { recorded: true, phaseStatus: 'started', problems: [] },
+      tracker: { recorded: true, phaseStatus: 'started; failed (verdict fail)', problems: [] },
     });
     const s = await tracker.tracker.get('prod');
     expect(s.lastValidation).toMatchObject({ verdict: 'fail', runId: result.runId });

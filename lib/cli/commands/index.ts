@@ -83,6 +83,33 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
     load: () => (require('./watch') as typeof import('./watch')).registerWatch,
   },
   {
+    names: ['run'],
+    descriptions: { run: 'run a migration tool and track it: start the phase, follow its output, complete or fail the phase from its exit code' },
+    examples: { run: ['migration-monitor run --phase copy -- pg_restore -d target dump.pgc', 'migration-monitor run --phase sync --profile rsync -- rsync -a --info=progress2 src/ dst/'] },
+    load: () => (require('./run') as typeof import('./run')).registerRun,
+  },
+  {
+    names: ['preflight'],
+    descriptions: { preflight: 'readiness before a migration: both sides reachable, inventory, disk and memory, predicted time; exit 0 ready, 1 not ready' },
+    examples: { preflight: ['migration-monitor preflight --config checks.yaml', 'migration-monitor preflight --config checks.yaml --post --format json'] },
+    load: () => (require('./preflight') as typeof import('./preflight')).registerPreflight,
+  },
+  {
+    names: ['cutover', 'rollback'],
+    descriptions: {
+      cutover: 'move the search proxy forward a stage, gated by the latest validation',
+      rollback: 'move the search proxy back (default: dual-write, old store answering): always allowed, immediate',
+    },
+    examples: {
+      cutover: ['migration-monitor cutover --to shadow --reason "validation green"'],
+      rollback: ['migration-monitor rollback --reason "p99 latency over budget"'],
+    },
+    load: () => {
+      const m = require('./cutover') as typeof import('./cutover');
+      return (program) => (m.registerCutover(program), m.registerRollback(program));
+    },
+  },
+  {
     names: ['export'],
     descriptions: { export: 'render the monitoring spec for other tools (Prometheus rules, Grafana dashboard)' },
     examples: { export: ['migration-monitor export prometheus-rules --env prod --out rules.yaml', 'migration-monitor export grafana-dashboard --out dashboard.json'] },

@@ -16,15 +16,15 @@ export interface MigrationRow {
   openAlerts: number;
 }
 
-/** Every migration on the tracker: its overview (status, progress, ETA) beside its /health verdict. */
+/** Every migration on the tracker: its overview (status, health, progress, ETA). */
 export async function listMigrations(client: TrackerClient, opts: ApiOptions): Promise<MigrationRow[]> {
   const { migrations } = await client.list();
-  const health = await client.health<{ migrations?: Array<{ migrationId: string; status: string; reasons: string[] }> }>();
   const rows: MigrationRow[] = [];
   for (const id of migrations) {
     const one = await clientFrom({ ...opts, migration: id });
-    const o = await one.overview<{ name: string; status: string; paused: boolean; overallProgress: number; estimate: { estimatedCompletion: string | null }; openAlerts: Record<string, number> }>();
-    const h = health.migrations?.find((m) => m.migrationId === id);
+    // the overview carries the tracker's own health verdict (the one /health gives)
+    const o = await one.overview<{ name: string; status: string; paused: boolean; overallProgress: number; estimate: { estimatedCompletion: string | null }; openAlerts: Record<string, number>; health?: { status: string; reasons: string[] } }>();
+    const h = o.health;
     rows.push({
       id,
       name: o.name,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
 import { bytes } from '../../core/report/format';
+import { formatRemaining } from '../../core/progress';
 import { CliError } from '../errors';
 import { clientFrom, progressBar, toYaml, withApiOptions, type ApiOptions } from '../common';
 import { outputFormat, table, terminalWidth, useColor, withFormat, type OutputFormat } from '../output';
@@ -11,26 +12,24 @@ interface Overview {
   status: string;
   paused: boolean;
   overallProgress: number;
-  estimate: { estimatedCompletion: string | null; confidence: string; basis: string };
+  estimate: { estimatedCompletion: string | null; confidence: string; basis: string; remainingMs?: number | null; uncertaintyMs?: number | null; reason?: string | null };
   phases: Array<{ id: string; name: string; status: string; progress: number; stale: boolean; stalled: boolean; estimatedDuration: number; actualDuration?: number; currentTask?: string; error?: string }>;
   openAlerts: Record<string, number>;
   metrics: { totalDataMigrated: number; migrationSpeed: number; errorRate: number };
-  /** The tracker's own verdict (GET /health?migration=<id>): the same one /health, the dashboard and alarms use. */
-  health?: Health;
+  /** The tracker's one health (as /health says it). */
+  health?: { status: string; reasons: string[] };
 }
 
-export interface Health {
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  reasons: string[];
+/** `remaining 2 h 10 min (± 25 min), ends Tue 24 Nov, 14:35 local time (low confidence)`, or why there is no ETA. */
+export function etaText(e: Overview['estimate'], timeZone?: string): string {
+  if (e.basis === 'completed') return 'done';
+  if (!e.estimatedCompletion || e.remainingMs == null) return `none (${e.reason ?? 'not enough data yet'})`;
+  const band = e.uncertaintyMs ? ` (± ${formatRemaining(e.uncertaintyMs)})` : '';
+  const at = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(e.estimatedCompletion));
+  return `remaining ${formatRemaining(e.remainingMs)}${band}, ends ${at} local time (${e.confidence} confidence)`;
 }
 
-/** One line: "Health: DEGRADED - phase "copy" stalled: ..." (all reasons, in the tracker's order). */
-export function healthLine(h: Health | undefined, color = false): string {
-  if (!h) return 'Health: unknown';
-  const word = h.status.toUpperCase();
-  const painted = !color ? word : `\x1b[${h.status === 'healthy' ? 32 : h.status === 'degraded' ? 33 : 31}m${word}\x1b[0m`;
-  return `Health: ${painted}${h.reasons.length ? ` - ${h.reasons.join('; ')}` : ''}`;
-}
+const paintHealth = (status: string, color: boolean) => (!color ? status : `\x1b[${status === 'healthy' ? 32 : status === 'degraded' ? 33 : 31}m${status}\x1b[0m`);
 
 /** Render the overview in one of the output formats. */
 export function renderStatus(o: Overview, format: OutputFormat, color = false, width = Infinity): string {
@@ -38,11 +37,11 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false, w
   if (format === 'yaml') return toYaml(o).trimEnd();
   const md = format === 'markdown';
   const paint = (s: string, status: string) => (!color ? s : `\x1b[${status === 'completed' ? 32 : status === 'failed' ? 31 : status === 'in_progress' ? 36 : 90}m${s}\x1b[0m`);
-  const eta = o.estimate.estimatedCompletion ? `${o.estimate.estimatedCompletion} (${o.estimate.confidence} confidence)` : o.estimate.basis === 'completed' ? 'done' : 'not enough data yet';
+  const eta = etaText(o.estimate);
   const head = [
     md ? `## ${o.name} (\`${o.migrationId}\`)` : `${o.name} (${o.migrationId})`,
-    healthLine(o.health, color),
     `Status: ${o.status}${o.paused ? ' (paused)' : ''}   Overall: ${progressBar(o.overallProgress)} ${o.overallProgress.toFixed(1)}%   ETA: ${eta}`,
+    `Health: ${o.health ? paintHealth(o.health.status, color) : 'unknown'}${o.health?.reasons.length ? ` — ${o.health.reasons.join('; ')}` : ''}`,
     `Open alerts: critical ${o.openAlerts['critical'] ?? 0}, error ${o.openAlerts['error'] ?? 0}, warning ${o.openAlerts['warning'] ?? 0}, info ${o.openAlerts['info'] ?? 0}   ` +
       `Data: ${bytes(o.metrics.totalDataMigrated)} at ${bytes(o.metrics.migrationSpeed)}/s, error rate ${o.metrics.errorRate}%`,
   ];
@@ -60,10 +59,7 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false, w
 
 export async function fetchOverview(client: TrackerClient): Promise<Overview> {
   try {
-    const o = await client.overview<Overview>();
-    const all = await client.health<{ status: Health['status']; migrations?: Array<Health & { migrationId: string }> }>(o.migrationId);
-    const mine = all.migrations?.find((m) => m.migrationId === o.migrationId);
-    return { ...o, health: { status: mine?.status ?? all.status, reasons: mine?.reasons ?? [] } };
+    return await client.overview<Overview>();
   } catch (e) {
     if (e instanceof TrackerApiError) throw new CliError(`tracker API: ${e.message} (HTTP ${e.status})`, 1);
     throw new CliError((e as Error).message, 1);

@@ -193,6 +193,7 @@ export class MigrationMonitoring extends Construct {
       logRetention: cfg.logRetentionDays as logs.RetentionDays,
       removalPolicy,
       deadLetterQueue: this.failedInvocations,
+      ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
     };
 
     this.alertTopic = props.alertTopic
@@ -216,6 +217,8 @@ export class MigrationMonitoring extends Construct {
       throttleBurstLimit: cfg.api.throttleBurstLimit,
       memoryMb: cfg.api.memoryMb,
       timeoutSeconds: cfg.api.timeoutSeconds,
+      // alert routing from the tracker needs the created topic (its key); with your own topic, alerts stay on the dashboard
+      ...(this.alertTopic ? { alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting } } : {}),
     });
 
     const thresholds = { stallMinutes: cfg.stallMinutes, errorRatePercent: cfg.errorRatePercent, activityTtlDays: cfg.activityTtlDays };

@@ -144,6 +144,7 @@ export class GcpMigrationMonitoring extends Construct {
         skipBundling: props.skipBundling,
         secrets,
         buildServiceAccount: cfg.buildServiceAccount,
+        ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
       };
     };
     // Health thresholds the report applies: the same per environment as the AWS stack's and the alerts'.

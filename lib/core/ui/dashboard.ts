@@ -69,6 +69,8 @@ const HTML = `<!doctype html>
   <button id="pause" data-testid="pause">Pause</button>
   <button id="resume" data-testid="resume" class="primary">Resume</button>
   <span id="updated" class="muted"></span>
+  <span id="whoami" class="muted" data-testid="whoami"></span>
+  <input id="actor-name" data-testid="actor-name" placeholder="Your name (recorded with your actions)" aria-label="Your name" autocomplete="name" maxlength="100" style="display:none">
 </header>
 <div id="auth">
   <p>This tracker needs an API token.</p>
@@ -84,7 +86,7 @@ const HTML = `<!doctype html>
     <section><h2>Recent activity</h2><div id="activity"></div></section>
   </div>
   <div>
-    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="alerts" data-testid="alerts"></div></section>
+    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="notify-status" class="muted" data-testid="notify-status"></div><div id="alerts" data-testid="alerts"></div></section>
     <section><h2>Metrics</h2><dl id="metrics" class="metrics"></dl></section>
     <section><h2>Validation</h2><div id="validation" class="muted">No validation run yet.</div></section>
   </div>
@@ -107,7 +109,10 @@ const JS = String.raw`'use strict';
     return e;
   }
   function headers(extra) {
-    var h = { 'accept': 'application/json', 'x-actor': 'dashboard' };
+    var h = { 'accept': 'application/json' };
+    // The server records the signed-in name (token name, IAM principal); the name typed here rides along as "on behalf of".
+    var n = localStorage.getItem('mm-actor-name');
+    if (n) h['x-actor'] = n;
     var t = sessionStorage.getItem('mm-token');
     if (t) h['authorization'] = 'Bearer ' + t;
     if (current) h['x-migration-id'] = current;
@@ -124,6 +129,18 @@ const JS = String.raw`'use strict';
   function bytes(n) { var u = ['B','KB','MB','GB','TB']; var i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + ' ' + u[i]; }
   function bar(pct, status) { var b = el('div', { class: 'bar s-' + status }); var s = el('span'); s.style.width = Math.max(0, Math.min(100, pct)) + '%'; b.appendChild(s); return b; }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
+  /** "20 s", "45 min", "2 h 10 min", "1 d 2 h" (the same wording as the CLI's formatRemaining). */
+  function remaining(ms) {
+    ms = Math.max(0, ms); if (ms < 60000) return Math.round(ms / 1000) + ' s';
+    var m = Math.round(ms / 60000); if (m < 60) return m + ' min';
+    var h = Math.floor(m / 60); if (h < 24) return h + ' h' + (m % 60 ? ' ' + (m % 60) + ' min' : '');
+    return Math.floor(h / 24) + ' d' + (h % 24 ? ' ' + (h % 24) + ' h' : '');
+  }
+  function etaText(e, completedAt) {
+    if (e.basis === 'completed') return 'completed ' + when(completedAt);
+    if (!e.estimatedCompletion) return 'No ETA: ' + (e.reason || 'not enough data yet');
+    return 'remaining ' + remaining(e.remainingMs) + (e.uncertaintyMs ? ' (± ' + remaining(e.uncertaintyMs) + ')' : '') + ', ends ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)';
+  }
 
   var lastOk = null;
   /** The tracker did not answer: say so, and grey out what is now old (never keep "healthy" on screen). */
@@ -144,7 +161,7 @@ const JS = String.raw`'use strict';
     $('overall').textContent = d.overallProgress.toFixed(1) + '%';
     $('overall-bar').style.width = d.overallProgress + '%';
     var e = d.estimate;
-    $('eta').textContent = e.estimatedCompletion ? 'ETA ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)' : (e.basis === 'completed' ? 'completed ' + when(d.completedAt) : 'ETA: not enough data yet');
+    $('eta').textContent = etaText(e, d.completedAt);
     $('pause').disabled = d.paused || d.status === 'completed';
     $('resume').disabled = !d.paused;
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
@@ -189,6 +206,12 @@ const JS = String.raw`'use strict';
     });
 
     var counts = d.openAlerts;
+    var nt = d.notifications || {};
+    var failedN = Object.keys(nt.failed || {}).reduce(function (n, k) { return n + nt.failed[k]; }, 0);
+    $('notify-status').className = nt.retrying || nt.dropped ? 'err' : 'muted';
+    $('notify-status').textContent = (nt.pending ? nt.pending + ' notification(s) waiting' + (nt.retrying ? ', ' + nt.retrying + ' retrying' : '') + '. ' : '') +
+      (failedN ? failedN + ' failed delivery attempt(s)' + (nt.lastFailure ? ', last to ' + nt.lastFailure.destination + ': ' + nt.lastFailure.error : '') + '. ' : '') +
+      (nt.dropped ? nt.dropped + ' notification(s) given up. ' : '');
     $('alert-counts').textContent = 'Open: ' + ['critical','error','warning','info'].map(function (s) { return counts[s] + ' ' + s; }).join(', ');
     var alerts = $('alerts'); alerts.textContent = '';
     var order = { critical: 0, error: 1, warning: 2, info: 3 };
@@ -216,9 +239,21 @@ const JS = String.raw`'use strict';
     } else v.textContent = 'No validation run yet.';
 
     var ac = $('activity'); ac.textContent = '';
-    d.recentActivity.slice(0, 15).forEach(function (a) { ac.appendChild(el('div', { class: 'muted', text: new Date(a.at).toLocaleTimeString() + ' · ' + a.actor + ' · ' + a.message })); });
+    d.recentActivity.slice(0, 15).forEach(function (a) { ac.appendChild(el('div', { class: 'muted', text: new Date(a.at).toLocaleTimeString() + ' · ' + author(a) + ' · ' + a.message })); });
   }
 
+  function author(a) { return a.onBehalfOf && a.onBehalfOf !== a.actor ? a.actor + ' (on behalf of ' + a.onBehalfOf + ')' : a.actor; }
+  /** Who the API takes this page for; without a personal token, the page asks a name once (kept in this browser). */
+  function whoami() {
+    return api('GET', '/api/whoami').then(function (w) {
+      var personal = w.via === 'principal' || (w.via === 'token' && w.name !== 'token');
+      var n = localStorage.getItem('mm-actor-name');
+      $('whoami').textContent = personal ? 'signed in as ' + w.name : (n ? 'acting as ' + n + ' (' + w.name + ')' : 'not signed in: enter your name');
+      $('actor-name').style.display = personal ? 'none' : '';
+      if (n) $('actor-name').value = n;
+    });
+  }
+  $('actor-name').onchange = function () { var v = this.value.trim().slice(0, 100); if (v) localStorage.setItem('mm-actor-name', v); else localStorage.removeItem('mm-actor-name'); whoami(); };
   function act(body) {
     return api('POST', '/api/migration/dashboard', body).then(refresh).catch(function (e) { $('error').textContent = e.message; });
   }
@@ -238,7 +273,7 @@ const JS = String.raw`'use strict';
   $('resume').onclick = function () { act({ action: 'resume', reason: 'resumed from the dashboard' }); };
   $('migration').onchange = function () { current = this.value; history.replaceState(null, '', '?migration=' + encodeURIComponent(current)); refresh(); };
   $('save-token').onclick = function () { sessionStorage.setItem('mm-token', $('token').value); start(); };
-  function start() { loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
+  function start() { whoami().catch(function () { /* 401: the token box is shown */ }); loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
   start();
 })();
 `;
