@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild';
 import { BUNDLING } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
 import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
+import { TRACKER_API_BUNDLE_DEFINE } from '../lib/constructs/aws/tracker-api';
 import { validationBundleDefine } from '../lib/constructs/aws/validation-function';
 import { bundleHandler } from '../lib/constructs/gcp/bundle';
 import type { AssetManifest } from '../lib/constructs/prebuilt';
@@ -18,7 +19,7 @@ const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, 'dist/assets');
 
 const AWS: Array<{ name: string; entry: string; define: Record<string, string> }> = [
-  { name: 'tracker-api', entry: 'lambda/tracker-api.ts', define: {} },
+  { name: 'tracker-api', entry: 'lambda/tracker-api.ts', define: TRACKER_API_BUNDLE_DEFINE },
   { name: 'slack-notifier', entry: 'lambda/slack-notifier.ts', define: {} },
   { name: 'log-ingest', entry: 'lambda/log-ingest.ts', define: {} },
   { name: 'search-proxy', entry: 'lambda/search-proxy.ts', define: SEARCH_PROXY_BUNDLE_DEFINE },
