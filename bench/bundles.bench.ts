@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { BUNDLING } from '../lib/constructs/aws/handler-function';
+import { BUNDLING, esbuildOptions } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
 import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
 import { validationBundleDefine } from '../lib/constructs/aws/validation-function';
@@ -42,18 +42,7 @@ const ENTRIES: Array<{ name: string; file: string; define: Record<string, string
 ];
 
 async function bundle(entry: string, outfile: string, define: Record<string, string> = {}): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: BUNDLING.target,
-    format: 'cjs',
-    minify: BUNDLING.minify,
-    external: [...BUNDLING.externalModules],
-    define,
-    logLevel: 'error',
-  });
+  await build(esbuildOptions(entry, outfile, define));
   return fs.statSync(outfile).size;
 }
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { BUNDLING } from '../lib/constructs/aws/handler-function';
+import { BUNDLING, esbuildOptions } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
 import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
 import { TRACKER_API_BUNDLE_DEFINE } from '../lib/constructs/aws/tracker-api';
@@ -47,19 +47,7 @@ function main() {
   for (const a of AWS) {
     const define = { ...BUNDLING.define, ...a.define };
     const dir = `aws/${a.name}`;
-    buildSync({
-      entryPoints: [path.join(ROOT, a.entry)],
-      outfile: path.join(OUT, dir, 'index.js'),
-      bundle: true,
-      platform: 'node',
-      target: BUNDLING.target,
-      format: 'cjs',
-      minify: BUNDLING.minify,
-      external: [...BUNDLING.externalModules],
-      define,
-      legalComments: 'none',
-      logLevel: 'error',
-    });
+    buildSync({ ...esbuildOptions(path.join(ROOT, a.entry), path.join(OUT, dir, 'index.js'), define), legalComments: 'none' });
     manifest.aws.push({ entry: a.entry, define, dir });
   }
   for (const g of GCP) {

@@ -5,7 +5,7 @@
  * node_modules instead of downloading ~470 MB again), run the README's two snippets verbatim, assert the
  * synthesized resources, run the packed CLI against a local tracker, and check what the tarball holds.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,7 +130,7 @@ describe('the packed package, used from a fresh app', () => {
     try {
       const s = await run(bin, ['--url', srv.url, '--token', 'tok', 'status', '-o', 'json'], app);
       expect(s.code).toBe(0);
-      expect(JSON.parse(s.stdout)).toMatchObject({ migrationId: 'orders', name: 'Orders DB', status: 'pending' });
+      expect(JSON.parse(s.stdout)).toMatchObject({ migrationId: 'orders', name: 'Orders DB', status: 'not_started' });
       const t = await run(bin, ['status'], app, { MIGRATION_MONITOR_URL: srv.url, MIGRATION_MONITOR_TOKEN: 'tok' });
       expect(t.stdout).toMatch(/^Health: healthy/m);
     } finally {

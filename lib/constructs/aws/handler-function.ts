@@ -78,6 +78,25 @@ export const BUNDLING = {
 } as const;
 
 /**
+ * The esbuild JS-API options equivalent to BUNDLING with these defines: what the bench measures and what
+ * `npm run build` prebuilds (scripts/build-assets.ts), so both match what NodejsFunction deploys.
+ */
+export function esbuildOptions(entry: string, outfile: string, define: Record<string, string>) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node' as const,
+    target: BUNDLING.target,
+    format: 'cjs' as const,
+    minify: BUNDLING.minify,
+    external: [...BUNDLING.externalModules],
+    define,
+    logLevel: 'error' as const,
+  };
+}
+
+/**
  * Text in IAM's character set (role and policy descriptions: tab, newline, printable ASCII and Latin-1):
  * IAM refuses anything else at deploy time (cfn-lint E3031). Arrows and dashes become ASCII.
  */
