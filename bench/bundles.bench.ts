@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { BUNDLING, esbuildOptions } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
 import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
+import { TRACKER_API_BUNDLE_DEFINE } from '../lib/constructs/aws/tracker-api';
 import { validationBundleDefine } from '../lib/constructs/aws/validation-function';
 import { CONNECTOR_TYPES } from '../lib/core/validation/config';
 
@@ -31,7 +32,7 @@ const RUNS = 5;
  * show what a setting costs: the report with SMTP, the validation handler with every connector driver.
  */
 const ENTRIES: Array<{ name: string; file: string; define: Record<string, string>; optIn?: boolean }> = [
-  { name: 'tracker-api', file: 'tracker-api', define: {} },
+  { name: 'tracker-api', file: 'tracker-api', define: TRACKER_API_BUNDLE_DEFINE },
   { name: 'slack-notifier', file: 'slack-notifier', define: {} },
   { name: 'search-proxy', file: 'search-proxy', define: SEARCH_PROXY_BUNDLE_DEFINE },
   { name: 'log-ingest', file: 'log-ingest', define: {} },
