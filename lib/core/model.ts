@@ -146,6 +146,8 @@ export const metricsSchema = z.strictObject({
     estimatedCost: z.number().nonnegative(),
     actualCost: z.number().nonnegative(),
     costPerGB: z.number().nonnegative(),
+    /** ISO 4217 code of the cost figures (default USD, as seed 003 documents). */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD or EUR').optional(),
   }),
 });
 export type MigrationMetrics = z.output<typeof metricsSchema>;
@@ -190,6 +192,8 @@ export interface MigrationState {
   controlEvents: ControlEvent[];
   /** Monotonic counter for alert ids. */
   alertSeq: number;
+  /** Metric fields a reporter has set at least once (`totalDataMigrated`, `resourceUtilization.cpu`...): the others show "—", not 0. */
+  metricsReported?: string[];
   /** Progress reports received (phase and sub-task updates and completions): the ETA's sample count. */
   progressSamples?: number;
   /** The latest validation run posted to the tracker (reports show it). */

@@ -76,6 +76,7 @@ export const dashboardSchema = z.object({
   ),
   controlEvents: z.array(z.object({ type: z.enum(['pause', 'resume']), at: isoTime, actor: z.string(), reason: z.string().optional() })).default([]),
   metrics: metricsSchema,
+  metricsReported: z.array(z.string()).optional(),
   metricsUpdatedAt: optTime,
   lastValidation: z
     .object({
@@ -151,6 +152,7 @@ export function stateFromDashboard(body: unknown): MigrationState {
     phases,
     alerts: d.alerts.map((a) => compact({ ...a, createdAt: Date.parse(a.createdAt), acknowledgedAt: ms(a.acknowledgedAt) })),
     metrics: d.metrics,
+    metricsReported: d.metricsReported,
     metricsUpdatedAt: ms(d.metricsUpdatedAt),
     controlEvents,
     alertSeq: 0,

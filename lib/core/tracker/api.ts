@@ -54,6 +54,7 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
     return mutationResponse(await tracker.apply(id, parsed.op, parsed.mopts));
   });
   const getEstimate = authed(async (_r, id) => json(200, await tracker.estimate(id)));
+  const getHistory = authed(async (req, id) => json(200, await tracker.history(id, req.query)));
   const getDashboard = authed(async (req, id) => {
     const limit = req.query['activity'] ? Number(req.query['activity']) : 50;
     if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new DomainError('bad_request', 'activity must be an integer 0-1000');
@@ -78,6 +79,7 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
     { method: 'GET', path: '/api/migrations', handler: async (req) => (checkAuth(req, tokens), json(200, { migrations: await tracker.list() })) },
     // Who the API takes the caller for: the name every change of theirs is recorded under (the dashboard shows it).
     { method: 'GET', path: '/api/whoami', handler: async (req) => json(200, authenticate(req, tokens)) },
+    { method: 'GET', path: '/api/migrations/summary', handler: async (req) => (checkAuth(req, tokens), json(200, await tracker.portfolio())) },
     { method: 'GET', path: '/api/migration/progress', handler: getProgress },
     { method: 'POST', path: '/api/migration/progress', handler: postProgress },
     { method: 'GET', path: '/api/migration/estimate', handler: getEstimate },
@@ -86,6 +88,8 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
     { method: 'GET', path: '/api/migration/dashboard', handler: getDashboard },
     { method: 'POST', path: '/api/migration/dashboard', handler: postDashboard },
     { method: 'GET', path: '/api/migration/activity', handler: getActivity },
+    { method: 'GET', path: '/api/migration/history', handler: getHistory },
+    { method: 'GET', path: '/api/migrations/:id/history', handler: getHistory },
     { method: 'GET', path: '/api/migrations/:id/progress', handler: getProgress },
     { method: 'POST', path: '/api/migrations/:id/progress', handler: postProgress },
     { method: 'GET', path: '/api/migrations/:id/estimate', handler: getEstimate },

@@ -350,6 +350,13 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         m.errorRate = total ? round2((m.failedOperations / total) * 100) : 0;
       }
       s.metricsUpdatedAt = now;
+      const reported = new Set(s.metricsReported ?? []);
+      for (const k of Object.keys(flat)) reported.add(k);
+      for (const k of Object.keys(resourceUtilization ?? {})) reported.add(`resourceUtilization.${k}`);
+      for (const k of Object.keys(costMetrics ?? {})) reported.add(`costMetrics.${k}`);
+      for (const k of Object.keys(inc)) reported.add(k);
+      if (countsChanged) reported.add('errorRate');
+      if (reported.size !== (s.metricsReported?.length ?? 0)) s.metricsReported = [...reported].sort();
       log('metrics.update', `Metrics updated: ${describeMetrics(op)}`, { details: { ...op.metrics, increment: op.increment } });
       return { activity: act, result: { metrics: m } };
     }

@@ -9,7 +9,8 @@ import type { IdempotencyRecord, ProgressStore } from '../store';
 import { withSpan } from '../tracing';
 import { tracedStore } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
-import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
+import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
+import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
@@ -47,6 +48,10 @@ export interface TrackerOptions {
   /** Compare-and-set retries before giving up with a 503. Default 50. */
   maxRetries?: number;
   listeners?: TrackerListener[];
+  /** Keep the migration's history (lib/core/history.ts). Default true; the benchmark turns it off to measure its cost. */
+  history?: boolean;
+  /** A history write failed (the change itself is committed): default logs it to stderr. */
+  onHistoryError?: (e: unknown, migrationId: string) => void;
 }
 
 export interface MutationOptions {
@@ -76,6 +81,11 @@ export class Tracker {
   private readonly listeners: TrackerListener[];
   private readonly derivations: TrackerDerivation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Per migration, the finest history bucket written by this process (at most one write per bucket, plus state changes). */
+  private readonly historyBucket = new Map<string, number>();
+  private readonly historyPending = new Map<string, TrackerChange>();
+  private readonly onHistoryError: (e: unknown, migrationId: string) => void;
+  private readonly keepHistory: boolean;
 
   constructor(opts: TrackerOptions) {
     this.store = tracedStore(opts.store);
@@ -83,6 +93,8 @@ export class Tracker {
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.maxRetries = opts.maxRetries ?? 50;
     this.listeners = [...(opts.listeners ?? [])];
+    this.keepHistory = opts.history ?? true;
+    this.onHistoryError = opts.onHistoryError ?? ((e, id) => console.error(`history of migration "${id}" not recorded: ${(e as Error).message}`));
   }
 
   addListener(l: TrackerListener): void {
@@ -212,6 +224,48 @@ export class Tracker {
     return estimateOf(await this.read(migrationId), this.clock.now());
   }
 
+  /** Every migration at a glance (the portfolio page). */
+  async portfolio() {
+    const rows = [];
+    for (const id of await this.list()) rows.push(portfolioRowOf(await this.read(id), this.clock.now(), this.thresholds));
+    return { migrations: rows };
+  }
+
+  /** The migration's history in a range (`?from&to&step`, see lib/core/history.ts). */
+  async history(migrationId: string, query: Record<string, string>) {
+    const s = await this.get(migrationId);
+    const range = historyRange(query, this.clock.now(), s.startedAt);
+    const byTier = new Map<string, HistoryPoint[]>();
+    for (const tier of HISTORY_TIERS) {
+      if (tier.stepMs > range.stepMs && byTier.size) break;
+      byTier.set(tier.id, await this.store.readHistory(migrationId, tier.id));
+    }
+    return historyAnswer(migrationId, range, selectHistory(byTier, range, historyPointOf(s, this.clock.now())));
+  }
+
+  /**
+   * Record history after a committed change: the first change of each finest bucket at once, the bucket's last
+   * change when the next bucket begins (kept pending until then: no write), and every state change.
+   */
+  private recordHistory(change: TrackerChange): Promise<void> | undefined {
+    if (!this.keepHistory) return undefined;
+    const id = change.migrationId;
+    const bucket = bucketOf(HISTORY_TIERS[0]!, change.at);
+    const last = this.historyBucket.get(id);
+    if (last === bucket && !isStateChange(change.before, change.after)) {
+      this.historyPending.set(id, change);
+      return undefined;
+    }
+    const pending = last !== bucket ? this.historyPending.get(id) : undefined;
+    this.historyPending.delete(id);
+    this.historyBucket.set(id, bucket);
+    const points = [...(pending ? [historyPointOf(pending.after, pending.at)] : []), historyPointOf(change.after, change.at)];
+    return this.store.putHistory(id, historyWrites(...points)).catch((e: unknown) => {
+      this.historyBucket.delete(id);
+      this.onHistoryError(e, id);
+    });
+  }
+
   async health(migrationId?: string) {
     const ids = migrationId ? [migrationId] : await this.list();
     const results = [];
@@ -279,7 +333,11 @@ export class Tracker {
         });
         if (commit.ok) {
           const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
-          return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
+          const afterCommit = () => {
+            const history = this.recordHistory(change); // undefined when this change needs no write (most of them)
+            return history ? history.then(() => this.notify(change)) : this.notify(change);
+          };
+          return { durable: commit.durable.then(afterCommit), out: { result: next.result, replayed: false } };
         }
         await contentionPause(attempt);
       }
@@ -330,6 +388,7 @@ export function cloneState(s: MigrationState): MigrationState {
     alerts: s.alerts.map((a) => ({ ...a })),
     metrics: { ...s.metrics, resourceUtilization: { ...s.metrics.resourceUtilization }, costMetrics: { ...s.metrics.costMetrics } },
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
+    ...(s.metricsReported ? { metricsReported: [...s.metricsReported] } : {}),
     ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
     ...(s.notifications ? { notifications: cloneNotifications(s.notifications) } : {}),
   };

@@ -61,6 +61,8 @@ export function overviewOf(s: MigrationState, now: number, t: HealthThresholds =
     metrics: s.metrics,
     /** The same health as /health (healthOf), so `status` and the dashboard never disagree with it. */
     health: (({ status, reasons }) => ({ status, reasons }))(healthOf(s, now, t)),
+    /** Metric fields ever reported; the others are unknown, not zero. */
+    metricsReported: s.metricsReported ?? [],
   };
 }
 
@@ -68,6 +70,8 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
   return {
     ...overviewOf(s, now, t),
     health: healthOf(s, now, t),
+    /** The health thresholds (the dashboard draws the error-rate one on its chart). */
+    thresholds: t,
     phaseDetails: s.phases.map((p) => ({
       ...p,
       startedAt: isoOpt(p.startedAt),
@@ -170,6 +174,23 @@ export function healthOf(s: MigrationState, now: number, t: HealthThresholds = D
   const critical = alertCounts(s.alerts).critical;
   if (critical) degrade(`${critical} critical alert(s) not acknowledged`);
   return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };
+}
+
+/** One row of the portfolio (every migration at a glance): status, health, progress, ETA, open alerts. */
+export function portfolioRowOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
+  const h = healthOf(s, now, t);
+  const e = estimate(s, now);
+  return {
+    migrationId: s.id,
+    name: s.name,
+    status: h.migrationStatus,
+    health: h.status,
+    healthReasons: h.reasons,
+    overallProgress: h.overallProgress,
+    estimate: { estimatedCompletion: e.estimatedCompletion, remainingMs: e.remainingMs, uncertaintyMs: e.uncertaintyMs, confidence: e.confidence, basis: e.basis, reason: e.reason },
+    openAlerts: alertCounts(s.alerts),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
 }
 
 /** The completion estimate of a migration: overall, per phase, and the capacity planner's view of the copy. */
