@@ -1,5 +1,6 @@
 import { DomainError, isDomainError } from './errors';
 import { LIMITS } from './model';
+import { nameServerSpan } from './tracing';
 
 /**
  * A runtime-neutral HTTP exchange. The local node:http server, the Lambda (API Gateway v2 / function URL)
@@ -183,6 +184,7 @@ export function router(routes: Route[], onServerError?: (e: unknown) => void): H
           allowed.push(r.method);
           continue;
         }
+        nameServerSpan(r.method, r.path);
         return await r.handler(req, params);
       }
       if (allowed.length) return methodNotAllowed(allowed, `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`);

@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PhaseDef, SubTaskDef } from './plan';
 
 export type PhaseStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';
-export type MigrationStatus = 'not_started' | 'in_progress' | 'paused' | 'completed' | 'failed';
+export type MigrationStatus = 'not_started' | 'in_progress' | 'paused' | 'completed' | 'failed' | 'rolled_back';
 export const ALERT_SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
@@ -43,6 +43,10 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   subTasks: SubTaskState[];
   /** Who is working the phase: set on start, used to detect two runs on one phase. */
   runId?: string;
+  /** Set when a validation run failed the phase (record_validation): health reads whether it was a gate. */
+  failedBy?: { kind: 'validation'; gate: boolean; runId?: string };
+  /** Last activity entry for a report that did not move the progress (heartbeats log once a minute). */
+  heartbeatLoggedAt?: number;
 }
 
 export interface Alert {
@@ -142,6 +146,8 @@ export const metricsSchema = z.strictObject({
     estimatedCost: z.number().nonnegative(),
     actualCost: z.number().nonnegative(),
     costPerGB: z.number().nonnegative(),
+    /** ISO 4217 code of the cost figures (default USD, as seed 003 documents). */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD or EUR').optional(),
   }),
 });
 export type MigrationMetrics = z.output<typeof metricsSchema>;
@@ -186,8 +192,17 @@ export interface MigrationState {
   controlEvents: ControlEvent[];
   /** Monotonic counter for alert ids. */
   alertSeq: number;
+  /** Metric fields a reporter has set at least once (`totalDataMigrated`, `resourceUtilization.cpu`...): the others show "—", not 0. */
+  metricsReported?: string[];
+  /** Progress reports received (phase and sub-task updates and completions): the ETA's sample count. */
+  progressSamples?: number;
   /** The latest validation run posted to the tracker (reports show it). */
   lastValidation?: ValidationSummary;
+  /**
+   * The search proxy's last stage move (`migration-monitor cutover` / `rollback`): to which stage, by whom, why.
+   * `rolledBack` makes the migration's status `rolled_back` until the next cutover.
+   */
+  cutover?: { stage: string; from?: string; at: number; actor: string; reason?: string; forced: boolean; rolledBack: boolean };
   /** Status reports delivered for this migration: count per channel, and the latest. */
   reports?: { produced: Record<string, number>; lastAt: number; lastReportId: string };
   /** Alert notifications: incidents, the outbox of messages to send, delivery counts (lib/core/alerts). */
@@ -199,7 +214,10 @@ export interface ValidationSummary {
   at: number;
   runId?: string;
   verdict: 'pass' | 'fail';
-  checks: Array<{ name: string; kind: string; passed: boolean; summary: string }>;
+  /** The whole run is a cutover gate: its failure makes the migration unhealthy (otherwise degraded). */
+  gate?: boolean;
+  /** `gate` on a check: its failure alone makes the migration unhealthy. */
+  checks: Array<{ name: string; kind: string; passed: boolean; summary: string; gate?: boolean }>;
 }
 
 /** One line of the activity log: every change, who made it and when. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, checkHealthSettings, onCallCheck, parameterPrefixFor, type EnvName } from '../../lib/config/environments';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/metrics/spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';
@@ -43,6 +43,15 @@ export const envConfigSchema = z.strictObject({
    * an existing bucket to publish in SSM. Either way it is in `<prefix>/report-bucket`.
    */
   reportBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  /** OpenTelemetry spans of every handler through a collector layer (docs/tracing.md); `-c tracingLayerArn=…`. */
+  tracing: z
+    .strictObject({
+      collectorLayerArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/, 'must be a Lambda layer version ARN'),
+      endpoint: z.url().optional(),
+      sampler: z.enum(['parentbased_always_on', 'parentbased_traceidratio', 'always_on', 'traceidratio']).optional(),
+      samplerArg: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
   /** Keep data (table, keys, logs) when the stack is deleted. */
   retainData: z.boolean(),
   /** Turn on DynamoDB deletion protection. */
@@ -254,7 +263,8 @@ export interface ContextReader {
  * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
  * (`-c validationEveryMinutes=15`, `-c validationMigration=tenant-a`, `-c validationConnectors=postgres,redis`) or `-c validation='{…}'`;
  * `-c gcpServiceAccountIds=1039…,2048… [-c gcpAudience=…]`; `-c logGroups=/ecs/a,/ecs/b` or
- * `-c logSubscription='{"logGroups": […], "config": {…}}'`.
+ * `-c logSubscription='{"logGroups": […], "config": {…}}'`; tracing: `-c tracingLayerArn=arn:aws:lambda:…:layer:aws-otel-collector-arm64-ver-…:1`
+ * (`-c tracingSampleRatio=0.1`).
  */
 export function configFromContext(node: ContextReader): EnvConfig {
   const env = String(node.tryGetContext('env') ?? 'dev');
@@ -294,6 +304,8 @@ export function configFromContext(node: ContextReader): EnvConfig {
   cfg.namespace = str('namespace') ?? cfg.namespace;
   cfg.schedule.timeZone = str('timeZone') ?? cfg.schedule.timeZone;
   cfg.searchProxy = (json('searchProxy') as EnvConfig['searchProxy']) ?? cfg.searchProxy;
+  const tracingLayer = str('tracingLayerArn');
+  if (tracingLayer) cfg.tracing = { ...cfg.tracing, collectorLayerArn: tracingLayer, ...(num('tracingSampleRatio') !== undefined ? { sampler: 'parentbased_traceidratio' as const, samplerArg: num('tracingSampleRatio') } : {}) };
 
   const reports = str('reports');
   if (reports !== undefined) {

@@ -95,6 +95,7 @@ export class MigrationMonitoringStack extends Stack {
       logRetention: cfg.logRetentionDays as logs.RetentionDays,
       removalPolicy,
       deadLetterQueue: this.failedInvocations,
+      ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
     };
 
     this.alertTopic = new AlertTopic(this, 'Alerts', {

@@ -1,13 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freePort, waitForPort } from './ports';
 
 export interface MotoServer {
+  /** `http://127.0.0.1:<port>` */
   endpoint: string;
+  /** The same as `endpoint`. */
+  url: string;
+  /** Variables that point the AWS SDK (and the CLI it runs in) at this server. */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-/** moto_server (the AWS API emulator, serving SNS, SQS...) on a free port of 127.0.0.1. */
+/**
+ * moto_server (pip `moto[server]`, the AWS API emulator: SNS, SQS, SSM Parameter Store...) on a free port of
+ * 127.0.0.1, spoken to by the real SDK. Fails loudly when it is not installed: tests never skip.
+ */
 export async function startMoto(): Promise<MotoServer> {
+  if (spawnSync('moto_server', ['--help']).error) throw new Error('moto_server is not installed: run `pip install "moto[server]"`');
   const port = await freePort();
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -15,8 +24,11 @@ export async function startMoto(): Promise<MotoServer> {
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`moto_server exited ${code}: ${stderr}`))));
   await Promise.race([waitForPort(port, 30_000), exited]);
   exited.catch(() => undefined);
+  const url = `http://127.0.0.1:${port}`;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: url,
+    url,
+    env: { AWS_ENDPOINT_URL: url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: '' },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -2,7 +2,7 @@
  * Alert routing, configured once per environment: where each severity goes, and the rules that keep people
  * from being flooded (dedup window, burst grouping, digest, re-notify of unacknowledged alerts, retries).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERT_SEVERITIES, type AlertSeverity } from '../model';
 
 /** Who an alert reaches: an on-call e-mail list, a pager (an SNS subscription filtering on severity on AWS), Slack. */

@@ -1,10 +1,12 @@
 import { DomainError } from '../errors';
 import { json, parseJsonBody, router, type HttpHandler, type HttpRequest, type HttpResponse, type Route } from '../http';
-import { dashboardActionSchema, progressOperationSchema } from './operations';
+import { dashboardActionSchema, progressOperationSchema, type ProgressOperation } from './operations';
 import { idSchema } from '../plan';
-import { initializeSchema, type MutationOptions, type Tracker } from './service';
+import { initializeSchema, type InitializeRequest, type MutationOptions, type Tracker } from './service';
 import { authenticate, namedTokens, tokenName, type Caller, type NamedTokens } from './identity';
 import { parseOrThrow } from '../validation-util';
+import { withSpan } from '../tracing';
+import { traceHttp } from '../tracing-http';
 
 export interface TrackerApiOptions {
   tracker: Tracker;
@@ -37,17 +39,22 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
 
   const getProgress = authed(async (_r, id) => json(200, await tracker.overview(id)));
   const postProgress = authed(async (req, id, caller) => {
-    const body = parseJsonBody(req);
-    const mopts = mutationOptions(req, caller);
-    if (isObject(body) && body['action'] === 'initialize') {
-      const init = parseOrThrow(initializeSchema, body, 'initialize request');
-      const { action: _a, ...rest } = init;
-      return mutationResponse(await tracker.initialize(id, rest, mopts));
-    }
-    const op = parseOrThrow(progressOperationSchema, body, 'operation');
-    return mutationResponse(await tracker.apply(id, op, mopts));
+    const parsed = await withSpan<{ init: Omit<InitializeRequest, 'action'>; mopts: MutationOptions } | { op: ProgressOperation; mopts: MutationOptions }>('migration.tracker.parse', { attributes: { 'migration.id': id } }, async (span) => {
+      const body = parseJsonBody(req);
+      const mopts = mutationOptions(req, caller);
+      if (isObject(body) && body['action'] === 'initialize') {
+        const { action: _a, ...rest } = parseOrThrow(initializeSchema, body, 'initialize request');
+        return { init: rest, mopts };
+      }
+      const op = parseOrThrow(progressOperationSchema, body, 'operation');
+      span.setAttribute('migration.operation', op.action);
+      return { op, mopts };
+    });
+    if ('init' in parsed) return mutationResponse(await tracker.initialize(id, parsed.init, parsed.mopts));
+    return mutationResponse(await tracker.apply(id, parsed.op, parsed.mopts));
   });
   const getEstimate = authed(async (_r, id) => json(200, await tracker.estimate(id)));
+  const getHistory = authed(async (req, id) => json(200, await tracker.history(id, req.query)));
   const getDashboard = authed(async (req, id) => {
     const limit = req.query['activity'] ? Number(req.query['activity']) : 50;
     if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new DomainError('bad_request', 'activity must be an integer 0-1000');
@@ -72,21 +79,27 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
     { method: 'GET', path: '/api/migrations', handler: async (req) => (checkAuth(req, tokens), json(200, { migrations: await tracker.list() })) },
     // Who the API takes the caller for: the name every change of theirs is recorded under (the dashboard shows it).
     { method: 'GET', path: '/api/whoami', handler: async (req) => json(200, authenticate(req, tokens)) },
+    { method: 'GET', path: '/api/migrations/summary', handler: async (req) => (checkAuth(req, tokens), json(200, await tracker.portfolio())) },
     { method: 'GET', path: '/api/migration/progress', handler: getProgress },
     { method: 'POST', path: '/api/migration/progress', handler: postProgress },
     { method: 'GET', path: '/api/migration/estimate', handler: getEstimate },
+    // Seed 003's clients ask for the completion estimate with PUT on the progress path: kept for compatibility.
+    { method: 'PUT', path: '/api/migration/progress', handler: getEstimate },
     { method: 'GET', path: '/api/migration/dashboard', handler: getDashboard },
     { method: 'POST', path: '/api/migration/dashboard', handler: postDashboard },
     { method: 'GET', path: '/api/migration/activity', handler: getActivity },
+    { method: 'GET', path: '/api/migration/history', handler: getHistory },
+    { method: 'GET', path: '/api/migrations/:id/history', handler: getHistory },
     { method: 'GET', path: '/api/migrations/:id/progress', handler: getProgress },
     { method: 'POST', path: '/api/migrations/:id/progress', handler: postProgress },
     { method: 'GET', path: '/api/migrations/:id/estimate', handler: getEstimate },
+    { method: 'PUT', path: '/api/migrations/:id/progress', handler: getEstimate },
     { method: 'GET', path: '/api/migrations/:id/dashboard', handler: getDashboard },
     { method: 'POST', path: '/api/migrations/:id/dashboard', handler: postDashboard },
     { method: 'GET', path: '/api/migrations/:id/activity', handler: getActivity },
     ...(opts.extraRoutes ?? []),
   ];
-  return router(routes, opts.onServerError);
+  return traceHttp(router(routes, opts.onServerError), 'tracker');
 }
 
 async function health(tracker: Tracker, req: HttpRequest, token?: NamedTokens): Promise<HttpResponse> {

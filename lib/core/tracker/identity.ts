@@ -7,7 +7,7 @@
  * `X-Actor` stays, but only as an "on behalf of" note beside the authenticated name.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import type { HttpRequest } from '../http';
 

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../clock';
 import { DomainError, isDomainError, type ErrorCode } from '../errors';
 import { emptyMetrics, type ActivityEntry, type MigrationState, type NotificationState, type PhaseState } from '../model';
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
+import { withSpan } from '../tracing';
+import { tracedStore } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
-import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
+import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
+import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
@@ -45,6 +48,10 @@ export interface TrackerOptions {
   /** Compare-and-set retries before giving up with a 503. Default 50. */
   maxRetries?: number;
   listeners?: TrackerListener[];
+  /** Keep the migration's history (lib/core/history.ts). Default true; the benchmark turns it off to measure its cost. */
+  history?: boolean;
+  /** A history write failed (the change itself is committed): default logs it to stderr. */
+  onHistoryError?: (e: unknown, migrationId: string) => void;
 }
 
 export interface MutationOptions {
@@ -74,13 +81,20 @@ export class Tracker {
   private readonly listeners: TrackerListener[];
   private readonly derivations: TrackerDerivation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Per migration, the finest history bucket written by this process (at most one write per bucket, plus state changes). */
+  private readonly historyBucket = new Map<string, number>();
+  private readonly historyPending = new Map<string, TrackerChange>();
+  private readonly onHistoryError: (e: unknown, migrationId: string) => void;
+  private readonly keepHistory: boolean;
 
   constructor(opts: TrackerOptions) {
-    this.store = opts.store;
+    this.store = tracedStore(opts.store);
     this.clock = opts.clock ?? systemClock;
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.maxRetries = opts.maxRetries ?? 50;
     this.listeners = [...(opts.listeners ?? [])];
+    this.keepHistory = opts.history ?? true;
+    this.onHistoryError = opts.onHistoryError ?? ((e, id) => console.error(`history of migration "${id}" not recorded: ${(e as Error).message}`));
   }
 
   addListener(l: TrackerListener): void {
@@ -115,7 +129,7 @@ export class Tracker {
   async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
     parseOrThrow(idSchema, migrationId, 'migration id');
     const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
-    return this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
+    return withSpan('migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, () => this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
       if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
         throw new DomainError(
           'conflict',
@@ -134,20 +148,22 @@ export class Tracker {
         },
       ];
       return { state, activity, result: { migrationId, phases: plan.map((p) => p.id), created: !cur } };
-    }, true);
+    }, true));
   }
 
   /** Apply a phase / sub-task / alert / metrics operation or a dashboard action. */
   async apply(migrationId: string, op: Operation, opts: MutationOptions = {}): Promise<MutationResult> {
     const actor = opts.actor ?? 'api';
-    return this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
+    const target = op as { phaseId?: string; subTaskId?: string };
+    const attributes = { 'migration.id': migrationId, 'migration.operation': op.action, 'migration.phase': target.phaseId, 'migration.subtask': target.subTaskId };
+    return withSpan('migration.tracker.apply', { attributes }, () => this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
       const r: ApplyResult = applyOperation(state, op, { now, actor, ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}) });
       state.updatedAt = now;
       return { state, activity: r.activity, result: r.result };
-    });
+    }));
   }
 
   async get(migrationId: string): Promise<MigrationState> {
@@ -206,6 +222,48 @@ export class Tracker {
 
   async estimate(migrationId: string) {
     return estimateOf(await this.read(migrationId), this.clock.now());
+  }
+
+  /** Every migration at a glance (the portfolio page). */
+  async portfolio() {
+    const rows = [];
+    for (const id of await this.list()) rows.push(portfolioRowOf(await this.read(id), this.clock.now(), this.thresholds));
+    return { migrations: rows };
+  }
+
+  /** The migration's history in a range (`?from&to&step`, see lib/core/history.ts). */
+  async history(migrationId: string, query: Record<string, string>) {
+    const s = await this.get(migrationId);
+    const range = historyRange(query, this.clock.now(), s.startedAt);
+    const byTier = new Map<string, HistoryPoint[]>();
+    for (const tier of HISTORY_TIERS) {
+      if (tier.stepMs > range.stepMs && byTier.size) break;
+      byTier.set(tier.id, await this.store.readHistory(migrationId, tier.id));
+    }
+    return historyAnswer(migrationId, range, selectHistory(byTier, range, historyPointOf(s, this.clock.now())));
+  }
+
+  /**
+   * Record history after a committed change: the first change of each finest bucket at once, the bucket's last
+   * change when the next bucket begins (kept pending until then: no write), and every state change.
+   */
+  private recordHistory(change: TrackerChange): Promise<void> | undefined {
+    if (!this.keepHistory) return undefined;
+    const id = change.migrationId;
+    const bucket = bucketOf(HISTORY_TIERS[0]!, change.at);
+    const last = this.historyBucket.get(id);
+    if (last === bucket && !isStateChange(change.before, change.after)) {
+      this.historyPending.set(id, change);
+      return undefined;
+    }
+    const pending = last !== bucket ? this.historyPending.get(id) : undefined;
+    this.historyPending.delete(id);
+    this.historyBucket.set(id, bucket);
+    const points = [...(pending ? [historyPointOf(pending.after, pending.at)] : []), historyPointOf(change.after, change.at)];
+    return this.store.putHistory(id, historyWrites(...points)).catch((e: unknown) => {
+      this.historyBucket.delete(id);
+      this.onHistoryError(e, id);
+    });
   }
 
   async health(migrationId?: string) {
@@ -275,7 +333,11 @@ export class Tracker {
         });
         if (commit.ok) {
           const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
-          return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
+          const afterCommit = () => {
+            const history = this.recordHistory(change); // undefined when this change needs no write (most of them)
+            return history ? history.then(() => this.notify(change)) : this.notify(change);
+          };
+          return { durable: commit.durable.then(afterCommit), out: { result: next.result, replayed: false } };
         }
         await contentionPause(attempt);
       }
@@ -326,6 +388,7 @@ export function cloneState(s: MigrationState): MigrationState {
     alerts: s.alerts.map((a) => ({ ...a })),
     metrics: { ...s.metrics, resourceUtilization: { ...s.metrics.resourceUtilization }, costMetrics: { ...s.metrics.costMetrics } },
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
+    ...(s.metricsReported ? { metricsReported: [...s.metricsReported] } : {}),
     ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
     ...(s.notifications ? { notifications: cloneNotifications(s.notifications) } : {}),
   };

@@ -125,6 +125,16 @@ describe('tracker HTTP API (real socket)', () => {
     expect(d.json.alerts[0].acknowledged).toBe(true);
   });
 
+  it("answers the seed's PUT /api/migration/progress with the estimate (kept for compatibility)", async () => {
+    await call('POST', '/api/migration/progress', { action: 'start_phase', phaseId: 'initialization' });
+    const put = await call('PUT', '/api/migration/progress', {});
+    expect(put.status).toBe(200);
+    expect(put.json).toEqual((await call('GET', '/api/migration/estimate')).json);
+    expect(put.json).toMatchObject({ basis: 'no-data', reason: 'no progress observed yet' });
+    expect((await call('PUT', '/api/migrations/default/progress', {})).json.migrationId).toBe('default');
+    expect((await call('PUT', '/api/migration/progress', {}, { authorization: 'Bearer nope' })).status).toBe(401);
+  });
+
   it('answers unknown routes with 404 and wrong methods with 405', async () => {
     expect((await call('GET', '/api/nothing')).status).toBe(404);
     const r = await call('DELETE', '/api/migration/progress');
