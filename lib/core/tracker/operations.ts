@@ -322,7 +322,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'record_rollback': {
       const rolledBack = op.action === 'record_rollback';
       if (op.action === 'record_cutover' && op.forced && !op.reason) throw new DomainError('validation_failed', 'invalid operation: a forced cutover needs a "reason"');
-      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
+      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
       const what = rolledBack ? 'Rolled back' : op.action === 'record_cutover' && op.forced ? 'Cutover (forced past the validation gate)' : 'Cutover';
       log(rolledBack ? 'migration.rollback' : 'migration.cutover', `${what}: search proxy ${op.from ? `${op.from} -> ` : ''}${op.stage}${op.reason ? `: ${op.reason}` : ''}`, {
         details: { stage: op.stage, ...(op.from ? { from: op.from } : {}), forced: s.cutover.forced, ...(op.reason ? { reason: op.reason } : {}) },
