@@ -12,7 +12,7 @@
  * | `BREAKER_STATE_TABLE` / `BREAKER_STATE_REDIS_URL` | shared breaker state in DynamoDB / Redis (optional) |
  * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional) |
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
 import type { BreakerStateStore } from '../core/search/breaker/ports';
 import type { HttpHandler } from '../core/http';

@@ -2,10 +2,11 @@
  * The tracker on a runtime: its store from the environment, the health thresholds, metrics of every change
  * and the periodic sweep, composed once for the Lambda API, the report and log ingest on AWS.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
 import { Tracker, type TrackerListener } from '../core/tracker/service';
 import { trackerApi } from '../core/tracker/api';
+import type { HealthThresholds } from '../core/tracker/views';
 import { parseEnv } from './env';
 import type { RuntimeMetrics } from './metrics';
 
@@ -32,9 +33,9 @@ export function trackerFromTable(tableName: string, o: { activityTtlDays?: numbe
 }
 
 /** A tracker listener that records the spec metrics of every change on `sink` and flushes them. */
-export function metricsListener(sink: RuntimeMetrics): TrackerListener {
+export function metricsListener(sink: RuntimeMetrics, thresholds?: HealthThresholds): TrackerListener {
   return (change) => {
-    for (const o of trackerChangeObservations(change)) sink.record(o);
+    for (const o of trackerChangeObservations(change, thresholds)) sink.record(o);
     sink.flush();
   };
 }
@@ -42,10 +43,11 @@ export function metricsListener(sink: RuntimeMetrics): TrackerListener {
 /** The tracker API on AWS: the API over the table, and the sweep that makes silence visible to the alarms. */
 export function composeTrackerApi(env: NodeJS.ProcessEnv, metrics: RuntimeMetrics, onServerError: (e: unknown) => void) {
   const e = parseEnv(trackerEnvSchema, env, 'tracker-api');
+  const thresholds = { errorRatePercent: e.ERROR_RATE_PERCENT, stallMinutes: e.STALL_MINUTES };
   const tracker = trackerFromTable(e.TABLE_NAME, {
     activityTtlDays: e.ACTIVITY_TTL_DAYS,
-    thresholds: { errorRatePercent: e.ERROR_RATE_PERCENT, stallMinutes: e.STALL_MINUTES },
-    listeners: [metricsListener(metrics)],
+    thresholds,
+    listeners: [metricsListener(metrics, thresholds)],
   });
   return {
     tracker,
@@ -54,7 +56,7 @@ export function composeTrackerApi(env: NodeJS.ProcessEnv, metrics: RuntimeMetric
     async sweep(): Promise<{ swept: number }> {
       const states = await tracker.sweep();
       const now = tracker.clock.now();
-      for (const s of states) for (const o of migrationStateObservations(s, now)) metrics.record(o);
+      for (const s of states) for (const o of migrationStateObservations(s, now, tracker.thresholds)) metrics.record(o);
       metrics.flush();
       return { swept: states.length };
     },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, checkHealthSettings, onCallCheck, parameterPrefixFor, type EnvName } from '../../lib/config/environments';
 import { ALARMS, alarmOverrideSchema, type AlarmOverride } from '../../lib/core/metrics/spec';
 import { REPORT_FORMATS } from '../../lib/core/report/render';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodError } from '../../lib/core/validation-util';
 import { ALARMS, alarmOverrideSchema } from '../../lib/core/metrics/spec';
 import { parseLogWatchConfig } from '../../lib/core/logwatch/config';

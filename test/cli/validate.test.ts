@@ -120,7 +120,7 @@ describe('migration-monitor validate (the CI gate)', () => {
       expect(r.stdout).toContain('## Tracker');
       const s = await t.tracker.get('cutover');
       expect(s.lastValidation).toMatchObject({ verdict: 'fail', checks: [{ name: 'all', passed: false }] });
-      expect(s.phases[0]).toMatchObject({ status: 'in_progress', progress: 100 });
+      expect(s.phases[0]).toMatchObject({ status: 'failed', progress: 100 });
       expect(s.alerts.map((a) => a.message)).toEqual([expect.stringMatching(/^Validation failed: all/)]);
     } finally {
       await t.stop();

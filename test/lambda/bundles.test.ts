@@ -138,7 +138,7 @@ describe('handler bundles from cdk.out', () => {
       const requires = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
       const foreign = requires.filter((r) => !r.startsWith('node:') && !r.startsWith('@aws-sdk/') && !require('node:module').builtinModules.includes(r) && !OPTIONAL.includes(r));
       expect({ name, foreign }).toEqual({ name, foreign: [] });
-      expect(code).not.toContain('zod/v4/locales'); // the zod shim keeps locales out
+      expect(code).not.toContain('zod/v4/locales'); // zod's namespace import keeps locales out
       // GCP adapters are defined out of every AWS bundle, SMTP out of the SES/Slack report
       expect({ name, gcp: /google-auth-library|@google-cloud\/storage|storage\.googleapis\.com/.test(code) }).toEqual({ name, gcp: false });
     }

@@ -1,5 +1,5 @@
 import { GetParameterCommand, ParameterNotFound, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { switchPositionSchema, type OperatorSwitch, type SwitchPosition } from '../../core/search/breaker/ports';
 import type { Clock } from '../../core/clock';
 import { formatZodError } from '../../core/validation-util';

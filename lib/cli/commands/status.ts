@@ -15,6 +15,8 @@ interface Overview {
   phases: Array<{ id: string; name: string; status: string; progress: number; stale: boolean; stalled: boolean; estimatedDuration: number; actualDuration?: number; currentTask?: string; error?: string }>;
   openAlerts: Record<string, number>;
   metrics: { totalDataMigrated: number; migrationSpeed: number; errorRate: number };
+  /** The tracker's one health (as /health says it). */
+  health?: { status: string; reasons: string[] };
 }
 
 /** `remaining 2 h 10 min (± 25 min), ends Tue 24 Nov, 14:35 local time (low confidence)`, or why there is no ETA. */
@@ -36,6 +38,7 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false): 
   const head = [
     md ? `## ${o.name} (\`${o.migrationId}\`)` : `${o.name} (${o.migrationId})`,
     `Status: ${o.status}${o.paused ? ' (paused)' : ''}   Overall: ${progressBar(o.overallProgress)} ${o.overallProgress.toFixed(1)}%   ETA: ${eta}`,
+    ...(o.health ? [`Health: ${o.health.status}${o.health.reasons.length ? ` — ${o.health.reasons.join('; ')}` : ''}`] : []),
     `Open alerts: critical ${o.openAlerts['critical'] ?? 0}, error ${o.openAlerts['error'] ?? 0}, warning ${o.openAlerts['warning'] ?? 0}, info ${o.openAlerts['info'] ?? 0}   ` +
       `Data: ${bytes(o.metrics.totalDataMigrated)} at ${bytes(o.metrics.migrationSpeed)}/s, error rate ${o.metrics.errorRate}%`,
   ];

@@ -14,7 +14,7 @@ import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 import { CliError } from '../errors';
 import { openStore } from '../local-runtime';
 
-interface WatchFlags extends ApiOptions {
+interface WatchFlags extends SinkFlags {
   log: string[];
   follow?: boolean;
   config?: string;
@@ -22,9 +22,6 @@ interface WatchFlags extends ApiOptions {
   status: string;
   interval: string;
   fromEnd?: boolean;
-  store?: string;
-  dataDir?: string;
-  redisUrl?: string;
   metricsPort?: string;
   metricsHost: string;
 }
@@ -32,7 +29,7 @@ interface WatchFlags extends ApiOptions {
 export const DEFAULT_WATCH_STATE = '.data/log-watch/state.json';
 
 /** Read a log-watch config file (YAML or JSON). Exit 2 naming the file and the problem. */
-export function loadWatchConfig(file: string | undefined, defaultMigrationId?: string): LogWatchConfig {
+export function loadWatchConfig(file: string | undefined, defaultMigrationId?: string, overrides: Record<string, unknown> = {}): LogWatchConfig {
   let raw: unknown = {};
   if (file) {
     let text: string;
@@ -48,12 +45,32 @@ export function loadWatchConfig(file: string | undefined, defaultMigrationId?: s
     }
   }
   if (defaultMigrationId) raw = { ...(raw as Record<string, unknown>), defaultMigrationId };
+  const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  if (Object.keys(set).length) raw = { ...(raw as Record<string, unknown>), ...set };
   try {
     return parseLogWatchConfig(raw);
   } catch (e) {
     if (isDomainError(e)) throw new CliError(`${file ? `--config ${file}: ` : ''}${e.message}`, 2);
     throw e;
   }
+}
+
+export interface SinkFlags extends ApiOptions {
+  store?: string;
+  dataDir?: string;
+  redisUrl?: string;
+}
+
+/** The tracker the watcher (and `run`) reports to: in-process on a local store, or the tracker API (token / SigV4). */
+export async function openLogSink(flags: SinkFlags, actor: string, log: (s: string) => void): Promise<{ sink: TrackerSink; tracker?: Tracker; close: () => Promise<void> }> {
+  if (flags.store || flags.dataDir) {
+    const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
+    log(`applying updates in-process to the ${description}`);
+    const tracker = new Tracker({ store });
+    return { sink: trackerSink(tracker, flags.actor ?? actor), tracker, close: () => store.close() };
+  }
+  const sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? actor }) });
+  return { sink, close: async () => undefined };
 }
 
 export function registerWatch(program: Command): void {
@@ -89,18 +106,7 @@ export function registerWatch(program: Command): void {
       }
       const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
 
-      let sink: TrackerSink;
-      let tracker: Tracker | undefined;
-      let close = async () => undefined as void;
-      if (flags.store || flags.dataDir) {
-        const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
-        log(`applying updates in-process to the ${description}`);
-        tracker = new Tracker({ store });
-        sink = trackerSink(tracker, flags.actor ?? 'log-watcher');
-        close = () => store.close();
-      } else {
-        sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? 'log-watcher' }) });
-      }
+      const { sink, tracker, close } = await openLogSink(flags, 'log-watcher', log);
 
       let tailer: LogTailer;
       try {

@@ -32,8 +32,6 @@ export interface HandlerFunctionProps extends HandlerDefaults {
   define?: Record<string, string>;
 }
 
-/** The zod shim that keeps locales out of handler bundles (see lambda/shared/zod-slim.ts). */
-export const ZOD_SLIM_SHIM = path.join(__dirname, '../../../lambda/shared/zod-slim.ts');
 export const PROJECT_ROOT = path.join(__dirname, '../../..');
 
 /** esbuild options shared by the CDK bundling and `npm run bench` (so the bench measures what deploys). */
@@ -44,7 +42,6 @@ export const BUNDLING = {
   format: OutputFormat.CJS,
   /** The Lambda Node.js runtime ships AWS SDK v3: not bundled (NodejsFunction's default for Node ≥ 18). */
   externalModules: ['@aws-sdk/*'],
-  esbuildArgs: { '--alias:zod': ZOD_SLIM_SHIM },
   /**
    * Bundle-time constants: GCP adapters (GCS, Google auth, ~600 KB) are left out of every AWS bundle; the
    * code paths that would load them throw a message saying so instead (see lib/adapters/report-channels.ts).
@@ -104,7 +101,6 @@ export class HandlerFunction extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
         ...BUNDLING,
-        esbuildArgs: { ...BUNDLING.esbuildArgs },
         externalModules: [...BUNDLING.externalModules],
         define: { ...BUNDLING.define, ...props.define },
       },

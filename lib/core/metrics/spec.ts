@@ -4,7 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
@@ -23,7 +23,8 @@ export type Dimension =
   | 'Channel'
   | 'TenantId'
   | 'ViolationType'
-  | 'Handler';
+  | 'Handler'
+  | 'Status';
 
 export interface MetricSpec {
   /** CloudWatch / spec name (PascalCase). */
@@ -65,6 +66,7 @@ export const METRICS = {
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
   PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
+  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it: 0 healthy, 1 degraded, 2 unhealthy'),
   EstimatedCompletion: m('EstimatedCompletion', 'Seconds', 'gauge', ['MigrationId'], 'migration_estimated_completion_timestamp_seconds', 'tracker', 'When the migration is expected to complete (Unix time, seconds), from the observed rate; absent while paused, failed, done or without data'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   // circuit breaker and search proxy
@@ -89,6 +91,8 @@ export const METRICS = {
   EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_to_copy', 'dual-write', 'Events to copy'),
   SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
   DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
+  DualWriteOperations: m('DualWriteOperations', 'Count', 'counter', ['Status'], 'dual_write_operations_total', 'dual-write', 'Items written through the search proxy, by status: success (both stores), queued (the follower missed it, kept for replay), single (one store in this stage), replayed, failed, refused'),
+  DualWriteLatency: m('DualWriteLatency', 'Milliseconds', 'histogram', [], 'dual_write_latency_seconds', 'dual-write', 'Time to answer a write through the search proxy (acknowledging store plus the bounded follower write)'),
   CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),
   // handler health (platform metrics on AWS/GCP; the handlers count their own errors for Prometheus)
   HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'handler_errors_total', 'handler', 'Handler invocations that ended in an error'),
@@ -105,13 +109,14 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
   { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
   { title: 'Estimated completion', metrics: ['EstimatedCompletion'] },
-  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases'] },
+  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth'] },
   { title: 'Phase durations', metrics: ['PhaseDuration'] },
   { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
   { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
   { title: 'Control events and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
   { title: 'Bulk copy: events copied and total', metrics: ['EventsCopied', 'EventsTotal'] },
   { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },
+  { title: 'Dual-write through the search proxy: operations and latency', metrics: ['DualWriteOperations', 'DualWriteLatency'] },
   { title: 'Cutover pause', metrics: ['CutoverPause'] },
   { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },

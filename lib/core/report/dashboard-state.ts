@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { formatZodError } from '../validation-util';
 
@@ -50,6 +50,7 @@ const phaseSchema = z.object({
   warnings: z.array(z.string()).default([]),
   subTasks: z.array(subTaskSchema).default([]),
   runId: z.string().optional(),
+  failedBy: z.object({ kind: z.literal('validation'), gate: z.boolean(), runId: z.string().optional() }).optional(),
 });
 
 export const dashboardSchema = z.object({
@@ -82,7 +83,8 @@ export const dashboardSchema = z.object({
       at: isoTime,
       runId: z.string().optional(),
       verdict: z.enum(['pass', 'fail']),
-      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string() })),
+      gate: z.boolean().optional(),
+      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string(), gate: z.boolean().optional() })),
     })
     .optional()
     .nullable(),

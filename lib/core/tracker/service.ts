@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../clock';
 import { DomainError, isDomainError, type ErrorCode } from '../errors';
-import { emptyMetrics, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
+import { emptyMetrics, type ActivityEntry, type MigrationState, type NotificationState, type PhaseState } from '../model';
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
+import { withSpan } from '../tracing';
+import { tracedStore } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
 import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
 import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
@@ -33,6 +35,12 @@ export interface TrackerChange {
 }
 export type TrackerListener = (change: TrackerChange) => void | Promise<void>;
 
+/**
+ * Work derived from every change, done on the new document before it commits (in the same write): the alert
+ * router queues its notices here, so a notice exists exactly when the alert that caused it does.
+ */
+export type TrackerDerivation = (before: MigrationState | null, after: MigrationState, now: number, activity: ActivityEntry[]) => void;
+
 export interface TrackerOptions {
   store: ProgressStore;
   clock?: Clock;
@@ -47,7 +55,10 @@ export interface TrackerOptions {
 }
 
 export interface MutationOptions {
+  /** The authenticated author of the change. */
   actor?: string;
+  /** Whom the author says they act for (X-Actor): recorded beside the actor, never as it. */
+  onBehalfOf?: string;
   idempotencyKey?: string;
 }
 
@@ -68,6 +79,7 @@ export class Tracker {
   readonly thresholds: HealthThresholds;
   private readonly maxRetries: number;
   private readonly listeners: TrackerListener[];
+  private readonly derivations: TrackerDerivation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Per migration, the finest history bucket written by this process (at most one write per bucket, plus state changes). */
   private readonly historyBucket = new Map<string, number>();
@@ -76,7 +88,7 @@ export class Tracker {
   private readonly keepHistory: boolean;
 
   constructor(opts: TrackerOptions) {
-    this.store = opts.store;
+    this.store = tracedStore(opts.store);
     this.clock = opts.clock ?? systemClock;
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.maxRetries = opts.maxRetries ?? 50;
@@ -89,11 +101,35 @@ export class Tracker {
     this.listeners.push(l);
   }
 
+  addDerivation(d: TrackerDerivation): void {
+    this.derivations.push(d);
+  }
+
+  /**
+   * A change computed by another part of the core (alert delivery bookkeeping), not by a client: the same
+   * compare-and-set commit, derivations and listeners as `apply`, but never reachable over HTTP.
+   */
+  async change(
+    migrationId: string,
+    action: string,
+    fn: (s: MigrationState, now: number) => { activity: Array<Omit<ActivityEntry, 'at' | 'actor'>>; result?: Record<string, unknown> },
+    actor: string,
+  ): Promise<Record<string, unknown>> {
+    const r = await this.mutate(migrationId, action, () => '', {}, (cur) => {
+      if (!cur) throw unknownMigration(migrationId);
+      const state = cloneState(cur);
+      const now = this.clock.now();
+      const out = fn(state, now);
+      return { state, activity: out.activity.map((a) => ({ at: now, actor, ...a })), result: out.result ?? {} };
+    });
+    return r.result;
+  }
+
   /** Create (or, before it started or with `reset`, replace) a migration. */
   async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
     parseOrThrow(idSchema, migrationId, 'migration id');
     const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
-    return this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
+    return withSpan('migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, () => this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
       if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
         throw new DomainError(
           'conflict',
@@ -106,25 +142,28 @@ export class Tracker {
         {
           at: now,
           actor: opts.actor ?? 'api',
+          ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}),
           action: cur ? 'migration.reinitialize' : 'migration.initialize',
           message: `Migration "${state.name}" ${cur ? 're-initialized' : 'initialized'} with ${plan.length} phases: ${plan.map((p) => p.id).join(', ')}`,
         },
       ];
       return { state, activity, result: { migrationId, phases: plan.map((p) => p.id), created: !cur } };
-    }, true);
+    }, true));
   }
 
   /** Apply a phase / sub-task / alert / metrics operation or a dashboard action. */
   async apply(migrationId: string, op: Operation, opts: MutationOptions = {}): Promise<MutationResult> {
     const actor = opts.actor ?? 'api';
-    return this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
+    const target = op as { phaseId?: string; subTaskId?: string };
+    const attributes = { 'migration.id': migrationId, 'migration.operation': op.action, 'migration.phase': target.phaseId, 'migration.subtask': target.subTaskId };
+    return withSpan('migration.tracker.apply', { attributes }, () => this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
-      const r: ApplyResult = applyOperation(state, op, { now, actor });
+      const r: ApplyResult = applyOperation(state, op, { now, actor, ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}) });
       state.updatedAt = now;
       return { state, activity: r.activity, result: r.result };
-    });
+    }));
   }
 
   async get(migrationId: string): Promise<MigrationState> {
@@ -282,8 +321,9 @@ export class Tracker {
           await contentionPause(attempt);
           continue;
         }
-        for (const a of next.activity) a.version = version + 1;
         const now = this.clock.now();
+        for (const d of this.derivations) d(cur?.state ?? null, next.state, now, next.activity);
+        for (const a of next.activity) a.version = version + 1;
         const commit = await this.store.commit({
           migrationId,
           expectedVersion: version,
@@ -350,6 +390,18 @@ export function cloneState(s: MigrationState): MigrationState {
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
     ...(s.metricsReported ? { metricsReported: [...s.metricsReported] } : {}),
     ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
+    ...(s.notifications ? { notifications: cloneNotifications(s.notifications) } : {}),
+  };
+}
+
+function cloneNotifications(n: NotificationState): NotificationState {
+  return {
+    ...n,
+    incidents: n.incidents.map((i) => ({ ...i, alertIds: [...i.alertIds], delivered: [...i.delivered] })),
+    outbox: n.outbox.map((o) => ({ ...o })),
+    delivered: { ...n.delivered },
+    failed: { ...n.failed },
+    ...(n.lastFailure ? { lastFailure: { ...n.lastFailure } } : {}),
   };
 }
 

@@ -94,6 +94,8 @@ const HTML = `<!doctype html>
     <button id="pause-cancel">Cancel</button>
     <span id="pause-hint" class="muted"></span>
   </div>
+  <span id="whoami" class="muted" data-testid="whoami"></span>
+  <input id="actor-name" data-testid="actor-name" placeholder="Your name (recorded with your actions)" aria-label="Your name" autocomplete="name" maxlength="100" style="display:none">
 </header>
 <div id="auth">
   <p>This tracker needs an API token.</p>
@@ -139,7 +141,10 @@ const JS = String.raw`'use strict';
     return e;
   }
   function headers(extra) {
-    var h = { 'accept': 'application/json', 'x-actor': 'dashboard' };
+    var h = { 'accept': 'application/json' };
+    // The server records the signed-in name (token name, IAM principal); the name typed here rides along as "on behalf of".
+    var n = localStorage.getItem('mm-actor-name');
+    if (n) h['x-actor'] = n;
     var t = sessionStorage.getItem('mm-token');
     if (t) h['authorization'] = 'Bearer ' + t;
     if (current) h['x-migration-id'] = current;
@@ -265,7 +270,7 @@ const JS = String.raw`'use strict';
     var routine = d.recentActivity.filter(function (a) { return ROUTINE[a.action]; });
     var notable = d.recentActivity.filter(function (a) { return !ROUTINE[a.action]; });
     notable.sort(function (a, b) { return (rank(a) - rank(b)) || (Date.parse(b.at) - Date.parse(a.at)); }).slice(0, 15).forEach(function (a) {
-      ac.appendChild(el('div', { class: rank(a) === 0 ? 'err' : 'muted', 'data-action': a.action, text: new Date(a.at).toLocaleTimeString() + ' · ' + a.actor + ' · ' + a.message }));
+      ac.appendChild(el('div', { class: rank(a) === 0 ? 'err' : 'muted', 'data-action': a.action, text: new Date(a.at).toLocaleTimeString() + ' · ' + author(a) + ' · ' + a.message }));
     });
     if (routine.length) ac.appendChild(el('div', { class: 'muted fold', 'data-action': 'folded', text: routine.length + ' metric and progress updates, the latest at ' + new Date(routine[0].at).toLocaleTimeString() }));
     if (!d.recentActivity.length) ac.appendChild(el('p', { class: 'muted', text: 'No activity yet.' }));
@@ -303,6 +308,18 @@ const JS = String.raw`'use strict';
       band: { lo: ms('etaLow'), hi: ms('etaHigh'), color: '#0969da' } });
   }
 
+  function author(a) { return a.onBehalfOf && a.onBehalfOf !== a.actor ? a.actor + ' (on behalf of ' + a.onBehalfOf + ')' : a.actor; }
+  /** Who the API takes this page for; without a personal token, the page asks a name once (kept in this browser). */
+  function whoami() {
+    return api('GET', '/api/whoami').then(function (w) {
+      var personal = w.via === 'principal' || (w.via === 'token' && w.name !== 'token');
+      var n = localStorage.getItem('mm-actor-name');
+      $('whoami').textContent = personal ? 'signed in as ' + w.name : (n ? 'acting as ' + n + ' (' + w.name + ')' : 'not signed in: enter your name');
+      $('actor-name').style.display = personal ? 'none' : '';
+      if (n) $('actor-name').value = n;
+    });
+  }
+  $('actor-name').onchange = function () { var v = this.value.trim().slice(0, 100); if (v) localStorage.setItem('mm-actor-name', v); else localStorage.removeItem('mm-actor-name'); whoami(); };
   function act(body) {
     return api('POST', '/api/migration/dashboard', body).then(refresh).catch(function (e) { $('error').textContent = e.message; });
   }
@@ -332,7 +349,7 @@ const JS = String.raw`'use strict';
   $('resume').onclick = function () { act({ action: 'resume', reason: 'resumed from the dashboard' }); };
   $('migration').onchange = function () { current = this.value; history.replaceState(null, '', '?migration=' + encodeURIComponent(current)); refresh(); };
   $('save-token').onclick = function () { sessionStorage.setItem('mm-token', $('token').value); start(); };
-  function start() { loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
+  function start() { whoami().catch(function () { /* 401: the token box is shown */ }); loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
   start();
 })();
 `;

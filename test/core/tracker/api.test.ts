@@ -120,7 +120,8 @@ describe('tracker HTTP API (real socket)', () => {
     expect((await call('POST', '/api/migration/dashboard', { action: 'acknowledge_alert', alertId: a.json.alert.id })).status).toBe(200);
     expect((await call('POST', '/api/migration/dashboard', { action: 'resume' })).status).toBe(200);
     const d = await call('GET', '/api/migration/dashboard');
-    expect(d.json.controlEvents.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`)).toEqual(['pause:alice', 'resume:api']);
+    // X-Actor is a claim: recorded beside the token's name, never as the author
+    expect(d.json.controlEvents.map((e: { type: string; actor: string; onBehalfOf?: string }) => `${e.type}:${e.actor}:${e.onBehalfOf ?? ''}`)).toEqual(['pause:token:alice', 'resume:token:']);
     expect(d.json.alerts[0].acknowledged).toBe(true);
   });
 

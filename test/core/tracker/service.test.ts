@@ -59,7 +59,8 @@ describe('tracker: phases', () => {
     await rejects(tracker.apply('m', { action: 'complete_phase', phaseId: 'a' }), 'illegal_transition', /cannot complete phase "a": it is pending/);
     await tracker.apply('m', { action: 'start_phase', phaseId: 'a' });
     await tracker.apply('m', { action: 'fail_phase', phaseId: 'a', error: 'disk full' });
-    await rejects(tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 10 }), 'illegal_transition', /cannot update the progress of phase "a": it is failed/);
+    await rejects(tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 10 }), 'illegal_transition', /phase "a" failed \(disk full\): reporting progress on it is refused; start it again \(an explicit retry\)/);
+    await rejects(tracker.apply('m', { action: 'complete_phase', phaseId: 'a' }), 'illegal_transition', /phase "a" failed \(disk full\): completing it is refused/);
     await rejects(tracker.apply('m', { action: 'start_phase', phaseId: 'ghost' }), 'not_found', /unknown phase "ghost"/);
     const s = await tracker.get('m');
     expect(s.phases[0]).toMatchObject({ status: 'failed', error: 'disk full' });
