@@ -140,15 +140,10 @@ interface LambdaContextLike {
  * (`_X_AMZN_TRACE_ID`, so spans join the Lambda's own segments), else starts a trace: a scheduled run is a root.
  * `onSpan` gets the span first (the shell puts its trace id on its log lines). Off: `fn` itself.
  */
-export function lambdaTraced<E, C extends LambdaContextLike | undefined, R>(
-  env: NodeJS.ProcessEnv,
-  service: string,
-  fn: (event: E, context: C) => Promise<R>,
-  onSpan?: (span: Span) => void,
-): (event: E, context: C) => Promise<R> {
+export function lambdaTraced<F extends (event: never, context?: never) => Promise<unknown>>(env: NodeJS.ProcessEnv, service: string, fn: F, onSpan?: (span: Span) => void): F {
   const t = installTracing(env, 'lambda', service);
   if (!t.enabled) return fn;
-  return async (event, context) => {
+  const traced = async (event: unknown, context?: LambdaContextLike) => {
     const headers = (event as { headers?: Record<string, string | undefined> } | null)?.headers;
     const traceparent = headers?.['traceparent'] ?? xrayToTraceparent(env['_X_AMZN_TRACE_ID']);
     try {
@@ -157,11 +152,24 @@ export function lambdaTraced<E, C extends LambdaContextLike | undefined, R>(
         { kind: 'server', traceparent, root: !traceparent, attributes: { 'faas.invocation_id': context?.awsRequestId, 'faas.trigger': headers ? 'http' : 'timer', 'migration.service': service } },
         (span) => {
           onSpan?.(span);
-          return fn(event, context);
+          return fn(event as never, context as never);
         },
       );
     } finally {
       await t.flush();
     }
   };
+  return traced as unknown as F;
+}
+
+/**
+ * Tracing of a Cloud Run handler: the exporter when OTEL_* says so (Cloud Trace's OTLP endpoint is
+ * https://telemetry.googleapis.com, authorized by the service account), and, when GOOGLE_CLOUD_PROJECT is set,
+ * `logging.googleapis.com/trace` on the log lines (the access line always; every line while a span is active).
+ */
+export function cloudRunTracing(env: NodeJS.ProcessEnv, service: string): Tracer {
+  const { setTraceProject } = require('../adapters/gcp/log-line-metrics') as typeof import('../adapters/gcp/log-line-metrics');
+  const t = installTracing(env, 'cloud-run', service, { onError: (m) => process.stdout.write(`${JSON.stringify({ severity: 'WARNING', message: m })}\n`) });
+  setTraceProject(parseEnv(tracingEnvSchema, env, service).GOOGLE_CLOUD_PROJECT);
+  return t;
 }

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { PhaseDef, SubTaskDef } from './plan';
 
 export type PhaseStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';
-export type MigrationStatus = 'not_started' | 'in_progress' | 'paused' | 'completed' | 'failed';
+export type MigrationStatus = 'not_started' | 'in_progress' | 'paused' | 'completed' | 'failed' | 'rolled_back';
 export const ALERT_SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
@@ -198,6 +198,11 @@ export interface MigrationState {
   progressSamples?: number;
   /** The latest validation run posted to the tracker (reports show it). */
   lastValidation?: ValidationSummary;
+  /**
+   * The search proxy's last stage move (`migration-monitor cutover` / `rollback`): to which stage, by whom, why.
+   * `rolledBack` makes the migration's status `rolled_back` until the next cutover.
+   */
+  cutover?: { stage: string; from?: string; at: number; actor: string; reason?: string; forced: boolean; rolledBack: boolean };
   /** Status reports delivered for this migration: count per channel, and the latest. */
   reports?: { produced: Record<string, number>; lastAt: number; lastReportId: string };
   /** Alert notifications: incidents, the outbox of messages to send, delivery counts (lib/core/alerts). */

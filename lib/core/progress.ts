@@ -22,6 +22,8 @@ export function overallProgress(phases: PhaseState[]): number {
 }
 
 export function migrationStatus(s: MigrationState): MigrationStatus {
+  // a rollback is the operator's word on the migration: it holds until the next cutover
+  if (s.cutover?.rolledBack) return 'rolled_back';
   if (s.phases.every(done)) return 'completed';
   if (s.phases.some((p) => p.status === 'failed')) return 'failed';
   if (s.paused) return 'paused';

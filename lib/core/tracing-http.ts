@@ -1,6 +1,8 @@
 import type { HttpHandler, HttpRequest } from './http';
 import { tracer } from './tracing';
 
+const inSpan = new WeakSet<HttpRequest>();
+
 /**
  * A server span around each request (OpenTelemetry HTTP server conventions): it continues the caller's
  * `traceparent`, is named `{method} {route}` once the router matched a route (`{method}` before), and carries
@@ -10,7 +12,8 @@ import { tracer } from './tracing';
 export function traceHttp(handler: HttpHandler, service: string): HttpHandler {
   return (req: HttpRequest) => {
     const t = tracer();
-    if (!t.enabled) return handler(req);
+    if (!t.enabled || inSpan.has(req)) return handler(req); // an outer wrapper (the Cloud Run entry) already made the server span
+    inSpan.add(req);
     return t.withSpan(
       req.method,
       {

@@ -333,6 +333,11 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
     return list.map((hit, i) => this.toHit(hit, i));
   }
 
+  /** Whether the mapping says how to upsert and delete (Milvus, OpenSearch, generic; a custom mapping when it has both). */
+  get writable(): boolean {
+    return Boolean(this.opts.mapping.upsert && this.opts.mapping.delete);
+  }
+
   /** Write a batch through the store's upsert or delete mapping. */
   async write(batch: WriteBatch, signal: AbortSignal): Promise<void> {
     const wm = batch.op === 'upsert' ? this.opts.mapping.upsert : this.opts.mapping.delete;

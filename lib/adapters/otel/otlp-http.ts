@@ -23,11 +23,14 @@ function anyValue(v: AttributeValue): AnyValue {
 
 const keyValues = (a: Record<string, AttributeValue>) => Object.keys(a).map((key) => ({ key, value: anyValue(a[key]!) }));
 
-/** Epoch milliseconds (fractional) → nanoseconds as a decimal string, without losing precision to a double. */
+/**
+ * Epoch milliseconds (fractional) → nanoseconds as a decimal string. A double holds today's epoch milliseconds
+ * to about 0.25 µs, so the fraction is kept to the microsecond (no digits invented below it).
+ */
 export function nanos(ms: number): string {
   const whole = Math.floor(ms);
-  const frac = Math.round((ms - whole) * 1e6);
-  return (BigInt(whole) * 1_000_000n + BigInt(frac)).toString();
+  const micros = Math.min(999, Math.round((ms - whole) * 1000));
+  return (BigInt(whole) * 1_000_000n + BigInt(micros) * 1000n).toString();
 }
 
 export interface Resource {

@@ -54,14 +54,16 @@ export function startTool(o: ToolProcessOptions): ToolProcess {
   };
   wire('stdout', child.stdout!, process.stdout);
   wire('stderr', child.stderr!, process.stderr);
+  // Listening from the start: a stream may close before the process reports its exit.
   const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', () => r()));
+  const outputClosed = Promise.all([closed(child.stdout!), closed(child.stderr!)]);
   const exited = new Promise<ToolExit>((resolve) => {
     child.once('error', (e) => {
       o.onLine(`${cmd}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`, 'stderr');
       resolve({ code: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126, signal: null });
     });
     child.once('exit', (code, signal) => {
-      void Promise.all([closed(child.stdout!), closed(child.stderr!)]).then(() => {
+      void outputClosed.then(() => {
         for (const s of ['stdout', 'stderr'] as const) if (pending[s]) o.onLine(pending[s], s);
         log?.end();
         resolve({ code, signal });

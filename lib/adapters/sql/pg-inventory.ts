@@ -19,7 +19,8 @@ export async function pgInventory(cfg: PgConfig, scope: 'table' | 'schema', opts
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const version = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+    // `15.8 (Debian 15.8-0+deb12u1)` → `15.8`
+    const version = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v.split(' ')[0]!;
     const rows = (
       await client.query<{ name: string; reltuples: string; bytes: string }>(
         `SELECT c.relname AS name, c.reltuples::float8::text AS reltuples, pg_total_relation_size(c.oid)::text AS bytes

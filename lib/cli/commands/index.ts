@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCutover, registerRollback } from './cutover';
 import { registerEstimate } from './estimate';
 import { registerExport } from './export';
 import { registerPreflight } from './preflight';
@@ -14,4 +15,4 @@ import { registerWatch } from './watch';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, one file each. Add a line here when you add a command. */
-export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerRun, registerExport, registerEstimate, registerReport, registerSchedule, registerValidate, registerPreflight];
+export const COMMANDS: RegisterCommand[] = [registerServe, registerStatus, registerReportOps, registerWatch, registerRun, registerExport, registerEstimate, registerReport, registerSchedule, registerValidate, registerPreflight, registerCutover, registerRollback];

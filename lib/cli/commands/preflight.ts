@@ -1,10 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { isDomainError } from '../../core/errors';
 import type { PreflightConfig } from '../../core/preflight/config';
 import { CliError } from '../errors';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+import { loadConfigFile } from './validate';
 
 interface PreflightOptions extends ApiOptions {
   config: string;
@@ -52,19 +52,7 @@ export function registerPreflight(program: Command): void {
   });
 }
 
-async function loadPreflightConfig(path: string): Promise<PreflightConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read the config ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 2);
-  }
+function loadPreflightConfig(path: string): Promise<PreflightConfig> {
   const { parsePreflightConfig } = require('../../core/preflight/config') as typeof import('../../core/preflight/config');
-  try {
-    return parsePreflightConfig(text, path);
-  } catch (e) {
-    if (isDomainError(e)) throw new CliError(`${path}: ${e.message}`, 2);
-    throw e;
-  }
+  return loadConfigFile(path, (text, p) => parsePreflightConfig(text, p));
 }

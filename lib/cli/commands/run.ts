@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { exitCodeOf, startTool } from '../../adapters/process/tool-process';
 import { pgTableSizes } from '../../adapters/sql/pg-table-sizes';
-import { BUILTIN_PROFILES, detectProfile, LogAnalyzer, nearest, PROFILE_NAMES, profileForCommand, type ExplainEntry } from '../../core/logwatch';
+import { BUILTIN_PROFILES, detectProfile, LogAnalyzer, PROFILE_NAMES, profileForCommand } from '../../core/logwatch';
 import { idSchema } from '../../core/plan';
 import { RunRelay } from '../../core/run/relay';
 import { withApiOptions } from '../common';
 import { CliError } from '../errors';
+import { checkProfile, explainLine } from '../log-profile';
 import { loadWatchConfig, openLogSink, type SinkFlags } from './watch';
 
 interface RunFlags extends SinkFlags {
@@ -31,20 +32,6 @@ const seconds = (flag: string, v: string, min: number, max: number): number => {
   if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`${flag} must be ${min}-${max} seconds (got "${v}")`, 2);
   return n;
 };
-
-/** `--profile x`: a known profile, or exit 2 with the nearest name. */
-export function checkProfile(name: string | undefined): string | undefined {
-  if (name === undefined || PROFILE_NAMES.includes(name)) return name;
-  const hint = nearest(name, PROFILE_NAMES);
-  throw new CliError(`--profile ${name}: no such profile${hint ? `; did you mean "${hint}"?` : ''} (profiles: ${PROFILE_NAMES.join(', ')})`, 2);
-}
-
-/** One `--explain` line: the rule that matched the line and what it did. */
-export function explainLine(e: ExplainEntry): string {
-  const text = e.line.text.length > 100 ? `${e.line.text.slice(0, 97)}...` : e.line.text;
-  const what = e.pattern ? `[${e.pattern}] ${e.did.length ? e.did.join('; ') : 'no update (nothing new)'}` : `(${e.outcome})`;
-  return `explain: ${JSON.stringify(text)} -> ${what}`;
-}
 
 export function registerRun(program: Command): void {
   withApiOptions(
@@ -140,7 +127,8 @@ export function registerRun(program: Command): void {
       const units = counts.total ? `, ${counts.done}/${counts.total} units done` : '';
       if (!r.delivered) log(`the tracker could not be reached: ${r.pending} updates not delivered (the phase shows what got through; run again with --run-id ${runId} to replay nothing twice)`);
       if (r.dropped) log(`${r.dropped} output lines were dropped while the tracker was unreachable (queue full)`);
-      log(`${command[0]} ${code === 0 ? 'succeeded' : `failed (exit ${code})`}: phase ${flags.phase}${flags.subtask ? `/${flags.subtask}` : ''} ${code === 0 ? 'completed' : 'failed'}${units}; run id ${runId}`);
+      const outcome = !r.delivered ? 'not recorded (tracker unreachable)' : code === 0 ? 'completed' : 'failed';
+      log(`${command[0]} ${code === 0 ? 'succeeded' : `failed (exit ${code})`}: phase ${flags.phase}${flags.subtask ? `/${flags.subtask}` : ''} ${outcome}${units}; run id ${runId}`);
     } finally {
       clearInterval(timer);
       process.removeListener('SIGINT', onInt);

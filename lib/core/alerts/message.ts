@@ -5,6 +5,7 @@
  */
 import { ALERT_SEVERITIES, type AlertIncident, type AlertNotice, type AlertSeverity, type MigrationState, type NoticeDestination } from '../model';
 import type { AlertRouting } from './config';
+import type { ReportMessage } from '../report/ports';
 
 export interface AlertMessage {
   id: string;
@@ -83,4 +84,11 @@ export function composeMessage(s: MigrationState, destination: NoticeDestination
 export function oneLine(s: string, max: number): string {
   const flat = s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 3)}...`;
+}
+
+/** The message as the report notifiers take it (Slack webhook, SMTP): the same subject and text, HTML as preformatted text. */
+export function asReportMessage(m: AlertMessage): ReportMessage {
+  const esc = m.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const icon = m.kind === 'resolved' ? ':white_check_mark:' : m.severity === 'critical' || m.severity === 'error' ? ':rotating_light:' : ':warning:';
+  return { reportId: `alert-${m.id}`, migrationId: m.migrationId, subject: m.subject, text: m.text, html: `<pre style="font-family:monospace;white-space:pre-wrap">${esc}</pre>`, short: `${icon} *${m.subject}*\n${m.text}`, links: [] };
 }

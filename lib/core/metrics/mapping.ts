@@ -14,7 +14,7 @@ import type { TrackerChange } from '../tracker/service';
 import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
 
 /** MigrationState gauge values (the spec's help text documents the same mapping). */
-const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4 };
+const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4, rolled_back: 5 };
 
 /** Operations a running job sends: each one is a heartbeat for the stalled alarm. */
 const REPORTER_ACTIONS = new Set(['start_phase', 'update_phase', 'complete_phase', 'start_subtask', 'update_subtask', 'complete_subtask', 'update_metrics']);
@@ -108,5 +108,9 @@ export function trackerChangeObservations(change: TrackerChange, thresholds: Hea
   for (const a of after.alerts) if (!knownAlerts.has(a.id)) out.push(observation('AlertsRaised', { ...m, Severity: a.severity }, 1, 'add'));
   for (const e of after.controlEvents.slice(before?.controlEvents.length ?? 0)) out.push(observation('ControlEvents', { ...m, Event: e.type }, 1, 'add'));
   if (change.action === 'record_validation' && after.lastValidation?.verdict === 'fail') out.push(observation('ValidationFailed', {}, 1, 'add'));
+  for (const [channel, n] of Object.entries(after.notifications?.failed ?? {})) {
+    const added = n - (before?.notifications?.failed[channel as keyof NonNullable<MigrationState['notifications']>['failed']] ?? 0);
+    if (added > 0) out.push(observation('AlertDeliveryFailures', { Channel: channel }, added, 'add'));
+  }
   return out;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { formatZodError } from '../validation-util';
-import { configError, connectorSchema, interpolateEnv, parseConfigDocument, type ConnectorConfig } from '../validation/config';
+import { DomainError } from '../errors';
+import { connectorSchema, interpolateEnv, parseConfigDocument, type ConnectorConfig } from '../validation/config';
 
 /**
  * What `migration-monitor preflight` reads: the validation config file's `connectors` (the same connectors
@@ -54,23 +55,24 @@ export const preflightSectionSchema = z.strictObject({
 });
 export type PreflightSection = z.output<typeof preflightSectionSchema>;
 
-const fileSchema = z
-  .object({
-    connectors: z.record(connectorName, connectorSchema).default({}),
-    preflight: preflightSectionSchema.prefault({}),
-  })
-  .superRefine((f, ctx) => {
-    const known = Object.keys(f.connectors);
-    for (const side of ['source', 'target'] as const) {
-      if (!f.connectors[f.preflight[side]]) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['preflight', side],
-          message: `unknown connector "${f.preflight[side]}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})`,
-        });
-      }
-    }
-  });
+const fileSchema = z.object({
+  connectors: z.record(connectorName, connectorSchema).default({}),
+  preflight: preflightSectionSchema.prefault({}),
+});
+
+/** The sides name defined connectors (checked on the raw document, so it is reported beside schema problems). */
+function unknownConnectors(v: { connectors?: unknown; preflight?: unknown }): string[] {
+  const known = v.connectors && typeof v.connectors === 'object' ? Object.keys(v.connectors) : [];
+  const p = (v.preflight && typeof v.preflight === 'object' ? v.preflight : {}) as Record<string, unknown>;
+  const out: string[] = [];
+  for (const side of ['source', 'target'] as const) {
+    const n = p[side] ?? side;
+    if (typeof n === 'string' && !known.includes(n)) out.push(`preflight.${side}: unknown connector "${n}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})`);
+  }
+  return out;
+}
+
+const preflightConfigError = (message: string) => new DomainError('validation_failed', `invalid preflight config: ${message}`);
 
 export interface PreflightConfig {
   name?: string;
@@ -82,14 +84,15 @@ export interface PreflightConfig {
 /** Parse the config text; every problem (schema and environment) is reported at once (a DomainError: CLI exit 2). */
 export function parsePreflightConfig(text: string, filename = 'config', env: Record<string, string | undefined> = process.env): PreflightConfig {
   const doc = parseConfigDocument(text, filename);
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw configError(`${filename} must be a mapping with "connectors" (and optionally "preflight")`);
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw preflightConfigError(`${filename} must be a mapping with "connectors" (and optionally "preflight")`);
   const { connectors, preflight } = doc as Record<string, unknown>;
   const problems: string[] = [];
   // only what preflight reads: a variable that only a check uses need not be set here
   const value = interpolateEnv({ connectors, preflight }, env, problems);
   const r = fileSchema.safeParse(value);
   if (!r.success) problems.push(formatZodError(r.error));
-  if (problems.length || !r.success) throw configError(problems.join('; '));
+  problems.push(...unknownConnectors(value as { connectors?: unknown; preflight?: unknown }));
+  if (problems.length || !r.success) throw preflightConfigError(problems.join('; '));
   const parsed = r.data;
   const name = typeof (doc as { name?: unknown }).name === 'string' ? (doc as { name: string }).name : undefined;
   return {

@@ -172,35 +172,23 @@ async function memoryCheck(cfg: PreflightConfig, rowBytes: number | null, ports:
   const basis = `${s.memoryBudget !== undefined ? `memoryBudget ${bytes(s.memoryBudget)}, ` : ''}${bytes(free)} free here; ${s.workers} workers × ${s.batchSize} rows × 2 buffers`;
   if (rowBytes === null) return { status: 'unknown', requiredBytes: null, availableBytes, basis: `${basis}; the row size is unknown (empty source)` };
   const requiredBytes = Math.ceil(rowBytes * s.batchSize * s.workers * 2);
-  return { status: requiredBytes <= availableBytes ? 'ok' : 'insufficient', requiredBytes, availableBytes, basis: `${basis} × ${bytes(rowBytes)} a row` };
+  return { status: requiredBytes <= availableBytes ? 'ok' : 'insufficient', requiredBytes, availableBytes, basis: `${basis} × ${bytes(Math.round(rowBytes))} a row` };
 }
 
-interface EstimateCheck {
-  status: 'ok' | 'too_long' | 'unknown';
-  rows: number | null;
-  copyRatePerSecond: number | null;
-  rateBasis: string;
-  maxDurationSeconds?: number;
-  plan: ReturnType<typeof planCapacity> | null;
-  total: string | null;
-  /** Why the planner could not predict (its input was refused). */
-  problem?: string;
-}
-
-async function estimateCheck(cfg: PreflightConfig, rows: number | null, sample: { rows: number; ms: number } | null): Promise<EstimateCheck> {
+async function estimateCheck(cfg: PreflightConfig, rows: number | null, sample: { rows: number; ms: number } | null): Promise<PreflightResult['estimate'] & { problem?: string }> {
   const s = cfg.settings;
   const measured = sample && sample.rows > 0 ? sample.rows / Math.max(sample.ms, 1) * 1000 : null;
   const rate = s.copyRatePerSecond ?? measured;
   const rateBasis = s.copyRatePerSecond !== undefined ? 'configured copyRatePerSecond' : measured !== null ? `measured source read rate over ${sample!.rows} rows (an upper bound: writing is slower)` : 'no copyRatePerSecond and no rows to measure a read rate on';
   const out = { rows, copyRatePerSecond: rate === null ? null : round(rate), rateBasis, ...(s.maxDurationSeconds ? { maxDurationSeconds: s.maxDurationSeconds } : {}) };
-  if (rows === null || rate === null) return { status: 'unknown' as const, ...out, plan: null, total: null };
+  if (rows === null || rate === null) return { status: 'unknown', ...out, plan: null, total: null };
   try {
     const plan = planCapacity({ totalEvents: rows, copyRatePerSecond: rate, lagEvents: s.lagEvents, writeRatePerSecond: s.writeRatePerSecond, cutoverPauseSeconds: s.cutoverPauseSeconds, bufferFactor: s.bufferFactor });
     const tooLong = s.maxDurationSeconds !== undefined && plan.totalSeconds > s.maxDurationSeconds;
-    return { status: tooLong ? ('too_long' as const) : ('ok' as const), ...out, plan, total: formatDuration(plan.totalSeconds) };
+    return { status: tooLong ? 'too_long' : 'ok', ...out, plan, total: formatDuration(plan.totalSeconds) };
   } catch (e) {
     if (!isDomainError(e)) throw e;
-    return { status: 'unknown' as const, ...out, plan: null, total: null, problem: `capacity planner: ${e.message}` };
+    return { status: 'unknown', ...out, plan: null, total: null, problem: `capacity planner: ${e.message}` };
   }
 }
 

@@ -11,6 +11,7 @@ export const STATUS_LABEL: Record<string, string> = {
   paused: 'paused',
   completed: 'completed',
   failed: 'failed',
+  rolled_back: 'rolled back',
   pending: 'pending',
   skipped: 'skipped',
 };

@@ -7,7 +7,7 @@ export const reportSummarySchema = z.object({
   reportId: z.string(),
   migrationId: z.string(),
   generatedAt: z.string(),
-  status: z.enum(['not_started', 'in_progress', 'paused', 'completed', 'failed']),
+  status: z.enum(['not_started', 'in_progress', 'paused', 'completed', 'failed', 'rolled_back']),
   overallProgress: z.number(),
   estimatedCompletion: z.string().nullable(),
   phases: z.record(z.string(), z.object({ status: z.string(), progress: z.number() })),

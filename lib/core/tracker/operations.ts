@@ -78,6 +78,21 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
       .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000), gate: z.boolean().optional() }))
       .max(500),
   }),
+  /** The search proxy's stage was moved forward (`migration-monitor cutover`); `forced` when the validation gate was overridden. */
+  z.strictObject({
+    action: z.literal('record_cutover'),
+    stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
+    from: z.string().max(40).optional(),
+    forced: z.boolean().default(false),
+    reason: z.string().min(1).max(2000).optional(),
+  }),
+  /** The search proxy's stage was moved back (`migration-monitor rollback`): the migration is `rolled_back` until the next cutover. */
+  z.strictObject({
+    action: z.literal('record_rollback'),
+    stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
+    from: z.string().max(40).optional(),
+    reason: z.string().min(1).max(2000).optional(),
+  }),
   z.strictObject({
     action: z.literal('update_metrics'),
     /** Absolute values: replace what is there. */
@@ -302,6 +317,18 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const result: Record<string, unknown> = { verdict: op.verdict, failedChecks: verdict.failed, gate: verdict.gate };
       if (target) result['phase'] = settleValidationPhase(s, target, op, verdict, now, log);
       return { activity: act, result };
+    }
+    case 'record_cutover':
+    case 'record_rollback': {
+      const rolledBack = op.action === 'record_rollback';
+      if (op.action === 'record_cutover' && op.forced && !op.reason) throw new DomainError('validation_failed', 'invalid operation: a forced cutover needs a "reason"');
+      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
+      const what = rolledBack ? 'Rolled back' : op.action === 'record_cutover' && op.forced ? 'Cutover (forced past the validation gate)' : 'Cutover';
+      log(rolledBack ? 'migration.rollback' : 'migration.cutover', `${what}: search proxy ${op.from ? `${op.from} -> ` : ''}${op.stage}${op.reason ? `: ${op.reason}` : ''}`, {
+        details: { stage: op.stage, ...(op.from ? { from: op.from } : {}), forced: s.cutover.forced, ...(op.reason ? { reason: op.reason } : {}) },
+      });
+      if (rolledBack) addAlert(s, 'warning', `Rolled back to ${op.stage} by ${ctx.actor}${op.reason ? `: ${op.reason}` : ''}`, now, 'system', undefined, log);
+      return { activity: act, result: { status: migrationStatus(s), cutover: s.cutover } };
     }
     case 'update_metrics': {
       if (!op.metrics && !op.increment) {

@@ -59,10 +59,10 @@ export function overviewOf(s: MigrationState, now: number, t: HealthThresholds =
     })),
     openAlerts: alertCounts(s.alerts),
     metrics: s.metrics,
-    /** Metric fields ever reported; the others are unknown, not zero. */
-    metricsReported: s.metricsReported ?? [],
     /** The same health as /health (healthOf), so `status` and the dashboard never disagree with it. */
     health: (({ status, reasons }) => ({ status, reasons }))(healthOf(s, now, t)),
+    /** Metric fields ever reported; the others are unknown, not zero. */
+    metricsReported: s.metricsReported ?? [],
   };
 }
 
@@ -93,6 +93,23 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
       .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
     lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
+    notifications: notificationsSummary(s),
+    cutover: s.cutover ? { ...s.cutover, at: new Date(s.cutover.at).toISOString() } : undefined,
+  };
+}
+
+/** Alert delivery as people need to see it: what waits, what failed (and why), what was given up. */
+export function notificationsSummary(s: MigrationState) {
+  const n = s.notifications;
+  if (!n) return { pending: 0, retrying: 0, delivered: {}, failed: {}, dropped: 0 };
+  return {
+    pending: n.outbox.length,
+    retrying: n.outbox.filter((o) => o.attempts > 0).length,
+    delivered: n.delivered,
+    failed: n.failed,
+    dropped: n.dropped,
+    ...(n.lastFailure ? { lastFailure: { ...n.lastFailure, at: new Date(n.lastFailure.at).toISOString() } } : {}),
+    openIncidents: n.incidents.filter((i) => i.state === 'open').map((i) => ({ severity: i.severity, message: i.message, count: i.count, delivered: i.delivered, reminders: i.reminders })),
   };
 }
 

@@ -88,14 +88,14 @@ const HTML = `<!doctype html>
   <button id="pause" data-testid="pause">Pause</button>
   <button id="resume" data-testid="resume" class="primary">Resume</button>
   <span id="updated" class="muted"></span>
+  <span id="whoami" class="muted" data-testid="whoami"></span>
+  <input id="actor-name" data-testid="actor-name" placeholder="Your name (recorded with your actions)" aria-label="Your name" autocomplete="name" maxlength="100" style="display:none">
   <div id="pause-form" role="group" aria-label="Pause the migration">
     <input id="pause-reason" maxlength="2000" placeholder="Why pause? (recorded in the activity log)" aria-label="Reason for pausing">
     <button id="pause-confirm" class="primary" data-testid="pause-confirm">Confirm pause</button>
     <button id="pause-cancel">Cancel</button>
     <span id="pause-hint" class="muted"></span>
   </div>
-  <span id="whoami" class="muted" data-testid="whoami"></span>
-  <input id="actor-name" data-testid="actor-name" placeholder="Your name (recorded with your actions)" aria-label="Your name" autocomplete="name" maxlength="100" style="display:none">
 </header>
 <div id="auth">
   <p>This tracker needs an API token.</p>
@@ -117,7 +117,7 @@ const HTML = `<!doctype html>
     <section><h2>Recent activity</h2><div id="activity"></div></section>
   </div>
   <div id="side">
-    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="alerts" data-testid="alerts"></div></section>
+    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="notify-status" class="muted" data-testid="notify-status"></div><div id="alerts" data-testid="alerts"></div></section>
     <section><h2>Metrics</h2><dl id="metrics" class="metrics"></dl></section>
     <section><h2>Validation</h2><div id="validation" class="muted">No validation run yet.</div></section>
   </div>
@@ -230,6 +230,12 @@ const JS = String.raw`'use strict';
     });
 
     var counts = d.openAlerts;
+    var nt = d.notifications || {};
+    var failedN = Object.keys(nt.failed || {}).reduce(function (n, k) { return n + nt.failed[k]; }, 0);
+    $('notify-status').className = nt.retrying || nt.dropped ? 'err' : 'muted';
+    $('notify-status').textContent = (nt.pending ? nt.pending + ' notification(s) waiting' + (nt.retrying ? ', ' + nt.retrying + ' retrying' : '') + '. ' : '') +
+      (failedN ? failedN + ' failed delivery attempt(s)' + (nt.lastFailure ? ', last to ' + nt.lastFailure.destination + ': ' + nt.lastFailure.error : '') + '. ' : '') +
+      (nt.dropped ? nt.dropped + ' notification(s) given up. ' : '');
     $('alert-counts').textContent = 'Open: ' + ['critical','error','warning','info'].map(function (s) { return counts[s] + ' ' + s; }).join(', ');
     var alerts = $('alerts'); alerts.textContent = '';
     var order = { critical: 0, error: 1, warning: 2, info: 3 };

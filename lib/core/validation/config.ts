@@ -18,7 +18,11 @@ const name = z
   .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'must start with a letter or digit and use letters, digits, spaces or . _ : / -');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _; no quotes)');
-const keyType = z.enum(['string', 'number']).optional();
+const keyPartType = z.enum(['string', 'number']);
+/** One type for every key column, or one per column of a composite key. */
+const keyType = z.union([keyPartType, z.array(keyPartType).min(1).max(16)]).optional();
+/** A key column, or the columns of a composite key in order (any number, each of an orderable type). */
+const compositeKey = <T extends z.ZodString>(col: T) => z.union([col, z.array(col).min(1).max(16)]);
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 const ms = z.number().int().positive().max(600_000);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -31,7 +35,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
     schema: identifier.default('public'),
     table: identifier,
-    key: identifier,
+    /** The key column, or every column of a composite key: `[item_id, tag]`. */
+    key: compositeKey(identifier),
     keyType,
     /** Columns to read (default: all). */
     columns: z.array(identifier).min(1).optional(),
@@ -43,8 +48,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('dynamodb'),
     table: z.string().min(3).max(255),
-    /** Partition key attribute. */
-    key: z.string().min(1),
+    /** Partition key attribute, or `[partition, sort]` for a table with a sort key (must match the table's key schema). */
+    key: z.union([z.string().min(1), z.tuple([z.string().min(1), z.string().min(1)])]),
     keyType,
     region: z.string().optional(),
     /** Endpoint override (dynalite, DynamoDB Local, VPC endpoint). */
@@ -62,7 +67,7 @@ export const connectorSchema = z.discriminatedUnion('type', [
     valueType: z.enum(['json', 'hash', 'string']).default('json'),
     /** Hash field types (others stay strings); `bytes` keeps raw bytes, e.g. float32 embeddings. */
     fields: z.record(z.string(), z.enum([...TEXT_FIELD_TYPES, 'bytes'])).default({}),
-    keyType,
+    keyType: keyPartType.optional(),
     scanCount: positiveInt(100_000).default(1000),
   }),
   z.strictObject({
@@ -72,7 +77,7 @@ export const connectorSchema = z.discriminatedUnion('type', [
     /** Dotted path to the array of records in a page (default `items`). */
     itemsPath: z.string().default('items'),
     key: z.string().min(1),
-    keyType,
+    keyType: keyPartType.optional(),
     /**
      * Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`.
      * Without it, offset pagination (`offsetParam`), ending at the first short page.
@@ -97,7 +102,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
     path: z.string().min(1),
     /** Default: from the extension (.csv, .jsonl/.ndjson). */
     format: z.enum(['csv', 'jsonl']).optional(),
-    key: z.string().min(1),
+    /** The key field, or the fields of a composite key. */
+    key: compositeKey(z.string().min(1)),
     keyType,
     /** The file is sorted by key (checked while reading): enables range scans without sorting. */
     sorted: z.boolean().default(false),
@@ -228,6 +234,17 @@ export const checkSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     ...common,
+    kind: z.literal('schema'),
+    ...pair,
+    /** Tables to compare (`items` or `schema.items`; default: the connectors' own table). PostgreSQL only. */
+    tables: z.array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table')).min(1).max(500).optional(),
+    /** Object kinds not compared, e.g. `[index]` while indexes are still being built. */
+    ignoreKinds: z.array(z.enum(['column', 'primary key', 'unique', 'foreign key', 'check', 'index', 'sequence', 'key schema', 'gsi', 'lsi', 'ttl', 'pitr'])).default([]),
+    /** Also count target rows whose foreign key (as defined on the source) has no parent row. */
+    foreignKeyOrphans: z.boolean().default(false),
+  }),
+  z.strictObject({
+    ...common,
     kind: z.literal('diff'),
     ...pair,
     ...compareFields,
@@ -292,6 +309,12 @@ function crossReferences(doc: unknown): Array<{ path: (string | number)[]; messa
   if (!Array.isArray(checks)) return out;
   const connectors = obj(root?.['connectors']) ?? {};
   const known = Object.keys(connectors);
+  for (const [n, raw] of Object.entries(connectors)) {
+    const c = obj(raw);
+    if (c && Array.isArray(c['keyType']) && c['keyType'].length !== (Array.isArray(c['key']) ? c['key'].length : 1)) {
+      out.push({ path: ['connectors', n, 'keyType'], message: `${c['keyType'].length} types for ${Array.isArray(c['key']) ? c['key'].length : 1} key columns: give one type per column of key, or one type for all` });
+    }
+  }
   const seen = new Map<string, number>();
   checks.forEach((raw, i) => {
     const c = obj(raw);

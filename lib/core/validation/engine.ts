@@ -216,11 +216,13 @@ function namedSide(c: SourceConnector, side: string, name: string): SourceConnec
   const prefix = () => `${side} connector "${name}" (${c.label})`;
   const wrap = (e: unknown): never => {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (!err.message.startsWith(`${side} connector "`)) err.message = `${prefix()}: ${err.message}`;
+    if (!err.message.startsWith(`${side} connector "`)) err.message = `${prefix()}: ${err.message.startsWith(`${c.label}: `) ? err.message.slice(c.label.length + 2) : err.message}`;
     throw err;
   };
   return new Proxy(c, {
     get(target, prop, receiver) {
+      // what the engine itself reports about this connector (order, duplicate keys) names the side too
+      if (prop === 'label') return prefix();
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) => {
