@@ -45,22 +45,20 @@ export async function run(): Promise<void> {
   results.push(await load('bare HTTP (baseline)', bare.url, body, '/'));
   await stopChild(bare.child);
 
+  /** One embedded-store row: a fresh directory, the server in its own process, lost updates counted. */
+  const embedded = async (kind: string, name: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-'));
+    const srv = await startServer(kind, dir);
+    const r = await load(name, srv.url, body);
+    results.push(r);
+    lost[r.name] = r.ok - (await counted(srv.url));
+    await stopChild(srv.child);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r;
+  };
   // The same store with the history off: what keeping the history costs an update (target ≤ 10 %).
-  const dirNoHistory = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-'));
-  const noHistory = await startServer('file-no-history', dirNoHistory);
-  const nh = await load('tracker, embedded, history off', noHistory.url, body);
-  results.push(nh);
-  lost[nh.name] = nh.ok - (await counted(noHistory.url));
-  await stopChild(noHistory.child);
-  fs.rmSync(dirNoHistory, { recursive: true, force: true });
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-bench-'));
-  const file = await startServer('file', dir);
-  const fr = await load('tracker, embedded store (fsync)', file.url, body);
-  results.push(fr);
-  lost[fr.name] = fr.ok - (await counted(file.url));
-  await stopChild(file.child);
-  fs.rmSync(dir, { recursive: true, force: true });
+  const nh = await embedded('file-no-history', 'tracker, embedded, history off');
+  const fr = await embedded('file', 'tracker, embedded store (fsync)');
 
   if (spawnSync('redis-server', ['--version']).error) {
     process.stdout.write('redis-server not installed: Redis row not measured (apt-get install -y redis-server)\n');

@@ -1,4 +1,4 @@
-import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
+import { activityFromResponse, historyFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
 import { reportRecord, type ReportSource } from '../../core/report/runner';
 import { TrackerClient, type TrackerClientOptions } from './tracker-client';
 
@@ -16,7 +16,8 @@ export function httpReportSource(opts: TrackerClientOptions): ReportSource {
       const c = clientFor(id);
       const state = stateFromDashboard(await c.dashboard(0));
       const activity = activityFromResponse(await c.activity({ since: new Date(since), limit: ACTIVITY_LIMIT }));
-      return { state, activity };
+      const history = await c.historyOrNull({ from: new Date(since), step: '1h' }).then((h) => (h ? historyFromResponse(h) : undefined));
+      return { state, activity, history };
     },
     async raiseAlert(id, message) {
       await clientFor(id).send({ action: 'create_alert', severity: 'error', message });

@@ -72,6 +72,21 @@ export class TrackerClient {
     const qs = p.toString();
     return this.request<T>('GET', `/api/migration/activity${qs ? `?${qs}` : ''}`);
   }
+  /** The migration's history; null from a tracker that predates it (404 on the route). */
+  historyOrNull<T = { points: Array<Record<string, unknown>> }>(q: { from?: Date; to?: Date; step?: string } = {}): Promise<T | null> {
+    return this.history<T>(q).catch((e: unknown) => {
+      if (e instanceof TrackerApiError && e.status === 404 && /no route/.test(e.message)) return null;
+      throw e;
+    });
+  }
+  history<T = { points: Array<Record<string, unknown>> }>(q: { from?: Date; to?: Date; step?: string } = {}): Promise<T> {
+    const p = new URLSearchParams();
+    if (q.from) p.set('from', q.from.toISOString());
+    if (q.to) p.set('to', q.to.toISOString());
+    if (q.step) p.set('step', q.step);
+    const qs = p.toString();
+    return this.request<T>('GET', `/api/migration/history${qs ? `?${qs}` : ''}`);
+  }
   health<T = { status: string }>(): Promise<T> {
     return this.request<T>('GET', '/health', undefined, undefined, [200, 503]);
   }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
 import { buildChannels, channelEnvSchema, channelSettingsFromEnv, checkSettings, OUTPUTS, type ChannelSettings } from '../../compose/channels';
 import { EnvError, parseEnv } from '../../compose/env';
-import { activityFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
+import { activityFromResponse, historyFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
 import { loadPrevious, produceReport, type DeliveryResult } from '../../core/report/deliver';
 import { deliveredChannels, reportRecord } from '../../core/report/runner';
 import { buildStatusReport, defaultReportId, type ReportOptions } from '../../core/report/model';
@@ -87,7 +87,7 @@ async function runReport(f: ReportFlags): Promise<number> {
   const { format, now, options, settings } = await checkReportFlags(f);
 
   const client = await clientFrom(f);
-  const { state, activity } = await fetchInputs(client, now);
+  const { state, activity, history } = await fetchInputs(client, now);
 
   if (f.dryRun) {
     // Read the previous summary if there is one (read-only), so the dry run shows the same comparison.
@@ -95,7 +95,7 @@ async function runReport(f: ReportFlags): Promise<number> {
     const previous = await buildChannels(settings)
       .then((c) => loadPrevious(c.ledger, state.id, reportId))
       .catch(() => null);
-    process.stdout.write(render(buildStatusReport({ state, activity, previous, now, options }), format));
+    process.stdout.write(render(buildStatusReport({ state, activity, history, previous, now, options }), format));
     return 0;
   }
 
@@ -117,7 +117,7 @@ async function runReport(f: ReportFlags): Promise<number> {
         await client.send({ action: 'create_alert', severity: 'error', message });
       },
     },
-    input: { state, activity, options },
+    input: { state, activity, history, options },
   });
   const delivered = deliveredChannels(delivery.results);
   if (delivered.length) {
@@ -144,7 +144,8 @@ async function fetchInputs(client: TrackerClient, now: number) {
   try {
     const state = stateFromDashboard(await client.dashboard(0));
     const activity = activityFromResponse(await client.activity({ since: new Date(now - DAY), limit: ACTIVITY_LIMIT }));
-    return { state, activity };
+    const history = await client.historyOrNull({ from: new Date(now - DAY), step: '1h' }).then((h) => (h ? historyFromResponse(h) : undefined));
+    return { state, activity, history };
   } catch (e) {
     if (e instanceof TrackerApiError) throw new CliError(`tracker API: ${e.message} (HTTP ${e.status})`, 1);
     throw new CliError((e as Error).message, 1);

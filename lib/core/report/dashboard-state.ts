@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { formatZodError } from '../validation-util';
+import type { TrendInput } from './model';
 
 /**
  * The report needs a MigrationState. The CLI reads one over HTTP (`GET /api/migration/dashboard`), where
@@ -164,4 +165,17 @@ export function activityFromResponse(body: unknown): ActivityEntry[] {
   const parsed = activityResponseSchema.safeParse(body);
   if (!parsed.success) throw new Error(`unexpected activity answer from the tracker API: ${formatZodError(parsed.error)}`);
   return parsed.data.entries.map((e) => compact({ ...e, at: Date.parse(e.at) }));
+}
+
+const historyResponseSchema = z.object({
+  points: z.array(
+    z.object({ t: isoTime, overall: z.number(), bytes: z.number(), errorRate: z.number(), remainingPlan: z.number(), eta: isoTime.nullable() }),
+  ),
+});
+
+/** The tracker's GET …/history answer as the report's trend input (checked on the way in). */
+export function historyFromResponse(body: unknown): TrendInput[] {
+  const parsed = historyResponseSchema.safeParse(body);
+  if (!parsed.success) throw new Error(`unexpected history answer from the tracker API: ${formatZodError(parsed.error)}`);
+  return parsed.data.points.map((p) => ({ t: p.t, overall: p.overall, bytes: p.bytes, errorRate: p.errorRate, remainingPlan: p.remainingPlan, eta: p.eta }));
 }

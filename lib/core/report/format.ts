@@ -33,9 +33,45 @@ export function bytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
+/** Minutes as a person reads them; short durations never round to 0 (`20 s`, `4.5 min`, `45 min`, `2.5 h`). */
 export function minutesLabel(m: number | null): string {
   if (m === null) return '—';
+  if (m < 1) return `${Math.max(1, Math.round(m * 60))} s`;
+  if (m < 10) return `${Math.round(m * 10) / 10} min`;
   return m >= 90 ? `${Math.round(m / 6) / 10} h` : `${Math.round(m)} min`;
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+/** `▁▂▃▅▇`: one character per value, scaled between the series' min and max (all equal: a flat middle line). */
+export function sparkline(values: number[]): string {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return values.map((v) => SPARKS[hi === lo ? 3 : Math.round(((v - lo) / (hi - lo)) * 7)]).join('');
+}
+
+/** The report's trend charts: one row per series, its values and how it moved (shared by Markdown and HTML). */
+export function trendRows(r: StatusReport): Array<{ label: string; values: number[]; summary: string; color: string }> {
+  const t = r.trend;
+  if (!t) return [];
+  const first = t[0]!;
+  const last = t[t.length - 1]!;
+  const etas = t.filter((p) => p.eta !== null);
+  const rows = [
+    { label: 'Progress', values: t.map((p) => p.overall), summary: `${pct(first.overall)} → ${pct(last.overall)}`, color: '#0969da' },
+    { label: 'Data migrated', values: t.map((p) => p.bytes), summary: `${bytes(first.bytes)} → ${bytes(last.bytes)}`, color: '#8250df' },
+    { label: 'Error rate', values: t.map((p) => p.errorRate), summary: `max ${pct(Math.max(...t.map((p) => p.errorRate)))}, now ${pct(last.errorRate)}`, color: '#cf222e' },
+    { label: 'Plan left', values: t.map((p) => p.remainingPlan), summary: `${minutesLabel(first.remainingPlan)} → ${minutesLabel(last.remainingPlan)}`, color: '#1a7f37' },
+  ];
+  if (etas.length >= 2) {
+    rows.push({ label: 'ETA', values: etas.map((p) => Date.parse(p.eta!)), summary: `${when(etas[0]!.eta)} → ${when(etas[etas.length - 1]!.eta)}`, color: '#9a6700' });
+  }
+  return rows;
+}
+
+/** "412 metric and progress updates, the latest 2026-11-24 09:10 UTC", or null. */
+export function foldedLine(r: StatusReport): string | null {
+  const f = r.activity.folded;
+  return f ? `${f.count} metric and progress updates folded into this line, the latest ${when(f.latestAt)}` : null;
 }
 
 /** `12 min / 30 min (−60%)` */

@@ -32,7 +32,22 @@ export interface ReportInput {
   previous?: ReportSummary | null;
   now: number;
   options?: ReportOptions;
+  /** The migration's history over the window (GET …/history points): the report's trend charts. */
+  history?: TrendInput[];
 }
+
+/** A history point as the report reads it (the tracker API's answer, ISO times). */
+export interface TrendInput {
+  t: string;
+  overall: number;
+  bytes: number;
+  errorRate: number;
+  remainingPlan: number;
+  eta: string | null;
+}
+
+/** At most this many points per trend chart (one per hour of a day's report). */
+export const TREND_POINTS = 24;
 
 
 export interface ReportChange {
@@ -105,9 +120,13 @@ export interface StatusReport {
     /** Entries in the window. */
     total: number;
     byAction: Record<string, number>;
-    /** Newest first, at most `activityLines`. */
+    /** Failures, pauses, acknowledgements and phase changes first (newest first within each), at most `activityLines`. */
     recent: ActivityLine[];
+    /** Routine lines (metric updates, progress reports, report records) in the window, folded into one line. */
+    folded: { count: number; latestAt: string } | null;
   };
+  /** Up to 24 points over the window (last of each slice), oldest first; absent with fewer than 2 points. */
+  trend?: TrendInput[];
   alerts: {
     open: Record<AlertSeverity, number>;
     /** Open alerts, most severe and newest first, at most `alertLines`. */
@@ -190,10 +209,8 @@ export function buildStatusReport(input: ReportInput): StatusReport {
       windowStart: iso(windowStart),
       total: digest.total,
       byAction: Object.fromEntries([...digest.byAction.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
-      recent: digest.recent
-        .slice()
-        .reverse()
-        .map((a) => ({ at: iso(a.at), actor: a.actor, action: a.action, message: a.message, ...(a.phaseId ? { phaseId: a.phaseId } : {}) })),
+      recent: digest.recent.map((a) => ({ at: iso(a.at), actor: a.actor, action: a.action, message: a.message, ...(a.phaseId ? { phaseId: a.phaseId } : {}) })),
+      folded: digest.routine.count ? { count: digest.routine.count, latestAt: iso(digest.routine.latestAt) } : null,
     },
     alerts: {
       open: ov.openAlerts,
@@ -209,6 +226,8 @@ export function buildStatusReport(input: ReportInput): StatusReport {
     report.validation = { at: iso(v.at), verdict: v.verdict, ...(v.runId ? { runId: v.runId } : {}), checks: v.checks };
   }
   if (input.previous) report.summary.change = changeSince(input.previous, report);
+  const trend = trendOf(input.history ?? [], windowStart, now);
+  if (trend.length >= 2) report.trend = trend;
   return report;
 }
 
@@ -261,10 +280,10 @@ function changeSince(prev: ReportSummary, r: StatusReport): ReportChange {
 export function digestActivity(s: MigrationState, activity: Iterable<ActivityEntry>, windowStart: number, keep: number): ActivityDigest {
   const running = new Map<string, number>();
   for (const p of s.phases) if (p.status === 'in_progress') running.set(p.id, p.startedAt ?? 0);
-  const d: ActivityDigest = { total: 0, byAction: new Map(), recent: [], runIds: new Map(), conflicts: [] };
-  // Ring buffer of the newest `keep` entries in the window.
-  const ring: ActivityEntry[] = new Array(keep);
-  let n = 0;
+  const d: ActivityDigest = { total: 0, byAction: new Map(), recent: [], routine: { count: 0, latestAt: 0 }, runIds: new Map(), conflicts: [] };
+  // Per rank (failures, pauses and acknowledgements, phase changes, the rest): a ring of its newest `keep` entries,
+  // so an older failure is not pushed out by newer phase changes. Memory: 4 × keep entries.
+  const rings: Array<{ items: ActivityEntry[]; n: number }> = [0, 1, 2, 3].map(() => ({ items: new Array(keep), n: 0 }));
   for (const a of activity) {
     if (a.phaseId !== undefined) {
       const since = running.get(a.phaseId);
@@ -280,13 +299,51 @@ export function digestActivity(s: MigrationState, activity: Iterable<ActivityEnt
     if (a.at < windowStart) continue;
     d.total += 1;
     d.byAction.set(a.action, (d.byAction.get(a.action) ?? 0) + 1);
-    if (keep > 0) ring[n++ % keep] = a;
+    if (ROUTINE_ACTIONS.has(a.action)) {
+      d.routine.count += 1;
+      d.routine.latestAt = Math.max(d.routine.latestAt, a.at);
+    } else if (keep > 0) {
+      const r = rings[activityRank(a.action)]!;
+      r.items[r.n++ % keep] = a;
+    }
     if (a.action.startsWith('conflict.') && d.conflicts.length < 20) d.conflicts.push(a);
   }
-  const count = Math.min(n, keep);
-  for (let i = 0; i < count; i++) d.recent.push(ring[(n - count + i) % keep]!);
-  d.recent.sort((a, b) => a.at - b.at);
+  for (const r of rings) {
+    const count = Math.min(r.n, keep);
+    for (let i = 0; i < count; i++) d.recent.push(r.items[(r.n - count + i) % keep]!);
+  }
+  d.recent.sort((a, b) => activityRank(a.action) - activityRank(b.action) || b.at - a.at);
+  d.recent.splice(keep);
   return d;
+}
+
+/** Lines the report folds into one ("412 metric and progress updates"): they would hide failures and pauses. */
+export const ROUTINE_ACTIONS = new Set(['metrics.update', 'phase.progress', 'subtask.progress', 'report.record']);
+
+/** Failures first, then pauses, resumes and acknowledgements, then phase and migration changes, then the rest. */
+export function activityRank(action: string): number {
+  if (/fail|stale|conflict/.test(action)) return 0;
+  if (/pause|resume|acknowledge/.test(action)) return 1;
+  if (/^(phase|subtask|migration)\./.test(action)) return 2;
+  return 3;
+}
+
+/** The history points of the window, at most TREND_POINTS of them (the last point of each equal slice). */
+export function trendOf(points: TrendInput[], from: number, to: number): TrendInput[] {
+  const inside = points.filter((p) => {
+    const t = Date.parse(p.t);
+    return t >= from && t <= to;
+  });
+  const slice = (to - from) / TREND_POINTS;
+  const out: TrendInput[] = [];
+  let last = -1;
+  for (const p of inside) {
+    const b = Math.min(TREND_POINTS - 1, Math.floor((Date.parse(p.t) - from) / slice));
+    if (b === last) out[out.length - 1] = p;
+    else out.push(p);
+    last = b;
+  }
+  return out;
 }
 
 /** The run an entry speaks for: `details.runId` (set by reporters and the log watcher). */

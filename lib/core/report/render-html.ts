@@ -3,6 +3,7 @@ import {
   changeLines,
   durationCell,
   etaLine,
+  foldedLine,
   LEVEL_LABEL,
   metricRows,
   pct,
@@ -10,6 +11,7 @@ import {
   progressLine,
   statusLabel,
   subjectOf,
+  trendRows,
 } from './format';
 import { when } from './time-format';
 import type { StatusReport } from './model';
@@ -27,7 +29,8 @@ export function esc(s: string): string {
 const FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;";
 const WRAP = 'word-break:break-word;overflow-wrap:anywhere;';
 const CELL = `${WRAP}padding:6px 8px;border-bottom:1px solid #e3e6ea;vertical-align:top;font-size:13px;color:#1f2328;`;
-const HEAD = `${WRAP}padding:6px 8px;border-bottom:2px solid #c9ced4;text-align:left;font-size:12px;color:#57606a;text-transform:uppercase;`;
+// Header cells never break inside a word ("ALE RT"): the column is as wide as its header word.
+const HEAD = `word-break:keep-all;overflow-wrap:normal;hyphens:none;padding:6px 8px;border-bottom:2px solid #c9ced4;text-align:left;font-size:12px;color:#57606a;`;
 const H2 = `margin:24px 0 8px;font-size:17px;color:#1f2328;${FONT}`;
 
 const STATUS_COLOR: Record<string, string> = {
@@ -62,6 +65,31 @@ function table(head: string[], rows: string[][], rawCols: number[] = []): string
   const th = head.map((h) => `<th style="${HEAD}">${esc(h)}</th>`).join('');
   const trs = rows.map((r) => `<tr>${r.map((c, i) => `<td style="${CELL}">${rawCols.includes(i) ? c : esc(c)}</td>`).join('')}</tr>`).join('\n');
   return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;${FONT}">\n<tr>${th}</tr>\n${trs}\n</table>`;
+}
+
+/**
+ * Trend charts as tables of bars: one row per series, one fixed-height cell per point whose filled part is a
+ * nested cell of the value's height. Mail clients keep tables with inline styles and `height` attributes
+ * (Outlook, Gmail, Apple Mail), while they drop SVG, scripts and often data-URI images (see docs/reports.md).
+ */
+function trendTable(rows: ReturnType<typeof trendRows>): string {
+  const H = 36;
+  const out = rows.map((row) => {
+    const lo = Math.min(...row.values);
+    const hi = Math.max(...row.values);
+    const cells = row.values
+      .map((v) => {
+        const h = hi === lo ? Math.round(H / 2) : Math.max(2, Math.round(((v - lo) / (hi - lo)) * H));
+        return `<td valign="bottom" height="${H}" style="height:${H}px;padding:0 1px;vertical-align:bottom;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;"><tr><td height="${h}" style="height:${h}px;background:${row.color};font-size:0;line-height:0;">&nbsp;</td></tr></table></td>`;
+      })
+      .join('');
+    return (
+      `<tr><td style="${CELL}word-break:keep-all;overflow-wrap:normal;">${esc(row.label)}</td>` +
+      `<td style="padding:6px 4px;border-bottom:1px solid #e3e6ea;width:60%;" data-trend="${esc(row.label)}"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;"><tr>${cells}</tr></table></td>` +
+      `<td style="${CELL}">${esc(row.summary)}</td></tr>`
+    );
+  });
+  return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;${FONT}">\n${out.join('\n')}\n</table>`;
 }
 
 const p = (html: string, extra = '') => `<p style="margin:4px 0;font-size:14px;color:#1f2328;${FONT}${extra}">${html}</p>`;
@@ -101,6 +129,12 @@ export function renderHtml(r: StatusReport): string {
   if (changes.length) {
     parts.push(`<h2 style="${H2}">Since the last report</h2>`);
     parts.push(`<ul style="margin:0;padding-left:20px;font-size:14px;color:#1f2328;${FONT}">${changes.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`);
+  }
+
+  const trend = trendRows(r);
+  if (trend.length) {
+    parts.push(`<h2 style="${H2}">Trend (since ${esc(when(r.activity.windowStart))})</h2>`);
+    parts.push(trendTable(trend));
   }
 
   parts.push(`<h2 style="${H2}">Phases</h2>`);
@@ -160,8 +194,10 @@ export function renderHtml(r: StatusReport): string {
   if (!r.activity.total) parts.push(p('No activity in this window.'));
   else {
     parts.push(p(`${r.activity.total} events: ${esc(activityCounts(r))}.`));
-    if (r.activity.recent.length < r.activity.total) parts.push(p(`The latest ${r.activity.recent.length}:`, 'color:#57606a;font-size:12px;'));
+    parts.push(p('Failures, pauses, acknowledgements and phase changes first:', 'color:#57606a;font-size:12px;'));
     parts.push(table(['Time', 'Actor', 'Action', 'Message'], r.activity.recent.map((a) => [when(a.at), a.actor, a.action, a.message])));
+    const folded = foldedLine(r);
+    if (folded) parts.push(p(`<em>${esc(folded)}.</em>`, 'color:#57606a;font-size:12px;'));
   }
 
   return [

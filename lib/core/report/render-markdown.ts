@@ -3,12 +3,15 @@ import {
   changeLines,
   durationCell,
   etaLine,
+  foldedLine,
   LEVEL_LABEL,
   metricRows,
   pct,
   phaseNote,
   progressLine,
+  sparkline,
   statusLabel,
+  trendRows,
 } from './format';
 import { when } from './time-format';
 import type { StatusReport } from './model';
@@ -52,6 +55,12 @@ export function renderMarkdown(r: StatusReport): string {
     out.push('## Since the last report', '', ...changes.map((l) => `- ${mdText(l)}`), '');
   }
 
+  const trend = trendRows(r);
+  if (trend.length) {
+    const w = Math.max(...trend.map((t) => t.label.length));
+    out.push(`## Trend (since ${when(r.activity.windowStart)})`, '', '```text', ...trend.map((t) => `${t.label.padEnd(w)}  ${sparkline(t.values)}  ${t.summary}`), '```', '');
+  }
+
   out.push('## Phases', '');
   out.push(
     ...table(
@@ -86,8 +95,10 @@ export function renderMarkdown(r: StatusReport): string {
   if (!r.activity.total) out.push('No activity in this window.', '');
   else {
     out.push(`${r.activity.total} events: ${mdText(activityCounts(r))}.`, '');
-    if (r.activity.recent.length < r.activity.total) out.push(`The latest ${r.activity.recent.length}:`, '');
+    out.push('Failures, pauses, acknowledgements and phase changes first:', '');
     out.push(...table(['Time', 'Actor', 'Action', 'Message'], r.activity.recent.map((a) => [when(a.at), a.actor, a.action, a.message])), '');
+    const folded = foldedLine(r);
+    if (folded) out.push(`_${mdText(folded)}._`, '');
   }
   return out.join('\n');
 }

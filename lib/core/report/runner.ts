@@ -1,13 +1,13 @@
 import type { ActivityEntry, MigrationState } from '../model';
 import type { Tracker } from '../tracker/service';
 import { produceReport, type ChannelResult, type DeliveryOptions } from './deliver';
-import type { ReportOptions } from './model';
+import type { ReportOptions, TrendInput } from './model';
 import { withSpan } from '../tracing';
 
 /** Where a scheduled run reads migrations from and raises its alerts: the store (in-process tracker) or the tracker API. */
 export interface ReportSource {
   list(): Promise<string[]>;
-  load(migrationId: string, since: number): Promise<{ state: MigrationState; activity: ActivityEntry[] }>;
+  load(migrationId: string, since: number): Promise<{ state: MigrationState; activity: ActivityEntry[]; history?: TrendInput[] }>;
   raiseAlert(migrationId: string, message: string): Promise<void>;
   /** Tell the tracker which channels took the report (it counts reports, so a missing one is visible). */
   recordReport(migrationId: string, reportId: string, channels: string[]): Promise<void>;
@@ -29,7 +29,8 @@ export function trackerSource(tracker: Tracker): ReportSource {
     list: () => tracker.list(),
     async load(id, since) {
       const state = await tracker.read(id);
-      return { state, activity: await tracker.store.readActivity(id, { since }) };
+      const history = (await tracker.history(id, { from: new Date(since).toISOString(), to: new Date(tracker.clock.now()).toISOString(), step: '1h' })).points;
+      return { state, activity: await tracker.store.readActivity(id, { since }), history: history.map((p) => ({ ...p, t: p.t! })) };
     },
     async raiseAlert(id, message) {
       await tracker.apply(id, { action: 'create_alert', severity: 'error', message }, { actor: 'report' });
@@ -62,11 +63,11 @@ export async function runReports(o: RunReportsOptions): Promise<RunSummary> {
   for (const id of ids) {
     await withSpan('migration.report', { attributes: { 'migration.id': id } }, async (span) => {
       try {
-        const { state, activity } = await withSpan('migration.report.load', { attributes: { 'migration.id': id } }, () => o.source.load(id, o.now - (o.options?.activityWindowMs ?? DAY)));
+        const { state, activity, history } = await withSpan('migration.report.load', { attributes: { 'migration.id': id } }, () => o.source.load(id, o.now - (o.options?.activityWindowMs ?? DAY)));
         const { report, delivery } = await produceReport({
           ...o,
           alerter: { deliveryFailed: (mid, msg) => o.source.raiseAlert(mid, msg) },
-          input: { state, activity, options: o.options },
+          input: { state, activity, history, options: o.options },
         });
         const delivered = deliveredChannels(delivery.results);
         if (delivered.length) await o.source.recordReport(id, report.reportId, delivered);

@@ -21,6 +21,8 @@ export interface ActivityDigest {
   total: number;
   byAction: Map<string, number>;
   recent: ActivityEntry[];
+  /** Routine entries (metric updates, progress reports) in the window: counted, not listed. */
+  routine: { count: number; latestAt: number };
   /** Per running phase: the distinct run ids seen reporting on it since it started. */
   runIds: Map<string, Set<string>>;
   /** `conflict.*` entries in the window (at most 20). */

@@ -1,3 +1,5 @@
+import { renderMarkdown } from '../../../lib/core/report/render-markdown';
+import { renderHtml } from '../../../lib/core/report/render-html';
 import { buildStatusReport, dayOf, defaultReportId, summarize } from '../../../lib/core/report/model';
 import type { ActivityEntry } from '../../../lib/core/model';
 import { HOUR, MIN, Sim, T0 } from './fixture';
@@ -43,8 +45,40 @@ describe('buildStatusReport', () => {
     const r = buildStatusReport({ state: s.state, activity: log, now: T0 + HOUR, options: { activityLines: 5 } });
     expect(r.activity.total).toBe(30);
     expect(r.activity.byAction).toEqual({ 'phase.progress': 20, 'metrics.update': 10 });
-    expect(r.activity.recent.map((a) => a.message)).toEqual(['m29', 'm28', 'm27', 'm26', 'm25']);
+    expect(r.activity.recent).toEqual([]); // routine lines only: folded into one
+    expect(r.activity.folded).toEqual({ count: 30, latestAt: new Date(T0 + 29 * MIN).toISOString() });
     expect(r.activity.windowStart).toBe(new Date(T0 + HOUR - 24 * HOUR).toISOString());
+  });
+
+  it('lists failures, pauses, acknowledgements and phase changes first, and folds the metric updates into one line', () => {
+    const s = new Sim();
+    const log: ActivityEntry[] = [];
+    const add = (i: number, action: string) => log.push({ at: T0 + i * MIN, actor: 'job', action, message: `${action} ${i}` });
+    for (let i = 0; i < 40; i++) add(i, 'metrics.update');
+    add(41, 'phase.fail');
+    for (let i = 42; i < 80; i++) add(i, i % 2 ? 'phase.progress' : 'metrics.update');
+    add(81, 'migration.pause');
+    add(82, 'alert.acknowledge');
+    add(83, 'phase.start');
+    add(84, 'metrics.update');
+    const r = buildStatusReport({ state: s.state, activity: log, now: T0 + 2 * HOUR, options: { activityLines: 3 } });
+    expect(r.activity.recent.map((a) => a.action)).toEqual(['phase.fail', 'alert.acknowledge', 'migration.pause']);
+    expect(r.activity.folded).toEqual({ count: 79, latestAt: new Date(T0 + 84 * MIN).toISOString() });
+    expect(renderMarkdown(r)).toMatch(/79 metric and progress updates folded into this line/);
+  });
+
+  it('draws the trend as sparklines (Markdown) and tables of bars (HTML) from the history, never SVG or images', () => {
+    const s = new Sim();
+    const history = Array.from({ length: 48 }, (_, i) => ({ t: new Date(T0 + i * 30 * MIN).toISOString(), overall: i * 2, bytes: i * 1e9, errorRate: i % 5, remainingPlan: 480 - i * 10, eta: new Date(T0 + 30 * HOUR).toISOString() }));
+    const r = buildStatusReport({ state: s.state, activity: [], history, now: T0 + 24 * HOUR });
+    expect(r.trend!.length).toBeLessThanOrEqual(24);
+    expect(r.trend!.at(-1)!.overall).toBe(94);
+    const md = renderMarkdown(r);
+    expect(md).toMatch(/Progress\s+▁[▁-█]+█\s+2% → 94%/);
+    expect(md).toMatch(/Plan left\s+█[▁-█]+▁/);
+    const html = renderHtml(r);
+    expect(html).toMatch(/data-trend="Progress"/);
+    expect(html).not.toMatch(/<svg|<img|<script/i);
   });
 
   it('takes activity as any iterable, in one pass (a generator works)', () => {

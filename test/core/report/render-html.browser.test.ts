@@ -25,8 +25,30 @@ afterAll(async () => {
 
 function html() {
   const s = busySim();
-  return renderHtml(buildStatusReport({ state: s.state, activity: s.activity, now: s.now(), options: { includeMetrics: true } }));
+  const now = s.now();
+  const history = Array.from({ length: 30 }, (_, i) => ({ t: new Date(now - (29 - i) * 3600_000 * 0.7).toISOString(), overall: i * 1.5, bytes: i * 28e9, errorRate: (i * 7) % 13, remainingPlan: 600 - i * 9, eta: new Date(now + (20 - i * 0.2) * 3600_000).toISOString() }));
+  return renderHtml(buildStatusReport({ state: s.state, activity: s.activity, history, now, options: { includeMetrics: true } }));
 }
+
+/** Header cells whose single words are split over lines (what "ALE RT" looked like). */
+const wordsBrokenInHeaders = (page: import('playwright-core').Page) =>
+  page.evaluate(() => {
+    const broken: string[] = [];
+    for (const th of Array.from(document.querySelectorAll('th'))) {
+      const node = th.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      const text = node.textContent ?? '';
+      let at = 0;
+      for (const word of text.split(' ')) {
+        const r = document.createRange();
+        r.setStart(node, at);
+        r.setEnd(node, at + word.length);
+        if (word && r.getClientRects().length > 1) broken.push(word);
+        at += word.length + 1;
+      }
+    }
+    return broken;
+  });
 
 async function open(width: number) {
   const ctx = await browser.newContext({ viewport: { width, height: 900 }, javaScriptEnabled: false });
@@ -59,6 +81,10 @@ it('fits a phone-width mail client without horizontal scrolling; screenshot kept
   const { ctx, page } = await open(400);
   const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
   expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+  expect(await wordsBrokenInHeaders(page)).toEqual([]);
+  // the trend charts are there, as tables of bars (no SVG, no images), one bar per point
+  expect(await page.locator('[data-trend="Progress"] td[height]').count()).toBeGreaterThan(10);
+  expect(await page.locator('svg, img').count()).toBe(0);
   await page.screenshot({ path: path.join(ARTIFACTS, 'report-html-phone.png'), fullPage: true });
   await ctx.close();
 });
