@@ -60,7 +60,9 @@ async function watchFollow(migration: string, phase: string, produce: (log: stri
   w.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const closed = new Promise((r) => w.once('close', r));
   try {
-    await until(`watch of ${migration}`, done);
+    await until(`watch of ${migration}`, done).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr}`);
+    });
   } finally {
     w.kill('SIGINT');
     await closed;
