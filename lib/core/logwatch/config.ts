@@ -101,8 +101,9 @@ function withSuggestions(err: z.ZodError, input: unknown): z.ZodError {
       const hints = valid ? issue.keys.map((k) => nearest(k, valid)).filter((h): h is string => h !== undefined) : [];
       const allowed = valid ? ` (valid keys: ${valid.join(', ')})` : '';
       Object.assign(issue, { message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${hints.length ? `: did you mean "${hints.join('", "')}"?` : ''}${allowed}` });
-    } else if (issue.code === 'invalid_union' && issue.path.at(-1) !== undefined && issue.path[0] === 'patterns' && issue.path[2] === 'actions') {
-      const act = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined), input) as { do?: unknown } | undefined;
+    } else if ((issue.code === 'invalid_union' || issue.code === 'invalid_value') && issue.path[0] === 'patterns' && issue.path[2] === 'actions') {
+      const objPath = issue.path.at(-1) === 'do' ? issue.path.slice(0, -1) : issue.path;
+      const act = objPath.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined), input) as { do?: unknown } | undefined;
       const hint = typeof act?.do === 'string' ? nearest(act.do, ACTION_NAMES) : undefined;
       Object.assign(issue, { message: `unknown action "do: ${String(act?.do)}"${hint ? `: did you mean "${hint}"?` : ''} (actions: ${ACTION_NAMES.join(', ')})` });
     }
