@@ -111,12 +111,13 @@ function withSuggestions(err: z.ZodError, input: unknown): z.ZodError {
   return err;
 }
 
-/** The valid name closest to `s` (edit distance at most a third of its length, min 2), if any. */
+/** The valid name closest to `s` (a prefix of it, or edit distance at most a third of its length, min 2), if any. */
 export function nearest(s: string, valid: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(s.length / 3)) + 1;
   for (const v of valid) {
-    const d = editDistance(s.toLowerCase(), v.toLowerCase());
+    // a prefix ("complete" for "complete_phase") is as good as one typo
+    const d = v.toLowerCase().startsWith(s.toLowerCase()) ? 1 : editDistance(s.toLowerCase(), v.toLowerCase());
     if (d < bestD) [best, bestD] = [v, d];
   }
   return best;
