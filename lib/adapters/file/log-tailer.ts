@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LogAnalyzer, LogLine } from '../../core/logwatch/analyzer';
 import type { TrackerSink } from '../../core/logwatch/sink';
 

@@ -437,6 +437,7 @@ export class LogAnalyzer {
   private async progress(ctx: LineContext, view: Map<string, PhaseView>, id: string, given?: number, extra: Record<string, unknown> = {}): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.late += 1);
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a progress line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
     const sub = this.config.subTask && id === this.config.phase ? this.config.subTask : undefined;
@@ -525,6 +526,8 @@ export class LogAnalyzer {
   private async complete(ctx: LineContext, view: Map<string, PhaseView>, id: string): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.duplicates += 1);
+    // never a silent restart: a failed phase is reopened only by a start line (an explicit retry)
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a completion line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
     const ok = await this.send(ctx, { action: 'complete_phase', phaseId: id, metadata: this.metadata(ctx) });
@@ -662,6 +665,8 @@ export class LogAnalyzer {
   }
 }
 
+const failedPhase = (id: string, what: string) =>
+  `phase "${id}" failed and ${what} does not restart it: log a start line (an explicit retry) for the new attempt first`;
 /** One update as `--explain` prints it. */
 function describe(op: ProgressOperation): string {
   switch (op.action) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { METRICS } from '../metrics/spec';
 import { idSchema, validatePlan, type PhaseDef } from '../plan';
 import { DomainError } from '../errors';

@@ -1,5 +1,5 @@
 /** One log pattern: what a line must look like and what it does to the tracker (the schema users write). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERT_SEVERITIES } from '../model';
 import type { MetricName } from '../metrics/spec';
 
