@@ -11,6 +11,7 @@ import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { trackerApi } from '../../lib/core/tracker/api';
 import { Tracker } from '../../lib/core/tracker/service';
 import { freePort } from '../support/ports';
+import { until } from '../support/until';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 
@@ -62,15 +63,6 @@ function runCli(args: string[], env: Record<string, string> = {}): Proc {
   return { child, done, stderr: () => stderr };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A shell script standing in for a tool: rsync --info=progress2 lines, with a pause on a file. */
 function script(name: string, body: string): string {
