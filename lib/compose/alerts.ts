@@ -9,7 +9,7 @@
  *   `SMTP_USER`, `SMTP_PASSWORD`).
  * A destination no channel reaches is dropped from the rules (the dashboard still shows the alert).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DESTINATIONS, resolveRouting, alertRoutingSchema, type AlertRouting, type Destination } from '../core/alerts/config';
 import { AlertDispatcher, type AlertChannel } from '../core/alerts/dispatcher';
 import { asReportMessage } from '../core/alerts/message';

@@ -1,5 +1,9 @@
 import * as z from 'zod';
-import { proxyStageSchema } from './writes';
+
+/** The migration stages the proxy walks (reads and writes together); the table in writes.ts says what each does. */
+export const PROXY_STAGES = ['old-only', 'dual-write', 'shadow', 'new-primary'] as const;
+export type ProxyStage = (typeof PROXY_STAGES)[number];
+export const proxyStageSchema = z.enum(PROXY_STAGES);
 
 export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
