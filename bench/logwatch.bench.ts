@@ -3,7 +3,9 @@
  * same text into lines and JSON.parses the JSON ones (measured in the same run).
  * - noise: lines no pattern matches (most of a real log): parse + match only;
  * - events: "Bulk copy progress" lines, each one a tracker update on the in-memory embedded store;
- * - tail: the same mixed log read from a file by LogTailer (offsets, keys) and fed to the analyzer.
+ * - tail: the same mixed log read from a file by LogTailer (offsets, keys) and fed to the analyzer;
+ * - profile: a pg_restore --verbose log through the built-in pg_restore profile (every line matches a rule;
+ *   one in 50 starts a table, a tracker update; the rest are heartbeats, coalesced).
  * Sizes are bounded (BENCH_LOGWATCH_LINES, default 100,000 noise lines and 5,000 events).
  */
 import fs from 'node:fs';
@@ -11,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileStore } from '../lib/adapters/file/file-store';
 import { LogTailer } from '../lib/adapters/file/log-tailer';
-import { LogAnalyzer, trackerSink } from '../lib/core/logwatch';
+import { LogAnalyzer, parseLogWatchConfig, trackerSink } from '../lib/core/logwatch';
 import { Tracker } from '../lib/core/tracker/service';
 
 const NOISE = Number(process.env['BENCH_LOGWATCH_LINES'] ?? 100_000);
@@ -62,6 +64,17 @@ export async function run(): Promise<void> {
   const s = await e.tracker.get('bench');
   if (s.phases[0]!.progress !== 100) throw new Error(`expected the bulk copy at 100%, got ${s.phases[0]!.progress}`);
   process.stdout.write(`events (each a tracker update, in-memory store): ${rate(EVENTS, eventsS)}  = ${(EVENTS / eventsS / (NOISE / base)).toFixed(4)} × baseline; ${e.analyzer.stats().applied} updates\n`);
+
+  const tables = Math.max(10, Math.round(NOISE / 50));
+  const restore = Array.from({ length: NOISE }, (_, i) =>
+    i % 50 === 0 ? `pg_restore: processing data for table "public.t${i / 50}"` : i % 50 < 25 ? `pg_restore: creating INDEX "public.idx_${i}"` : `pg_restore: creating CONSTRAINT "public.t${i % tables} t_pkey_${i}"`,
+  );
+  const pt = new Tracker({ store: FileStore.inMemory() });
+  const pa = new LogAnalyzer({ sink: trackerSink(pt), config: parseLogWatchConfig({ profile: 'pg_restore', phase: 'restore', defaultMigrationId: 'bench', plan: [{ id: 'restore', name: 'Restore', estimatedDuration: 10 }] }) });
+  const profileS = await analyze(restore, pa, 'restore.log');
+  const ps = pa.stats();
+  if (ps.matched !== NOISE) throw new Error(`the profile matched ${ps.matched} of ${NOISE} lines`);
+  process.stdout.write(`profile (pg_restore --verbose through the pg_restore profile, ${tables} tables): ${rate(NOISE, profileS)}  = ${(base / profileS).toFixed(3)} × baseline; ${ps.applied} updates\n`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-logwatch-'));
   try {

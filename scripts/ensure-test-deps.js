@@ -13,6 +13,11 @@ const needs = [
   { pkg: 'prometheus', present: () => ok('promtool', ['--version']) },
   // unzip opens the GCP function sources from cdktf.out in the runtime matrix test
   { pkg: 'unzip', present: () => ok('unzip', ['-v']) },
+  // the run / watch profiles are tested on real tool output (test/cli/run-tools.test.ts)
+  { pkg: 'pgloader', present: () => ok('pgloader', ['--version']) },
+  { pkg: 'rsync', present: () => ok('rsync', ['--version']) },
+  { pkg: 'rclone', present: () => ok('rclone', ['version']) },
+  { pkg: 'awscli', present: () => ok('aws', ['--version']) },
 ];
 
 function ok(cmd, args) {

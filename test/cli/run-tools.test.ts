@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { startS3rver, type RunningS3 } from '../support/s3rver';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
+import { until } from '../support/until';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 let dir: string;
@@ -41,15 +42,6 @@ function toLog(argv: string[], log: string): Promise<number> {
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `watch --follow` on a log while `produce` writes it; stops (Ctrl-C) once `done` holds. */
 async function watchFollow(migration: string, phase: string, produce: (log: string) => Promise<unknown>, done: () => Promise<boolean>): Promise<string> {
@@ -60,7 +52,9 @@ async function watchFollow(migration: string, phase: string, produce: (log: stri
   w.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const closed = new Promise((r) => w.once('close', r));
   try {
-    await until(`watch of ${migration}`, done);
+    await until(`watch of ${migration}`, done).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr}`);
+    });
   } finally {
     w.kill('SIGINT');
     await closed;

@@ -11,6 +11,7 @@ import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { trackerApi } from '../../lib/core/tracker/api';
 import { Tracker } from '../../lib/core/tracker/service';
 import { freePort } from '../support/ports';
+import { until } from '../support/until';
 
 const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 
@@ -62,15 +63,6 @@ function runCli(args: string[], env: Record<string, string> = {}): Proc {
   return { child, done, stderr: () => stderr };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A shell script standing in for a tool: rsync --info=progress2 lines, with a pause on a file. */
 function script(name: string, body: string): string {
@@ -131,7 +123,7 @@ describe('migration-monitor run', () => {
     s = await trk.tracker.get('m2');
     expect(s.phases[0]!.status).toBe('completed');
     expect(s.phases[0]!.attempts).toBe(2);
-    expect((await trk.store.readActivity('m2')).map((e) => e.message)).toContainEqual(expect.stringMatching(/started \(attempt 2\)/));
+    expect((await trk.store.readActivity('m2')).map((e) => e.message)).toContainEqual(expect.stringMatching(/retried \(attempt 2\) after it failed: .*exited with code 3/));
   });
 
   it('keeps the tool running while the tracker is down, buffers, and replays exactly once when it is back', async () => {

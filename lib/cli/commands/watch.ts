@@ -8,8 +8,9 @@ import { metricsFor } from '../../compose/metrics';
 import { metricsRoute } from '../../adapters/prometheus/metrics';
 import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';
-import { detectProfile, LogAnalyzer, parseLogWatchConfig, PROFILE_NAMES, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
+import { detectProfile, LOG_PLAN, LogAnalyzer, parseLogWatchConfig, PROFILE_NAMES, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
 import { Tracker } from '../../core/tracker/service';
+import { validatePlan } from '../../core/plan';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 import { CliError } from '../errors';
 import { openStore } from '../local-runtime';
@@ -119,6 +120,8 @@ export function registerWatch(program: Command): void {
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
       const profile = checkProfile(flags.profile) ?? (flags.phase ? detectProfile(firstLines(flags.log[0]!)) : undefined);
       const config = loadWatchConfig(flags.config, flags.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'], { profile, phase: flags.phase });
+      // A tool's log tracked onto one phase: a new migration gets that phase as its plan (unless the config has one).
+      if (flags.phase && config.plan === LOG_PLAN) config.plan = validatePlan([{ id: flags.phase, name: flags.phase, estimatedDuration: 60 }]);
       const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
         throw new CliError(`--metrics-port must be a port number 0-65535 (got "${flags.metricsPort}")`, 2);

@@ -108,6 +108,7 @@ interface LineContext {
 }
 
 const RECENT = 20;
+const HEARTBEAT_MS = 10_000;
 const done = (p: PhaseView) => p.status === 'completed' || p.status === 'skipped';
 
 /**
@@ -147,6 +148,8 @@ export class LogAnalyzer {
   /** Progress of the sub-task lines report on (config `subTask`), per migration. */
   private readonly subProgress = new Map<string, number>();
   private finalLineSeen = false;
+  /** When each phase (per migration) was last reported on: heartbeats in between are coalesced. */
+  private readonly lastReport = new Map<string, number>();
 
   constructor(opts: LogAnalyzerOptions) {
     this.sink = opts.sink;
@@ -448,12 +451,21 @@ export class LogAnalyzer {
     if (this.config.profile || this.completionByExit) value = Math.max(value, current);
     if (this.completionByExit) value = Math.min(value, 99.9);
     value = round2(value);
+    // A line that moves nothing is a heartbeat: sent at most every 10 s per phase (the tracker logs one a minute).
+    const beatKey = `${ctx.migrationId}\u0000${id}`;
+    const now = this.clock.now();
+    if (value === current && now - (this.lastReport.get(beatKey) ?? -Infinity) < HEARTBEAT_MS) {
+      this.counters.duplicates += 1;
+      this.note('heartbeat (coalesced: the phase was reported less than 10 s ago)');
+      return;
+    }
     const report = {
       progress: value,
       metadata: { ...this.metadata(ctx), ...extra },
       ...(this.config.expectUpdateWithinSeconds ? { nextUpdateSeconds: this.config.expectUpdateWithinSeconds } : {}),
     };
     const ok = await this.send(ctx, sub ? { action: 'update_subtask', phaseId: id, subTaskId: sub, ...report } : { action: 'update_phase', phaseId: id, ...report });
+    if (ok) this.lastReport.set(beatKey, now);
     if (ok && sub) this.subProgress.set(subKey, value);
     else if (ok) p.progress = value;
   }

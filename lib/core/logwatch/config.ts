@@ -101,8 +101,9 @@ function withSuggestions(err: z.ZodError, input: unknown): z.ZodError {
       const hints = valid ? issue.keys.map((k) => nearest(k, valid)).filter((h): h is string => h !== undefined) : [];
       const allowed = valid ? ` (valid keys: ${valid.join(', ')})` : '';
       Object.assign(issue, { message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${hints.length ? `: did you mean "${hints.join('", "')}"?` : ''}${allowed}` });
-    } else if (issue.code === 'invalid_union' && issue.path.at(-1) !== undefined && issue.path[0] === 'patterns' && issue.path[2] === 'actions') {
-      const act = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined), input) as { do?: unknown } | undefined;
+    } else if ((issue.code === 'invalid_union' || issue.code === 'invalid_value') && issue.path[0] === 'patterns' && issue.path[2] === 'actions') {
+      const objPath = issue.path.at(-1) === 'do' ? issue.path.slice(0, -1) : issue.path;
+      const act = objPath.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined), input) as { do?: unknown } | undefined;
       const hint = typeof act?.do === 'string' ? nearest(act.do, ACTION_NAMES) : undefined;
       Object.assign(issue, { message: `unknown action "do: ${String(act?.do)}"${hint ? `: did you mean "${hint}"?` : ''} (actions: ${ACTION_NAMES.join(', ')})` });
     }
@@ -110,12 +111,13 @@ function withSuggestions(err: z.ZodError, input: unknown): z.ZodError {
   return err;
 }
 
-/** The valid name closest to `s` (edit distance at most a third of its length, min 2), if any. */
+/** The valid name closest to `s` (a prefix of it, or edit distance at most a third of its length, min 2), if any. */
 export function nearest(s: string, valid: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(s.length / 3)) + 1;
   for (const v of valid) {
-    const d = editDistance(s.toLowerCase(), v.toLowerCase());
+    // a prefix ("complete" for "complete_phase") is as good as one typo
+    const d = v.toLowerCase().startsWith(s.toLowerCase()) ? 1 : editDistance(s.toLowerCase(), v.toLowerCase());
     if (d < bestD) [best, bestD] = [v, d];
   }
   return best;

@@ -140,8 +140,8 @@ export const BUILTIN_PROFILES: Record<string, LogProfile> = {
         },
         { name: 'dms full load done', regex: String.raw`\]I:\s+All tables are loaded`, actions: [{ do: 'complete_phase' }] },
         { name: 'dms error', regex: String.raw`\]E:\s+(?<error>.*)`, actions: [{ do: 'count_failure' }, { do: 'alert', severity: 'error', message: 'DMS: {error}' }] },
-        { name: 'dms table statistics: loading', fields: { TableState: { regex: '^(Full load|Before load|Table is being reloaded)$' } }, actions: [{ do: 'item', state: 'declare', item: '{SchemaName}.{TableName}' }] },
-        { name: 'dms table statistics: completed', fields: { TableState: 'Table completed' }, actions: [{ do: 'item', state: 'done', item: '{SchemaName}.{TableName}', weight: 'FullLoadRows' }] },
+        { name: 'dms table statistics: loading', fields: { TableState: { regex: '^(Full load|Before load|Table is being reloaded)$' } }, actions: [{ do: 'item', state: 'start', item: '{SchemaName}.{TableName}' }] },
+        { name: 'dms table statistics: completed', fields: { TableState: 'Table completed' }, actions: [{ do: 'item', state: 'done', item: '{SchemaName}.{TableName}' }] },
         {
           name: 'dms table statistics: error',
           fields: { TableState: { regex: '^Table (error|cancelled)$' } },
