@@ -153,6 +153,8 @@ describe('PostgreSQL ↔ PostgreSQL consistency with planted differences', () =>
     expect(ev('bisect').rowsFetched).toBeLessThan(200); // narrowed: most of the 999 rows never left the database
     expect(ev('sample')).toMatchObject({ sampleMethod: 'pushdown', sampled: 500 });
     expect(ev('full').vectors).toMatchObject({ compared: 497, overEpsilon: 1 });
+    // the diff streamed keys and row hashes, and read full rows only for the 4 keys whose hashes differ
+    expect(ev('full')).toMatchObject({ mode: 'row hashes compared, differing rows read', rowsFetched: 8 });
     expect(r.verdict).toBe('fail');
   });
 
