@@ -139,9 +139,9 @@ describe('cutover gate on two real PostgreSQL servers (pg_dump -Fc | pg_restore)
       'changed: column public.media_items.title',
       'missing: foreign key public.item_tags FOREIGN KEY (item_id) REFERENCES media_items(id)',
       'missing: index public.media_items USING btree (title)',
-      'orphan rows: rows public.item_tags → public.media_items',
       // the orphan was inserted with an explicit id: the target's sequence now lags behind it
       'sequence behind: sequence public.media_items_id_seq',
+      'orphan rows: rows public.item_tags → public.media_items',
     ]);
     expect(check('schema').summary).toMatch(/nullable: false → true/);
     // the verdict line names what failed
