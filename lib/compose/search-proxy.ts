@@ -10,11 +10,14 @@
  * | `BACKEND_CREDENTIALS_SECRET_ARN` (alias `BACKEND_CREDENTIALS_SECRET`) | the same JSON in Secrets Manager |
  * | `SEARCH_PROXY_SETTINGS` | proxy settings JSON (deadline, breaker thresholds, …); `SEARCH_PROXY_MODE` overrides its mode |
  * | `BREAKER_STATE_TABLE` / `BREAKER_STATE_REDIS_URL` | shared breaker state in DynamoDB / Redis (optional) |
- * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional) |
+ * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional): breaker positions and the stage |
+ * | `BREAKER_SWITCH_REDIS_KEY` | the same switch in a Redis key (GCP; needs `BREAKER_STATE_REDIS_URL`) |
+ * | `REPLAY_QUEUE_FILE` | keep writes a store missed in this file (default: memory, lost on restart) |
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
-import type { BreakerStateStore } from '../core/search/breaker/ports';
+import type { BreakerStateStore, OperatorSwitch } from '../core/search/breaker/ports';
+import type { StageSwitch } from '../core/search/writes';
 import type { HttpHandler } from '../core/http';
 import { searchProxy, type SearchProxy } from '../core/search/proxy';
 import { PROXY_MODES } from '../core/search/settings';
@@ -36,6 +39,8 @@ export const searchProxyEnvSchema = z.object({
   BREAKER_STATE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   BREAKER_SWITCH_PARAMETER: z.string().min(1).optional(),
   BREAKER_SWITCH_TTL_MS: z.coerce.number().int().min(100).default(5000),
+  BREAKER_SWITCH_REDIS_KEY: z.string().min(1).max(200).optional(),
+  REPLAY_QUEUE_FILE: z.string().min(1).optional(),
 });
 export type SearchProxyEnv = z.infer<typeof searchProxyEnvSchema>;
 
@@ -59,6 +64,8 @@ export interface SearchProxyOptions {
 export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: SearchProxyOptions): Promise<SearchProxyRuntime> {
   const e = parseEnv(searchProxyEnvSchema, env, 'search proxy', { BACKEND_CREDENTIALS_SECRET_ARN: ['BACKEND_CREDENTIALS_SECRET'] });
   if (e.BREAKER_STATE_TABLE && e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: set BREAKER_STATE_TABLE or BREAKER_STATE_REDIS_URL, not both');
+  if (e.BREAKER_SWITCH_REDIS_KEY && !e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: BREAKER_SWITCH_REDIS_KEY needs BREAKER_STATE_REDIS_URL (the Redis that holds it)');
+  if (e.BREAKER_SWITCH_REDIS_KEY && e.BREAKER_SWITCH_PARAMETER) throw new EnvError('search proxy: bad environment: set BREAKER_SWITCH_PARAMETER or BREAKER_SWITCH_REDIS_KEY, not both');
 
   const rawCredentials = await secretFromEnv({ BACKEND_CREDENTIALS: e.BACKEND_CREDENTIALS, BACKEND_CREDENTIALS_SECRET_ARN: e.BACKEND_CREDENTIALS_SECRET_ARN }, 'BACKEND_CREDENTIALS');
   let credentials: unknown = {};
@@ -79,6 +86,7 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
   const fallback = httpVectorBackend('fallback', await backendConfig(e.FALLBACK_BACKEND, e.FALLBACK_URL_PARAMETER), creds.data.fallback);
 
   let stateStore: BreakerStateStore | undefined;
+  let operatorSwitch: (OperatorSwitch & StageSwitch) | undefined;
   if (e.BREAKER_STATE_TABLE) {
     const { DynamoBreakerStateStore } = require('../adapters/aws/breaker-state-dynamodb') as typeof import('../adapters/aws/breaker-state-dynamodb');
     stateStore = new DynamoBreakerStateStore({ tableName: e.BREAKER_STATE_TABLE });
@@ -88,17 +96,24 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
     if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw new EnvError('search proxy: bad environment: BREAKER_STATE_REDIS_URL: Redis breaker state is not part of this AWS Lambda bundle; on AWS the breakers share state through DynamoDB (SearchProxy sharedState)');
     else {
       const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
-      stateStore = await RedisBreakerStateStore.connect(e.BREAKER_STATE_REDIS_URL);
+      const redisState = await RedisBreakerStateStore.connect(e.BREAKER_STATE_REDIS_URL);
+      stateStore = redisState;
+      if (e.BREAKER_SWITCH_REDIS_KEY) {
+        const { RedisOperatorSwitch } = require('../adapters/redis/operator-switch') as typeof import('../adapters/redis/operator-switch');
+        operatorSwitch = new RedisOperatorSwitch(redisState.client, e.BREAKER_SWITCH_REDIS_KEY, 1000);
+      }
     }
   }
   // Each breaker reads the switch every BREAKER_SWITCH_TTL_MS; the adapter's short cache lets the two
   // breakers, which read at the same moment, share one GetParameter.
-  let operatorSwitch;
   if (e.BREAKER_SWITCH_PARAMETER) {
     const { SsmOperatorSwitch } = require('../adapters/aws/ssm-switch') as typeof import('../adapters/aws/ssm-switch');
     operatorSwitch = new SsmOperatorSwitch({ parameterName: e.BREAKER_SWITCH_PARAMETER, client: sharedSsmClient(), ttlMs: 1000 });
   }
 
+  const replayQueue = e.REPLAY_QUEUE_FILE
+    ? new (require('../adapters/file/replay-queue-file') as typeof import('../adapters/file/replay-queue-file')).FileReplayQueueStore(e.REPLAY_QUEUE_FILE)
+    : undefined;
   const settings = { ...((e.SEARCH_PROXY_SETTINGS as Record<string, unknown> | undefined) ?? {}), ...(e.SEARCH_PROXY_MODE ? { mode: e.SEARCH_PROXY_MODE } : {}) };
   const proxy = searchProxy({
     primary,
@@ -106,6 +121,9 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
     settings,
     stateStore,
     operatorSwitch,
+    stageSwitch: operatorSwitch,
+    // writes only when both stores say how to take them
+    ...(primary.writable && fallback.writable ? { writers: { primary, fallback }, replayQueue } : {}),
     breaker: { switchRefreshMs: e.BREAKER_SWITCH_TTL_MS },
     metrics: opts.metrics,
     ...(opts.metrics.text ? { metricsText: opts.metrics.text } : {}),
@@ -114,19 +132,22 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
     onError: opts.onError,
   });
   if (operatorSwitch || stateStore) await Promise.all(Object.values(proxy.breakers).map((b) => b.sync(true)));
+  await proxy.startWrites({ background: !opts.awaitBackground });
   return {
     proxy,
     handler: async (req) => {
       try {
         return await proxy.handler(req);
       } finally {
+        // Lambda runs nothing between invocations: replay a little after each answer while writes are behind
+        if (opts.awaitBackground && proxy.writer && proxy.writer.stats().syncLag > 0) await proxy.writer.replayOnce(1).catch((err: unknown) => opts.onError('replay', err));
         // the breaker-open alarm and alert read BreakerState: recorded with every answer, on every runtime
         proxy.recordStates();
         opts.metrics.flush();
       }
     },
     close: async () => {
-      await proxy.drain();
+      await proxy.close();
       primary.close();
       fallback.close();
       await stateStore?.close();

@@ -1,8 +1,8 @@
-import { GetParameterCommand, ParameterNotFound, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
-import { switchPositionSchema, type OperatorSwitch, type SwitchPosition } from '../../core/search/breaker/ports';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
+import type { OperatorSwitch, SwitchPosition } from '../../core/search/breaker/ports';
 import type { Clock } from '../../core/clock';
-import { formatZodError } from '../../core/validation-util';
+import { parseSwitchValue, positionIn, stageIn, withStage, type SwitchValue } from '../../core/search/switch-value';
+import type { ProxyStage, StageSwitch } from '../../core/search/writes';
 
 export interface SsmSwitchOptions {
   /** e.g. `/migration-monitor/prod/search-proxy/breaker-switch`. */
@@ -14,24 +14,20 @@ export interface SsmSwitchOptions {
   clock?: Clock;
 }
 
-/**
- * The parameter holds either one position for every breaker (`auto`, `open`, `closed`) or a JSON object by
- * breaker name, with `*` as the default: `{"search-primary": "open", "*": "auto"}`.
- */
-export const switchValueSchema = z.union([switchPositionSchema, z.record(z.string(), switchPositionSchema)]);
+export { switchValueSchema } from '../../core/search/switch-value';
 
 /**
  * Operator switch in SSM Parameter Store, cached for `ttlMs` (one GetParameter per TTL however many breakers
  * and calls ask). A missing parameter means no override (`auto`); an unreadable or invalid one throws, and the
  * breaker keeps its last position and reports a sync error.
  */
-export class SsmOperatorSwitch implements OperatorSwitch {
+export class SsmOperatorSwitch implements OperatorSwitch, StageSwitch {
   readonly kind = 'ssm';
   private readonly client: SSMClient;
   private readonly ttlMs: number;
   private readonly now: () => number;
-  private cached: { at: number; value: z.infer<typeof switchValueSchema> } | null = null;
-  private inFlight: Promise<z.infer<typeof switchValueSchema>> | null = null;
+  private cached: { at: number; value: SwitchValue } | null = null;
+  private inFlight: Promise<SwitchValue> | null = null;
 
   constructor(private readonly opts: SsmSwitchOptions) {
     this.client = opts.client ?? new SSMClient(opts.clientConfig ?? {});
@@ -40,11 +36,15 @@ export class SsmOperatorSwitch implements OperatorSwitch {
   }
 
   async position(breakerName: string): Promise<SwitchPosition> {
-    const v = await this.value();
-    return typeof v === 'string' ? v : (v[breakerName] ?? v['*'] ?? 'auto');
+    return positionIn(await this.value(), breakerName);
   }
 
-  private async value(): Promise<z.infer<typeof switchValueSchema>> {
+  /** The migration stage held under `mode`, or null (the deployment's settings decide). */
+  async stage(): Promise<ProxyStage | null> {
+    return stageIn(await this.value());
+  }
+
+  private async value(): Promise<SwitchValue> {
     if (this.cached && this.now() - this.cached.at < this.ttlMs) return this.cached.value;
     this.inFlight ??= this.read().finally(() => {
       this.inFlight = null;
@@ -52,7 +52,7 @@ export class SsmOperatorSwitch implements OperatorSwitch {
     return this.inFlight;
   }
 
-  private async read(): Promise<z.infer<typeof switchValueSchema>> {
+  private async read(): Promise<SwitchValue> {
     let raw: string | undefined;
     try {
       const r = await this.client.send(new GetParameterCommand({ Name: this.opts.parameterName, WithDecryption: true }));
@@ -60,23 +60,29 @@ export class SsmOperatorSwitch implements OperatorSwitch {
     } catch (e) {
       if (!(e instanceof ParameterNotFound)) throw e;
     }
-    const value = raw === undefined ? 'auto' : parseSwitch(raw, this.opts.parameterName);
+    const value = raw === undefined ? 'auto' : parseSwitchValue(raw, `parameter ${this.opts.parameterName}`);
     this.cached = { at: this.now(), value };
     return value;
   }
 }
 
-function parseSwitch(raw: string, name: string): z.infer<typeof switchValueSchema> {
-  const text = raw.trim();
-  let candidate: unknown = text;
-  if (text.startsWith('{')) {
-    try {
-      candidate = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`parameter ${name} is not valid JSON: ${(e as Error).message}`);
-    }
+/**
+ * Move the stage in the switch parameter (cutover, rollback), keeping its breaker positions. Returns the
+ * stage before and after. The proxies read it within their refresh interval.
+ */
+export async function setSsmStage(client: SSMClient, parameterName: string, stage: ProxyStage): Promise<{ from: ProxyStage | null; to: ProxyStage }> {
+  const current = await readSsmSwitch(client, parameterName);
+  await client.send(new PutParameterCommand({ Name: parameterName, Value: withStage(current, stage), Type: 'String', Overwrite: true }));
+  return { from: current === null ? null : stageIn(current), to: stage };
+}
+
+/** The switch parameter's value, or null when it does not exist. */
+export async function readSsmSwitch(client: SSMClient, parameterName: string): Promise<SwitchValue | null> {
+  try {
+    const r = await client.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }));
+    return r.Parameter?.Value === undefined ? null : parseSwitchValue(r.Parameter.Value, `parameter ${parameterName}`);
+  } catch (e) {
+    if (e instanceof ParameterNotFound) return null;
+    throw e;
   }
-  const r = switchValueSchema.safeParse(candidate);
-  if (!r.success) throw new Error(`parameter ${name} must be auto, open, closed or a JSON object of those by breaker name: ${formatZodError(r.error)}`);
-  return r.data;
 }

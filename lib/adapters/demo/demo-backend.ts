@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../../core/errors';
 import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
 import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search/query';
+import { deleteRequestSchema, upsertRequestSchema, WRITE_LIMITS } from '../../core/search/writes';
 import { parseOrThrow } from '../../core/validation-util';
 import { serveHttp, type RunningServer } from '../http/server';
 import { prng } from '../../core/random';
@@ -82,7 +83,69 @@ export class DemoIndex {
   }
 }
 
-export const DEMO_MODES = ['ok', 'down', 'slow', 'error'] as const;
+/**
+ * Documents written through `/upsert` and `/delete`, kept beside the generated index. A write applies only
+ * when its version is newer than the one held for its id (a delete leaves a tombstone with its version), so
+ * replays and reordered writes change nothing.
+ */
+export class DemoRecords {
+  private readonly records = new Map<string, { version: number; vector?: number[]; metadata?: Record<string, unknown>; deleted: boolean }>();
+  /** Writes applied and writes ignored as stale (not newer than what is held). */
+  applied = 0;
+  stale = 0;
+
+  put(id: string, version: number, vector: number[] | undefined, metadata: Record<string, unknown> | undefined, deleted: boolean): void {
+    const cur = this.records.get(id);
+    if (cur && cur.version >= version) {
+      this.stale++;
+      return;
+    }
+    this.applied++;
+    this.records.set(id, { version, deleted, ...(vector ? { vector } : {}), ...(metadata ? { metadata } : {}) });
+  }
+
+  get(id: string) {
+    const r = this.records.get(id);
+    return r ? { id, ...r } : null;
+  }
+
+  /** Ids in order after `after`, tombstones included. */
+  list(after: string | null, limit: number): Array<{ id: string; version: number; deleted: boolean }> {
+    return [...this.records.keys()]
+      .filter((id) => after === null || id > after)
+      .sort()
+      .slice(0, limit)
+      .map((id) => ({ id, version: this.records.get(id)!.version, deleted: this.records.get(id)!.deleted }));
+  }
+
+  /** Live (not deleted) ids. */
+  liveIds(): string[] {
+    return [...this.records].filter(([, r]) => !r.deleted).map(([id]) => id);
+  }
+
+  has(id: string): boolean {
+    return this.records.has(id);
+  }
+
+  /** Hits among written documents, cosine similarity, best first. */
+  search(q: SearchQuery): SearchHit[] {
+    const qn = Math.sqrt(q.vector.reduce((a, x) => a + x * x, 0)) || 1;
+    const hits: SearchHit[] = [];
+    for (const [id, r] of this.records) {
+      if (r.deleted || !r.vector || r.vector.length !== q.vector.length) continue;
+      let dot = 0;
+      let n = 0;
+      r.vector.forEach((x, i) => {
+        dot += x * q.vector[i]!;
+        n += x * x;
+      });
+      hits.push({ id, score: Math.round((dot / ((Math.sqrt(n) || 1) * qn)) * 1e6) / 1e6, ...(r.metadata ? { metadata: r.metadata } : {}) });
+    }
+    return hits.sort((a, b) => b.score - a.score).slice(0, q.topK);
+  }
+}
+
+export const DEMO_MODES = ['ok', 'down', 'slow', 'error', 'flaky'] as const;
 export type DemoMode = (typeof DEMO_MODES)[number];
 export const demoModeSchema = z.strictObject({
   mode: z.enum(DEMO_MODES),
@@ -111,6 +174,8 @@ export interface DemoBackendStatus {
   requests: number;
   /** Requests being held right now by `slow`. */
   holding: number;
+  /** Write requests received, writes applied, writes ignored as not newer than the stored version. */
+  writes: { requests: number; applied: number; stale: number };
 }
 
 /**
@@ -123,7 +188,9 @@ export class DemoBackend {
   private slowMs: number;
   private errorStatus = 503;
   private requests = 0;
+  private writeRequests = 0;
   private port = 0;
+  readonly records = new DemoRecords();
   private readonly host: string;
   private readonly held = new Set<() => void>();
 
@@ -150,14 +217,58 @@ export class DemoBackend {
         path: '/search',
         handler: async (req) => {
           this.requests++;
-          if (this.mode === 'error') return json(this.errorStatus, { error: { code: 'unavailable', message: `${this.opts.name} is failing on purpose (demo mode "error")` } });
-          if (this.mode === 'slow') await this.hold(this.slowMs);
+          const fault = await this.fault(this.requests);
+          if (fault) return fault;
           const q = parseOrThrow(searchRequestSchema, parseJsonBody(req), 'search request');
-          return json(200, { results: this.opts.index.search(q) });
+          const written = this.records.search(q);
+          const base = this.opts.index.search({ ...q, topK: q.topK + written.length }).filter((h) => !this.records.has(h.id));
+          return json(200, { results: [...written, ...base].sort((a, b) => b.score - a.score).slice(0, q.topK) });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/upsert',
+        handler: async (req) => {
+          const fault = await this.fault(++this.writeRequests);
+          if (fault) return fault;
+          const b = parseOrThrow(upsertRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'upsert request');
+          const dims = this.opts.index.dimensions;
+          const wrong = b.vectors.find((v) => v.vector.length !== dims);
+          if (wrong) throw new DomainError('bad_request', `vector of "${wrong.id}" has ${wrong.vector.length} dimensions; this index has ${dims}`);
+          for (const v of b.vectors) this.records.put(v.id, v.version, v.vector, v.metadata, false);
+          return json(200, { upserted: b.vectors.length });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/delete',
+        handler: async (req) => {
+          const fault = await this.fault(++this.writeRequests);
+          if (fault) return fault;
+          const b = parseOrThrow(deleteRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'delete request');
+          for (const d of b.items) this.records.put(d.id, d.version, undefined, undefined, true);
+          return json(200, { deleted: b.items.length });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/records',
+        handler: async (req) => {
+          const limit = Math.min(10_000, Math.max(1, Number(req.query['limit'] ?? 1000) || 1000));
+          return json(200, { items: this.records.list(req.query['after'] ?? null, limit) });
         },
       },
       { method: 'GET', path: '/health', handler: async () => json(200, { status: 'ok', name: this.opts.name }) },
     ]);
+  }
+
+  /** The answer a fault mode gives instead of the real one (`slow` holds, then answers normally). `flaky` fails every other request. */
+  private async fault(n: number) {
+    if (this.mode === 'error' || (this.mode === 'flaky' && n % 2 === 0)) {
+      return json(this.errorStatus, { error: { code: 'unavailable', message: `${this.opts.name} is failing on purpose (demo mode "${this.mode}")` } });
+    }
+    if (this.mode === 'slow') await this.hold(this.slowMs);
+    return null;
   }
 
   /** Wait, unless the mode changes or the backend closes first. */
@@ -175,7 +286,7 @@ export class DemoBackend {
   }
 
   private async listen(): Promise<void> {
-    this.server = await serveHttp(this.handler(), { host: this.host, port: this.port });
+    this.server = await serveHttp(this.handler(), { host: this.host, port: this.port, maxBodyBytes: WRITE_LIMITS.maxBodyBytes });
     this.port = this.server.port;
   }
 
@@ -195,7 +306,7 @@ export class DemoBackend {
   }
 
   status(): DemoBackendStatus {
-    return { name: this.opts.name, url: this.url, mode: this.mode, slowMs: this.slowMs, errorStatus: this.errorStatus, requests: this.requests, holding: this.held.size };
+    return { name: this.opts.name, url: this.url, mode: this.mode, slowMs: this.slowMs, errorStatus: this.errorStatus, requests: this.requests, holding: this.held.size, writes: { requests: this.writeRequests, applied: this.records.applied, stale: this.records.stale } };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
 import { checkAuth } from '../../core/tracker/api';
+import type { NamedTokens } from '../../core/tracker/identity';
 import { searchProxy, type SearchProxy } from '../../core/search/proxy';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { StaticOperatorSwitch } from '../../core/search/breaker/ports';
@@ -10,6 +11,8 @@ import { httpVectorBackend } from '../http/vector-backend';
 import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
 import { serveHttp, type RunningServer } from '../http/server';
 import { PrometheusSink } from '../prometheus/sink';
+import { proxyStageSchema, StaticStageSwitch, WRITE_LIMITS } from '../../core/search/writes';
+import { FileReplayQueueStore } from '../file/replay-queue-file';
 
 export interface DemoProxyOptions {
   port?: number;
@@ -17,9 +20,11 @@ export interface DemoProxyOptions {
   /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. The mode defaults to $SEARCH_PROXY_MODE. */
   settings?: Partial<ProxySettings>;
   /** When set, the demo controls (`/demo/*`) need `Authorization: Bearer <token>`, like the tracker API. */
-  token?: string;
+  token?: string | NamedTokens;
   /** Errors and background problems. Default: stderr. */
   log?: (line: string) => void;
+  /** Keep writes a store missed in this file (durable across restarts). Default: memory. */
+  replayQueueFile?: string;
 }
 
 export interface DemoProxy {
@@ -52,6 +57,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
   const backends = { primary, fallback };
   const metrics = new PrometheusSink();
   const operatorSwitch = new StaticOperatorSwitch();
+  const stageSwitch = new StaticStageSwitch();
   const primaryClient = httpVectorBackend('primary', { kind: 'generic', url: primary.url });
   const fallbackClient = httpVectorBackend('fallback', { kind: 'generic', url: fallback.url });
   const proxy = searchProxy({
@@ -61,10 +67,13 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
     metrics,
     metricsText: () => metrics.text(),
     operatorSwitch,
+    stageSwitch,
+    writers: { primary: primaryClient, fallback: fallbackClient },
+    ...(opts.replayQueueFile ? { replayQueue: new FileReplayQueueStore(opts.replayQueueFile) } : {}),
     breaker: { switchRefreshMs: 1000 },
     onError: (ctx, e) => log(`search proxy: ${ctx}: ${(e as Error)?.stack ?? String(e)}`),
   });
-  for (const b of Object.values(proxy.breakers)) {
+  for (const b of [...Object.values(proxy.breakers), ...Object.values(proxy.writeBreakers ?? {})]) {
     b.on('open', (e) => log(`search proxy: breaker ${e.breaker} OPEN (${e.reason})`));
     b.on('half-open', (e) => log(`search proxy: breaker ${e.breaker} HALF-OPEN (${e.reason})`));
     b.on('close', (e) => log(`search proxy: breaker ${e.breaker} CLOSED (${e.reason})`));
@@ -91,6 +100,20 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
         return json(200, status);
       },
     },
+    // The local operator switch for the stage (Parameter Store on AWS): `migration-monitor cutover/rollback` move it.
+    { method: 'GET', path: '/admin/stage', handler: async () => json(200, { stage: proxy.stage(), mode: proxy.readMode(), switch: await stageSwitch.stage() }) },
+    {
+      method: 'POST',
+      path: '/admin/stage',
+      handler: async (req) => {
+        const { stage } = parseOrThrow(z.strictObject({ stage: proxyStageSchema.nullable() }), parseJsonBody(req), 'stage');
+        const from = proxy.stage();
+        stageSwitch.set(stage);
+        await proxy.refreshStage(true);
+        log(`search proxy: stage ${from} -> ${proxy.stage()}`);
+        return json(200, { stage: proxy.stage(), mode: proxy.readMode(), from });
+      },
+    },
     {
       method: 'POST',
       path: '/demo/switch',
@@ -110,13 +133,16 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
   const control = controlRoutes.map((r) => ({ ...r, handler: authed(r.handler) }));
   let server: RunningServer;
   try {
+    await proxy.startWrites();
     server = await serveHttp(router([...proxy.routes, ...control], (e) => log(`search proxy: ${(e as Error)?.stack ?? String(e)}`)), {
       port: opts.port ?? 0,
       host: opts.host ?? '127.0.0.1',
       browserGuard: true,
+      maxBodyBytes: WRITE_LIMITS.maxBodyBytes,
     });
   } catch (e) {
     // e.g. the port is taken: stop the backends already started
+    await proxy.close();
     primaryClient.close();
     fallbackClient.close();
     await Promise.all([primary.close(), fallback.close()]);
@@ -130,7 +156,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
     server,
     close: async () => {
       await server.close();
-      await proxy.drain();
+      await proxy.close();
       primaryClient.close();
       fallbackClient.close();
       await Promise.all([primary.close(), fallback.close()]);

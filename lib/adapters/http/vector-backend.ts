@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search/query';
+import type { VectorWriter, WriteBatch } from '../../core/search/writes';
 import { formatZodError } from '../../core/validation-util';
 
 /**
@@ -16,6 +17,24 @@ import { formatZodError } from '../../core/validation-util';
 
 const dotPath = z.string().regex(/^$|^[^.]+(\.[^.]+)*$/, 'a dot path like "hits.hits" or "" for the root');
 const primitive = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/**
+ * How a store takes a batch of writes. In `body` the exact string "{{items}}" becomes the rendered items and
+ * "{{idsExpr}}" a Milvus expression `id in ["a", "b"]`; `item` is rendered per item from "{{id}}",
+ * "{{vector}}", "{{version}}" and "{{metadata}}" (a key "..." whose value is "{{metadata}}" spreads the
+ * metadata into the item). `ndjson`: each item renders to an array of lines and the body is those lines
+ * (OpenSearch `_bulk`). `itemStatus`: bulk APIs answer 200 with per-item results; an item whose status is
+ * not in `ok` fails the batch (409, a newer version already stored, and 404 on delete are "done").
+ */
+export const writeMappingSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  body: z.unknown().optional(),
+  item: z.unknown(),
+  format: z.enum(['json', 'ndjson']).default('json'),
+  okWhen: z.strictObject({ path: dotPath, in: z.array(primitive).min(1) }).optional(),
+  itemStatus: z.strictObject({ results: dotPath, status: z.string().min(1), ok: z.array(z.number().int()).min(1) }).optional(),
+});
+export type WriteMapping = z.infer<typeof writeMappingSchema>;
 
 export const mappingSchema = z.strictObject({
   /** Path appended to the backend URL, e.g. `/v2/vectordb/entities/search`. */
@@ -35,6 +54,9 @@ export const mappingSchema = z.strictObject({
   /** Where an error response keeps its message. */
   errorMessage: dotPath.optional(),
   headers: z.record(z.string(), z.string()).default({}),
+  /** Writes through the proxy (`POST /upsert`, `POST /delete`); without them the store cannot be written. */
+  upsert: writeMappingSchema.optional(),
+  delete: writeMappingSchema.optional(),
 });
 export type HttpJsonMapping = z.infer<typeof mappingSchema>;
 
@@ -97,6 +119,21 @@ export function milvusMapping(o: { collection: string; vectorField: string; outp
     okWhen: { path: 'code', in: [0, 200] },
     errorMessage: 'message',
     headers: {},
+    // Milvus keeps `version` as a field but does not compare it: last writer wins (the replay queue keeps one, the newest, write per id).
+    upsert: {
+      path: '/v2/vectordb/entities/upsert',
+      body: { ...(o.dbName ? { dbName: o.dbName } : {}), collectionName: o.collection, data: '{{items}}' },
+      item: { id: '{{id}}', [o.vectorField]: '{{vector}}', version: '{{version}}', '...': '{{metadata}}' },
+      format: 'json',
+      okWhen: { path: 'code', in: [0, 200] },
+    },
+    delete: {
+      path: '/v2/vectordb/entities/delete',
+      body: { ...(o.dbName ? { dbName: o.dbName } : {}), collectionName: o.collection, filter: '{{idsExpr}}' },
+      item: '{{id}}',
+      format: 'json',
+      okWhen: { path: 'code', in: [0, 200] },
+    },
   };
 }
 
@@ -115,6 +152,22 @@ export function openSearchMapping(o: { index: string; vectorField: string; sourc
     metadata: '_source',
     errorMessage: 'error.reason',
     headers: {},
+    // External versioning: OpenSearch applies a write only when its version is higher than the stored one (409 otherwise: already newer).
+    upsert: {
+      path: '/_bulk',
+      item: [
+        { index: { _index: o.index, _id: '{{id}}', version: '{{version}}', version_type: 'external' } },
+        { [o.vectorField]: '{{vector}}', '...': '{{metadata}}' },
+      ],
+      format: 'ndjson',
+      itemStatus: { results: 'items', status: 'index.status', ok: [200, 201, 409] },
+    },
+    delete: {
+      path: '/_bulk',
+      item: [{ delete: { _index: o.index, _id: '{{id}}', version: '{{version}}', version_type: 'external' } }],
+      format: 'ndjson',
+      itemStatus: { results: 'items', status: 'delete.status', ok: [200, 404, 409] },
+    },
   };
 }
 
@@ -129,6 +182,8 @@ export function genericMapping(path = '/search'): HttpJsonMapping {
     metadata: 'metadata',
     errorMessage: 'error.message',
     headers: {},
+    upsert: { path: '/upsert', body: { vectors: '{{items}}' }, item: { id: '{{id}}', vector: '{{vector}}', metadata: '{{metadata}}', version: '{{version}}' }, format: 'json' },
+    delete: { path: '/delete', body: { items: '{{items}}' }, item: { id: '{{id}}', version: '{{version}}' }, format: 'json' },
   };
 }
 
@@ -178,6 +233,38 @@ function render(template: unknown, q: SearchQuery): unknown {
   return template;
 }
 
+const SPREAD = '...';
+
+/** Render a write template: exact "{{name}}" strings take the value (dropped when undefined), a "..." key spreads an object. */
+function fill(template: unknown, vars: Record<string, unknown>): unknown {
+  if (typeof template === 'string') {
+    const m = /^\{\{(\w+)\}\}$/.exec(template);
+    return m ? (Object.hasOwn(vars, m[1]!) ? vars[m[1]!] : template) : template;
+  }
+  if (Array.isArray(template)) return template.map((t) => fill(t, vars)).filter((v) => v !== undefined);
+  if (template && typeof template === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(template)) {
+      const r = fill(v, vars);
+      if (k === SPREAD) {
+        if (r && typeof r === 'object' && !Array.isArray(r)) for (const [mk, mv] of Object.entries(r)) if (!Object.hasOwn(out, mk) && mk !== '__proto__') out[mk] = mv;
+      } else if (r !== undefined) out[k] = r;
+    }
+    return out;
+  }
+  return template;
+}
+
+/** Path with `*` segments standing for "the first (only) value of this object" (bulk items are `{index: {...}}`). */
+function getLoosePath(value: unknown, path: string): unknown {
+  let cur = value;
+  for (const seg of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = seg === '*' ? Object.values(cur as Record<string, unknown>)[0] : (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
 export function getPath(value: unknown, path: string): unknown {
   if (path === '') return value;
   let cur = value;
@@ -198,7 +285,7 @@ export interface HttpVectorBackendOptions {
   maxSockets?: number;
 }
 
-export class HttpVectorBackend implements VectorBackend {
+export class HttpVectorBackend implements VectorBackend, VectorWriter {
   readonly description: string;
   private readonly base: URL;
   private readonly target: URL;
@@ -246,6 +333,53 @@ export class HttpVectorBackend implements VectorBackend {
     return list.map((hit, i) => this.toHit(hit, i));
   }
 
+  /** Whether the mapping says how to upsert and delete (Milvus, OpenSearch, generic; a custom mapping when it has both). */
+  get writable(): boolean {
+    return Boolean(this.opts.mapping.upsert && this.opts.mapping.delete);
+  }
+
+  /** Write a batch through the store's upsert or delete mapping. */
+  async write(batch: WriteBatch, signal: AbortSignal): Promise<void> {
+    const wm = batch.op === 'upsert' ? this.opts.mapping.upsert : this.opts.mapping.delete;
+    if (!wm) throw this.fail(`has no ${batch.op} mapping: it cannot be written through the proxy`, 501);
+    const items =
+      batch.op === 'upsert'
+        ? batch.vectors.map((v) => fill(wm.item, { id: v.id, vector: v.vector, version: v.version, metadata: v.metadata }))
+        : batch.items.map((d) => fill(wm.item, { id: d.id, version: d.version }));
+    let body: string;
+    if (wm.format === 'ndjson') {
+      body = items.flatMap((lines) => (Array.isArray(lines) ? lines : [lines])).map((l) => JSON.stringify(l) + '\n').join('');
+    } else {
+      const ids = batch.op === 'upsert' ? batch.vectors.map((v) => v.id) : batch.items.map((d) => d.id);
+      body = JSON.stringify(fill(wm.body ?? '{{items}}', { items, idsExpr: `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]` }));
+    }
+    const { status, text } = await this.post(body, signal, this.writeTarget(wm.path), wm.format === 'ndjson' ? 'application/x-ndjson' : 'application/json');
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (status >= 400) throw this.fail(`HTTP ${status}: ${text.slice(0, 200)}`, status);
+      throw this.fail(`answered the ${batch.op} with HTTP ${status} and a body that is not JSON: ${text.slice(0, 200)}`, 502);
+    }
+    if (status >= 400) throw this.fail(`HTTP ${status} on ${batch.op}: ${this.message(parsed) ?? text.slice(0, 200)}`, status);
+    if (wm.okWhen) {
+      const v = getPath(parsed, wm.okWhen.path);
+      if (!wm.okWhen.in.some((x) => x === v)) throw this.fail(`answered the ${batch.op} with ${wm.okWhen.path}=${JSON.stringify(v)}: ${this.message(parsed) ?? 'no message'}`, undefined);
+    }
+    if (wm.itemStatus) {
+      const list = getPath(parsed, wm.itemStatus.results);
+      if (!Array.isArray(list)) throw this.fail(`${batch.op} response has no array at "${wm.itemStatus.results}"`, 502);
+      const bad = list.map((it, i) => ({ i, st: getLoosePath(it, wm.itemStatus!.status) })).filter((x) => typeof x.st !== 'number' || !wm.itemStatus!.ok.includes(x.st));
+      if (bad.length) throw this.fail(`refused ${bad.length} of ${list.length} items of the ${batch.op} (first: item ${bad[0]!.i}, status ${String(bad[0]!.st)})`, 502);
+    }
+  }
+
+  private writeTarget(p: string): URL {
+    const t = new URL(p, this.base);
+    if (this.base.pathname !== '/') t.pathname = this.base.pathname.replace(/\/$/, '') + p;
+    return t;
+  }
+
   private toHit(hit: unknown, i: number): SearchHit {
     const m = this.opts.mapping;
     const id = getPath(hit, m.id);
@@ -275,11 +409,11 @@ export class HttpVectorBackend implements VectorBackend {
     return new VectorBackendError(`${this.description} ${message}`, status, this.opts.name);
   }
 
-  private post(body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  private post(body: string, signal: AbortSignal, target: URL = this.target, contentType?: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const req = this.transport.request(
-        this.target,
-        { method: 'POST', agent: this.agent, signal, headers: { ...this.headers, 'content-length': String(Buffer.byteLength(body)) } },
+        target,
+        { method: 'POST', agent: this.agent, signal, headers: { ...this.headers, ...(contentType ? { 'content-type': contentType } : {}), 'content-length': String(Buffer.byteLength(body)) } },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

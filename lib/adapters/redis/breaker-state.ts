@@ -54,6 +54,11 @@ export class RedisBreakerStateStore implements BreakerStateStore {
     return new RedisBreakerStateStore(redis, opts);
   }
 
+  /** The connection, shared with the operator switch on the same Redis (lib/adapters/redis/operator-switch.ts). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   private key(name: string): string {
     return `${this.prefix}:breaker:${name}`;
   }

@@ -4,7 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
@@ -23,7 +23,8 @@ export type Dimension =
   | 'Channel'
   | 'TenantId'
   | 'ViolationType'
-  | 'Handler';
+  | 'Handler'
+  | 'Status';
 
 export interface MetricSpec {
   /** CloudWatch / spec name (PascalCase). */
@@ -57,7 +58,7 @@ export const METRICS = {
   PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
   PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
   PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_duration_seconds', 'tracker', 'Time spent in a phase'),
-  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed'),
+  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back'),
   DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes', 'tracker', 'Total data migrated so far'),
   MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),
   ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_rate_percent', 'tracker', 'Failed operations as a percentage of all operations'),
@@ -65,6 +66,8 @@ export const METRICS = {
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
   PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
+  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it: 0 healthy, 1 degraded, 2 unhealthy'),
+  EstimatedCompletion: m('EstimatedCompletion', 'Seconds', 'gauge', ['MigrationId'], 'migration_estimated_completion_timestamp_seconds', 'tracker', 'When the migration is expected to complete (Unix time, seconds), from the observed rate; absent while paused, failed, done or without data'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   // circuit breaker and search proxy
   BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
@@ -81,6 +84,7 @@ export const METRICS = {
   VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)'),
   // reports
   ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'reports_produced_total', 'report', 'Reports delivered, by channel'),
+  AlertDeliveryFailures: m('AlertDeliveryFailures', 'Count', 'counter', ['Channel'], 'migration_alert_delivery_failures_total', 'tracker', 'Alert notification attempts that failed, by destination (email, pager, slack): each is retried with backoff'),
   ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
   // dual-write and cutover (log-driven tracking)
   EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
@@ -88,6 +92,8 @@ export const METRICS = {
   EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_to_copy', 'dual-write', 'Events to copy'),
   SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
   DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
+  DualWriteOperations: m('DualWriteOperations', 'Count', 'counter', ['Status'], 'dual_write_operations_total', 'dual-write', 'Items written through the search proxy, by status: success (both stores), queued (the follower missed it, kept for replay), single (one store in this stage), replayed, failed, refused'),
+  DualWriteLatency: m('DualWriteLatency', 'Milliseconds', 'histogram', [], 'dual_write_latency_seconds', 'dual-write', 'Time to answer a write through the search proxy (acknowledging store plus the bounded follower write)'),
   CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),
   // handler health (platform metrics on AWS/GCP; the handlers count their own errors for Prometheus)
   HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'handler_errors_total', 'handler', 'Handler invocations that ended in an error'),
@@ -103,18 +109,21 @@ export type MetricName = keyof typeof METRICS;
 export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly MetricName[] }> = [
   { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
   { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
-  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases'] },
+  { title: 'Estimated completion', metrics: ['EstimatedCompletion'] },
+  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth'] },
   { title: 'Phase durations', metrics: ['PhaseDuration'] },
   { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
   { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
   { title: 'Control events and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
   { title: 'Bulk copy: events copied and total', metrics: ['EventsCopied', 'EventsTotal'] },
   { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },
+  { title: 'Dual-write through the search proxy: operations and latency', metrics: ['DualWriteOperations', 'DualWriteLatency'] },
   { title: 'Cutover pause', metrics: ['CutoverPause'] },
   { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
   { title: 'Search proxy: requests, fallbacks, latency, shadow overlap', metrics: ['ProxyRequests', 'ProxyFallbacks', 'ProxyLatency', 'ShadowOverlap'] },
   { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
+  { title: 'Alert notifications: failed delivery attempts', metrics: ['AlertDeliveryFailures'] },
   { title: 'Handler health', metrics: ['HandlerErrors'] },
 ];
 

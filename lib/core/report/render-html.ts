@@ -35,6 +35,7 @@ const STATUS_COLOR: Record<string, string> = {
   in_progress: '#0969da',
   paused: '#9a6700',
   failed: '#cf222e',
+  rolled_back: '#9a6700',
   pending: '#57606a',
   skipped: '#57606a',
   not_started: '#57606a',

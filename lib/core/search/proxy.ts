@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CircuitBreaker } from './breaker/circuit-breaker';
 import { BreakerOpenError, BreakerTimeoutError, errorStatus } from './breaker/errors';
 import type { BreakerOptions } from './breaker/options';
@@ -11,7 +11,12 @@ import type { Observation, ObservationSink } from '../metrics/observation';
 import type { HealthStatus } from '../tracker/views';
 import { parseOrThrow } from '../validation-util';
 import { parseSearchRequest, queryFault, type SearchHit, type SearchQuery, type VectorBackend } from './query';
-import { proxySettingsSchema, type BackendRole, type ProxySettings } from './settings';
+import { proxySettingsSchema, type BackendRole, type ProxyMode, type ProxySettings } from './settings';
+import { DualWriter } from './dual-writer';
+import { MemoryReplayQueueStore, ReplayQueue, type ReplayQueueStore } from './replay-queue';
+import { parseDeleteRequest, parseUpsertRequest, readModeFor, stageForMode, writePlan, type ProxyStage, type StageSwitch, type VectorWriter, type WriteBatch } from './writes';
+import { spanEvent, withSpan } from '../tracing';
+import { traceHttp } from '../tracing-http';
 
 /**
  * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a
@@ -43,6 +48,14 @@ export interface SearchProxyOptions {
   now?: () => number;
   /** Server faults and background problems (shadow errors, shared-state errors) for the log. */
   onError?: (context: string, error: unknown) => void;
+  /** Writes (`POST /upsert`, `/delete`): both stores' writers. Without them those routes answer 404. */
+  writers?: Record<BackendRole, VectorWriter>;
+  /** Where writes a follower store missed are kept until replayed (default: memory, lost on restart). */
+  replayQueue?: ReplayQueueStore;
+  /** The operator's stage (Parameter Store, Redis, the local admin route); read every `stageRefreshMs`. */
+  stageSwitch?: StageSwitch;
+  /** Epoch ms (queue timestamps). */
+  wallNow?: () => number;
 }
 
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'client_error';
@@ -99,6 +112,12 @@ export class SearchProxy {
   private shadowCredit = 0;
   private readonly shadow: ShadowStats = { compared: 0, failed: 0, skipped: 0, meanOverlap: null, lastOverlap: null };
   private overlapSum = 0;
+  readonly writeBreakers: Record<BackendRole, CircuitBreaker> | null = null;
+  readonly writer: DualWriter | null = null;
+  private readonly queue: ReplayQueue | null = null;
+  private switchStage: ProxyStage | null = null;
+  private stageNextAt = 0;
+  private stageReading: Promise<void> | null = null;
 
   constructor(private readonly opts: SearchProxyOptions) {
     this.settings = parseOrThrow(proxySettingsSchema, opts.settings ?? {}, 'search proxy settings');
@@ -109,7 +128,7 @@ export class SearchProxy {
     // A listener's bug (metrics, logs) is logged; it never changes a search's outcome nor silences the others.
     const onListenerError = (e: unknown, event: string) => this.opts.onError?.(`breaker listener (${event})`, e);
     this.registry = new BreakerRegistry({ onListenerError });
-    const make = (role: BackendRole) => {
+    const make = (role: string) => {
       const b = new CircuitBreaker({
         consecutiveFailures: s.consecutiveFailures,
         errorThresholdPercent: s.errorThresholdPercent,
@@ -135,7 +154,24 @@ export class SearchProxy {
       return b;
     };
     this.breakers = { primary: make('primary'), fallback: make('fallback') };
+    if (opts.writers) {
+      // The writes' own breakers: a follower store failing its writes never opens the search breakers, and back.
+      this.writeBreakers = { primary: make('write-primary'), fallback: make('write-fallback') };
+      this.queue = new ReplayQueue(opts.replayQueue ?? new MemoryReplayQueueStore(), s.maxReplayQueue);
+      this.writer = new DualWriter({
+        writers: opts.writers,
+        breakers: this.writeBreakers,
+        queue: this.queue,
+        settings: s,
+        tenant: s.breakerPrefix,
+        record: (m, l, v, mode) => this.record(m, l, v, mode),
+        now: this.now,
+        wallNow: opts.wallNow ?? Date.now,
+        onError: opts.onError,
+      });
+    }
     this.registry.onTransition((t) => {
+      spanEvent('breaker.state_change', { 'migration.breaker': t.breaker, 'migration.breaker.from': t.from, 'migration.breaker.to': t.to, 'migration.breaker.reason': t.reason });
       this.record('BreakerTransitions', { Breaker: t.breaker, ToState: t.to }, 1, 'add');
       this.record('BreakerState', { Breaker: t.breaker }, STATE_VALUE[t.to], 'set');
     });
@@ -143,9 +179,16 @@ export class SearchProxy {
     this.routes = [
       { method: 'POST', path: '/search', handler: async (req) => this.search(parseSearchRequest(req)) },
       { method: 'GET', path: '/health', handler: async () => this.health() },
+      ...(this.writer
+        ? [
+            { method: 'POST' as const, path: '/upsert', handler: async (req: Parameters<Route['handler']>[0]) => this.write(parseUpsertRequest(req)) },
+            { method: 'POST' as const, path: '/delete', handler: async (req: Parameters<Route['handler']>[0]) => this.write(parseDeleteRequest(req)) },
+            { method: 'GET' as const, path: '/reconcile', handler: async () => this.reconcile() },
+          ]
+        : []),
       { method: 'GET', path: '/metrics', handler: async () => this.metrics() },
     ];
-    this.handler = router(this.routes, (e) => this.opts.onError?.('request', e));
+    this.handler = traceHttp(router(this.routes, (e) => this.opts.onError?.('request', e)), 'search-proxy');
   }
 
   private record(metric: Observation['metric'], labels: Observation['labels'], value: number, mode: Observation['mode']): void {
@@ -157,10 +200,21 @@ export class SearchProxy {
    * invocation, so the breaker-open alarm sees a datapoint in every minute with traffic.
    */
   recordStates(): void {
-    for (const b of Object.values(this.breakers)) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
+    if (this.writer) this.record('SyncLag', { TenantId: this.settings.breakerPrefix }, this.writer.stats().syncLag, 'set');
+    for (const b of [...Object.values(this.breakers), ...Object.values(this.writeBreakers ?? {})]) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
   }
 
-  private async call(role: BackendRole, query: SearchQuery, timeoutMs: number): Promise<CallResult> {
+  /** One backend call through its breaker, in a client span: the breaker's decision, the outcome, the error. */
+  private call(role: BackendRole, query: SearchQuery, timeoutMs: number, purpose: 'serve' | 'fallback' | 'shadow' | 'probe' = 'serve'): Promise<CallResult> {
+    return withSpan(`migration.search.${purpose === 'serve' ? 'backend' : purpose}`, { kind: 'client', attributes: { 'migration.backend': role, 'migration.breaker.state': this.breakers[role].state, 'migration.search.timeout_ms': timeoutMs } }, async (span) => {
+      const r = await this.callBackend(role, query, timeoutMs);
+      span.setAttributes({ 'migration.outcome': r.outcome, 'migration.search.duration_ms': r.ms });
+      if (r.outcome !== 'success') span.recordException(r.error);
+      return r;
+    });
+  }
+
+  private async callBackend(role: BackendRole, query: SearchQuery, timeoutMs: number): Promise<CallResult> {
     const t0 = this.now();
     const backend = this.backends[role];
     let result: CallResult;
@@ -178,10 +232,20 @@ export class SearchProxy {
   }
 
   /** Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). */
-  async search(query: SearchQuery): Promise<HttpResponse> {
+  search(query: SearchQuery): Promise<HttpResponse> {
+    return withSpan('migration.search', { attributes: { 'migration.search.mode': this.settings.mode, 'migration.search.top_k': query.topK } }, async (span) => {
+      const res = await this.answer(query);
+      span.setAttributes({ 'migration.backend': res.headers['x-search-backend'], 'migration.search.degraded': res.headers['x-search-degraded'], 'http.response.status_code': res.status });
+      if (res.status >= 500) span.setStatus('error', 'no vector backend could answer');
+      return res;
+    });
+  }
+
+  private async answer(query: SearchQuery): Promise<HttpResponse> {
     const fault = queryFault(query);
     if (fault) return errorResponse(fault);
     const started = this.now();
+    await this.stageDue();
     if (this.opts.awaitSync) await Promise.all([this.breakers.primary.syncIfStale(), this.breakers.fallback.syncIfStale()]);
     const s = this.settings;
     const remaining = () => Math.floor(s.deadlineMs - (this.now() - started));
@@ -194,7 +258,8 @@ export class SearchProxy {
     if (!served && first.outcome === 'client_error') return this.clientError(first);
     if (!served && backup) {
       const left = remaining();
-      second = left >= 1 ? await this.call(backup, query, left) : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      spanEvent('fallback', { 'migration.backend': backup, 'migration.search.first_outcome': first.outcome });
+      second = left >= 1 ? await this.call(backup, query, left, 'fallback') : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
       if (second.outcome === 'success') {
         served = second;
         this.record('ProxyFallbacks', {}, 1, 'add');
@@ -202,7 +267,7 @@ export class SearchProxy {
     }
     if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
 
-    const copied = s.mode === 'shadow' && served === first && this.startShadow(served, query);
+    const copied = this.readMode() === 'shadow' && served === first && this.startShadow(served, query);
     if (backup && served === first && !copied) this.probeIfDue(backup, query);
     if (this.opts.awaitShadow) await this.drain();
     await Promise.all([this.breakers.primary.flush(), this.breakers.fallback.flush()]);
@@ -218,7 +283,8 @@ export class SearchProxy {
         servedBy: served.role,
         degraded,
         ...(reason ? { degradedReason: reason } : {}),
-        mode: s.mode,
+        mode: this.readMode(),
+        stage: this.stage(),
         tookMs: Math.round((this.now() - started) * 100) / 100,
       },
       headers,
@@ -238,11 +304,75 @@ export class SearchProxy {
     return json(503, { error: { code: 'backends_unavailable', message: `no vector backend could answer: ${message}`, details: reasons } }, headers);
   }
 
+  /** The stage in force: the operator switch's, else the settings' stage, else the one the read mode implies. */
+  stage(): ProxyStage {
+    return this.switchStage ?? this.settings.stage ?? stageForMode(this.settings.mode);
+  }
+
+  /** How searches are served: by the stage when one is set (switch or settings), else the `mode` setting. */
+  readMode(): ProxyMode {
+    const stage = this.switchStage ?? this.settings.stage;
+    return stage ? readModeFor(stage) : this.settings.mode;
+  }
+
+  /** Read the operator switch's stage (`force`: now). Never rejects: a failed read keeps the last stage. */
+  refreshStage(force = false): Promise<void> {
+    const sw = this.opts.stageSwitch;
+    if (!sw) return Promise.resolve();
+    if (force && this.stageReading) return this.stageReading.then(() => this.refreshStage(true));
+    if (!force && (this.stageReading || this.now() < this.stageNextAt)) return this.stageReading ?? Promise.resolve();
+    this.stageNextAt = this.now() + this.settings.stageRefreshMs;
+    this.stageReading = sw
+      .stage()
+      .then((st) => {
+        this.switchStage = st;
+      })
+      .catch((e) => this.opts.onError?.(`stage switch (${sw.kind})`, e))
+      .finally(() => {
+        this.stageReading = null;
+      });
+    return this.stageReading;
+  }
+
+  private async stageDue(): Promise<void> {
+    const p = this.refreshStage();
+    if (this.opts.awaitSync) await p;
+  }
+
+  /** Load the replay queue a previous process left and start replaying in the background (not on Lambda). */
+  async startWrites(opts: { background?: boolean } = {}): Promise<void> {
+    await this.refreshStage(true);
+    if (!this.queue || !this.writer) return;
+    await this.queue.load();
+    if (opts.background !== false) this.writer.start();
+  }
+
+  private async write(batch: WriteBatch): Promise<HttpResponse> {
+    await this.stageDue();
+    if (this.opts.awaitSync) await Promise.all(Object.values(this.writeBreakers!).map((b) => b.syncIfStale()));
+    const r = await this.writer!.write(batch, this.stage());
+    await Promise.all(Object.values(this.writeBreakers!).map((b) => b.flush()));
+    return r;
+  }
+
+  private reconcile(): HttpResponse {
+    const w = this.writer!;
+    const pending = w.pending(1000);
+    return json(200, {
+      stage: this.stage(),
+      syncLag: w.stats().syncLag,
+      // acknowledged by one store and not (yet) in the other: what replay will write, per store that lacks it
+      missingFrom: pending,
+      truncated: pending.primary.length >= 1000 || pending.fallback.length >= 1000,
+    });
+  }
+
   /** Which store answers first, and which one answers when it cannot (none in fallback-only mode). */
   private roles(): { serving: BackendRole; backup: BackendRole | null } {
     const s = this.settings;
-    if (s.mode === 'fallback-only') return { serving: 'fallback', backup: null };
-    if (s.mode === 'shadow' && s.shadowServe === 'fallback') return { serving: 'fallback', backup: 'primary' };
+    const mode = this.readMode();
+    if (mode === 'fallback-only') return { serving: 'fallback', backup: null };
+    if (mode === 'shadow' && s.shadowServe === 'fallback') return { serving: 'fallback', backup: 'primary' };
     return { serving: 'primary', backup: 'fallback' };
   }
 
@@ -253,7 +383,7 @@ export class SearchProxy {
    */
   private probeIfDue(role: BackendRole, query: SearchQuery): void {
     if (!this.breakers[role].probeDue()) return;
-    this.track(this.call(role, query, this.settings.deadlineMs).then(() => undefined));
+    this.track(this.call(role, query, this.settings.deadlineMs, 'probe').then(() => undefined));
   }
 
   private track(p: Promise<void>): void {
@@ -270,7 +400,7 @@ export class SearchProxy {
     }
     this.shadowCredit -= 1;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
-    const p = this.call(other, query, this.settings.deadlineMs).then((r) => {
+    const p = this.call(other, query, this.settings.deadlineMs, 'shadow').then((r) => {
       if (r.outcome !== 'success') {
         this.shadow.failed++;
         return;
@@ -291,6 +421,13 @@ export class SearchProxy {
     while (this.shadowInFlight.size) await Promise.all([...this.shadowInFlight]);
   }
 
+  /** Stop replaying and close the replay queue (shutdown). */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.writer?.stop();
+    await this.queue?.close();
+  }
+
   shadowStats(): ShadowStats {
     return { ...this.shadow };
   }
@@ -303,10 +440,17 @@ export class SearchProxy {
   health(): HttpResponse {
     const p = this.breakers.primary.stats();
     const f = this.breakers.fallback.stats();
-    const s = this.settings;
     const { serving, backup } = this.roles();
     const used = [serving, ...(backup ? [backup] : [])].map((r) => (r === 'primary' ? p : f));
-    const status: HealthStatus = used.every((b) => b.state === 'open') ? 'unhealthy' : used.some((b) => b.state !== 'closed') ? 'degraded' : 'healthy';
+    // The write breakers the stage uses count too: the breaker-open alarm reads them as well.
+    const wb = this.writeBreakers;
+    const plan = writePlan(this.stage());
+    const writesUsed = wb ? [plan.ack, ...(plan.follower ? [plan.follower] : [])].map((r) => wb[r].stats()) : [];
+    const status: HealthStatus = used.every((b) => b.state === 'open')
+      ? 'unhealthy'
+      : [...used, ...writesUsed].some((b) => b.state !== 'closed')
+        ? 'degraded'
+        : 'healthy';
     const view = (b: typeof p) => ({
       name: b.name,
       state: b.state,
@@ -316,11 +460,16 @@ export class SearchProxy {
       counts: b.counts,
       window: b.strategy,
     });
+    const mode = this.readMode();
     return json(status === 'unhealthy' ? 503 : 200, {
       status,
-      mode: s.mode,
+      mode,
+      stage: this.stage(),
       breakers: { primary: view(p), fallback: view(f) },
-      ...(s.mode === 'shadow' ? { shadow: this.shadowStats() } : {}),
+      ...(mode === 'shadow' ? { shadow: this.shadowStats() } : {}),
+      ...(this.writer && this.writeBreakers
+        ? { writes: { ...this.writer.stats(), breakers: { primary: view(this.writeBreakers.primary.stats()), fallback: view(this.writeBreakers.fallback.stats()) } } }
+        : {}),
     });
   }
 

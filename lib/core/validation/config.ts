@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
 import { TEXT_FIELD_TYPES } from './convert';
@@ -133,7 +133,12 @@ const compareFields = {
   numberTolerance: z.number().nonnegative().default(0),
 };
 const pair = { source: z.string().min(1), target: z.string().min(1) };
-const common = { name: name.optional(), description: z.string().max(1000).optional() };
+const common = {
+  name: name.optional(),
+  description: z.string().max(1000).optional(),
+  /** A cutover gate: its failure makes the migration unhealthy in the tracker (otherwise degraded). Default: options.gate. */
+  gate: z.boolean().optional(),
+};
 const successRate = z.number().min(0).max(100).optional();
 
 const latencyCheck = z
@@ -276,14 +281,18 @@ export const validationConfigSchema = z
         sortMemoryRows: positiveInt(10_000_000).default(100_000),
         /** Stop at the first failing check. */
         failFast: z.boolean().default(false),
+        /** Every check is a cutover gate (a check's own `gate` overrides): a failure makes the migration unhealthy, not only degraded. */
+        gate: z.boolean().default(false),
       })
       .prefault({}),
+    /** Read by `migration-monitor preflight` (lib/core/preflight/config.ts), so one file serves both. */
+    preflight: z.unknown().optional(),
     tracker: z
       .strictObject({
         /** Phase updated with the run's progress. */
         phase: z.string().min(1).max(64).default('validation'),
-        /** Complete the phase when the verdict is pass. */
-        completePhaseOnPass: z.boolean().default(false),
+        /** Complete the phase when the verdict is pass (a fail always fails it). */
+        completePhaseOnPass: z.boolean().default(true),
       })
       .prefault({}),
   });
@@ -357,6 +366,11 @@ export function validateConfig(input: unknown, env: Record<string, string | unde
 
 /** Parse config text: JSON when the file ends in .json or the text starts with `{`, YAML otherwise. */
 export function parseConfigText(text: string, filename = 'config', env: Record<string, string | undefined> = process.env): ValidationConfig {
+  return validateConfig(parseConfigDocument(text, filename), env);
+}
+
+/** The config file as a document (JSON or YAML), before env interpolation and the schema (preflight reads the same file). */
+export function parseConfigDocument(text: string, filename = 'config'): unknown {
   let doc: unknown;
   const asJson = /\.json$/i.test(filename) || /^\s*\{/.test(text);
   try {
@@ -366,7 +380,15 @@ export function parseConfigText(text: string, filename = 'config', env: Record<s
     throw configError(`${filename} is not valid ${asJson ? 'JSON' : 'YAML'}: ${msg}`);
   }
   if (doc === null || doc === undefined) throw configError(`${filename} is empty`);
-  return validateConfig(doc, env);
+  return doc;
+}
+
+/** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
+export function interpolateEnv(doc: unknown, env: Record<string, string | undefined>, problems: string[]): unknown {
+  const found: Array<{ path: (string | number)[]; message: string }> = [];
+  const value = interpolate(doc, env, [], found);
+  for (const p of found) problems.push(p.path.length ? `${p.path.join('.')}: ${p.message}` : p.message);
+  return value;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

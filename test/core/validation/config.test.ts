@@ -36,7 +36,7 @@ checks:
     expect(count).toMatchObject({ name: 'rows', tolerance: '0.5%' });
     expect(sample).toMatchObject({ name: 'sample-4', sampleSize: 1000, seed: 'migration-monitor', vector: { field: 'embedding', epsilon: 1e-5 } });
     expect(cfg.options).toMatchObject({ successRate: 99, maxReportedKeys: 50, failFast: false });
-    expect(cfg.tracker).toEqual({ phase: 'validation', completePhaseOnPass: false });
+    expect(cfg.tracker).toEqual({ phase: 'validation', completePhaseOnPass: true });
   });
 
   it('reads JSON too', () => {

@@ -1,0 +1,90 @@
+/**
+ * Where `migration-monitor cutover` and `rollback` move the search proxy's stage: the operator switch of
+ * each runtime. AWS: the SSM parameter the proxies read (`--switch-parameter`); GCP: the Redis key in the
+ * Memorystore instance they share (`--switch-redis` + `--switch-key`); local mode: the proxy's admin API
+ * (`--proxy`, default http://127.0.0.1:8081).
+ */
+import * as z from 'zod';
+import { proxyStageSchema, type ProxyStage } from '../core/search/writes';
+import { EnvError } from './env';
+
+export interface StageControl {
+  /** Where the switch is, for messages ("SSM parameter /mm/prod/search-proxy/breaker-switch"). */
+  readonly where: string;
+  /** The stage the switch holds (null: none set, the proxies' settings decide). */
+  current(): Promise<ProxyStage | null>;
+  set(stage: ProxyStage): Promise<{ from: ProxyStage | null; to: ProxyStage }>;
+  close(): Promise<void>;
+}
+
+export interface StageControlOptions {
+  switchParameter?: string;
+  region?: string;
+  switchRedis?: string;
+  switchKey?: string;
+  proxy?: string;
+  token?: string;
+}
+
+export const DEFAULT_PROXY_URL = 'http://127.0.0.1:8081';
+
+export async function stageControl(o: StageControlOptions): Promise<StageControl> {
+  const chosen = [o.switchParameter && '--switch-parameter', o.switchRedis && '--switch-redis', o.proxy && '--proxy'].filter(Boolean);
+  if (chosen.length > 1) throw new EnvError(`choose one operator switch: ${chosen.join(', ')} were all given`);
+  if (o.switchRedis && !o.switchKey) throw new EnvError('--switch-redis needs --switch-key (the key the proxies read: their BREAKER_SWITCH_REDIS_KEY)');
+  if (o.switchParameter) {
+    const { SSMClient } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+    const { readSsmSwitch, setSsmStage } = require('../adapters/aws/ssm-switch') as typeof import('../adapters/aws/ssm-switch');
+    const { stageIn } = require('../core/search/switch-value') as typeof import('../core/search/switch-value');
+    const client = new SSMClient(o.region ? { region: o.region } : {});
+    const name = o.switchParameter;
+    return {
+      where: `SSM parameter ${name}`,
+      current: async () => {
+        const v = await readSsmSwitch(client, name);
+        return v === null ? null : stageIn(v);
+      },
+      set: (stage) => setSsmStage(client, name, stage),
+      close: async () => client.destroy(),
+    };
+  }
+  if (o.switchRedis) {
+    const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
+    const { readRedisSwitch, setRedisStage } = require('../adapters/redis/operator-switch') as typeof import('../adapters/redis/operator-switch');
+    const { stageIn } = require('../core/search/switch-value') as typeof import('../core/search/switch-value');
+    const store = await RedisBreakerStateStore.connect(o.switchRedis);
+    const key = o.switchKey!;
+    return {
+      where: `Redis key ${key}`,
+      current: async () => {
+        const v = await readRedisSwitch(store.client, key);
+        return v === null ? null : stageIn(v);
+      },
+      set: (stage) => setRedisStage(store.client, key, stage),
+      close: () => store.close(),
+    };
+  }
+  const base = (o.proxy ?? DEFAULT_PROXY_URL).replace(/\/+$/, '');
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
+  const answer = z.object({ stage: proxyStageSchema }).loose();
+  const call = async (method: 'GET' | 'POST', body?: unknown) => {
+    let r: Response;
+    try {
+      r = await fetch(`${base}/admin/stage`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(10_000) });
+    } catch (e) {
+      throw new Error(`cannot reach the search proxy at ${base}: ${(e as Error).message}`);
+    }
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`the search proxy at ${base} answered HTTP ${r.status}: ${text.slice(0, 300)}`);
+    return answer.parse(JSON.parse(text));
+  };
+  return {
+    where: `the search proxy's admin API at ${base}`,
+    current: async () => (await call('GET')).stage,
+    set: async (stage) => {
+      const r = await call('POST', { stage });
+      return { from: (proxyStageSchema.safeParse(r['from']).data ?? null) as ProxyStage | null, to: r.stage };
+    },
+    close: async () => undefined,
+  };
+}
