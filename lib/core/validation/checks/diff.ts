@@ -1,6 +1,6 @@
-import { keyId, ROW_HASH, type FieldSelection, type Key, type SourceConnector } from '../connector';
-import { mergeJoin, orderedReader, verifyOrder, type RangeReader } from '../streams';
-import { getAll } from './sample';
+import { ROW_HASH, type Key } from '../connector';
+import { mergeJoin, orderedReader } from '../streams';
+import { DifferingRows, hashReader, sharedRowHash } from './row-hashes';
 import { DiffTally, type TallyState } from '../tally';
 import { exactPct, type CheckRunner } from './context';
 
@@ -25,18 +25,10 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
   const sel = { fields: c.fields, ignore: c.ignore };
   // both sides hash rows the same way (PostgreSQL ↔ PostgreSQL): stream keys and row hashes, read full rows
   // only where the hashes differ (and compare those with the vector epsilon and number tolerance)
-  const [hs, ht] = await Promise.all([sc.rowHashKind?.(sel, ctx.signal) ?? null, tc.rowHashKind?.(sel, ctx.signal) ?? null]);
-  const hashFirst = hs !== null && hs === ht && sc.ordered && tc.ordered;
-  let rowsFetched = 0;
-  let pending: Key[] = [];
-  const flush = async () => {
-    if (!pending.length) return;
-    const keys = pending;
-    pending = [];
-    const [a, b] = await Promise.all([getAll(sc, keys, ctx.signal), getAll(tc, keys, ctx.signal)]);
-    rowsFetched += a.size + b.size;
-    for (const k of keys) tally.pair(k, a.get(keyId(k)), b.get(keyId(k)));
-  };
+  const hs = await sharedRowHash(sc, tc, sel, ctx.signal);
+  const hashFirst = hs !== null;
+  const fetcher = new DifferingRows(sc, tc, tally, ctx.signal);
+  const flush = () => fetcher.flush();
   const src = hashFirst ? hashReader(sc, sel) : await orderedReader(sc, ctx.spooler, c.batchSize, ctx.signal);
   let sinceSave = 0;
   let last: Key | undefined = resume?.after;
@@ -47,7 +39,7 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
         for (const p of pairs) {
           if (hashFirst && p.src && p.tgt) {
             if (p.src.data[ROW_HASH] === p.tgt.data[ROW_HASH]) tally.identical();
-            else pending.push(p.key);
+            else fetcher.pending.push(p.key);
           } else tally.pair(p.key, p.src, p.tgt);
           last = p.key;
           if (++sinceSave >= c.checkpointEvery) {
@@ -57,7 +49,7 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
             await ctx.saveState({ after: last, tally: tally.s } satisfies DiffState);
           }
         }
-        if (pending.length >= c.batchSize) await flush();
+        if (fetcher.pending.length >= c.batchSize) await flush();
       }
       await flush();
     } finally {
@@ -82,13 +74,6 @@ export const diffCheck: CheckRunner<'diff'> = async (c, ctx) => {
       `${s.matched} of ${s.compared} records match (${exactPct(rate, s.matched === s.compared)}): ${s.missing} missing, ${s.changed} changed, ${s.orphans} orphans` +
       (c.vector ? `, max L2 ${s.maxVectorDistance.toPrecision(3)}` : '') +
       (reasons.length ? ` (${reasons.join('; ')})` : ''),
-    evidence: { mode: hashFirst ? 'row hashes compared, differing rows read' : 'rows compared', ...(hashFirst ? { rowHash: hs, rowsFetched } : {}), allowed: { missing: c.maxMissing, orphans: c.maxOrphans, changed: c.maxChanged }, resumedAfter: resume?.after ?? null, lastKey: last ?? null, ...tally.evidence() },
+    evidence: { mode: hashFirst ? 'row hashes compared, differing rows read' : 'rows compared', ...(hashFirst ? { rowHash: hs, rowsFetched: fetcher.rowsFetched } : {}), allowed: { missing: c.maxMissing, orphans: c.maxOrphans, changed: c.maxChanged }, resumedAfter: resume?.after ?? null, lastKey: last ?? null, ...tally.evidence() },
   };
 };
-
-/** Keys and row hashes in key order, straight from an ordered connector. */
-const hashReader = (c: SourceConnector, sel: FieldSelection): RangeReader => ({
-  label: c.label,
-  scan: (range, size, opts) => verifyOrder(c.scan({ ...range, batchSize: size, hashOf: sel, signal: opts?.signal }), c.label),
-  close: async () => {},
-});
