@@ -9,9 +9,18 @@
  *    with peak memory: the diff check merge-joins both sides batch by batch. Baseline: generating the two
  *    streams alone (what any comparison must at least pay), and what materializing both sides would take.
  *
- * Sizes: BENCH_VALIDATION_ROWS (default 20,000 rows per database), BENCH_VALIDATION_VECTORS (default 1,000,000).
+ * 3. Checksum and diff between two real PostgreSQL servers (one per side, as in a migration), 100,000 rows ×
+ *    768 floats per side generated in the databases: checksum wall time against a plain sequential scan of
+ *    the table measured in the same run (every value read: `sum(array_length(embedding, 1))`, both sides at
+ *    once), diff rows/s, the validator's peak RSS and each server's CPU (postmaster and its children, from
+ *    /proc). Targets: checksum ≤ 3× the scan, diff ≥ 20,000 rows/s, RSS ≤ 512 MB.
+ *
+ * Sizes: BENCH_VALIDATION_ROWS (default 20,000 rows per database), BENCH_VALIDATION_VECTORS (default 1,000,000),
+ * BENCH_VALIDATION_PG_ROWS (default 100,000). BENCH_VALIDATION_ONLY=pg runs only part 3.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
+import { validationDeps } from '../lib/compose/validation-runtime';
 import { validateConfig } from '../lib/core/validation/config';
 import type { Key, Row, ScanOptions, SourceConnector } from '../lib/core/validation/connector';
 import { runValidation } from '../lib/core/validation/engine';
@@ -36,8 +45,129 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: num
 }
 
 export async function run(): Promise<void> {
-  await sampledValidation();
-  await streamingVectors();
+  if (process.env['BENCH_VALIDATION_ONLY'] !== 'pg') {
+    await sampledValidation();
+    await streamingVectors();
+  }
+  await checksumAndDiffOnPostgres();
+}
+
+// ---------- 3. checksum and diff between two PostgreSQL servers ----------
+
+const PG_ROWS = Number(process.env['BENCH_VALIDATION_PG_ROWS'] ?? 100_000);
+const TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds of a PostgreSQL server: the postmaster (with its reaped children) and its live children. */
+function serverCpuSeconds(port: number): number {
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  const stat = (pid: string) => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return { ppid: f[1]!, utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
+    } catch {
+      return null; // exited meanwhile
+    }
+  };
+  const master = procs.find((pid) => {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return cmd[0]!.endsWith('/postgres') && cmd.includes('-p') && cmd[cmd.indexOf('-p') + 1] === String(port);
+    } catch {
+      return false;
+    }
+  });
+  if (!master) throw new Error(`no postmaster on port ${port}`);
+  const m = stat(master)!;
+  let ticks = m.utime + m.stime + m.cutime + m.cstime;
+  for (const pid of procs) {
+    const s = stat(pid);
+    if (s && s.ppid === master) ticks += s.utime + s.stime;
+  }
+  return ticks / TICKS;
+}
+
+async function checksumAndDiffOnPostgres(): Promise<void> {
+  const [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+  try {
+    const urls = [await a.createDatabase('source'), await b.createDatabase('target')];
+    const load = await measure(() =>
+      Promise.all(
+        urls.map(async (url, side) => {
+          const c = new Client({ connectionString: url });
+          await c.connect();
+          await c.query(
+            `CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name, (g * 7919 % 100000) / 100.0 AS price,
+               ARRAY(SELECT sin(g * 1000 + i)::real FROM generate_series(1, ${DIM}) i) AS embedding FROM generate_series(1, $1) g`,
+            [PG_ROWS],
+          );
+          await c.query('ALTER TABLE items ADD PRIMARY KEY (id)');
+          if (side === 1) {
+            // planted: 3 deleted, 2 orphans, 4 changed names, 5 vectors moved 1e-3
+            await c.query('DELETE FROM items WHERE id IN (17, 25000, 77777)');
+            await c.query(`INSERT INTO items SELECT id, 'orphan', 0, NULL FROM unnest(ARRAY[${PG_ROWS + 1}, ${PG_ROWS + 2}]) id`);
+            await c.query(`UPDATE items SET name = name || ' (edited)' WHERE id IN (5, 500, 5000, 50000)`);
+            await c.query(`UPDATE items SET embedding[1] = embedding[1] + 0.001 WHERE id IN (6, 600, 6000, 60000, 90000)`);
+          }
+          await c.query('VACUUM ANALYZE items');
+          await c.end();
+        }),
+      ),
+    );
+    process.stdout.write(`generated 2 × ${PG_ROWS.toLocaleString()} rows × ${DIM} floats on two PostgreSQL servers in ${(load.wallMs / 1000).toFixed(1)} s\n`);
+
+    const scanBoth = () =>
+      Promise.all(
+        urls.map(async (url) => {
+          const c = new Client({ connectionString: url });
+          await c.connect();
+          await c.query('SELECT sum(array_length(embedding, 1)), count(name), sum(price) FROM items');
+          await c.end();
+        }),
+      );
+    await scanBoth(); // warm the caches for every measurement alike
+    const scan = await measure(scanBoth);
+
+    const cfg = (kind: 'checksum' | 'diff') =>
+      validateConfig({
+        connectors: { src: { type: 'postgres', url: urls[0]!, table: 'items', key: 'id' }, dst: { type: 'postgres', url: urls[1]!, table: 'items', key: 'id' } },
+        checks: [{ name: kind, kind, source: 'src', target: 'dst', vector: { field: 'embedding', epsilon: 1e-4 }, ...(kind === 'diff' ? { batchSize: 5000 } : {}) }],
+      });
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const timed = async (kind: 'checksum' | 'diff') => {
+      const cpu0 = [serverCpuSeconds(a.port), serverCpuSeconds(b.port)];
+      const m = await measure(() => runValidation(cfg(kind), validationDeps(cfg(kind))));
+      const cpu = [serverCpuSeconds(a.port) - cpu0[0]!, serverCpuSeconds(b.port) - cpu0[1]!];
+      const ev = m.value.checks[0]!.evidence as Record<string, unknown>;
+      if (m.value.checks[0]!.error) throw new Error(`${kind}: ${m.value.checks[0]!.error}`);
+      return { ...m, cpu, ev, summary: m.value.checks[0]!.summary };
+    };
+    const scanCpu0 = [serverCpuSeconds(a.port), serverCpuSeconds(b.port)];
+    await scanBoth();
+    const scanCpu = [serverCpuSeconds(a.port) - scanCpu0[0]!, serverCpuSeconds(b.port) - scanCpu0[1]!];
+    const ck = await timed('checksum');
+    const df = await timed('diff');
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const rate = Number(df.ev['compared']) / (df.wallMs / 1000);
+    const sec = (x: number) => `${(x / 1000).toFixed(2)} s`;
+    process.stdout.write(
+      [
+        `baseline: plain sequential scan of both tables (every value read, in parallel): ${sec(scan.wallMs)} wall; DB CPU source ${scanCpu[0]!.toFixed(2)} s, target ${scanCpu[1]!.toFixed(2)} s`,
+        `checksum (${ck.ev['mode']}, ${ck.ev['checksumKind']}): ${sec(ck.wallMs)} wall = ${(ck.wallMs / scan.wallMs).toFixed(2)}× the scan (target ≤ 3×); ` +
+          `validator CPU ${sec(ck.cpuMs)}; DB CPU source ${ck.cpu[0]!.toFixed(2)} s, target ${ck.cpu[1]!.toFixed(2)} s; ${ck.ev['checksums'] !== undefined ? `${ck.ev['checksums']} range checksums, ` : ''}${ck.ev['rowsFetched']} full rows read`,
+        `  ${ck.summary}`,
+        `diff (${df.ev['mode']}): ${Number(df.ev['compared']).toLocaleString()} keys in ${sec(df.wallMs)} = ${Math.round(rate).toLocaleString()} rows/s (target ≥ 20,000); ` +
+          `validator CPU ${sec(df.cpuMs)}; DB CPU source ${df.cpu[0]!.toFixed(2)} s, target ${df.cpu[1]!.toFixed(2)} s; ${df.ev['rowsFetched']} full rows read`,
+        `  ${df.summary}`,
+        `validator peak RSS: ${mb(peak)} (target ≤ 512 MB)`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
 }
 
 // ---------- 1. sampled validation against PostgreSQL ----------

@@ -1,7 +1,7 @@
 import { Pool, types as pgTypes } from 'pg';
 import type { ConnectorConfig } from '../../core/validation/config';
 import type { ForeignKeyDef, SchemaObject, SchemaOptions, SchemaSnapshot, SequenceState } from '../../core/validation/schema';
-import { keyColumns, keyParts, keyTypes, type FieldSelection, type Key, type KeyRange, type KeyType, type RangeChecksum, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { keyColumns, keyParts, keyTypes, ROW_HASH, type FieldSelection, type Key, type KeyRange, type KeyType, type RangeChecksum, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type PgConfig = Extract<ConnectorConfig, { type: 'postgres' }>;
 
@@ -100,7 +100,9 @@ export class PgConnector implements SourceConnector {
 
   async *scan(opts: ScanOptions): AsyncGenerator<Row[]> {
     const t = await this.table();
-    const cols = opts.keysOnly ? '' : this.selectedColumns(t).map((c) => `, ${q(c.name)}`).join('');
+    const hashed = opts.hashOf && !opts.keysOnly ? this.hashColumns(t, opts.hashOf) : null;
+    if (opts.hashOf && !opts.keysOnly && !hashed) throw new Error(`${this.label}: cannot hash the selected fields (a field is not a column)`);
+    const cols = opts.keysOnly ? '' : hashed ? `, ${this.rowHash(t, [...t.keys, ...hashed])}::text AS __h` : this.selectedColumns(t).map((c) => `, ${q(c.name)}`).join('');
     let after = opts.after;
     for (;;) {
       opts.signal?.throwIfAborted();
@@ -111,7 +113,7 @@ export class PgConnector implements SourceConnector {
         values: params,
       });
       if (!r.rows.length) return;
-      const rows = r.rows.map((x: Record<string, unknown>) => this.toRow(t, x));
+      const rows = r.rows.map((x: Record<string, unknown>) => (hashed ? { key: this.keyOf(t, x), data: { [ROW_HASH]: x['__h'] } } : this.toRow(t, x)));
       yield rows;
       if (rows.length < opts.batchSize) return;
       after = rows[rows.length - 1]!.key;
@@ -151,14 +153,8 @@ export class PgConnector implements SourceConnector {
    */
   async checksum(range: KeyRange, sel: FieldSelection): Promise<RangeChecksum | null> {
     const t = await this.table();
-    const names = sel.fields ?? t.columns.filter((c) => !t.keys.includes(c) && !sel.ignore.includes(c.name)).map((c) => c.name).sort();
-    const cols: Column[] = [];
-    for (const n of names) {
-      const c = t.columns.find((x) => x.name === n);
-      if (!c) return null; // a field this table does not have: the engine compares from scans instead
-      if (t.keys.includes(c)) continue;
-      cols.push(c);
-    }
+    const cols = this.hashColumns(t, sel);
+    if (!cols) return null; // a field this table does not have: the engine compares from scans instead
     const all = [...t.keys, ...cols];
     const { where, params } = this.rangeWhere(t, range);
     const signature = all.map((c) => `${c.name}:${c.type}`).join(',');
@@ -181,6 +177,26 @@ export class PgConnector implements SourceConnector {
     });
     const n = Number(r.rows[0].n);
     return { count: n, digest: n ? `${r.rows[0].a}:${r.rows[0].b}` : 'empty', kind: `postgres-hash-v2:${signature}` };
+  }
+
+  /** The per-row hash `scan({ hashOf })` yields (the checksum's row hash); null before PostgreSQL 14. */
+  async rowHashKind(sel: FieldSelection): Promise<string | null> {
+    const t = await this.table();
+    const cols = this.hashColumns(t, sel);
+    if (!cols || t.hashing !== 'hash-record') return null;
+    return `postgres-hash-v2:${[...t.keys, ...cols].map((c) => `${c.name}:${c.type}`).join(',')}`;
+  }
+
+  /** The non-key columns a field selection hashes, sorted by name; null when a field is not a column. */
+  private hashColumns(t: TableInfo, sel: FieldSelection): Column[] | null {
+    const names = sel.fields ?? t.columns.filter((c) => !t.keys.includes(c) && !sel.ignore.includes(c.name)).map((c) => c.name).sort();
+    const cols: Column[] = [];
+    for (const n of names) {
+      const c = t.columns.find((x) => x.name === n);
+      if (!c) return null;
+      if (!t.keys.includes(c)) cols.push(c);
+    }
+    return cols;
   }
 
   /** The 64-bit hash of a row's columns, computed from values (see checksum). */

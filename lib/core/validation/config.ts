@@ -211,6 +211,12 @@ export const checkSchema = z.discriminatedUnion('kind', [
     ignore: compareFields.ignore,
     vector: compareFields.vector,
     numberTolerance: compareFields.numberTolerance,
+    /**
+     * auto: between two PostgreSQL tables, stream keys and row hashes (one pass per side, full rows read only
+     * where hashes differ); elsewhere hash-and-bisect. bisect: always hash-and-bisect (moves only checksums
+     * until ranges are small: for slow links; re-reads differing ranges).
+     */
+    strategy: z.enum(['auto', 'bisect']).default('auto'),
     /** Sub-ranges per level when a range's checksums differ. */
     segments: z.number().int().min(2).max(256).default(16),
     /** Ranges with at most this many rows are compared row by row. */

@@ -42,6 +42,11 @@ export interface ScanOptions extends KeyRange {
   batchSize: number;
   /** Only keys are needed (connectors may leave `data` empty). */
   keysOnly?: boolean;
+  /**
+   * Instead of the fields, each row's hash of these fields in `data[ROW_HASH]` (connectors with `rowHashKind`
+   * only): the diff then reads full rows only where the hashes differ.
+   */
+  hashOf?: FieldSelection;
   signal?: AbortSignal;
 }
 
@@ -77,6 +82,11 @@ export interface SourceConnector extends Partial<SchemaReader> {
    * null when these fields cannot be checksummed there (the engine then computes it from a scan).
    */
   checksum?(range: KeyRange, fields: FieldSelection, signal?: AbortSignal): Promise<RangeChecksum | null>;
+  /**
+   * Optional pushdown: the kind of per-row hash `scan({ hashOf })` yields for these fields, or null when it
+   * cannot hash them. Equal kinds on both sides: equal hashes mean equal rows.
+   */
+  rowHashKind?(fields: FieldSelection, signal?: AbortSignal): Promise<string | null>;
   /** Optional pushdown: `n` keys of the range that split it into about equal parts, ascending. */
   splitPoints?(range: KeyRange, n: number, signal?: AbortSignal): Promise<Key[]>;
   /**
@@ -86,6 +96,9 @@ export interface SourceConnector extends Partial<SchemaReader> {
   sampleKeys?(n: number, seed: string, signal?: AbortSignal): Promise<Key[]>;
   close(): Promise<void>;
 }
+
+/** Where `scan({ hashOf })` puts a row's hash. */
+export const ROW_HASH = '#hash';
 
 /**
  * Total order on keys: numbers before strings; numbers numerically; strings by Unicode code point; tuples

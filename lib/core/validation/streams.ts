@@ -97,8 +97,7 @@ export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]
   const x = new Cursor(a[Symbol.asyncIterator]());
   const y = new Cursor(b[Symbol.asyncIterator]());
   try {
-    await x.fill();
-    await y.fill();
+    await Promise.all([x.fill(), y.fill()]); // both sides read at once: each waits on its own database
     const first = [x.row, y.row];
     if (first[0] && first[1] && keyShape(first[0].key) !== keyShape(first[1].key)) {
       throw new CheckError(
@@ -127,8 +126,7 @@ export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]
       }
       if (out.length) yield out;
       if (x.done && y.done) return;
-      await x.fill();
-      await y.fill();
+      await Promise.all([x.fill(), y.fill()]);
       if (!x.row && !y.row) return;
     }
   } finally {

@@ -68,6 +68,12 @@ export class DiffTally {
     );
   }
 
+  /** A key whose row hashes are equal on both sides: the rows are identical (vectors at distance 0). */
+  identical(): void {
+    this.present();
+    if (this.spec.vector) this.s.vectorsCompared += 1;
+  }
+
   /** A target key found present in the source (orphan probes that came back clean). */
   present(): void {
     this.s.compared += 1;

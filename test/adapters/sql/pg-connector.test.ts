@@ -139,7 +139,8 @@ describe('PostgreSQL ↔ PostgreSQL consistency with planted differences', () =>
       connectors: connectors(),
       checks: [
         { name: 'rows', kind: 'count', source: 'src', target: 'dst' },
-        { name: 'bisect', kind: 'checksum', source: 'src', target: 'dst', vector, segments: 8, leafRows: 16 },
+        { name: 'bisect', kind: 'checksum', source: 'src', target: 'dst', vector, segments: 8, leafRows: 16, strategy: 'bisect' },
+        { name: 'hashes', kind: 'checksum', source: 'src', target: 'dst', vector },
         { name: 'sample', kind: 'sample', source: 'src', target: 'dst', vector, sampleSize: 1000, orphanSampleSize: 1000 },
         { name: 'full', kind: 'diff', source: 'src', target: 'dst', vector, batchSize: 100 },
       ],
@@ -148,11 +149,15 @@ describe('PostgreSQL ↔ PostgreSQL consistency with planted differences', () =>
     const ev = (n: string) => r.checks.find((c) => c.name === n)!.evidence as Record<string, any>;
     for (const c of r.checks) expect(c.error).toBeUndefined();
     expect(ev('rows')).toMatchObject({ source: 500, target: 499 });
-    for (const n of ['bisect', 'sample', 'full']) expect(byProblem(ev(n).mismatches)).toEqual(expected);
+    for (const n of ['bisect', 'hashes', 'sample', 'full']) expect(byProblem(ev(n).mismatches)).toEqual(expected);
+    // strategy auto between two PostgreSQL tables: one pass of row hashes, 4 differing keys read in full
+    expect(ev('hashes')).toMatchObject({ mode: 'row hashes', rowsFetched: 8 });
     expect(ev('bisect')).toMatchObject({ mode: 'pushdown', withinTolerance: 1 });
     expect(ev('bisect').rowsFetched).toBeLessThan(200); // narrowed: most of the 999 rows never left the database
     expect(ev('sample')).toMatchObject({ sampleMethod: 'pushdown', sampled: 500 });
     expect(ev('full').vectors).toMatchObject({ compared: 497, overEpsilon: 1 });
+    // the diff streamed keys and row hashes, and read full rows only for the 4 keys whose hashes differ
+    expect(ev('full')).toMatchObject({ mode: 'row hashes compared, differing rows read', rowsFetched: 8 });
     expect(r.verdict).toBe('fail');
   });
 
@@ -214,7 +219,8 @@ describe('composite keys and non-unique keys on PostgreSQL', () => {
   it('checksum (pushed down), sample and diff find exactly the planted composite-key rows', async () => {
     const r = await runValidation(
       tagsCfg([
-        { name: 'bisect', kind: 'checksum', segments: 4, leafRows: 16 },
+        { name: 'bisect', kind: 'checksum', segments: 4, leafRows: 16, strategy: 'bisect' },
+        { name: 'hashes', kind: 'checksum' },
         { name: 'sampled', kind: 'sample', sampleSize: 2000, orphanSampleSize: 2000 },
         { name: 'full', kind: 'diff', batchSize: 100 },
       ]),
