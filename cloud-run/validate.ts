@@ -1,4 +1,7 @@
 /** Cloud Run shell of scheduled validation (Cloud Scheduler POST → lib/compose/validate). */
 import { composeValidation } from '../lib/compose/validate';
+import { cloudRunTracing } from '../lib/compose/tracing';
+
+cloudRunTracing(process.env, 'validate');
 
 export const handler = async () => (await composeValidation(process.env, 'cloud-run')).http;

@@ -8,10 +8,14 @@ import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { composeLogIngest } from '../lib/compose/log-ingest';
 import { cloudWatchLogsLines, ingestLines, type IngestSummary } from '../lib/core/logwatch/ingest';
 import { lazyOnce } from '../lib/core/once';
+import { lambdaTraced } from '../lib/compose/tracing';
+
+/** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
+export const handler = lambdaTraced(process.env, 'log-ingest', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
 
 const ingest = lazyOnce(() => composeLogIngest(process.env, 'lambda', (severity, message, fields) => (severity === 'ERROR' ? logger.error(message, fields) : logger.warn(message, fields))));
 
-export async function handler(event: CloudWatchLogsEvent): Promise<IngestSummary> {
+async function handle(event: CloudWatchLogsEvent): Promise<IngestSummary> {
   metrics.captureColdStartMetric();
   const rt = await ingest.get();
   try {

@@ -7,10 +7,14 @@ import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { composeReport, failedDeliveries } from '../lib/compose/report';
 import type { RunSummary } from '../lib/core/report/runner';
 import { lazyOnce } from '../lib/core/once';
+import { lambdaTraced } from '../lib/compose/tracing';
+
+/** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
+export const handler = lambdaTraced(process.env, 'report', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
 
 const report = lazyOnce(() => composeReport(process.env, 'lambda'));
 
-export async function handler(event: unknown, _context?: Context): Promise<RunSummary> {
+async function handle(event: unknown, _context?: Context): Promise<RunSummary> {
   metrics.captureColdStartMetric();
   const summary = await (await report.get()).run(event);
   for (const r of summary.reports) logger.info('report', { migrationId: r.migrationId, reportId: r.reportId, ok: r.ok, results: r.results, error: r.error });

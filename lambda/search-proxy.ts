@@ -9,10 +9,14 @@ import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { composeSearchProxy } from '../lib/compose/search-proxy';
 import { json } from '../lib/core/http';
 import { lazyOnce } from '../lib/core/once';
+import { lambdaTraced } from '../lib/compose/tracing';
+
+/** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
+export const handler = lambdaTraced(process.env, 'search-proxy', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
 
 const proxy = lazyOnce(() => composeSearchProxy(process.env, 'lambda', (context, e) => logger.error(`search proxy: ${context}`, e as Error)));
 
-export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyResultV2> {
+async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyResultV2> {
   metrics.captureColdStartMetric();
   if (context) logger.addContext(context);
   try {

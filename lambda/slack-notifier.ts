@@ -5,7 +5,7 @@
  * Lambda retries and finally hands the event to the dead-letter queue.
  */
 import type { SNSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { SlackNotifier, slackMessage, webhookUrlFromSecret } from '../lib/adapters/slack/slack-notifier';
 import { parseEnv } from '../lib/compose/env';

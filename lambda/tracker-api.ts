@@ -3,11 +3,15 @@
  * periodic staleness sweep (EventBridge Scheduler input `{"action": "sweep"}`).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isHttpApiEvent, toApiGatewayResult, toHttpRequest, withIamCaller } from '../lib/adapters/aws/apigw';
 import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { metricsFor } from '../lib/compose/metrics';
 import { composeTrackerApi } from '../lib/compose/tracker';
+import { lambdaTraced } from '../lib/compose/tracing';
+
+/** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
+export const handler = lambdaTraced(process.env, 'tracker-api', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
 
 const tracker = composeTrackerApi(process.env, metricsFor('lambda'), (e) => logger.error('tracker API request failed', e as Error));
 
@@ -17,7 +21,7 @@ const sweepEventSchema = z.union([
   z.object({ 'detail-type': z.literal('Scheduled Event') }),
 ]);
 
-export async function handler(event: APIGatewayProxyEventV2 | Record<string, unknown>, context?: Context): Promise<APIGatewayProxyResultV2 | { swept: number }> {
+async function handle(event: APIGatewayProxyEventV2 | Record<string, unknown>, context?: Context): Promise<APIGatewayProxyResultV2 | { swept: number }> {
   metrics.captureColdStartMetric();
   if (context) logger.addContext(context);
   try {

@@ -6,10 +6,14 @@ import type { Context } from 'aws-lambda';
 import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { composeValidation, type ValidationSummary } from '../lib/compose/validate';
 import { lazyOnce } from '../lib/core/once';
+import { lambdaTraced } from '../lib/compose/tracing';
+
+/** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
+export const handler = lambdaTraced(process.env, 'validate', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
 
 const validation = lazyOnce(() => composeValidation(process.env, 'lambda'));
 
-export async function handler(event: unknown, context?: Context): Promise<ValidationSummary> {
+async function handle(event: unknown, context?: Context): Promise<ValidationSummary> {
   metrics.captureColdStartMetric();
   const summary = await (await validation.get()).run(event, context ? () => context.getRemainingTimeInMillis() : undefined);
   logger.info('validation', { ...summary });

@@ -74,4 +74,13 @@ describe('architecture', () => {
       expect({ f, reads: /process\.env\[|process\.env\.[A-Z]/.test(src) }).toEqual({ f, reads: false });
     }
   });
+
+  it('imports zod through its public entry as a namespace (`import * as z`), so bundles tree-shake its locales; never zod internals', () => {
+    const wrong = all.filter((f) => {
+      const src = fs.readFileSync(path.join(ROOT, f), 'utf8');
+      // `import { z }` takes zod's materialized namespace object: every locale (~260 KB) lands in the bundle
+      return /import\s*\{\s*z\b[^}]*\}\s*from\s*'zod'/.test(src) || /from\s*'[^']*node_modules\/zod/.test(src) || /from\s*'zod\/v4\/(classic|core\/[a-z])/.test(src);
+    });
+    expect(wrong).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * A server for the tracker benchmark, in its own process so the load generator does not share its core.
- * argv[2]: bare | file | redis; argv[3]: data dir or Redis URL. Prints "READY <url>" when listening.
+ * argv[2]: bare | file | file-no-history | redis; argv[3]: data dir or Redis URL. Prints "READY <url>" when listening.
  */
 import http from 'node:http';
 import { FileStore } from '../../lib/adapters/file/file-store';
@@ -24,8 +24,8 @@ async function main() {
     srv.listen(0, '127.0.0.1', () => process.stdout.write(`READY http://127.0.0.1:${(srv.address() as { port: number }).port}\n`));
     return;
   }
-  const store = kind === 'file' ? await FileStore.open(arg!) : await RedisStore.connect(arg!, { prefix: `bench${Date.now()}` });
-  const tracker = new Tracker({ store, maxRetries: 1000 });
+  const store = kind === 'file' || kind === 'file-no-history' ? await FileStore.open(arg!) : await RedisStore.connect(arg!, { prefix: `bench${Date.now()}` });
+  const tracker = new Tracker({ store, maxRetries: 1000, history: kind !== 'file-no-history' });
   await tracker.initialize('default', { reset: true });
   await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
   const srv = await serveHttp(trackerApi({ tracker }));

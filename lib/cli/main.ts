@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands';
 import { CliError } from './errors';
+import { tracedCli } from './tracing';
 
 /**
  * `migration-monitor` CLI. Each sub-command lives in its own file under lib/cli/commands/ and registers
@@ -13,7 +14,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .exitOverride();
   for (const register of COMMANDS) register(program);
   try {
-    await program.parseAsync(argv);
+    await tracedCli(program, argv, () => program.parseAsync(argv));
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof CliError) {

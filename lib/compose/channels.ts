@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envList } from './env';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from '../adapters/aws/s3-report-sink';

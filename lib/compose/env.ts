@@ -3,7 +3,7 @@
  * a bad environment always reads `<who>: bad environment: <variable>: <problem>; …`, with every problem at once.
  * Old variable names are accepted as aliases of the canonical ones (`withAliases`), never the other way round.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodError } from '../core/validation-util';
 
 /** A deployment mistake (missing or malformed variable): a server-side error naming the setting, never a 4xx. */

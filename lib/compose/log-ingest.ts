@@ -5,7 +5,7 @@
  * - patterns, phase map and fields from LOG_WATCH_CONFIG (JSON, optional; see docs/log-tracking.md);
  * - the analyzer's observations and the tracker's change metrics through `metricsFor(runtime)`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type TrackerSink } from '../core/logwatch';
 import { pubSubPushHandler } from '../core/logwatch/ingest';
 import type { HttpHandler } from '../core/http';

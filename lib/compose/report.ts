@@ -6,7 +6,7 @@
  * Where migrations are read: the DynamoDB store when TABLE_NAME is set (AWS, next to the tracker), else the
  * tracker API as `trackerAccess` reaches it (GCP calls the AWS tracker keyless, through web identity).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../core/errors';
 import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../core/http';
 import type { ReportMetrics } from '../core/report/ports';

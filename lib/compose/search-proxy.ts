@@ -14,7 +14,7 @@
  * | `BREAKER_SWITCH_REDIS_KEY` | the same switch in a Redis key (GCP; needs `BREAKER_STATE_REDIS_URL`) |
  * | `REPLAY_QUEUE_FILE` | keep writes a store missed in this file (default: memory, lost on restart) |
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
 import type { BreakerStateStore, OperatorSwitch } from '../core/search/breaker/ports';
 import type { StageSwitch } from '../core/search/writes';

@@ -10,7 +10,7 @@
  *
  * The GCP stack's older names (`MM_TRACKER_URL`, `MM_TRACKER_TOKEN`, `MM_TRACKER_AWS_*`) are aliases.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FetchLike, TrackerClientOptions } from '../adapters/http/tracker-client';
 import { envFlag, parseEnv, EnvError, type Aliases } from './env';
 import { secretFromEnv } from './secrets';

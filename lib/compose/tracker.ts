@@ -2,12 +2,14 @@
  * The tracker on a runtime: its store from the environment, the health thresholds, metrics of every change
  * and the periodic sweep, composed once for the Lambda API, the report and log ingest on AWS.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
 import { Tracker, type TrackerListener } from '../core/tracker/service';
 import { trackerApi } from '../core/tracker/api';
+import type { HealthThresholds } from '../core/tracker/views';
 import { parseEnv } from './env';
 import type { RuntimeMetrics } from './metrics';
+import { alertsFromEnv, attachAlerts } from './alerts';
 
 /** The health thresholds (tracker `/health`, report badge): one setting per environment, the alarms' too. */
 export const thresholdsEnvSchema = z.object({
@@ -32,31 +34,40 @@ export function trackerFromTable(tableName: string, o: { activityTtlDays?: numbe
 }
 
 /** A tracker listener that records the spec metrics of every change on `sink` and flushes them. */
-export function metricsListener(sink: RuntimeMetrics): TrackerListener {
+export function metricsListener(sink: RuntimeMetrics, thresholds?: HealthThresholds): TrackerListener {
   return (change) => {
-    for (const o of trackerChangeObservations(change)) sink.record(o);
+    for (const o of trackerChangeObservations(change, thresholds)) sink.record(o);
     sink.flush();
   };
 }
 
-/** The tracker API on AWS: the API over the table, and the sweep that makes silence visible to the alarms. */
+/**
+ * The tracker API on AWS: the API over the table, alert routing (the alert topic, Slack), and the sweep that
+ * makes silence visible to the alarms and sends alert reminders and retries.
+ */
 export function composeTrackerApi(env: NodeJS.ProcessEnv, metrics: RuntimeMetrics, onServerError: (e: unknown) => void) {
   const e = parseEnv(trackerEnvSchema, env, 'tracker-api');
+  const thresholds = { errorRatePercent: e.ERROR_RATE_PERCENT, stallMinutes: e.STALL_MINUTES };
   const tracker = trackerFromTable(e.TABLE_NAME, {
     activityTtlDays: e.ACTIVITY_TTL_DAYS,
-    thresholds: { errorRatePercent: e.ERROR_RATE_PERCENT, stallMinutes: e.STALL_MINUTES },
-    listeners: [metricsListener(metrics)],
+    thresholds,
+    listeners: [metricsListener(metrics, thresholds)],
   });
+  const alertSetup = alertsFromEnv(env, 'tracker-api');
+  // A Lambda invocation must not end before it sends: the sending is awaited, but its failures are booked, never thrown.
+  const alerts = alertSetup.channels.length ? attachAlerts(tracker, alertSetup, { wait: true, log: (l) => onServerError(new Error(l)) }) : undefined;
   return {
     tracker,
+    alerts,
     api: trackerApi({ tracker, defaultMigrationId: e.DEFAULT_MIGRATION_ID, onServerError }),
-    /** Mark quiet reporters stale and emit every migration's gauges (the stalled alarm reads PhasesRunning). */
-    async sweep(): Promise<{ swept: number }> {
+    /** Mark quiet reporters stale and emit every migration's gauges (the stalled alarm reads PhasesRunning); then alert reminders and retries. */
+    async sweep(): Promise<{ swept: number; alerts?: { sent: number; failed: number } }> {
       const states = await tracker.sweep();
       const now = tracker.clock.now();
-      for (const s of states) for (const o of migrationStateObservations(s, now)) metrics.record(o);
+      for (const s of states) for (const o of migrationStateObservations(s, now, tracker.thresholds)) metrics.record(o);
       metrics.flush();
-      return { swept: states.length };
+      if (!alerts) return { swept: states.length };
+      return { swept: states.length, alerts: await alerts.sweep() };
     },
   };
 }

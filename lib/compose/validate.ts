@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TrackerClient } from '../adapters/http/tracker-client';
 import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../core/http';
 import { DomainError, isDomainError } from '../core/errors';

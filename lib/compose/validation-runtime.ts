@@ -144,7 +144,14 @@ export interface ValidationRunOptions extends ValidationRuntimeOptions {
 export async function runConfiguredValidation(cfg: ValidationConfig, opts: ValidationRunOptions = {}): Promise<ValidationReport> {
   assertConnectorsBundled(cfg);
   const reporter = opts.tracker
-    ? new TrackerReporter(opts.tracker.client, { url: opts.tracker.url, migrationId: opts.tracker.migrationId, phase: cfg.tracker.phase, completePhaseOnPass: cfg.tracker.completePhaseOnPass })
+    ? new TrackerReporter(opts.tracker.client, {
+        url: opts.tracker.url,
+        migrationId: opts.tracker.migrationId,
+        phase: cfg.tracker.phase,
+        completePhaseOnPass: cfg.tracker.completePhaseOnPass,
+        gate: cfg.options.gate,
+        gateChecks: cfg.checks.filter((c) => c.gate ?? cfg.options.gate).map((c) => c.name),
+      })
     : undefined;
   const report = await runValidation(cfg, validationDeps(cfg, { ...opts, observer: reporter ?? opts.observer }), { resume: opts.resume, runId: opts.runId, signal: opts.signal });
   if (reporter) report.tracker = await reporter.finish(report);

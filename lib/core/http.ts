@@ -1,5 +1,6 @@
 import { DomainError, isDomainError } from './errors';
 import { LIMITS } from './model';
+import { nameServerSpan } from './tracing';
 
 /**
  * A runtime-neutral HTTP exchange. The local node:http server, the Lambda (API Gateway v2 / function URL)
@@ -14,6 +15,11 @@ export interface HttpRequest {
   headers: Record<string, string>;
   /** Raw body text (already base64-decoded), or undefined. */
   body?: string;
+  /**
+   * The caller's identity as the runtime verified it before the request got here (the IAM principal API Gateway
+   * checked the signature of). Set only by runtime adapters, never from a header; undefined when there is none.
+   */
+  principal?: string;
 }
 
 export interface HttpResponse {
@@ -178,6 +184,7 @@ export function router(routes: Route[], onServerError?: (e: unknown) => void): H
           allowed.push(r.method);
           continue;
         }
+        nameServerSpan(r.method, r.path);
         return await r.handler(req, params);
       }
       if (allowed.length) return methodNotAllowed(allowed, `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PhaseDef, SubTaskDef } from './plan';
 
 export type PhaseStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';
@@ -43,6 +43,10 @@ export interface PhaseState extends Omit<PhaseDef, 'subTasks'> {
   subTasks: SubTaskState[];
   /** Who is working the phase: set on start, used to detect two runs on one phase. */
   runId?: string;
+  /** Set when a validation run failed the phase (record_validation): health reads whether it was a gate. */
+  failedBy?: { kind: 'validation'; gate: boolean; runId?: string };
+  /** Last activity entry for a report that did not move the progress (heartbeats log once a minute). */
+  heartbeatLoggedAt?: number;
 }
 
 export interface Alert {
@@ -55,6 +59,66 @@ export interface Alert {
   acknowledged: boolean;
   acknowledgedAt?: number;
   acknowledgedBy?: string;
+  /** The condition a system alert stands for: when it clears (phase retried, reporter back), a resolved notice goes out. */
+  condition?: AlertCondition;
+}
+
+export type AlertCondition = 'phase_failed' | 'phase_stale' | 'validation_failed';
+
+/** Who an alert notice goes to (lib/core/alerts/config.ts). */
+export type NoticeDestination = 'email' | 'pager' | 'slack';
+
+/** One alert key (severity, phase, message with numbers masked) while it notifies: notified once, then counted. */
+export interface AlertIncident {
+  key: string;
+  severity: AlertSeverity;
+  phaseId?: string;
+  condition?: AlertCondition;
+  /** The latest message of the key. */
+  message: string;
+  firstAt: number;
+  lastAt: number;
+  /** Alerts raised under this key (all of them, the deduplicated included). */
+  count: number;
+  /** The newest alert ids of the key (bounded). */
+  alertIds: string[];
+  state: 'open' | 'acknowledged' | 'resolved';
+  closedAt?: number;
+  closedBy?: string;
+  /** Destinations a notice of this incident reached (a resolved notice goes to these). */
+  delivered: NoticeDestination[];
+  /** Last time a notice of it was queued (alert or reminder): the dedup window and re-notify interval count from here. */
+  lastNotifiedAt?: number;
+  reminders: number;
+}
+
+/** A message waiting in the durable outbox (the tracker's store): sent at least once, retried with backoff. */
+export interface AlertNotice {
+  id: string;
+  destination: NoticeDestination;
+  kind: 'alert' | 'reminder' | 'resolved';
+  incidentKey: string;
+  createdAt: number;
+  /** Not before: the end of the burst window or of the digest interval. */
+  dueAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  /** A dispatcher is sending it until then (another one leaves it alone). */
+  claimedUntil?: number;
+  lastError?: string;
+}
+
+/** Alert routing state of one migration, committed with the change that raised the alert (a transactional outbox). */
+export interface NotificationState {
+  seq: number;
+  incidents: AlertIncident[];
+  outbox: AlertNotice[];
+  /** Messages delivered and attempts failed, per destination (cumulative). */
+  delivered: Partial<Record<NoticeDestination, number>>;
+  failed: Partial<Record<NoticeDestination, number>>;
+  /** Notices given up after the last retry. */
+  dropped: number;
+  lastFailure?: { at: number; destination: NoticeDestination; error: string };
 }
 
 export const metricsSchema = z.strictObject({
@@ -82,6 +146,8 @@ export const metricsSchema = z.strictObject({
     estimatedCost: z.number().nonnegative(),
     actualCost: z.number().nonnegative(),
     costPerGB: z.number().nonnegative(),
+    /** ISO 4217 code of the cost figures (default USD, as seed 003 documents). */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD or EUR').optional(),
   }),
 });
 export type MigrationMetrics = z.output<typeof metricsSchema>;
@@ -101,6 +167,8 @@ export interface ControlEvent {
   type: 'pause' | 'resume';
   at: number;
   actor: string;
+  /** Whom the actor said they acted for (X-Actor). */
+  onBehalfOf?: string;
   reason?: string;
 }
 
@@ -124,6 +192,10 @@ export interface MigrationState {
   controlEvents: ControlEvent[];
   /** Monotonic counter for alert ids. */
   alertSeq: number;
+  /** Metric fields a reporter has set at least once (`totalDataMigrated`, `resourceUtilization.cpu`...): the others show "—", not 0. */
+  metricsReported?: string[];
+  /** Progress reports received (phase and sub-task updates and completions): the ETA's sample count. */
+  progressSamples?: number;
   /** The latest validation run posted to the tracker (reports show it). */
   lastValidation?: ValidationSummary;
   /**
@@ -133,6 +205,8 @@ export interface MigrationState {
   cutover?: { stage: string; from?: string; at: number; actor: string; reason?: string; forced: boolean; rolledBack: boolean };
   /** Status reports delivered for this migration: count per channel, and the latest. */
   reports?: { produced: Record<string, number>; lastAt: number; lastReportId: string };
+  /** Alert notifications: incidents, the outbox of messages to send, delivery counts (lib/core/alerts). */
+  notifications?: NotificationState;
 }
 
 /** A validation run as the tracker keeps it: verdict and one line per check. */
@@ -140,13 +214,19 @@ export interface ValidationSummary {
   at: number;
   runId?: string;
   verdict: 'pass' | 'fail';
-  checks: Array<{ name: string; kind: string; passed: boolean; summary: string }>;
+  /** The whole run is a cutover gate: its failure makes the migration unhealthy (otherwise degraded). */
+  gate?: boolean;
+  /** `gate` on a check: its failure alone makes the migration unhealthy. */
+  checks: Array<{ name: string; kind: string; passed: boolean; summary: string; gate?: boolean }>;
 }
 
 /** One line of the activity log: every change, who made it and when. */
 export interface ActivityEntry {
   at: number;
+  /** The authenticated author (token name, IAM principal, or `anonymous` without auth). */
   actor: string;
+  /** Whom the author said they acted for (X-Actor): a claim, kept beside the authenticated name. */
+  onBehalfOf?: string;
   action: string;
   message: string;
   phaseId?: string;

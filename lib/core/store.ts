@@ -1,3 +1,4 @@
+import type { HistoryPoint, HistoryWrite } from './history';
 import type { ActivityEntry, MigrationState } from './model';
 
 /** A response kept for an Idempotency-Key, so a replay returns the first result and changes nothing. */
@@ -64,6 +65,13 @@ export interface ProgressStore {
    * Stores that write synchronously (Redis script, DynamoDB PutItem) hold the record and the change in one write.
    */
   getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null>;
+  /**
+   * Store history points in their ring slots (lib/core/history.ts): a write replaces whatever the slot held,
+   * so every tier stays within its slot count. Not part of the compare-and-set commit: history is derived.
+   */
+  putHistory(migrationId: string, writes: HistoryWrite[]): Promise<void>;
+  /** Every point one tier holds for a migration, oldest first ([] when none). */
+  readHistory(migrationId: string, tier: string): Promise<HistoryPoint[]>;
   close(): Promise<void>;
 }
 

@@ -95,6 +95,7 @@ export class MigrationMonitoringStack extends Stack {
       logRetention: cfg.logRetentionDays as logs.RetentionDays,
       removalPolicy,
       deadLetterQueue: this.failedInvocations,
+      ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
     };
 
     this.alertTopic = new AlertTopic(this, 'Alerts', {
@@ -115,6 +116,7 @@ export class MigrationMonitoringStack extends Stack {
       throttleBurstLimit: cfg.api.throttleBurstLimit,
       memoryMb: cfg.api.memoryMb,
       timeoutSeconds: cfg.api.timeoutSeconds,
+      alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting },
     });
 
     const thresholds = { stallMinutes: cfg.stallMinutes, errorRatePercent: cfg.errorRatePercent, activityTtlDays: cfg.activityTtlDays };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodError } from '../../lib/core/validation-util';
 import { ALARMS, alarmOverrideSchema } from '../../lib/core/metrics/spec';
 import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
@@ -93,6 +93,8 @@ export const gcpConfigSchema = z.strictObject({
   }),
   /** Service account the function builds run as; default the project's build account. */
   buildServiceAccount: z.email().optional(),
+  /** Spans of every handler to Cloud Trace (OTLP, docs/tracing.md); unset = only the trace field on log lines. */
+  tracing: z.strictObject({ sampleRatio: z.number().min(0).max(1).optional() }).optional(),
   backend: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('local'), path: z.string().min(1).optional() }),
     z.strictObject({ type: z.literal('gcs'), bucket: z.string().min(3), prefix: z.string().min(1) }),

@@ -87,6 +87,7 @@ export class GcpMonitoringStack extends TerraformStack {
         skipBundling: opts.skipBundling,
         secrets,
         buildServiceAccount: cfg.buildServiceAccount,
+        ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
       };
     };
     // Health thresholds the report applies: the same per environment as the AWS stack's and the alerts'.

@@ -37,7 +37,8 @@ describe('migration-monitor CLI against a real tracker API', () => {
     expect(s.alerts[0]).toMatchObject({ severity: 'warning', message: 'replica lag 30s', phaseId: 'initialization' });
     expect(s.metrics).toMatchObject({ successfulOperations: 90, failedOperations: 10, errorRate: 10, migrationSpeed: 2048 });
     const acts = await tracker.store.readActivity('default');
-    expect(acts.find((a) => a.action === 'phase.start')?.actor).toBe('deploy.sh');
+    // --actor is what the script says it is; the author is the token it authenticated with
+    expect(acts.find((a) => a.action === 'phase.start')).toMatchObject({ actor: 'token', onBehalfOf: 'deploy.sh' });
   });
 
   it('exits 1 with the tracker\'s reason when an operation is refused, 2 on bad arguments', async () => {

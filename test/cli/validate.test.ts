@@ -1,35 +1,14 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
 import { json } from '../../lib/core/http';
+import { runCli } from '../support/cli';
 import { freePort } from '../support/ports';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
 
-const BIN = resolve(__dirname, '../../bin/migration-monitor.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the real CLI (bin/migration-monitor.js) in a child process. */
-function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; onStart?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((res, rej) => {
-    const env: Record<string, string | undefined> = { ...process.env, MIGRATION_MONITOR_URL: undefined, ...opts.env };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: env as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-    opts.onStart?.(child);
-  });
-}
+const cli = runCli;
 
 let dir: string;
 const rows = (n: number, skip: number[] = []) =>
@@ -120,7 +99,7 @@ describe('migration-monitor validate (the CI gate)', () => {
       expect(r.stdout).toContain('## Tracker');
       const s = await t.tracker.get('cutover');
       expect(s.lastValidation).toMatchObject({ verdict: 'fail', checks: [{ name: 'all', passed: false }] });
-      expect(s.phases[0]).toMatchObject({ status: 'in_progress', progress: 100 });
+      expect(s.phases[0]).toMatchObject({ status: 'failed', progress: 100 });
       expect(s.alerts.map((a) => a.message)).toEqual([expect.stringMatching(/^Validation failed: all/)]);
     } finally {
       await t.stop();

@@ -3,6 +3,7 @@ import type { ProgressStore } from '../../lib/core/store';
 import { Tracker, newMigration } from '../../lib/core/tracker/service';
 import { DEFAULT_PLAN } from '../../lib/core/plan';
 import type { ActivityEntry } from '../../lib/core/model';
+import { HISTORY_TIERS, historyPointOf, historyWrites } from '../../lib/core/history';
 
 export interface StoreFixture {
   store: ProgressStore;
@@ -159,6 +160,28 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(new Set(results.map((r) => JSON.stringify(r.result))).size).toBe(1);
       expect((await fx.store.load('m'))?.state.metrics.failedOperations).toBe(1);
       if (t2.store !== fx.store) await t2.store.close();
+    });
+
+    it('keeps history in ring slots: bounded per tier, oldest first, per migration, through another handle', async () => {
+      const fine = HISTORY_TIERS[0]!;
+      const base = newMigration('h1', 'H1', DEFAULT_PLAN, 0);
+      const t0 = Date.UTC(2026, 0, 1);
+      // one tier's worth and 40 more buckets: the 40 oldest fine points are overwritten
+      const n = fine.slots + 40;
+      const writes = Array.from({ length: n }, (_, i) => historyWrites({ ...historyPointOf(base, t0 + i * fine.stepMs), bytes: i }));
+      for (let i = 0; i < n; i += 100) await Promise.all(writes.slice(i, i + 100).map((w) => fx.store.putHistory('h1', w)));
+      const other = fx.reopen ? await fx.reopen() : fx.store;
+      const pts = await other.readHistory('h1', fine.id);
+      expect(pts).toHaveLength(fine.slots);
+      expect(pts[0]!.bytes).toBe(40);
+      expect(pts.at(-1)!.bytes).toBe(n - 1);
+      expect(pts.every((p, i) => i === 0 || p.t > pts[i - 1]!.t)).toBe(true);
+      // coarser tiers: the last write of each bucket wins
+      const coarse = await other.readHistory('h1', HISTORY_TIERS[1]!.id);
+      expect(coarse.length).toBe(Math.ceil((n * fine.stepMs) / HISTORY_TIERS[1]!.stepMs));
+      expect(coarse.at(-1)!.bytes).toBe(n - 1);
+      expect(await other.readHistory('h2', fine.id)).toEqual([]);
+      if (other !== fx.store) await other.close();
     });
   });
 }

@@ -6,7 +6,7 @@ const ROOT = path.join(__dirname, '../..');
 
 /**
  * Bundle a handler entry the way the Lambda constructs do (esbuild, CJS, node20, minified, AWS SDK external,
- * zod aliased to the slim shim) into a folder under node_modules, so the external SDK still resolves.
+ * zod tree-shaken through its namespace import) into a folder under node_modules, so the external SDK still resolves.
  */
 export async function bundleEntry(entry: string): Promise<{ file: string; cleanup(): void }> {
   const dir = fs.mkdtempSync(path.join(ROOT, `node_modules/.cache-mm-${path.basename(entry, '.ts')}-`));
@@ -19,7 +19,6 @@ export async function bundleEntry(entry: string): Promise<{ file: string; cleanu
     format: 'cjs',
     minify: true,
     external: ['@aws-sdk/*'],
-    alias: { zod: path.join(ROOT, 'lambda/shared/zod-slim.ts') },
     outfile: file,
     logLevel: 'silent',
   });

@@ -24,6 +24,9 @@ import { createProgressTable, dynaliteClient, DYNALITE_CREDENTIALS } from '../ad
 import { startDynalite, type DynaliteServer } from '../support/dynalite';
 import { startS3rver, type RunningS3 } from '../support/s3rver';
 import { startIamGateway } from '../support/sigv4-verifier';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { motoQueue, startMoto } from '../support/moto';
+import { startCapture } from '../support/http-capture';
 import { apiEvent, runBundle as runBundleOnce, snsAlarmEvent, type BundleRun } from './bundle-runner';
 import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
 
@@ -138,7 +141,7 @@ describe('handler bundles from cdk.out', () => {
       const requires = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
       const foreign = requires.filter((r) => !r.startsWith('node:') && !r.startsWith('@aws-sdk/') && !require('node:module').builtinModules.includes(r) && !OPTIONAL.includes(r));
       expect({ name, foreign }).toEqual({ name, foreign: [] });
-      expect(code).not.toContain('zod/v4/locales'); // the zod shim keeps locales out
+      expect(code).not.toContain('zod/v4/locales'); // zod's namespace import keeps locales out
       // GCP adapters are defined out of every AWS bundle, SMTP out of the SES/Slack report
       expect({ name, gcp: /google-auth-library|@google-cloud\/storage|storage\.googleapis\.com/.test(code) }).toEqual({ name, gcp: false });
     }
@@ -200,6 +203,54 @@ describe('handler bundles from cdk.out', () => {
     expect(emf.find((d) => 'PhaseStarted' in d)).toMatchObject({ MigrationId: 'bundle-m1', Phase: 'schema', service: 'migration-monitor' });
     expect(emf.filter((d) => 'PhasesRunning' in d).length).toBeGreaterThanOrEqual(3);
     for (const d of emf) expect(d._aws.CloudWatchMetrics[0].Namespace).toBe(env['POWERTOOLS_METRICS_NAMESPACE']);
+  });
+
+  it('tracker-api routes alerts: a critical one published once to the alert topic (moto SNS, with attributes), an error one to Slack, a burst counted, an acknowledgement resolved', async () => {
+    const moto = await startMoto();
+    const webhook = await startCapture();
+    const SLACK = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/slack-webhook';
+    const secrets = await startAwsJsonServer({ 'secretsmanager.GetSecretValue': secretsGetSecretValue({ [SLACK]: `${webhook.url}/services/T000/B000/ALERTS` }) });
+    try {
+      const sns = new SNSClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'migration-alerts' }));
+      // the topic's subscriber: an SQS queue on moto keeps each notification with its subject and message attributes
+      const queue = await motoQueue(moto.endpoint, 'alert-subscriber');
+      await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: queue.arn }));
+      const client = dynaliteClient(dynalite.endpoint);
+      const table = await createProgressTable(client, 'bundle-alerts');
+      const fn = functions['tracker-api']!;
+      expect(Object.keys(fn.env)).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ALERT_ROUTING', 'SLACK_WEBHOOK_SECRET_ARN']));
+      const env = awsEnv({
+        ...envFor(fn, { TABLE_NAME: table, ALERT_TOPIC_ARN: TopicArn!, SLACK_WEBHOOK_SECRET_ARN: SLACK }),
+        AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+        AWS_ENDPOINT_URL_SNS: moto.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      });
+      const caller = 'arn:aws:sts::123456789012:assumed-role/migration-job/orders';
+      const post = (body: unknown, path = 'progress') => apiEvent('POST', `/api/migrations/orders/${path}`, body, { userArn: caller });
+      const critical = { action: 'create_alert', severity: 'critical', message: 'target DB replica lag 900s', phaseId: 'copy' };
+      const run = await runBundle(fn.dir, env, [
+        post({ action: 'initialize', name: 'Orders DB', plan: [{ id: 'copy', name: 'Copy', estimatedDuration: 30 }] }),
+        post(critical),
+        post({ ...critical, message: 'target DB replica lag 930s' }),
+        post({ ...critical, message: 'target DB replica lag 960s' }),
+        post({ action: 'create_alert', severity: 'error', message: 'bulk copy of table orders failed' }),
+        post({ action: 'acknowledge_alert', alertId: 'A1' }, 'dashboard'),
+        { action: 'sweep' },
+      ]);
+      expect(run.error).toBeUndefined();
+      expect(run.results.slice(0, 6).map((r: any) => r.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+      const notes = await queue.receive();
+      expect(notes.map((n) => n.Subject)).toEqual(['[CRITICAL] Orders DB: target DB replica lag 900s', '[RESOLVED] Orders DB: target DB replica lag 960s (x3)']);
+      expect(notes[0].MessageAttributes).toMatchObject({ severity: { Type: 'String', Value: 'critical' }, migration: { Value: 'orders' }, phase: { Value: 'copy' } });
+      expect(notes[0].Message).toContain('CRITICAL in phase copy: target DB replica lag 900s');
+      expect(notes[1].Message).toContain(`Raised 3 times`);
+      expect(notes[1].Message).toContain(`RESOLVED: acknowledged by ${caller}`);
+      expect(webhook.requests.map((r) => JSON.parse(r.body).text)).toEqual(['[ERROR] Orders DB: bulk copy of table orders failed']);
+      expect(run.results[6]).toEqual({ swept: 1, alerts: { sent: 0, failed: 0 } }); // nothing left over
+    } finally {
+      await Promise.all([moto.stop(), webhook.stop(), secrets.close()]);
+    }
   });
 
   it('tracker-api refuses an event it does not understand, naming it', async () => {

@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
-import { BUNDLING, ZOD_SLIM_SHIM } from '../../lib/constructs/aws/handler-function';
+import { BUNDLING } from '../../lib/constructs/aws/handler-function';
 import { LOG_INGEST_ENTRY } from '../../lib/constructs/aws/log-subscription';
 import { Tracker } from '../../lib/core/tracker/service';
 import { trackerApi } from '../../lib/core/tracker/api';
@@ -51,7 +51,6 @@ beforeAll(async () => {
     format: BUNDLING.format,
     minify: BUNDLING.minify,
     external: [...BUNDLING.externalModules],
-    alias: { zod: ZOD_SLIM_SHIM },
     logLevel: 'silent',
   });
   // The Lambda runtime provides AWS SDK v3, and nothing else.

@@ -1,6 +1,6 @@
 /**
  * The search-proxy Lambda as it deploys: lambda/search-proxy.ts bundled by esbuild with the construct's
- * options (zod shim, AWS SDK external), invoked with API Gateway v2 / function URL events. Backends are real
+ * options (AWS SDK external), invoked with API Gateway v2 / function URL events. Backends are real
  * HTTP servers on 127.0.0.1; SSM and Secrets Manager are the AWS JSON protocol served locally, reached by the
  * real SDK through AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */

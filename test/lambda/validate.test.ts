@@ -1,6 +1,6 @@
 /**
  * The validation handler as it deploys: lambda/validate.ts bundled by esbuild with the Lambda construct's
- * options (AWS SDK external, zod shim), invoked with a scheduled event. The checks config comes from SSM and
+ * options (AWS SDK external), invoked with a scheduled event. The checks config comes from SSM and
  * the tracker token from Secrets Manager, both served locally in the AWS JSON protocol (no SSM or Secrets
  * Manager emulator runs here; the real SDK clients reach them through AWS_ENDPOINT_URL_*). The tracker is
  * the real tracker API over the embedded store. The Cloud Run entry is tested from source.
@@ -89,7 +89,7 @@ describe('validation Lambda (bundle)', () => {
       totals: { checks: 2, passed: 1, failed: 1 },
       failed: [{ name: 'records', kind: 'diff', summary: expect.stringContaining('2 missing') }],
       interrupted: false,
-      tracker: { recorded: true, phaseStatus: 'started', problems: [] },
+      tracker: { recorded: true, phaseStatus: 'started; failed (verdict fail)', problems: [] },
     });
     const s = await tracker.tracker.get('prod');
     expect(s.lastValidation).toMatchObject({ verdict: 'fail', runId: result.runId });

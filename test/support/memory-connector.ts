@@ -1,4 +1,4 @@
-import { compareKeys, inRange, type Key, type Row, type ScanOptions, type SourceConnector } from '../../lib/core/validation/connector';
+import { compareKeys, inRange, keyId, type Key, type Row, type ScanOptions, type SourceConnector } from '../../lib/core/validation/connector';
 
 /**
  * An in-memory SourceConnector for engine tests. `ordered: false` yields rows in a scrambled (but
@@ -41,8 +41,8 @@ export class MemoryConnector implements SourceConnector {
   }
   async get(keys: Key[]): Promise<Row[]> {
     this.calls.push({ op: 'get', n: keys.length });
-    const want = new Set(keys);
-    return this.rows.filter((r) => want.has(r.key)).map((r) => ({ key: r.key, data: structuredClone(r.data) }));
+    const want = new Set(keys.map(keyId));
+    return this.rows.filter((r) => want.has(keyId(r.key))).map((r) => ({ key: r.key, data: structuredClone(r.data) }));
   }
   async keyRange() {
     if (!this.rows.length) return null;

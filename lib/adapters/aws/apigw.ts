@@ -32,9 +32,12 @@ export function isHttpApiEvent(e: unknown): e is APIGatewayProxyEventV2 {
   return !!ev && ev.version === '2.0' && typeof ev.requestContext?.http?.method === 'string';
 }
 
-/** The IAM identity API Gateway verified, as the actor of the change when the caller did not name one. */
+/**
+ * The IAM identity API Gateway verified (the SigV4 signer) as the request's principal: the author of every change
+ * it makes. A caller's X-Actor stays a header, which the API records only as "on behalf of".
+ */
 export function withIamCaller(event: APIGatewayProxyEventV2, req: HttpRequest): HttpRequest {
   const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam;
-  if (!req.headers['x-actor'] && iam?.userArn) req.headers['x-actor'] = iam.userArn.slice(0, 100);
+  if (iam?.userArn) req.principal = iam.userArn;
   return req;
 }

@@ -1,8 +1,9 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeContinuousBackupsCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, type KeySchemaElement, type Projection } from '@aws-sdk/client-dynamodb';
+import type { SchemaObject, SchemaSnapshot } from '../../core/validation/schema';
 import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BATCH_THROTTLE_RETRY, retry } from '../../core/retry';
 import type { ConnectorConfig } from '../../core/validation/config';
-import { chunks, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { chunks, type Key, keyColumns, keyFrom, keyOfParts, keyParts, keyRangeByScan, keyTypes, type KeyType, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type DynamoConfig = Extract<ConnectorConfig, { type: 'dynamodb' }>;
 
@@ -18,13 +19,16 @@ export class DynamoDbConnector implements SourceConnector {
   readonly maxGetBatch = 1000;
   private readonly doc: DynamoDBDocumentClient;
   private readonly raw: DynamoDBClient;
-  private keyType?: Promise<'string' | 'number'>;
+  private keyType?: Promise<KeyType[]>;
+  /** The key attributes: the partition key, and the sort key for a composite key. */
+  private readonly keys: string[];
 
   constructor(
     private readonly cfg: Omit<DynamoConfig, 'type'>,
     client?: DynamoDBClient,
   ) {
     this.label = `dynamodb:${cfg.table}`;
+    this.keys = keyColumns(cfg.key);
     this.raw = client ?? new DynamoDBClient({ region: cfg.region ?? process.env['AWS_REGION'] ?? 'us-east-1', ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}) });
     this.doc = DynamoDBDocumentClient.from(this.raw, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -44,21 +48,22 @@ export class DynamoDbConnector implements SourceConnector {
 
   async *scan(opts: ScanOptions): AsyncGenerator<Row[]> {
     const kt = await this.keyTypeOf();
-    const names: Record<string, string> = { '#k': this.cfg.key };
+    const names: Record<string, string> = Object.fromEntries(this.keys.map((k, i) => [`#k${i}`, k]));
     const values: Record<string, unknown> = {};
     const filter: string[] = [];
-    if (opts.after !== undefined) {
-      values[':after'] = keyFrom(opts.after, kt, this.label);
-      filter.push('#k > :after');
-    }
-    if (opts.through !== undefined) {
-      values[':through'] = keyFrom(opts.through, kt, this.label);
-      filter.push('#k <= :through');
-    }
+    // (pk, sk) > (a, b)  ⇔  pk > a OR (pk = a AND sk > b): the engine's key order, as a filter
+    const bound = (k: Key, name: string, last: '>' | '<=') => {
+      const ps = keyParts(k).map((p, i) => keyFrom(p, kt[i]!, this.label));
+      ps.forEach((p, i) => (values[`:${name}${i}`] = p));
+      if (ps.length === 1) return `#k0 ${last} :${name}0`;
+      return `(#k0 ${last === '>' ? '>' : '<'} :${name}0 OR (#k0 = :${name}0 AND #k1 ${last} :${name}1))`;
+    };
+    if (opts.after !== undefined) filter.push(bound(opts.after, 'after', '>'));
+    if (opts.through !== undefined) filter.push(bound(opts.through, 'through', '<='));
     const input: Partial<ScanCommandInput> = {
       ...(filter.length || opts.keysOnly ? { ExpressionAttributeNames: names } : {}),
       ...(filter.length ? { FilterExpression: filter.join(' AND '), ExpressionAttributeValues: values } : {}),
-      ...(opts.keysOnly ? { ProjectionExpression: '#k' } : {}),
+      ...(opts.keysOnly ? { ProjectionExpression: this.keys.map((_, i) => `#k${i}`).join(', ') } : {}),
       Limit: opts.batchSize,
     };
     // parallel segments feed one bounded queue: at most `segments` pages wait in memory
@@ -116,7 +121,7 @@ export class DynamoDbConnector implements SourceConnector {
     const kt = await this.keyTypeOf();
     const out: Row[] = [];
     for (const part of chunks(keys, 100)) {
-      let pending: Array<Record<string, unknown>> = part.map((k) => ({ [this.cfg.key]: keyFrom(k, kt, this.label) }));
+      let pending: Array<Record<string, unknown>> = part.map((k) => Object.fromEntries(keyParts(k).map((p, i) => [this.keys[i]!, keyFrom(p, kt[i]!, this.label)])));
       await retry(async () => {
         const r = await this.doc.send(
           new BatchGetCommand({ RequestItems: { [this.cfg.table]: { Keys: pending, ConsistentRead: this.cfg.consistentRead } } }),
@@ -138,6 +143,32 @@ export class DynamoDbConnector implements SourceConnector {
     this.raw.destroy();
   }
 
+  /**
+   * The table's schema: key schema with attribute types, global and local secondary indexes (keys and
+   * projection), TTL and point-in-time recovery. Objects are named without the table name, so tables named
+   * per environment compare. An endpoint that does not implement TTL or PITR (an emulator) reports `unknown`.
+   */
+  async describeSchema(_opts: unknown, signal?: AbortSignal): Promise<SchemaSnapshot> {
+    const TableName = this.cfg.table;
+    const t = (await this.raw.send(new DescribeTableCommand({ TableName }), { abortSignal: signal })).Table ?? {};
+    const types = new Map((t.AttributeDefinitions ?? []).map((a) => [a.AttributeName!, a.AttributeType!]));
+    const keys = (ks: KeySchemaElement[] = []) => ks.map((k) => `${k.AttributeName} ${types.get(k.AttributeName!) ?? '?'} ${k.KeyType}`).join(', ');
+    const projection = (p: Projection = {}) => [p.ProjectionType ?? 'ALL', ...(p.NonKeyAttributes ?? []).slice().sort()].join(' ');
+    const objects: SchemaObject[] = [{ kind: 'key schema', name: 'table', props: { keys: keys(t.KeySchema) } }];
+    for (const g of t.GlobalSecondaryIndexes ?? []) objects.push({ kind: 'gsi', name: g.IndexName!, props: { keys: keys(g.KeySchema), projection: projection(g.Projection) } });
+    for (const l of t.LocalSecondaryIndexes ?? []) objects.push({ kind: 'lsi', name: l.IndexName!, props: { keys: keys(l.KeySchema), projection: projection(l.Projection) } });
+    const optional = async <T>(f: () => Promise<T>): Promise<T | 'unknown'> =>
+      f().catch((e: Error) => {
+        if (/UnknownOperation|not (supported|implemented)/i.test(`${e.name} ${e.message}`)) return 'unknown' as const;
+        throw e;
+      });
+    const ttl = await optional(async () => (await this.raw.send(new DescribeTimeToLiveCommand({ TableName }), { abortSignal: signal })).TimeToLiveDescription);
+    objects.push({ kind: 'ttl', name: 'table', props: ttl === 'unknown' ? { status: 'unknown' } : { status: ttl?.TimeToLiveStatus ?? 'DISABLED', attribute: ttl?.AttributeName ?? null } });
+    const pitr = await optional(async () => (await this.raw.send(new DescribeContinuousBackupsCommand({ TableName }), { abortSignal: signal })).ContinuousBackupsDescription);
+    objects.push({ kind: 'pitr', name: 'table', props: { status: pitr === 'unknown' ? 'unknown' : pitr?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus ?? 'DISABLED' } });
+    return { scope: `DynamoDB table ${TableName}`, objects, sequences: [], foreignKeys: [] };
+  }
+
   private scanBase(segment: number): ScanCommandInput {
     return {
       TableName: this.cfg.table,
@@ -150,15 +181,26 @@ export class DynamoDbConnector implements SourceConnector {
     await Promise.all(Array.from({ length: this.cfg.segments }, (_, i) => fn(i)));
   }
 
-  /** The key's type: from the config, else from the table's key schema (N → number, S → string). */
-  private keyTypeOf(): Promise<'string' | 'number'> {
-    if (this.cfg.keyType) return Promise.resolve(this.cfg.keyType);
+  /**
+   * The key's types: from the config, else from the table's key schema (N → number, S → string). The
+   * configured key must be the table's key schema (partition key, and sort key when the table has one), so
+   * every configured key names exactly one item.
+   */
+  private keyTypeOf(): Promise<KeyType[]> {
     this.keyType ??= this.raw.send(new DescribeTableCommand({ TableName: this.cfg.table })).then(
       (r) => {
-        const def = r.Table?.AttributeDefinitions?.find((a) => a.AttributeName === this.cfg.key);
-        if (!def) throw new Error(`${this.label}: "${this.cfg.key}" is not a key attribute of the table`);
-        if (def.AttributeType === 'B') throw new Error(`${this.label}: binary keys are not supported`);
-        return def.AttributeType === 'N' ? 'number' : 'string';
+        const schema = (r.Table?.KeySchema ?? []).slice().sort((a, b) => (a.KeyType === 'HASH' ? -1 : b.KeyType === 'HASH' ? 1 : 0)).map((k) => k.AttributeName!);
+        if (schema.length && schema.join(',') !== this.keys.join(',')) {
+          throw new Error(`${this.label}: the configured key (${this.keys.join(', ')}) is not the table's key (${schema.join(', ')}): set key: ${schema.length > 1 ? `[${schema.join(', ')}]` : schema[0]}`);
+        }
+        const configured = this.cfg.keyType === undefined ? undefined : keyTypes(this.cfg.keyType, this.keys.length);
+        return this.keys.map((k, i) => {
+          if (configured) return configured[i]!;
+          const def = r.Table?.AttributeDefinitions?.find((a) => a.AttributeName === k);
+          if (!def) throw new Error(`${this.label}: "${k}" is not a key attribute of the table`);
+          if (def.AttributeType === 'B') throw new Error(`${this.label}: binary keys are not supported`);
+          return def.AttributeType === 'N' ? 'number' : 'string';
+        });
       },
       (e: Error) => {
         this.keyType = undefined;
@@ -168,8 +210,9 @@ export class DynamoDbConnector implements SourceConnector {
     return this.keyType;
   }
 
-  private toRow(item: Record<string, unknown>, kt: 'string' | 'number'): Row {
-    const { [this.cfg.key]: k, ...data } = item;
-    return { key: keyFrom(k, kt, this.label), data };
+  private toRow(item: Record<string, unknown>, kt: KeyType[]): Row {
+    const data = { ...item };
+    for (const k of this.keys) delete data[k];
+    return { key: keyOfParts(this.keys.map((k) => item[k]), kt, this.label), data };
   }
 }

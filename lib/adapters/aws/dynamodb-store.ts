@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, type CreateTableCommandInput, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ActivityEntry } from '../../core/model';
+import { sortPoints, type HistoryPoint, type HistoryWrite } from '../../core/history';
 import {
   DURABLE_NOW,
   type ActivityQuery,
@@ -263,6 +264,36 @@ export class DynamoDbProgressStore implements ProgressStore {
     return item.extras.idem[key] ?? null;
   }
 
+  /** `MIG#<id> / HIST#<tier>#<slot>` items: a put replaces the slot, so a tier never holds more items than slots. */
+  async putHistory(migrationId: string, writes: HistoryWrite[]): Promise<void> {
+    await this.batchPut(
+      writes.map((w) => ({
+        [TABLE_KEYS.partitionKey]: pkOf(migrationId),
+        [TABLE_KEYS.sortKey]: `HIST#${w.tier}#${String(w.slot).padStart(6, '0')}`,
+        point: JSON.stringify(w.point),
+      })),
+    );
+  }
+
+  async readHistory(migrationId: string, tier: string): Promise<HistoryPoint[]> {
+    const out: HistoryPoint[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :h)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+          ExpressionAttributeValues: { ':pk': pkOf(migrationId), ':h': `HIST#${tier}#` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of r.Items ?? []) out.push(JSON.parse(String(it['point'])) as HistoryPoint);
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return sortPoints(out);
+  }
+
   async close(): Promise<void> {
     this.seen.clear();
     if (this.ownsClient) this.raw.destroy();
@@ -349,7 +380,7 @@ export class DynamoDbProgressStore implements ProgressStore {
       await retry(async (n) => {
         const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
         pending = (r.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-        return pending.length === 0 ? { done: undefined } : { retry: new Error(`DynamoDB kept ${pending.length} activity items unprocessed after ${n} attempts`) };
+        return pending.length === 0 ? { done: undefined } : { retry: new Error(`DynamoDB kept ${pending.length} items unprocessed after ${n} attempts`) };
       }, BATCH_THROTTLE_RETRY);
     }
   }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../../core/errors';
 import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
 import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search/query';

@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
 import { checkAuth } from '../../core/tracker/api';
+import type { NamedTokens } from '../../core/tracker/identity';
 import { searchProxy, type SearchProxy } from '../../core/search/proxy';
 import { proxySettingsSchema, type ProxySettings } from '../../core/search/settings';
 import { StaticOperatorSwitch } from '../../core/search/breaker/ports';
@@ -19,7 +20,7 @@ export interface DemoProxyOptions {
   /** Proxy settings (mode, deadline, breaker thresholds); demo defaults recover quickly. The mode defaults to $SEARCH_PROXY_MODE. */
   settings?: Partial<ProxySettings>;
   /** When set, the demo controls (`/demo/*`) need `Authorization: Bearer <token>`, like the tracker API. */
-  token?: string;
+  token?: string | NamedTokens;
   /** Errors and background problems. Default: stderr. */
   log?: (line: string) => void;
   /** Keep writes a store missed in this file (durable across restarts). Default: memory. */

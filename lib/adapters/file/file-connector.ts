@@ -5,7 +5,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { readLines } from './lines';
 import { convertText } from '../../core/validation/convert';
 import type { ConnectorConfig } from '../../core/validation/config';
-import { compareKeys, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { compareKeys, inRange, type Key, keyColumns, keyId, keyOfParts, keyRangeByScan, keyTypes, type KeyType, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
+import { duplicateKey } from '../../core/validation/streams';
 
 type FileConfig = Extract<ConnectorConfig, { type: 'file' }>;
 
@@ -19,14 +20,16 @@ export class FileConnector implements SourceConnector {
   /** A get is one pass over the file: take as many keys per pass as offered. */
   readonly maxGetBatch = 100_000;
   private readonly format: 'csv' | 'jsonl';
-  private readonly keyType: 'string' | 'number';
+  private readonly keyCols: string[];
+  private readonly keyTypes: KeyType[];
 
   constructor(private readonly cfg: Omit<FileConfig, 'type'> & { path: string }) {
     const ext = extname(cfg.path).toLowerCase();
     const fmt = cfg.format ?? (ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined);
     if (!fmt) throw new Error(`file connector: cannot tell the format of ${cfg.path} from its extension: set format: csv or jsonl`);
     this.format = fmt;
-    this.keyType = cfg.keyType ?? 'string';
+    this.keyCols = keyColumns(cfg.key);
+    this.keyTypes = keyTypes(cfg.keyType, this.keyCols.length);
     this.ordered = cfg.sorted;
     this.label = `file:${cfg.path}`;
   }
@@ -41,12 +44,19 @@ export class FileConnector implements SourceConnector {
     return this.rows(opts);
   }
 
+  /** One pass over the file; a wanted key found twice is a duplicate key (an error naming it). */
   async get(keys: Key[]): Promise<Row[]> {
-    const want = new Set<Key>(keys);
+    const want = new Set(keys.map(keyId));
+    const found = new Set<string>();
     const out: Row[] = [];
     for await (const b of this.rows({ batchSize: 10_000 })) {
-      for (const r of b) if (want.has(r.key)) out.push(r);
-      if (out.length === want.size) break;
+      for (const r of b) {
+        const id = keyId(r.key);
+        if (!want.has(id)) continue;
+        if (found.has(id)) throw duplicateKey(this.label, r.key);
+        found.add(id);
+        out.push(r);
+      }
     }
     return out;
   }
@@ -65,7 +75,7 @@ export class FileConnector implements SourceConnector {
     const records = this.format === 'csv' ? this.csvRecords() : this.jsonlRecords();
     for await (const { rec, line } of records) {
       opts.signal?.throwIfAborted();
-      const key = keyFrom(rec[this.cfg.key], this.keyType, `${this.cfg.path}:${line}`);
+      const key = keyOfParts(this.keyCols.map((c) => rec[c]), this.keyTypes, `${this.cfg.path}:${line}`);
       if (!inRange(key, opts)) {
         if (this.ordered && opts.through !== undefined && compareKeys(key, opts.through) > 0) break;
         continue;
@@ -73,7 +83,7 @@ export class FileConnector implements SourceConnector {
       let data: Record<string, unknown> = {};
       if (!opts.keysOnly) {
         data = { ...rec };
-        delete data[this.cfg.key];
+        for (const c of this.keyCols) delete data[c];
       }
       batch.push({ key, data });
       if (batch.length >= opts.batchSize) {
@@ -109,7 +119,7 @@ export class FileConnector implements SourceConnector {
       n += 1;
       if (!header) {
         header = cells.map((h) => h.trim());
-        if (!header.includes(this.cfg.key)) throw new Error(`${this.cfg.path}: the header has no key column "${this.cfg.key}" (columns: ${header.join(', ')})`);
+        for (const k of this.keyCols) if (!header.includes(k)) throw new Error(`${this.cfg.path}: the header has no key column "${k}" (columns: ${header.join(', ')})`);
         return undefined;
       }
       if (cells.length === 1 && cells[0] === '') return undefined;

@@ -3,6 +3,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ActivityEntry, MigrationState } from '../../core/model';
 import { readLines } from './lines';
+import { HistoryLog } from './history-log';
+import type { HistoryPoint, HistoryWrite } from '../../core/history';
 import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
 
 export interface FileStoreOptions {
@@ -63,6 +65,7 @@ export class FileStore implements ProgressStore {
   private journalBytes = 0;
   private closed = false;
   private failed: Error | null = null;
+  private readonly history: HistoryLog;
 
   private constructor(
     private readonly dir: string | null,
@@ -70,6 +73,7 @@ export class FileStore implements ProgressStore {
     private readonly opts: Required<FileStoreOptions>,
   ) {
     this.kind = dir ? 'file' : 'memory';
+    this.history = new HistoryLog(dir);
   }
 
   /** Open (creating if needed) a store directory and recover its contents. */
@@ -81,6 +85,7 @@ export class FileStore implements ProgressStore {
     try {
       const store = new FileStore(dir, null, opts);
       await store.recover();
+      await store.history.load();
       store.journal = await fsp.open(path.join(dir, 'journal.log'), 'a');
       store.journalBytes = (await store.journal.stat()).size;
       return store;
@@ -177,8 +182,19 @@ export class FileStore implements ProgressStore {
     return Promise.resolve({ ok: true, durable });
   }
 
+  async putHistory(migrationId: string, writes: HistoryWrite[]): Promise<void> {
+    this.assertOpen();
+    await this.history.put(migrationId, writes);
+  }
+
+  async readHistory(migrationId: string, tier: string): Promise<HistoryPoint[]> {
+    this.assertOpen();
+    return this.history.read(migrationId, tier);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.history.flush();
     if (this.dir && this.journal) {
       if (!this.failed) await this.compact();
       else await this.onIo(async () => {});

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LogAnalyzer, LogLine } from '../../core/logwatch/analyzer';
 import type { TrackerSink } from '../../core/logwatch/sink';
 
@@ -306,7 +306,10 @@ export async function watchLogs(o: WatchOptions): Promise<WatchResult> {
     let read = 0;
     try {
       read = await o.tailer.poll(async (line) => {
-        await o.analyzer.process(line);
+        // Progress meters (rsync, aws s3) redraw with \r: each redraw is a line of its own.
+        const parts = line.text.includes('\r') ? line.text.split('\r') : [line.text];
+        if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+        for (const [i, text] of parts.entries()) await o.analyzer.process(i === 0 && parts.length === 1 ? line : { ...line, text, key: `${line.key}#${i}` });
       });
       total += read;
       if (read) o.onBatch?.(read);

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { compareKeys, inRange, type Key, type KeyRange, type Row } from '../../core/validation/connector';
 import { Heap } from '../../core/validation/hash';
 import type { SortedRows, Spooler } from '../../core/validation/ports';
-import { CheckError } from '../../core/validation/result';
-import { assertUnique, MemorySpooler } from '../../core/validation/streams';
+import { assertUnique, duplicateKey, MemorySpooler } from '../../core/validation/streams';
 import { readLines } from './lines';
 
 export interface FileSpoolerOptions {
@@ -54,7 +53,7 @@ export class FileSpooler implements Spooler {
         if (buf.length >= this.memoryRows) await spill();
       }
       if (!runs.length) {
-        const mem = await new MemorySpooler().sort(single(buf));
+        const mem = await new MemorySpooler().sort(single(buf), opts);
         return mem;
       }
       if (buf.length) await spill();
@@ -81,7 +80,7 @@ export class FileSpooler implements Spooler {
     let prev: Key | undefined;
     while (heap.size) {
       const top = heap.pop()!;
-      if (prev !== undefined && compareKeys(top.row.key, prev) === 0) throw new CheckError(`${label}: duplicate key ${JSON.stringify(prev)}`);
+      if (prev !== undefined && compareKeys(top.row.key, prev) === 0) throw duplicateKey(label, prev);
       prev = top.row.key;
       if (count % this.indexEvery === 0) index.push({ key: top.row.key, offset });
       await write(out, top.line);

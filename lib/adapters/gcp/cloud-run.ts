@@ -15,7 +15,8 @@ import { lazyOnce } from '../../core/once';
 import { errorResponse, json, type HttpHandler, type HttpRequest, type HttpResponse } from '../../core/http';
 import { DomainError } from '../../core/errors';
 import { serveHttp, type RunningServer } from '../http/server';
-import { LogLineMetrics } from './log-line-metrics';
+import { LogLineMetrics, traceFields } from './log-line-metrics';
+import { traceHttp } from '../../core/tracing-http';
 
 /** How the bundled module's export is called: an HttpHandler, or a (possibly async) factory returning one. */
 export type CloudRunAdapter = 'http';
@@ -72,7 +73,7 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
   const log = opts.log ?? stdoutLog;
   const requireBearer = opts.requireBearer ?? true;
   const errors = new LogLineMetrics({ write: (line) => log(JSON.parse(line) as Record<string, unknown>) });
-  return async (req) => {
+  return traceHttp(async (req) => {
     const started = Date.now();
     const run = schedulerRun(req);
     let res: HttpResponse;
@@ -93,12 +94,13 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
       httpRequest: { requestMethod: req.method, requestUrl: req.path, status: res.status, latency: `${(Date.now() - started) / 1000}s`, userAgent: req.headers['user-agent'] },
       ...(typeof caller === 'string' ? { caller } : {}),
       ...(run ? { schedulerJob: run.jobName, scheduleTime: run.scheduleTime } : {}),
+      ...traceFields(req.headers),
     };
     log(entry);
     // The spec metric the handler-errors alert reads, written by the one log-line writer.
     if (res.status >= 500) errors.record({ metric: 'HandlerErrors', labels: { Handler: opts.name }, value: 1, mode: 'add' });
     return res;
-  };
+  }, opts.name);
 }
 
 /** Resolve the module's export into an HttpHandler according to the adapter. */

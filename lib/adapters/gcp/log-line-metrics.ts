@@ -1,5 +1,33 @@
 import { specLabels, type Observation, type ObservationSink } from '../../core/metrics/observation';
 import { METRICS } from '../../core/metrics/spec';
+import { parseTraceparent, tracer, type SpanContext } from '../../core/tracing';
+
+let traceProject: string | undefined;
+/** The project whose Cloud Trace the log lines link to (set by lib/compose/tracing.ts on Cloud Run); unset = no trace fields. */
+export function setTraceProject(project: string | undefined): void {
+  traceProject = project;
+}
+
+/** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` (span id in decimal) → a span context. */
+export function cloudTraceContext(header: string | undefined): SpanContext | null {
+  const m = /^([0-9a-f]{32})\/(\d{1,20})(?:;o=([01]))?$/i.exec(header ?? '');
+  if (!m) return null;
+  const spanId = BigInt(m[2]!).toString(16).padStart(16, '0');
+  return spanId.length === 16 && !/^0+$/.test(spanId) ? { traceId: m[1]!.toLowerCase(), spanId, sampled: m[3] === '1' } : null;
+}
+
+/**
+ * Cloud Logging's trace fields (`logging.googleapis.com/trace`, `…/spanId`, `…/trace_sampled`), so a log line
+ * opens its trace in Cloud Trace: from the active span (tracing on), else from the request's `traceparent` or
+ * `X-Cloud-Trace-Context` (Cloud Run's own request trace), else none.
+ */
+export function traceFields(headers?: Record<string, string>): Record<string, unknown> {
+  if (!traceProject) return {};
+  const span = tracer().activeSpan();
+  const c: SpanContext | null = span?.traceId ? { traceId: span.traceId, spanId: span.spanId, sampled: span.recording } : headers ? (parseTraceparent(headers['traceparent']) ?? cloudTraceContext(headers['x-cloud-trace-context'])) : null;
+  if (!c) return {};
+  return { 'logging.googleapis.com/trace': `projects/${traceProject}/traces/${c.traceId}`, 'logging.googleapis.com/spanId': c.spanId, 'logging.googleapis.com/trace_sampled': c.sampled };
+}
 
 /**
  * Spec metrics as Cloud Run log lines: the one writer of the shape the GCP log-based metrics read
@@ -42,7 +70,7 @@ export class LogLineMetrics implements ObservationSink {
       if (last && last.value === o.value && at - last.at < this.repeatMs) return;
       this.gauges.set(key, { value: o.value, at });
     }
-    this.write(`${JSON.stringify({ severity: 'INFO', message: `metric ${o.metric}`, [o.metric]: o.value, ...labels })}\n`);
+    this.write(`${JSON.stringify({ severity: 'INFO', message: `metric ${o.metric}`, [o.metric]: o.value, ...labels, ...traceFields() })}\n`);
   }
 
   /** Lines are written as they are recorded. */
@@ -51,5 +79,5 @@ export class LogLineMetrics implements ObservationSink {
 
 /** A structured log line for Cloud Logging (severity, message, fields). */
 export function logLine(severity: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR', message: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ severity, message, ...fields })}\n`);
+  process.stdout.write(`${JSON.stringify({ severity, message, ...fields, ...traceFields() })}\n`);
 }

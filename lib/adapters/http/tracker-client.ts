@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DashboardAction, ProgressOperation } from '../../core/tracker/operations';
 import type { PhaseDefInput } from '../../core/plan';
 import { parseRetryAfter, retry, type AttemptOutcome } from '../../core/retry';
+import { withSpan } from '../../core/tracing';
 
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
   status: number;
@@ -95,6 +96,14 @@ export class TrackerClient {
     if (this.opts.actor) headers['x-actor'] = this.opts.actor;
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    return withSpan(method, { kind: 'client', attributes: { 'http.request.method': method, 'url.full': this.base + path, 'migration.operation': (body as { action?: string } | undefined)?.action } }, (span) => {
+      const traceparent = span.traceparent();
+      if (traceparent) headers['traceparent'] = traceparent;
+      return this.exchange<T>(method, path, headers, payload, idempotencyKey, okStatuses, (status) => span.setAttribute('http.response.status_code', status));
+    });
+  }
+
+  private exchange<T>(method: string, path: string, headers: Record<string, string>, payload: string | undefined, idempotencyKey: string | undefined, okStatuses: number[], onStatus: (status: number) => void): Promise<T> {
     const retries = method === 'GET' || idempotencyKey ? (this.opts.retries ?? 2) : 0;
     const once = async (): Promise<AttemptOutcome<T>> => {
       let res: Awaited<ReturnType<FetchLike>>;
@@ -103,6 +112,7 @@ export class TrackerClient {
       } catch (e) {
         return { retry: new Error(`cannot reach the tracker API at ${this.base}: ${(e as Error).message}`) };
       }
+      onStatus(res.status);
       const textBody = await res.text();
       let parsed: unknown;
       try {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search/query';
 import type { VectorWriter, WriteBatch } from '../../core/search/writes';
 import { formatZodError } from '../../core/validation-util';

@@ -5,7 +5,9 @@ import { ALERT_SEVERITIES, type MigrationState } from '../../core/model';
 import { migrationStateObservations, observation as obs, trackerChangeObservations } from '../../core/metrics/mapping';
 import { METRICS, type MetricName } from '../../core/metrics/spec';
 import type { Tracker } from '../../core/tracker/service';
+import type { HealthThresholds } from '../../core/tracker/views';
 import { checkAuth } from '../../core/tracker/api';
+import type { NamedTokens } from '../../core/tracker/identity';
 import { PrometheusSink } from './sink';
 
 /** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
@@ -14,11 +16,13 @@ const STATE_GAUGES: MetricName[] = [
   'MigrationState',
   'PhasesRunning',
   'StalePhases',
+  'MigrationHealth',
   'PhaseProgress',
   'PhaseDuration',
   'DataMigrated',
   'MigrationSpeed',
   'ErrorRate',
+  'EstimatedCompletion',
   'EventsTotal',
   'SyncLag',
 ];
@@ -55,7 +59,7 @@ export class TrackerPrometheus {
       const g = this.sink.registry.getSingleMetric(METRICS[name].prometheus);
       if (g instanceof Gauge) g.reset();
     }
-    for (const s of states) for (const o of stateObservations(s, now)) this.sink.record(o);
+    for (const s of states) for (const o of stateObservations(s, now, this.tracker.thresholds)) this.sink.record(o);
     // Reports the tracker was told about (record_report), summed over migrations: a running total per channel,
     // so `ReportMissing` reads the reports a local `migration-monitor report` delivered.
     const reports = new Map<string, number>();
@@ -70,9 +74,9 @@ export class TrackerPrometheus {
 }
 
 /** The migration's gauges (the core mapping, as the Lambda sweep emits them) and its counters started at 0. */
-export function stateObservations(s: MigrationState, now: number): Observation[] {
+export function stateObservations(s: MigrationState, now: number, thresholds?: HealthThresholds): Observation[] {
   const m = { MigrationId: s.id };
-  const out = migrationStateObservations(s, now);
+  const out = migrationStateObservations(s, now, thresholds);
   // Counters start at 0 for every known series, so `increase()` sees the first event.
   out.push(obs('ProgressUpdates', m, 0, 'add'));
   for (const sev of ALERT_SEVERITIES) out.push(obs('AlertsRaised', { ...m, Severity: sev }, 0, 'add'));
@@ -87,7 +91,7 @@ export interface MetricsRouteOptions {
   /** The registry to render (and to add the tracker's metrics to). One is created when absent. */
   sink?: PrometheusSink;
   /** Require `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: ...}` in the scrape config). */
-  token?: string;
+  token?: string | NamedTokens;
   /** Default `/metrics`. */
   path?: string;
 }

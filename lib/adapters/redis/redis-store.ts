@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { redactUrl } from '../../core/redact';
 import type { ActivityEntry } from '../../core/model';
+import { sortPoints, type HistoryPoint, type HistoryWrite } from '../../core/history';
 import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
 
 export interface RedisStoreOptions {
@@ -106,6 +107,19 @@ export class RedisStore implements ProgressStore {
   async getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null> {
     const v = await this.redis.get(this.k('i', migrationId, key));
     return v ? (JSON.parse(v) as IdempotencyRecord) : null;
+  }
+
+  /** One hash per migration and tier: field = ring slot, value = the point (HSET replaces, so the hash stays bounded). */
+  async putHistory(migrationId: string, writes: HistoryWrite[]): Promise<void> {
+    const tx = this.redis.multi();
+    for (const w of writes) tx.hset(this.k('h', migrationId, w.tier), String(w.slot), JSON.stringify(w.point));
+    const r = await tx.exec();
+    const err = r?.find(([e]) => e)?.[0];
+    if (err) throw err;
+  }
+
+  async readHistory(migrationId: string, tier: string): Promise<HistoryPoint[]> {
+    return sortPoints((await this.redis.hvals(this.k('h', migrationId, tier))).map((x) => JSON.parse(x) as HistoryPoint));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NotifyResult, ReportMessage, ReportNotifier } from '../../core/report/ports';
 
 export interface SlackNotifierOptions {

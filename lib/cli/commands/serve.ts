@@ -7,7 +7,9 @@ import { trackerApi } from '../../core/tracker/api';
 import { dashboardRoutes } from '../../core/ui/dashboard';
 import type { ProgressStore } from '../../core/store';
 import { CliError } from '../errors';
-import { DEFAULT_DATA_DIR, openStore } from '../local-runtime';
+import { DEFAULT_DATA_DIR, openStore, readTokensFile } from '../local-runtime';
+import type { NamedTokens } from '../../core/tracker/identity';
+import { namedTokens } from '../../core/tracker/identity';
 import { localExtras } from '../local-extras';
 
 export interface LocalServerOptions {
@@ -15,6 +17,8 @@ export interface LocalServerOptions {
   host?: string;
   store: ProgressStore;
   token?: string;
+  /** Named tokens (name → token): every change is recorded under its token's name. */
+  tokens?: NamedTokens;
   demo?: boolean;
   /** Start the search-proxy demo next to the tracker (on proxyPort, default port + 1). */
   proxy?: boolean;
@@ -40,11 +44,12 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
   const tracker = new Tracker({ store: o.store });
   const defaultId = o.demo ? 'demo' : 'default';
   if (!o.demo && !(await tracker.exists('default'))) await tracker.initialize('default', { name: 'Default migration' }, { actor: 'local-server' });
-  const extras = localExtras(tracker, o.token);
+  const auth = namedTokens(o);
+  const extras = localExtras(tracker, auth);
   const routes: Route[] = [...dashboardRoutes(), ...extras.routes];
   const handler = trackerApi({
     tracker,
-    token: o.token,
+    tokens: auth,
     defaultMigrationId: defaultId,
     extraRoutes: routes,
     onServerError: (e) => log(`error: ${(e as Error).stack ?? String(e)}`),
@@ -103,21 +108,24 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', `embedded store directory (env MIGRATION_MONITOR_DATA_DIR; default ${DEFAULT_DATA_DIR})`)
     .option('--store <kind>', 'file (default), memory or redis')
     .option('--redis-url <url>', 'Redis URL for --store redis (env REDIS_URL)')
-    .option('--token <token>', 'require this bearer token on /api (env MIGRATION_MONITOR_TOKEN)')
+    .option('--token <token>', 'require this bearer token on /api (env MIGRATION_MONITOR_TOKEN); changes are recorded as "token"')
+    .option('--tokens-file <file>', 'JSON {"alice": "<token>", ...}: one bearer token per person or job, each change recorded under its name (env MIGRATION_MONITOR_TOKENS_FILE)')
     .option('--demo', 'seed a simulated migration that advances in real time')
     .option('--no-proxy', 'do not start the search-proxy demo')
     .option('--proxy-port <n>', 'port for the search-proxy demo (default: port + 1)')
-    .action(async (opts: { port: string; host: string; dataDir?: string; store?: string; redisUrl?: string; token?: string; demo?: boolean; proxy: boolean; proxyPort?: string }) => {
+    .action(async (opts: { port: string; host: string; dataDir?: string; store?: string; redisUrl?: string; token?: string; tokensFile?: string; demo?: boolean; proxy: boolean; proxyPort?: string }) => {
       const port = parsePort(opts.port, '--port');
       const proxyPort = opts.proxyPort === undefined ? undefined : parsePort(opts.proxyPort, '--proxy-port');
       const token = opts.token ?? process.env['MIGRATION_MONITOR_TOKEN'];
-      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1' && !token) {
-        throw new CliError(`binding to ${opts.host} exposes the API beyond this machine: set --token (or MIGRATION_MONITOR_TOKEN)`, 2);
+      const tokensFile = opts.tokensFile ?? process.env['MIGRATION_MONITOR_TOKENS_FILE'];
+      const tokens = tokensFile ? readTokensFile(tokensFile) : undefined;
+      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1' && !token && !tokens) {
+        throw new CliError(`binding to ${opts.host} exposes the API beyond this machine: set --token or --tokens-file (or MIGRATION_MONITOR_TOKEN)`, 2);
       }
       const { store, description } = await openStore(opts);
       let srv: LocalServer;
       try {
-        srv = await startLocalServer({ port, host: opts.host, store, token, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
+        srv = await startLocalServer({ port, host: opts.host, store, token, tokens, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
       } catch (e) {
         await store.close();
         throw e;
@@ -128,7 +136,7 @@ export function registerServe(program: Command): void {
         `  API         ${srv.url}/api/migration/progress   (migration: ${opts.demo ? 'demo' : 'default'}; pick another with X-Migration-Id or ?migration=)`,
         `  health      ${srv.url}/health`,
         `  store       ${description}`,
-        `  auth        ${token ? 'bearer token required on /api' : 'none (bound to ' + opts.host + ' only)'}`,
+        `  auth        ${tokens ? `named bearer tokens required on /api (${Object.keys(tokens).length}: ${Object.keys(tokens).join(', ')})` : token ? 'bearer token required on /api' : 'none (bound to ' + opts.host + ' only): changes are recorded as "anonymous"'}`,
       ];
       if (srv.proxyUrl) lines.push(`  proxy       ${srv.proxyUrl}/search   (search proxy over two demo backends; docs/search-proxy.md)`);
       if (opts.demo) lines.push(`  demo        a simulated migration is running`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
 import { bytes } from '../../core/report/format';
+import { formatRemaining } from '../../core/progress';
 import { CliError } from '../errors';
 import { clientFrom, parseFormat, progressBar, table, toYaml, withApiOptions, type ApiOptions, type OutputFormat } from '../common';
 
@@ -10,10 +11,21 @@ interface Overview {
   status: string;
   paused: boolean;
   overallProgress: number;
-  estimate: { estimatedCompletion: string | null; confidence: string; basis: string };
+  estimate: { estimatedCompletion: string | null; confidence: string; basis: string; remainingMs?: number | null; uncertaintyMs?: number | null; reason?: string | null };
   phases: Array<{ id: string; name: string; status: string; progress: number; stale: boolean; stalled: boolean; estimatedDuration: number; actualDuration?: number; currentTask?: string; error?: string }>;
   openAlerts: Record<string, number>;
   metrics: { totalDataMigrated: number; migrationSpeed: number; errorRate: number };
+  /** The tracker's one health (as /health says it). */
+  health?: { status: string; reasons: string[] };
+}
+
+/** `remaining 2 h 10 min (± 25 min), ends Tue 24 Nov, 14:35 local time (low confidence)`, or why there is no ETA. */
+export function etaText(e: Overview['estimate'], timeZone?: string): string {
+  if (e.basis === 'completed') return 'done';
+  if (!e.estimatedCompletion || e.remainingMs == null) return `none (${e.reason ?? 'not enough data yet'})`;
+  const band = e.uncertaintyMs ? ` (± ${formatRemaining(e.uncertaintyMs)})` : '';
+  const at = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(e.estimatedCompletion));
+  return `remaining ${formatRemaining(e.remainingMs)}${band}, ends ${at} local time (${e.confidence} confidence)`;
 }
 
 /** Render the overview in one of the output formats. */
@@ -22,10 +34,11 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false): 
   if (format === 'yaml') return toYaml(o).trimEnd();
   const md = format === 'markdown';
   const paint = (s: string, status: string) => (!color ? s : `\x1b[${status === 'completed' ? 32 : status === 'failed' ? 31 : status === 'in_progress' ? 36 : 90}m${s}\x1b[0m`);
-  const eta = o.estimate.estimatedCompletion ? `${o.estimate.estimatedCompletion} (${o.estimate.confidence} confidence)` : o.estimate.basis === 'completed' ? 'done' : 'not enough data yet';
+  const eta = etaText(o.estimate);
   const head = [
     md ? `## ${o.name} (\`${o.migrationId}\`)` : `${o.name} (${o.migrationId})`,
     `Status: ${o.status}${o.paused ? ' (paused)' : ''}   Overall: ${progressBar(o.overallProgress)} ${o.overallProgress.toFixed(1)}%   ETA: ${eta}`,
+    ...(o.health ? [`Health: ${o.health.status}${o.health.reasons.length ? ` — ${o.health.reasons.join('; ')}` : ''}`] : []),
     `Open alerts: critical ${o.openAlerts['critical'] ?? 0}, error ${o.openAlerts['error'] ?? 0}, warning ${o.openAlerts['warning'] ?? 0}, info ${o.openAlerts['info'] ?? 0}   ` +
       `Data: ${bytes(o.metrics.totalDataMigrated)} at ${bytes(o.metrics.migrationSpeed)}/s, error rate ${o.metrics.errorRate}%`,
   ];

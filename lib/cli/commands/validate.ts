@@ -99,6 +99,12 @@ export function parseReportFormat(v: string): ReportFormat {
 }
 
 async function loadConfig(path: string): Promise<ValidationConfig> {
+  const { parseConfigText } = require('../../core/validation/config') as typeof import('../../core/validation/config');
+  return loadConfigFile(path, parseConfigText);
+}
+
+/** Read and parse a config file; an unreadable file or a bad config is exit 2 with the file named. */
+export async function loadConfigFile<T>(path: string, parse: (text: string, path: string) => T): Promise<T> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -106,9 +112,8 @@ async function loadConfig(path: string): Promise<ValidationConfig> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CliError(`cannot read the config ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 2);
   }
-  const { parseConfigText } = require('../../core/validation/config') as typeof import('../../core/validation/config');
   try {
-    return parseConfigText(text, path);
+    return parse(text, path);
   } catch (e) {
     if (isDomainError(e)) throw new CliError(`${path}: ${e.message}`, 2);
     throw e;

@@ -8,13 +8,14 @@ import { metricsFor } from '../../compose/metrics';
 import { metricsRoute } from '../../adapters/prometheus/metrics';
 import { router } from '../../core/http';
 import { isDomainError } from '../../core/errors';
-import { LogAnalyzer, parseLogWatchConfig, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
+import { detectProfile, LogAnalyzer, parseLogWatchConfig, PROFILE_NAMES, trackerSink, type LogWatchConfig, type TrackerSink } from '../../core/logwatch';
 import { Tracker } from '../../core/tracker/service';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 import { CliError } from '../errors';
 import { openStore } from '../local-runtime';
+import { checkProfile, explainLine } from '../log-profile';
 
-interface WatchFlags extends ApiOptions {
+interface WatchFlags extends SinkFlags {
   log: string[];
   follow?: boolean;
   config?: string;
@@ -22,17 +23,33 @@ interface WatchFlags extends ApiOptions {
   status: string;
   interval: string;
   fromEnd?: boolean;
-  store?: string;
-  dataDir?: string;
-  redisUrl?: string;
   metricsPort?: string;
   metricsHost: string;
+  profile?: string;
+  phase?: string;
+  explain?: boolean;
+}
+
+/** The first lines of a log (for profile detection); none when it does not exist yet. */
+function firstLines(file: string): string[] {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(16 * 1024);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      return buf.subarray(0, n).toString('utf8').split(/\r\n|\r|\n/).slice(0, 20);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
 }
 
 export const DEFAULT_WATCH_STATE = '.data/log-watch/state.json';
 
 /** Read a log-watch config file (YAML or JSON). Exit 2 naming the file and the problem. */
-export function loadWatchConfig(file: string | undefined, defaultMigrationId?: string): LogWatchConfig {
+export function loadWatchConfig(file: string | undefined, defaultMigrationId?: string, overrides: Record<string, unknown> = {}): LogWatchConfig {
   let raw: unknown = {};
   if (file) {
     let text: string;
@@ -48,12 +65,32 @@ export function loadWatchConfig(file: string | undefined, defaultMigrationId?: s
     }
   }
   if (defaultMigrationId) raw = { ...(raw as Record<string, unknown>), defaultMigrationId };
+  const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  if (Object.keys(set).length) raw = { ...(raw as Record<string, unknown>), ...set };
   try {
     return parseLogWatchConfig(raw);
   } catch (e) {
     if (isDomainError(e)) throw new CliError(`${file ? `--config ${file}: ` : ''}${e.message}`, 2);
     throw e;
   }
+}
+
+export interface SinkFlags extends ApiOptions {
+  store?: string;
+  dataDir?: string;
+  redisUrl?: string;
+}
+
+/** The tracker the watcher (and `run`) reports to: in-process on a local store, or the tracker API (token / SigV4). */
+export async function openLogSink(flags: SinkFlags, actor: string, log: (s: string) => void): Promise<{ sink: TrackerSink; tracker?: Tracker; close: () => Promise<void> }> {
+  if (flags.store || flags.dataDir) {
+    const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
+    log(`applying updates in-process to the ${description}`);
+    const tracker = new Tracker({ store });
+    return { sink: trackerSink(tracker, flags.actor ?? actor), tracker, close: () => store.close() };
+  }
+  const sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? actor }) });
+  return { sink, close: async () => undefined };
 }
 
 export function registerWatch(program: Command): void {
@@ -74,10 +111,14 @@ export function registerWatch(program: Command): void {
     .option('--redis-url <url>', 'Redis URL for --store redis')
     .option('--metrics-port <port>', 'serve GET /metrics (Prometheus) with what the logs show: events copied, target write failures, cutover pauses, violations')
     .option('--metrics-host <host>', 'address for --metrics-port', '127.0.0.1')
+    .option('--profile <name>', `read a migration tool's output (${PROFILE_NAMES.join(', ')}); with --phase and no --profile, detected from the first lines`)
+    .option('--phase <id>', 'the phase the lines belong to when they name none (a tool log: pg_restore, rsync...)')
+    .option('--explain', 'print which rule matched each line and what it did (stderr)')
     .action(async (flags: WatchFlags) => {
       const interval = Number(flags.interval);
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
-      const config = loadWatchConfig(flags.config, flags.migration ?? process.env['MIGRATION_MONITOR_MIGRATION']);
+      const profile = checkProfile(flags.profile) ?? (flags.phase ? detectProfile(firstLines(flags.log[0]!)) : undefined);
+      const config = loadWatchConfig(flags.config, flags.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'], { profile, phase: flags.phase });
       const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
         throw new CliError(`--metrics-port must be a port number 0-65535 (got "${flags.metricsPort}")`, 2);
@@ -89,18 +130,7 @@ export function registerWatch(program: Command): void {
       }
       const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
 
-      let sink: TrackerSink;
-      let tracker: Tracker | undefined;
-      let close = async () => undefined as void;
-      if (flags.store || flags.dataDir) {
-        const { store, description } = await openStore({ store: flags.store ?? 'file', dataDir: flags.dataDir, redisUrl: flags.redisUrl });
-        log(`applying updates in-process to the ${description}`);
-        tracker = new Tracker({ store });
-        sink = trackerSink(tracker, flags.actor ?? 'log-watcher');
-        close = () => store.close();
-      } else {
-        sink = remoteTrackerSink({ clientFor: (id) => clientFrom({ ...flags, migration: id, actor: flags.actor ?? 'log-watcher' }) });
-      }
+      const { sink, tracker, close } = await openLogSink(flags, 'log-watcher', log);
 
       let tailer: LogTailer;
       try {
@@ -121,7 +151,8 @@ export function registerWatch(program: Command): void {
         metricsServer = await serveHttp(router([metricsRoute({ sink: observations, tracker })]), { port: metricsPort, host: flags.metricsHost });
         log(`Prometheus metrics on ${metricsServer.url}/metrics`);
       }
-      const analyzer = new LogAnalyzer({ sink, config, observations });
+      if (profile) log(`reading the lines with the ${profile} profile`);
+      const analyzer = new LogAnalyzer({ sink, config, observations, ...(flags.explain ? { explain: (e) => process.stderr.write(`${explainLine(e)}\n`) } : {}) });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);

@@ -18,6 +18,32 @@ export interface HandlerDefaults {
   removalPolicy: RemovalPolicy;
   /** Failed asynchronous invocations (scheduler, SNS) land here after Lambda's retries. */
   deadLetterQueue?: sqs.IQueue;
+  /** OpenTelemetry spans through a collector layer (docs/tracing.md); unset = no spans beyond Lambda's own X-Ray segments. */
+  tracing?: HandlerTracing;
+}
+
+/**
+ * Spans of every handler exported by the tiny OTLP/HTTP JSON exporter to a collector running as a Lambda
+ * extension: the ADOT collector layer (its default configuration sends them to X-Ray) or any OpenTelemetry
+ * collector layer. Nothing is added to the bundles.
+ */
+export interface HandlerTracing {
+  /** ARN of the collector layer for the functions' region and architecture (arm64), e.g. the ADOT collector's `arn:aws:lambda:<region>:901920570463:layer:aws-otel-collector-arm64-ver-…`. */
+  collectorLayerArn: string;
+  /** Where the layer's collector listens for OTLP/HTTP. Default http://localhost:4318. */
+  endpoint?: string;
+  /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG. Default parentbased_always_on. */
+  sampler?: 'parentbased_always_on' | 'parentbased_traceidratio' | 'always_on' | 'traceidratio';
+  samplerArg?: number;
+}
+
+/** The environment that turns the handlers' exporter on (read by lib/compose/tracing.ts). */
+export function tracingEnvironment(t: HandlerTracing): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: t.endpoint ?? 'http://localhost:4318',
+    OTEL_TRACES_SAMPLER: t.sampler ?? 'parentbased_always_on',
+    ...(t.samplerArg !== undefined ? { OTEL_TRACES_SAMPLER_ARG: String(t.samplerArg) } : {}),
+  };
 }
 
 export interface HandlerFunctionProps extends HandlerDefaults {
@@ -32,8 +58,6 @@ export interface HandlerFunctionProps extends HandlerDefaults {
   define?: Record<string, string>;
 }
 
-/** The zod shim that keeps locales out of handler bundles (see lambda/shared/zod-slim.ts). */
-export const ZOD_SLIM_SHIM = path.join(__dirname, '../../../lambda/shared/zod-slim.ts');
 export const PROJECT_ROOT = path.join(__dirname, '../../..');
 
 /** esbuild options shared by the CDK bundling and `npm run bench` (so the bench measures what deploys). */
@@ -44,7 +68,6 @@ export const BUNDLING = {
   format: OutputFormat.CJS,
   /** The Lambda Node.js runtime ships AWS SDK v3: not bundled (NodejsFunction's default for Node ≥ 18). */
   externalModules: ['@aws-sdk/*'],
-  esbuildArgs: { '--alias:zod': ZOD_SLIM_SHIM },
   /**
    * Bundle-time constants: GCP adapters (GCS, Google auth, ~600 KB) are left out of every AWS bundle; the
    * code paths that would load them throw a message saying so instead (see lib/adapters/report-channels.ts).
@@ -104,7 +127,6 @@ export class HandlerFunction extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
         ...BUNDLING,
-        esbuildArgs: { ...BUNDLING.esbuildArgs },
         externalModules: [...BUNDLING.externalModules],
         define: { ...BUNDLING.define, ...props.define },
       },
@@ -112,8 +134,10 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(props.tracing ? tracingEnvironment(props.tracing) : {}),
         ...props.environment,
       },
+      ...(props.tracing ? { layers: [lambda.LayerVersion.fromLayerVersionArn(this, 'CollectorLayer', props.tracing.collectorLayerArn)] } : {}),
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

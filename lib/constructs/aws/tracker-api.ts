@@ -10,6 +10,9 @@ import { Construct, type IConstruct } from 'constructs';
 import { HandlerFunction, type HandlerDefaults } from './handler-function';
 import { nagRef } from './nag-refs';
 import type { ProgressTable } from './progress-table';
+import type { AlertTopic } from './alert-topic';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { AlertRoutingInput } from '../../core/alerts/config';
 
 export interface TrackerApiProps {
   handlerDefaults: HandlerDefaults;
@@ -23,6 +26,17 @@ export interface TrackerApiProps {
   throttleBurstLimit: number;
   memoryMb?: number;
   timeoutSeconds?: number;
+  /**
+   * Alert routing from the tracker: critical alerts published to the (KMS-encrypted) alert topic with message
+   * attributes, error and warning alerts to Slack through the webhook secret. The function gets sns:Publish on the
+   * topic, kms:GenerateDataKey and kms:Decrypt on its key and read access to the secret. Unset = alerts stay on the dashboard.
+   */
+  alerts?: {
+    topic: AlertTopic;
+    slackWebhook?: ISecret;
+    /** lib/core/alerts/config.ts; default: the rules' defaults with no burst wait. */
+    routing?: AlertRoutingInput;
+  };
 }
 
 /** Access log line: JSON (structured, queryable in Logs Insights), with the IAM caller. */
@@ -64,6 +78,8 @@ export class TrackerApi extends Construct {
       description: 'Migration tracker HTTP API and staleness sweep',
       memorySize: props.memoryMb ?? 512,
       timeout: Duration.seconds(props.timeoutSeconds ?? 10),
+      // Alerts reach e-mail through the alert topic on AWS: the SMTP adapter (nodemailer) stays out of the bundle.
+      define: { 'process.env.MM_BUNDLE_OMIT_SMTP': '"true"' },
       environment: {
         TABLE_NAME: props.table.table.tableName,
         ERROR_RATE_PERCENT: String(props.errorRatePercent),
@@ -72,6 +88,17 @@ export class TrackerApi extends Construct {
       },
     });
     props.table.grantStore(this.handler.role);
+    const alerts = props.alerts;
+    if (alerts) {
+      // Each invocation sends what is due before it answers: no burst wait unless the environment asks for one.
+      this.handler.function.addEnvironment('ALERT_TOPIC_ARN', alerts.topic.topic.topicArn);
+      this.handler.function.addEnvironment('ALERT_ROUTING', JSON.stringify({ groupSeconds: 0, ...alerts.routing }));
+      alerts.topic.grantPublish(this.handler.role);
+      if (alerts.slackWebhook) {
+        this.handler.function.addEnvironment('SLACK_WEBHOOK_SECRET_ARN', alerts.slackWebhook.secretArn);
+        alerts.slackWebhook.grantRead(this.handler.role);
+      }
+    }
 
     this.api = new apigw.HttpApi(this, 'HttpApi', {
       // Named after the stack (which carries the environment): dev, staging and prod APIs tell apart in one account.

@@ -7,7 +7,7 @@ import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-f
 
 /** AWS resources the checks read: a dynamodb connector's table, an aws-resource check's table, bucket or function. */
 export interface ValidationResources {
-  /** DescribeTable (aws-resource), Scan and BatchGetItem (dynamodb connector). */
+  /** DescribeTable (aws-resource), Scan and BatchGetItem (dynamodb connector), DescribeTimeToLive and DescribeContinuousBackups (schema check). */
   dynamodbTables?: string[];
   /** HeadBucket (aws-resource), which needs s3:ListBucket. */
   s3Buckets?: string[];
@@ -95,7 +95,7 @@ export class ValidationFunction extends Construct {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadCheckedTables',
-          actions: ['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:BatchGetItem'],
+          actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:DescribeContinuousBackups', 'dynamodb:Scan', 'dynamodb:BatchGetItem'],
           resources: r.dynamodbTables.map((t) => stack.formatArn({ service: 'dynamodb', resource: 'table', resourceName: t })),
         }),
       );

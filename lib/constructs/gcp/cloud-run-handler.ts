@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Construct } from 'constructs';
 import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -45,6 +46,12 @@ export interface CloudRunHandlerProps {
   environment?: Record<string, string>;
   /** Environment variable name → secret id in `secrets`; mounted from Secret Manager (`latest` version). */
   secretEnv?: Record<string, string>;
+  /**
+   * Spans to Cloud Trace through its OTLP endpoint (telemetry.googleapis.com; the service account gets
+   * roles/cloudtrace.agent). Without it, log lines still carry `logging.googleapis.com/trace` of Cloud Run's own
+   * request trace. `sampleRatio` sets a parent-based ratio sampler (default: every trace).
+   */
+  tracing?: { sampleRatio?: number };
   secrets?: HandlerSecrets;
   ingress?: Ingress;
   memory?: string;
@@ -83,7 +90,17 @@ export class CloudRunHandler extends Construct {
     const ingress = props.ingress ?? 'internal';
     if (typeof ingress === 'object' && !ingress.all.trim()) throw new Error(`${props.purpose}: ingress "all" needs a reason`);
     const ingressKey = typeof ingress === 'object' ? 'all' : ingress;
-    const env = { MM_HANDLER: props.purpose, MM_ENV: placement.env, MM_RUNTIME: 'cloud-run', ...(props.environment ?? {}) };
+    const env = {
+      MM_HANDLER: props.purpose,
+      MM_ENV: placement.env,
+      MM_RUNTIME: 'cloud-run',
+      // the project of `logging.googleapis.com/trace` on log lines (Cloud Run does not set it)
+      GOOGLE_CLOUD_PROJECT: placement.project,
+      ...(props.tracing
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://telemetry.googleapis.com', ...(props.tracing.sampleRatio !== undefined ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(props.tracing.sampleRatio) } : {}) }
+        : {}),
+      ...(props.environment ?? {}),
+    };
     const suspicious = findSecretLikeValues(env);
     if (suspicious.length) throw new Error(`${props.purpose}: environment values look like secrets (${suspicious.join(', ')}): put them in Secret Manager and use secretEnv`);
     for (const k of Object.keys(props.secretEnv ?? {})) if (k in env) throw new Error(`${props.purpose}: ${k} is both a plain and a secret environment variable`);
@@ -96,6 +113,8 @@ export class CloudRunHandler extends Construct {
       displayName: `migration-monitor ${props.purpose} handler (${placement.env})`,
       description: `Runs the ${props.purpose} handler; holds only the roles granted to it by the stack`,
     });
+    // Writing spans is all roles/cloudtrace.agent allows (telemetry.traces.write, cloudtrace.traces.patch).
+    if (props.tracing) new ProjectIamMember(this, 'trace-writer', { project: placement.project, role: 'roles/cloudtrace.agent', member: saMember(this.serviceAccount.email) });
 
     // Secret accessor grants first: a revision that cannot read its secrets fails to start.
     const secretEnv = Object.entries(props.secretEnv ?? {});

@@ -7,6 +7,7 @@ import { round2 } from '../progress';
 import { normalizePhaseName, parseLogWatchConfig, type LogWatchConfig } from './config';
 import type { LogAction } from './pattern';
 import { matchPatterns, parseLine, type FieldValue } from './parser';
+import { parseSize } from './size';
 import type { ObservationSink } from '../metrics/observation';
 import type { PhaseView, TrackerSink } from './sink';
 
@@ -66,6 +67,29 @@ export interface LogAnalyzerOptions {
   config?: LogWatchConfig;
   observations?: ObservationSink;
   clock?: Clock;
+  /**
+   * `run` mode: the tool's exit code completes the phase. Lines never complete it (a profile's final-summary
+   * line is noted, not sent) and progress stays below 100 % until then.
+   */
+  completionByExit?: boolean;
+  /** Unit weights (e.g. table sizes from the source catalog), by unit name (`schema.table`, no quotes). */
+  itemWeights?: Map<string, number>;
+  /** Called after every line with what matched and what it did (`--explain`). */
+  explain?: (e: ExplainEntry) => void;
+}
+
+/** What one line did: the rule that matched (if any) and each resulting update, refusal or skip. */
+export interface ExplainEntry {
+  line: LogLine;
+  outcome: LineOutcome;
+  pattern?: string;
+  did: string[];
+}
+
+type UnitState = 'declared' | 'started' | 'done' | 'failed';
+interface Unit {
+  state: UnitState;
+  weight?: number;
 }
 
 interface LineContext {
@@ -108,12 +132,60 @@ export class LogAnalyzer {
   private readonly conflictLog: ConflictRecord[] = [];
   private readonly malformedLog: Notice[] = [];
   private readonly rejectionLog: Notice[] = [];
+  private readonly completionByExit: boolean;
+  private readonly itemWeights?: Map<string, number>;
+  private readonly explainer?: (e: ExplainEntry) => void;
+  /** What the current line did, while explaining. */
+  private trace: string[] | null = null;
+  private tracePattern: string | undefined;
+  /** Units of work (tables, files) per migration and phase. */
+  private readonly units = new Map<string, Map<string, Unit>>();
+  /** Running totals of `data` fields per migration, run and field: only growth is added. */
+  private readonly dataTotals = new Map<string, number>();
+  /** Bytes counted per migration and run (phase metadata `bytesCopied`). */
+  private readonly bytesByRun = new Map<string, number>();
+  /** Progress of the sub-task lines report on (config `subTask`), per migration. */
+  private readonly subProgress = new Map<string, number>();
+  private finalLineSeen = false;
 
   constructor(opts: LogAnalyzerOptions) {
     this.sink = opts.sink;
     this.config = opts.config ?? parseLogWatchConfig();
     this.observations = opts.observations;
     this.clock = opts.clock ?? systemClock;
+    this.completionByExit = opts.completionByExit ?? false;
+    this.itemWeights = opts.itemWeights;
+    this.explainer = opts.explain;
+  }
+
+  /** Drop the cached phase view of a migration (someone else changed it, e.g. `run` starting the phase). */
+  forget(migrationId: string): void {
+    this.views.delete(migrationId);
+  }
+
+  /** In `run` mode: whether the tool printed its final-summary line (a profile's completion, left to the exit code). */
+  sawFinalLine(): boolean {
+    return this.finalLineSeen;
+  }
+
+  /**
+   * The report that renews a phase's staleness promise without moving it (`run`'s heartbeat while the tool
+   * lives): its current progress again. Null when the phase is not running.
+   */
+  async heartbeatOp(migrationId: string, phaseId: string, subTaskId: string | undefined, nextUpdateSeconds: number): Promise<ProgressOperation | null> {
+    const p = (await this.sink.phases(migrationId))?.find((x) => x.id === phaseId);
+    if (!p || p.status !== 'in_progress') return null;
+    const metadata = { source: 'run', heartbeat: true };
+    if (subTaskId) return { action: 'update_subtask', phaseId, subTaskId, progress: this.subProgress.get(`${migrationId}\u0000${phaseId}`) ?? 0, nextUpdateSeconds, metadata };
+    if (p.hasSubTasks) return null;
+    return { action: 'update_phase', phaseId, progress: p.progress, nextUpdateSeconds, metadata };
+  }
+
+  /** Units of work seen for a phase: how many are done of how many known (for `run`'s summary). */
+  unitCounts(migrationId: string, phaseId: string): { done: number; total: number } {
+    const u = this.units.get(`${migrationId}\u0000${phaseId}`);
+    const known = new Set([...(u?.keys() ?? []), ...(this.itemWeights?.keys() ?? [])]);
+    return { done: [...(u?.values() ?? [])].filter((x) => x.state === 'done').length, total: known.size };
   }
 
   stats(): AnalyzerStats {
@@ -139,12 +211,30 @@ export class LogAnalyzer {
    * keys derived from `line.key`, so the retry does not apply anything twice).
    */
   async process(line: LogLine): Promise<LineOutcome> {
+    if (!this.explainer) return this.processLine(line);
+    this.trace = [];
+    this.tracePattern = undefined;
+    try {
+      const outcome = await this.processLine(line);
+      this.explainer({ line, outcome, ...(this.tracePattern ? { pattern: this.tracePattern } : {}), did: this.trace });
+      return outcome;
+    } finally {
+      this.trace = null;
+    }
+  }
+
+  private note(s: string): void {
+    this.trace?.push(s);
+  }
+
+  private async processLine(line: LogLine): Promise<LineOutcome> {
     this.counters.lines += 1;
     const parsed = parseLine(line.text, this.config);
     if (parsed.kind === 'empty') return (this.counters.empty += 1), 'empty';
     if (parsed.kind === 'malformed') return this.malformed(line, parsed.reason);
     const m = matchPatterns(this.config.patterns, parsed.line);
     if (!m) return (this.counters.ignored += 1), 'ignored';
+    this.tracePattern = m.pattern.name;
     const ctx = this.context(line, m.fields, parsed.line.message, m.pattern.name);
     if (typeof ctx === 'string') return this.malformed(line, ctx);
     this.counters.matched += 1;
@@ -201,7 +291,7 @@ export class LogAnalyzer {
       migrationId,
       runId: (str(f.runId) ?? line.source).slice(0, 100),
       tenantId: str(f.tenantId)?.slice(0, 100),
-      phaseField: str(f.phase),
+      phaseField: str(f.phase) ?? this.config.phase,
       operation: str(f.operation)?.slice(0, 100),
       num,
       actionIndex: 0,
@@ -229,20 +319,36 @@ export class LogAnalyzer {
       case 'start_phase': {
         const id = this.phaseFor(ctx, view, action.phase) ?? (action.fallbackPhase ? this.resolve(view, action.fallbackPhase) : undefined);
         if (!id) return this.reject(ctx, this.noPhase(action.phase ?? action.fallbackPhase, 'start'));
+        if (action.completeRunning) for (const other of this.running(view, ctx.runId)) if (other !== id) await this.complete(ctx, view, other);
         await this.start(ctx, view, id);
         return;
       }
       case 'progress': {
         const id = this.phaseFor(ctx, view, action.phase);
         if (!id) return this.reject(ctx, this.noPhase(action.phase, 'report progress on'));
-        await this.progress(ctx, view, id);
+        let value = action.value;
+        if (value === undefined && action.done && action.total) {
+          const d = parseSize(ctx.fields[action.done]);
+          const t = parseSize(ctx.fields[action.total]);
+          if (d !== null && t !== null && t > 0) value = Math.min(100, (d / t) * 100);
+        }
+        await this.progress(ctx, view, id, value);
         return;
       }
+      case 'item':
+        return this.unit(action, ctx, view);
+      case 'data':
+        return this.data(action, ctx);
       case 'complete_phase':
       case 'fail_phase': {
         const named = this.phaseFor(ctx, view, action.phase);
         if (action.phase && !named) return this.reject(ctx, this.noPhase(action.phase, action.do === 'complete_phase' ? 'complete' : 'fail'));
         const targets = named ? [named] : this.running(view, ctx.runId);
+        if (action.do === 'complete_phase' && this.completionByExit) {
+          this.finalLineSeen = true;
+          this.note('final line seen: completion is left to the exit code');
+          return;
+        }
         if (action.do === 'complete_phase') {
           if (!targets.length) this.counters.duplicates += 1;
           for (const id of targets) await this.complete(ctx, view, id);
@@ -325,27 +431,91 @@ export class LogAnalyzer {
     return false;
   }
 
-  private async progress(ctx: LineContext, view: Map<string, PhaseView>, id: string): Promise<void> {
+  private async progress(ctx: LineContext, view: Map<string, PhaseView>, id: string, given?: number, extra: Record<string, unknown> = {}): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.late += 1);
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a progress line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
-    if (p.hasSubTasks) return this.reject(ctx, `phase "${id}" has sub-tasks: map progress lines to a phase without sub-tasks`);
+    const sub = this.config.subTask && id === this.config.phase ? this.config.subTask : undefined;
+    if (p.hasSubTasks && !sub) return this.reject(ctx, `phase "${id}" has sub-tasks: map progress lines to a phase without sub-tasks`);
+    const subKey = `${ctx.migrationId}\u0000${id}`;
+    const current = sub ? (this.subProgress.get(subKey) ?? 0) : p.progress;
     const { progress, eventsCount, eventsTotal } = ctx.num;
-    const value = progress ?? (eventsCount !== undefined && eventsTotal ? Math.min(100, (eventsCount / eventsTotal) * 100) : p.progress);
-    const ok = await this.send(ctx, {
-      action: 'update_phase',
-      phaseId: id,
-      progress: round2(value),
-      metadata: this.metadata(ctx),
+    let value = given ?? progress ?? (eventsCount !== undefined && eventsTotal ? Math.min(100, (eventsCount / eventsTotal) * 100) : current);
+    // A tool's own figures may step back (rsync's incremental file list, a total still being counted): the
+    // tracker shows the furthest point; under `run` only the exit code takes the phase to 100 %.
+    if (this.config.profile || this.completionByExit) value = Math.max(value, current);
+    if (this.completionByExit) value = Math.min(value, 99.9);
+    value = round2(value);
+    const report = {
+      progress: value,
+      metadata: { ...this.metadata(ctx), ...extra },
       ...(this.config.expectUpdateWithinSeconds ? { nextUpdateSeconds: this.config.expectUpdateWithinSeconds } : {}),
-    });
-    if (ok) p.progress = round2(value);
+    };
+    const ok = await this.send(ctx, sub ? { action: 'update_subtask', phaseId: id, subTaskId: sub, ...report } : { action: 'update_phase', phaseId: id, ...report });
+    if (ok && sub) this.subProgress.set(subKey, value);
+    else if (ok) p.progress = value;
+  }
+
+  /** A unit of work (table, file) changes state; the phase's progress is the done share of the units. */
+  private async unit(action: Extract<LogAction, { do: 'item' }>, ctx: LineContext, view: Map<string, PhaseView>): Promise<void> {
+    const id = this.phaseFor(ctx, view, action.phase);
+    if (!id) return this.reject(ctx, this.noPhase(action.phase, 'track a unit of'));
+    const name = this.template(action.item, ctx).replace(/"/g, '');
+    if (/\{[\w.-]+\}/.test(name)) return this.reject(ctx, `unit name "${name.slice(0, 80)}": the line has no such field`);
+    const key = `${ctx.migrationId}\u0000${id}`;
+    let units = this.units.get(key);
+    if (!units) this.units.set(key, (units = new Map()));
+    const u = units.get(name) ?? { state: 'declared' as UnitState };
+    const w = action.weight === undefined ? null : parseSize(ctx.fields[action.weight]);
+    if (w !== null && w > 0) u.weight = w;
+    if (action.state === 'start' && action.completesPrevious) for (const [n, o] of units) if (o.state === 'started' && n !== name) o.state = 'done';
+    if (action.state === 'start' && u.state === 'declared') u.state = 'started';
+    if (action.state === 'done') u.state = 'done';
+    if (action.state === 'fail' && u.state !== 'done') u.state = 'failed';
+    units.set(name, u);
+    const catalog = this.itemWeights;
+    const fallback = catalog?.size ? [...catalog.values()].reduce((a, b) => a + b, 0) / catalog.size : 1;
+    const weight = (n: string, x: Unit) => x.weight ?? catalog?.get(n) ?? fallback;
+    let total = 0;
+    let doneW = 0;
+    let doneN = 0;
+    for (const [n, x] of units) {
+      total += weight(n, x);
+      if (x.state === 'done') (doneW += weight(n, x)), (doneN += 1);
+    }
+    for (const [n, w2] of catalog ?? []) if (!units.has(n)) total += w2;
+    const known = units.size + [...(catalog?.keys() ?? [])].filter((n) => !units.has(n)).length;
+    const pct = total > 0 ? Math.min(100, (doneW / total) * 100) : 0;
+    await this.progress(ctx, view, id, pct, { currentTask: name, unitsDone: doneN, unitsKnown: known });
+  }
+
+  /** Bytes (and rows, errors) a line reports: added to the tracker's metrics. */
+  private async data(action: Extract<LogAction, { do: 'data' }>, ctx: LineContext): Promise<void> {
+    const v = parseSize(ctx.fields[action.field]);
+    const runKey = `${ctx.migrationId}\u0000${ctx.runId}`;
+    const totalKey = `${runKey}\u0000${action.field}`;
+    const bytes = v === null ? 0 : action.cumulative ? Math.max(0, v - (this.dataTotals.get(totalKey) ?? 0)) : v;
+    const count = (f: string | undefined) => {
+      const n = f === undefined ? null : parseSize(ctx.fields[f]);
+      return n === null ? 0 : Math.round(n);
+    };
+    const rows = count(action.rows);
+    const errors = count(action.errors);
+    if (bytes <= 0 && rows <= 0 && errors <= 0) return;
+    const increment = { ...(bytes > 0 ? { totalDataMigrated: bytes } : {}), ...(rows > 0 ? { successfulOperations: rows } : {}), ...(errors > 0 ? { failedOperations: errors } : {}) };
+    // Totals move only once the tracker took the increment: a line retried after a failure adds the same amount.
+    if (!(await this.send(ctx, { action: 'update_metrics', increment }))) return;
+    if (v !== null && action.cumulative) this.dataTotals.set(totalKey, Math.max(v, this.dataTotals.get(totalKey) ?? 0));
+    this.bytesByRun.set(runKey, (this.bytesByRun.get(runKey) ?? 0) + bytes);
   }
 
   private async complete(ctx: LineContext, view: Map<string, PhaseView>, id: string): Promise<void> {
     const p = view.get(id)!;
     if (done(p)) return void (this.counters.duplicates += 1);
+    // never a silent restart: a failed phase is reopened only by a start line (an explicit retry)
+    if (p.status === 'failed') return this.reject(ctx, failedPhase(id, 'a completion line'));
     if (p.status !== 'in_progress' && !(await this.start(ctx, view, id))) return;
     if (!(await this.owns(ctx, p))) return;
     const ok = await this.send(ctx, { action: 'complete_phase', phaseId: id, metadata: this.metadata(ctx) });
@@ -392,6 +562,7 @@ export class LogAnalyzer {
     const r = await this.sink.send(ctx.migrationId, op, key ?? `log:${hash(`${ctx.line.key}#${ctx.actionIndex}:${op.action}:${phaseId}`)}`);
     if (r.ok) {
       this.counters.applied += 1;
+      if (this.trace) this.note(describe(op));
       return true;
     }
     this.views.delete(ctx.migrationId);
@@ -401,6 +572,7 @@ export class LogAnalyzer {
 
   private reject(ctx: LineContext, reason: string): void {
     this.counters.rejected += 1;
+    this.note(`refused: ${reason}`);
     pushBounded(this.rejectionLog, { at: this.nowIso(), source: ctx.line.source, key: ctx.line.key, reason: `${ctx.pattern}: ${reason}` });
   }
 
@@ -462,6 +634,8 @@ export class LogAnalyzer {
     if (ctx.num.eventsTotal !== undefined) md['eventsTotal'] = ctx.num.eventsTotal;
     if (ctx.num.durationMs !== undefined) md['durationMs'] = ctx.num.durationMs;
     if (ctx.num.syncLag !== undefined) md['syncLagEvents'] = ctx.num.syncLag;
+    const bytes = this.bytesByRun.get(`${ctx.migrationId}\u0000${ctx.runId}`);
+    if (bytes) md['bytesCopied'] = bytes;
     return md;
   }
 
@@ -476,6 +650,28 @@ export class LogAnalyzer {
 
   private nowIso(): string {
     return new Date(this.clock.now()).toISOString();
+  }
+}
+
+const failedPhase = (id: string, what: string) =>
+  `phase "${id}" failed and ${what} does not restart it: log a start line (an explicit retry) for the new attempt first`;
+/** One update as `--explain` prints it. */
+function describe(op: ProgressOperation): string {
+  switch (op.action) {
+    case 'update_phase':
+      return `progress ${op.phaseId} ${op.progress}%${typeof op.metadata?.['currentTask'] === 'string' ? ` (${op.metadata['currentTask']})` : ''}`;
+    case 'update_subtask':
+      return `progress ${op.phaseId}/${op.subTaskId} ${op.progress}%`;
+    case 'update_metrics':
+      return `metrics +${Object.entries(op.increment ?? {}).map(([k, v]) => `${k} ${v}`).join(', +')}`;
+    case 'create_alert':
+      return `alert ${op.severity}: ${op.message.slice(0, 120)}`;
+    case 'start_phase':
+    case 'complete_phase':
+    case 'fail_phase':
+      return `${op.action} ${op.phaseId}`;
+    default:
+      return op.action;
   }
 }
 

@@ -4,4 +4,6 @@ export * from './defaults';
 export * from './ingest';
 export * from './parser';
 export * from './pattern';
+export * from './profiles';
+export * from './size';
 export * from './sink';

@@ -1,9 +1,10 @@
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import { errorResponse, json, jsonDepthExceeds, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
 import { LIMITS } from '../model';
 import { parseOrThrow } from '../validation-util';
+import { withSpan } from '../tracing';
 import type { LineOutcome, LogAnalyzer, LogLine } from './analyzer';
 
 /** A CloudWatch Logs subscription delivery, once base64-decoded and gunzipped. */
@@ -98,10 +99,13 @@ export function pubSubLines(body: unknown): PubSubLines {
 export type IngestSummary = Record<LineOutcome, number>;
 
 /** Feed lines in order; a tracker failure throws (the platform redelivers, idempotency keys keep it exact). */
-export async function ingestLines(analyzer: LogAnalyzer, lines: LogLine[]): Promise<IngestSummary> {
-  const summary: IngestSummary = { applied: 0, rejected: 0, ignored: 0, malformed: 0, empty: 0 };
-  for (const l of lines) summary[await analyzer.process(l)] += 1;
-  return summary;
+export function ingestLines(analyzer: LogAnalyzer, lines: LogLine[]): Promise<IngestSummary> {
+  return withSpan('migration.logs.batch', { attributes: { 'migration.logs.lines': lines.length } }, async (span) => {
+    const summary: IngestSummary = { applied: 0, rejected: 0, ignored: 0, malformed: 0, empty: 0 };
+    for (const l of lines) summary[await analyzer.process(l)] += 1;
+    span.setAttributes({ 'migration.logs.applied': summary.applied, 'migration.logs.rejected': summary.rejected, 'migration.logs.ignored': summary.ignored });
+    return summary;
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /** One log pattern: what a line must look like and what it does to the tracker (the schema users write). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERT_SEVERITIES } from '../model';
 import type { MetricName } from '../metrics/spec';
 
@@ -31,10 +31,52 @@ const observableMetrics = ['EventsCopied', 'EventsTotal', 'SyncLag', 'DualWriteF
  * line's `phase` field and, for complete/fail, falls back to the phases this run has in progress.
  */
 export const actionSchema = z.discriminatedUnion('do', [
-  /** `fallbackPhase`: started when the line names no known phase. */
-  z.strictObject({ do: z.literal('start_phase'), phase: phaseRef.optional(), fallbackPhase: phaseRef.optional() }),
-  /** Progress from the `progress` field (0-100) or events_count / events_total; a heartbeat when neither is there. */
-  z.strictObject({ do: z.literal('progress'), phase: phaseRef.optional() }),
+  /**
+   * `fallbackPhase`: started when the line names no known phase. `completeRunning`: first complete the phases
+   * this run has in progress ("a phase ends when the next one starts", for tools that print no final line).
+   */
+  z.strictObject({ do: z.literal('start_phase'), phase: phaseRef.optional(), fallbackPhase: phaseRef.optional(), completeRunning: z.boolean().default(false) }),
+  /**
+   * Progress from `value` (a constant 0-100), else the `progress` field (0-100) or events_count / events_total;
+   * a heartbeat when none is there (heartbeats are coalesced in the activity log).
+   */
+  z.strictObject({
+    do: z.literal('progress'),
+    phase: phaseRef.optional(),
+    value: z.number().min(0).max(100).optional(),
+    /** Progress as `done / total` of two fields (numbers or sizes like `1.2 MiB`), e.g. bytes copied of bytes to copy. */
+    done: z.string().min(1).max(200).optional(),
+    total: z.string().min(1).max(200).optional(),
+  }),
+  /**
+   * One unit of the phase's work (a table, a file): `declare` it (known before it starts, e.g. `creating TABLE`),
+   * `start` it (with `completesPrevious`, the run's earlier started units are done: sequential tools), mark it
+   * `done` or `fail` it. The phase's progress is the done share of the declared units, weighted by `weight`
+   * (a numeric or byte-size field, e.g. rows estimated) or by the table sizes `run --source-url` reads from
+   * the source catalog, else by count.
+   */
+  z.strictObject({
+    do: z.literal('item'),
+    state: z.enum(['declare', 'start', 'done', 'fail']),
+    /** Template naming the unit, e.g. `{schema}.{table}`. Default `{item}`. */
+    item: z.string().min(1).max(200).default('{item}'),
+    weight: z.string().min(1).max(200).optional(),
+    completesPrevious: z.boolean().default(false),
+    phase: phaseRef.optional(),
+  }),
+  /**
+   * Bytes moved, from a field holding a size (`1,234,567`, `4.0 MB`, `1.431 MiB`, `12k`): added to the
+   * tracker's totalDataMigrated. `cumulative` (default): the field is a running total for this run, only its
+   * growth is added; otherwise each line's value is added.
+   */
+  z.strictObject({
+    do: z.literal('data'),
+    field: z.string().min(1).max(200).default('bytes'),
+    cumulative: z.boolean().default(true),
+    /** Fields counting rows (or objects) copied and failed: added to the tracker's successful / failed operations (per line, not cumulative). */
+    rows: z.string().min(1).max(200).optional(),
+    errors: z.string().min(1).max(200).optional(),
+  }),
   z.strictObject({ do: z.literal('complete_phase'), phase: phaseRef.optional() }),
   z.strictObject({ do: z.literal('fail_phase'), phase: phaseRef.optional() }),
   z.strictObject({

@@ -9,8 +9,9 @@
 import type { Observation } from './observation';
 import type { MigrationState, MigrationStatus, PhaseState } from '../model';
 import type { MetricName } from './spec';
-import { migrationStatus, overallProgress } from '../progress';
+import { estimate, migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
+import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
 
 /** MigrationState gauge values (the spec's help text documents the same mapping). */
 const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4, rolled_back: 5 };
@@ -43,10 +44,14 @@ function phaseSeconds(p: PhaseState, now: number): number | undefined {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** Every gauge a migration's stored state gives at `now`: the scrape's and the sweep's one description of it. */
-export function migrationStateObservations(s: MigrationState, now: number): Observation[] {
+export function migrationStateObservations(s: MigrationState, now: number, thresholds: HealthThresholds = DEFAULT_THRESHOLDS): Observation[] {
   const m = { MigrationId: s.id };
   const out: Observation[] = [...migrationSnapshotObservations(s)];
+  // the one health (healthOf), as /health and the report say it
+  out.push(observation('MigrationHealth', m, healthValue(healthOf(s, now, thresholds).status), 'set'));
   out.push(observation('DataMigrated', m, s.metrics.totalDataMigrated, 'set'), observation('MigrationSpeed', m, s.metrics.migrationSpeed, 'set'), observation('ErrorRate', m, s.metrics.errorRate, 'set'));
+  const eta = estimate(s, now).estimatedCompletion;
+  if (eta !== null) out.push(observation('EstimatedCompletion', m, Math.round(Date.parse(eta) / 1000), 'set'));
   const events = new Map<string, { copied?: number; total?: number }>();
   for (const p of s.phases) {
     const mp = { ...m, Phase: p.id };
@@ -76,14 +81,14 @@ const seriesKey = (o: Observation) => `${o.metric}|${JSON.stringify(o.labels)}`;
  * the migration-level gauges, every other gauge of `migrationStateObservations` whose value the change
  * moved, and the counters of the transitions it made.
  */
-export function trackerChangeObservations(change: TrackerChange): Observation[] {
+export function trackerChangeObservations(change: TrackerChange, thresholds: HealthThresholds = DEFAULT_THRESHOLDS): Observation[] {
   const { after, before, migrationId } = change;
   const m = { MigrationId: migrationId };
   const now = change.at;
-  const old = new Map((before ? migrationStateObservations(before, now) : []).map((o) => [seriesKey(o), o.value]));
+  const old = new Map((before ? migrationStateObservations(before, now, thresholds) : []).map((o) => [seriesKey(o), o.value]));
   const snapshot = new Set(migrationSnapshotObservations(after).map(seriesKey));
   const out: Observation[] = [];
-  for (const o of migrationStateObservations(after, now)) {
+  for (const o of migrationStateObservations(after, now, thresholds)) {
     // a running phase's elapsed time moves with the clock, not with the change: the sweep and the scrape report it
     if (o.metric === 'PhaseDuration' && after.phases.find((p) => p.id === o.labels.Phase)?.status === 'in_progress') continue;
     if (snapshot.has(seriesKey(o)) || old.get(seriesKey(o)) !== o.value) out.push(o);
@@ -103,5 +108,9 @@ export function trackerChangeObservations(change: TrackerChange): Observation[] 
   for (const a of after.alerts) if (!knownAlerts.has(a.id)) out.push(observation('AlertsRaised', { ...m, Severity: a.severity }, 1, 'add'));
   for (const e of after.controlEvents.slice(before?.controlEvents.length ?? 0)) out.push(observation('ControlEvents', { ...m, Event: e.type }, 1, 'add'));
   if (change.action === 'record_validation' && after.lastValidation?.verdict === 'fail') out.push(observation('ValidationFailed', {}, 1, 'add'));
+  for (const [channel, n] of Object.entries(after.notifications?.failed ?? {})) {
+    const added = n - (before?.notifications?.failed[channel as keyof NonNullable<MigrationState['notifications']>['failed']] ?? 0);
+    if (added > 0) out.push(observation('AlertDeliveryFailures', { Channel: channel }, added, 'add'));
+  }
   return out;
 }

@@ -4,7 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
@@ -66,6 +66,8 @@ export const METRICS = {
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
   PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
+  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it: 0 healthy, 1 degraded, 2 unhealthy'),
+  EstimatedCompletion: m('EstimatedCompletion', 'Seconds', 'gauge', ['MigrationId'], 'migration_estimated_completion_timestamp_seconds', 'tracker', 'When the migration is expected to complete (Unix time, seconds), from the observed rate; absent while paused, failed, done or without data'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   // circuit breaker and search proxy
   BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
@@ -82,6 +84,7 @@ export const METRICS = {
   VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)'),
   // reports
   ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'reports_produced_total', 'report', 'Reports delivered, by channel'),
+  AlertDeliveryFailures: m('AlertDeliveryFailures', 'Count', 'counter', ['Channel'], 'migration_alert_delivery_failures_total', 'tracker', 'Alert notification attempts that failed, by destination (email, pager, slack): each is retried with backoff'),
   ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
   // dual-write and cutover (log-driven tracking)
   EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
@@ -106,7 +109,8 @@ export type MetricName = keyof typeof METRICS;
 export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly MetricName[] }> = [
   { title: 'Migration events', metrics: ['PhaseStarted', 'PhaseCompleted', 'PhaseFailed'] },
   { title: 'Phase progress', metrics: ['OverallProgress', 'PhaseProgress'] },
-  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases'] },
+  { title: 'Estimated completion', metrics: ['EstimatedCompletion'] },
+  { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth'] },
   { title: 'Phase durations', metrics: ['PhaseDuration'] },
   { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
   { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
@@ -119,6 +123,7 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
   { title: 'Search proxy: requests, fallbacks, latency, shadow overlap', metrics: ['ProxyRequests', 'ProxyFallbacks', 'ProxyLatency', 'ShadowOverlap'] },
   { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
+  { title: 'Alert notifications: failed delivery attempts', metrics: ['AlertDeliveryFailures'] },
   { title: 'Handler health', metrics: ['HandlerErrors'] },
 ];
 

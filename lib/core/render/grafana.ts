@@ -39,6 +39,7 @@ const STATE_MAPPINGS = [
 function unitOf(spec: MetricSpec, rate: boolean): string {
   if (rate) return spec.unit === 'Bytes' ? 'Bps' : 'cps';
   if (spec.prometheus.endsWith('_ratio')) return 'percentunit';
+  if (spec.prometheus.endsWith('_timestamp_seconds')) return 'dateTimeAsIso';
   switch (spec.unit) {
     case 'Percent':
       return 'percent';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { formatZodError } from '../validation-util';
 
@@ -50,6 +50,7 @@ const phaseSchema = z.object({
   warnings: z.array(z.string()).default([]),
   subTasks: z.array(subTaskSchema).default([]),
   runId: z.string().optional(),
+  failedBy: z.object({ kind: z.literal('validation'), gate: z.boolean(), runId: z.string().optional() }).optional(),
 });
 
 export const dashboardSchema = z.object({
@@ -75,13 +76,15 @@ export const dashboardSchema = z.object({
   ),
   controlEvents: z.array(z.object({ type: z.enum(['pause', 'resume']), at: isoTime, actor: z.string(), reason: z.string().optional() })).default([]),
   metrics: metricsSchema,
+  metricsReported: z.array(z.string()).optional(),
   metricsUpdatedAt: optTime,
   lastValidation: z
     .object({
       at: isoTime,
       runId: z.string().optional(),
       verdict: z.enum(['pass', 'fail']),
-      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string() })),
+      gate: z.boolean().optional(),
+      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string(), gate: z.boolean().optional() })),
     })
     .optional()
     .nullable(),
@@ -149,6 +152,7 @@ export function stateFromDashboard(body: unknown): MigrationState {
     phases,
     alerts: d.alerts.map((a) => compact({ ...a, createdAt: Date.parse(a.createdAt), acknowledgedAt: ms(a.acknowledgedAt) })),
     metrics: d.metrics,
+    metricsReported: d.metricsReported,
     metricsUpdatedAt: ms(d.metricsUpdatedAt),
     controlEvents,
     alertSeq: 0,

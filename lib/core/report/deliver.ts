@@ -3,6 +3,7 @@ import { buildStatusReport, defaultReportId, summarize, type ReportInput, type S
 import { reportSummarySchema, type ReportSummary } from './summary';
 import { checkReportKey, type ReportAlerter, type ReportMetrics, type ReportNotifier, type ReportSink } from './ports';
 import { FORMAT_INFO, render, toMessage, type ReportFormat } from './render';
+import { withSpan } from '../tracing';
 
 /**
  * Fan-out of one report to every channel, idempotent per report id (`<migrationId>/<YYYY-MM-DD>`):
@@ -100,17 +101,17 @@ export async function deliverReport(report: StatusReport, previous: ReportSummar
   const notifiers = o.notifiers ?? [];
   const results: ChannelResult[] = [];
 
-  const body = render(report, format);
+  const body = await withSpan('migration.report.render', { attributes: { 'migration.report.format': format } }, async () => render(report, format));
   const key = reportKey(report.reportId, format);
   const archived = await Promise.all(
-    archives.map(async (sink): Promise<ChannelResult> => {
+    archives.map((sink) => tracedChannel(sink.channel, async (): Promise<ChannelResult> => {
       try {
         const r = await sink.put(key, body, FORMAT_INFO[format].contentType);
         return { channel: sink.channel, outcome: r.created ? 'delivered' : 'already-delivered', location: r.location };
       } catch (e) {
         return { channel: sink.channel, outcome: 'failed', error: describe(e) };
       }
-    }),
+    })),
   );
   results.push(...archived);
 
@@ -119,7 +120,7 @@ export async function deliverReport(report: StatusReport, previous: ReportSummar
     const message = toMessage(report, links);
     const sent = await Promise.all(
       notifiers.map((n) =>
-        o.ledger ? sendOnce(o.ledger, n, message, o) : Promise.resolve<ChannelResult>({ channel: n.channel, outcome: 'failed', error: 'no ledger sink to record deliveries in' }),
+        o.ledger ? tracedChannel(n.channel, () => sendOnce(o.ledger!, n, message, o)) : Promise.resolve<ChannelResult>({ channel: n.channel, outcome: 'failed', error: 'no ledger sink to record deliveries in' }),
       ),
     );
     results.push(...sent.flat());
@@ -155,6 +156,17 @@ export async function deliverReport(report: StatusReport, previous: ReportSummar
     }
   }
   return out;
+}
+
+/** One channel's delivery in a span `migration.report.channel` (channel, outcome; a failure sets status error). */
+function tracedChannel<R extends ChannelResult | ChannelResult[]>(channel: string, deliver: () => Promise<R>): Promise<R> {
+  return withSpan('migration.report.channel', { kind: 'client', attributes: { 'migration.channel': channel } }, async (span) => {
+    const r = await deliver();
+    const failed = ([] as ChannelResult[]).concat(r).find((x) => x.outcome === 'failed');
+    span.setAttribute('migration.outcome', failed ? 'failed' : ([] as ChannelResult[]).concat(r)[0]?.outcome);
+    if (failed) span.setStatus('error', failed.error);
+    return r;
+  });
 }
 
 interface Marker {
@@ -227,7 +239,7 @@ export async function produceReport(o: ProduceOptions): Promise<{ report: Status
       earlier.push({ channel: `ledger:${o.ledger.channel}`, outcome: 'failed', error: `could not read the previous summary: ${describe(e)}` });
     }
   }
-  const report = buildStatusReport({ ...o.input, previous, now: o.now });
+  const report = await withSpan('migration.report.build', { attributes: { 'migration.id': s.id } }, async () => buildStatusReport({ ...o.input, previous, now: o.now }));
   return { report, delivery: await deliverReport(report, previous, o, earlier) };
 }
 

@@ -1,5 +1,6 @@
 import type { StatusReport } from './model';
 import { when, duration } from './time-format';
+import { formatRemaining } from '../progress';
 import type { RiskLevel } from './risks';
 
 /** Formatting shared by the renderers, so Markdown, HTML, email subject and Slack say the same thing. */
@@ -57,10 +58,11 @@ export function phaseNote(p: StatusReport['phases'][number]): string {
 export function etaLine(r: StatusReport): string {
   const e = r.summary.estimate;
   if (e.basis === 'completed') return `completed ${when(r.summary.completedAt)}`;
-  if (!e.estimatedCompletion) return 'not yet known (no progress observed)';
+  if (!e.estimatedCompletion) return `none: ${e.reason ?? 'no progress observed yet'}`;
   const shift = r.summary.change?.etaShiftMs;
   const moved = shift === null || shift === undefined ? '' : Math.abs(shift) < 60000 ? ', unchanged since the last report' : `, ${duration(shift)} ${shift > 0 ? 'later' : 'earlier'} than the last report`;
-  return `${when(e.estimatedCompletion)} (confidence ${e.confidence}${moved})`;
+  const left = e.remainingMs !== null && e.remainingMs !== undefined ? `remaining ${formatRemaining(e.remainingMs)}${e.uncertaintyMs ? ` (± ${formatRemaining(e.uncertaintyMs)})` : ''}, ` : '';
+  return `${left}${when(e.estimatedCompletion)} (confidence ${e.confidence}${moved})`;
 }
 
 export function progressLine(r: StatusReport): string {

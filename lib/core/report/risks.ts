@@ -1,7 +1,7 @@
 import type { MigrationState } from '../model';
-import { isOverdue } from '../tracker/operations';
+import { isOverdue, validationVerdict } from '../tracker/operations';
 import type { Estimate } from '../progress';
-import { isStalled, type HealthThresholds } from '../tracker/views';
+import { isStalled, phaseFailureHealth, type HealthThresholds } from '../tracker/views';
 import { duration, when } from './time-format';
 import type { ActivityDigest, ReportSummary } from './summary';
 
@@ -63,7 +63,8 @@ function failedPhases({ state }: RiskInput): Risk[] {
     .map((p) => ({
       id: `failed-phase:${p.id}`,
       kind: 'failed-phase',
-      level: 'critical',
+      // the same weight as the health badge: critical when it makes the migration unhealthy
+      level: phaseFailureHealth(p) === 'unhealthy' ? 'critical' : 'high',
       phaseId: p.id,
       title: `Phase "${p.name}" failed`,
       why: `It failed${p.completedAt ? ` at ${iso(p.completedAt)}` : ''} after ${p.attempts} attempt(s): ${p.error ?? 'no reason given'}.${blockedBy(state, p.id)}`,
@@ -141,8 +142,9 @@ function validation({ state }: RiskInput): Risk[] {
     {
       id: 'validation',
       kind: 'validation',
-      level: v.verdict === 'fail' ? 'critical' : 'high',
-      title: `${failed.length} validation check(s) failing`,
+      // critical when it is a cutover gate (the badge says unhealthy), high otherwise (degraded)
+      level: validationVerdict(v).gate ? 'critical' : 'high',
+      title: `${failed.length} validation check(s) failing${validationVerdict(v).gate ? ' (a cutover gate)' : ''}`,
       why: `The validation run of ${iso(v.at)}${v.runId ? ` (${v.runId})` : ''} ended "${v.verdict}": ${names.slice(0, 5).join('; ')}${names.length > 5 ? '; …' : ''}.`,
       lookAt: 'The validation report of that run for the failing checks and their evidence; do not cut over until they pass.',
     },

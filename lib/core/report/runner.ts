@@ -2,6 +2,7 @@ import type { ActivityEntry, MigrationState } from '../model';
 import type { Tracker } from '../tracker/service';
 import { produceReport, type ChannelResult, type DeliveryOptions } from './deliver';
 import type { ReportOptions } from './model';
+import { withSpan } from '../tracing';
 
 /** Where a scheduled run reads migrations from and raises its alerts: the store (in-process tracker) or the tracker API. */
 export interface ReportSource {
@@ -59,19 +60,24 @@ export async function runReports(o: RunReportsOptions): Promise<RunSummary> {
   const ids = o.migrationIds?.length ? o.migrationIds : await o.source.list();
   const reports: RunSummary['reports'] = [];
   for (const id of ids) {
-    try {
-      const { state, activity } = await o.source.load(id, o.now - (o.options?.activityWindowMs ?? DAY));
-      const { report, delivery } = await produceReport({
-        ...o,
-        alerter: { deliveryFailed: (mid, msg) => o.source.raiseAlert(mid, msg) },
-        input: { state, activity, options: o.options },
-      });
-      const delivered = deliveredChannels(delivery.results);
-      if (delivered.length) await o.source.recordReport(id, report.reportId, delivered);
-      reports.push({ migrationId: id, reportId: report.reportId, ok: delivery.ok, results: delivery.results });
-    } catch (e) {
-      reports.push({ migrationId: id, ok: false, results: [], error: (e as Error).message });
-    }
+    await withSpan('migration.report', { attributes: { 'migration.id': id } }, async (span) => {
+      try {
+        const { state, activity } = await withSpan('migration.report.load', { attributes: { 'migration.id': id } }, () => o.source.load(id, o.now - (o.options?.activityWindowMs ?? DAY)));
+        const { report, delivery } = await produceReport({
+          ...o,
+          alerter: { deliveryFailed: (mid, msg) => o.source.raiseAlert(mid, msg) },
+          input: { state, activity, options: o.options },
+        });
+        const delivered = deliveredChannels(delivery.results);
+        if (delivered.length) await o.source.recordReport(id, report.reportId, delivered);
+        reports.push({ migrationId: id, reportId: report.reportId, ok: delivery.ok, results: delivery.results });
+        span.setAttributes({ 'migration.report.id': report.reportId, 'migration.outcome': delivery.ok ? 'delivered' : 'failed' });
+        if (!delivery.ok) span.setStatus('error', 'a channel failed');
+      } catch (e) {
+        span.recordException(e);
+        reports.push({ migrationId: id, ok: false, results: [], error: (e as Error).message });
+      }
+    });
   }
   return { ok: reports.every((r) => r.ok), reports };
 }

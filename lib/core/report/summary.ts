@@ -1,5 +1,5 @@
 /** What a report keeps of itself for the next one, and what one pass over the activity log gathers. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActivityEntry } from '../model';
 
 /** The small, stored digest of a report that the next report compares itself against. */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CircuitBreaker } from './breaker/circuit-breaker';
 import { BreakerOpenError, BreakerTimeoutError, errorStatus } from './breaker/errors';
 import type { BreakerOptions } from './breaker/options';
@@ -15,6 +15,8 @@ import { proxySettingsSchema, type BackendRole, type ProxyMode, type ProxySettin
 import { DualWriter } from './dual-writer';
 import { MemoryReplayQueueStore, ReplayQueue, type ReplayQueueStore } from './replay-queue';
 import { parseDeleteRequest, parseUpsertRequest, readModeFor, stageForMode, writePlan, type ProxyStage, type StageSwitch, type VectorWriter, type WriteBatch } from './writes';
+import { spanEvent, withSpan } from '../tracing';
+import { traceHttp } from '../tracing-http';
 
 /**
  * The search proxy: `POST /search {vector, topK, filter?}` goes to the primary vector backend through a
@@ -169,6 +171,7 @@ export class SearchProxy {
       });
     }
     this.registry.onTransition((t) => {
+      spanEvent('breaker.state_change', { 'migration.breaker': t.breaker, 'migration.breaker.from': t.from, 'migration.breaker.to': t.to, 'migration.breaker.reason': t.reason });
       this.record('BreakerTransitions', { Breaker: t.breaker, ToState: t.to }, 1, 'add');
       this.record('BreakerState', { Breaker: t.breaker }, STATE_VALUE[t.to], 'set');
     });
@@ -185,7 +188,7 @@ export class SearchProxy {
         : []),
       { method: 'GET', path: '/metrics', handler: async () => this.metrics() },
     ];
-    this.handler = router(this.routes, (e) => this.opts.onError?.('request', e));
+    this.handler = traceHttp(router(this.routes, (e) => this.opts.onError?.('request', e)), 'search-proxy');
   }
 
   private record(metric: Observation['metric'], labels: Observation['labels'], value: number, mode: Observation['mode']): void {
@@ -201,7 +204,17 @@ export class SearchProxy {
     for (const b of [...Object.values(this.breakers), ...Object.values(this.writeBreakers ?? {})]) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
   }
 
-  private async call(role: BackendRole, query: SearchQuery, timeoutMs: number): Promise<CallResult> {
+  /** One backend call through its breaker, in a client span: the breaker's decision, the outcome, the error. */
+  private call(role: BackendRole, query: SearchQuery, timeoutMs: number, purpose: 'serve' | 'fallback' | 'shadow' | 'probe' = 'serve'): Promise<CallResult> {
+    return withSpan(`migration.search.${purpose === 'serve' ? 'backend' : purpose}`, { kind: 'client', attributes: { 'migration.backend': role, 'migration.breaker.state': this.breakers[role].state, 'migration.search.timeout_ms': timeoutMs } }, async (span) => {
+      const r = await this.callBackend(role, query, timeoutMs);
+      span.setAttributes({ 'migration.outcome': r.outcome, 'migration.search.duration_ms': r.ms });
+      if (r.outcome !== 'success') span.recordException(r.error);
+      return r;
+    });
+  }
+
+  private async callBackend(role: BackendRole, query: SearchQuery, timeoutMs: number): Promise<CallResult> {
     const t0 = this.now();
     const backend = this.backends[role];
     let result: CallResult;
@@ -219,7 +232,16 @@ export class SearchProxy {
   }
 
   /** Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). */
-  async search(query: SearchQuery): Promise<HttpResponse> {
+  search(query: SearchQuery): Promise<HttpResponse> {
+    return withSpan('migration.search', { attributes: { 'migration.search.mode': this.settings.mode, 'migration.search.top_k': query.topK } }, async (span) => {
+      const res = await this.answer(query);
+      span.setAttributes({ 'migration.backend': res.headers['x-search-backend'], 'migration.search.degraded': res.headers['x-search-degraded'], 'http.response.status_code': res.status });
+      if (res.status >= 500) span.setStatus('error', 'no vector backend could answer');
+      return res;
+    });
+  }
+
+  private async answer(query: SearchQuery): Promise<HttpResponse> {
     const fault = queryFault(query);
     if (fault) return errorResponse(fault);
     const started = this.now();
@@ -236,7 +258,8 @@ export class SearchProxy {
     if (!served && first.outcome === 'client_error') return this.clientError(first);
     if (!served && backup) {
       const left = remaining();
-      second = left >= 1 ? await this.call(backup, query, left) : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      spanEvent('fallback', { 'migration.backend': backup, 'migration.search.first_outcome': first.outcome });
+      second = left >= 1 ? await this.call(backup, query, left, 'fallback') : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
       if (second.outcome === 'success') {
         served = second;
         this.record('ProxyFallbacks', {}, 1, 'add');
@@ -360,7 +383,7 @@ export class SearchProxy {
    */
   private probeIfDue(role: BackendRole, query: SearchQuery): void {
     if (!this.breakers[role].probeDue()) return;
-    this.track(this.call(role, query, this.settings.deadlineMs).then(() => undefined));
+    this.track(this.call(role, query, this.settings.deadlineMs, 'probe').then(() => undefined));
   }
 
   private track(p: Promise<void>): void {
@@ -377,7 +400,7 @@ export class SearchProxy {
     }
     this.shadowCredit -= 1;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
-    const p = this.call(other, query, this.settings.deadlineMs).then((r) => {
+    const p = this.call(other, query, this.settings.deadlineMs, 'shadow').then((r) => {
       if (r.outcome !== 'success') {
         this.shadow.failed++;
         return;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { proxyStageSchema } from './writes';
 
 export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;

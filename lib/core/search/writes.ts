@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import { parseJsonBody, type HttpRequest } from '../http';
 import { parseOrThrow } from '../validation-util';

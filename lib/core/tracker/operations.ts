@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from '../errors';
 import {
   ALERT_SEVERITIES,
@@ -69,8 +69,13 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
     action: z.literal('record_validation'),
     verdict: z.enum(['pass', 'fail']),
     runId: z.string().max(100).optional(),
+    /** The run is a cutover gate: a fail makes the migration unhealthy (otherwise degraded). */
+    gate: z.boolean().optional(),
+    /** The phase this run was working (the validation phase): a fail fails it, a pass completes it (unless `completePhase: false`). */
+    phaseId: idSchema.optional(),
+    completePhase: z.boolean().optional(),
     checks: z
-      .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000) }))
+      .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000), gate: z.boolean().optional() }))
       .max(500),
   }),
   /** The search proxy's stage was moved forward (`migration-monitor cutover`); `forced` when the validation gate was overridden. */
@@ -116,7 +121,10 @@ export type Operation = ProgressOperation | DashboardAction | { action: 'sweep_s
 
 export interface ApplyContext {
   now: number;
+  /** The authenticated author. */
   actor: string;
+  /** Whom the author says they act for (X-Actor). */
+  onBehalfOf?: string;
 }
 
 export interface ApplyResult {
@@ -132,22 +140,23 @@ export interface ApplyResult {
 export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyContext): ApplyResult {
   const act: ActivityEntry[] = [];
   const log = (action: string, message: string, extra: Partial<ActivityEntry> = {}) =>
-    act.push({ at: ctx.now, actor: ctx.actor, action, message, ...extra });
+    act.push({ at: ctx.now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), action, message, ...extra });
   const { now } = ctx;
 
   switch (op.action) {
     case 'start_phase': {
       const p = phase(s, op.phaseId);
+      const retry = retryOf(p);
       startPhase(s, p, ctx, op.runId);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, {
-        phaseId: p.id,
-        ...(op.runId ? { details: { runId: op.runId } } : {}),
-      });
+      const details = { ...(op.runId ? { runId: op.runId } : {}), ...(retry ? { previousError: retry.error } : {}) };
+      if (retry) log('phase.retry', `Phase "${p.name}" retried (attempt ${p.attempts}) after it failed: ${retry.error}`, { phaseId: p.id, details });
+      else log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, { phaseId: p.id, ...(op.runId ? { details } : {}) });
       break;
     }
     case 'update_phase': {
       const p = phase(s, op.phaseId);
+      refuseFailed(p, 'reporting progress on');
       requireStatus(p, ['in_progress'], 'update the progress of');
       if (p.subTasks.length) {
         throw new DomainError(
@@ -155,13 +164,17 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           `phase "${p.id}" has sub-tasks; its progress is derived from them (update a sub-task instead)`,
         );
       }
+      const moved = round2(op.progress) !== p.progress;
       setProgress(p, round2(op.progress), now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      if (moved || heartbeatDue(p, now)) {
+        log('phase.progress', `Phase "${p.name}" at ${p.progress}%${currentTask(p)}`, { phaseId: p.id, details: { progress: p.progress } });
+      }
       break;
     }
     case 'complete_phase': {
       const p = phase(s, op.phaseId);
+      refuseFailed(p, 'completing');
       requireStatus(p, ['in_progress'], 'complete');
       const open = p.subTasks.filter((t) => t.status !== 'completed' && t.status !== 'skipped');
       if (open.length) {
@@ -192,8 +205,9 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       p.error = op.error;
       pushBounded(p.errors, op.error);
       finish(p, 'failed', now);
+      delete p.failedBy;
       log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
-      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log);
+      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
       break;
     }
     case 'skip_phase': {
@@ -209,8 +223,10 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       const p = phase(s, op.phaseId);
       const t = subTask(p, op.subTaskId);
       if (p.status === 'pending' || p.status === 'failed') {
+        const retry = retryOf(p);
         startPhase(s, p, ctx);
-        log('phase.start', `Phase "${p.name}" started (by sub-task "${t.name}")`, { phaseId: p.id });
+        if (retry) log('phase.retry', `Phase "${p.name}" retried (attempt ${p.attempts}, by sub-task "${t.name}") after it failed: ${retry.error}`, { phaseId: p.id, details: { previousError: retry.error } });
+        else log('phase.start', `Phase "${p.name}" started (by sub-task "${t.name}")`, { phaseId: p.id });
       }
       requireStatus(p, ['in_progress'], 'start a sub-task of');
       if (s.paused) throw pausedError(p.id);
@@ -228,12 +244,14 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'update_subtask': {
       const p = phase(s, op.phaseId);
       const t = subTask(p, op.subTaskId);
+      refuseFailed(p, 'reporting sub-task progress on');
       requireSubStatus(p, t, ['in_progress'], 'update the progress of');
+      const moved = round2(op.progress) !== t.progress;
       t.progress = round2(op.progress);
       t.updatedAt = now;
       refreshDerived(p, now);
       report(p, now, op.metadata, op.nextUpdateSeconds);
-      log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
+      if (moved || heartbeatDue(p, now)) log('subtask.progress', `Sub-task "${t.name}" of "${p.name}" at ${t.progress}%`, {
         phaseId: p.id,
         subTaskId: t.id,
         details: { progress: t.progress, phaseProgress: p.progress },
@@ -243,6 +261,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'complete_subtask': {
       const p = phase(s, op.phaseId);
       const t = subTask(p, op.subTaskId);
+      refuseFailed(p, 'completing a sub-task of');
       requireSubStatus(p, t, ['in_progress'], 'complete');
       t.progress = 100;
       finishSubTask(p, t, 'completed', now);
@@ -285,15 +304,19 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       return { activity: act, result: { reportId: op.reportId, produced } };
     }
     case 'record_validation': {
-      s.lastValidation = { at: now, verdict: op.verdict, checks: op.checks, ...(op.runId ? { runId: op.runId } : {}) };
-      const failed = op.checks.filter((c) => !c.passed);
-      log('validation.record', `Validation ${op.verdict}: ${op.checks.length - failed.length}/${op.checks.length} checks passed`, {
-        details: { verdict: op.verdict, failed: failed.map((c) => c.name) },
+      const target = op.phaseId ? phase(s, op.phaseId) : undefined;
+      s.lastValidation = { at: now, verdict: op.verdict, checks: op.checks, ...(op.runId ? { runId: op.runId } : {}), ...(op.gate ? { gate: true } : {}) };
+      const verdict = validationVerdict(s.lastValidation);
+      log('validation.record', `Validation ${op.verdict}: ${op.checks.length - verdict.failed.length}/${op.checks.length} checks passed${verdict.gate ? ' (a cutover gate)' : ''}`, {
+        details: { verdict: op.verdict, failed: verdict.failed, gate: verdict.gate },
       });
       if (op.verdict === 'fail') {
-        addAlert(s, 'error', `Validation failed: ${failed.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', undefined, log);
+        const failedChecks = op.checks.filter((c) => !c.passed);
+        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log).condition = 'validation_failed';
       }
-      return { activity: act, result: { verdict: op.verdict, failedChecks: failed.map((c) => c.name) } };
+      const result: Record<string, unknown> = { verdict: op.verdict, failedChecks: verdict.failed, gate: verdict.gate };
+      if (target) result['phase'] = settleValidationPhase(s, target, op, verdict, now, log);
+      return { activity: act, result };
     }
     case 'record_cutover':
     case 'record_rollback': {
@@ -327,6 +350,13 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         m.errorRate = total ? round2((m.failedOperations / total) * 100) : 0;
       }
       s.metricsUpdatedAt = now;
+      const reported = new Set(s.metricsReported ?? []);
+      for (const k of Object.keys(flat)) reported.add(k);
+      for (const k of Object.keys(resourceUtilization ?? {})) reported.add(`resourceUtilization.${k}`);
+      for (const k of Object.keys(costMetrics ?? {})) reported.add(`costMetrics.${k}`);
+      for (const k of Object.keys(inc)) reported.add(k);
+      if (countsChanged) reported.add('errorRate');
+      if (reported.size !== (s.metricsReported?.length ?? 0)) s.metricsReported = [...reported].sort();
       log('metrics.update', `Metrics updated: ${describeMetrics(op)}`, { details: { ...op.metrics, increment: op.increment } });
       return { activity: act, result: { metrics: m } };
     }
@@ -334,7 +364,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (s.paused) throw new DomainError('conflict', 'migration is already paused');
       s.paused = true;
       s.pausedAt = now;
-      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'pause', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.pause', `Migration paused${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -350,7 +380,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
         if (p.nextUpdateDueAt !== undefined) p.nextUpdateDueAt += pausedFor;
         if (p.progressChangedAt !== undefined) p.progressChangedAt += pausedFor;
       }
-      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, reason: op.reason });
+      pushControl(s, { type: 'resume', at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), reason: op.reason });
       log('migration.resume', `Migration resumed${op.reason ? `: ${op.reason}` : ''}`);
       break;
     }
@@ -374,14 +404,18 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
           const lateS = Math.round((now - p.nextUpdateDueAt!) / 1000);
           const due = new Date(p.nextUpdateDueAt!).toISOString();
           log('phase.stale', `Phase "${p.name}" is stale: quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, { phaseId: p.id });
-          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log);
+          addAlert(s, 'warning', `Phase "${p.name}" is stale: its reporter has been quiet for ${quietS}s, ${lateS}s past the update it promised by ${due}`, now, 'system', p.id, log).condition = 'phase_stale';
         }
       }
       return { activity: act, result: { stalePhases: marked } };
     }
   }
+  if (PROGRESS_REPORTS.has(op.action)) s.progressSamples = (s.progressSamples ?? 0) + 1;
   return { activity: act, result: resultFor(s, op) };
 }
+
+/** Operations that report progress: each is one sample for the ETA's confidence. */
+const PROGRESS_REPORTS = new Set(['update_phase', 'complete_phase', 'update_subtask', 'complete_subtask']);
 
 function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
   const base = { status: migrationStatus(s), overallProgress: overallProgress(s.phases) };
@@ -390,6 +424,67 @@ function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
     return { ...base, phase: { id: p.id, status: p.status, progress: p.progress } };
   }
   return base;
+}
+
+/** What a validation summary says: the failed checks, and whether the failure is a gate's (run or check marked `gate`). */
+export function validationVerdict(v: MigrationState['lastValidation']): { failed: string[]; gate: boolean } {
+  if (!v) return { failed: [], gate: false };
+  const failed = v.checks.filter((c) => !c.passed);
+  return { failed: failed.map((c) => c.name), gate: v.verdict === 'fail' && (v.gate === true || failed.some((c) => c.gate === true)) };
+}
+
+/**
+ * The phase a validation run worked: a fail fails it (marked as failed by validation, with whether it was a
+ * gate: health reads that), a pass completes it unless told not to. A phase that is not running is left as
+ * it is (the answer says so): a validation never starts or restarts a phase by itself.
+ */
+function settleValidationPhase(
+  s: MigrationState,
+  p: PhaseState,
+  op: Extract<ProgressOperation, { action: 'record_validation' }>,
+  verdict: { failed: string[]; gate: boolean },
+  now: number,
+  log: (action: string, message: string, extra?: Partial<ActivityEntry>) => void,
+): Record<string, unknown> {
+  const out = (changed: boolean, note?: string) => ({ id: p.id, status: p.status, changed, ...(note ? { note } : {}) });
+  if (p.status !== 'in_progress') return out(false, `phase "${p.id}" is ${p.status}: left as it is`);
+  if (op.verdict === 'fail') {
+    const error = `validation run ${op.runId ?? new Date(now).toISOString()} failed: ${verdict.failed.join(', ') || 'no check passed'}${verdict.gate ? ' (a cutover gate)' : ''}`.slice(0, 2000);
+    p.error = error;
+    pushBounded(p.errors, error);
+    finish(p, 'failed', now);
+    p.failedBy = { kind: 'validation', gate: verdict.gate, ...(op.runId ? { runId: op.runId } : {}) };
+    log('phase.fail', `Phase "${p.name}" failed: ${error}`, { phaseId: p.id, details: { validationRun: op.runId, gate: verdict.gate } });
+    return out(true);
+  }
+  if (op.completePhase === false) return out(false, 'completePhase is false: the phase stays in progress');
+  const open = p.subTasks.filter((t) => t.status !== 'completed' && t.status !== 'skipped');
+  if (open.length) return out(false, `sub-tasks not completed or skipped: ${open.map((t) => t.id).join(', ')}`);
+  setProgress(p, 100, now);
+  finish(p, 'completed', now);
+  if (op.runId) p.metadata['validationRun'] = op.runId;
+  log('phase.complete', `Phase "${p.name}" completed: validation${op.runId ? ` run ${op.runId}` : ''} passed`, { phaseId: p.id });
+  if (migrationStatus(s) === 'completed') {
+    s.completedAt = now;
+    log('migration.complete', `Migration "${s.name}" completed`);
+  }
+  return out(true);
+}
+
+/** The failure a start is about to retry (null for a first start). */
+const retryOf = (p: PhaseState): { error: string } | null => (p.status === 'failed' ? { error: p.error ?? 'no reason given' } : null);
+
+/**
+ * A failed phase is not completed or moved on by a report: only an explicit retry (start it again) reopens it,
+ * so a stray "completed" after an error can never turn a failure into a success.
+ */
+function refuseFailed(p: PhaseState, what: string) {
+  if (p.status !== 'failed') return;
+  throw new DomainError(
+    'illegal_transition',
+    `phase "${p.id}" failed (${p.error ?? 'no reason given'}): ${what} it is refused; start it again (an explicit retry), e.g. start_phase or \`migration-monitor phase start ${p.id}\`, then report on the new attempt`,
+    { phaseId: p.id, status: p.status },
+  );
 }
 
 /** A running phase whose reporter promised an update that has not come. */
@@ -463,6 +558,7 @@ function startPhase(s: MigrationState, p: PhaseState, ctx: ApplyContext, runId?:
   delete p.completedAt;
   delete p.actualDuration;
   delete p.error;
+  delete p.failedBy;
   if (runId) p.runId = runId;
   if (!p.subTasks.length) p.progress = 0;
   if (!s.startedAt) s.startedAt = ctx.now;
@@ -490,6 +586,13 @@ function report(p: PhaseState, now: number, metadata?: Record<string, unknown>, 
   // Any report renews the promise: a new interval when given, else the phase's last one.
   if (nextUpdateSeconds !== undefined) p.nextUpdateSeconds = nextUpdateSeconds;
   if (p.nextUpdateSeconds !== undefined) p.nextUpdateDueAt = now + p.nextUpdateSeconds * 1000;
+}
+
+/** A report that did not move the progress (a heartbeat) is logged at most once a minute per phase. */
+function heartbeatDue(p: PhaseState, now: number): boolean {
+  if (p.heartbeatLoggedAt !== undefined && now - p.heartbeatLoggedAt < 60_000) return false;
+  p.heartbeatLoggedAt = now;
+  return true;
 }
 
 function setProgress(p: PhaseState, v: number, now: number) {

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../clock';
 import { DomainError, isDomainError, type ErrorCode } from '../errors';
-import { emptyMetrics, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
+import { emptyMetrics, type ActivityEntry, type MigrationState, type NotificationState, type PhaseState } from '../model';
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
+import { withSpan } from '../tracing';
+import { tracedStore } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
-import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, type HealthStatus, type HealthThresholds } from './views';
+import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
+import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
@@ -32,6 +35,12 @@ export interface TrackerChange {
 }
 export type TrackerListener = (change: TrackerChange) => void | Promise<void>;
 
+/**
+ * Work derived from every change, done on the new document before it commits (in the same write): the alert
+ * router queues its notices here, so a notice exists exactly when the alert that caused it does.
+ */
+export type TrackerDerivation = (before: MigrationState | null, after: MigrationState, now: number, activity: ActivityEntry[]) => void;
+
 export interface TrackerOptions {
   store: ProgressStore;
   clock?: Clock;
@@ -39,10 +48,17 @@ export interface TrackerOptions {
   /** Compare-and-set retries before giving up with a 503. Default 50. */
   maxRetries?: number;
   listeners?: TrackerListener[];
+  /** Keep the migration's history (lib/core/history.ts). Default true; the benchmark turns it off to measure its cost. */
+  history?: boolean;
+  /** A history write failed (the change itself is committed): default logs it to stderr. */
+  onHistoryError?: (e: unknown, migrationId: string) => void;
 }
 
 export interface MutationOptions {
+  /** The authenticated author of the change. */
   actor?: string;
+  /** Whom the author says they act for (X-Actor): recorded beside the actor, never as it. */
+  onBehalfOf?: string;
   idempotencyKey?: string;
 }
 
@@ -63,25 +79,57 @@ export class Tracker {
   readonly thresholds: HealthThresholds;
   private readonly maxRetries: number;
   private readonly listeners: TrackerListener[];
+  private readonly derivations: TrackerDerivation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Per migration, the finest history bucket written by this process (at most one write per bucket, plus state changes). */
+  private readonly historyBucket = new Map<string, number>();
+  private readonly historyPending = new Map<string, TrackerChange>();
+  private readonly onHistoryError: (e: unknown, migrationId: string) => void;
+  private readonly keepHistory: boolean;
 
   constructor(opts: TrackerOptions) {
-    this.store = opts.store;
+    this.store = tracedStore(opts.store);
     this.clock = opts.clock ?? systemClock;
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.maxRetries = opts.maxRetries ?? 50;
     this.listeners = [...(opts.listeners ?? [])];
+    this.keepHistory = opts.history ?? true;
+    this.onHistoryError = opts.onHistoryError ?? ((e, id) => console.error(`history of migration "${id}" not recorded: ${(e as Error).message}`));
   }
 
   addListener(l: TrackerListener): void {
     this.listeners.push(l);
   }
 
+  addDerivation(d: TrackerDerivation): void {
+    this.derivations.push(d);
+  }
+
+  /**
+   * A change computed by another part of the core (alert delivery bookkeeping), not by a client: the same
+   * compare-and-set commit, derivations and listeners as `apply`, but never reachable over HTTP.
+   */
+  async change(
+    migrationId: string,
+    action: string,
+    fn: (s: MigrationState, now: number) => { activity: Array<Omit<ActivityEntry, 'at' | 'actor'>>; result?: Record<string, unknown> },
+    actor: string,
+  ): Promise<Record<string, unknown>> {
+    const r = await this.mutate(migrationId, action, () => '', {}, (cur) => {
+      if (!cur) throw unknownMigration(migrationId);
+      const state = cloneState(cur);
+      const now = this.clock.now();
+      const out = fn(state, now);
+      return { state, activity: out.activity.map((a) => ({ at: now, actor, ...a })), result: out.result ?? {} };
+    });
+    return r.result;
+  }
+
   /** Create (or, before it started or with `reset`, replace) a migration. */
   async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
     parseOrThrow(idSchema, migrationId, 'migration id');
     const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
-    return this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
+    return withSpan('migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, () => this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
       if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
         throw new DomainError(
           'conflict',
@@ -94,25 +142,28 @@ export class Tracker {
         {
           at: now,
           actor: opts.actor ?? 'api',
+          ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}),
           action: cur ? 'migration.reinitialize' : 'migration.initialize',
           message: `Migration "${state.name}" ${cur ? 're-initialized' : 'initialized'} with ${plan.length} phases: ${plan.map((p) => p.id).join(', ')}`,
         },
       ];
       return { state, activity, result: { migrationId, phases: plan.map((p) => p.id), created: !cur } };
-    }, true);
+    }, true));
   }
 
   /** Apply a phase / sub-task / alert / metrics operation or a dashboard action. */
   async apply(migrationId: string, op: Operation, opts: MutationOptions = {}): Promise<MutationResult> {
     const actor = opts.actor ?? 'api';
-    return this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
+    const target = op as { phaseId?: string; subTaskId?: string };
+    const attributes = { 'migration.id': migrationId, 'migration.operation': op.action, 'migration.phase': target.phaseId, 'migration.subtask': target.subTaskId };
+    return withSpan('migration.tracker.apply', { attributes }, () => this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
-      const r: ApplyResult = applyOperation(state, op, { now, actor });
+      const r: ApplyResult = applyOperation(state, op, { now, actor, ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}) });
       state.updatedAt = now;
       return { state, activity: r.activity, result: r.result };
-    });
+    }));
   }
 
   async get(migrationId: string): Promise<MigrationState> {
@@ -173,6 +224,48 @@ export class Tracker {
     return estimateOf(await this.read(migrationId), this.clock.now());
   }
 
+  /** Every migration at a glance (the portfolio page). */
+  async portfolio() {
+    const rows = [];
+    for (const id of await this.list()) rows.push(portfolioRowOf(await this.read(id), this.clock.now(), this.thresholds));
+    return { migrations: rows };
+  }
+
+  /** The migration's history in a range (`?from&to&step`, see lib/core/history.ts). */
+  async history(migrationId: string, query: Record<string, string>) {
+    const s = await this.get(migrationId);
+    const range = historyRange(query, this.clock.now(), s.startedAt);
+    const byTier = new Map<string, HistoryPoint[]>();
+    for (const tier of HISTORY_TIERS) {
+      if (tier.stepMs > range.stepMs && byTier.size) break;
+      byTier.set(tier.id, await this.store.readHistory(migrationId, tier.id));
+    }
+    return historyAnswer(migrationId, range, selectHistory(byTier, range, historyPointOf(s, this.clock.now())));
+  }
+
+  /**
+   * Record history after a committed change: the first change of each finest bucket at once, the bucket's last
+   * change when the next bucket begins (kept pending until then: no write), and every state change.
+   */
+  private recordHistory(change: TrackerChange): Promise<void> | undefined {
+    if (!this.keepHistory) return undefined;
+    const id = change.migrationId;
+    const bucket = bucketOf(HISTORY_TIERS[0]!, change.at);
+    const last = this.historyBucket.get(id);
+    if (last === bucket && !isStateChange(change.before, change.after)) {
+      this.historyPending.set(id, change);
+      return undefined;
+    }
+    const pending = last !== bucket ? this.historyPending.get(id) : undefined;
+    this.historyPending.delete(id);
+    this.historyBucket.set(id, bucket);
+    const points = [...(pending ? [historyPointOf(pending.after, pending.at)] : []), historyPointOf(change.after, change.at)];
+    return this.store.putHistory(id, historyWrites(...points)).catch((e: unknown) => {
+      this.historyBucket.delete(id);
+      this.onHistoryError(e, id);
+    });
+  }
+
   async health(migrationId?: string) {
     const ids = migrationId ? [migrationId] : await this.list();
     const results = [];
@@ -228,8 +321,9 @@ export class Tracker {
           await contentionPause(attempt);
           continue;
         }
-        for (const a of next.activity) a.version = version + 1;
         const now = this.clock.now();
+        for (const d of this.derivations) d(cur?.state ?? null, next.state, now, next.activity);
+        for (const a of next.activity) a.version = version + 1;
         const commit = await this.store.commit({
           migrationId,
           expectedVersion: version,
@@ -239,7 +333,11 @@ export class Tracker {
         });
         if (commit.ok) {
           const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
-          return { durable: commit.durable.then(() => this.notify(change)), out: { result: next.result, replayed: false } };
+          const afterCommit = () => {
+            const history = this.recordHistory(change); // undefined when this change needs no write (most of them)
+            return history ? history.then(() => this.notify(change)) : this.notify(change);
+          };
+          return { durable: commit.durable.then(afterCommit), out: { result: next.result, replayed: false } };
         }
         await contentionPause(attempt);
       }
@@ -290,7 +388,20 @@ export function cloneState(s: MigrationState): MigrationState {
     alerts: s.alerts.map((a) => ({ ...a })),
     metrics: { ...s.metrics, resourceUtilization: { ...s.metrics.resourceUtilization }, costMetrics: { ...s.metrics.costMetrics } },
     controlEvents: s.controlEvents.map((e) => ({ ...e })),
+    ...(s.metricsReported ? { metricsReported: [...s.metricsReported] } : {}),
     ...(s.reports ? { reports: { ...s.reports, produced: { ...s.reports.produced } } } : {}),
+    ...(s.notifications ? { notifications: cloneNotifications(s.notifications) } : {}),
+  };
+}
+
+function cloneNotifications(n: NotificationState): NotificationState {
+  return {
+    ...n,
+    incidents: n.incidents.map((i) => ({ ...i, alertIds: [...i.alertIds], delivered: [...i.delivered] })),
+    outbox: n.outbox.map((o) => ({ ...o })),
+    delivered: { ...n.delivered },
+    failed: { ...n.failed },
+    ...(n.lastFailure ? { lastFailure: { ...n.lastFailure } } : {}),
   };
 }
 

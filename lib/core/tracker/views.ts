@@ -2,7 +2,7 @@
  * The tracker's views: pure functions of a stored migration and the time (overview, dashboard, timeline,
  * health). The service (service.ts) reads and writes; everything that describes a state lives here.
  */
-import { isOverdue } from './operations';
+import { isOverdue, validationVerdict } from './operations';
 import { estimate, migrationStatus, overallProgress } from '../progress';
 import { measuredCapacity } from '../capacity';
 import type { ActivityEntry, Alert, MigrationState, PhaseState } from '../model';
@@ -59,6 +59,10 @@ export function overviewOf(s: MigrationState, now: number, t: HealthThresholds =
     })),
     openAlerts: alertCounts(s.alerts),
     metrics: s.metrics,
+    /** The same health as /health (healthOf), so `status` and the dashboard never disagree with it. */
+    health: (({ status, reasons }) => ({ status, reasons }))(healthOf(s, now, t)),
+    /** Metric fields ever reported; the others are unknown, not zero. */
+    metricsReported: s.metricsReported ?? [],
   };
 }
 
@@ -66,6 +70,8 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
   return {
     ...overviewOf(s, now, t),
     health: healthOf(s, now, t),
+    /** The health thresholds (the dashboard draws the error-rate one on its chart). */
+    thresholds: t,
     phaseDetails: s.phases.map((p) => ({
       ...p,
       startedAt: isoOpt(p.startedAt),
@@ -87,7 +93,23 @@ export function dashboardOf(s: MigrationState, activity: ActivityEntry[], now: n
       .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     metricsUpdatedAt: isoOpt(s.metricsUpdatedAt),
     lastValidation: s.lastValidation ? { ...s.lastValidation, at: new Date(s.lastValidation.at).toISOString() } : undefined,
+    notifications: notificationsSummary(s),
     cutover: s.cutover ? { ...s.cutover, at: new Date(s.cutover.at).toISOString() } : undefined,
+  };
+}
+
+/** Alert delivery as people need to see it: what waits, what failed (and why), what was given up. */
+export function notificationsSummary(s: MigrationState) {
+  const n = s.notifications;
+  if (!n) return { pending: 0, retrying: 0, delivered: {}, failed: {}, dropped: 0 };
+  return {
+    pending: n.outbox.length,
+    retrying: n.outbox.filter((o) => o.attempts > 0).length,
+    delivered: n.delivered,
+    failed: n.failed,
+    dropped: n.dropped,
+    ...(n.lastFailure ? { lastFailure: { ...n.lastFailure, at: new Date(n.lastFailure.at).toISOString() } } : {}),
+    openIncidents: n.incidents.filter((i) => i.state === 'open').map((i) => ({ severity: i.severity, message: i.message, count: i.count, delivered: i.delivered, reminders: i.reminders })),
   };
 }
 
@@ -111,24 +133,64 @@ export function timelineOf(s: MigrationState, now: number) {
   });
 }
 
+const HEALTH_RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+/** The health gauge's value (MigrationHealth): 0 healthy, 1 degraded, 2 unhealthy. */
+export const healthValue = (h: HealthStatus): number => HEALTH_RANK[h];
+
+/** A failed phase makes the migration unhealthy, unless a validation that is not a gate failed it (degraded). */
+export const phaseFailureHealth = (p: PhaseState): HealthStatus => (p.failedBy?.kind === 'validation' && !p.failedBy.gate ? 'degraded' : 'unhealthy');
+
+/**
+ * The one health of a migration: /health, the dashboard, the report badge, CLI status and the MigrationHealth
+ * gauge all read this. Unhealthy: a failed phase, or a failed validation that is a gate. Degraded: a failed
+ * validation that is not a gate, a stale or stalled phase, the error rate over its threshold, an open critical alert.
+ */
 export function healthOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
   const reasons: string[] = [];
   let status: HealthStatus = 'healthy';
-  const failed = s.phases.filter((p) => p.status === 'failed');
-  if (failed.length) {
-    status = 'unhealthy';
-    reasons.push(...failed.map((p) => `phase "${p.id}" failed: ${p.error ?? 'no reason given'}`));
-  }
-  const degrade = (r: string) => {
-    if (status === 'healthy') status = 'degraded';
+  const worsen = (to: HealthStatus, r: string) => {
+    if (HEALTH_RANK[to] > HEALTH_RANK[status]) status = to;
     reasons.push(r);
   };
+  for (const p of s.phases) {
+    if (p.status !== 'failed') continue;
+    const level = phaseFailureHealth(p);
+    worsen(level, `phase "${p.id}" failed: ${p.error ?? 'no reason given'}${level === 'degraded' ? ' (a validation that is not a gate)' : ''}`);
+  }
+  const v = s.lastValidation;
+  if (v?.verdict === 'fail') {
+    const { failed, gate } = validationVerdict(v);
+    worsen(
+      gate ? 'unhealthy' : 'degraded',
+      `validation run ${v.runId ?? new Date(v.at).toISOString()} failed: ${failed.join(', ') || 'no check passed'}${gate ? ' (a cutover gate: do not cut over)' : ' (not a gate)'}`,
+    );
+  }
+  const degrade = (r: string) => worsen('degraded', r);
   for (const p of s.phases) {
     if (p.stale || isOverdue(p, now, s.paused)) degrade(`phase "${p.id}" is stale: no update since ${isoOpt(p.updatedAt)}`);
     else if (isStalled(p, now, t, s.paused)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
   }
   if (s.metrics.errorRate > t.errorRatePercent) degrade(`error rate ${s.metrics.errorRate}% is over ${t.errorRatePercent}%`);
+  const critical = alertCounts(s.alerts).critical;
+  if (critical) degrade(`${critical} critical alert(s) not acknowledged`);
   return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };
+}
+
+/** One row of the portfolio (every migration at a glance): status, health, progress, ETA, open alerts. */
+export function portfolioRowOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
+  const h = healthOf(s, now, t);
+  const e = estimate(s, now);
+  return {
+    migrationId: s.id,
+    name: s.name,
+    status: h.migrationStatus,
+    health: h.status,
+    healthReasons: h.reasons,
+    overallProgress: h.overallProgress,
+    estimate: { estimatedCompletion: e.estimatedCompletion, remainingMs: e.remainingMs, uncertaintyMs: e.uncertaintyMs, confidence: e.confidence, basis: e.basis, reason: e.reason },
+    openAlerts: alertCounts(s.alerts),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
 }
 
 /** The completion estimate of a migration: overall, per phase, and the capacity planner's view of the copy. */

@@ -1,4 +1,9 @@
-import type { Route } from '../http';
+import type { HttpResponse, Route } from '../http';
+import { CHARTS_JS } from './charts-js';
+import { portfolioRoutes } from './portfolio';
+
+/** A progress ring in the product's blue: the tab icon. */
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="13" fill="none" stroke="#d0d7de" stroke-width="5"/><path d="M16 3a13 13 0 0 1 12.4 17" fill="none" stroke="#0969da" stroke-width="5" stroke-linecap="round"/></svg>';
 
 /**
  * The web dashboard at /admin/migration: static HTML + one script, no build step, no third-party code.
@@ -13,6 +18,7 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Migration monitor</title>
+<link rel="icon" type="image/svg+xml" href="/admin/migration/favicon.svg">
 <style>
   :root { --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --crit:#8b0000; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; }
   * { box-sizing: border-box; }
@@ -52,10 +58,22 @@ const HTML = `<!doctype html>
   button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid var(--line); background:#fff; cursor:pointer; }
   button.primary { background:var(--run); color:#fff; border-color:var(--run); }
   button:disabled { opacity:.5; cursor:default; }
+  button.primary:disabled { background:#fff; color:var(--muted); border-color:var(--line); }
   .muted { color:var(--muted); } .err { color:var(--err); }
+  section, .alert .msg, #activity, #health, .phase, #validation, header, #eta { min-width:0; overflow-wrap:anywhere; word-break:break-word; }
+  .charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap:12px; }
+  .charts figure { margin:0; min-width:0; } .charts figcaption { font-size:12px; color:var(--muted); margin-bottom:2px; }
+  svg.chart { width:100%; height:auto; display:block; }
+  svg.chart .plot { fill:#fbfcfd; stroke:#eaeef2; } svg.chart .axis { font-size:11px; fill:var(--muted); }
+  .pv-row { display:grid; grid-template-columns: minmax(70px, 130px) 1fr 150px; gap:8px; align-items:center; margin:4px 0; font-size:12px; }
+  .pv-bars { display:grid; gap:2px; } .pv-plan { height:6px; background:#d0d7de; } .pv-act { height:7px; background:var(--run); }
+  .pv-act.s-completed { background:var(--ok); } .pv-act.s-failed { background:var(--err); } .pv-act.over { background:var(--warn); }
+  #pause-form { display:none; gap:6px; align-items:center; flex-wrap:wrap; width:100%; }
+  #pause-form.open { display:flex; } #pause-form input { flex:1; min-width:160px; font:inherit; padding:3px 6px; }
+  .fold { font-style:italic; }
   #auth { display:none; padding:20px; }
   .stale { color:var(--warn); font-weight:600; }
-  @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
+  @media (max-width: 900px) { main { grid-template-columns: 1fr; padding:12px; gap:12px; } #side { order:-1; } header { padding:10px 12px; } .charts { grid-template-columns: 1fr; } .pv-row { grid-template-columns: 80px 1fr 110px; } }
 </style>
 </head>
 <body>
@@ -66,9 +84,18 @@ const HTML = `<!doctype html>
   <span id="overall" data-testid="overall">–</span>
   <span id="eta" class="muted"></span>
   <span style="flex:1"></span>
+  <a href="/admin/migrations" class="muted">All migrations</a>
   <button id="pause" data-testid="pause">Pause</button>
   <button id="resume" data-testid="resume" class="primary">Resume</button>
   <span id="updated" class="muted"></span>
+  <span id="whoami" class="muted" data-testid="whoami"></span>
+  <input id="actor-name" data-testid="actor-name" placeholder="Your name (recorded with your actions)" aria-label="Your name" autocomplete="name" maxlength="100" style="display:none">
+  <div id="pause-form" role="group" aria-label="Pause the migration">
+    <input id="pause-reason" maxlength="2000" placeholder="Why pause? (recorded in the activity log)" aria-label="Reason for pausing">
+    <button id="pause-confirm" class="primary" data-testid="pause-confirm">Confirm pause</button>
+    <button id="pause-cancel">Cancel</button>
+    <span id="pause-hint" class="muted"></span>
+  </div>
 </header>
 <div id="auth">
   <p>This tracker needs an API token.</p>
@@ -79,16 +106,23 @@ const HTML = `<!doctype html>
   <div>
     <section><h2>Overall progress</h2><div class="bar big"><span id="overall-bar" style="width:0"></span></div>
       <p id="health" class="muted"></p></section>
+    <section><h2>Over time</h2><div class="charts">
+      <figure><figcaption>Data migrated and throughput</figcaption><div id="chart-data" data-testid="chart-data"></div></figure>
+      <figure><figcaption>Error rate (dashed: alarm threshold)</figcaption><div id="chart-errors" data-testid="chart-errors"></div></figure>
+      <figure><figcaption>Burn-down: plan minutes left, projected to the ETA (band: its uncertainty)</figcaption><div id="chart-burndown" data-testid="chart-burndown"></div></figure>
+      <figure><figcaption>ETA trend (band: earliest-latest)</figcaption><div id="chart-eta" data-testid="chart-eta"></div></figure>
+    </div></section>
     <section><h2>Phases</h2><div id="phases" data-testid="phases"></div></section>
-    <section><h2>Timeline <span class="muted" style="font-weight:normal">(grey: plan, colour: actual)</span></h2><div id="timeline" class="timeline"></div></section>
+    <section><h2>Actual vs plan <span class="muted" style="font-weight:normal">(each row on its own scale; grey: plan, colour: actual)</span></h2><div id="timeline" class="timeline"></div></section>
     <section><h2>Recent activity</h2><div id="activity"></div></section>
   </div>
-  <div>
-    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="alerts" data-testid="alerts"></div></section>
+  <div id="side">
+    <section><h2>Alerts</h2><div id="alert-counts"></div><div id="notify-status" class="muted" data-testid="notify-status"></div><div id="alerts" data-testid="alerts"></div></section>
     <section><h2>Metrics</h2><dl id="metrics" class="metrics"></dl></section>
     <section><h2>Validation</h2><div id="validation" class="muted">No validation run yet.</div></section>
   </div>
 </main>
+<script src="/admin/migration/charts.js"></script>
 <script src="/admin/migration/app.js"></script>
 </body>
 </html>`;
@@ -107,7 +141,10 @@ const JS = String.raw`'use strict';
     return e;
   }
   function headers(extra) {
-    var h = { 'accept': 'application/json', 'x-actor': 'dashboard' };
+    var h = { 'accept': 'application/json' };
+    // The server records the signed-in name (token name, IAM principal); the name typed here rides along as "on behalf of".
+    var n = localStorage.getItem('mm-actor-name');
+    if (n) h['x-actor'] = n;
     var t = sessionStorage.getItem('mm-token');
     if (t) h['authorization'] = 'Bearer ' + t;
     if (current) h['x-migration-id'] = current;
@@ -124,6 +161,12 @@ const JS = String.raw`'use strict';
   function bytes(n) { var u = ['B','KB','MB','GB','TB']; var i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + ' ' + u[i]; }
   function bar(pct, status) { var b = el('div', { class: 'bar s-' + status }); var s = el('span'); s.style.width = Math.max(0, Math.min(100, pct)) + '%'; b.appendChild(s); return b; }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
+  var remaining = MMCharts.remaining;
+  function etaText(e, completedAt) {
+    if (e.basis === 'completed') return 'completed ' + when(completedAt);
+    if (!e.estimatedCompletion) return 'No ETA: ' + (e.reason || 'not enough data yet');
+    return 'remaining ' + remaining(e.remainingMs) + (e.uncertaintyMs ? ' (± ' + remaining(e.uncertaintyMs) + ')' : '') + ', ends ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)';
+  }
 
   var lastOk = null;
   /** The tracker did not answer: say so, and grey out what is now old (never keep "healthy" on screen). */
@@ -144,7 +187,7 @@ const JS = String.raw`'use strict';
     $('overall').textContent = d.overallProgress.toFixed(1) + '%';
     $('overall-bar').style.width = d.overallProgress + '%';
     var e = d.estimate;
-    $('eta').textContent = e.estimatedCompletion ? 'ETA ' + when(e.estimatedCompletion) + ' (' + e.confidence + ' confidence)' : (e.basis === 'completed' ? 'completed ' + when(d.completedAt) : 'ETA: not enough data yet');
+    $('eta').textContent = etaText(e, d.completedAt);
     $('pause').disabled = d.paused || d.status === 'completed';
     $('resume').disabled = !d.paused;
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
@@ -176,19 +219,23 @@ const JS = String.raw`'use strict';
     });
 
     var tl = $('timeline'); tl.textContent = '';
-    var t0 = Infinity, t1 = -Infinity, now = Date.now();
-    d.timeline.forEach(function (r) { [r.plannedStart, r.plannedEnd, r.actualStart, r.actualEnd].forEach(function (x) { if (x) { var v = Date.parse(x); t0 = Math.min(t0, v); t1 = Math.max(t1, v); } }); });
-    t1 = Math.max(t1, now); var span = Math.max(1, t1 - t0);
-    function pos(x) { return ((Date.parse(x) - t0) / span * 100) + '%'; }
-    function width(a, b) { return Math.max(0.5, (Date.parse(b) - Date.parse(a)) / span * 100) + '%'; }
-    d.timeline.forEach(function (r) {
-      var track = el('div', { class: 'tl-track' });
-      var plan = el('div', { class: 'tl-plan' }); plan.style.left = pos(r.plannedStart); plan.style.width = width(r.plannedStart, r.plannedEnd); track.appendChild(plan);
-      if (r.actualStart) { var end = r.actualEnd || new Date(now).toISOString(); var act = el('div', { class: 'tl-act s-' + r.status }); act.style.left = pos(r.actualStart); act.style.width = width(r.actualStart, end); track.appendChild(act); }
-      tl.appendChild(el('div', { class: 'tl-row' }, [el('span', { text: r.name }), track]));
+    d.phases.forEach(function (p) {
+      var actual = p.actualDuration, plan = p.estimatedDuration;
+      var scale = Math.max(plan, actual || 0) || 1;
+      var bars = el('div', { class: 'pv-bars' });
+      var pb = el('div', { class: 'pv-plan' }); pb.style.width = (plan / scale * 100) + '%'; bars.appendChild(pb);
+      if (actual !== undefined) { var ab = el('div', { class: 'pv-act s-' + p.status + (actual > plan ? ' over' : '') }); ab.style.width = Math.max(0.5, actual / scale * 100) + '%'; bars.appendChild(ab); }
+      var label = actual === undefined ? 'plan ' + minutes(plan) : minutes(actual) + ' / ' + minutes(plan) + ' (' + Math.round(actual / plan * 100) + ' %)';
+      tl.appendChild(el('div', { class: 'pv-row', 'data-pv': p.id }, [el('span', { text: p.name }), bars, el('span', { class: 'muted', text: label })]));
     });
 
     var counts = d.openAlerts;
+    var nt = d.notifications || {};
+    var failedN = Object.keys(nt.failed || {}).reduce(function (n, k) { return n + nt.failed[k]; }, 0);
+    $('notify-status').className = nt.retrying || nt.dropped ? 'err' : 'muted';
+    $('notify-status').textContent = (nt.pending ? nt.pending + ' notification(s) waiting' + (nt.retrying ? ', ' + nt.retrying + ' retrying' : '') + '. ' : '') +
+      (failedN ? failedN + ' failed delivery attempt(s)' + (nt.lastFailure ? ', last to ' + nt.lastFailure.destination + ': ' + nt.lastFailure.error : '') + '. ' : '') +
+      (nt.dropped ? nt.dropped + ' notification(s) given up. ' : '');
     $('alert-counts').textContent = 'Open: ' + ['critical','error','warning','info'].map(function (s) { return counts[s] + ' ' + s; }).join(', ');
     var alerts = $('alerts'); alerts.textContent = '';
     var order = { critical: 0, error: 1, warning: 2, info: 3 };
@@ -204,10 +251,20 @@ const JS = String.raw`'use strict';
     if (!d.alerts.length) alerts.appendChild(el('p', { class: 'muted', text: 'No alerts.' }));
 
     var m = d.metrics, ml = $('metrics'); ml.textContent = '';
-    [['Data migrated', bytes(m.totalDataMigrated)], ['Speed', bytes(m.migrationSpeed) + '/s'], ['Error rate', m.errorRate.toFixed(2) + '%'],
-     ['Successful ops', String(m.successfulOperations)], ['Failed ops', String(m.failedOperations)], ['Avg op time', m.averageOperationTime + ' ms'],
-     ['CPU', m.resourceUtilization.cpu + '%'], ['Memory', m.resourceUtilization.memory + '%'], ['Cost (actual / est.)', '$' + m.costMetrics.actualCost + ' / $' + m.costMetrics.estimatedCost]]
-      .forEach(function (r) { ml.appendChild(el('dt', { text: r[0] })); ml.appendChild(el('dd', { text: r[1] })); });
+    var seen = {}; (d.metricsReported || []).forEach(function (k) { seen[k] = true; });
+    function shown(key, text) { return seen[key] ? text : '—'; }
+    var cur = m.costMetrics.currency || 'USD';
+    function money(n) { try { return new Intl.NumberFormat(undefined, { style: 'currency', currency: cur }).format(n); } catch (x) { return n + ' ' + cur; } }
+    var ru = m.resourceUtilization, cm = m.costMetrics;
+    [['Data migrated', shown('totalDataMigrated', bytes(m.totalDataMigrated))], ['Speed', shown('migrationSpeed', bytes(m.migrationSpeed) + '/s')],
+     ['Error rate', shown('errorRate', m.errorRate.toFixed(2) + '%')],
+     ['Successful ops', shown('successfulOperations', String(m.successfulOperations))], ['Failed ops', shown('failedOperations', String(m.failedOperations))],
+     ['Avg op time', shown('averageOperationTime', m.averageOperationTime + ' ms')],
+     ['CPU', shown('resourceUtilization.cpu', ru.cpu + '%')], ['Memory', shown('resourceUtilization.memory', ru.memory + '%')],
+     ['Network', shown('resourceUtilization.network', bytes(ru.network) + '/s')], ['Storage', shown('resourceUtilization.storage', bytes(ru.storage))],
+     ['Cost (actual)', shown('costMetrics.actualCost', money(cm.actualCost))], ['Cost (estimated)', shown('costMetrics.estimatedCost', money(cm.estimatedCost))],
+     ['Cost per GB', shown('costMetrics.costPerGB', money(cm.costPerGB))]]
+      .forEach(function (r) { ml.appendChild(el('dt', { text: r[0] })); ml.appendChild(el('dd', { text: r[1], 'data-metric': r[0] })); });
 
     var v = $('validation'); v.textContent = '';
     if (d.lastValidation) {
@@ -216,9 +273,59 @@ const JS = String.raw`'use strict';
     } else v.textContent = 'No validation run yet.';
 
     var ac = $('activity'); ac.textContent = '';
-    d.recentActivity.slice(0, 15).forEach(function (a) { ac.appendChild(el('div', { class: 'muted', text: new Date(a.at).toLocaleTimeString() + ' · ' + a.actor + ' · ' + a.message })); });
+    var routine = d.recentActivity.filter(function (a) { return ROUTINE[a.action]; });
+    var notable = d.recentActivity.filter(function (a) { return !ROUTINE[a.action]; });
+    notable.sort(function (a, b) { return (rank(a) - rank(b)) || (Date.parse(b.at) - Date.parse(a.at)); }).slice(0, 15).forEach(function (a) {
+      ac.appendChild(el('div', { class: rank(a) === 0 ? 'err' : 'muted', 'data-action': a.action, text: new Date(a.at).toLocaleTimeString() + ' · ' + author(a) + ' · ' + a.message }));
+    });
+    if (routine.length) ac.appendChild(el('div', { class: 'muted fold', 'data-action': 'folded', text: routine.length + ' metric and progress updates, the latest at ' + new Date(routine[0].at).toLocaleTimeString() }));
+    if (!d.recentActivity.length) ac.appendChild(el('p', { class: 'muted', text: 'No activity yet.' }));
+  }
+  /** Routine lines fold into one; failures, pauses, acknowledgements and phase changes come first. */
+  var ROUTINE = { 'metrics.update': 1, 'phase.progress': 1, 'subtask.progress': 1, 'report.record': 1 };
+  function rank(a) {
+    if (/fail|stale|conflict/.test(a.action)) return 0;
+    if (/pause|resume|acknowledge/.test(a.action)) return 1;
+    if (/^phase\.|^migration\.|^subtask\.|^alert\./.test(a.action)) return 2;
+    return 3;
+  }
+  function minutes(m) { return m < 1 ? Math.max(1, Math.round(m * 60)) + ' s' : m < 10 ? (Math.round(m * 10) / 10) + ' min' : remaining(m * 60000); }
+
+  function charts(h, d) {
+    var pts = h.points, xs = pts.map(function (p) { return Date.parse(p.t); });
+    function col(k) { return pts.map(function (p) { return p[k]; }); }
+    function ms(k) { return pts.map(function (p) { return p[k] ? Date.parse(p[k]) : null; }); }
+    MMCharts.line($('chart-data'), { title: 'Data migrated and throughput', x: xs, series: [
+      { name: 'bytes', label: 'data migrated', values: col('bytes'), color: '#0969da', format: bytes },
+      { name: 'throughput', label: 'throughput /s', values: col('throughput'), color: '#8250df', axis: 'right', format: function (v) { return bytes(v) + '/s'; } }] });
+    var thr = d.thresholds ? d.thresholds.errorRatePercent : 10;
+    MMCharts.line($('chart-errors'), { title: 'Error rate', x: xs, series: [{ name: 'errorRate', label: 'error rate', values: col('errorRate'), color: '#cf222e', format: function (v) { return v.toFixed(1) + '%'; } }],
+      thresholds: [{ value: thr, label: 'alarm ' + thr + ' %', color: '#9a6700' }] });
+    var last = pts[pts.length - 1], eta = last && last.eta ? Date.parse(last.eta) : null;
+    var hi = last && last.etaHigh ? Date.parse(last.etaHigh) : null, lo = last && last.etaLow ? Date.parse(last.etaLow) : null;
+    MMCharts.line($('chart-burndown'), { title: 'Burn-down', x: xs, xMax: hi || eta || undefined, series: [{ name: 'remainingPlan', label: 'plan min left', values: col('remainingPlan'), color: '#1a7f37', format: function (v) { return remaining(v * 60000); } }],
+      extra: function (svg, sx, sy, s) {
+        if (!eta) return;
+        var lx = xs[xs.length - 1];
+        svg.appendChild(s('line', { x1: sx(lx), y1: sy(last.remainingPlan), x2: sx(eta), y2: sy(0), stroke: '#1a7f37', 'stroke-dasharray': '4 3', 'data-projection': 'true' }));
+        if (lo && hi) svg.appendChild(s('rect', { x: sx(lo), y: sy(0) - 5, width: Math.max(1, sx(hi) - sx(lo)), height: 10, fill: '#1a7f37', 'fill-opacity': '0.2', 'data-band': 'true' }));
+      } });
+    MMCharts.line($('chart-eta'), { title: 'ETA trend', x: xs, noZero: true, series: [{ name: 'eta', label: 'ETA', values: ms('eta'), color: '#0969da', format: function (v) { return new Date(v).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }); } }],
+      band: { lo: ms('etaLow'), hi: ms('etaHigh'), color: '#0969da' } });
   }
 
+  function author(a) { return a.onBehalfOf && a.onBehalfOf !== a.actor ? a.actor + ' (on behalf of ' + a.onBehalfOf + ')' : a.actor; }
+  /** Who the API takes this page for; without a personal token, the page asks a name once (kept in this browser). */
+  function whoami() {
+    return api('GET', '/api/whoami').then(function (w) {
+      var personal = w.via === 'principal' || (w.via === 'token' && w.name !== 'token');
+      var n = localStorage.getItem('mm-actor-name');
+      $('whoami').textContent = personal ? 'signed in as ' + w.name : (n ? 'acting as ' + n + ' (' + w.name + ')' : 'not signed in: enter your name');
+      $('actor-name').style.display = personal ? 'none' : '';
+      if (n) $('actor-name').value = n;
+    });
+  }
+  $('actor-name').onchange = function () { var v = this.value.trim().slice(0, 100); if (v) localStorage.setItem('mm-actor-name', v); else localStorage.removeItem('mm-actor-name'); whoami(); };
   function act(body) {
     return api('POST', '/api/migration/dashboard', body).then(refresh).catch(function (e) { $('error').textContent = e.message; });
   }
@@ -232,19 +339,29 @@ const JS = String.raw`'use strict';
   }
   function refresh() {
     if (!current) return loadMigrations().then(function () { if (current) return refresh(); $('error').textContent = 'No migration yet: initialize one through the API.'; });
-    return api('GET', '/api/migration/dashboard?activity=15').then(render).catch(unreachable);
+    return api('GET', '/api/migration/dashboard?activity=50').then(function (d) {
+      render(d);
+      return api('GET', '/api/migration/history').then(function (h) { charts(h, d); });
+    }).catch(unreachable);
   }
-  $('pause').onclick = function () { act({ action: 'pause', reason: 'paused from the dashboard' }); };
+  $('pause').onclick = function () { $('pause-form').classList.add('open'); $('pause-hint').textContent = ''; $('pause-reason').focus(); };
+  $('pause-cancel').onclick = function () { $('pause-form').classList.remove('open'); };
+  $('pause-confirm').onclick = function () {
+    var reason = $('pause-reason').value.trim();
+    if (!reason) { $('pause-hint').textContent = 'Say why: it goes in the activity log and the report.'; return; }
+    $('pause-form').classList.remove('open'); $('pause-reason').value = '';
+    act({ action: 'pause', reason: reason });
+  };
   $('resume').onclick = function () { act({ action: 'resume', reason: 'resumed from the dashboard' }); };
   $('migration').onchange = function () { current = this.value; history.replaceState(null, '', '?migration=' + encodeURIComponent(current)); refresh(); };
   $('save-token').onclick = function () { sessionStorage.setItem('mm-token', $('token').value); start(); };
-  function start() { loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
+  function start() { whoami().catch(function () { /* 401: the token box is shown */ }); loadMigrations().then(refresh).catch(function (e) { $('error').textContent = e.message; }); if (timer) clearInterval(timer); timer = setInterval(refresh, REFRESH_MS); }
   start();
 })();
 `;
 
 export function dashboardRoutes(): Route[] {
-  const page = (body: string, type: string) => async () => ({
+  const page = (body: string, type: string) => async (): Promise<HttpResponse> => ({
     status: 200,
     headers: { 'content-type': type, 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' },
     body,
@@ -252,6 +369,10 @@ export function dashboardRoutes(): Route[] {
   return [
     { method: 'GET', path: '/admin/migration', handler: page(HTML, 'text/html; charset=utf-8') },
     { method: 'GET', path: '/admin/migration/app.js', handler: page(JS, 'text/javascript; charset=utf-8') },
+    { method: 'GET', path: '/admin/migration/charts.js', handler: page(CHARTS_JS, 'text/javascript; charset=utf-8') },
+    { method: 'GET', path: '/admin/migration/favicon.svg', handler: page(FAVICON, 'image/svg+xml') },
+    { method: 'GET', path: '/favicon.ico', handler: page(FAVICON, 'image/svg+xml') },
+    ...portfolioRoutes(page),
     { method: 'GET', path: '/', handler: async () => ({ status: 302, headers: { location: '/admin/migration' }, body: '' }) },
   ];
 }

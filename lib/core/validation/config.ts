@@ -1,7 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
-import { formatZodError } from '../validation-util';
 import { TEXT_FIELD_TYPES } from './convert';
 
 /**
@@ -19,7 +18,11 @@ const name = z
   .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'must start with a letter or digit and use letters, digits, spaces or . _ : / -');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _; no quotes)');
-const keyType = z.enum(['string', 'number']).optional();
+const keyPartType = z.enum(['string', 'number']);
+/** One type for every key column, or one per column of a composite key. */
+const keyType = z.union([keyPartType, z.array(keyPartType).min(1).max(16)]).optional();
+/** A key column, or the columns of a composite key in order (any number, each of an orderable type). */
+const compositeKey = <T extends z.ZodString>(col: T) => z.union([col, z.array(col).min(1).max(16)]);
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 const ms = z.number().int().positive().max(600_000);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -32,7 +35,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
     schema: identifier.default('public'),
     table: identifier,
-    key: identifier,
+    /** The key column, or every column of a composite key: `[item_id, tag]`. */
+    key: compositeKey(identifier),
     keyType,
     /** Columns to read (default: all). */
     columns: z.array(identifier).min(1).optional(),
@@ -44,8 +48,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('dynamodb'),
     table: z.string().min(3).max(255),
-    /** Partition key attribute. */
-    key: z.string().min(1),
+    /** Partition key attribute, or `[partition, sort]` for a table with a sort key (must match the table's key schema). */
+    key: z.union([z.string().min(1), z.tuple([z.string().min(1), z.string().min(1)])]),
     keyType,
     region: z.string().optional(),
     /** Endpoint override (dynalite, DynamoDB Local, VPC endpoint). */
@@ -63,7 +67,7 @@ export const connectorSchema = z.discriminatedUnion('type', [
     valueType: z.enum(['json', 'hash', 'string']).default('json'),
     /** Hash field types (others stay strings); `bytes` keeps raw bytes, e.g. float32 embeddings. */
     fields: z.record(z.string(), z.enum([...TEXT_FIELD_TYPES, 'bytes'])).default({}),
-    keyType,
+    keyType: keyPartType.optional(),
     scanCount: positiveInt(100_000).default(1000),
   }),
   z.strictObject({
@@ -73,7 +77,7 @@ export const connectorSchema = z.discriminatedUnion('type', [
     /** Dotted path to the array of records in a page (default `items`). */
     itemsPath: z.string().default('items'),
     key: z.string().min(1),
-    keyType,
+    keyType: keyPartType.optional(),
     /**
      * Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`.
      * Without it, offset pagination (`offsetParam`), ending at the first short page.
@@ -98,7 +102,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
     path: z.string().min(1),
     /** Default: from the extension (.csv, .jsonl/.ndjson). */
     format: z.enum(['csv', 'jsonl']).optional(),
-    key: z.string().min(1),
+    /** The key field, or the fields of a composite key. */
+    key: compositeKey(z.string().min(1)),
     keyType,
     /** The file is sorted by key (checked while reading): enables range scans without sorting. */
     sorted: z.boolean().default(false),
@@ -128,7 +133,12 @@ const compareFields = {
   numberTolerance: z.number().nonnegative().default(0),
 };
 const pair = { source: z.string().min(1), target: z.string().min(1) };
-const common = { name: name.optional(), description: z.string().max(1000).optional() };
+const common = {
+  name: name.optional(),
+  description: z.string().max(1000).optional(),
+  /** A cutover gate: its failure makes the migration unhealthy in the tracker (otherwise degraded). Default: options.gate. */
+  gate: z.boolean().optional(),
+};
 const successRate = z.number().min(0).max(100).optional();
 
 const latencyCheck = z
@@ -224,6 +234,17 @@ export const checkSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     ...common,
+    kind: z.literal('schema'),
+    ...pair,
+    /** Tables to compare (`items` or `schema.items`; default: the connectors' own table). PostgreSQL only. */
+    tables: z.array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table')).min(1).max(500).optional(),
+    /** Object kinds not compared, e.g. `[index]` while indexes are still being built. */
+    ignoreKinds: z.array(z.enum(['column', 'primary key', 'unique', 'foreign key', 'check', 'index', 'sequence', 'key schema', 'gsi', 'lsi', 'ttl', 'pitr'])).default([]),
+    /** Also count target rows whose foreign key (as defined on the source) has no parent row. */
+    foreignKeyOrphans: z.boolean().default(false),
+  }),
+  z.strictObject({
+    ...common,
     kind: z.literal('diff'),
     ...pair,
     ...compareFields,
@@ -260,41 +281,60 @@ export const validationConfigSchema = z
         sortMemoryRows: positiveInt(10_000_000).default(100_000),
         /** Stop at the first failing check. */
         failFast: z.boolean().default(false),
+        /** Every check is a cutover gate (a check's own `gate` overrides): a failure makes the migration unhealthy, not only degraded. */
+        gate: z.boolean().default(false),
       })
       .prefault({}),
+    /** Read by `migration-monitor preflight` (lib/core/preflight/config.ts), so one file serves both. */
+    preflight: z.unknown().optional(),
     tracker: z
       .strictObject({
         /** Phase updated with the run's progress. */
         phase: z.string().min(1).max(64).default('validation'),
-        /** Complete the phase when the verdict is pass. */
-        completePhaseOnPass: z.boolean().default(false),
+        /** Complete the phase when the verdict is pass (a fail always fails it). */
+        completePhaseOnPass: z.boolean().default(true),
       })
       .prefault({}),
-  })
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    const known = Object.keys(cfg.connectors);
-    cfg.checks.forEach((c, i) => {
-      const n = c.name ?? defaultCheckName(c.kind, i);
-      const prev = seen.get(n);
-      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
-      if (c.kind === 'diff' && c.successRate !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['checks', i, 'successRate'], message: 'successRate applies to sampled checks (kind: sample); a full diff fails on any difference unless you allow some with maxMissing, maxOrphans, maxChanged' });
-      }
-      seen.set(n, i);
-      if ('source' in c) {
-        for (const side of ['source', 'target'] as const) {
-          if (!cfg.connectors[c[side]]) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['checks', i, side],
-              message: `unknown connector "${c[side]}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})`,
-            });
-          }
-        }
-      }
-    });
   });
+
+/**
+ * Checks across the config (unknown connector names, duplicate check names, a rate on a full diff), run on the
+ * raw document so they are reported together with the schema's problems, not only once the shape is right.
+ */
+function crossReferences(doc: unknown): Array<{ path: (string | number)[]; message: string }> {
+  const out: Array<{ path: (string | number)[]; message: string }> = [];
+  const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const root = obj(doc);
+  const checks = root?.['checks'];
+  if (!Array.isArray(checks)) return out;
+  const connectors = obj(root?.['connectors']) ?? {};
+  const known = Object.keys(connectors);
+  for (const [n, raw] of Object.entries(connectors)) {
+    const c = obj(raw);
+    if (c && Array.isArray(c['keyType']) && c['keyType'].length !== (Array.isArray(c['key']) ? c['key'].length : 1)) {
+      out.push({ path: ['connectors', n, 'keyType'], message: `${c['keyType'].length} types for ${Array.isArray(c['key']) ? c['key'].length : 1} key columns: give one type per column of key, or one type for all` });
+    }
+  }
+  const seen = new Map<string, number>();
+  checks.forEach((raw, i) => {
+    const c = obj(raw);
+    if (!c) return;
+    const n = typeof c['name'] === 'string' ? c['name'] : defaultCheckName(String(c['kind']), i);
+    const prev = seen.get(n);
+    if (prev !== undefined) out.push({ path: ['checks', i, 'name'], message: `duplicate check name "${n}" (also checks[${prev}])` });
+    else seen.set(n, i);
+    if (c['kind'] === 'diff' && c['successRate'] !== undefined) {
+      out.push({ path: ['checks', i, 'successRate'], message: 'successRate applies to sampled checks (kind: sample); a full diff fails on any difference unless you allow some with maxMissing, maxOrphans, maxChanged' });
+    }
+    for (const side of ['source', 'target'] as const) {
+      const ref = c[side];
+      if (typeof ref === 'string' && !connectors[ref]) {
+        out.push({ path: ['checks', i, side], message: `unknown connector "${ref}" (${known.length ? `defined: ${known.join(', ')}` : 'no connectors are defined'})` });
+      }
+    }
+  });
+  return out;
+}
 
 export type ValidationConfigInput = z.input<typeof validationConfigSchema>;
 export interface ValidationConfig extends Omit<z.output<typeof validationConfigSchema>, 'checks'> {
@@ -308,16 +348,29 @@ export const configError = (message: string) => new DomainError('validation_fail
 
 /** Validate an already-parsed config object (after env interpolation). */
 export function validateConfig(input: unknown, env: Record<string, string | undefined> = process.env): ValidationConfig {
-  const problems: string[] = [];
-  const interpolated = interpolate(input, env, [], problems);
-  if (problems.length) throw configError(problems.join('; '));
+  // every problem at once: missing variables, the schema's findings and cross-references
+  const missing: Array<{ path: (string | number)[]; message: string }> = [];
+  const interpolated = interpolate(input, env, [], missing);
   const r = validationConfigSchema.safeParse(interpolated);
-  if (!r.success) throw configError(formatZodError(r.error));
+  const at = (p: (string | number)[]) => formatPath(p);
+  const missingAt = new Set(missing.map((m) => at(m.path)));
+  const problems = [
+    ...missing.map((m) => `${at(m.path)}: ${m.message}`),
+    // a value emptied by a missing variable is reported once, as the missing variable
+    ...(r.success ? [] : r.error.issues.filter((i) => !missingAt.has(at(i.path as (string | number)[]))).map((i) => (i.path.length ? `${at(i.path as (string | number)[])}: ${i.message}` : i.message))),
+    ...crossReferences(interpolated).map((m) => `${at(m.path)}: ${m.message}`),
+  ];
+  if (problems.length || !r.success) throw configError([...new Set(problems)].join('; '));
   return { ...r.data, checks: r.data.checks.map((c, i) => ({ ...c, name: c.name ?? defaultCheckName(c.kind, i) })) };
 }
 
 /** Parse config text: JSON when the file ends in .json or the text starts with `{`, YAML otherwise. */
 export function parseConfigText(text: string, filename = 'config', env: Record<string, string | undefined> = process.env): ValidationConfig {
+  return validateConfig(parseConfigDocument(text, filename), env);
+}
+
+/** The config file as a document (JSON or YAML), before env interpolation and the schema (preflight reads the same file). */
+export function parseConfigDocument(text: string, filename = 'config'): unknown {
   let doc: unknown;
   const asJson = /\.json$/i.test(filename) || /^\s*\{/.test(text);
   try {
@@ -327,18 +380,26 @@ export function parseConfigText(text: string, filename = 'config', env: Record<s
     throw configError(`${filename} is not valid ${asJson ? 'JSON' : 'YAML'}: ${msg}`);
   }
   if (doc === null || doc === undefined) throw configError(`${filename} is empty`);
-  return validateConfig(doc, env);
+  return doc;
+}
+
+/** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
+export function interpolateEnv(doc: unknown, env: Record<string, string | undefined>, problems: string[]): unknown {
+  const found: Array<{ path: (string | number)[]; message: string }> = [];
+  const value = interpolate(doc, env, [], found);
+  for (const p of found) problems.push(p.path.length ? `${p.path.join('.')}: ${p.message}` : p.message);
+  return value;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: string[]): unknown {
+function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: Array<{ path: (string | number)[]; message: string }>): unknown {
   if (typeof v === 'string') {
     return v.replace(ENV_REF, (_m, varName: string, dflt: string | undefined) => {
       const val = env[varName];
       if (val !== undefined && val !== '') return val;
       if (dflt !== undefined) return dflt;
-      problems.push(`${formatPath(path)}: environment variable ${varName} is not set`);
+      problems.push({ path, message: `environment variable ${varName} is not set` });
       return '';
     });
   }

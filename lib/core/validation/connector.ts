@@ -1,11 +1,18 @@
+import type { SchemaReader } from './schema';
+
 /**
  * The SourceConnector port: how the validation engine reads one side of a migration (a table, a bucket of
  * files, a key space, an API). One small interface; everything else (sorting, checksums, sampling) the
  * engine derives when a connector cannot push it down.
  */
 
-/** A record key. Numbers order numerically; strings by code point (= UTF-8 byte order = PostgreSQL `COLLATE "C"`). */
-export type Key = string | number;
+/** One column of a key. Numbers order numerically; strings by code point (= UTF-8 byte order = PostgreSQL `COLLATE "C"`). */
+export type KeyPart = string | number;
+/**
+ * A record key: one value, or for a composite key (several columns, a DynamoDB partition + sort key) the
+ * tuple of its parts, ordered column by column. A one-column key is always the plain value.
+ */
+export type Key = KeyPart | KeyPart[];
 
 /** One record: its key and its fields (the key field may be repeated in `data`; comparisons ignore it). */
 export interface Row {
@@ -47,7 +54,7 @@ export interface RangeChecksum {
   kind: string;
 }
 
-export interface SourceConnector {
+export interface SourceConnector extends Partial<SchemaReader> {
   /** Label used in evidence, e.g. `postgres:public.items`. */
   readonly label: string;
   /**
@@ -80,8 +87,21 @@ export interface SourceConnector {
   close(): Promise<void>;
 }
 
-/** Total order on keys: numbers before strings; numbers numerically; strings by Unicode code point. */
+/**
+ * Total order on keys: numbers before strings; numbers numerically; strings by Unicode code point; tuples
+ * part by part (a shorter tuple that is a prefix first), after every single value.
+ */
 export function compareKeys(a: Key, b: Key): number {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a)) return -1;
+    if (!Array.isArray(b)) return 1;
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const c = compareKeys(a[i]!, b[i]!);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
   if (typeof a === 'number') {
     if (typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
     return -1;
@@ -106,6 +126,31 @@ export function inRange(k: Key, r: KeyRange): boolean {
 
 export const describeRange = (r: KeyRange): string =>
   `(${r.after === undefined ? '-∞' : JSON.stringify(r.after)}, ${r.through === undefined ? '+∞' : JSON.stringify(r.through)}]`;
+
+/** The columns of a configured key (`id` or `[item_id, tag]`). */
+export const keyColumns = (key: string | string[]): string[] => (Array.isArray(key) ? key : [key]);
+
+/** The type of each key column from a config's `keyType` (one type for all, or one per column). */
+export function keyTypes(keyType: KeyType | KeyType[] | undefined, columns: number, dflt: KeyType = 'string'): KeyType[] {
+  if (Array.isArray(keyType)) return keyType;
+  return Array.from({ length: columns }, () => keyType ?? dflt);
+}
+export type KeyType = 'string' | 'number';
+
+/** A key from the values of its columns (a plain value for one column, a tuple for several). */
+export function keyOfParts(values: unknown[], types: KeyType[], where: string): Key {
+  if (values.length === 1) return keyFrom(values[0], types[0]!, where) as KeyPart;
+  return values.map((v, i) => keyFrom(v, types[i]!, where) as KeyPart);
+}
+
+/** The parts of a key (one for a plain key). */
+export const keyParts = (k: Key): KeyPart[] => (Array.isArray(k) ? k : [k]);
+
+/** A string identifying a key exactly (for maps and sets): `1` and `"1"` differ, tuples compare by value. */
+export const keyId = (k: Key): string => JSON.stringify(k);
+
+/** A key as text, as SQL would print it: the value, or the parts joined by U+001F (used by the sample rank). */
+export const keyText = (k: Key): string => (Array.isArray(k) ? k.map(String).join('\u001f') : String(k));
 
 /** Parse a key from text for a connector whose keys are numbers or strings. */
 export function keyFrom(value: unknown, keyType: 'string' | 'number', where: string): Key {

@@ -3,7 +3,8 @@ import { systemClock, type Clock } from '../clock';
 import { CHECK_RUNNERS } from './checks';
 import type { CheckContext, CheckRunner, ProbeFetch } from './checks/context';
 import type { CheckConfig, ConnectorConfig, ValidationConfig } from './config';
-import type { SourceConnector } from './connector';
+import type { ScanOptions, SourceConnector } from './connector';
+import { traceBatches, traceMethods, tracer, withSpan } from '../tracing';
 import { canonical } from './hash';
 import type { CheckpointStore, MetricsSink, ResourceChecker, RunCheckpoint, Spooler, Timer, ValidationObserver } from './ports';
 import type { CheckResult, EmittedMetric, ValidationReport } from './result';
@@ -41,7 +42,15 @@ export const checkpointKey = (cfg: ValidationConfig): string => `validation-${co
  * Run every check of a config, in order: pass/fail with evidence per check, a verdict, the metrics it
  * emitted. A check that cannot run (connection refused...) fails with its error; the run goes on.
  */
-export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps, opts: RunOptions = {}): Promise<ValidationReport> {
+export function runValidation(cfg: ValidationConfig, deps: ValidationDeps, opts: RunOptions = {}): Promise<ValidationReport> {
+  return withSpan('migration.validation.run', { attributes: { 'migration.validation.name': cfg.name, 'migration.validation.checks': cfg.checks.length } }, async (span) => {
+    const r = await runChecks(cfg, deps, opts);
+    span.setAttributes({ 'migration.validation.run_id': r.runId, 'migration.outcome': r.verdict, 'migration.validation.failed': r.totals.failed });
+    return r;
+  });
+}
+
+async function runChecks(cfg: ValidationConfig, deps: ValidationDeps, opts: RunOptions): Promise<ValidationReport> {
   const clock = deps.clock ?? systemClock;
   const t0 = clock.now();
   const emitted: EmittedMetric[] = [];
@@ -107,7 +116,7 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
       }
       const ctx: CheckContext = {
         config: cfg,
-        connector: (name) => namedSide(connector(name), sideOf(check, name), name),
+        connector: (name) => tracedConnector(namedSide(connector(name), sideOf(check, name), name), name, sideOf(check, name)),
         resources: deps.resources ?? {},
         fetch: deps.fetch ?? defaultFetch,
         timer: deps.timer ?? { now: () => performance.now() },
@@ -123,7 +132,11 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
       const started = clock.now();
       let result: CheckResult;
       try {
-        const out = await (CHECK_RUNNERS[check.kind] as CheckRunner<CheckConfig['kind']>)(check as never, ctx);
+        const out = await withSpan('migration.validation.check', { attributes: { 'migration.check.name': check.name, 'migration.check.kind': check.kind, 'migration.validation.run_id': runId } }, async (span) => {
+          const r = await (CHECK_RUNNERS[check.kind] as CheckRunner<CheckConfig['kind']>)(check as never, ctx);
+          span.setAttribute('migration.outcome', r.passed ? 'pass' : 'fail');
+          return r;
+        });
         result = { name: check.name, kind: check.kind, ...out, durationMs: clock.now() - started };
       } catch (e) {
         if (opts.signal?.aborted) {
@@ -174,6 +187,19 @@ export async function runValidation(cfg: ValidationConfig, deps: ValidationDeps,
   };
 }
 
+/** Connector reads as client spans `migration.validation.connector.<method>`; each scanned batch its own span. */
+function tracedConnector(c: SourceConnector, name: string, side: string): SourceConnector {
+  if (!tracer().enabled) return c;
+  const attributes = { 'migration.connector': name, 'migration.connector.side': side, 'migration.connector.label': c.label };
+  const traced = traceMethods(c, (m) => `migration.validation.connector.${m}`, () => attributes, 'client');
+  return new Proxy(traced, {
+    get(t, prop, receiver) {
+      if (prop !== 'scan') return Reflect.get(t, prop, receiver) as unknown;
+      return (opts: ScanOptions) => traceBatches(c.scan(opts), 'migration.validation.connector.batch', attributes, (rows) => rows.length);
+    },
+  });
+}
+
 const defaultFetch: ProbeFetch = (url, init) => fetch(url, init);
 
 /** Which side of a check a connector is on, for error messages. */
@@ -190,11 +216,13 @@ function namedSide(c: SourceConnector, side: string, name: string): SourceConnec
   const prefix = () => `${side} connector "${name}" (${c.label})`;
   const wrap = (e: unknown): never => {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (!err.message.startsWith(`${side} connector "`)) err.message = `${prefix()}: ${err.message}`;
+    if (!err.message.startsWith(`${side} connector "`)) err.message = `${prefix()}: ${err.message.startsWith(`${c.label}: `) ? err.message.slice(c.label.length + 2) : err.message}`;
     throw err;
   };
   return new Proxy(c, {
     get(target, prop, receiver) {
+      // what the engine itself reports about this connector (order, duplicate keys) names the side too
+      if (prop === 'label') return prefix();
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) => {

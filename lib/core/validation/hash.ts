@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FieldSelection, Key, RangeChecksum } from './connector';
+import { keyText, type FieldSelection, type Key, type RangeChecksum } from './connector';
 
 export type { FieldSelection };
 
@@ -38,7 +38,7 @@ export function projectedFields(data: Record<string, unknown>, sel: FieldSelecti
 
 /** The canonical text of a record's projection (what the engine checksums). */
 export function projectionText(key: Key, data: Record<string, unknown>, sel: FieldSelection): string {
-  let s = `${typeof key === 'number' ? 'n' : 's'}:${key}|`;
+  let s = `${JSON.stringify(key)}|`;
   for (const f of projectedFields(data, sel)) s += `${JSON.stringify(f)}=${canonical(data[f])};`;
   return s;
 }
@@ -74,9 +74,10 @@ export const ENGINE_CHECKSUM_KIND = 'engine-md5-v1';
 
 /**
  * The seeded sampling rank of a key: md5 of `${seed}:${key}` in lower-case hex. The sample of size n is the
- * n keys with the smallest rank, so every connector (and SQL, `md5($seed || ':' || key::text)`) agrees on it.
+ * n keys with the smallest rank, so every connector (and SQL, `md5($seed || ':' || key::text)`) agrees on it. A
+ * composite key's text is its parts joined by U+001F (SQL: `concat_ws(chr(31), a::text, b::text)`).
  */
-export const sampleRank = (seed: string, key: Key): string => createHash('md5').update(`${seed}:${key}`).digest('hex');
+export const sampleRank = (seed: string, key: Key): string => createHash('md5').update(`${seed}:${keyText(key)}`).digest('hex');
 
 /** A binary heap ordered by `cmp` (smallest first). */
 export class Heap<T> {

@@ -32,9 +32,9 @@ export async function* verifyOrder(it: AsyncIterable<Row[]>, label: string): Asy
   for await (const batch of it) {
     for (const r of batch) {
       if (prev !== undefined && compareKeys(r.key, prev) <= 0) {
+        if (compareKeys(r.key, prev) === 0) throw duplicateKey(label, r.key);
         throw new CheckError(
-          `${label} is not in ascending key order: ${JSON.stringify(r.key)} came after ${JSON.stringify(prev)}` +
-            (compareKeys(r.key, prev) === 0 ? ' (duplicate key)' : ' (set `sorted: false` / `ordered: false` on the connector, or sort the data)'),
+          `${label} is not in ascending key order: ${JSON.stringify(r.key)} came after ${JSON.stringify(prev)} (set \`sorted: false\` / \`ordered: false\` on the connector, or sort the data)`,
         );
       }
       prev = r.key;
@@ -42,6 +42,9 @@ export async function* verifyOrder(it: AsyncIterable<Row[]>, label: string): Asy
     yield batch;
   }
 }
+
+/** `number`, `string`, or `(number, string)` for a composite key: both sides must agree on it. */
+export const keyShape = (k: Key): string => (Array.isArray(k) ? `(${k.map((x) => typeof x).join(', ')})` : typeof k);
 
 /** Rows one by one from a batched stream. */
 export async function* rowsOf(it: AsyncIterable<Row[]>): AsyncGenerator<Row> {
@@ -97,9 +100,9 @@ export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]
     await x.fill();
     await y.fill();
     const first = [x.row, y.row];
-    if (first[0] && first[1] && typeof first[0].key !== typeof first[1].key) {
+    if (first[0] && first[1] && keyShape(first[0].key) !== keyShape(first[1].key)) {
       throw new CheckError(
-        `the source has ${typeof first[0].key} keys and the target ${typeof first[1].key} keys (e.g. ${JSON.stringify(first[0].key)} vs ${JSON.stringify(first[1].key)}): set the same keyType on both connectors`,
+        `the source has ${keyShape(first[0].key)} keys and the target ${keyShape(first[1].key)} keys (e.g. ${JSON.stringify(first[0].key)} vs ${JSON.stringify(first[1].key)}): set the same key columns and keyType on both connectors`,
       );
     }
     for (;;) {
@@ -136,11 +139,11 @@ export async function* mergeJoin(a: AsyncIterable<Row[]>, b: AsyncIterable<Row[]
 
 /** Sorts in memory: for tests and small data. The CLI and handlers use the file spooler (bounded memory). */
 export class MemorySpooler implements Spooler {
-  async sort(rows: AsyncIterable<Row[]>): Promise<SortedRows> {
+  async sort(rows: AsyncIterable<Row[]>, opts?: { label: string }): Promise<SortedRows> {
     const all: Row[] = [];
     for await (const b of rows) for (const r of b) all.push(r);
     all.sort((p, q) => compareKeys(p.key, q.key));
-    assertUnique(all, 'rows');
+    assertUnique(all, opts?.label ?? 'rows');
     return {
       count: all.length,
       scan: (range, batchSize) => sliceRange(all, range, batchSize),
@@ -149,9 +152,13 @@ export class MemorySpooler implements Spooler {
   }
 }
 
+/** A key seen twice on one side: the configured key is not unique there, so no row can be matched for it. */
+export const duplicateKey = (label: string, key: Key): CheckError =>
+  new CheckError(`${label}: duplicate key ${JSON.stringify(key)}: the configured key is not unique (name every key column, e.g. key: [item_id, tag])`);
+
 export function assertUnique(sorted: Row[], label: string): void {
   for (let i = 1; i < sorted.length; i++) {
-    if (compareKeys(sorted[i]!.key, sorted[i - 1]!.key) === 0) throw new CheckError(`${label}: duplicate key ${JSON.stringify(sorted[i]!.key)}`);
+    if (compareKeys(sorted[i]!.key, sorted[i - 1]!.key) === 0) throw duplicateKey(label, sorted[i]!.key);
   }
 }
 

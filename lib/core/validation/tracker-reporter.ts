@@ -21,10 +21,11 @@ const refusal = (e: unknown): string | null => {
 };
 
 /**
- * Posts a validation run to the tracker: starts the validation phase if it is pending and allowed (a
- * phase blocked by its dependencies is noted, not fatal), reports progress after each check, and finally
- * records the run (`record_validation`), which raises the alert when the verdict is fail. Nothing here fails
- * the run: what went wrong is listed in `posting.problems`.
+ * Posts a validation run to the tracker: starts the validation phase if it is pending and allowed, or
+ * retries it (explicitly) when it failed (a phase blocked by its dependencies is noted, not fatal), reports
+ * progress after each check, and finally records the run (`record_validation`), which fails the phase on a
+ * FAIL and completes it on a PASS, and raises the alert when the verdict is fail. Nothing here fails the
+ * run: what went wrong is listed in `posting.problems`.
  */
 export class TrackerReporter implements ValidationObserver {
   readonly posting: TrackerPosting;
@@ -32,11 +33,25 @@ export class TrackerReporter implements ValidationObserver {
   private phaseRunning = false;
   private runId = '';
 
+  private readonly gate: boolean;
+  private readonly gateChecks: Set<string>;
+
   constructor(
     private readonly client: TrackerPort,
-    opts: { url: string; migrationId?: string; phase: string; completePhaseOnPass?: boolean },
-    private readonly completeOnPass = opts.completePhaseOnPass ?? false,
+    opts: {
+      url: string;
+      migrationId?: string;
+      phase: string;
+      completePhaseOnPass?: boolean;
+      /** The run is a cutover gate (its failure makes the migration unhealthy). */
+      gate?: boolean;
+      /** Checks marked as gates. */
+      gateChecks?: string[];
+    },
+    private readonly completeOnPass = opts.completePhaseOnPass ?? true,
   ) {
+    this.gate = opts.gate ?? false;
+    this.gateChecks = new Set(opts.gateChecks ?? []);
     this.posting = { url: opts.url, ...(opts.migrationId ? { migrationId: opts.migrationId } : {}), phase: opts.phase, phaseStatus: 'not contacted', progressUpdates: 0, recorded: false, problems: [] };
   }
 
@@ -58,8 +73,9 @@ export class TrackerReporter implements ValidationObserver {
     }
     if (phase.status === 'pending' || phase.status === 'failed') {
       try {
+        // a failed phase is started again on purpose: the tracker records it as an explicit retry
         await this.client.send({ action: 'start_phase', phaseId, runId: info.runId, metadata: { currentTask: `validation run ${info.runId}` } });
-        this.posting.phaseStatus = 'started';
+        this.posting.phaseStatus = phase.status === 'failed' ? 'retried (it had failed)' : 'started';
         this.phaseRunning = true;
       } catch (e) {
         const why = refusal(e);
@@ -94,23 +110,30 @@ export class TrackerReporter implements ValidationObserver {
     }
   }
 
-  /** Record the run (verdict and a line per check); the tracker raises an alert on fail. */
+  /**
+   * Record the run (verdict, gate and a line per check) in one operation that also settles the phase this
+   * run was working: a fail fails it, a pass completes it (unless completePhaseOnPass is false). The
+   * tracker raises an alert on fail.
+   */
   async finish(report: ValidationReport): Promise<TrackerPosting> {
-    const checks: Array<{ name: string; kind: string; passed: boolean; summary: string }> = report.checks.slice(0, 500).map((c) => ({ name: c.name.slice(0, 200), kind: c.kind, passed: c.passed, summary: c.summary.slice(0, 1000) }));
-    for (const n of report.notRun.slice(0, 500 - checks.length)) checks.push({ name: n.slice(0, 200), kind: 'not-run', passed: false, summary: 'not run' });
+    const checks: Array<{ name: string; kind: string; passed: boolean; summary: string; gate?: boolean }> = report.checks
+      .slice(0, 500)
+      .map((c) => ({ name: c.name.slice(0, 200), kind: c.kind, passed: c.passed, summary: c.summary.slice(0, 1000), ...(this.gateChecks.has(c.name) ? { gate: true } : {}) }));
+    for (const n of report.notRun.slice(0, 500 - checks.length)) checks.push({ name: n.slice(0, 200), kind: 'not-run', passed: false, summary: 'not run', ...(this.gateChecks.has(n) ? { gate: true } : {}) });
     try {
-      await this.client.send({ action: 'record_validation', verdict: report.verdict, runId: report.runId, checks });
+      const r = await this.client.send({
+        action: 'record_validation',
+        verdict: report.verdict,
+        runId: report.runId,
+        checks,
+        ...(this.gate ? { gate: true } : {}),
+        ...(this.phaseRunning ? { phaseId: this.posting.phase, completePhase: this.completeOnPass } : {}),
+      });
       this.posting.recorded = true;
+      const phase = r['phase'] as { status?: string; changed?: boolean } | undefined;
+      if (phase?.changed) this.posting.phaseStatus += `; ${phase.status} (verdict ${report.verdict})`;
     } catch (e) {
       this.posting.problems.push(`recording the validation failed: ${refusal(e) ?? (e as Error).message}`);
-    }
-    if (report.verdict === 'pass' && this.completeOnPass && this.phaseRunning) {
-      try {
-        await this.client.send({ action: 'complete_phase', phaseId: this.posting.phase, metadata: { validationRun: report.runId } });
-        this.posting.phaseStatus = 'completed (verdict pass)';
-      } catch (e) {
-        this.posting.problems.push(`completing the phase failed: ${refusal(e) ?? (e as Error).message}`);
-      }
     }
     return this.posting;
   }

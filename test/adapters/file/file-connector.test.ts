@@ -101,3 +101,26 @@ describe('JSONL ↔ CSV consistency with planted differences (real files, file s
     expect(r.checks[0]!.error).toMatch(/not in ascending key order: 1 came after 2/);
   });
 });
+
+describe('composite keys in files', () => {
+  it('reads a key of several columns (typed per column) and finds a duplicate one with its key', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'mm-file-ck-'));
+    try {
+      await writeFile(join(d, 'a.csv'), 'order,line,sku\n2,1,x\n1,2,y\n1,10,z\n');
+      await writeFile(join(d, 'b.jsonl'), ['{"order":1,"line":2,"sku":"y"}', '{"order":1,"line":10,"sku":"Z"}', '{"order":1,"line":10,"sku":"z"}'].join('\n'));
+      const a = new FileConnector({ path: join(d, 'a.csv'), key: ['order', 'line'], keyType: ['number', 'number'], sorted: false, columns: {}, delimiter: ',' });
+      expect(await a.get([[1, 10], [2, 1]])).toEqual([
+        { key: [2, 1], data: { sku: 'x' } },
+        { key: [1, 10], data: { sku: 'z' } },
+      ]);
+      const cfg = validateConfig({
+        connectors: { a: { type: 'file', path: 'a.csv', key: ['order', 'line'], keyType: 'number' }, b: { type: 'file', path: 'b.jsonl', key: ['order', 'line'], keyType: 'number' } },
+        checks: [{ kind: 'diff', source: 'a', target: 'b' }, { kind: 'sample', source: 'a', target: 'b' }],
+      });
+      const r = await runValidation(cfg, validationDeps(cfg, { baseDir: d }));
+      for (const c of r.checks) expect(c.error).toMatch(/^target connector "b" \(file:.*b\.jsonl\): duplicate key \[1,10\]/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -32,7 +32,7 @@ describe('ValidationFunction', () => {
   it('may describe and read exactly the resources its checks name', () => {
     const { statements } = build({ resources: { dynamodbTables: ['orders'], s3Buckets: ['acme-data'], lambdaFunctions: ['orders-api'] } });
     const tables = bySid(statements, 'ReadCheckedTables');
-    expect(tables.Action).toEqual(['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:BatchGetItem']);
+    expect(tables.Action).toEqual(['dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:DescribeContinuousBackups', 'dynamodb:Scan', 'dynamodb:BatchGetItem']);
     expect(JSON.stringify(tables.Resource)).toMatch(/:table\/orders"\]\]\}$/);
     expect(bySid(statements, 'HeadCheckedBuckets')).toMatchObject({ Action: 's3:ListBucket', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-data']] } });
     const fns = bySid(statements, 'GetCheckedFunctions');

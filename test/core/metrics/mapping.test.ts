@@ -46,8 +46,8 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
     await tracker.apply('dims', { action: 'start_phase', phaseId: 'p' });
     await tracker.apply('dims', { action: 'create_alert', severity: 'warning', message: 'slow' });
     await tracker.apply('dims', { action: 'pause', reason: 'window' });
-    const all = changes.flatMap(trackerChangeObservations);
-    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'PhaseProgress', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
+    const all = changes.flatMap((c) => trackerChangeObservations(c));
+    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth', 'PhaseProgress', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
     for (const o of all) expect([o.metric, Object.keys(o.labels).sort()]).toEqual([o.metric, [...METRICS[o.metric].dimensions].sort()]);
   });
 

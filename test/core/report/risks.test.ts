@@ -82,8 +82,12 @@ describe('risks', () => {
         { name: 'checksum', kind: 'hash', passed: false, summary: '3 rows differ' },
       ],
     });
+    // not a gate: high (the badge says degraded); a gate check failing: critical (unhealthy)
+    expect(risksOf(s).find((r) => r.kind === 'validation')!.level).toBe('high');
+    s.op({ action: 'record_validation', verdict: 'fail', checks: [{ name: 'checksum', kind: 'hash', passed: false, summary: '3 rows differ', gate: true }] });
     const v = risksOf(s).find((r) => r.kind === 'validation')!;
     expect(v.level).toBe('critical');
+    expect(v.title).toMatch(/a cutover gate/);
     expect(v.why).toContain('checksum (3 rows differ)');
     expect(v.why).not.toContain('row-count');
   });
@@ -120,7 +124,8 @@ describe('risks', () => {
     s.after(40 * MIN);
     s.op({ action: 'fail_phase', phaseId: 'copy', error: 'boom' });
     const kinds = risksOf(s).map((r) => `${r.level}:${r.kind}`);
-    expect(kinds).toEqual(['critical:failed-phase', 'critical:critical-alert', 'high:error-rate', 'medium:eta-slip']);
+    // a failed migration has no ETA (it waits for a retry or skip), so no ETA-slip risk beside the failure
+    expect(kinds).toEqual(['critical:failed-phase', 'critical:critical-alert', 'high:error-rate']);
   });
 
   it('every risk says why and what to look at', () => {

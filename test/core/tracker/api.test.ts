@@ -120,8 +120,19 @@ describe('tracker HTTP API (real socket)', () => {
     expect((await call('POST', '/api/migration/dashboard', { action: 'acknowledge_alert', alertId: a.json.alert.id })).status).toBe(200);
     expect((await call('POST', '/api/migration/dashboard', { action: 'resume' })).status).toBe(200);
     const d = await call('GET', '/api/migration/dashboard');
-    expect(d.json.controlEvents.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`)).toEqual(['pause:alice', 'resume:api']);
+    // X-Actor is a claim: recorded beside the token's name, never as the author
+    expect(d.json.controlEvents.map((e: { type: string; actor: string; onBehalfOf?: string }) => `${e.type}:${e.actor}:${e.onBehalfOf ?? ''}`)).toEqual(['pause:token:alice', 'resume:token:']);
     expect(d.json.alerts[0].acknowledged).toBe(true);
+  });
+
+  it("answers the seed's PUT /api/migration/progress with the estimate (kept for compatibility)", async () => {
+    await call('POST', '/api/migration/progress', { action: 'start_phase', phaseId: 'initialization' });
+    const put = await call('PUT', '/api/migration/progress', {});
+    expect(put.status).toBe(200);
+    expect(put.json).toEqual((await call('GET', '/api/migration/estimate')).json);
+    expect(put.json).toMatchObject({ basis: 'no-data', reason: 'no progress observed yet' });
+    expect((await call('PUT', '/api/migrations/default/progress', {})).json.migrationId).toBe('default');
+    expect((await call('PUT', '/api/migration/progress', {}, { authorization: 'Bearer nope' })).status).toBe(401);
   });
 
   it('answers unknown routes with 404 and wrong methods with 405', async () => {

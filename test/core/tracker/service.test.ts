@@ -59,7 +59,8 @@ describe('tracker: phases', () => {
     await rejects(tracker.apply('m', { action: 'complete_phase', phaseId: 'a' }), 'illegal_transition', /cannot complete phase "a": it is pending/);
     await tracker.apply('m', { action: 'start_phase', phaseId: 'a' });
     await tracker.apply('m', { action: 'fail_phase', phaseId: 'a', error: 'disk full' });
-    await rejects(tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 10 }), 'illegal_transition', /cannot update the progress of phase "a": it is failed/);
+    await rejects(tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 10 }), 'illegal_transition', /phase "a" failed \(disk full\): reporting progress on it is refused; start it again \(an explicit retry\)/);
+    await rejects(tracker.apply('m', { action: 'complete_phase', phaseId: 'a' }), 'illegal_transition', /phase "a" failed \(disk full\): completing it is refused/);
     await rejects(tracker.apply('m', { action: 'start_phase', phaseId: 'ghost' }), 'not_found', /unknown phase "ghost"/);
     const s = await tracker.get('m');
     expect(s.phases[0]).toMatchObject({ status: 'failed', error: 'disk full' });
@@ -129,8 +130,10 @@ describe('tracker: progress and ETA', () => {
     await tracker.apply('m', { action: 'update_phase', phaseId: 'a', progress: 50 }); // 30 plan-min in 60 min: half speed
     const e = await tracker.estimate('m');
     expect(e.rateVsPlan).toBe(0.5);
-    expect(e.remainingMs).toBe(((120 - 30) / 0.5) * MIN);
-    expect(Date.parse(e.estimatedCompletion!)).toBe(clock.now() + 180 * MIN);
+    // the plan counts as a prior of 12 plan-min at rate 1 (10 % of the plan): (30 + 12) / (60 + 12)
+    expect(e.rateUsed).toBe(0.58);
+    expect(e.remainingMs).toBe(Math.round((90 / (42 / 72)) * MIN));
+    expect(Date.parse(e.estimatedCompletion!)).toBe(clock.now() + e.remainingMs!);
     clock.advance(24 * 60 * MIN); // nothing happens for a day: the ETA moves, never behind now
     const later = await tracker.estimate('m');
     expect(Date.parse(later.estimatedCompletion!)).toBeGreaterThan(clock.now());

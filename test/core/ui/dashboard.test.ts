@@ -41,8 +41,15 @@ describe('web dashboard in headless Chromium', () => {
     expect(await page.locator('[data-testid="status"]').innerText()).toBe('in progress');
 
     await page.click('[data-testid="pause"]');
+    await page.click('[data-testid="pause-confirm"]'); // no reason: refused on the page, nothing sent
+    expect(await page.locator('#pause-hint').innerText()).toMatch(/Say why/);
+    expect((await srv.tracker.get('default')).paused).toBe(false);
+    await page.fill('#pause-reason', 'change freeze');
+    await page.click('[data-testid="pause-confirm"]');
     await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'paused');
     expect((await srv.tracker.get('default')).paused).toBe(true);
+    expect((await srv.tracker.get('default')).controlEvents.at(-1)?.reason).toBe('change freeze');
+    expect(await page.locator('#eta').innerText()).toMatch(/No ETA: paused: change freeze/);
     const shot = artifactPath('dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);

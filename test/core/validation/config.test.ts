@@ -36,7 +36,7 @@ checks:
     expect(count).toMatchObject({ name: 'rows', tolerance: '0.5%' });
     expect(sample).toMatchObject({ name: 'sample-4', sampleSize: 1000, seed: 'migration-monitor', vector: { field: 'embedding', epsilon: 1e-5 } });
     expect(cfg.options).toMatchObject({ successRate: 99, maxReportedKeys: 50, failFast: false });
-    expect(cfg.tracker).toEqual({ phase: 'validation', completePhaseOnPass: false });
+    expect(cfg.tracker).toEqual({ phase: 'validation', completePhaseOnPass: true });
   });
 
   it('reads JSON too', () => {
@@ -84,6 +84,27 @@ checks:
     expect(problem(() => parseConfigText(yaml, 'checks.yaml', {}))).toContain('connectors.src.url: environment variable PG_PASS is not set');
     const cfg = parseConfigText('checks: [{kind: tcp, host: "${H:-127.0.0.1}", port: 1}]', 'c.yaml', {});
     expect(cfg.checks[0]).toMatchObject({ host: '127.0.0.1' });
+  });
+
+  it('reports a missing environment variable and the schema errors together (one does not hide the other)', () => {
+    const msg = problem(() =>
+      validateConfig(
+        {
+          connectors: { src: { type: 'postgres', url: 'postgres://u:${PG_PASS}@h/db', table: 'items', key: 'id' } },
+          checks: [{ kind: 'count', source: 'src', target: 'nope' }, { kind: 'latency', url: 'ftp://x' }],
+        },
+        {},
+      ),
+    );
+    expect(msg).toContain('connectors.src.url: environment variable PG_PASS is not set');
+    expect(msg).toContain('checks[1].url: must be an http(s) URL');
+    expect(msg).toContain('checks[0].target: unknown connector "nope"');
+    // a value emptied by the missing variable is not reported a second time as malformed
+    expect(msg.match(/connectors\.src\.url/g)).toHaveLength(1);
+    const whole = problem(() => validateConfig({ connectors: { s: { type: 'postgres', url: '${DB_URL}', table: 't', key: 'id' } }, checks: [{ kind: 'tcp', host: 'h', port: 0 }] }, {}));
+    expect(whole).toContain('connectors.s.url: environment variable DB_URL is not set');
+    expect(whole).not.toContain('must be a postgres:// connection URL');
+    expect(whole).toContain('checks[0].port');
   });
 
   it('rejects broken YAML/JSON and empty configs with the file name', () => {

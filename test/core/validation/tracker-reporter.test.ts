@@ -35,10 +35,10 @@ describe('posting a validation run to the tracker (real tracker API, embedded st
     });
     const report = await runConfiguredValidation(await checks(true), { tracker: { client: client('m1'), url: t.url, migrationId: 'm1' } });
     expect(report.verdict).toBe('fail');
-    expect(report.tracker).toEqual({ url: t.url, migrationId: 'm1', phase: 'validation', phaseStatus: 'started', progressUpdates: 3, recorded: true, problems: [] });
+    expect(report.tracker).toEqual({ url: t.url, migrationId: 'm1', phase: 'validation', phaseStatus: 'started; failed (verdict fail)', progressUpdates: 3, recorded: true, problems: [] });
     const s = await t.tracker.get('m1');
     const phase = s.phases.find((p) => p.id === 'validation')!;
-    expect(phase).toMatchObject({ status: 'in_progress', progress: 100, runId: report.runId });
+    expect(phase).toMatchObject({ status: 'failed', progress: 100, runId: report.runId, failedBy: { kind: 'validation', gate: false, runId: report.runId } });
     expect(s.lastValidation).toMatchObject({ verdict: 'fail', runId: report.runId, checks: [{ name: 'tracker-port', passed: true }, { name: 'tracker-health', passed: true }, { name: 'db-port', passed: false, kind: 'tcp' }] });
     expect(s.alerts.some((a) => a.severity === 'error' && a.message.startsWith('Validation failed: db-port'))).toBe(true);
     const activity = await t.tracker.store.readActivity('m1');
@@ -56,12 +56,12 @@ describe('posting a validation run to the tracker (real tracker API, embedded st
     expect(s.alerts.filter((a) => a.message.startsWith('Validation failed'))).toHaveLength(0);
   });
 
-  it('completes the phase on pass when configured', async () => {
+  it('completes the phase on pass (completePhaseOnPass, the default)', async () => {
     await client('m3').initialize({ plan: [{ id: 'validation', name: 'Validation', estimatedDuration: 30 }] });
     const cfg = await checks(false);
     cfg.tracker.completePhaseOnPass = true;
     const report = await runConfiguredValidation(cfg, { tracker: { client: client('m3'), url: t.url, migrationId: 'm3' } });
-    expect(report.tracker!.phaseStatus).toBe('completed (verdict pass)');
+    expect(report.tracker!.phaseStatus).toBe('started; completed (verdict pass)');
     expect((await t.tracker.get('m3')).phases[0]!.status).toBe('completed');
   });
 

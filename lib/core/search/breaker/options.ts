@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodError } from '../../validation-util';
 import { defaultIsFailure } from './errors';
 import { rethrowOutsideCall, type ListenerErrorHandler } from './events';

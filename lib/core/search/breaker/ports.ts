@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The state one breaker publishes to the instances that share it (many Lambda or Cloud Run instances in

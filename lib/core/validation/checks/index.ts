@@ -5,6 +5,7 @@ import { countCheck } from './count';
 import { diffCheck } from './diff';
 import { awsResourceCheck, gcpResourceCheck, httpCheck, latencyCheck, tcpCheck } from './probes';
 import { sampleCheck } from './sample';
+import { schemaCheck } from './schema';
 
 /** Every check kind and the function that runs it. Add a kind: schema in config.ts, runner here. */
 export const CHECK_RUNNERS: { [K in CheckKind]: CheckRunner<K> } = {
@@ -17,6 +18,7 @@ export const CHECK_RUNNERS: { [K in CheckKind]: CheckRunner<K> } = {
   checksum: checksumCheck,
   sample: sampleCheck,
   diff: diffCheck,
+  schema: schemaCheck,
 };
 
 /** What a check will do, one line (for --dry-run). */
@@ -39,5 +41,7 @@ export function describeCheck(c: import('../config').CheckConfig): string {
       return `${c.sampleSize} records sampled from ${c.source} (seed ${c.seed}) compared with ${c.target}${c.orphanSampleSize ? `, ${c.orphanSampleSize} target keys probed for orphans` : ''}`;
     case 'diff':
       return `every record of ${c.source} vs ${c.target} (streamed, checkpoint every ${c.checkpointEvery})`;
+    case 'schema':
+      return `schema of ${c.source} vs ${c.target}${c.tables ? ` (tables ${c.tables.join(', ')})` : ''}${c.foreignKeyOrphans ? ', with foreign-key orphan rows' : ''}`;
   }
 }

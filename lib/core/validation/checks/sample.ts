@@ -1,6 +1,7 @@
-import { chunks, type Key, type Row, type SourceConnector } from '../connector';
+import { chunks, keyId, type Key, type Row, type SourceConnector } from '../connector';
 import { successThreshold } from '../config';
 import { BottomK } from '../hash';
+import { duplicateKey, keyShape } from '../streams';
 import { DiffTally } from '../tally';
 import { CheckError } from '../result';
 import { fmtPct, type CheckRunner } from './context';
@@ -20,12 +21,12 @@ export const sampleCheck: CheckRunner<'sample'> = async (c, ctx) => {
   const [srcRows, tgtRows] = await Promise.all([getAll(source, keys, ctx.signal), getAll(target, keys, ctx.signal)]);
   let vanished = 0;
   for (const k of keys) {
-    const s = srcRows.get(k);
+    const s = srcRows.get(keyId(k));
     if (!s) {
       vanished += 1; // deleted from the source between sampling and reading: nothing to compare
       continue;
     }
-    tally.pair(k, s, tgtRows.get(k));
+    tally.pair(k, s, tgtRows.get(keyId(k)));
   }
 
   let orphanProbe: Record<string, unknown> | undefined;
@@ -33,7 +34,7 @@ export const sampleCheck: CheckRunner<'sample'> = async (c, ctx) => {
     const t = await sampleKeys(target, c.orphanSampleSize, c.seed, ctx.signal);
     const inSource = await getAll(source, t.keys, ctx.signal);
     for (const k of t.keys) {
-      if (inSource.has(k)) tally.present();
+      if (inSource.has(keyId(k))) tally.present();
       else tally.pair(k, undefined, { key: k, data: {} });
     }
     orphanProbe = { sampled: t.keys.length, method: t.method };
@@ -73,16 +74,21 @@ export async function sampleKeys(c: SourceConnector, n: number, seed: string, si
   return { keys: bk.keys(), method: 'scan' };
 }
 
-/** Fetch rows by key in batches the connector accepts; a map by key. */
-export async function getAll(c: SourceConnector, keys: Key[], signal?: AbortSignal): Promise<Map<Key, Row>> {
-  const out = new Map<Key, Row>();
+/**
+ * Fetch rows by key in batches the connector accepts; a map by `keyId`. Two rows answered for one key are an
+ * error naming the key: the configured key is not unique on that side, and comparing either row would be a guess.
+ */
+export async function getAll(c: SourceConnector, keys: Key[], signal?: AbortSignal): Promise<Map<string, Row>> {
+  const out = new Map<string, Row>();
   for (const part of chunks(keys, c.maxGetBatch ?? 500)) {
     signal?.throwIfAborted();
     for (const r of await c.get(part, signal)) {
-      if (typeof r.key !== typeof part[0]) {
-        throw new CheckError(`${c.label} answered ${typeof r.key} keys for ${typeof part[0]} keys (e.g. ${JSON.stringify(r.key)}): set the same keyType on both connectors`);
+      if (keyShape(r.key) !== keyShape(part[0]!)) {
+        throw new CheckError(`${c.label} answered ${keyShape(r.key)} keys for ${keyShape(part[0]!)} keys (e.g. ${JSON.stringify(r.key)}): set the same key columns and keyType on both connectors`);
       }
-      out.set(r.key, r);
+      const id = keyId(r.key);
+      if (out.has(id)) throw duplicateKey(c.label, r.key);
+      out.set(id, r);
     }
   }
   return out;

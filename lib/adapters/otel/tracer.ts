@@ -1,0 +1,213 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomFillSync } from 'node:crypto';
+import { formatTraceparent, parseTraceparent, type AttributeValue, type Attributes, type Span, type SpanContext, type SpanKind, type SpanOptions, type Tracer } from '../../core/tracing';
+
+/** A span that ended, as the exporter receives it. Times in epoch milliseconds (fractional). */
+export interface FinishedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: SpanKind;
+  startMs: number;
+  endMs: number;
+  attributes: Record<string, AttributeValue>;
+  events: Array<{ name: string; atMs: number; attributes: Record<string, AttributeValue> }>;
+  status: { code: 'unset' | 'ok' | 'error'; message?: string };
+}
+
+export interface SpanProcessor {
+  onEnd(span: FinishedSpan): void;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Decides, for a span without a sampled parent decision, whether it records. */
+export type Sampler = (traceId: string) => boolean;
+
+/** `always_on`, `always_off`, or the trace-id ratio (deterministic per trace, as OTel's TraceIdRatioBased). */
+export function ratioSampler(ratio: number): Sampler {
+  if (ratio >= 1) return () => true;
+  if (ratio <= 0) return () => false;
+  const bound = Math.floor(ratio * 2 ** 52);
+  // The last 13 hex digits of the trace id are random (the first 8 may be a timestamp): compare them with the bound.
+  return (traceId) => parseInt(traceId.slice(19), 16) < bound;
+}
+
+export interface OtelTracerOptions {
+  processor: SpanProcessor;
+  sampler?: Sampler;
+  /** Parent-based (default): a remote or local parent's decision is kept; the sampler decides roots only. */
+  parentBased?: boolean;
+  now?: () => number;
+}
+
+// Random ids from a pool: one randomFillSync per 4096 bytes instead of one per id.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const s = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return s;
+}
+
+/**
+ * Trace ids whose first 8 hex digits are the epoch second, as AWS X-Ray requires (the ADOT collector's X-Ray
+ * exporter drops spans of other ids); the other 24 digits are random, so any OTLP backend takes them too.
+ */
+export function newTraceId(nowMs: number): string {
+  return Math.floor(nowMs / 1000).toString(16).padStart(8, '0').slice(-8) + randomHex(12);
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+class RecordingSpan implements Span {
+  readonly recording = true;
+  readonly attributes: Record<string, AttributeValue> = {};
+  readonly events: FinishedSpan['events'] = [];
+  status: FinishedSpan['status'] = { code: 'unset' };
+  private ended = false;
+  private readonly startMs: number;
+
+  constructor(
+    private name: string,
+    private readonly kind: SpanKind,
+    readonly traceId: string,
+    readonly spanId: string,
+    private readonly parentSpanId: string | undefined,
+    private readonly tracer: OtelTracer,
+  ) {
+    this.startMs = tracer.now();
+  }
+
+  traceparent(): string {
+    return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: true });
+  }
+  setAttribute(key: string, value: AttributeValue | undefined): void {
+    if (value !== undefined && !this.ended) this.attributes[key] = value;
+  }
+  setAttributes(attributes: Attributes): void {
+    for (const k in attributes) this.setAttribute(k, attributes[k]);
+  }
+  addEvent(name: string, attributes: Attributes = {}): void {
+    if (this.ended) return;
+    this.events.push({ name, atMs: this.tracer.now(), attributes: defined(attributes) });
+  }
+  recordException(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.addEvent('exception', { 'exception.type': e.name, 'exception.message': e.message, 'exception.stacktrace': e.stack });
+    this.setStatus('error', e.message);
+  }
+  setStatus(code: 'ok' | 'error', message?: string): void {
+    if (this.ended || this.status.code === 'ok') return; // OK is final (OTel API rule)
+    this.status = message !== undefined && code === 'error' ? { code, message } : { code };
+  }
+  updateName(name: string): void {
+    if (!this.ended) this.name = name;
+  }
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.tracer.processor.onEnd({
+      traceId: this.traceId,
+      spanId: this.spanId,
+      ...(this.parentSpanId ? { parentSpanId: this.parentSpanId } : {}),
+      name: this.name,
+      kind: this.kind,
+      startMs: this.startMs,
+      endMs: this.tracer.now(),
+      attributes: this.attributes,
+      events: this.events,
+      status: this.status,
+    });
+  }
+}
+
+/** A span the sampler dropped: it records nothing but carries its context, so the next hop keeps the decision. */
+class NonRecordingSpan implements Span {
+  readonly recording = false;
+  constructor(
+    readonly traceId: string,
+    readonly spanId: string,
+  ) {}
+  traceparent(): string {
+    return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: false });
+  }
+  setAttribute(): void {}
+  setAttributes(): void {}
+  addEvent(): void {}
+  recordException(): void {}
+  setStatus(): void {}
+  updateName(): void {}
+  end(): void {}
+}
+
+const defined = (a: Attributes): Record<string, AttributeValue> => {
+  const out: Record<string, AttributeValue> = {};
+  for (const k in a) if (a[k] !== undefined) out[k] = a[k]!;
+  return out;
+};
+
+/**
+ * The tracer behind the port when tracing is on: spans parented through AsyncLocalStorage (the active span
+ * follows `await`), W3C trace context, a parent-based sampler, and a processor that batches for export.
+ */
+export class OtelTracer implements Tracer {
+  readonly enabled = true;
+  readonly processor: SpanProcessor;
+  readonly now: () => number;
+  private readonly sampler: Sampler;
+  private readonly parentBased: boolean;
+  private readonly context = new AsyncLocalStorage<Span>();
+
+  constructor(opts: OtelTracerOptions) {
+    this.processor = opts.processor;
+    this.sampler = opts.sampler ?? (() => true);
+    this.parentBased = opts.parentBased ?? true;
+    this.now = opts.now ?? epochNow;
+  }
+
+  activeSpan(): Span | undefined {
+    return this.context.getStore();
+  }
+
+  /** Parent: none for `root`; else the active span; else the remote `traceparent`; else a new trace. */
+  startSpan(name: string, options: SpanOptions = {}): Span {
+    const active = options.root ? undefined : this.context.getStore();
+    const remote: SpanContext | null = options.root || active ? null : parseTraceparent(options.traceparent);
+    const parent: SpanContext | null = active && active.traceId ? { traceId: active.traceId, spanId: active.spanId, sampled: active.recording } : remote;
+    const traceId = parent?.traceId ?? newTraceId(this.now());
+    const spanId = randomHex(8);
+    const sampled = parent && this.parentBased ? parent.sampled : this.sampler(traceId);
+    if (!sampled) return new NonRecordingSpan(traceId, spanId);
+    const span = new RecordingSpan(name, options.kind ?? 'internal', traceId, spanId, parent?.spanId, this);
+    if (options.attributes) span.setAttributes(options.attributes);
+    return span;
+  }
+
+  withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+    const span = this.startSpan(name, options);
+    return this.context.run(span, async () => {
+      try {
+        return await fn(span);
+      } catch (e) {
+        span.recordException(e);
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.processor.flush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.processor.shutdown();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The one place that decides whether spans are recorded and where they go, from the standard OpenTelemetry
+ * variables (or the CLI's `--otlp-endpoint`). Off by default: without an endpoint the no-op tracer stays
+ * installed and nothing else of tracing is loaded. See docs/tracing.md.
+ */
+import * as z from 'zod';
+import { NOOP_TRACER, setTracer, tracer, withSpan, type Span, type Tracer } from '../core/tracing';
+import { envFlag, parseEnv } from './env';
+
+export type TracingRuntime = 'local' | 'lambda' | 'cloud-run';
+
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
+/** `k=v,k2=v2` (values URL-encoded), the format of OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES. */
+const envPairs = z.string().transform((s, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i <= 0) {
+      ctx.addIssue({ code: 'custom', message: `"${part.slice(0, 40)}" is not key=value` });
+      return z.NEVER;
+    }
+    try {
+      out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `the value of "${part.slice(0, i)}" is not URL-encoded correctly` });
+      return z.NEVER;
+    }
+  }
+  return out;
+});
+
+export const tracingEnvSchema = z.object({
+  OTEL_SDK_DISABLED: envFlag.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: envPairs.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: envPairs.optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.coerce.number().int().positive().optional(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: envPairs.optional(),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).optional(),
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+  K_SERVICE: z.string().optional(),
+  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+});
+
+export interface TracingSettings {
+  /** Full traces URL (…/v1/traces), or null when tracing is off. */
+  url: string | null;
+  headers: Record<string, string>;
+  timeoutMs?: number;
+  scheduledDelayMs?: number;
+  sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
+  resource: Record<string, string> & { 'service.name': string };
+}
+
+/** The settings from the environment; `endpoint` (the CLI's --otlp-endpoint) wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime, service: string, endpoint?: string): TracingSettings {
+  const e = parseEnv(tracingEnvSchema, endpoint === undefined ? env : { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined }, service);
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null;
+  const url = e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none' ? null : (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? base);
+  const s = e.OTEL_TRACES_SAMPLER;
+  const ratio = s.endsWith('traceidratio') ? (e.OTEL_TRACES_SAMPLER_ARG ?? 1) : s.endsWith('always_off') ? 0 : 1;
+  const faas = runtime === 'lambda' ? e.AWS_LAMBDA_FUNCTION_NAME : runtime === 'cloud-run' ? e.K_SERVICE : undefined;
+  return {
+    url,
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    ...(e.OTEL_EXPORTER_OTLP_TIMEOUT ? { timeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT } : {}),
+    ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
+    sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
+    resource: {
+      ...e.OTEL_RESOURCE_ATTRIBUTES,
+      'service.name': e.OTEL_SERVICE_NAME ?? `migration-monitor-${service}`,
+      'service.namespace': 'migration-monitor',
+      ...(runtime === 'lambda' ? { 'cloud.provider': 'aws', 'cloud.platform': 'aws_lambda', ...(e.AWS_REGION ? { 'cloud.region': e.AWS_REGION } : {}) } : {}),
+      ...(runtime === 'cloud-run' ? { 'cloud.provider': 'gcp', 'cloud.platform': 'gcp_cloud_run', ...(e.GOOGLE_CLOUD_PROJECT ? { 'cloud.account.id': e.GOOGLE_CLOUD_PROJECT } : {}) } : {}),
+      ...(faas ? { 'faas.name': faas } : {}),
+    },
+  };
+}
+
+/** A tracer for the settings: the no-op one when off (the exporter and its tracer are not even loaded). */
+export function tracerFrom(settings: TracingSettings, onError: (message: string) => void): Tracer {
+  if (!settings.url) return NOOP_TRACER;
+  const { OtelTracer, ratioSampler } = require('../adapters/otel/tracer') as typeof import('../adapters/otel/tracer');
+  const { OtlpHttpExporter } = require('../adapters/otel/otlp-http') as typeof import('../adapters/otel/otlp-http');
+  const auth = /^https:\/\/telemetry\.googleapis\.com\//.test(settings.url) ? gcpAccessToken() : undefined;
+  const processor = new OtlpHttpExporter({
+    url: settings.url,
+    resource: settings.resource,
+    headers: settings.headers,
+    ...(auth ? { auth } : {}),
+    ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
+    ...(settings.scheduledDelayMs !== undefined ? { scheduledDelayMs: settings.scheduledDelayMs } : {}),
+    onError,
+  });
+  return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased });
+}
+
+/** Cloud Trace's OTLP endpoint takes the service account's OAuth token (from the metadata server), renewed before expiry. */
+function gcpAccessToken(): () => Promise<Record<string, string>> {
+  const { metadataAccessToken } = require('../adapters/gcp/metadata-token') as typeof import('../adapters/gcp/metadata-token');
+  return async () => ({ authorization: `Bearer ${await metadataAccessToken()}` });
+}
+
+const stderrError = (m: string): void => void process.stderr.write(`${m}\n`);
+
+/**
+ * Install the process's tracer from the environment (once: a second call keeps the tracer the first one
+ * installed, so the local server composing several parts gets one exporter). Returns the installed tracer.
+ */
+export function installTracing(env: NodeJS.ProcessEnv, runtime: TracingRuntime, service: string, o: { endpoint?: string; onError?: (message: string) => void } = {}): Tracer {
+  if (tracer().enabled) return tracer();
+  const t = tracerFrom(tracingSettings(env, runtime, service, o.endpoint), o.onError ?? stderrError);
+  if (t.enabled) setTracer(t);
+  return t;
+}
+
+/** `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1` → a W3C traceparent. */
+export function xrayToTraceparent(header: string | undefined): string | undefined {
+  const m = /Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])/i.exec(header ?? '');
+  return m ? `00-${m[1]}${m[2]}-${m[3]}-0${m[4]}`.toLowerCase() : undefined;
+}
+
+interface LambdaContextLike {
+  awsRequestId?: string;
+  functionName?: string;
+}
+
+/**
+ * A Lambda handler in a span per invocation, flushed before it returns (the sandbox freezes after). The span
+ * continues the request's `traceparent` (an HTTP API event), else the invocation's X-Ray trace
+ * (`_X_AMZN_TRACE_ID`, so spans join the Lambda's own segments), else starts a trace: a scheduled run is a root.
+ * `onSpan` gets the span first (the shell puts its trace id on its log lines). Off: `fn` itself.
+ */
+export function lambdaTraced<F extends (event: never, context?: never) => Promise<unknown>>(env: NodeJS.ProcessEnv, service: string, fn: F, onSpan?: (span: Span) => void): F {
+  const t = installTracing(env, 'lambda', service);
+  if (!t.enabled) return fn;
+  const traced = async (event: unknown, context?: LambdaContextLike) => {
+    const headers = (event as { headers?: Record<string, string | undefined> } | null)?.headers;
+    const traceparent = headers?.['traceparent'] ?? xrayToTraceparent(env['_X_AMZN_TRACE_ID']);
+    try {
+      return await withSpan(
+        headers ? `migration.${service}.request` : `migration.job.${service}`,
+        { kind: 'server', traceparent, root: !traceparent, attributes: { 'faas.invocation_id': context?.awsRequestId, 'faas.trigger': headers ? 'http' : 'timer', 'migration.service': service } },
+        (span) => {
+          onSpan?.(span);
+          return fn(event as never, context as never);
+        },
+      );
+    } finally {
+      await t.flush();
+    }
+  };
+  return traced as unknown as F;
+}
+
+/**
+ * Tracing of a Cloud Run handler: the exporter when OTEL_* says so (Cloud Trace's OTLP endpoint is
+ * https://telemetry.googleapis.com, authorized by the service account), and, when GOOGLE_CLOUD_PROJECT is set,
+ * `logging.googleapis.com/trace` on the log lines (the access line always; every line while a span is active).
+ */
+export function cloudRunTracing(env: NodeJS.ProcessEnv, service: string): Tracer {
+  const { setTraceProject } = require('../adapters/gcp/log-line-metrics') as typeof import('../adapters/gcp/log-line-metrics');
+  const t = installTracing(env, 'cloud-run', service, { onError: (m) => process.stdout.write(`${JSON.stringify({ severity: 'WARNING', message: m })}\n`) });
+  setTraceProject(parseEnv(tracingEnvSchema, env, service).GOOGLE_CLOUD_PROJECT);
+  return t;
+}

@@ -1,0 +1,168 @@
+import { OtlpHttpExporter, encodeSpans, nanos } from '../../lib/adapters/otel/otlp-http';
+import { newTraceId, OtelTracer, ratioSampler, type FinishedSpan, type SpanProcessor } from '../../lib/adapters/otel/tracer';
+import { EnvError } from '../../lib/compose/env';
+import { tracingSettings, xrayToTraceparent } from '../../lib/compose/tracing';
+import { formatTraceparent, NOOP_SPAN, NOOP_TRACER, parseTraceparent, tracer } from '../../lib/core/tracing';
+import { startOtlpReceiver } from '../support/otlp-receiver';
+
+class Collect implements SpanProcessor {
+  spans: FinishedSpan[] = [];
+  onEnd(s: FinishedSpan) {
+    this.spans.push(s);
+  }
+  async flush() {}
+  async shutdown() {}
+}
+
+describe('W3C traceparent', () => {
+  const ok = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  it('parses and formats the spec example, sampled or not', () => {
+    expect(parseTraceparent(ok)).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true });
+    expect(formatTraceparent(parseTraceparent(ok)!)).toBe(ok);
+    expect(parseTraceparent(ok.replace(/01$/, '00'))!.sampled).toBe(false);
+    expect(parseTraceparent(ok.toUpperCase())).not.toBeNull(); // lower-cased, as the spec lets a receiver
+  });
+  it.each([
+    ['absent', undefined],
+    ['empty', ''],
+    ['all-zero trace id', '00-00000000000000000000000000000000-00f067aa0ba902b7-01'],
+    ['all-zero span id', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01'],
+    ['version ff', 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    ['version 00 with extra fields', `${ok}-extra`],
+    ['short trace id', '00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01'],
+    ['not hex', '00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01'],
+    ['huge', `00-${'a'.repeat(1000)}`],
+  ])('refuses %s (the receiver starts a new trace)', (_what, header) => {
+    expect(parseTraceparent(header)).toBeNull();
+  });
+  it('accepts a future version with more fields', () => {
+    expect(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next')).not.toBeNull();
+  });
+  it('turns an X-Ray trace header into a traceparent (the Lambda invocation joins its X-Ray trace)', () => {
+    expect(xrayToTraceparent('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1')).toBe('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01');
+    expect(xrayToTraceparent('Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0')).toBeUndefined();
+    expect(xrayToTraceparent(undefined)).toBeUndefined();
+  });
+});
+
+describe('the no-op tracer (tracing off)', () => {
+  it('is the default, calls the function with a span that records nothing, and propagates nothing', async () => {
+    expect(tracer()).toBe(NOOP_TRACER);
+    const fn = jest.fn(async () => 42);
+    expect(await NOOP_TRACER.withSpan('x', {}, fn)).toBe(42);
+    expect(fn).toHaveBeenCalledWith(NOOP_SPAN);
+    expect(NOOP_SPAN.traceparent()).toBeUndefined();
+    expect(NOOP_TRACER.activeSpan()).toBeUndefined();
+    await expect(NOOP_TRACER.withSpan('x', {}, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+  });
+});
+
+describe('the OTLP tracer', () => {
+  it('parents through await, continues a remote parent only at the top, starts roots on request, records errors', async () => {
+    const p = new Collect();
+    const t = new OtelTracer({ processor: p });
+    const remote = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await t.withSpan('server', { kind: 'server', traceparent: remote }, async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      await t.withSpan('inner', { traceparent: '00-11111111111111111111111111111111-2222222222222222-01' }, async () => undefined);
+      await t.withSpan('job', { root: true }, async () => undefined);
+      await t.withSpan('fails', {}, async () => Promise.reject(new TypeError('bad'))).catch(() => undefined);
+    });
+    const by = (n: string) => p.spans.find((s) => s.name === n)!;
+    expect(by('server')).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', kind: 'server' });
+    expect(by('inner')).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: by('server').spanId });
+    expect(by('job').traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(by('job').parentSpanId).toBeUndefined();
+    expect(by('fails')).toMatchObject({ status: { code: 'error', message: 'bad' } });
+    expect(by('fails').events[0]).toMatchObject({ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'bad' } });
+  });
+
+  it('keeps a parent\'s "not sampled" decision and passes it on; a ratio sampler keeps about its share, per trace', async () => {
+    const p = new Collect();
+    const t = new OtelTracer({ processor: p, sampler: () => true });
+    let sent: string | undefined;
+    await t.withSpan('s', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' }, async (span) => {
+      expect(span.recording).toBe(false);
+      await t.withSpan('child', {}, async (c) => void (sent = c.traceparent()));
+    });
+    expect(p.spans).toEqual([]);
+    expect(sent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
+    const quarter = ratioSampler(0.25);
+    let kept = 0;
+    for (let i = 0; i < 4000; i++) if (quarter(newTraceId(Date.now()))) kept++;
+    expect(kept).toBeGreaterThan(800);
+    expect(kept).toBeLessThan(1200);
+    const id = newTraceId(Date.now());
+    expect(quarter(id)).toBe(quarter(id));
+  });
+
+  it('makes trace ids X-Ray accepts: the first 8 hex digits are the epoch second', () => {
+    const now = Date.UTC(2026, 11, 2, 6, 0, 0);
+    const id = newTraceId(now);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(parseInt(id.slice(0, 8), 16)).toBe(now / 1000);
+  });
+});
+
+describe('the OTLP/HTTP JSON exporter', () => {
+  it('encodes times as nanosecond strings without double rounding, ints as strings, doubles as numbers', () => {
+    expect(nanos(1764655200123.456)).toBe('1764655200123456000');
+    const e = encodeSpans({ 'service.name': 's' }, [
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x'] }, events: [], status: { code: 'unset' } },
+    ]);
+    const span = e.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(span).toMatchObject({ kind: 3, startTimeUnixNano: '1000000', status: { code: 0 } });
+    expect(span.attributes).toEqual([
+      { key: 'i', value: { intValue: '3' } },
+      { key: 'd', value: { doubleValue: 0.5 } },
+      { key: 'b', value: { boolValue: true } },
+      { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }] } } },
+    ]);
+  });
+
+  it('sends headers, reports a dead collector once per failure streak and never throws; the queue is bounded', async () => {
+    const errors: string[] = [];
+    const receiver = await startOtlpReceiver();
+    const url = `${receiver.url}/v1/traces`;
+    await receiver.close(); // nothing listens any more
+    const x = new OtlpHttpExporter({ url, resource: { 'service.name': 's' }, onError: (m) => errors.push(m), maxQueueSize: 3, scheduledDelayMs: 60_000 });
+    const span: FinishedSpan = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'internal', startMs: 1, endMs: 2, attributes: {}, events: [], status: { code: 'unset' } };
+    for (let i = 0; i < 5; i++) x.onEnd(span);
+    expect(x.dropped).toBe(2);
+    await x.flush();
+    x.onEnd(span);
+    await x.flush();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/exporting 3 span\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed/);
+    expect(x.dropped).toBe(6);
+  });
+});
+
+describe('tracing settings from the environment', () => {
+  it('is off without an endpoint, and with OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none', () => {
+    expect(tracingSettings({}, 'local', 'cli').url).toBeNull();
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }, 'local', 'cli').url).toBeNull();
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }, 'local', 'cli').url).toBeNull();
+  });
+  it('takes the base endpoint (+/v1/traces), the traces endpoint as is, headers, sampler and resource', () => {
+    const s = tracingSettings(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/', OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=a%20b, tenant=t', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', AWS_LAMBDA_FUNCTION_NAME: 'fn', AWS_REGION: 'eu-west-1' },
+      'lambda',
+      'report',
+    );
+    expect(s).toMatchObject({ url: 'http://c:4318/v1/traces', headers: { 'x-api-key': 'a b', tenant: 't' }, sampler: { kind: 'ratio', ratio: 0.1, parentBased: true } });
+    expect(s.resource).toMatchObject({ 'service.name': 'migration-monitor-report', 'cloud.provider': 'aws', 'faas.name': 'fn', 'cloud.region': 'eu-west-1' });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, 'local', 'cli').url).toBe('http://c:4318/custom');
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli', 'http://flag:4318').url).toBe('http://flag:4318/v1/traces');
+  });
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json/],
+    [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /OTEL_TRACES_SAMPLER/],
+    [{ OTEL_TRACES_SAMPLER_ARG: '2' }, /OTEL_TRACES_SAMPLER_ARG/],
+    [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => tracingSettings(env, 'local', 'cli')).toThrow(EnvError);
+    expect(() => tracingSettings(env, 'local', 'cli')).toThrow(message);
+  });
+});
