@@ -4,7 +4,7 @@
  * Memorystore instance they share (`--switch-redis` + `--switch-key`); local mode: the proxy's admin API
  * (`--proxy`, default http://127.0.0.1:8081).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { proxyStageSchema, type ProxyStage } from '../core/search/writes';
 import { EnvError } from './env';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { switchPositionSchema, type SwitchPosition } from './breaker/ports';
 import { formatZodError } from '../validation-util';
 import { proxyStageSchema, type ProxyStage } from './writes';
