@@ -13,9 +13,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { BUNDLING } from '../lib/constructs/aws/handler-function';
+import { BUNDLING, esbuildOptions } from '../lib/constructs/aws/handler-function';
 import { reportBundleDefine } from '../lib/constructs/aws/report-function';
 import { SEARCH_PROXY_BUNDLE_DEFINE } from '../lib/constructs/aws/search-proxy';
+import { TRACKER_API_BUNDLE_DEFINE } from '../lib/constructs/aws/tracker-api';
 import { validationBundleDefine } from '../lib/constructs/aws/validation-function';
 import { CONNECTOR_TYPES } from '../lib/core/validation/config';
 
@@ -31,7 +32,7 @@ const RUNS = 5;
  * show what a setting costs: the report with SMTP, the validation handler with every connector driver.
  */
 const ENTRIES: Array<{ name: string; file: string; define: Record<string, string>; optIn?: boolean }> = [
-  { name: 'tracker-api', file: 'tracker-api', define: {} },
+  { name: 'tracker-api', file: 'tracker-api', define: TRACKER_API_BUNDLE_DEFINE },
   { name: 'slack-notifier', file: 'slack-notifier', define: {} },
   { name: 'search-proxy', file: 'search-proxy', define: SEARCH_PROXY_BUNDLE_DEFINE },
   { name: 'log-ingest', file: 'log-ingest', define: {} },
@@ -42,18 +43,7 @@ const ENTRIES: Array<{ name: string; file: string; define: Record<string, string
 ];
 
 async function bundle(entry: string, outfile: string, define: Record<string, string> = {}): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: BUNDLING.target,
-    format: 'cjs',
-    minify: BUNDLING.minify,
-    external: [...BUNDLING.externalModules],
-    define,
-    logLevel: 'error',
-  });
+  await build(esbuildOptions(entry, outfile, define));
   return fs.statSync(outfile).size;
 }
 

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the TypeScript CLI through tsx's require hook, so `npm ci` is the only build step.
-require('tsx/cjs');
-require('../lib/cli/main.ts')
+// Installed package: the compiled CLI in dist/. Source checkout: the TypeScript through tsx (no build step
+// needed for development and tests); MIGRATION_MONITOR_COMPILED=1 runs the compiled one there too (npm run build).
+const fs = require('node:fs');
+const path = require('node:path');
+const compiled = path.join(__dirname, '../dist/lib/cli/main.js');
+const source = path.join(__dirname, '../lib/cli/main.ts');
+const useSource = fs.existsSync(source) && process.env.MIGRATION_MONITOR_COMPILED !== '1';
+if (useSource) require('tsx/cjs');
+require(useSource ? source : compiled)
   .main(process.argv)
   .then((code) => {
     if (typeof code === 'number') process.exitCode = code;

@@ -1,6 +1,6 @@
 /** Cloud Run shell of the daily report (Cloud Scheduler POST → lib/compose/report). */
 import { composeReport } from '../lib/compose/report';
-import { cloudRunTracing } from '../lib/compose/tracing';
+import { cloudRunTracing } from '../lib/compose/tracing-cloud-run';
 
 cloudRunTracing(process.env, 'report');
 

@@ -1,7 +1,7 @@
 /** Cloud Run shell of the search proxy: metrics as the log lines the GCP alert policies read. */
 import { logLine } from '../lib/adapters/gcp/log-line-metrics';
 import { composeSearchProxy } from '../lib/compose/search-proxy';
-import { cloudRunTracing } from '../lib/compose/tracing';
+import { cloudRunTracing } from '../lib/compose/tracing-cloud-run';
 
 cloudRunTracing(process.env, 'search-proxy');
 

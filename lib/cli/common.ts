@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import YAML from 'yaml';
+import { nodeHttpFetch } from '../adapters/http/node-fetch';
 import { TrackerClient } from '../adapters/http/tracker-client';
 import { EnvError } from '../compose/env';
 import { trackerAccess } from '../compose/tracker-access';
@@ -41,7 +41,8 @@ export async function clientFrom(opts: ApiOptions): Promise<TrackerClient> {
     if (e instanceof EnvError) throw new CliError(cliWords(e.message), 2);
     throw e;
   }
-  return new TrackerClient({ ...access, actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? `cli:${process.env['USER'] ?? 'unknown'}` });
+  // access.fetch (SigV4) wins; otherwise node:http, which starts faster than the global fetch
+  return new TrackerClient({ fetch: nodeHttpFetch, ...access, actor: opts.actor ?? process.env['MIGRATION_MONITOR_ACTOR'] ?? `cli:${process.env['USER'] ?? 'unknown'}` });
 }
 
 /** The composition's variable names, as the CLI user knows them (flag or variable). */
@@ -52,30 +53,11 @@ function cliWords(message: string): string {
     .replace(/MIGRATION_MONITOR_SIGV4 needs a region: AWS_REGION \(or --region\)/, '--sigv4 needs a region: pass --region or set AWS_REGION');
 }
 
-export type OutputFormat = 'table' | 'json' | 'yaml' | 'markdown';
-export const FORMATS: OutputFormat[] = ['table', 'json', 'yaml', 'markdown'];
-
-export function parseFormat(v: string | undefined, fallback: OutputFormat = 'table'): OutputFormat {
-  const f = (v ?? fallback) as OutputFormat;
-  if (!FORMATS.includes(f)) throw new CliError(`--format must be one of ${FORMATS.join(', ')} (got "${v}")`, 2);
-  return f;
-}
-
-/** Render rows as an aligned text table or a Markdown table. */
-export function table(headers: string[], rows: string[][], markdown = false): string {
-  if (markdown) {
-    const esc = (c: string) => c.replace(/\|/g, '\\|');
-    return [`| ${headers.map(esc).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
-  }
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
-  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visibleLength(c)))).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+export { FORMATS, table, type OutputFormat } from './output';
 
 export function toYaml(v: unknown): string {
-  return YAML.stringify(v);
+  // loaded on use: most runs never print YAML
+  return (require('yaml') as typeof import('yaml')).stringify(v);
 }
 
 /** A text progress bar: [#########-----------] */

@@ -9,11 +9,12 @@
  *   `SMTP_USER`, `SMTP_PASSWORD`).
  * A destination no channel reaches is dropped from the rules (the dashboard still shows the alert).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DESTINATIONS, resolveRouting, alertRoutingSchema, type AlertRouting, type Destination } from '../core/alerts/config';
 import { AlertDispatcher, type AlertChannel } from '../core/alerts/dispatcher';
 import { asReportMessage } from '../core/alerts/message';
 import type { ReportNotifier } from '../core/report/ports';
+import { ALERT_SEVERITIES } from '../core/model';
 import type { Tracker } from '../core/tracker/service';
 import { formatZodError } from '../core/validation-util';
 import { EnvError, envJson, envList, parseEnv } from './env';
@@ -83,7 +84,7 @@ export function alertsFromEnv(env: NodeJS.ProcessEnv, who: string): AlertComposi
     describe: () =>
       DESTINATIONS.map((d: Destination) => {
         const via = channels.filter((c) => c.destination === d).map((c) => c.label);
-        const severities = Object.entries(routing.rules).filter(([, r]) => r.to.includes(d)).map(([s, r]) => (r.mode === 'digest' ? `${s} (digest)` : s));
+        const severities = [...ALERT_SEVERITIES].reverse().filter((s) => routing.rules[s].to.includes(d)).map((s) => (routing.rules[s].mode === 'digest' ? `${s} (digest)` : s));
         return `${d}: ${via.length ? `${via.join(', ')} ← ${severities.join(', ') || 'no severity'}` : 'not configured'}`;
       }),
   };

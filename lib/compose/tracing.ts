@@ -87,11 +87,10 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
 }
 
 /** A tracer for the settings: the no-op one when off (the exporter and its tracer are not even loaded). */
-export function tracerFrom(settings: TracingSettings, onError: (message: string) => void): Tracer {
+export function tracerFrom(settings: TracingSettings, onError: (message: string) => void, auth?: () => Promise<Record<string, string>>): Tracer {
   if (!settings.url) return NOOP_TRACER;
   const { OtelTracer, ratioSampler } = require('../adapters/otel/tracer') as typeof import('../adapters/otel/tracer');
   const { OtlpHttpExporter } = require('../adapters/otel/otlp-http') as typeof import('../adapters/otel/otlp-http');
-  const auth = /^https:\/\/telemetry\.googleapis\.com\//.test(settings.url) ? gcpAccessToken() : undefined;
   const processor = new OtlpHttpExporter({
     url: settings.url,
     resource: settings.resource,
@@ -104,21 +103,21 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
   return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased });
 }
 
-/** Cloud Trace's OTLP endpoint takes the service account's OAuth token (from the metadata server), renewed before expiry. */
-function gcpAccessToken(): () => Promise<Record<string, string>> {
-  const { metadataAccessToken } = require('../adapters/gcp/metadata-token') as typeof import('../adapters/gcp/metadata-token');
-  return async () => ({ authorization: `Bearer ${await metadataAccessToken()}` });
-}
-
 const stderrError = (m: string): void => void process.stderr.write(`${m}\n`);
 
 /**
  * Install the process's tracer from the environment (once: a second call keeps the tracer the first one
  * installed, so the local server composing several parts gets one exporter). Returns the installed tracer.
  */
-export function installTracing(env: NodeJS.ProcessEnv, runtime: TracingRuntime, service: string, o: { endpoint?: string; onError?: (message: string) => void } = {}): Tracer {
+export function installTracing(
+  env: NodeJS.ProcessEnv,
+  runtime: TracingRuntime,
+  service: string,
+  o: { endpoint?: string; onError?: (message: string) => void; auth?: (url: string) => (() => Promise<Record<string, string>>) | undefined } = {},
+): Tracer {
   if (tracer().enabled) return tracer();
-  const t = tracerFrom(tracingSettings(env, runtime, service, o.endpoint), o.onError ?? stderrError);
+  const settings = tracingSettings(env, runtime, service, o.endpoint);
+  const t = tracerFrom(settings, o.onError ?? stderrError, settings.url ? o.auth?.(settings.url) : undefined);
   if (t.enabled) setTracer(t);
   return t;
 }
@@ -162,14 +161,3 @@ export function lambdaTraced<F extends (event: never, context?: never) => Promis
   return traced as unknown as F;
 }
 
-/**
- * Tracing of a Cloud Run handler: the exporter when OTEL_* says so (Cloud Trace's OTLP endpoint is
- * https://telemetry.googleapis.com, authorized by the service account), and, when GOOGLE_CLOUD_PROJECT is set,
- * `logging.googleapis.com/trace` on the log lines (the access line always; every line while a span is active).
- */
-export function cloudRunTracing(env: NodeJS.ProcessEnv, service: string): Tracer {
-  const { setTraceProject } = require('../adapters/gcp/log-line-metrics') as typeof import('../adapters/gcp/log-line-metrics');
-  const t = installTracing(env, 'cloud-run', service, { onError: (m) => process.stdout.write(`${JSON.stringify({ severity: 'WARNING', message: m })}\n`) });
-  setTraceProject(parseEnv(tracingEnvSchema, env, service).GOOGLE_CLOUD_PROJECT);
-  return t;
-}

@@ -9,7 +9,7 @@
  * API adds the live state as the newest point. Bound: 360 + 720 + 1440 = 2,520 points per migration, each about 180 bytes + 25 per phase
  * (≈ 0.8 MB for the default 7-phase plan), whatever the migration's length.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError } from './errors';
 import type { MigrationState } from './model';
 import { estimate, migrationStatus, overallProgress, round2 } from './progress';

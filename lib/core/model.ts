@@ -202,7 +202,7 @@ export interface MigrationState {
    * The search proxy's last stage move (`migration-monitor cutover` / `rollback`): to which stage, by whom, why.
    * `rolledBack` makes the migration's status `rolled_back` until the next cutover.
    */
-  cutover?: { stage: string; from?: string; at: number; actor: string; reason?: string; forced: boolean; rolledBack: boolean };
+  cutover?: { stage: string; from?: string; at: number; actor: string; onBehalfOf?: string; reason?: string; forced: boolean; rolledBack: boolean };
   /** Status reports delivered for this migration: count per channel, and the latest. */
   reports?: { produced: Record<string, number>; lastAt: number; lastReportId: string };
   /** Alert notifications: incidents, the outbox of messages to send, delivery counts (lib/core/alerts). */

@@ -1,135 +1,9 @@
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
-import { formatZodError } from '../../lib/core/validation-util';
-import { ALARMS, alarmOverrideSchema } from '../../lib/core/metrics/spec';
-import { parseLogWatchConfig } from '../../lib/core/logwatch/config';
-import { findSecretLikeValues } from '../../lib/constructs/gcp/secret-scan';
-import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, onCallCheck, type EnvName as Environment } from '../../lib/config/environments';
+import { ENVIRONMENTS, type EnvName as Environment } from '../../lib/config/environments';
+import { deepMerge, GcpConfigError, gcpDefaults, validateGcpConfig, type GcpConfig } from '../../lib/config/gcp-settings';
 
-/**
- * Per-environment settings of the GCP monitoring stack, like the AWS stack's: `dev`, `staging`, `prod`.
- * Sources, later wins: the defaults below → a JSON file named by MM_GCP_CONFIG (`{"prod": {...}}`) →
- * environment variables (`MM_GCP_PROJECT`, or `MM_GCP_PROJECT_PROD` for one environment; see `ENV_VARS`).
- * No secret values: the schema has no field for one, and any value that looks like a credential is refused.
- */
-
-const handlerSchema = z.strictObject({
-  /** Handler module bundled with esbuild. */
-  entry: z.string().min(1),
-  exportName: z.string().regex(/^[A-Za-z_$][\w$]*$/),
-  /** How the entry's export is called: a factory of a runtime-neutral HttpHandler (the only way). */
-  adapter: z.literal('http').default('http'),
-  /** Run this container image on a Cloud Run service instead of deploying the bundle as a function. */
-  image: z.string().min(1).optional(),
-  memory: z.string().regex(/^\d+(Mi|Gi)$/),
-  timeoutSeconds: z.number().int().min(1).max(3600),
-  maxInstances: z.number().int().min(1).max(1000),
-  /** Plain settings for this handler (e.g. the search proxy's PRIMARY_BACKEND); secrets are refused. */
-  environment: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_SNAKE'), z.string()).optional(),
-});
-
-export const gcpConfigSchema = z.strictObject({
-  env: z.enum(ENVIRONMENTS),
-  /** Terraform stack name. */
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/),
-  /** Project id; unset = the stack declares a `project_id` Terraform variable (`TF_VAR_project_id`). */
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id').optional(),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as europe-west1'),
-  /** Prefix of every resource name. */
-  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,14}$/, 'must be 2-15 lowercase letters, digits or hyphens'),
-  labels: z.record(z.string(), z.string()),
-  reportBucket: z.strictObject({
-    /** Globally unique; default `<project>-<namePrefix>-reports`. */
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/).optional(),
-    location: z.string().min(2),
-    nearlineAfterDays: z.number().int().min(0),
-    deleteAfterDays: z.number().int().min(0),
-    retentionDays: z.number().int().min(1).optional(),
-    lockRetention: z.boolean(),
-    /** CMEK for reports and secrets. */
-    kmsKeyName: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/).optional(),
-    forceDestroy: z.boolean(),
-  }),
-  handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema, logIngest: handlerSchema }),
-  /**
-   * Track migrations from the logs they already write (docs/log-tracking.md): a Cloud Logging sink → Pub/Sub →
-   * the log-ingest handler (`handlers.logIngest`). Deployed only when this section (or MM_LOG_INGEST_FILTER) is set.
-   */
-  logIngest: z
-    .strictObject({
-      /** Cloud Logging filter selecting the migration jobs' logs, e.g. `resource.type="cloud_run_job" AND resource.labels.job_name="tenant-migrator"`. */
-      filter: z.string().trim().min(1, 'must select the migration jobs\' logs (an empty filter would export every log of the project)'),
-      /** Sink only the entries carrying a well-known event's text. Default: true unless `watch` adds patterns or drops the defaults. */
-      wellKnownEventsOnly: z.boolean().optional(),
-      /** Pub/Sub deliveries before a message goes to the dead-letter topic (5-100, default 10). */
-      maxDeliveryAttempts: z.number().int().min(5).max(100).optional(),
-      /** The log analyzer's config (patterns, phaseMap, fields...), given to the handler as LOG_WATCH_CONFIG; checked at synth. */
-      watch: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  /** Where the report handler delivers (lambda/report.ts REPORT_OUTPUTS): `gcs` archives in the report bucket. */
-  reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).min(1),
-  /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
-  searchProxyLoadBalancer: z.strictObject({ domain: z.string().min(3), securityPolicy: z.string().min(1).optional() }).optional(),
-  schedules: z.strictObject({
-    timeZone: z.string().min(1),
-    reportHour: z.number().int().min(0).max(23),
-    reportMinute: z.number().int().min(0).max(59),
-    validationEveryMinutes: z.number().int().min(1).max(1440),
-    /** JSON event the daily report job sends. */
-    reportEvent: z.record(z.string(), z.unknown()),
-    validationEvent: z.record(z.string(), z.unknown()),
-  }),
-  alerts: z.strictObject({
-    channels: z.array(z.strictObject({ purpose: z.string(), emails: z.array(z.email()).max(20), severities: z.array(z.enum(['critical', 'warning'])).min(1) })),
-    runbookUrl: z.url().optional(),
-    overrides: z.record(z.string(), alarmOverrideSchema),
-  }),
-  /** Where the tracker API (on AWS) is and the role the handlers assume to call it without keys. */
-  tracker: z.strictObject({
-    apiUrl: z.url().optional(),
-    awsRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN').optional(),
-    awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
-  }),
-  /** Service account the function builds run as; default the project's build account. */
-  buildServiceAccount: z.email().optional(),
-  /** Spans of every handler to Cloud Trace (OTLP, docs/tracing.md); unset = only the trace field on log lines. */
-  tracing: z.strictObject({ sampleRatio: z.number().min(0).max(1).optional() }).optional(),
-  backend: z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('local'), path: z.string().min(1).optional() }),
-    z.strictObject({ type: z.literal('gcs'), bucket: z.string().min(3), prefix: z.string().min(1) }),
-  ]),
-});
-export type GcpConfig = z.output<typeof gcpConfigSchema>;
-
-export class GcpConfigError extends Error {}
-
-const handler = (entry: string, memory = '512Mi', timeoutSeconds = 300) => ({ entry, exportName: 'handler', adapter: 'http' as const, memory, timeoutSeconds, maxInstances: 3 });
-
-function defaults(env: Environment): GcpConfig {
-  return {
-    env,
-    stackName: `migration-monitor-gcp-${env}`,
-    region: 'europe-west1',
-    namePrefix: `mm-${env}`,
-    labels: {},
-    reportBucket: { location: 'EU', nearlineAfterDays: env === 'dev' ? 0 : 30, deleteAfterDays: env === 'dev' ? 30 : 365, lockRetention: false, forceDestroy: env === 'dev' },
-    handlers: {
-      // The Cloud Run shells (cloud-run/*.ts), served by lib/adapters/gcp/cloud-run.ts.
-      report: handler('cloud-run/report.ts'),
-      validate: handler('cloud-run/validate.ts', '1Gi', 900),
-      searchProxy: { ...handler('cloud-run/search-proxy.ts', '512Mi', 30), maxInstances: env === 'prod' ? 20 : 5 },
-      // One instance (one request at a time): a migration's lines apply in the order they arrive, as on AWS.
-      logIngest: { ...handler('cloud-run/log-ingest.ts', '512Mi', 60), maxInstances: 1 },
-    },
-    reportOutputs: ['gcs', 'slack'],
-    schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
-    // Same thresholds per environment as the AWS stack (lib/config/environments.ts).
-    alerts: { channels: [], overrides: alarmOverrides(ENVIRONMENT_SETTINGS[env]) },
-    tracker: { awsRegion: 'eu-west-1' },
-    backend: { type: 'local' },
-  };
-}
+/** The settings live in lib/config/gcp-settings.ts (GcpMigrationMonitoring uses them); this file reads them from MM_GCP_CONFIG and variables. */
+export * from '../../lib/config/gcp-settings';
 
 /** Environment variables read, per environment first (`<NAME>_<ENV>`, e.g. MM_GCP_PROJECT_PROD), then plain. */
 export const ENV_VARS = {
@@ -152,7 +26,7 @@ type Source = Record<string, string | undefined>;
 export function loadGcpConfig(envName: string, source: Source = process.env): GcpConfig {
   if (!(ENVIRONMENTS as readonly string[]).includes(envName)) throw new GcpConfigError(`unknown environment "${envName}": use MM_ENV=${ENVIRONMENTS.join('|')}`);
   const env = envName as Environment;
-  let cfg: Record<string, any> = defaults(env);
+  let cfg: Record<string, any> = gcpDefaults(env);
   const file = source['MM_GCP_CONFIG'];
   if (file) {
     let parsed: unknown;
@@ -192,38 +66,3 @@ export function loadGcpConfig(envName: string, source: Source = process.env): Gc
   return validateGcpConfig(cfg);
 }
 
-export function validateGcpConfig(cfg: unknown): GcpConfig {
-  const secrets = findSecretLikeValues(cfg);
-  if (secrets.length) throw new GcpConfigError(`the GCP config must not hold secret values (put them in Secret Manager): ${secrets.join('; ')}`);
-  const r = gcpConfigSchema.safeParse(cfg);
-  if (!r.success) throw new GcpConfigError(`invalid GCP stack config: ${formatZodError(r.error)}`);
-  const unknown = Object.keys(r.data.alerts.overrides).filter((id) => !ALARMS.some((a) => a.id === id));
-  if (unknown.length) throw new GcpConfigError(`invalid GCP stack config: unknown alarm id(s) in alerts.overrides: ${unknown.join(', ')}`);
-  try {
-    Intl.DateTimeFormat('en', { timeZone: r.data.schedules.timeZone });
-  } catch {
-    throw new GcpConfigError(`invalid GCP stack config: schedules.timeZone "${r.data.schedules.timeZone}" is not an IANA time zone`);
-  }
-  if (r.data.reportBucket.forceDestroy && r.data.env !== 'dev') throw new GcpConfigError(`invalid GCP stack config: reportBucket.forceDestroy is only allowed in dev`);
-  if (r.data.logIngest) {
-    // The handler calls the tracker API: without its URL it would fail every cold start.
-    if (!r.data.tracker.apiUrl) throw new GcpConfigError('invalid GCP stack config: logIngest needs tracker.apiUrl (MM_TRACKER_URL): the log-ingest handler reports to the tracker API');
-    try {
-      parseLogWatchConfig(r.data.logIngest.watch ?? {});
-    } catch (e) {
-      throw new GcpConfigError(`invalid GCP stack config: logIngest.watch: ${(e as Error).message}`);
-    }
-  }
-  const onCall = onCallCheck(r.data.env, r.data.alerts.channels.flatMap((c) => c.emails), 'MM_ALERT_EMAILS (or alerts.channels in MM_GCP_CONFIG)');
-  if (onCall.error) throw new GcpConfigError(`invalid GCP stack config: ${onCall.error}`);
-  return r.data;
-}
-
-function deepMerge(a: Record<string, any>, b: unknown): Record<string, any> {
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new GcpConfigError('config sections must be objects');
-  const out: Record<string, any> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k]) ? deepMerge(a[k], v) : v;
-  }
-  return out;
-}

@@ -93,15 +93,15 @@ describe('locally, through the proxy admin API', () => {
     expect((await local(['rollback'])).code).toBe(2); // already on the old store
 
     const state = await tracker.tracker.get('default');
-    expect(state.cutover).toMatchObject({ stage: 'dual-write', from: 'new-primary', actor: 'alice', rolledBack: true, reason: 'p99 too high' });
+    expect(state.cutover).toMatchObject({ stage: 'dual-write', from: 'new-primary', actor: 'token', onBehalfOf: 'alice', rolledBack: true, reason: 'p99 too high' }); // authenticated name; --actor beside it
     const overview = (await tracker.tracker.overview('default')) as { status: string };
     expect(overview.status).toBe('rolled_back');
     const acts = (await tracker.tracker.store.readActivity('default')).filter((a) => a.action === 'migration.cutover' || a.action === 'migration.rollback');
-    expect(acts.map((a) => [a.action, a.actor, a.details?.['stage'], a.details?.['forced']])).toEqual([
-      ['migration.cutover', 'alice', 'dual-write', false],
-      ['migration.cutover', 'alice', 'shadow', true],
-      ['migration.cutover', 'alice', 'new-primary', false],
-      ['migration.rollback', 'alice', 'dual-write', false],
+    expect(acts.map((a) => [a.action, `${a.actor}/${a.onBehalfOf}`, a.details?.['stage'], a.details?.['forced']])).toEqual([
+      ['migration.cutover', 'token/alice', 'dual-write', false],
+      ['migration.cutover', 'token/alice', 'shadow', true],
+      ['migration.cutover', 'token/alice', 'new-primary', false],
+      ['migration.rollback', 'token/alice', 'dual-write', false],
     ]);
     expect(String(acts[1]!.details?.['reason'])).toMatch(/known gap in archived rows \(gate: the latest validation .* failed/);
     // a cutover clears the rolled_back status
@@ -172,7 +172,7 @@ describe('on AWS (SSM Parameter Store, served by moto_server) and GCP (a Redis k
     expect(rb.stdout).toMatch(/new-primary -> dual-write in SSM parameter \/mm\/test/);
     await proxy.refreshStage(true);
     expect(proxy.stage()).toBe('dual-write');
-    expect((await tracker.tracker.get('default')).cutover).toMatchObject({ actor: 'bob', stage: 'dual-write', rolledBack: true });
+    expect((await tracker.tracker.get('default')).cutover).toMatchObject({ actor: 'token', onBehalfOf: 'bob', stage: 'dual-write', rolledBack: true });
     ssm.destroy();
   });
 

@@ -144,7 +144,23 @@ describe('migration-monitor preflight on real PostgreSQL 15', () => {
     s = await tracker.tracker.get('pf');
     expect(init().subTasks.find((t) => t.id === 'preflight')).toMatchObject({ status: 'completed', progress: 100 });
     expect(init().metadata).toMatchObject({ preflight: { verdict: 'ready', sourceRows: 8000 } });
-    const activity = (await tracker.tracker.store.readActivity('pf')).filter((a) => a.subTaskId === 'preflight').map((a) => `${a.actor} ${a.action}`);
-    expect(activity).toEqual(['preflight subtask.start', 'preflight subtask.fail', 'preflight subtask.start', 'preflight subtask.complete']);
+    const activity = (await tracker.tracker.store.readActivity('pf')).filter((a) => a.subTaskId === 'preflight').map((a) => a.action);
+    expect(activity).toEqual(['subtask.start', 'subtask.fail', 'subtask.start', 'subtask.complete']);
+  });
+
+  it('--post on a phase without the sub-task posts on the phase; a refusal (already completed) is reported, never a changed exit code', async () => {
+    const env = { MIGRATION_MONITOR_URL: tracker.url, MIGRATION_MONITOR_TOKEN: 'tok', MIGRATION_MONITOR_MIGRATION: 'pf2' };
+    await tracker.tracker.initialize('pf2', { plan: [{ id: 'initialization', name: 'Init', estimatedDuration: 5 }] });
+    const bad = await cli(['preflight', '--config', join(dir, 'tiny.yaml'), '--post'], env);
+    expect(bad.code).toBe(1);
+    expect((await tracker.tracker.get('pf2')).phases[0]).toMatchObject({ status: 'failed', progress: 100, error: expect.stringMatching(/^preflight not ready: not enough disk/) });
+    const ok = await cli(['preflight', '--config', join(dir, 'ready.yaml'), '--post'], env);
+    expect(ok.code).toBe(0);
+    const s = await tracker.tracker.get('pf2');
+    expect(s.phases[0]).toMatchObject({ status: 'completed', attempts: 2, metadata: { preflight: { verdict: 'ready' } } });
+    expect((await tracker.tracker.store.readActivity('pf2')).map((a) => a.action)).toContain('phase.retry');
+    const again = await cli(['preflight', '--config', join(dir, 'ready.yaml'), '--post'], env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/tracker: start_phase refused: .*cannot start phase "initialization": it is completed/);
   });
 });

@@ -45,7 +45,7 @@ describe('migration-monitor validate (the CI gate)', () => {
   it('exits 1 on fail, with a Markdown report naming the mismatching keys; --output and --metrics-file', async () => {
     const out = join(dir, 'report.md');
     const prom = join(dir, 'validation.prom');
-    const r = await cli(['validate', '-c', 'fail.yaml', '-o', out, '--metrics-file', prom], { cwd: dir });
+    const r = await cli(['validate', '-c', 'fail.yaml', '--output', out, '--metrics-file', prom], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const md = await readFile(out, 'utf8');
@@ -65,7 +65,7 @@ describe('migration-monitor validate (the CI gate)', () => {
     expect(missing.stderr).toContain('no such file');
     const fmt = await cli(['validate', '--config', join(dir, 'pass.yaml'), '--format', 'xml']);
     expect(fmt.code).toBe(2);
-    expect(fmt.stderr).toContain('--format must be json or markdown');
+    expect(fmt.stderr).toContain('--format must be one of markdown, json');
   });
 
   it('exits 3 when a side cannot be read (not 1: nothing is known about the data), naming the side and the connector', async () => {

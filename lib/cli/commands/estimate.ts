@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { TrackerApiError } from '../../adapters/http/tracker-client';
 import { formatDuration, measuredCapacity, planCapacity, type CapacityEstimate, type CapacityInput } from '../../core/capacity';
 import { isDomainError } from '../../core/errors';
-import { clientFrom, table, withApiOptions, type ApiOptions } from '../common';
+import { clientFrom, table, toYaml, withApiOptions, type ApiOptions } from '../common';
+import { outputFormat, withFormat } from '../output';
 import { CliError } from '../errors';
 
 interface EstimateFlags extends ApiOptions {
@@ -14,7 +15,7 @@ interface EstimateFlags extends ApiOptions {
   cutoverPause: string;
   buffer: string;
   measured?: boolean;
-  format: string;
+  format?: string;
 }
 
 /** `10000`, `10_000`, `1.5M`, `250k`, `2e6` → a number; exit 2 naming the flag otherwise. */
@@ -37,7 +38,8 @@ export function renderEstimate(e: CapacityEstimate): string {
 }
 
 export function registerEstimate(program: Command): void {
-  withApiOptions(
+  withFormat(
+    withApiOptions(
     program
       .command('estimate')
       .description('capacity planner: bulk-copy, catch-up, cutover and total duration with a buffer (or, with --measured, from the tracker\'s measured copy rate)')
@@ -49,9 +51,11 @@ export function registerEstimate(program: Command): void {
       .option('--cutover-pause <seconds>', 'write pause during cutover', '5')
       .option('--buffer <factor>', 'safety factor on the total (1-10)', '1.5')
       .option('--measured', 'use the copy rate measured by the tracker (events copied / time since the bulk copy started)')
-      .option('--format <f>', 'table or json', 'table'),
+  ),
+    ['table', 'json', 'yaml'],
   ).action(async (flags: EstimateFlags) => {
-    if (!['table', 'json'].includes(flags.format)) throw new CliError(`--format must be table or json (got "${flags.format}")`, 2);
+    const format = outputFormat(flags, ['table', 'json', 'yaml']);
+    const doc = (v: unknown) => (format === 'json' ? `${JSON.stringify(v, null, 2)}\n` : toYaml(v));
     const rest: Omit<CapacityInput, 'totalEvents' | 'copyRatePerSecond'> = {
       lagEvents: parseAmount(flags.lag, '--lag'),
       writeRatePerSecond: parseAmount(flags.writeRate, '--write-rate'),
@@ -63,8 +67,8 @@ export function registerEstimate(program: Command): void {
       if (flags.measured) {
         const m = await measured(flags, rest);
         process.stdout.write(
-          flags.format === 'json'
-            ? `${JSON.stringify(m, null, 2)}\n`
+          format !== 'table'
+            ? doc(m)
             : `Measured: ${m.eventsCopied} of ${m.eventsTotal} events in phase "${m.phaseId}" at ${m.measuredRatePerSecond} events/s\n` +
                 `${renderEstimate(m.remaining)}\nEstimated completion: ${m.estimatedCompletion}\n`,
         );
@@ -72,7 +76,7 @@ export function registerEstimate(program: Command): void {
       }
       if (flags.events === undefined || flags.rate === undefined) throw new CliError('give --events and --rate (or --measured to use the tracker\'s measured rate)', 2);
       const e = planCapacity({ ...rest, totalEvents: Math.round(parseAmount(flags.events, '--events')), copyRatePerSecond: parseAmount(flags.rate, '--rate') });
-      process.stdout.write(flags.format === 'json' ? `${JSON.stringify(e, null, 2)}\n` : `${renderEstimate(e)}\n`);
+      process.stdout.write(format !== 'table' ? doc(e) : `${renderEstimate(e)}\n`);
     } catch (e) {
       if (isDomainError(e)) throw new CliError(e.message, 2);
       throw e;

@@ -5,24 +5,28 @@ import type { ProgressOperation } from '../../core/tracker/operations';
 import { progressOperationSchema } from '../../core/tracker/operations';
 import { formatZodError } from '../../core/validation-util';
 import { CliError } from '../errors';
-import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+import { clientFrom, toYaml, withApiOptions, type ApiOptions } from '../common';
+import { outputFormat, withFormat } from '../output';
 
 /**
  * Commands a migration script calls to report: `phase start|progress|complete|fail|skip`, `subtask ...`,
  * `alert`, `metrics`, `init`, `pause`, `resume`. Each sends one validated operation; exit 0 on success,
  * 1 when the tracker refused it (message printed), 2 on bad arguments.
  */
-async function send(opts: ApiOptions & { idempotencyKey?: string; json?: boolean }, op: unknown, via: (c: TrackerClient, op: ProgressOperation, key?: string) => Promise<unknown> = (c, o, k) => c.send(o, k)) {
+async function send(opts: Common, op: unknown, via: (c: TrackerClient, op: ProgressOperation, key?: string) => Promise<unknown> = (c, o, k) => c.send(o, k)) {
   const parsed = progressOperationSchema.safeParse(op);
   if (!parsed.success) throw new CliError(`invalid arguments: ${formatZodError(parsed.error)}`, 2);
   await run(opts, (c) => via(c, parsed.data, opts.idempotencyKey));
 }
 
-async function run(opts: ApiOptions & { json?: boolean }, fn: (c: TrackerClient) => Promise<unknown>) {
+const ANSWER_FORMATS = ['table', 'json', 'yaml'] as const;
+
+async function run(opts: Common, fn: (c: TrackerClient) => Promise<unknown>) {
+  const format = outputFormat(opts, ANSWER_FORMATS);
   const client = await clientFrom(opts);
   try {
     const r = await fn(client);
-    process.stdout.write((opts.json ? JSON.stringify(r) : summarize(r)) + '\n');
+    process.stdout.write((format === 'json' ? JSON.stringify(r) : format === 'yaml' ? toYaml(r).trimEnd() : summarize(r)) + '\n');
   } catch (e) {
     if (e instanceof TrackerApiError) throw new CliError(`refused (HTTP ${e.status} ${e.code}): ${e.message}`, 1);
     throw new CliError((e as Error).message, 1);
@@ -56,11 +60,9 @@ function parseMeta(pairs: string[] | undefined): Record<string, unknown> | undef
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-type Common = ApiOptions & { idempotencyKey?: string; json?: boolean };
+type Common = ApiOptions & { idempotencyKey?: string; json?: boolean; format?: string };
 const common = (c: Command) =>
-  withApiOptions(c)
-    .option('--idempotency-key <key>', 'make a retried call apply once (default: a fresh key per call)')
-    .option('--json', 'print the API answer as JSON');
+  withFormat(withApiOptions(c).option('--idempotency-key <key>', 'make a retried call apply once (default: a fresh key per call)'), ANSWER_FORMATS, true);
 
 export function registerReportOps(program: Command): void {
   const phase = program.command('phase').description('report phase progress from a script');
@@ -79,18 +81,18 @@ export function registerReportOps(program: Command): void {
       const metadata = { ...parseMeta(o.meta), ...(o.task ? { currentTask: o.task } : {}) };
       return send(o, { action: 'update_phase', phaseId: id, progress: num('<percent>')(pct), nextUpdateSeconds: o.nextUpdate, metadata: Object.keys(metadata).length ? metadata : undefined });
     });
-  common(phase.command('complete <phaseId>')).action((id: string, o: Common) => send(o, { action: 'complete_phase', phaseId: id }));
-  common(phase.command('fail <phaseId> <error>')).action((id: string, error: string, o: Common) => send(o, { action: 'fail_phase', phaseId: id, error }));
-  common(phase.command('skip <phaseId> <reason>')).action((id: string, reason: string, o: Common) => send(o, { action: 'skip_phase', phaseId: id, reason }));
+  common(phase.command('complete <phaseId>').description('mark a phase done (progress 100)')).action((id: string, o: Common) => send(o, { action: 'complete_phase', phaseId: id }));
+  common(phase.command('fail <phaseId> <error>').description('mark a phase failed with the reason')).action((id: string, error: string, o: Common) => send(o, { action: 'fail_phase', phaseId: id, error }));
+  common(phase.command('skip <phaseId> <reason>').description('skip a phase (counts as done for its dependants)')).action((id: string, reason: string, o: Common) => send(o, { action: 'skip_phase', phaseId: id, reason }));
 
   const sub = program.command('subtask').description('report sub-task progress from a script');
-  common(sub.command('start <phaseId> <subTaskId>')).action((p: string, s: string, o: Common) => send(o, { action: 'start_subtask', phaseId: p, subTaskId: s }));
-  common(sub.command('progress <phaseId> <subTaskId> <percent>')).action((p: string, s: string, pct: string, o: Common) =>
+  common(sub.command('start <phaseId> <subTaskId>').description('start a sub-task')).action((p: string, s: string, o: Common) => send(o, { action: 'start_subtask', phaseId: p, subTaskId: s }));
+  common(sub.command('progress <phaseId> <subTaskId> <percent>').description('update a sub-task 0-100')).action((p: string, s: string, pct: string, o: Common) =>
     send(o, { action: 'update_subtask', phaseId: p, subTaskId: s, progress: num('<percent>')(pct) }),
   );
-  common(sub.command('complete <phaseId> <subTaskId>')).action((p: string, s: string, o: Common) => send(o, { action: 'complete_subtask', phaseId: p, subTaskId: s }));
-  common(sub.command('fail <phaseId> <subTaskId> <error>')).action((p: string, s: string, error: string, o: Common) => send(o, { action: 'fail_subtask', phaseId: p, subTaskId: s, error }));
-  common(sub.command('skip <phaseId> <subTaskId> <reason>')).action((p: string, s: string, reason: string, o: Common) => send(o, { action: 'skip_subtask', phaseId: p, subTaskId: s, reason }));
+  common(sub.command('complete <phaseId> <subTaskId>').description('mark a sub-task done')).action((p: string, s: string, o: Common) => send(o, { action: 'complete_subtask', phaseId: p, subTaskId: s }));
+  common(sub.command('fail <phaseId> <subTaskId> <error>').description('mark a sub-task failed')).action((p: string, s: string, error: string, o: Common) => send(o, { action: 'fail_subtask', phaseId: p, subTaskId: s, error }));
+  common(sub.command('skip <phaseId> <subTaskId> <reason>').description('skip a sub-task')).action((p: string, s: string, reason: string, o: Common) => send(o, { action: 'skip_subtask', phaseId: p, subTaskId: s, reason }));
 
   common(program.command('alert <severity> <message>').description('raise an alert: info, warning, error or critical'))
     .option('--phase <phaseId>', 'the phase it concerns')
@@ -142,7 +144,7 @@ export function registerReportOps(program: Command): void {
       .option('--reason <text>', 'why')
       .action((o: Common & { reason?: string }) => run(o, (c) => c.dashboardAction({ action, reason: o.reason }, o.idempotencyKey)));
   }
-  common(program.command('ack <alertId>').description('acknowledge an alert')).action((alertId: string, o: Common) =>
+  common(program.command('ack <alertId>').description('acknowledge an alert (ids from `migration-monitor alerts`)')).action((alertId: string, o: Common) =>
     run(o, (c) => c.dashboardAction({ action: 'acknowledge_alert', alertId }, o.idempotencyKey)),
   );
 }

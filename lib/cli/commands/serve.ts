@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { serveHttp, type RunningServer } from '../../adapters/http/server';
 import { DemoSimulator } from '../../adapters/demo/demo-simulator';
@@ -11,6 +12,9 @@ import { DEFAULT_DATA_DIR, openStore, readTokensFile } from '../local-runtime';
 import type { NamedTokens } from '../../core/tracker/identity';
 import { namedTokens } from '../../core/tracker/identity';
 import { localExtras } from '../local-extras';
+import { alertsFromEnv, attachAlerts, type AlertComposition } from '../../compose/alerts';
+import type { AlertDispatcher } from '../../core/alerts/dispatcher';
+import { EnvError } from '../../compose/env';
 
 export interface LocalServerOptions {
   port?: number;
@@ -25,6 +29,8 @@ export interface LocalServerOptions {
   proxyPort?: number;
   /** Staleness sweep interval (ms). Default 5000. */
   sweepMs?: number;
+  /** Alert routing (Slack webhook, SMTP): notices sent in the background, reminders and retries on the sweep. */
+  alerts?: AlertComposition;
   log?: (line: string) => void;
 }
 
@@ -32,6 +38,7 @@ export interface LocalServer {
   url: string;
   tracker: Tracker;
   server: RunningServer;
+  alerts?: AlertDispatcher;
   demo?: DemoSimulator;
   proxyUrl?: string;
   proxyServer?: RunningServer;
@@ -42,6 +49,7 @@ export interface LocalServer {
 export async function startLocalServer(o: LocalServerOptions): Promise<LocalServer> {
   const log = o.log ?? (() => undefined);
   const tracker = new Tracker({ store: o.store });
+  const alerts = o.alerts?.channels.length ? attachAlerts(tracker, o.alerts, { wait: false, log }) : undefined;
   const defaultId = o.demo ? 'demo' : 'default';
   if (!o.demo && !(await tracker.exists('default'))) await tracker.initialize('default', { name: 'Default migration' }, { actor: 'local-server' });
   const auth = namedTokens(o);
@@ -78,14 +86,20 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     throw e;
   }
   // Staleness: a reporter that went quiet is noticed even when nobody is looking at the dashboard.
+  // Alerts: reminders of unacknowledged ones and retries of failed deliveries go out on the same beat.
   const sweep = setInterval(() => {
-    tracker.sweep().catch((e) => log((e as Error).message));
+    tracker
+      .sweep()
+      .catch((e) => log((e as Error).message))
+      .then(() => alerts?.sweep())
+      .catch((e) => log((e as Error).message));
   }, o.sweepMs ?? 5000);
   sweep.unref();
   return {
     url: server.url,
     tracker,
     server,
+    alerts,
     demo,
     proxyUrl: proxy?.url,
     proxyServer: proxy?.server,
@@ -94,6 +108,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
       demo?.stop();
       await proxy?.close();
       await server.close();
+      await alerts?.settled();
       await o.store.close();
     },
   };
@@ -113,7 +128,10 @@ export function registerServe(program: Command): void {
     .option('--demo', 'seed a simulated migration that advances in real time')
     .option('--no-proxy', 'do not start the search-proxy demo')
     .option('--proxy-port <n>', 'port for the search-proxy demo (default: port + 1)')
-    .action(async (opts: { port: string; host: string; dataDir?: string; store?: string; redisUrl?: string; token?: string; tokensFile?: string; demo?: boolean; proxy: boolean; proxyPort?: string }) => {
+    .option('--alert-email-to <list>', 'critical alerts by e-mail to these addresses over SMTP (SMTP_HOST...; env ALERT_EMAIL_TO)')
+    .option('--alert-email-from <address>', 'sender of alert e-mails (env ALERT_EMAIL_FROM)')
+    .option('--alert-routing <file>', 'JSON alert rules: severities → email/pager/slack, dedup/group/digest/re-notify seconds (env ALERT_ROUTING holds the JSON itself)')
+    .action(async (opts: { port: string; host: string; dataDir?: string; store?: string; redisUrl?: string; token?: string; tokensFile?: string; demo?: boolean; proxy: boolean; proxyPort?: string; alertEmailTo?: string; alertEmailFrom?: string; alertRouting?: string }) => {
       const port = parsePort(opts.port, '--port');
       const proxyPort = opts.proxyPort === undefined ? undefined : parsePort(opts.proxyPort, '--proxy-port');
       const token = opts.token ?? process.env['MIGRATION_MONITOR_TOKEN'];
@@ -122,10 +140,11 @@ export function registerServe(program: Command): void {
       if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1' && !token && !tokens) {
         throw new CliError(`binding to ${opts.host} exposes the API beyond this machine: set --token or --tokens-file (or MIGRATION_MONITOR_TOKEN)`, 2);
       }
+      const alerts = localAlerts(opts, port);
       const { store, description } = await openStore(opts);
       let srv: LocalServer;
       try {
-        srv = await startLocalServer({ port, host: opts.host, store, token, tokens, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
+        srv = await startLocalServer({ port, host: opts.host, store, token, tokens, alerts, demo: opts.demo, proxy: opts.proxy, proxyPort, log: (l) => process.stderr.write(l + '\n') });
       } catch (e) {
         await store.close();
         throw e;
@@ -138,6 +157,7 @@ export function registerServe(program: Command): void {
         `  store       ${description}`,
         `  auth        ${tokens ? `named bearer tokens required on /api (${Object.keys(tokens).length}: ${Object.keys(tokens).join(', ')})` : token ? 'bearer token required on /api' : 'none (bound to ' + opts.host + ' only): changes are recorded as "anonymous"'}`,
       ];
+      lines.push(`  alerts      ${alerts.describe().join('\n              ')}`);
       if (srv.proxyUrl) lines.push(`  proxy       ${srv.proxyUrl}/search   (search proxy over two demo backends; docs/search-proxy.md)`);
       if (opts.demo) lines.push(`  demo        a simulated migration is running`);
       lines.push(`  try: curl -s ${srv.url}/api/migration/progress${token ? ' -H "Authorization: Bearer $MIGRATION_MONITOR_TOKEN"' : ''}`);
@@ -155,6 +175,31 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
     });
+}
+
+/**
+ * Alert channels of local mode from flags and the environment: Slack from ALERT_SLACK_WEBHOOK_URL (or
+ * SLACK_WEBHOOK_URL; a secret, never a flag), e-mail over SMTP (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD).
+ */
+function localAlerts(o: { alertEmailTo?: string; alertEmailFrom?: string; alertRouting?: string; host: string }, port: number): AlertComposition {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (o.alertEmailTo) env['ALERT_EMAIL_TO'] = o.alertEmailTo;
+  if (o.alertEmailFrom) env['ALERT_EMAIL_FROM'] = o.alertEmailFrom;
+  if (o.alertRouting) {
+    try {
+      env['ALERT_ROUTING'] = fs.readFileSync(o.alertRouting, 'utf8');
+    } catch (e) {
+      throw new CliError(`--alert-routing ${o.alertRouting}: ${(e as Error).message}`, 2);
+    }
+  }
+  const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
+  if (!env['ALERT_DASHBOARD_URL'] && port) env['ALERT_DASHBOARD_URL'] = `http://${host}:${port}/admin/migration?migration={migration}`;
+  try {
+    return alertsFromEnv(env, 'serve');
+  } catch (e) {
+    if (e instanceof EnvError) throw new CliError(e.message, 2);
+    throw e;
+  }
 }
 
 /** A port already taken becomes a CliError naming that port and the flag that moves it. */

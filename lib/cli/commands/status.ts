@@ -3,7 +3,8 @@ import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker
 import { bytes } from '../../core/report/format';
 import { formatRemaining } from '../../core/progress';
 import { CliError } from '../errors';
-import { clientFrom, parseFormat, progressBar, table, toYaml, withApiOptions, type ApiOptions, type OutputFormat } from '../common';
+import { clientFrom, progressBar, toYaml, withApiOptions, type ApiOptions } from '../common';
+import { outputFormat, table, terminalWidth, useColor, withFormat, type OutputFormat } from '../output';
 
 interface Overview {
   migrationId: string;
@@ -28,8 +29,10 @@ export function etaText(e: Overview['estimate'], timeZone?: string): string {
   return `remaining ${formatRemaining(e.remainingMs)}${band}, ends ${at} local time (${e.confidence} confidence)`;
 }
 
+const paintHealth = (status: string, color: boolean) => (!color ? status : `\x1b[${status === 'healthy' ? 32 : status === 'degraded' ? 33 : 31}m${status}\x1b[0m`);
+
 /** Render the overview in one of the output formats. */
-export function renderStatus(o: Overview, format: OutputFormat, color = false): string {
+export function renderStatus(o: Overview, format: OutputFormat, color = false, width = Infinity): string {
   if (format === 'json') return JSON.stringify(o, null, 2);
   if (format === 'yaml') return toYaml(o).trimEnd();
   const md = format === 'markdown';
@@ -38,7 +41,7 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false): 
   const head = [
     md ? `## ${o.name} (\`${o.migrationId}\`)` : `${o.name} (${o.migrationId})`,
     `Status: ${o.status}${o.paused ? ' (paused)' : ''}   Overall: ${progressBar(o.overallProgress)} ${o.overallProgress.toFixed(1)}%   ETA: ${eta}`,
-    ...(o.health ? [`Health: ${o.health.status}${o.health.reasons.length ? ` — ${o.health.reasons.join('; ')}` : ''}`] : []),
+    `Health: ${o.health ? paintHealth(o.health.status, color) : 'unknown'}${o.health?.reasons.length ? ` — ${o.health.reasons.join('; ')}` : ''}`,
     `Open alerts: critical ${o.openAlerts['critical'] ?? 0}, error ${o.openAlerts['error'] ?? 0}, warning ${o.openAlerts['warning'] ?? 0}, info ${o.openAlerts['info'] ?? 0}   ` +
       `Data: ${bytes(o.metrics.totalDataMigrated)} at ${bytes(o.metrics.migrationSpeed)}/s, error rate ${o.metrics.errorRate}%`,
   ];
@@ -49,7 +52,7 @@ export function renderStatus(o: Overview, format: OutputFormat, color = false): 
     `${p.actualDuration !== undefined ? p.actualDuration.toFixed(1) : '-'} / ${p.estimatedDuration}`,
     p.error ?? p.currentTask ?? '',
   ]);
-  const tbl = table(['Phase', 'Status', 'Progress', 'Min (actual/est.)', 'Note'], rows, md);
+  const tbl = table(['Phase', 'Status', 'Progress', 'Min (actual/est.)', 'Note'], rows, md, width);
   return md ? [...head, tbl].join('\n\n') : [...head, '', tbl].join('\n');
 }
 
@@ -64,12 +67,11 @@ export async function fetchOverview(client: TrackerClient): Promise<Overview> {
 }
 
 export function registerStatus(program: Command): void {
-  withApiOptions(program.command('status').description('one-shot status of a migration'))
-    .option('--format <f>', 'table, json, yaml or markdown', 'table')
-    .action(async (opts: ApiOptions & { format: string }) => {
-      const format = parseFormat(opts.format);
+  withFormat(withApiOptions(program.command('status').description('one-shot status of a migration, with a health verdict')))
+    .action(async (opts: ApiOptions & { format?: string }) => {
+      const format = outputFormat(opts);
       const o = await fetchOverview(await clientFrom(opts));
-      process.stdout.write(renderStatus(o, format, format === 'table' && process.stdout.isTTY) + '\n');
+      process.stdout.write(renderStatus(o, format, format === 'table' && useColor(), terminalWidth()) + '\n');
     });
 
   withApiOptions(program.command('monitor').description('live terminal view with progress bars (Ctrl-C to stop)'))
@@ -82,12 +84,13 @@ export function registerStatus(program: Command): void {
       if (!(count >= 1)) throw new CliError(`--count must be a positive integer (got "${opts.count}")`, 2);
       const client = await clientFrom(opts);
       const tty = process.stdout.isTTY;
+      const color = useColor();
       let lastFailed = false;
       for (let i = 0; i < count; i++) {
         if (i) await new Promise((r) => setTimeout(r, interval * 1000));
         let out: string;
         try {
-          out = renderStatus(await fetchOverview(client), 'table', tty);
+          out = renderStatus(await fetchOverview(client), 'table', color, terminalWidth());
           lastFailed = false;
         } catch (e) {
           const last = i === count - 1;

@@ -5,11 +5,12 @@ import { isDomainError } from '../../core/errors';
 import type { ConnectorConfig, ValidationConfig } from '../../core/validation/config';
 import type { ReportFormat } from '../../core/validation/render';
 import { CliError } from '../errors';
+import { outputFormat, withFormat } from '../output';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 
 interface ValidateOptions extends ApiOptions {
   config: string;
-  format: string;
+  format?: string;
   output?: string;
   dryRun?: boolean;
   resume?: boolean;
@@ -25,25 +26,27 @@ export const DEFAULT_CHECKPOINT_DIR = '.migration-monitor/checkpoints';
  * 1 on fail, 2 on a bad config. A CI gate.
  */
 export function registerValidate(program: Command): void {
-  withApiOptions(
+  withFormat(
+    withApiOptions(
     program
       .command('validate')
       .description('run validation checks (latency, reachability, cloud resources, data consistency); exit 0 pass, 1 data differs, 2 bad config, 3 could not check')
       .requiredOption('-c, --config <file>', 'checks file (YAML or JSON)')
-      .option('--format <f>', 'markdown or json', 'markdown')
-      .option('-o, --output <file>', 'write the report here instead of stdout (the verdict line still goes to stderr)')
+      .option('--output <file>', 'write the report here instead of stdout (the verdict line still goes to stderr)')
       .option('--dry-run', 'validate the config and print what would run, without running anything')
       .option('--resume', 'continue the interrupted run of this config from its checkpoint')
       .option('--checkpoint-dir <dir>', 'where runs keep their checkpoints', DEFAULT_CHECKPOINT_DIR)
       .option('--run-id <id>', 'id for this run (default: generated)')
       .option('--metrics-file <file>', 'write the run metrics in Prometheus text format (node_exporter textfile collector)'),
+    ),
+    ['markdown', 'json'],
   ).action(async (opts: ValidateOptions) => {
     // loaded here, not at start-up: other commands do not pay for zod schemas, drivers and prom-client
     const { runConfiguredValidation } = require('../../compose/validation-runtime') as typeof import('../../compose/validation-runtime');
     const { metricsFor } = require('../../compose/metrics') as typeof import('../../compose/metrics');
     const { checkpointKey } = require('../../core/validation/engine') as typeof import('../../core/validation/engine');
     const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
-    const format = parseReportFormat(opts.format);
+    const format = outputFormat(opts, ['markdown', 'json']) as ReportFormat;
     const cfg = await loadConfig(opts.config);
     if (opts.dryRun) {
       process.stdout.write(renderPlan(cfg, format));
@@ -93,10 +96,6 @@ export function registerValidate(program: Command): void {
   });
 }
 
-export function parseReportFormat(v: string): ReportFormat {
-  if (v === 'json' || v === 'markdown') return v;
-  throw new CliError(`--format must be json or markdown (got "${v}")`, 2);
-}
 
 async function loadConfig(path: string): Promise<ValidationConfig> {
   const { parseConfigText } = require('../../core/validation/config') as typeof import('../../core/validation/config');

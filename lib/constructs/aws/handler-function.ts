@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { entryKey, prebuiltLambda } from '../prebuilt';
 
 /** What every handler Lambda of the stack shares. */
 export interface HandlerDefaults {
@@ -76,6 +78,25 @@ export const BUNDLING = {
 } as const;
 
 /**
+ * The esbuild JS-API options equivalent to BUNDLING with these defines: what the bench measures and what
+ * `npm run build` prebuilds (scripts/build-assets.ts), so both match what NodejsFunction deploys.
+ */
+export function esbuildOptions(entry: string, outfile: string, define: Record<string, string>) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node' as const,
+    target: BUNDLING.target,
+    format: 'cjs' as const,
+    minify: BUNDLING.minify,
+    external: [...BUNDLING.externalModules],
+    define,
+    logLevel: 'error' as const,
+  };
+}
+
+/**
  * Text in IAM's character set (role and policy descriptions: tab, newline, printable ASCII and Latin-1):
  * IAM refuses anything else at deploy time (cfn-lint E3031). Arrows and dashes become ASCII.
  */
@@ -98,7 +119,8 @@ export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * retention, Powertools configured through environment variables.
  */
 export class HandlerFunction extends Construct {
-  readonly function: NodejsFunction;
+  /** The function: a NodejsFunction in a source checkout, a Function on the prebuilt asset in the installed package. */
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
 
@@ -110,11 +132,9 @@ export class HandlerFunction extends Construct {
       description: iamText(`${props.description} (execution role)`),
     });
     this.logGroup.grantWrite(this.role);
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    const define = { ...BUNDLING.define, ...props.define };
+    const common: lambda.FunctionOptions = {
       description: props.description,
-      runtime: NODE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -123,13 +143,6 @@ export class HandlerFunction extends Construct {
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       deadLetterQueue: props.deadLetterQueue,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: {
-        ...BUNDLING,
-        externalModules: [...BUNDLING.externalModules],
-        define: { ...BUNDLING.define, ...props.define },
-      },
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
@@ -138,7 +151,26 @@ export class HandlerFunction extends Construct {
         ...props.environment,
       },
       ...(props.tracing ? { layers: [lambda.LayerVersion.fromLayerVersionArn(this, 'CollectorLayer', props.tracing.collectorLayerArn)] } : {}),
-    });
+    };
+    // The installed package deploys the bundle built with these very defines (dist/assets); a source
+    // checkout bundles the TypeScript entry with the local esbuild.
+    const prebuilt = prebuiltLambda(props.entry, define);
+    if (prebuilt) {
+      this.function = new lambda.Function(this, 'Function', { ...common, runtime: NODE_RUNTIME, handler: 'index.handler', code: lambda.Code.fromAsset(prebuilt) });
+    } else {
+      if (!fs.existsSync(props.entry)) {
+        throw new Error(`${this.node.path}: no prebuilt bundle of ${entryKey(props.entry)} with defines ${JSON.stringify(define)} in this package, and no source to bundle; use the default options of this part or build from the repository`);
+      }
+      this.function = new NodejsFunction(this, 'Function', {
+        ...common,
+        runtime: NODE_RUNTIME,
+        entry: props.entry,
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+        bundling: { ...BUNDLING, externalModules: [...BUNDLING.externalModules], define },
+      });
+    }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Active tracing adds xray:PutTraceSegments/PutTelemetryRecords, which support no resource-level permissions.',

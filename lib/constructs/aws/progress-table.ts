@@ -8,6 +8,12 @@ export interface ProgressTableProps {
   /** Deletion protection (on outside dev). */
   deletionProtection: boolean;
   removalPolicy: RemovalPolicy;
+  /**
+   * Bring your own table with the store's layout (string keys `pk`/`sk` as in TABLE_KEYS, TTL on `expiresAt`);
+   * then none is created.
+   * @default - a new on-demand table
+   */
+  readonly table?: dynamodb.ITable;
 }
 
 /**
@@ -16,10 +22,14 @@ export interface ProgressTableProps {
  * outside dev.
  */
 export class ProgressTable extends Construct {
-  readonly table: dynamodb.TableV2;
+  readonly table: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: ProgressTableProps) {
     super(scope, id);
+    if (props.table) {
+      this.table = props.table;
+      return;
+    }
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },

@@ -14,6 +14,9 @@ import type { AlertTopic } from './alert-topic';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { AlertRoutingInput } from '../../core/alerts/config';
 
+/** esbuild defines of the tracker API bundle (also used for the prebuilt asset, scripts/build-assets.ts). */
+export const TRACKER_API_BUNDLE_DEFINE: Record<string, string> = { 'process.env.MM_BUNDLE_OMIT_SMTP': '"true"' };
+
 export interface TrackerApiProps {
   handlerDefaults: HandlerDefaults;
   table: ProgressTable;
@@ -79,7 +82,7 @@ export class TrackerApi extends Construct {
       memorySize: props.memoryMb ?? 512,
       timeout: Duration.seconds(props.timeoutSeconds ?? 10),
       // Alerts reach e-mail through the alert topic on AWS: the SMTP adapter (nodemailer) stays out of the bundle.
-      define: { 'process.env.MM_BUNDLE_OMIT_SMTP': '"true"' },
+      define: TRACKER_API_BUNDLE_DEFINE,
       environment: {
         TABLE_NAME: props.table.table.tableName,
         ERROR_RATE_PERCENT: String(props.errorRatePercent),

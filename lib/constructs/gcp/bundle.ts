@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CloudRunAdapter } from '../../adapters/gcp/cloud-run';
+import { prebuiltCloudRun } from '../prebuilt';
 
 /** The Cloud Run entry every bundle wraps its handler with. */
 export const CLOUD_RUN_ENTRY = path.resolve(__dirname, '../../adapters/gcp/cloud-run.ts');
@@ -52,6 +53,12 @@ export function bundleHandler(opts: BundleOptions): string {
       path.join(out, 'index.js'),
       `exports.${FUNCTION_ENTRY_POINT} = () => { throw new Error('${opts.name}: bundling was skipped (unit-test synth)'); };\n`,
     );
+    return out;
+  }
+  const prebuilt = prebuiltCloudRun({ entry: opts.entry, exportName: opts.exportName, adapter: opts.adapter, name: opts.name });
+  if (prebuilt) {
+    // the installed package: the bundle built with these very options (dist/assets)
+    cpSync(prebuilt, out, { recursive: true });
     return out;
   }
   const entry = path.resolve(opts.entry);

@@ -116,6 +116,11 @@ export class AlertDispatcher {
     return { sent: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
   }
 
+  /** Resolves once no drain of this process is running (before the store closes). */
+  async settled(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running.values()]);
+  }
+
   /** The periodic pass (local timer, Lambda schedule): reminders for unacknowledged alerts, then whatever is due. */
   async sweep(): Promise<DrainResult> {
     const { tracker, routing } = this.o;

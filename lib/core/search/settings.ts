@@ -1,12 +1,13 @@
 import * as z from 'zod';
 
-export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
-export type BackendRole = 'primary' | 'fallback';
-/** The migration's stages, reads and writes together (lib/core/search/writes.ts explains them). */
+/** The migration stages the proxy walks (reads and writes together); the table in writes.ts says what each does. */
 export const PROXY_STAGES = ['old-only', 'dual-write', 'shadow', 'new-primary'] as const;
 export type ProxyStage = (typeof PROXY_STAGES)[number];
 export const proxyStageSchema = z.enum(PROXY_STAGES);
+
+export const PROXY_MODES = ['primary-only', 'fallback-only', 'shadow'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+export type BackendRole = 'primary' | 'fallback';
 
 /** Settings a deployment chooses (env on Lambda / Cloud Run, flags locally). */
 export const proxySettingsSchema = z.strictObject({

@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { DomainError } from '../errors';
 import { parseJsonBody, type HttpRequest } from '../http';
 import { parseOrThrow } from '../validation-util';
 import { SEARCH_LIMITS } from './query';
-import { type BackendRole, type ProxyMode, type ProxyStage } from './settings';
+import { PROXY_STAGES, proxyStageSchema, type BackendRole, type ProxyMode, type ProxyStage } from './settings';
 
 /**
  * The write contract: `POST /upsert` and `POST /delete` bodies, their limits, the writer port each store
@@ -97,7 +98,7 @@ export interface VectorWriter {
  * | shadow | shadow (old serves by default, new compared) | old | new |
  * | new-primary | new, old as fallback (primary-only) | new | old (so a rollback loses nothing) |
  */
-export { PROXY_STAGES, proxyStageSchema, type ProxyStage } from './settings';
+export { PROXY_STAGES, proxyStageSchema, type ProxyStage };
 
 export function readModeFor(stage: ProxyStage): ProxyMode {
   if (stage === 'shadow') return 'shadow';
@@ -139,4 +140,8 @@ export class StaticStageSwitch implements StageSwitch {
   async stage(): Promise<ProxyStage | null> {
     return this.current;
   }
+}
+
+export function unknownStage(value: unknown): DomainError {
+  return new DomainError('validation_failed', `unknown stage ${JSON.stringify(value)} (one of ${PROXY_STAGES.join(', ')})`);
 }

@@ -150,7 +150,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       startPhase(s, p, ctx, op.runId);
       report(p, now, op.metadata, op.nextUpdateSeconds);
       const details = { ...(op.runId ? { runId: op.runId } : {}), ...(retry ? { previousError: retry.error } : {}) };
-      if (retry) log('phase.retry', `Phase "${p.name}" retried (attempt ${p.attempts}) after it failed: ${retry.error}`, { phaseId: p.id, details });
+      if (retry) log('phase.retry', `Phase "${p.name}" started (attempt ${p.attempts}): an explicit retry after it failed: ${retry.error}`, { phaseId: p.id, details });
       else log('phase.start', `Phase "${p.name}" started${p.attempts > 1 ? ` (attempt ${p.attempts})` : ''}`, { phaseId: p.id, ...(op.runId ? { details } : {}) });
       break;
     }
@@ -225,7 +225,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       if (p.status === 'pending' || p.status === 'failed') {
         const retry = retryOf(p);
         startPhase(s, p, ctx);
-        if (retry) log('phase.retry', `Phase "${p.name}" retried (attempt ${p.attempts}, by sub-task "${t.name}") after it failed: ${retry.error}`, { phaseId: p.id, details: { previousError: retry.error } });
+        if (retry) log('phase.retry', `Phase "${p.name}" started (attempt ${p.attempts}, by sub-task "${t.name}"): an explicit retry after it failed: ${retry.error}`, { phaseId: p.id, details: { previousError: retry.error } });
         else log('phase.start', `Phase "${p.name}" started (by sub-task "${t.name}")`, { phaseId: p.id });
       }
       requireStatus(p, ['in_progress'], 'start a sub-task of');
@@ -322,7 +322,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
     case 'record_rollback': {
       const rolledBack = op.action === 'record_rollback';
       if (op.action === 'record_cutover' && op.forced && !op.reason) throw new DomainError('validation_failed', 'invalid operation: a forced cutover needs a "reason"');
-      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
+      s.cutover = { stage: op.stage, ...(op.from ? { from: op.from } : {}), at: now, actor: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}), ...(op.reason ? { reason: op.reason } : {}), forced: op.action === 'record_cutover' && op.forced, rolledBack };
       const what = rolledBack ? 'Rolled back' : op.action === 'record_cutover' && op.forced ? 'Cutover (forced past the validation gate)' : 'Cutover';
       log(rolledBack ? 'migration.rollback' : 'migration.cutover', `${what}: search proxy ${op.from ? `${op.from} -> ` : ''}${op.stage}${op.reason ? `: ${op.reason}` : ''}`, {
         details: { stage: op.stage, ...(op.from ? { from: op.from } : {}), forced: s.cutover.forced, ...(op.reason ? { reason: op.reason } : {}) },

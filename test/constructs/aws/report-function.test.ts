@@ -37,7 +37,7 @@ describe('ReportFunction', () => {
     expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(p.LifecycleConfiguration.Rules[0]).toMatchObject({ ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' });
-    expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: stack.getLogicalId(report.accessLogs.node.defaultChild as never) }, LogFilePrefix: 'report-bucket/' });
+    expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: stack.getLogicalId(report.accessLogs!.node.defaultChild as never) }, LogFilePrefix: 'report-bucket/' });
     expect(p.OwnershipControls.Rules[0].ObjectOwnership).toBe('BucketOwnerEnforced');
     // enforceSSL and TLS 1.2: deny statements in the bucket policy; logs delivered by bucket policy, not ACL
     const policies = resources(t, 'AWS::S3::BucketPolicy').map(([, r]) => JSON.stringify(r.Properties.PolicyDocument));

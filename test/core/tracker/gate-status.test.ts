@@ -180,8 +180,9 @@ describe('a failed validation through the real tracker API', () => {
     expect(s.phases[1]).toMatchObject({ status: 'completed', progress: 100, attempts: 2 });
     const activity = await store.readActivity('g5');
     const retry = activity.find((a) => a.action === 'phase.retry')!;
-    expect(retry).toMatchObject({ phaseId: 'validation', actor: 'gate-test' });
-    expect(retry.message).toMatch(/retried \(attempt 2\) after it failed: validation .*failed: db-port/);
+    // the actor is the authenticated identity (the bearer token's), X-Actor is recorded as on-behalf-of
+    expect(retry).toMatchObject({ phaseId: 'validation', actor: 'token', onBehalfOf: 'gate-test' });
+    expect(retry.message).toMatch(/started \(attempt 2\): an explicit retry after it failed: validation .*failed: db-port/);
     expectAllSay(await everyHealth('g5'), 'healthy');
   });
 

@@ -3,56 +3,32 @@
  * config, bundled by the stack's bundler (esbuild + the Cloud Run entry), run as `node index.js` on $PORT
  * (container mode) against a real tracker API, and pushed to the way the Pub/Sub subscription pushes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { bundleHandler } from '../../../lib/constructs/gcp/bundle';
 import { FileStore } from '../../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import { Tracker } from '../../../lib/core/tracker/service';
 import { trackerApi } from '../../../lib/core/tracker/api';
-import { loadGcpConfig } from '../../../stacks/gcp/config';
-import { freePort, waitForPort } from '../../support/ports';
+import { startCloudRunBundle, type RunningCloudRunBundle } from '../../support/cloud-run-bundle';
 
-const REPO = path.join(__dirname, '../../..');
 // A JWT-shaped bearer token: Cloud Run has verified the real one (signature stripped) before the request arrives.
 const BEARER = `Bearer x.${Buffer.from(JSON.stringify({ email: 'mm-prod-log-push@acme-migration.iam.gserviceaccount.com' })).toString('base64url')}.`;
 
 describe('log-ingest on Cloud Run, bundled as the stack deploys it', () => {
   let tracker: Tracker;
   let api: RunningServer;
-  let child: ChildProcess;
+  let run: RunningCloudRunBundle;
   let port: number;
-  const stdout: string[] = [];
+  let stdout: string[];
 
   beforeAll(async () => {
     tracker = new Tracker({ store: FileStore.inMemory() });
     api = await serveHttp(trackerApi({ tracker, token: 'api-token' }));
-    const cfg = loadGcpConfig('prod', { MM_GCP_PROJECT: 'acme-migration', MM_ALERT_EMAILS: 'oncall@example.com', MM_TRACKER_URL: api.url, MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"' });
-    const h = cfg.handlers.logIngest;
-    const cwd = process.cwd();
-    process.chdir(REPO); // entries are relative to the repository, as in `npm run synth:gcp`
-    let dir: string;
-    try {
-      dir = bundleHandler({ entry: h.entry, exportName: h.exportName, adapter: h.adapter, name: 'log-ingest' });
-    } finally {
-      process.chdir(cwd);
-    }
-    port = await freePort();
-    child = spawn(process.execPath, [path.join(dir, 'index.js')], {
-      env: { PATH: process.env['PATH'], PORT: String(port), MM_HANDLER: 'log-ingest', MM_TRACKER_URL: api.url, MM_TRACKER_TOKEN: 'api-token' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d: Buffer) => stdout.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => stdout.push(d.toString()));
-    await waitForPort(port, 20_000);
+    const config = { MM_GCP_PROJECT: 'acme-migration', MM_ALERT_EMAILS: 'oncall@example.com', MM_TRACKER_URL: api.url, MM_LOG_INGEST_FILTER: 'resource.type="cloud_run_job"' };
+    run = await startCloudRunBundle('logIngest', 'log-ingest', config, { MM_HANDLER: 'log-ingest', MM_TRACKER_URL: api.url, MM_TRACKER_TOKEN: 'api-token' });
+    ({ port, output: stdout } = run);
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await run?.stop();
     await api?.close();
   });
 

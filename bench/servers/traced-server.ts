@@ -1,0 +1,31 @@
+/**
+ * A process for the tracing benchmark: the tracker API (in-memory store, so tracing's own cost is not hidden
+ * behind fsync) and the search proxy (in-process demo backends) with tracing configured by argv, as the
+ * composition does it from OTEL_*: `off`, `on` (every span exported), or `ratio:<r>` (parent-based trace-id
+ * ratio). argv[3]: the collector URL. Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
+ */
+import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
+import { FileStore } from '../../lib/adapters/file/file-store';
+import { serveHttp } from '../../lib/adapters/http/server';
+import { installTracing } from '../../lib/compose/tracing';
+import { searchProxy } from '../../lib/core/search/proxy';
+import type { VectorBackend } from '../../lib/core/search/query';
+import { Tracker } from '../../lib/core/tracker/service';
+import { trackerApi } from '../../lib/core/tracker/api';
+
+async function main() {
+  const [mode, collector] = process.argv.slice(2) as [string, string];
+  const env: NodeJS.ProcessEnv = mode === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
+  installTracing(env, 'local', 'bench');
+  const tracker = new Tracker({ store: FileStore.inMemory(), maxRetries: 1000 });
+  await tracker.initialize('default', {});
+  await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
+  const api = await serveHttp(trackerApi({ tracker }));
+  const index = new DemoIndex({ size: 1000, dimensions: 8 });
+  const backend: VectorBackend = { description: 'in-process demo index', search: async (q) => index.search(q) };
+  const proxy = await serveHttp(searchProxy({ primary: backend, fallback: backend, settings: { deadlineMs: 10_000, primaryTimeoutMs: 5_000 } }).handler);
+  process.stdout.write(`READY ${api.url}|${proxy.url}\n`);
+  process.on('SIGTERM', () => void Promise.all([api.close(), proxy.close()]).then(() => process.exit(0)));
+}
+
+void main();

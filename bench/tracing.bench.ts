@@ -1,0 +1,96 @@
+/**
+ * What tracing costs: tracker update throughput (autocannon, in-memory store so the tracker's own work is all
+ * there is) and search-proxy latency (sequential keep-alive client, hrtime per request, in-process backends)
+ * with tracing off, on with every span exported (sampling 1.0), and on with a 10% trace-id ratio sampler, side
+ * by side, all exporting to a local OTLP/HTTP sink in this process. Modes alternate over rounds (median kept)
+ * so a busy moment on the machine does not favour one. Targets: off = the untraced figures (no measurable
+ * cost); on ≤ 10% throughput lost.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { spawnReady, stopChild } from './servers/spawn-ready';
+
+const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 3);
+const REQUESTS = Number(process.env['BENCH_TRACING_REQUESTS'] ?? 15_000);
+const LATENCY_REQUESTS = Number(process.env['BENCH_TRACING_LATENCY'] ?? 2000);
+const MODES = ['off', 'on', 'ratio:0.1'] as const;
+const LABEL: Record<(typeof MODES)[number], string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1' };
+
+/** A collector that reads and discards (counts spans roughly by payload bytes). */
+function sink(): Promise<{ url: string; bytes: () => number; close(): void }> {
+  let bytes = 0;
+  const srv = http.createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, bytes: () => bytes, close: () => srv.close() })));
+}
+
+async function trackerRps(url: string): Promise<number> {
+  const opts = { url: `${url}/api/migration/progress`, method: 'POST' as const, body: JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } }), headers: { 'content-type': 'application/json' }, connections: 50, timeout: 10 };
+  await autocannon({ ...opts, amount: 2000 });
+  const t0 = process.hrtime.bigint();
+  const r = await autocannon({ ...opts, amount: REQUESTS, duration: 60 });
+  return r['2xx'] / (Number(process.hrtime.bigint() - t0) / 1e9); // autocannon's own duration is whole seconds
+}
+
+async function proxyLatency(url: string): Promise<{ p50: number; p99: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const body = JSON.stringify({ vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], topK: 5 });
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = http.request(`${url}/search`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  for (let i = 0; i < 200; i++) await once();
+  const ms: number[] = [];
+  for (let i = 0; i < LATENCY_REQUESTS; i++) ms.push(await once());
+  agent.destroy();
+  ms.sort((a, b) => a - b);
+  return { p50: ms[Math.floor(ms.length * 0.5)]!, p99: ms[Math.floor(ms.length * 0.99)]! };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(): Promise<void> {
+  const collector = await sink();
+  const got: Record<string, { rps: number[]; p50: number[]; p99: number[] }> = Object.fromEntries(MODES.map((m) => [m, { rps: [], p50: [], p99: [] }]));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 ? [...MODES].reverse() : [...MODES];
+      for (const mode of order) {
+        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, collector.url]);
+        const [trackerUrl, proxyUrl] = s.url.split('|') as [string, string];
+        try {
+          got[mode]!.rps.push(await trackerRps(trackerUrl));
+          const l = await proxyLatency(proxyUrl);
+          got[mode]!.p50.push(l.p50);
+          got[mode]!.p99.push(l.p99);
+        } finally {
+          await stopChild(s.child);
+        }
+      }
+    }
+  } finally {
+    collector.close();
+  }
+  const off = got['off']!;
+  const base = { rps: median(off.rps), p99: median(off.p99) };
+  process.stdout.write(`${ROUNDS} rounds, modes alternating, median kept; tracker: in-memory store, 50 connections; proxy: sequential, in-process backends.\n`);
+  process.stdout.write(`tracing              tracker upd/s  vs off | proxy p50 ms  p99 ms  p99 vs off\n`);
+  for (const m of MODES) {
+    const g = got[m]!;
+    const rps = median(g.rps);
+    const p99 = median(g.p99);
+    process.stdout.write(
+      `${LABEL[m].padEnd(20)} ${rps.toFixed(0).padStart(13)}  ${(rps / base.rps).toFixed(2).padStart(6)} | ${median(g.p50).toFixed(3).padStart(12)}  ${p99.toFixed(3).padStart(6)}  ${(p99 / base.p99).toFixed(2).padStart(10)}\n`,
+    );
+  }
+  process.stdout.write(`spans exported to the sink: ${(collector.bytes() / 1024).toFixed(0)} KB of OTLP JSON. Targets: on ≥ 0.90 of off throughput.\n`);
+}
