@@ -41,17 +41,17 @@ function queryBody(dims: number): string {
 }
 
 /** Requests per second at saturation over a fixed duration (autocannon stops runs at whole seconds). */
-async function throughput(url: string, body: string, seconds: number): Promise<{ rps: number; errors: number }> {
-  const opts = { url: `${url}/search`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
+async function throughput(url: string, body: string, seconds: number, route = '/search'): Promise<{ rps: number; errors: number }> {
+  const opts = { url: `${url}${route}`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
   await autocannon({ ...opts, duration: 1 }); // warm-up
   const r = await autocannon({ ...opts, duration: seconds });
   return { rps: r['2xx'] / seconds, errors: r.non2xx + r.errors + r.timeouts };
 }
 
 /** A sequential client on one keep-alive socket; each call times one request in ms with hrtime resolution. */
-function sequentialClient(url: string, body: string): { one(): Promise<number>; close(): void } {
+function sequentialClient(url: string, body: string, route = '/search'): { one(): Promise<number>; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const target = new URL(`${url}/search`);
+  const target = new URL(`${url}${route}`);
   const one = () =>
     new Promise<number>((resolve, reject) => {
       const t0 = process.hrtime.bigint();
@@ -66,8 +66,8 @@ function sequentialClient(url: string, body: string): { one(): Promise<number>; 
 }
 
 /** Latencies of `n` requests to each URL, alternating in chunks of 100 so all see the same machine. */
-async function latencies(urls: string[], body: string, n: number): Promise<number[][]> {
-  const clients = urls.map((u) => sequentialClient(u, body));
+async function latencies(urls: string[], body: string, n: number, route = '/search'): Promise<number[][]> {
+  const clients = urls.map((u) => sequentialClient(u, body, route));
   const out: number[][] = urls.map(() => []);
   for (const c of clients) for (let i = 0; i < 200; i++) await c.one();
   for (let done = 0; done < n; done += 100) {
@@ -83,7 +83,8 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 export async function run(): Promise<void> {
   process.stdout.write(`search proxy vs direct backend on loopback, Node ${process.version}\n`);
   const verdicts: string[] = [];
-  for (const p of PROFILES) {
+  // BENCH_PROXY_ONLY=dual-write runs the upsert part alone
+  for (const p of process.env['BENCH_PROXY_ONLY'] === 'dual-write' ? [] : PROFILES) {
     const body = queryBody(p.dims);
     const backend = await spawnServer(['backend', String(p.size), String(p.dims)]);
     const proxy = await spawnServer(['proxy', backend.url]);
@@ -120,5 +121,47 @@ export async function run(): Promise<void> {
       await stop(backend.child);
     }
   }
+  verdicts.push(await dualWrite());
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
+}
+
+/**
+ * Upserts in dual-write (the old store acknowledges, then the new one gets the same batch) against upserting
+ * into the old store directly: throughput and p99 as a ratio, in one run. Batches of 10 × 128-dim vectors;
+ * both stores apply versioned writes (the same body each time: after the first, each write is a version check).
+ * Targets: ≥ 80% of direct throughput, p99 added ≤ 2 ms.
+ */
+async function dualWrite(): Promise<string> {
+  const dims = 128;
+  const body = JSON.stringify({ vectors: Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i}`, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * dims + d)), version: 1, metadata: { topic: 'bench' } })) });
+  const oldStore = await spawnServer(['backend', '100', String(dims)]);
+  const newStore = await spawnServer(['backend', '100', String(dims)]);
+  const proxy = await spawnServer(['dualproxy', oldStore.url, newStore.url]);
+  try {
+    const rounds: Array<{ direct: number; dual: number; errors: number }> = [];
+    for (let r = 0; r < 3; r++) {
+      const d = await throughput(oldStore.url, body, 4 * SCALE, '/upsert');
+      const x = await throughput(proxy.url, body, 4 * SCALE, '/upsert');
+      rounds.push({ direct: d.rps, dual: x.rps, errors: d.errors + x.errors });
+    }
+    const direct = median(rounds.map((r) => r.direct));
+    const dual = median(rounds.map((r) => r.dual));
+    const errors = rounds.reduce((s, r) => s + r.errors, 0);
+    const [dl, xl] = await latencies([oldStore.url, proxy.url], body, 1000 * SCALE, '/upsert');
+    const ratio = dual / direct;
+    const added99 = pct(xl!, 99) - pct(dl!, 99);
+    const row = (name: string, rps: number, l: number[]) =>
+      `  ${name.padEnd(26)} ${rps.toFixed(0).padStart(6)} req/s ${((rps / direct) * 100).toFixed(0).padStart(4)}%   p50 ${pct(l, 50).toFixed(3)} ms   p99 ${pct(l, 99).toFixed(3)} ms\n`;
+    process.stdout.write(
+      `\n[dual-write upserts: 10 × ${dims}-dim per request; throughput median of 3 alternating rounds, latency ${1000 * SCALE} sequential requests each; errors ${errors}]\n` +
+        row('old store directly (base)', direct, dl!) +
+        row('proxy, dual-write', dual, xl!) +
+        `  dual-write adds p50 +${(pct(xl!, 50) - pct(dl!, 50)).toFixed(3)} ms, p99 +${added99.toFixed(3)} ms (one proxy hop + the follower's write)\n`,
+    );
+    return `dual-write upserts: throughput ${(ratio * 100).toFixed(0)}% of direct (target ≥ 80%: ${ratio >= 0.8 ? 'met' : 'NOT met'}), p99 +${added99.toFixed(2)} ms (target ≤ 2 ms: ${added99 <= 2 ? 'met' : 'NOT met'})`;
+  } finally {
+    await stop(proxy.child);
+    await stop(newStore.child);
+    await stop(oldStore.child);
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * A process for the proxy benchmark: `backend <size> <dims>` serves one demo vector backend; `proxy <url>`
  * serves the search proxy (primary and fallback both that backend, Prometheus metrics on, as deployed
- * locally); `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
+ * locally); `dualproxy <old> <new>` serves it in dual-write for the upsert bench; `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
  * agent, parse and re-serialize the answer), no validation, breaker or metrics. Prints `READY <url>` when
  * listening; stops on SIGTERM.
  */
@@ -32,6 +32,26 @@ async function main(): Promise<void> {
     const server = await serveHttp(proxy.handler);
     url = server.url;
     close = () => server.close();
+  } else if (role === 'dualproxy') {
+    // writes in dual-write: `a` (the old store) acknowledges, `b` (the new one) follows
+    const prom = new PrometheusSink();
+    const oldStore = httpVectorBackend('fallback', { kind: 'generic', url: a });
+    const newStore = httpVectorBackend('primary', { kind: 'generic', url: b! });
+    const proxy = searchProxy({
+      primary: newStore,
+      fallback: oldStore,
+      writers: { primary: newStore, fallback: oldStore },
+      settings: { stage: 'dual-write', deadlineMs: 10_000, primaryTimeoutMs: 5_000, writeTimeoutMs: 5_000, followerBudgetMs: 1000 },
+      metrics: prom,
+      metricsText: () => prom.text(),
+    });
+    await proxy.startWrites();
+    const server = await serveHttp(proxy.handler, { maxBodyBytes: 4 * 1024 * 1024 });
+    url = server.url;
+    close = async () => {
+      await server.close();
+      await proxy.close();
+    };
   } else if (role === 'forwarder') {
     const agent = new http.Agent({ keepAlive: true });
     const target = new URL('/search', a);
@@ -50,7 +70,7 @@ async function main(): Promise<void> {
     );
     url = server.url;
     close = () => server.close();
-  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | forwarder <backend-url> (got ${role})`);
+  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> | forwarder <backend-url> (got ${role})`);
   process.stdout.write(`READY ${url}\n`);
   process.once('SIGTERM', () => void close().then(() => process.exit(0)));
 }

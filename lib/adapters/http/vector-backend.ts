@@ -265,6 +265,19 @@ function getLoosePath(value: unknown, path: string): unknown {
   return cur;
 }
 
+/** Rendered write bodies per batch and write mapping (a batch is sent to two stores; gone with the batch). */
+const RENDERED = new WeakMap<WriteBatch, Map<string, string>>();
+
+function renderWrite(wm: WriteMapping, batch: WriteBatch): string {
+  const items =
+    batch.op === 'upsert'
+      ? batch.vectors.map((v) => fill(wm.item, { id: v.id, vector: v.vector, version: v.version, metadata: v.metadata }))
+      : batch.items.map((d) => fill(wm.item, { id: d.id, version: d.version }));
+  if (wm.format === 'ndjson') return items.flatMap((lines) => (Array.isArray(lines) ? lines : [lines])).map((l) => JSON.stringify(l) + '\n').join('');
+  const ids = batch.op === 'upsert' ? batch.vectors.map((v) => v.id) : batch.items.map((d) => d.id);
+  return JSON.stringify(fill(wm.body ?? '{{items}}', { items, idsExpr: `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]` }));
+}
+
 export function getPath(value: unknown, path: string): unknown {
   if (path === '') return value;
   let cur = value;
@@ -294,6 +307,7 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
   private readonly headers: Record<string, string>;
   private readonly maxBytes: number;
   private readonly topLevelKeys: string[];
+  private readonly writeKeys: Partial<Record<WriteBatch['op'], string>> = {};
 
   constructor(private readonly opts: HttpVectorBackendOptions) {
     const parsed = mappingSchema.safeParse(opts.mapping);
@@ -342,18 +356,17 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
   async write(batch: WriteBatch, signal: AbortSignal): Promise<void> {
     const wm = batch.op === 'upsert' ? this.opts.mapping.upsert : this.opts.mapping.delete;
     if (!wm) throw this.fail(`has no ${batch.op} mapping: it cannot be written through the proxy`, 501);
-    const items =
-      batch.op === 'upsert'
-        ? batch.vectors.map((v) => fill(wm.item, { id: v.id, vector: v.vector, version: v.version, metadata: v.metadata }))
-        : batch.items.map((d) => fill(wm.item, { id: d.id, version: d.version }));
-    let body: string;
-    if (wm.format === 'ndjson') {
-      body = items.flatMap((lines) => (Array.isArray(lines) ? lines : [lines])).map((l) => JSON.stringify(l) + '\n').join('');
-    } else {
-      const ids = batch.op === 'upsert' ? batch.vectors.map((v) => v.id) : batch.items.map((d) => d.id);
-      body = JSON.stringify(fill(wm.body ?? '{{items}}', { items, idsExpr: `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]` }));
-    }
+    // Both stores of a dual-write often share a format (generic/generic): the batch is serialized once.
+    const key = (this.writeKeys[batch.op] ??= JSON.stringify(wm));
+    let bodies = RENDERED.get(batch);
+    if (!bodies) RENDERED.set(batch, (bodies = new Map()));
+    let body = bodies.get(key);
+    if (body === undefined) bodies.set(key, (body = renderWrite(wm, batch)));
     const { status, text } = await this.post(body, signal, this.writeTarget(wm.path), wm.format === 'ndjson' ? 'application/x-ndjson' : 'application/json');
+    this.checkWrite(wm, batch, status, text);
+  }
+
+  private checkWrite(wm: WriteMapping, batch: WriteBatch, status: number, text: string): void {
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -41,7 +41,7 @@ describe('Grafana dashboard', () => {
       const expr = panel!.targets![0]!.expr.replace(/\{migration_id=~"\$migration_id"\}/g, '');
       expect(rules.find((r) => r.labels['alarm_id'] === a.id)!.expr).toContain(expr);
       const steps = panel!.fieldConfig!.defaults.thresholds!.steps;
-      expect(steps.map((s) => s.value)).toContain(a.metric === 'ProxyLatency' ? a.threshold / 1000 : a.threshold);
+      expect(steps.map((s) => s.value)).toContain(METRICS[a.metric].unit === 'Milliseconds' ? a.threshold / 1000 : a.threshold);
     }
   });
 
