@@ -34,7 +34,7 @@ export async function stageControl(o: StageControlOptions): Promise<StageControl
   if (o.switchRedis && !o.switchKey) throw new EnvError('--switch-redis needs --switch-key (the key the proxies read: their BREAKER_SWITCH_REDIS_KEY)');
   if (o.switchParameter) {
     const { SSMClient } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
-    const { readSsmSwitch, setSsmStage } = require('../adapters/aws/ssm-switch') as typeof import('../adapters/aws/ssm-switch');
+    const { readSsmSwitch, setSsmStage } = require('../adapters/aws/ssm-stage') as typeof import('../adapters/aws/ssm-stage');
     const { stageIn } = require('../core/search/switch-value') as typeof import('../core/search/switch-value');
     const client = new SSMClient(o.region ? { region: o.region } : {});
     const name = o.switchParameter;

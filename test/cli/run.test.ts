@@ -123,7 +123,7 @@ describe('migration-monitor run', () => {
     s = await trk.tracker.get('m2');
     expect(s.phases[0]!.status).toBe('completed');
     expect(s.phases[0]!.attempts).toBe(2);
-    expect((await trk.store.readActivity('m2')).map((e) => e.message)).toContainEqual(expect.stringMatching(/retried \(attempt 2\) after it failed: .*exited with code 3/));
+    expect((await trk.store.readActivity('m2')).map((e) => e.message)).toContainEqual(expect.stringMatching(/started \(attempt 2\): an explicit retry after it failed: .*exited with code 3/));
   });
 
   it('keeps the tool running while the tracker is down, buffers, and replays exactly once when it is back', async () => {

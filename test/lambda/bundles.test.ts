@@ -474,6 +474,11 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
     // the app's fallback is an OpenSearch k-NN index: answer as OpenSearch does
     fallback = await listen((req, _body, res) => {
       if (req.method === 'POST' && req.url === '/docs/_search') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: { hits: [{ _id: 'old-1', _score: 0.8, _source: {} }] } }));
+      // its bulk API, as OpenSearch answers it: one result per action line (a document line follows each index action)
+      if (req.method === 'POST' && req.url === '/_bulk') {
+        const actions = _body.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => 'index' in l || 'delete' in l);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: false, items: actions.map((a) => ('index' in a ? { index: { status: 201 } } : { delete: { status: 200 } })) }));
+      }
       res.writeHead(404).end();
     });
     aws = await startAwsJsonServer({ 'AmazonSSM.GetParameter': ssmGetParameter(params) });
@@ -508,7 +513,8 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
 
     const proxy = functions['search-proxy']!;
     const breakers = await createProgressTable(client, 'breakers');
-    const penv = envFor(proxy, { BREAKER_STATE_TABLE: breakers });
+    // the switch parameter's name is a Ref in the template: CloudFormation gives the function the parameter's name
+    const penv = envFor(proxy, { BREAKER_STATE_TABLE: breakers, BREAKER_SWITCH_PARAMETER: '/migration-monitor/dev/search-proxy/switch' });
     params[penv['PRIMARY_URL_PARAMETER']!] = primary.url;
     params[penv['FALLBACK_URL_PARAMETER']!] = fallback.url;
     if (penv['BREAKER_SWITCH_PARAMETER']) params[penv['BREAKER_SWITCH_PARAMETER']] = 'auto';
@@ -516,6 +522,15 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
     const prun = await runBundle(proxy.dir, awsEnv({ ...penv, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ENDPOINT_URL_SSM: aws.url }), Array.from({ length: 6 }, () => search));
     expect(prun.error).toBeUndefined();
     expect((prun.results as any[]).map((r) => `${r.statusCode} ${JSON.parse(r.body).servedBy ?? r.body}`)).toEqual(Array(6).fill('200 fallback'));
+
+    // dual-write, moved through the operator switch as `migration-monitor cutover` does: the old store (OpenSearch)
+    // acknowledges, the new one (down) misses the writes, which are queued: failures, latency and lag are measured
+    expect(penv['BREAKER_SWITCH_PARAMETER']).toBe('/migration-monitor/dev/search-proxy/switch');
+    params[penv['BREAKER_SWITCH_PARAMETER']!] = JSON.stringify({ mode: 'dual-write', '*': 'auto' });
+    const upsert = (n: number) => apiEvent('POST', '/upsert', { vectors: Array.from({ length: 3 }, (_, i) => ({ id: `v-${n}-${i}`, vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], version: 1 })) });
+    const wrun = await runBundle(proxy.dir, awsEnv({ ...penv, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ENDPOINT_URL_SSM: aws.url }), [upsert(1), upsert(2)]);
+    expect(wrun.error).toBeUndefined();
+    expect((wrun.results as any[]).map((r) => r.statusCode)).toEqual([200, 200]);
   });
 
   it('finds, for every alarm on a custom metric, an EMF document with its namespace, name, dimension set and values', () => {

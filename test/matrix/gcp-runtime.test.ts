@@ -257,6 +257,23 @@ describe('GCP functions from cdktf.out, with the environment their template give
     }
   });
 
+  it('search proxy writes: the new store (primary) acknowledges, the old one is down: its writes are queued, and the lag is measured', async () => {
+    await primary.setMode({ mode: 'ok' });
+    await fallback.setMode({ mode: 'down' });
+    try {
+      for (let b = 0; b < 2; b++) {
+        const vectors = Array.from({ length: 600 }, (_, i) => ({ id: `w-${b}-${i}`, vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], version: 1 }));
+        const r = await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/upsert`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ vectors }) });
+        expect(r.status).toBe(200);
+      }
+      const h = (await (await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/health`, { headers: { authorization: BEARER } })).json()) as { writes: { syncLag: number } };
+      expect(h.writes.syncLag).toBe(1200);
+    } finally {
+      await primary.setMode({ mode: 'down' });
+      await fallback.setMode({ mode: 'ok' });
+    }
+  });
+
   it('log ingest: a Pub/Sub push of a log entry moves the AWS tracker, keyless', async () => {
     const data = Buffer.from(JSON.stringify({ insertId: 'e1', logName: 'projects/acme-migration/logs/run.googleapis.com%2Fstdout', resource: { type: 'cloud_run_job', labels: { job_name: 'migrator' } }, jsonPayload: { message: 'Migration started', migration_id: 'gcp-logs-1' } })).toString('base64');
     const r = await fetch(`http://127.0.0.1:${fns['log-ingest']!.port}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ message: { data, messageId: 'e1' }, subscription: 'projects/acme-migration/subscriptions/mm-prod-migration-logs-push' }) });

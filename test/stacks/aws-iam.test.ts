@@ -112,6 +112,8 @@ const COMMAND_ACTIONS: Record<string, string | null> = {
   UpdateCommand: 'dynamodb:UpdateItem',
   DeleteCommand: 'dynamodb:DeleteItem',
   DescribeTableCommand: 'dynamodb:DescribeTable',
+  DescribeTimeToLiveCommand: 'dynamodb:DescribeTimeToLive',
+  DescribeContinuousBackupsCommand: 'dynamodb:DescribeContinuousBackups',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   GetParameterCommand: 'ssm:GetParameter',
   PutObjectCommand: 's3:PutObject',
@@ -213,6 +215,9 @@ const HANDLERS: Record<string, () => Handler> = {
         ScanCommand: [{ resource: arn('dynamodb', 'table/orders') }],
         BatchGetCommand: [{ resource: arn('dynamodb', 'table/orders') }],
         DescribeTableCommand: [{ resource: arn('dynamodb', 'table/orders') }],
+        // the schema check of a DynamoDB table: TTL and point-in-time recovery
+        DescribeTimeToLiveCommand: [{ resource: arn('dynamodb', 'table/orders') }],
+        DescribeContinuousBackupsCommand: [{ resource: arn('dynamodb', 'table/orders') }],
         HeadBucketCommand: [{ resource: 'arn:aws:s3:::acme-data' }],
         GetFunctionCommand: [{ resource: arn('lambda', 'function:orders-api') }],
         GetParameterCommand: [{ resource: param(env.VALIDATION_CONFIG_PARAMETER) }],

@@ -56,6 +56,11 @@ describe('span trees of the jobs and the proxy (decoded by a local OTLP/HTTP rec
       '  migration.report',
       '    migration.report.load',
       '      load memory',
+      // the trend charts: the history (its live point reads the state again, then the three tiers)
+      '      load memory',
+      '      readHistory memory',
+      '      readHistory memory',
+      '      readHistory memory',
       '      readActivity memory',
       '    migration.report.build',
       '    migration.report.render',

@@ -1,7 +1,7 @@
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ParameterNotFound, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
 import type { OperatorSwitch, SwitchPosition } from '../../core/search/breaker/ports';
 import type { Clock } from '../../core/clock';
-import { parseSwitchValue, positionIn, stageIn, withStage, type SwitchValue } from '../../core/search/switch-value';
+import { parseSwitchValue, positionIn, stageIn, type SwitchValue } from '../../core/search/switch-value';
 import type { ProxyStage, StageSwitch } from '../../core/search/writes';
 
 export interface SsmSwitchOptions {
@@ -63,26 +63,5 @@ export class SsmOperatorSwitch implements OperatorSwitch, StageSwitch {
     const value = raw === undefined ? 'auto' : parseSwitchValue(raw, `parameter ${this.opts.parameterName}`);
     this.cached = { at: this.now(), value };
     return value;
-  }
-}
-
-/**
- * Move the stage in the switch parameter (cutover, rollback), keeping its breaker positions. Returns the
- * stage before and after. The proxies read it within their refresh interval.
- */
-export async function setSsmStage(client: SSMClient, parameterName: string, stage: ProxyStage): Promise<{ from: ProxyStage | null; to: ProxyStage }> {
-  const current = await readSsmSwitch(client, parameterName);
-  await client.send(new PutParameterCommand({ Name: parameterName, Value: withStage(current, stage), Type: 'String', Overwrite: true }));
-  return { from: current === null ? null : stageIn(current), to: stage };
-}
-
-/** The switch parameter's value, or null when it does not exist. */
-export async function readSsmSwitch(client: SSMClient, parameterName: string): Promise<SwitchValue | null> {
-  try {
-    const r = await client.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }));
-    return r.Parameter?.Value === undefined ? null : parseSwitchValue(r.Parameter.Value, `parameter ${parameterName}`);
-  } catch (e) {
-    if (e instanceof ParameterNotFound) return null;
-    throw e;
   }
 }

@@ -1,5 +1,5 @@
 import { activityFromResponse, historyFromResponse, stateFromDashboard } from '../../core/report/dashboard-state';
-import { reportRecord, type ReportSource } from '../../core/report/runner';
+import { reportHistoryQuery, reportRecord, type ReportSource } from '../../core/report/runner';
 import { TrackerClient, type TrackerClientOptions } from './tracker-client';
 
 /** The tracker API's largest activity page. */
@@ -16,7 +16,7 @@ export function httpReportSource(opts: TrackerClientOptions): ReportSource {
       const c = clientFor(id);
       const state = stateFromDashboard(await c.dashboard(0));
       const activity = activityFromResponse(await c.activity({ since: new Date(since), limit: ACTIVITY_LIMIT }));
-      const history = await c.historyOrNull({ from: new Date(since), step: '1h' }).then((h) => (h ? historyFromResponse(h) : undefined));
+      const history = await c.historyOrNull(reportHistoryQuery(since, Date.now())).then((h) => (h ? historyFromResponse(h) : undefined));
       return { state, activity, history };
     },
     async raiseAlert(id, message) {

@@ -24,12 +24,24 @@ export function reportRecord(reportId: string, channels: string[]) {
   return { op: { action: 'record_report' as const, reportId, channels: channels as Array<(typeof REPORT_CHANNELS)[number]> }, key: `report:${reportId}:${[...channels].sort().join(',')}` };
 }
 
+/**
+ * The history a report charts: from the window's start (never before the 30 days the tracker keeps), one point
+ * an hour, or coarser so a long window stays within the API's 2,000 points.
+ */
+export function reportHistoryQuery(since: number, now: number): { from: Date; to: Date; step: string } {
+  // never after `now` (the caller's clock may run ahead of the tracker's): at least the last hour
+  const from = Math.min(Math.max(since, now - 30 * 86_400_000), now - 3_600_000);
+  const stepSeconds = Math.max(3600, Math.ceil((now - from) / 1000 / 1900));
+  return { from: new Date(from), to: new Date(now), step: `${stepSeconds}s` };
+}
+
 export function trackerSource(tracker: Tracker): ReportSource {
   return {
     list: () => tracker.list(),
     async load(id, since) {
       const state = await tracker.read(id);
-      const history = (await tracker.history(id, { from: new Date(since).toISOString(), to: new Date(tracker.clock.now()).toISOString(), step: '1h' })).points;
+      const q = reportHistoryQuery(since, tracker.clock.now());
+      const history = (await tracker.history(id, { from: q.from.toISOString(), to: q.to.toISOString(), step: q.step })).points;
       return { state, activity: await tracker.store.readActivity(id, { since }), history: history.map((p) => ({ ...p, t: p.t! })) };
     },
     async raiseAlert(id, message) {

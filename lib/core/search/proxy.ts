@@ -118,6 +118,8 @@ export class SearchProxy {
   private switchStage: ProxyStage | null = null;
   private stageNextAt = 0;
   private stageReading: Promise<void> | null = null;
+  /** Whether the switch's stage has been read once (or its first read failed): until then requests wait for it. */
+  private stageSettled = false;
 
   constructor(private readonly opts: SearchProxyOptions) {
     this.settings = parseOrThrow(proxySettingsSchema, opts.settings ?? {}, 'search proxy settings');
@@ -330,13 +332,16 @@ export class SearchProxy {
       .catch((e) => this.opts.onError?.(`stage switch (${sw.kind})`, e))
       .finally(() => {
         this.stageReading = null;
+        this.stageSettled = true;
       });
     return this.stageReading;
   }
 
   private async stageDue(): Promise<void> {
     const p = this.refreshStage();
-    if (this.opts.awaitSync) await p;
+    // The first request of a process (a Lambda cold start) waits for the switch: answering it from the
+    // deployment's default stage would send a write to the store the operator moved away from.
+    if (this.opts.awaitSync || !this.stageSettled) await p;
   }
 
   /** Load the replay queue a previous process left and start replaying in the background (not on Lambda). */

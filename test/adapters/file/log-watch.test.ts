@@ -96,8 +96,9 @@ describe('watch: files → analyzer → tracker', () => {
       fs.copyFileSync(fixture('plain.log'), log);
       await once(log, remoteTrackerSink({ url: server.url, token: 's3cret' }), clock);
       expect(await summary(tracker, 'mig-1')).toEqual(PLAIN_EXPECTED(log));
-      const actors = new Set((await tracker.store.readActivity('mig-1')).map((a) => a.actor));
-      expect([...actors]).toEqual(['log-watcher']);
+      // recorded under the authenticated caller (the single --token is "token"); the watcher's name is "on behalf of"
+      const actors = new Set((await tracker.store.readActivity('mig-1')).map((a) => `${a.actor}/${a.onBehalfOf ?? ''}`));
+      expect([...actors]).toEqual(['token/log-watcher']);
     } finally {
       await server.close();
     }
