@@ -17,6 +17,7 @@ const needs = [
   { pkg: 'pgloader', present: () => ok('pgloader', ['--version']) },
   { pkg: 'rsync', present: () => ok('rsync', ['--version']) },
   { pkg: 'rclone', present: () => ok('rclone', ['version']) },
+  // aws s3 sync into s3rver (run-tools); these machines carry AWS CLI v1 from pip, apt's awscli is the fallback
   { pkg: 'awscli', present: () => ok('aws', ['--version']) },
 ];
 
@@ -38,6 +39,12 @@ function findPgBin(name) {
 // cfn-lint (pip, not apt) lints every synthesized CloudFormation variant (test/stacks/aws-cfn-lint.test.ts).
 if (!ok('cfn-lint', ['--version'])) {
   process.stderr.write('\nThe tests need cfn-lint (AWS CloudFormation linter), which is not installed. Run:\n\n  pip install cfn-lint\n\n(or `pipx install cfn-lint`), then run npm test again.\n');
+  process.exit(1);
+}
+
+// moto_server (pip, the AWS API emulator) serves SNS/SQS/SSM to the alert-routing and cutover tests.
+if (!ok('moto_server', ['--help'])) {
+  process.stderr.write('\nThe tests need moto_server (the AWS API emulator), which is not installed. Run:\n\n  pip install "moto[server]"\n\nthen run npm test again.\n');
   process.exit(1);
 }
 
