@@ -38,10 +38,7 @@ export const checksumCheck: CheckRunner<'checksum'> = async (c, ctx) => {
       if (fetcher.pending.length >= c.batchSize) await fetcher.flush();
     }
     await fetcher.flush();
-    const problems = tally.problems;
-    const passed = problems <= c.maxMismatches;
-    tally.emitViolations(ctx.metrics);
-    const { compared: _c, matched: _m, successRate: _r, ...found } = tally.evidence();
+    const { problems, passed, found } = settle(tally, c.maxMismatches, ctx.metrics);
     return {
       passed,
       summary:
@@ -111,10 +108,7 @@ export const checksumCheck: CheckRunner<'checksum'> = async (c, ctx) => {
     if (pushdown) stats.checksums += 2;
     await visit({}, 0, rs, rt);
 
-    const problems = tally.problems;
-    const passed = problems <= c.maxMismatches;
-    tally.emitViolations(ctx.metrics);
-    const { compared: _c, matched: _m, successRate: _r, ...found } = tally.evidence();
+    const { problems, passed, found } = settle(tally, c.maxMismatches, ctx.metrics);
     return {
       passed,
       summary:
@@ -138,3 +132,11 @@ export const checksumCheck: CheckRunner<'checksum'> = async (c, ctx) => {
     await tgt?.reader.close();
   }
 };
+
+/** The verdict of a finished comparison: its problems against the allowance, violations emitted, the evidence without the ratios. */
+function settle(tally: { problems: number; emitViolations(m: unknown): void; evidence(): Record<string, unknown> }, maxMismatches: number, metrics: unknown) {
+  const problems = tally.problems;
+  tally.emitViolations(metrics);
+  const { compared: _c, matched: _m, successRate: _r, ...found } = tally.evidence();
+  return { problems, passed: problems <= maxMismatches, found };
+}
