@@ -56,8 +56,7 @@ describe('span trees of the jobs and the proxy (decoded by a local OTLP/HTTP rec
       '  migration.report',
       '    migration.report.load',
       '      load memory',
-      // the trend charts: the history (its live point reads the state again, then the three tiers)
-      '      load memory',
+      // the trend charts: the history's three tiers (its live point from the state read above)
       '      readHistory memory',
       '      readHistory memory',
       '      readHistory memory',

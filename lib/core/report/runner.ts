@@ -41,7 +41,7 @@ export function trackerSource(tracker: Tracker): ReportSource {
     async load(id, since) {
       const state = await tracker.read(id);
       const q = reportHistoryQuery(since, tracker.clock.now());
-      const history = (await tracker.history(id, { from: q.from.toISOString(), to: q.to.toISOString(), step: q.step })).points;
+      const history = (await tracker.history(id, { from: q.from.toISOString(), to: q.to.toISOString(), step: q.step }, state)).points;
       return { state, activity: await tracker.store.readActivity(id, { since }), history: history.map((p) => ({ ...p, t: p.t! })) };
     },
     async raiseAlert(id, message) {

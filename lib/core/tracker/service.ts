@@ -180,7 +180,6 @@ export class Tracker {
     return this.store.listMigrations();
   }
 
-  /** Read a migration, first marking phases whose reporters went quiet (raising a warning alert once). */
   /**
    * The staleness sweep of every runtime (the local server's timer, the Lambda's schedule): read each
    * migration, which marks phases whose reporters missed their promised update as stale, and return the
@@ -200,6 +199,7 @@ export class Tracker {
     return states;
   }
 
+  /** Read a migration, first marking phases whose reporters went quiet (raising a warning alert once). */
   async read(migrationId: string): Promise<MigrationState> {
     const s = await this.get(migrationId);
     const now = this.clock.now();
@@ -232,8 +232,9 @@ export class Tracker {
   }
 
   /** The migration's history in a range (`?from&to&step`, see lib/core/history.ts). */
-  async history(migrationId: string, query: Record<string, string>) {
-    const s = await this.get(migrationId);
+  /** `state`: the migration as the caller just read it (a report), so it is not loaded a second time. */
+  async history(migrationId: string, query: Record<string, string>, state?: MigrationState) {
+    const s = state ?? (await this.get(migrationId));
     const range = historyRange(query, this.clock.now(), s.startedAt);
     const byTier = new Map<string, HistoryPoint[]>();
     for (const tier of HISTORY_TIERS) {
