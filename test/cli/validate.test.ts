@@ -128,12 +128,16 @@ describe('migration-monitor validate (the CI gate)', () => {
       const first = await cli(['validate', '-c', 'resume.yaml', '--checkpoint-dir', cp, '--format', 'json'], {
         cwd: dir,
         onStart: (child) => {
+          // one SIGINT only: polls overlap while they read, and a second Ctrl-C means "stop now" (the default kill)
+          let sent = false;
           const poll = setInterval(async () => {
+            if (sent) return;
             const files = existsSync(cp) ? await readdir(cp) : [];
             const f = files.find((x) => x.endsWith('.json'));
             if (!f) return;
             const saved = JSON.parse(await readFile(join(cp, f), 'utf8').catch(() => '{}'));
-            if (saved.inProgress?.state?.after >= 200) {
+            if (saved.inProgress?.state?.after >= 200 && !sent) {
+              sent = true;
               clearInterval(poll);
               child.kill('SIGINT');
             }
