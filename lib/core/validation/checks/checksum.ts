@@ -3,6 +3,7 @@ import { ChecksumAccumulator, type FieldSelection } from '../hash';
 import { mergeJoin, orderedReader, type RangeReader } from '../streams';
 import { DiffTally } from '../tally';
 import type { CheckRunner } from './context';
+import type { MetricsSink } from '../ports';
 import { DifferingRows, hashReader, sharedRowHash } from './row-hashes';
 
 interface Side {
@@ -134,7 +135,7 @@ export const checksumCheck: CheckRunner<'checksum'> = async (c, ctx) => {
 };
 
 /** The verdict of a finished comparison: its problems against the allowance, violations emitted, the evidence without the ratios. */
-function settle(tally: { problems: number; emitViolations(m: unknown): void; evidence(): Record<string, unknown> }, maxMismatches: number, metrics: unknown) {
+function settle(tally: DiffTally, maxMismatches: number, metrics: MetricsSink) {
   const problems = tally.problems;
   tally.emitViolations(metrics);
   const { compared: _c, matched: _m, successRate: _r, ...found } = tally.evidence();
