@@ -12,8 +12,8 @@ import YAML from 'yaml';
 import { CONFIGS, ENVIRONMENTS, alarmOverrides } from '../stacks/aws/config';
 import { MigrationAlarms } from '../lib/constructs/aws/migration-alarms';
 import { Alerting } from '../lib/constructs/gcp/alerting';
-import { METRICS, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../lib/core/metrics/spec';
-import { toPrometheusValue } from '../lib/core/render/promql';
+import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../lib/core/metrics/spec';
+import { conditionExpr } from '../lib/core/render/promql';
 import { prometheusRulesYaml } from '../lib/core/render/prometheus-rules';
 import { resources as cfnResources, template, testStack } from './constructs/aws/helpers';
 import { placement, resources as tfResources, synthJson } from './constructs/gcp/synth-helpers';
@@ -96,7 +96,8 @@ describe.each(cases)('spec coverage (%s)', (_name, overrides) => {
       const cwT = cw.alarms.get(a.id)?.threshold;
       if (cwT !== undefined && !a.onlyWhile) expect([a.id, cwT]).toEqual([a.id, a.threshold]);
       const promT = Number(/(?:>=|<=|>|<) ([0-9.e-]+)\)?(?: or .*)?$/.exec(prom.rules.get(a.id)!.expr.split(') and on')[0]!)?.[1]);
-      expect([a.id, promT]).toEqual([a.id, toPrometheusValue(METRICS[a.metric], a.threshold)]);
+      // base units and ratios; a state alarm reads the indicator of the breaching states (>= 1)
+      expect([a.id, promT]).toEqual([a.id, conditionExpr(a, { by: [], range: '5m' }).threshold]);
     }
   });
 

@@ -65,7 +65,7 @@ describe('migration-monitor report', () => {
     // the tracker counted the report once (the re-run delivered nothing new), so ReportMissing can read it
     expect((await tracker.get('orders-db')).reports).toMatchObject({ produced: { file: 1 }, lastReportId: 'orders-db/2026-03-02' });
     const prom = await new TrackerPrometheus(tracker).text();
-    expect(prom).toMatch(/^reports_produced_total\{channel="file"\} 1$/m);
+    expect(prom).toMatch(/^migration_reports_produced_total\{channel="file"\} 1$/m);
   });
 
   it('--dry-run --format=json prints the report and delivers nothing', async () => {

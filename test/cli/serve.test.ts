@@ -238,7 +238,7 @@ describe('local mode extras', () => {
     try {
       await srv.tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
       const m = await (await fetch(`${srv.url}/metrics`)).text();
-      expect(m).toMatch(/^migration_progress_percent\{migration_id="default"\} /m);
+      expect(m).toMatch(/^migration_progress_ratio\{migration_id="default"\} /m);
       expect(m).toMatch(/^migration_phase_started_total\{migration_id="default",phase="initialization"\} 1$/m);
       const h = await fetch(`${srv.proxyUrl}/health`);
       expect(h.status).toBe(200);

@@ -52,8 +52,8 @@ describe('migration-monitor validate (the CI gate)', () => {
     expect(md).toContain('# Validation FAILED');
     for (const k of [7, 8, 9]) expect(md).toContain(`| \`${k}\` | missing |`);
     const metrics = await readFile(prom, 'utf8');
-    expect(metrics).toContain('validation_checks_total{check="all",result="fail"} 1');
-    expect(metrics).toContain('verification_violations_total{violation_type="missing"} 3');
+    expect(metrics).toContain('migration_validation_checks_total{check="all",result="fail"} 1');
+    expect(metrics).toContain('migration_verification_violations_total{violation_type="missing"} 3');
   });
 
   it('exits 2 on a bad config, naming the problem; on a missing file; on a bad flag', async () => {

@@ -10,7 +10,10 @@ import { checkAuth } from '../../core/tracker/api';
 import type { NamedTokens } from '../../core/tracker/identity';
 import { PrometheusSink } from './sink';
 
-/** Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too). */
+/**
+ * Gauges recomputed from the stored migrations at every scrape (so they are right after a restart too).
+ * DataMigrated is a counter in Prometheus: it follows the stored running total (no reset needed).
+ */
 const STATE_GAUGES: MetricName[] = [
   'OverallProgress',
   'MigrationState',
@@ -18,8 +21,15 @@ const STATE_GAUGES: MetricName[] = [
   'StalePhases',
   'MigrationHealth',
   'PhaseProgress',
-  'PhaseDuration',
-  'DataMigrated',
+  'PhaseStartTime',
+  'PhaseEndTime',
+  'CpuUtilization',
+  'MemoryUtilization',
+  'NetworkThroughput',
+  'StorageUsed',
+  'CostSoFar',
+  'EstimatedCost',
+  'CostPerGB',
   'MigrationSpeed',
   'ErrorRate',
   'EstimatedCompletion',
@@ -56,7 +66,7 @@ export class TrackerPrometheus {
     const states: MigrationState[] = [];
     for (const id of await this.tracker.list()) states.push(await this.tracker.get(id));
     for (const name of STATE_GAUGES) {
-      const g = this.sink.registry.getSingleMetric(METRICS[name].prometheus);
+      const g = this.sink.registry.getSingleMetric(METRICS[name].prometheus ?? '');
       if (g instanceof Gauge) g.reset();
     }
     for (const s of states) for (const o of stateObservations(s, now, this.tracker.thresholds)) this.sink.record(o);

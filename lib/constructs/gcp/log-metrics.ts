@@ -79,7 +79,9 @@ export class LogMetrics extends Construct {
   metric(name: MetricName): LoggingMetric {
     const spec = METRICS[name];
     const counter = spec.kind === 'counter';
-    return this.once(`${this.prefix}_${spec.prometheus}`, () => ({
+    // Named after the Prometheus name the metric had when log-based metrics were first deployed (renames in
+    // Prometheus would otherwise replace deployed metrics and lose their history); the unit says % or ratio.
+    return this.once(`${this.prefix}_${spec.formerPrometheus ?? spec.prometheus ?? spec.name}`, () => ({
       description: `${spec.help} (spec metric ${spec.name}; ${counter ? 'count of log lines with a value > 0' : 'distribution of the value'})`,
       filter: `${this.baseFilter} AND jsonPayload.${spec.name}${counter ? ' > 0' : ':*'}`,
       metricDescriptor: {

@@ -8,13 +8,13 @@
  */
 import type { Observation } from './observation';
 import type { MigrationState, MigrationStatus, PhaseState } from '../model';
-import type { MetricName } from './spec';
+import { MIGRATION_STATES, type MetricName } from './spec';
 import { estimate, migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
 import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
 
-/** MigrationState gauge values (the spec's help text documents the same mapping). */
-const STATE_VALUE: Record<MigrationStatus, number> = { not_started: 0, in_progress: 1, paused: 2, completed: 3, failed: 4, rolled_back: 5 };
+/** MigrationState gauge values: the index in the spec's list of states (its help text documents the same mapping). */
+const stateValue = (s: MigrationStatus): number => MIGRATION_STATES.indexOf(s);
 
 /** Operations a running job sends: each one is a heartbeat for the stalled alarm. */
 const REPORTER_ACTIONS = new Set(['start_phase', 'update_phase', 'complete_phase', 'start_subtask', 'update_subtask', 'complete_subtask', 'update_metrics']);
@@ -26,7 +26,7 @@ export function migrationSnapshotObservations(s: MigrationState): Observation[] 
   const m = { MigrationId: s.id };
   return [
     observation('OverallProgress', m, overallProgress(s.phases), 'set'),
-    observation('MigrationState', m, STATE_VALUE[migrationStatus(s)], 'set'),
+    observation('MigrationState', m, stateValue(migrationStatus(s)), 'set'),
     observation('PhasesRunning', m, s.phases.filter((p) => p.status === 'in_progress').length, 'set'),
     observation('PhasesFailed', m, s.phases.filter((p) => p.status === 'failed').length, 'set'),
     observation('StalePhases', m, s.phases.filter((p) => p.stale).length, 'set'),
@@ -41,6 +41,25 @@ function phaseSeconds(p: PhaseState, now: number): number | undefined {
   return Math.max(0, Math.round((end - p.startedAt) / 1000));
 }
 
+/** Resource and cost figures the migration job reported (update_metrics): one gauge each, none for a figure never reported. */
+function resourceObservations(s: MigrationState): Observation[] {
+  const reported = new Set(s.metricsReported ?? []);
+  const m = { MigrationId: s.id };
+  const r = s.metrics.resourceUtilization;
+  const c = s.metrics.costMetrics;
+  const money = { ...m, Currency: c.currency ?? 'USD' };
+  const figures: Array<[string, MetricName, Observation['labels'], number]> = [
+    ['resourceUtilization.cpu', 'CpuUtilization', m, r.cpu],
+    ['resourceUtilization.memory', 'MemoryUtilization', m, r.memory],
+    ['resourceUtilization.network', 'NetworkThroughput', m, r.network],
+    ['resourceUtilization.storage', 'StorageUsed', m, r.storage],
+    ['costMetrics.actualCost', 'CostSoFar', money, c.actualCost],
+    ['costMetrics.estimatedCost', 'EstimatedCost', money, c.estimatedCost],
+    ['costMetrics.costPerGB', 'CostPerGB', money, c.costPerGB],
+  ];
+  return figures.filter(([key]) => reported.has(key)).map(([, metric, labels, value]) => observation(metric, labels, value, 'set'));
+}
+
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** Every gauge a migration's stored state gives at `now`: the scrape's and the sweep's one description of it. */
@@ -50,6 +69,7 @@ export function migrationStateObservations(s: MigrationState, now: number, thres
   // the one health (healthOf), as /health and the report say it
   out.push(observation('MigrationHealth', m, healthValue(healthOf(s, now, thresholds).status), 'set'));
   out.push(observation('DataMigrated', m, s.metrics.totalDataMigrated, 'set'), observation('MigrationSpeed', m, s.metrics.migrationSpeed, 'set'), observation('ErrorRate', m, s.metrics.errorRate, 'set'));
+  out.push(...resourceObservations(s));
   const eta = estimate(s, now).estimatedCompletion;
   if (eta !== null) out.push(observation('EstimatedCompletion', m, Math.round(Date.parse(eta) / 1000), 'set'));
   const events = new Map<string, { copied?: number; total?: number }>();
@@ -58,6 +78,8 @@ export function migrationStateObservations(s: MigrationState, now: number, thres
     out.push(observation('PhaseProgress', mp, p.progress, 'set'));
     const seconds = phaseSeconds(p, now);
     if (seconds !== undefined) out.push(observation('PhaseDuration', mp, seconds, 'set'));
+    if (p.startedAt !== undefined) out.push(observation('PhaseStartTime', mp, p.startedAt / 1000, 'set'));
+    if (p.status !== 'in_progress' && p.status !== 'pending' && p.completedAt !== undefined) out.push(observation('PhaseEndTime', mp, p.completedAt / 1000, 'set'));
     const md = p.metadata ?? {};
     const tenant = typeof md['tenantId'] === 'string' ? md['tenantId'] : 'unknown';
     const e = events.get(tenant) ?? {};

@@ -24,7 +24,8 @@ export type Dimension =
   | 'TenantId'
   | 'ViolationType'
   | 'Handler'
-  | 'Status';
+  | 'Status'
+  | 'Currency';
 
 export interface MetricSpec {
   /** CloudWatch / spec name (PascalCase). */
@@ -33,13 +34,44 @@ export interface MetricSpec {
   kind: MetricKind;
   dimensions: Dimension[];
   help: string;
-  /** Prometheus name, following its conventions (base units, `_total` for counters). */
-  prometheus: string;
+  /**
+   * Prometheus name, following its naming guide (docs/prometheus.md#naming): the one application prefix
+   * `migration_`, base units, ratios 0-1 (`_ratio`; the spec keeps CloudWatch's percent and renderers divide),
+   * `_total` for counters. `null`: not rendered in Prometheus, which has a better form (PhaseDuration: the
+   * phase start and end timestamps).
+   */
+  prometheus: string | null;
+  /**
+   * The Prometheus type where it differs from `kind`: a running total that CloudWatch keeps as a gauge of the
+   * total (DataMigrated) is a counter in Prometheus, so `rate()` gives the throughput.
+   */
+  prometheusType?: MetricKind;
+  /**
+   * A state gauge: value i means `states[i]`. CloudWatch and Cloud Monitoring keep the number; Prometheus
+   * renders one series per state, `{state="<name>"}` 1 for the current state and 0 for the others.
+   */
+  states?: readonly string[];
+  /**
+   * The Prometheus name before the naming-guide renames (docs/prometheus.md maps old → new for existing
+   * queries). Cloud Logging log-based metrics keep it as their name, so deployed metrics keep their history.
+   */
+  formerPrometheus?: string;
   /** Which part of the product emits it. */
   source: 'tracker' | 'breaker' | 'proxy' | 'validation' | 'report' | 'dual-write' | 'cutover' | 'handler';
 }
 
-const m = (name: string, unit: MetricUnit, kind: MetricKind, dimensions: Dimension[], prometheus: string, source: MetricSpec['source'], help: string): MetricSpec => ({
+type PrometheusExtras = Partial<Pick<MetricSpec, 'prometheusType' | 'states' | 'formerPrometheus'>>;
+
+const m = (
+  name: string,
+  unit: MetricUnit,
+  kind: MetricKind,
+  dimensions: Dimension[],
+  prometheus: string | null,
+  source: MetricSpec['source'],
+  help: string,
+  extras: PrometheusExtras = {},
+): MetricSpec => ({
   name,
   unit,
   kind,
@@ -47,59 +79,91 @@ const m = (name: string, unit: MetricUnit, kind: MetricKind, dimensions: Dimensi
   prometheus,
   source,
   help,
+  ...extras,
 });
+
+/** Migration states, in the order of MigrationState's values. */
+export const MIGRATION_STATES = ['not_started', 'in_progress', 'paused', 'completed', 'failed', 'rolled_back'] as const;
+/** Health, in the order of MigrationHealth's values. */
+export const HEALTH_STATES = ['healthy', 'degraded', 'unhealthy'] as const;
+/** Circuit breaker states, in the order of BreakerState's values. */
+export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const;
 
 export const METRICS = {
   // tracker
-  OverallProgress: m('OverallProgress', 'Percent', 'gauge', ['MigrationId'], 'migration_progress_percent', 'tracker', 'Overall migration progress, weighted by estimated phase durations (0-100)'),
-  PhaseProgress: m('PhaseProgress', 'Percent', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_progress_percent', 'tracker', 'Progress of one phase (0-100)'),
+  OverallProgress: m('OverallProgress', 'Percent', 'gauge', ['MigrationId'], 'migration_progress_ratio', 'tracker', 'Overall migration progress, weighted by estimated phase durations (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_progress_percent' }),
+  PhaseProgress: m('PhaseProgress', 'Percent', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_progress_ratio', 'tracker', 'Progress of one phase (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_phase_progress_percent' }),
   ProgressUpdates: m('ProgressUpdates', 'Count', 'counter', ['MigrationId'], 'migration_progress_updates_total', 'tracker', 'Progress reports received from running phases (a heartbeat: none for a while means stalled)'),
   PhaseStarted: m('PhaseStarted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_started_total', 'tracker', 'Phases started'),
   PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
   PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
-  PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_duration_seconds', 'tracker', 'Time spent in a phase'),
-  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back'),
-  DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes', 'tracker', 'Total data migrated so far'),
+  PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], null, 'tracker', 'Time spent in a phase (Prometheus: migration_phase_end_timestamp_seconds - migration_phase_start_timestamp_seconds, or time() - start while it runs)', { formerPrometheus: 'migration_duration_seconds' }),
+  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state (CloudWatch: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back; Prometheus: 1 on the series of the current state label, 0 on the others)', { states: MIGRATION_STATES, formerPrometheus: 'migration_state' }),
+  DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes_total', 'tracker', 'Total data migrated so far (a counter in Prometheus: rate() is the throughput)', { prometheusType: 'counter', formerPrometheus: 'migration_data_migrated_bytes' }),
   MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),
-  ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_rate_percent', 'tracker', 'Failed operations as a percentage of all operations'),
+  ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_ratio', 'tracker', 'Failed operations as a share of all operations (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_error_rate_percent' }),
   AlertsRaised: m('AlertsRaised', 'Count', 'counter', ['MigrationId', 'Severity'], 'migration_alerts_total', 'tracker', 'Alerts raised, by severity'),
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
   PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
-  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it: 0 healthy, 1 degraded, 2 unhealthy'),
+  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it (CloudWatch: 0 healthy, 1 degraded, 2 unhealthy; Prometheus: 1 on the series of the current state label)', { states: HEALTH_STATES, formerPrometheus: 'migration_health' }),
   EstimatedCompletion: m('EstimatedCompletion', 'Seconds', 'gauge', ['MigrationId'], 'migration_estimated_completion_timestamp_seconds', 'tracker', 'When the migration is expected to complete (Unix time, seconds), from the observed rate; absent while paused, failed, done or without data'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
+  PhaseStartTime: m('PhaseStartTime', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_start_timestamp_seconds', 'tracker', 'When a phase started (Unix time, seconds; its latest start after a retry): time() minus it is the time spent so far'),
+  PhaseEndTime: m('PhaseEndTime', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_end_timestamp_seconds', 'tracker', 'When a phase completed, failed or was skipped (Unix time, seconds); absent while it runs'),
+  // resources and cost the migration job reports (update_metrics); absent until reported, never a made-up 0
+  CpuUtilization: m('CpuUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_cpu_utilization_ratio', 'tracker', 'CPU use the migration job reported (CloudWatch: percent 0-100; Prometheus: ratio 0-1)'),
+  MemoryUtilization: m('MemoryUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_memory_utilization_ratio', 'tracker', 'Memory use the migration job reported (CloudWatch: percent 0-100; Prometheus: ratio 0-1)'),
+  NetworkThroughput: m('NetworkThroughput', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_network_bytes_per_second', 'tracker', 'Network throughput the migration job reported'),
+  StorageUsed: m('StorageUsed', 'Bytes', 'gauge', ['MigrationId'], 'migration_storage_bytes', 'tracker', 'Storage the migration job reported'),
+  CostSoFar: m('CostSoFar', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_cost', 'tracker', 'Cost so far (actual cost), in the currency of the label'),
+  EstimatedCost: m('EstimatedCost', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_estimated_cost', 'tracker', 'Estimated total cost, in the currency of the label'),
+  CostPerGB: m('CostPerGB', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_cost_per_gigabyte', 'tracker', 'Cost per GB migrated, in the currency of the label'),
   // circuit breaker and search proxy
-  BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open'),
-  BreakerTransitions: m('BreakerTransitions', 'Count', 'counter', ['Breaker', 'ToState'], 'circuit_breaker_transitions_total', 'breaker', 'State transitions, by target state'),
-  BreakerRejections: m('BreakerRejections', 'Count', 'counter', ['Breaker'], 'circuit_breaker_rejections_total', 'breaker', 'Calls rejected without reaching the backend because the breaker was open'),
-  ProxyRequests: m('ProxyRequests', 'Count', 'counter', ['Backend', 'Outcome'], 'search_proxy_requests_total', 'proxy', 'Search requests by backend and outcome (success, failure, timeout, rejected)'),
-  ProxyFallbacks: m('ProxyFallbacks', 'Count', 'counter', [], 'search_proxy_fallbacks_total', 'proxy', 'Searches answered by the fallback backend (degraded)'),
-  ProxyLatency: m('ProxyLatency', 'Milliseconds', 'histogram', ['Backend'], 'search_proxy_latency_seconds', 'proxy', 'Search latency per backend'),
-  ShadowOverlap: m('ShadowOverlap', 'Percent', 'gauge', [], 'search_proxy_shadow_overlap_ratio', 'proxy', 'Overlap@k between primary and shadow results'),
+  BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'migration_circuit_breaker_state', 'breaker', 'Breaker state (CloudWatch: 0 closed, 1 half-open, 2 open; Prometheus: 1 on the series of the current state label)', { states: BREAKER_STATES, formerPrometheus: 'circuit_breaker_state' }),
+  BreakerTransitions: m('BreakerTransitions', 'Count', 'counter', ['Breaker', 'ToState'], 'migration_circuit_breaker_transitions_total', 'breaker', 'State transitions, by target state', { formerPrometheus: 'circuit_breaker_transitions_total' }),
+  BreakerRejections: m('BreakerRejections', 'Count', 'counter', ['Breaker'], 'migration_circuit_breaker_rejections_total', 'breaker', 'Calls rejected without reaching the backend because the breaker was open', { formerPrometheus: 'circuit_breaker_rejections_total' }),
+  ProxyRequests: m('ProxyRequests', 'Count', 'counter', ['Backend', 'Outcome'], 'migration_search_proxy_requests_total', 'proxy', 'Search requests by backend and outcome (success, failure, timeout, rejected)', { formerPrometheus: 'search_proxy_requests_total' }),
+  ProxyFallbacks: m('ProxyFallbacks', 'Count', 'counter', [], 'migration_search_proxy_fallbacks_total', 'proxy', 'Searches answered by the fallback backend (degraded)', { formerPrometheus: 'search_proxy_fallbacks_total' }),
+  ProxyLatency: m('ProxyLatency', 'Milliseconds', 'histogram', ['Backend'], 'migration_search_proxy_latency_seconds', 'proxy', 'Search latency per backend', { formerPrometheus: 'search_proxy_latency_seconds' }),
+  ShadowOverlap: m('ShadowOverlap', 'Percent', 'gauge', [], 'migration_search_proxy_shadow_overlap_ratio', 'proxy', 'Overlap@k between primary and shadow results', { formerPrometheus: 'search_proxy_shadow_overlap_ratio' }),
   // validation
-  ValidationChecks: m('ValidationChecks', 'Count', 'counter', ['Check', 'Result'], 'validation_checks_total', 'validation', 'Validation checks run, by result'),
-  ValidationFailed: m('ValidationFailed', 'Count', 'counter', [], 'validation_failures_total', 'validation', 'Validation runs whose verdict was fail'),
-  ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'validation_success_rate_percent', 'validation', 'Share of compared records that matched'),
-  VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)'),
+  ValidationChecks: m('ValidationChecks', 'Count', 'counter', ['Check', 'Result'], 'migration_validation_checks_total', 'validation', 'Validation checks run, by result', { formerPrometheus: 'validation_checks_total' }),
+  ValidationFailed: m('ValidationFailed', 'Count', 'counter', [], 'migration_validation_failures_total', 'validation', 'Validation runs whose verdict was fail', { formerPrometheus: 'validation_failures_total' }),
+  ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'migration_validation_success_ratio', 'validation', 'Share of compared records that matched (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'validation_success_rate_percent' }),
+  VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'migration_verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)', { formerPrometheus: 'verification_violations_total' }),
   // reports
-  ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'reports_produced_total', 'report', 'Reports delivered, by channel'),
+  ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'migration_reports_produced_total', 'report', 'Reports delivered, by channel', { formerPrometheus: 'reports_produced_total' }),
   AlertDeliveryFailures: m('AlertDeliveryFailures', 'Count', 'counter', ['Channel'], 'migration_alert_delivery_failures_total', 'tracker', 'Alert notification attempts that failed, by destination (email, pager, slack): each is retried with backoff'),
-  ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel'),
+  ReportDeliveryFailures: m('ReportDeliveryFailures', 'Count', 'counter', ['Channel'], 'migration_report_delivery_failures_total', 'report', 'Report deliveries that failed, by channel', { formerPrometheus: 'report_delivery_failures_total' }),
   // dual-write and cutover (log-driven tracking)
   EventsCopied: m('EventsCopied', 'Count', 'counter', ['MigrationId', 'TenantId'], 'migration_events_copied_total', 'dual-write', 'Events copied to the target'),
   // A gauge: no `_total` suffix (Prometheus keeps it for counters; `promtool check metrics` flags it).
   EventsTotal: m('EventsTotal', 'Count', 'gauge', ['MigrationId', 'TenantId'], 'migration_events_to_copy', 'dual-write', 'Events to copy'),
-  SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'dual_write_sync_lag_events', 'dual-write', 'Events the target is behind'),
-  DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write'),
-  DualWriteOperations: m('DualWriteOperations', 'Count', 'counter', ['Status'], 'dual_write_operations_total', 'dual-write', 'Items written through the search proxy, by status: success (both stores), queued (the follower missed it, kept for replay), single (one store in this stage), replayed, failed, refused'),
-  DualWriteLatency: m('DualWriteLatency', 'Milliseconds', 'histogram', [], 'dual_write_latency_seconds', 'dual-write', 'Time to answer a write through the search proxy (acknowledging store plus the bounded follower write)'),
-  CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover'),
+  SyncLag: m('SyncLag', 'Count', 'gauge', ['TenantId'], 'migration_dual_write_sync_lag_events', 'dual-write', 'Events the target is behind', { formerPrometheus: 'dual_write_sync_lag_events' }),
+  DualWriteFailures: m('DualWriteFailures', 'Count', 'counter', ['TenantId'], 'migration_dual_write_target_failures_total', 'dual-write', 'Target write failures during dual-write', { formerPrometheus: 'dual_write_target_failures_total' }),
+  DualWriteOperations: m('DualWriteOperations', 'Count', 'counter', ['Status'], 'migration_dual_write_operations_total', 'dual-write', 'Items written through the search proxy, by status: success (both stores), queued (the follower missed it, kept for replay), single (one store in this stage), replayed, failed, refused', { formerPrometheus: 'dual_write_operations_total' }),
+  DualWriteLatency: m('DualWriteLatency', 'Milliseconds', 'histogram', [], 'migration_dual_write_latency_seconds', 'dual-write', 'Time to answer a write through the search proxy (acknowledging store plus the bounded follower write)', { formerPrometheus: 'dual_write_latency_seconds' }),
+  CutoverPause: m('CutoverPause', 'Seconds', 'histogram', ['MigrationId'], 'migration_cutover_pause_duration_seconds', 'cutover', 'Write pause during cutover', { formerPrometheus: 'cutover_pause_duration_seconds' }),
   // handler health (platform metrics on AWS/GCP; the handlers count their own errors for Prometheus)
-  HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'handler_errors_total', 'handler', 'Handler invocations that ended in an error'),
+  HandlerErrors: m('HandlerErrors', 'Count', 'counter', ['Handler'], 'migration_handler_errors_total', 'handler', 'Handler invocations that ended in an error', { formerPrometheus: 'handler_errors_total' }),
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** The type a metric has in Prometheus (`prometheusType`, else its kind). */
+export const prometheusKind = (spec: MetricSpec): MetricKind => spec.prometheusType ?? spec.kind;
+
+/**
+ * Prometheus-only metrics of the servers themselves (tracker API, search proxy, log watcher): requests and the
+ * build. On Lambda and Cloud Run the platform measures requests and processes, so CloudWatch and Cloud
+ * Monitoring have no spec metric for them. Process metrics (`process_*`, `nodejs_*`) keep their standard names.
+ */
+export const SERVER_METRICS = {
+  BuildInfo: { prometheus: 'migration_build_info', kind: 'gauge', labels: ['version', 'revision', 'runtime'], help: 'Always 1: the version, git revision and Node.js runtime of this server' },
+  HttpRequests: { prometheus: 'migration_http_requests_total', kind: 'counter', labels: ['method', 'route', 'code'], help: 'HTTP requests answered, by method, route template (never the raw path) and status code' },
+  HttpRequestDuration: { prometheus: 'migration_http_request_duration_seconds', kind: 'histogram', labels: ['method', 'route'], help: 'Time to answer an HTTP request, by method and route template' },
+} as const satisfies Record<string, { prometheus: string; kind: MetricKind; labels: readonly string[]; help: string }>;
 
 /**
  * The dashboard panels, in order: every metric appears in one. The Grafana export renders all of them
@@ -112,8 +176,11 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Estimated completion', metrics: ['EstimatedCompletion'] },
   { title: 'Migration state, phases running, failed and stale', metrics: ['MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth'] },
   { title: 'Phase durations', metrics: ['PhaseDuration'] },
+  { title: 'Phase start and end times', metrics: ['PhaseStartTime', 'PhaseEndTime'] },
   { title: 'Data migrated and speed', metrics: ['DataMigrated', 'MigrationSpeed'] },
   { title: 'Error rate and alert counts', metrics: ['ErrorRate', 'AlertsRaised'] },
+  { title: 'Resources: CPU, memory, network, storage', metrics: ['CpuUtilization', 'MemoryUtilization', 'NetworkThroughput', 'StorageUsed'] },
+  { title: 'Cost: so far, estimated, per GB', metrics: ['CostSoFar', 'EstimatedCost', 'CostPerGB'] },
   { title: 'Control events and progress reports', metrics: ['ControlEvents', 'ProgressUpdates'] },
   { title: 'Bulk copy: events copied and total', metrics: ['EventsCopied', 'EventsTotal'] },
   { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },

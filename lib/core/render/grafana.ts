@@ -1,5 +1,5 @@
-import { DASHBOARD_PANELS, METRICS, type AlarmSpec, type MetricName, type MetricSpec, type MonitoringSpec } from '../metrics/spec';
-import { PROM_OP, alarmLabels, promDuration, promLabel, statisticExpr, toPrometheusValue } from './promql';
+import { DASHBOARD_PANELS, METRICS, prometheusKind, type AlarmSpec, type MetricName, type MetricSpec, type MonitoringSpec } from '../metrics/spec';
+import { PROM_OP, alarmLabels, conditionExpr, promDuration, promLabel, promName, statisticExpr } from './promql';
 import { alarmWindow, alertName } from './prometheus-rules';
 
 export interface GrafanaOptions {
@@ -22,24 +22,11 @@ type Panel = Record<string, unknown> & { id: number; type: string; title: string
 const DS = { type: 'prometheus' as const, uid: '${datasource}' };
 const MIGRATION_FILTER = 'migration_id=~"$migration_id"';
 
-const STATE_MAPPINGS = [
-  {
-    type: 'value',
-    options: {
-      '0': { text: 'not started', color: 'text', index: 0 },
-      '1': { text: 'in progress', color: 'blue', index: 1 },
-      '2': { text: 'paused', color: 'yellow', index: 2 },
-      '3': { text: 'completed', color: 'green', index: 3 },
-      '4': { text: 'failed', color: 'red', index: 4 },
-    },
-  },
-];
-
 /** Grafana unit of a spec metric as Prometheus stores it (base units), and as a per-second rate for counters. */
 function unitOf(spec: MetricSpec, rate: boolean): string {
   if (rate) return spec.unit === 'Bytes' ? 'Bps' : 'cps';
-  if (spec.prometheus.endsWith('_ratio')) return 'percentunit';
-  if (spec.prometheus.endsWith('_timestamp_seconds')) return 'dateTimeAsIso';
+  if (spec.prometheus?.endsWith('_ratio')) return 'percentunit';
+  if (spec.prometheus?.endsWith('_timestamp_seconds')) return 'dateTimeAsIso';
   switch (spec.unit) {
     case 'Percent':
       return 'percent';
@@ -57,11 +44,19 @@ function unitOf(spec: MetricSpec, rate: boolean): string {
   }
 }
 
+/** Grafana annotations (event markers on every time panel) for phase changes, from the phase counters. */
+export const PHASE_ANNOTATIONS: ReadonlyArray<{ name: string; metric: MetricName; title: string; color: string }> = [
+  { name: 'Phase started', metric: 'PhaseStarted', title: 'Phase {{phase}} started', color: 'blue' },
+  { name: 'Phase completed', metric: 'PhaseCompleted', title: 'Phase {{phase}} completed', color: 'green' },
+  { name: 'Phase failed', metric: 'PhaseFailed', title: 'Phase {{phase}} failed', color: 'red' },
+];
+
 const hasMigration = (name: MetricName) => METRICS[name].dimensions.includes('MigrationId');
 const legend = (name: MetricName, suffix = '') => {
   const labels = METRICS[name].dimensions.map(promLabel);
   const l = labels.map((x) => `{{${x}}}`).join(' ');
-  return `${METRICS[name].prometheus}${suffix}${l ? ` ${l}` : ''}`;
+  const state = METRICS[name].states ? ' {{state}}' : '';
+  return `${promName(name)}${suffix}${l ? ` ${l}` : ''}${state}`;
 };
 
 /** The queries that draw one metric: the gauge itself, a counter's rate, a histogram's p50/p95/p99. */
@@ -69,12 +64,13 @@ function metricTargets(name: MetricName, nextRef: () => string): Target[] {
   const spec = METRICS[name];
   const labels = spec.dimensions.map(promLabel);
   const matchers = hasMigration(name) ? MIGRATION_FILTER : undefined;
-  if (spec.kind === 'gauge') {
-    return [{ refId: nextRef(), expr: `${spec.prometheus}${matchers ? `{${matchers}}` : ''}`, legendFormat: legend(name), datasource: DS }];
+  const kind = prometheusKind(spec);
+  if (kind === 'gauge') {
+    return [{ refId: nextRef(), expr: `${promName(name)}${matchers ? `{${matchers}}` : ''}`, legendFormat: legend(name), datasource: DS }];
   }
-  if (spec.kind === 'counter') {
+  if (kind === 'counter') {
     const by = labels.length ? ` by (${labels.join(', ')})` : '';
-    return [{ refId: nextRef(), expr: `sum${by} (rate(${spec.prometheus}${matchers ? `{${matchers}}` : ''}[$__rate_interval]))`, legendFormat: legend(name, ' /s'), datasource: DS }];
+    return [{ refId: nextRef(), expr: `sum${by} (rate(${promName(name)}${matchers ? `{${matchers}}` : ''}[$__rate_interval]))`, legendFormat: legend(name, ' /s'), datasource: DS }];
   }
   return (['p50', 'p95', 'p99'] as const).map((q) => ({
     refId: nextRef(),
@@ -125,16 +121,17 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
         type: 'stat',
         title: 'Migration state',
         datasource: DS,
-        targets: [{ refId: 'A', expr: `${METRICS.MigrationState.prometheus}{${MIGRATION_FILTER}}`, legendFormat: '{{migration_id}}', datasource: DS }],
-        fieldConfig: { defaults: { mappings: STATE_MAPPINGS, unit: 'none' }, overrides: [] },
-        options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', textMode: 'value_and_name' },
+        // A state is a label set: the series whose value is 1 names the current state.
+        targets: [{ refId: 'A', expr: `${promName('MigrationState')}{${MIGRATION_FILTER}} == 1`, legendFormat: '{{migration_id}}: {{state}}', datasource: DS }],
+        fieldConfig: { defaults: { unit: 'none' }, overrides: [] },
+        options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'none', textMode: 'name' },
       },
       {
         type: 'gauge',
         title: 'Overall progress',
         datasource: DS,
-        targets: [{ refId: 'A', expr: `${METRICS.OverallProgress.prometheus}{${MIGRATION_FILTER}}`, legendFormat: '{{migration_id}}', datasource: DS }],
-        fieldConfig: { defaults: { unit: 'percent', min: 0, max: 100 }, overrides: [] },
+        targets: [{ refId: 'A', expr: `${promName('OverallProgress')}{${MIGRATION_FILTER}}`, legendFormat: '{{migration_id}}', datasource: DS }],
+        fieldConfig: { defaults: { unit: 'percentunit', min: 0, max: 1 }, overrides: [] },
         options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
       },
       {
@@ -155,7 +152,8 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
     spec.alarms.map((a) => {
       const { rangeSeconds, forSeconds } = alarmWindow(a, opts.minRangeSeconds);
       const m = METRICS[a.metric];
-      const threshold = toPrometheusValue(m, a.threshold);
+      const cond = conditionExpr(a, { by: alarmLabels(a), range: promDuration(rangeSeconds), matchers: hasMigration(a.metric) ? MIGRATION_FILTER : undefined });
+      const threshold = cond.threshold;
       return {
         type: 'timeseries',
         title: `${a.title} [${a.severity}]`,
@@ -164,14 +162,14 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
         targets: [
           {
             refId: 'A',
-            expr: statisticExpr(a.metric, a.statistic, { by: alarmLabels(a), range: promDuration(rangeSeconds), matchers: hasMigration(a.metric) ? MIGRATION_FILTER : undefined }),
+            expr: cond.value,
             legendFormat: alarmLabels(a).map((l) => `{{${l}}}`).join(' ') || a.id,
             datasource: DS,
           },
         ],
         fieldConfig: {
           defaults: {
-            unit: m.kind === 'counter' ? 'short' : unitOf(m, false),
+            unit: prometheusKind(m) === 'counter' || m.states ? 'short' : unitOf(m, false),
             thresholds: { mode: 'absolute', steps: thresholdSteps(a, threshold) },
             custom: { thresholdsStyle: { mode: 'line' }, drawStyle: 'line', fillOpacity: 10 },
             links: opts.runbookUrl ? [{ title: 'Runbook', url: `${opts.runbookUrl}#${a.id}` }] : [],
@@ -187,16 +185,16 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
 
   row('Metrics');
   grid(
-    DASHBOARD_PANELS.map((p) => {
+    DASHBOARD_PANELS.filter((p) => p.metrics.some((n) => METRICS[n].prometheus !== null)).map((p) => {
       let ref = 0;
       const nextRef = () => String.fromCharCode(65 + ref++);
-      const perMetric = p.metrics.map((name) => ({ name, targets: metricTargets(name, nextRef) }));
+      const perMetric = p.metrics.filter((n) => METRICS[n].prometheus !== null).map((name) => ({ name, targets: metricTargets(name, nextRef) }));
       const [first, ...rest] = perMetric;
-      const unit = (name: MetricName) => unitOf(METRICS[name], METRICS[name].kind === 'counter');
+      const unit = (name: MetricName) => unitOf(METRICS[name], prometheusKind(METRICS[name]) === 'counter');
       return {
         type: 'timeseries',
         title: p.title,
-        description: p.metrics.map((n) => `${METRICS[n].prometheus}: ${METRICS[n].help}`).join('\n'),
+        description: perMetric.map((x) => `${promName(x.name)}: ${METRICS[x.name].help}`).join('\n'),
         datasource: DS,
         targets: perMetric.flatMap((x) => x.targets),
         fieldConfig: {
@@ -244,6 +242,20 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
           name: 'Annotations & Alerts',
           type: 'dashboard',
         },
+        ...PHASE_ANNOTATIONS.map((x) => ({
+          name: x.name,
+          datasource: DS,
+          enable: true,
+          hide: false,
+          iconColor: x.color,
+          // The phase counters start at 0 for every known phase, so the step that saw the change has an increase.
+          expr: `sum by (migration_id, phase) (increase(${promName(x.metric)}{${MIGRATION_FILTER}}[$__interval])) > 0`,
+          step: '1m',
+          titleFormat: x.title,
+          textFormat: 'migration {{migration_id}}',
+          tagKeys: 'migration_id,phase',
+          useValueForTime: false,
+        })),
       ],
     },
     templating: {
@@ -254,8 +266,8 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
           label: 'Migration',
           type: 'query',
           datasource: DS,
-          definition: `label_values(${METRICS.MigrationState.prometheus}, migration_id)`,
-          query: { query: `label_values(${METRICS.MigrationState.prometheus}, migration_id)`, refId: 'migration_id' },
+          definition: `label_values(${promName('MigrationState')}, migration_id)`,
+          query: { query: `label_values(${promName('MigrationState')}, migration_id)`, refId: 'migration_id' },
           includeAll: true,
           multi: true,
           allValue: '.*',

@@ -1,7 +1,7 @@
 import YAML from 'yaml';
-import { evaluationWindow } from '../metrics/alarm-meaning';
+import { breaches, evaluationWindow } from '../metrics/alarm-meaning';
 import { METRICS, type AlarmSpec, type MonitoringSpec } from '../metrics/spec';
-import { PROM_OP, alarmLabels, promDuration, presenceSeries, statisticExpr, toPrometheusValue } from './promql';
+import { PROM_OP, alarmLabels, conditionExpr, promDuration, promName, presenceSeries } from './promql';
 
 export interface PrometheusRulesOptions {
   /**
@@ -51,13 +51,12 @@ export function alarmWindow(a: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeri
  */
 export function alarmExpr(a: AlarmSpec, rangeSeconds: number, conditionRangeSeconds = rangeSeconds): string {
   const labels = alarmLabels(a);
-  const value = statisticExpr(a.metric, a.statistic, { by: labels, range: promDuration(rangeSeconds) });
-  const main = `${value} ${PROM_OP[a.comparison]} ${num(toPrometheusValue(METRICS[a.metric], a.threshold))}`;
+  const { value, expr: main } = conditionExpr(a, { by: labels, range: promDuration(rangeSeconds) });
   const breaching = a.missingData === 'breaching';
   if (a.onlyWhile) {
     const w = a.onlyWhile;
     const shared = alarmLabels({ metric: w.metric }).filter((l) => labels.includes(l));
-    const cond = `${statisticExpr(w.metric, w.statistic, { by: shared, range: promDuration(conditionRangeSeconds) })} ${PROM_OP[w.comparison]} ${num(toPrometheusValue(METRICS[w.metric], w.threshold))}`;
+    const cond = conditionExpr(w, { by: shared, range: promDuration(conditionRangeSeconds) }).expr;
     const on = `on (${shared.join(', ')})`;
     const gated = `(${main}) and ${on} (${cond})`;
     return breaching ? `(${gated}) or ((${cond}) unless ${on} (${value}))` : gated;
@@ -72,13 +71,13 @@ export function prometheusRules(spec: MonitoringSpec, opts: PrometheusRulesOptio
     const m = METRICS[a.metric];
     const labels = alarmLabels(a);
     const context = labels.length ? ` (${labels.map((l) => `${l} {{ $labels.${l} }}`).join(', ')})` : '';
-    const threshold = num(toPrometheusValue(m, a.threshold));
+    const threshold = num(conditionExpr(a, { by: labels, range: promDuration(rangeSeconds) }).threshold);
     const annotations: Record<string, string> = {
       summary: `${a.title}${context}`,
       description:
-        `${a.statistic} of ${m.prometheus} over ${promDuration(rangeSeconds)} is {{ $value }}, ${PROM_OP[a.comparison]} ${threshold}` +
+        `${a.statistic} of ${promName(a.metric)}${m.states ? ` in state ${m.states.filter((_, i) => breaches(a.comparison, i, a.threshold)).join(' or ')}` : ''} over ${promDuration(rangeSeconds)} is {{ $value }}, ${PROM_OP[a.comparison]} ${threshold}` +
         `${forSeconds ? ` for ${promDuration(forSeconds)}` : ''}${a.missingData === 'breaching' ? ' (no data counts as breaching)' : ''}` +
-        `${a.onlyWhile ? ` while ${METRICS[a.onlyWhile.metric].prometheus} ${PROM_OP[a.onlyWhile.comparison]} ${a.onlyWhile.threshold}` : ''}. ${m.help}.`,
+        `${a.onlyWhile ? ` while ${promName(a.onlyWhile.metric)} ${PROM_OP[a.onlyWhile.comparison]} ${a.onlyWhile.threshold}` : ''}. ${m.help}.`,
       runbook: a.runbook,
     };
     if (opts.runbookUrl) annotations['runbook_url'] = `${opts.runbookUrl}#${a.id}`;

@@ -1,14 +1,38 @@
-import { COMPARISON_SYMBOL, dimensionLabel } from '../metrics/alarm-meaning';
-import { METRICS, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../metrics/spec';
+import { COMPARISON_SYMBOL, breaches, dimensionLabel } from '../metrics/alarm-meaning';
+import { METRICS, prometheusKind, type AlarmSpec, type Comparison, type Dimension, type MetricName, type MetricSpec, type Statistic } from '../metrics/spec';
 
 /** `ViolationType` → `violation_type`: a spec dimension as a Prometheus label. */
 export const promLabel = (d: Dimension): string => dimensionLabel(d);
 
 /** Spec values are in the spec's unit; Prometheus names are in base units (ms → s for `_seconds`, % → ratio for `_ratio`). */
 export function toPrometheusValue(spec: MetricSpec, value: number): number {
-  if (spec.unit === 'Milliseconds' && spec.prometheus.endsWith('_seconds')) return value / 1000;
-  if (spec.unit === 'Percent' && spec.prometheus.endsWith('_ratio')) return value / 100;
+  if (spec.unit === 'Milliseconds' && spec.prometheus?.endsWith('_seconds')) return value / 1000;
+  if (spec.unit === 'Percent' && spec.prometheus?.endsWith('_ratio')) return value / 100;
   return value;
+}
+
+/** The Prometheus name of a spec metric, or an error naming what Prometheus has instead. */
+export function promName(metric: MetricName): string {
+  const name = METRICS[metric].prometheus;
+  if (name === null) throw new Error(`metric ${metric} is not rendered in Prometheus: ${METRICS[metric].help}`);
+  return name;
+}
+
+/**
+ * A spec condition (`Maximum of BreakerState gte 2`) in PromQL. A state metric is one series per state, so
+ * "value >= 2" becomes "one of the states numbered 2 and up is 1": `max(...{state=~"open"}) >= 1`.
+ */
+export function conditionExpr(c: { metric: MetricName; statistic: Statistic; comparison: Comparison; threshold: number }, agg: Aggregation): { value: string; expr: string; threshold: number } {
+  const spec = METRICS[c.metric];
+  if (spec.states) {
+    const bad = spec.states.filter((_, i) => breaches(c.comparison, i, c.threshold));
+    const matchers = [agg.matchers, `state=~"${bad.join('|')}"`].filter(Boolean).join(', ');
+    const value = statisticExpr(c.metric, 'Maximum', { ...agg, matchers });
+    return { value, expr: `${value} >= 1`, threshold: 1 };
+  }
+  const value = statisticExpr(c.metric, c.statistic, agg);
+  const threshold = toPrometheusValue(spec, c.threshold);
+  return { value, expr: `${value} ${COMPARISON_SYMBOL[c.comparison]} ${Number(threshold.toPrecision(12))}`, threshold };
 }
 
 /** The spec comparison as a PromQL operator (the one table: lib/core/metrics/alarm-meaning.ts). */
@@ -38,13 +62,14 @@ export interface Aggregation {
  */
 export function statisticExpr(metric: MetricName, statistic: Statistic, agg: Aggregation): string {
   const spec = METRICS[metric];
-  const name = spec.prometheus;
+  const name = promName(metric);
+  const kind = prometheusKind(spec);
   const r = `[${agg.range}]`;
   const sel = (n: string) => `${n}${agg.matchers ? `{${agg.matchers}}` : ''}`;
   const by = (labels: string[]) => (labels.length ? ` by (${labels.join(', ')})` : '');
   const q = QUANTILE[statistic];
-  if (spec.kind === 'counter') return `sum${by(agg.by)} (increase(${sel(name)}${r}))`;
-  if (spec.kind === 'gauge') {
+  if (kind === 'counter') return `sum${by(agg.by)} (increase(${sel(name)}${r}))`;
+  if (kind === 'gauge') {
     switch (statistic) {
       case 'Maximum':
         return `max${by(agg.by)} (max_over_time(${sel(name)}${r}))`;
@@ -77,8 +102,7 @@ export function statisticExpr(metric: MetricName, statistic: Statistic, agg: Agg
 
 /** The series whose presence says "this metric reports at all" (for silence-is-breaching alarms). */
 export function presenceSeries(metric: MetricName): string {
-  const spec = METRICS[metric];
-  return spec.kind === 'histogram' ? `${spec.prometheus}_count` : spec.prometheus;
+  return prometheusKind(METRICS[metric]) === 'histogram' ? `${promName(metric)}_count` : promName(metric);
 }
 
 /** Labels an alarm's alerts carry: the metric's dimensions. */

@@ -17,7 +17,7 @@ it('starts two demo backends and the proxy on 127.0.0.1, each answering /search'
   expect(proxied.results).toEqual(direct.results);
   const health = (await (await fetch(`${demo.url}/health`)).json()) as { status: string };
   expect(health.status).toBe('healthy');
-  expect(await (await fetch(`${demo.url}/metrics`)).text()).toContain('search_proxy_requests_total{backend="primary",outcome="success"} 1');
+  expect(await (await fetch(`${demo.url}/metrics`)).text()).toContain('migration_search_proxy_requests_total{backend="primary",outcome="success"} 1');
 });
 
 it('a newcomer fails the primary and watches the fallback answer, then restores it', async () => {

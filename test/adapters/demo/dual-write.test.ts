@@ -119,9 +119,9 @@ it('follower down: writes are acknowledged and queued (lag = ids behind); after 
   expect(h0.writes.syncLag).toBe(30);
   expect(h0.status).toBe('degraded'); // the follower's write breaker is open, as the breaker-open alarm says
   const metrics = await (await fetch(`${demo.url}/metrics`)).text();
-  expect(metrics).toMatch(/dual_write_sync_lag_events\{tenant_id="search"\} 30/);
-  expect(metrics).toMatch(/dual_write_operations_total\{status="queued"\} 35/);
-  expect(metrics).toMatch(/dual_write_target_failures_total\{tenant_id="search"\} [1-9]/);
+  expect(metrics).toMatch(/migration_dual_write_sync_lag_events\{tenant_id="search"\} 30/);
+  expect(metrics).toMatch(/migration_dual_write_operations_total\{status="queued"\} 35/);
+  expect(metrics).toMatch(/migration_dual_write_target_failures_total\{tenant_id="search"\} [1-9]/);
   const rec = (await (await fetch(`${demo.url}/reconcile`)).json()) as { missingFrom: Record<string, Array<{ id: string; version: number }>> };
   expect(rec.missingFrom['primary']!.map((x) => x.id).sort()).toEqual([...ids].sort());
   expect(rec.missingFrom['fallback']).toEqual([]);
@@ -137,7 +137,7 @@ it('follower down: writes are acknowledged and queued (lag = ids behind); after 
   }
   // nothing applied twice, nothing older replayed over a newer version
   expect((await status()).primary.writes.stale).toBe(0);
-  expect(await (await fetch(`${demo.url}/metrics`)).text()).toMatch(/dual_write_operations_total\{status="replayed"\} 30/);
+  expect(await (await fetch(`${demo.url}/metrics`)).text()).toMatch(/migration_dual_write_operations_total\{status="replayed"\} 30/);
 });
 
 it('follower slow: the answer waits at most the follower budget (the proxy\'s own timing), the store is still holding the call', async () => {

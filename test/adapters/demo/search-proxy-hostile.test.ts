@@ -49,8 +49,9 @@ async function health(): Promise<{ code: number; body: Health }> {
   const r = await fetch(`${demo.url}/health`);
   return { code: r.status, body: (await r.json()) as Health };
 }
+/** The breaker's state as /metrics says it: the `state` label whose series is 1. */
 const gauge = async (breaker: string): Promise<string | undefined> =>
-  (await (await fetch(`${demo.url}/metrics`)).text()).match(new RegExp(`^circuit_breaker_state\\{breaker="${breaker}"\\} (\\S+)$`, 'm'))?.[1];
+  (await (await fetch(`${demo.url}/metrics`)).text()).match(new RegExp(`^migration_circuit_breaker_state\\{breaker="${breaker}",state="(\\w+)"\\} 1$`, 'm'))?.[1];
 
 /** Search until `ok` holds, at most `limit` tries 50 ms apart. True when it held. */
 async function until(ok: () => Promise<boolean>, limit = 100): Promise<boolean> {
@@ -116,8 +117,8 @@ describe('item 4: the fallback breaker recovers while the primary serves', () =>
     expect(await until(async () => (await health()).body.breakers.primary.state === 'closed')).toBe(true);
     // The primary serves everything from here; the fallback must still get its probes.
     expect(await until(async () => (await health()).body.breakers.fallback.state === 'closed')).toBe(true);
-    expect(await gauge('search-fallback')).toBe('0');
-    expect(await gauge('search-primary')).toBe('0');
+    expect(await gauge('search-fallback')).toBe('closed');
+    expect(await gauge('search-primary')).toBe('closed');
     expect((await health()).body.status).toBe('healthy');
     expect((await search()).body).toMatchObject({ servedBy: 'primary', degraded: false });
   });

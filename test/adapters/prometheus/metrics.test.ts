@@ -65,12 +65,22 @@ describe('GET /metrics on the tracker API', () => {
     expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
     const p = parseExposition(r.text);
     const m = { migration_id: 'mig-1' };
-    expect(p.get('migration_state', m)).toBe(3);
-    expect(p.get('migration_state', { migration_id: 'idle' })).toBe(0);
-    expect(p.get('migration_progress_percent', m)).toBe(100);
-    expect(p.get('migration_phase_progress_percent', { ...m, phase: 'cutover' })).toBe(100);
-    // Started on line 1, completed on line 5 of the replay; the clock moves 1 s per line.
-    expect(p.get('migration_duration_seconds', { ...m, phase: 'bulk-copy' })).toBe(4);
+    // states as label sets: 1 on the current state, 0 on every other
+    expect(p.get('migration_state', { ...m, state: 'completed' })).toBe(1);
+    expect(p.get('migration_state', { ...m, state: 'in_progress' })).toBe(0);
+    expect(p.get('migration_state', { migration_id: 'idle', state: 'not_started' })).toBe(1);
+    expect([...p.samples.keys()].filter((k) => k.startsWith('migration_state{') && k.includes('migration_id="mig-1"'))).toHaveLength(6);
+    expect(['healthy', 'degraded', 'unhealthy'].map((state) => p.get('migration_health', { ...m, state })).reduce((a, b) => a! + b!, 0)).toBe(1);
+    expect(p.get('migration_state', m)).toBeUndefined();
+    // ratios 0-1
+    expect(p.get('migration_progress_ratio', m)).toBe(1);
+    expect(p.get('migration_phase_progress_ratio', { ...m, phase: 'cutover' })).toBe(1);
+    // Started on line 1, completed on line 5 of the replay; the clock moves 1 s per line: timestamps, not elapsed seconds.
+    const t0 = Date.UTC(2026, 0, 1, 10) / 1000;
+    const start = p.get('migration_phase_start_timestamp_seconds', { ...m, phase: 'bulk-copy' })!;
+    expect(start).toBeGreaterThanOrEqual(t0);
+    expect(p.get('migration_phase_end_timestamp_seconds', { ...m, phase: 'bulk-copy' })! - start).toBe(4);
+    expect(p.types.get('migration_duration_seconds')).toBeUndefined();
     expect(p.get('migration_phase_started_total', { ...m, phase: 'bulk-copy' })).toBe(1);
     expect(p.get('migration_phase_completed_total', { ...m, phase: 'cutover' })).toBe(1);
     expect(p.get('migration_phase_failed_total', { ...m, phase: 'cutover' })).toBe(0);
@@ -80,12 +90,13 @@ describe('GET /metrics on the tracker API', () => {
     expect(p.get('migration_events_copied_total', { ...m, tenant_id: 't-1' })).toBe(10000);
     expect(p.get('migration_events_to_copy', { ...m, tenant_id: 't-1' })).toBe(10000);
     // 2 failed writes against the 10,000 copied events the log counted as successes (not 100 % as before)
-    expect(p.get('migration_error_rate_percent', m)).toBeCloseTo(0.02, 5);
-    expect(p.get('validation_failures_total')).toBe(1);
+    expect(p.get('migration_error_ratio', m)).toBeCloseTo(0.0002, 7);
+    expect(p.get('migration_validation_failures_total')).toBe(1);
     expect(p.get('migration_progress_updates_total', m)).toBeGreaterThanOrEqual(9);
     expect(p.types.get('migration_events_copied_total')).toBe('counter');
     expectPromtoolClean(r.text);
-    expect(p.types.get('migration_duration_seconds')).toBe('gauge');
+    // one application prefix on every product metric
+    expect([...p.types.keys()].filter((n) => !n.startsWith('migration_'))).toEqual([]);
   });
 
   it('recomputes gauges from the store at each scrape (a running phase\'s duration grows; a restarted process starts right)', async () => {
@@ -99,17 +110,58 @@ describe('GET /metrics on the tracker API', () => {
     const second = new Tracker({ store, clock });
     srv = await serveHttp(router([metricsRoute({ tracker: second })]));
     let p = parseExposition((await scrape(srv.url)).text);
-    expect(p.get('migration_duration_seconds', { migration_id: 'm', phase: 'initialization' })).toBe(90);
+    expect(p.get('migration_phase_start_timestamp_seconds', { migration_id: 'm', phase: 'initialization' })).toBe(Date.UTC(2026, 0, 1, 10) / 1000);
+    expect(p.get('migration_phase_end_timestamp_seconds', { migration_id: 'm', phase: 'initialization' })).toBeUndefined();
     expect(p.get('migration_phases_running', { migration_id: 'm' })).toBe(1);
-    expect(p.get('migration_state', { migration_id: 'm' })).toBe(1);
+    expect(p.get('migration_state', { migration_id: 'm', state: 'in_progress' })).toBe(1);
     expect(p.get('migration_phase_started_total', { migration_id: 'm', phase: 'initialization' })).toBe(0);
     clock.advance(30_000);
     await second.apply('m', { action: 'update_phase', phaseId: 'initialization', progress: 50 }).catch(() => undefined);
     await second.apply('m', { action: 'pause' });
     p = parseExposition((await scrape(srv.url)).text);
-    expect(p.get('migration_duration_seconds', { migration_id: 'm', phase: 'initialization' })).toBe(120);
-    expect(p.get('migration_state', { migration_id: 'm' })).toBe(2);
+    expect(p.get('migration_state', { migration_id: 'm', state: 'paused' })).toBe(1);
+    expect(p.get('migration_state', { migration_id: 'm', state: 'in_progress' })).toBe(0);
     expect(p.get('migration_control_events_total', { migration_id: 'm', event: 'pause' })).toBe(1);
+  });
+});
+
+describe('GET /metrics: data, resources and cost', () => {
+  it('exports data migrated as a counter (rate() is the throughput) and only the resource and cost figures reported, cost with its currency', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 10));
+    const store = FileStore.inMemory();
+    const tracker = new Tracker({ store, clock });
+    await tracker.initialize('m', {});
+    srv = await serveHttp(router([metricsRoute({ tracker })]));
+    let p = parseExposition((await scrape(srv.url)).text);
+    const m = { migration_id: 'm' };
+    expect(p.types.get('migration_data_migrated_bytes_total')).toBe('counter');
+    expect(p.get('migration_data_migrated_bytes_total', m)).toBe(0);
+    // never reported: absent, not a made-up 0
+    for (const n of ['migration_cost', 'migration_cost_per_gigabyte', 'migration_network_bytes_per_second', 'migration_storage_bytes', 'migration_cpu_utilization_ratio']) {
+      expect([n, [...p.samples.keys()].some((k) => k.startsWith(`${n}{`))]).toEqual([n, false]);
+    }
+    await tracker.apply('m', { action: 'update_metrics', increment: { totalDataMigrated: 5_000 } });
+    await tracker.apply('m', {
+      action: 'update_metrics',
+      increment: { totalDataMigrated: 7_000 },
+      metrics: { resourceUtilization: { network: 1_048_576, storage: 2e9, cpu: 40 }, costMetrics: { actualCost: 12.5, costPerGB: 0.02, currency: 'EUR' } },
+    });
+    const text = (await scrape(srv.url)).text;
+    expectPromtoolClean(text);
+    p = parseExposition(text);
+    expect(p.get('migration_data_migrated_bytes_total', m)).toBe(12_000);
+    expect(p.get('migration_network_bytes_per_second', m)).toBe(1_048_576);
+    expect(p.get('migration_storage_bytes', m)).toBe(2e9);
+    expect(p.get('migration_cpu_utilization_ratio', m)).toBe(0.4);
+    expect(p.get('migration_cost', { ...m, currency: 'EUR' })).toBe(12.5);
+    expect(p.get('migration_cost_per_gigabyte', { ...m, currency: 'EUR' })).toBe(0.02);
+    expect([...p.samples.keys()].some((k) => k.startsWith('migration_estimated_cost{'))).toBe(false);
+    expect([...p.samples.keys()].some((k) => k.startsWith('migration_memory_utilization_ratio{'))).toBe(false);
+    // a new process over the same store: the counter carries on from the stored total, it does not restart at 0
+    const again = new Tracker({ store, clock });
+    await srv.close();
+    srv = await serveHttp(router([metricsRoute({ tracker: again })]));
+    expect(parseExposition((await scrape(srv.url)).text).get('migration_data_migrated_bytes_total', m)).toBe(12_000);
   });
 });
 
@@ -124,11 +176,11 @@ describe('GET /metrics on the log watcher', () => {
     const text = (await scrape(srv.url)).text;
     expectPromtoolClean(text);
     const p = parseExposition(text);
-    expect(p.get('dual_write_target_failures_total', { tenant_id: 't-1' })).toBe(2);
-    expect(p.get('dual_write_target_failures_total', { tenant_id: 't-2' })).toBe(1);
-    expect(p.get('verification_violations_total', { violation_type: 'checksum' })).toBe(3);
-    expect(p.get('cutover_pause_duration_seconds_count', { migration_id: 'mig-2' })).toBe(1);
-    expect(p.get('cutover_pause_duration_seconds_sum', { migration_id: 'mig-2' })).toBe(30);
+    expect(p.get('migration_dual_write_target_failures_total', { tenant_id: 't-1' })).toBe(2);
+    expect(p.get('migration_dual_write_target_failures_total', { tenant_id: 't-2' })).toBe(1);
+    expect(p.get('migration_verification_violations_total', { violation_type: 'checksum' })).toBe(3);
+    expect(p.get('migration_cutover_pause_duration_seconds_count', { migration_id: 'mig-2' })).toBe(1);
+    expect(p.get('migration_cutover_pause_duration_seconds_sum', { migration_id: 'mig-2' })).toBe(30);
     expect(p.get('migration_events_copied_total', { migration_id: 'mig-1', tenant_id: 't-1' })).toBe(10000);
     expect(p.get('migration_events_copied_total', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);
     expect(p.get('migration_events_to_copy', { migration_id: 'mig-2', tenant_id: 't-2' })).toBe(8000);

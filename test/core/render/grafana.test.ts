@@ -6,12 +6,22 @@ import YAML from 'yaml';
 import { DASHBOARD_PANELS, METRICS, resolveSpec } from '../../../lib/core/metrics/spec';
 import { grafanaDashboard } from '../../../lib/core/render/grafana';
 import { prometheusRules } from '../../../lib/core/render/prometheus-rules';
+import { conditionExpr } from '../../../lib/core/render/promql';
 
 type P = { id: number; type: string; title: string; description?: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Array<{ expr: string; refId: string }>; fieldConfig?: { defaults: { thresholds?: { steps: Array<{ value: number | null; color: string }> } } } };
 
 const spec = resolveSpec();
-const dash = JSON.parse(JSON.stringify(grafanaDashboard(spec, { runbookUrl: 'https://runbooks.example/m' }))) as { uid: string; title: string; schemaVersion: number; panels: P[]; templating: { list: Array<{ name: string }> } };
-const targets = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, ...t })));
+type Annotation = { name: string; expr?: string; titleFormat?: string; datasource: { type: string } };
+const dash = JSON.parse(JSON.stringify(grafanaDashboard(spec, { runbookUrl: 'https://runbooks.example/m' }))) as {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: P[];
+  templating: { list: Array<{ name: string }> };
+  annotations: { list: Annotation[] };
+};
+const annotations = dash.annotations.list.filter((a) => a.expr);
+const targets = [...dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, ...t }))), ...annotations.map((a) => ({ expr: a.expr!.replace(/\$__interval/g, '$__rate_interval') }))];
 
 describe('Grafana dashboard', () => {
   it('is a dashboard JSON model with a Prometheus data-source variable and a migration selector', () => {
@@ -41,7 +51,7 @@ describe('Grafana dashboard', () => {
       const expr = panel!.targets![0]!.expr.replace(/\{migration_id=~"\$migration_id"\}/g, '');
       expect(rules.find((r) => r.labels['alarm_id'] === a.id)!.expr).toContain(expr);
       const steps = panel!.fieldConfig!.defaults.thresholds!.steps;
-      expect(steps.map((s) => s.value)).toContain(METRICS[a.metric].unit === 'Milliseconds' ? a.threshold / 1000 : a.threshold);
+      expect(steps.map((s) => s.value)).toContain(conditionExpr(a, { by: [], range: '5m' }).threshold);
     }
   });
 
@@ -49,10 +59,19 @@ describe('Grafana dashboard', () => {
     for (const p of DASHBOARD_PANELS) {
       const panel = dash.panels.find((x) => x.title === p.title);
       expect(panel).toBeDefined();
-      for (const m of p.metrics) expect(panel!.targets!.some((t) => new RegExp(`\\b${METRICS[m].prometheus}(_bucket)?\\b`).test(t.expr))).toBe(true);
+      for (const m of p.metrics.filter((x) => METRICS[x].prometheus !== null)) expect(panel!.targets!.some((t) => new RegExp(`\\b${METRICS[m].prometheus}(_bucket)?\\b`).test(t.expr))).toBe(true);
     }
     const shown = new Set(DASHBOARD_PANELS.flatMap((p) => p.metrics));
     expect(Object.keys(METRICS).filter((m) => !shown.has(m as keyof typeof METRICS))).toEqual([]);
+  });
+
+  it('marks phase start, completion and failure on every panel (annotations from the phase counters)', () => {
+    expect(annotations.map((a) => a.name)).toEqual(['Phase started', 'Phase completed', 'Phase failed']);
+    for (const [a, metric] of annotations.map((x, i) => [x, ['migration_phase_started_total', 'migration_phase_completed_total', 'migration_phase_failed_total'][i]] as const)) {
+      expect(a.datasource.type).toBe('prometheus');
+      expect(a.expr).toContain(`increase(${metric}{migration_id=~"$migration_id"}`);
+      expect(a.titleFormat).toMatch(/^Phase \{\{phase\}\} /);
+    }
   });
 
   it('writes only queries Prometheus parses (each checked by promtool as a recording rule, Grafana variables filled in)', () => {

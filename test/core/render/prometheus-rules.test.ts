@@ -57,7 +57,7 @@ function balanced(expr: string): boolean {
 }
 
 const known = new Set(
-  Object.values(METRICS).flatMap((m) => (m.kind === 'histogram' ? [`${m.prometheus}_bucket`, `${m.prometheus}_sum`, `${m.prometheus}_count`] : [m.prometheus])),
+  Object.values(METRICS).flatMap((m) => (m.prometheus === null ? [] : m.kind === 'histogram' ? [`${m.prometheus}_bucket`, `${m.prometheus}_sum`, `${m.prometheus}_count`] : [m.prometheus])),
 );
 
 let dir: string;
@@ -124,7 +124,8 @@ describe('Prometheus rule file', () => {
     const s = resolveSpec({ 'error-rate-high': { threshold: 25, evaluationPeriods: 3, datapointsToAlarm: 2 }, 'report-missing': { enabled: false } });
     const rules = prometheusRules(s, { extraLabels: { team: 'data' } }).groups[0]!.rules;
     const er = rules.find((r) => r.labels['alarm_id'] === 'error-rate-high')!;
-    expect(er.expr).toMatch(/> 25$/);
+    // 25 % in the spec (CloudWatch) is the ratio 0.25 in Prometheus
+    expect(er.expr).toMatch(/> 0\.25$/);
     expect(er.for).toBe('5m');
     expect(er.labels['team']).toBe('data');
     expect(rules.some((r) => r.labels['alarm_id'] === 'report-missing')).toBe(false);
@@ -202,11 +203,14 @@ describe('Prometheus rule semantics (promtool test rules)', () => {
         interval: '1m',
         input_series: [
           // 10 fast requests and 90 at 25-50 ms per minute: p99 ≈ 50 ms.
-          { series: 'search_proxy_latency_seconds_bucket{backend="primary",le="0.025"}', values: '0+10x20' },
-          { series: 'search_proxy_latency_seconds_bucket{backend="primary",le="0.05"}', values: '0+100x20' },
-          { series: 'search_proxy_latency_seconds_bucket{backend="primary",le="+Inf"}', values: '0+100x20' },
-          { series: 'migration_error_rate_percent{migration_id="m1"}', values: '2 2 2 40 40 40' },
-          { series: 'circuit_breaker_state{breaker="vector-search"}', values: '0 0 2 2 1 0 0 0' },
+          { series: 'migration_search_proxy_latency_seconds_bucket{backend="primary",le="0.025"}', values: '0+10x20' },
+          { series: 'migration_search_proxy_latency_seconds_bucket{backend="primary",le="0.05"}', values: '0+100x20' },
+          { series: 'migration_search_proxy_latency_seconds_bucket{backend="primary",le="+Inf"}', values: '0+100x20' },
+          { series: 'migration_error_ratio{migration_id="m1"}', values: '0.02 0.02 0.02 0.4 0.4 0.4' },
+          // the breaker's state as a label set: closed, then open for 2 minutes, half-open, closed again
+          { series: 'migration_circuit_breaker_state{breaker="vector-search",state="closed"}', values: '1 1 0 0 0 1 1 1' },
+          { series: 'migration_circuit_breaker_state{breaker="vector-search",state="half_open"}', values: '0 0 0 0 1 0 0 0' },
+          { series: 'migration_circuit_breaker_state{breaker="vector-search",state="open"}', values: '0 0 1 1 0 0 0 0' },
         ],
         alert_rule_test: [
           { eval_time: '3m', alertname: 'ProxyLatencySlo', exp_alerts: [] },
@@ -225,7 +229,7 @@ describe('Prometheus rule semantics (promtool test rules)', () => {
       { interval: '1h', input_series: [], alert_rule_test: [{ eval_time: '1h', alertname: 'ReportMissing', exp_alerts: [{ exp_labels: { severity: 'warning', alarm_id: 'report-missing' } }] }] },
       {
         interval: '1h',
-        input_series: [{ series: 'reports_produced_total{channel="email"}', values: '0+1x30' }],
+        input_series: [{ series: 'migration_reports_produced_total{channel="email"}', values: '0+1x30' }],
         alert_rule_test: [{ eval_time: '28h', alertname: 'ReportMissing', exp_alerts: [] }],
       },
     ]);

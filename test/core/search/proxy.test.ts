@@ -313,10 +313,11 @@ describe('search proxy: requests, health and metrics', () => {
     const r = await get('/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
-    expect(r.body).toContain('search_proxy_requests_total{backend="primary",outcome="success"} 1');
-    expect(r.body).toContain('search_proxy_fallbacks_total 1');
-    expect(r.body).toContain('circuit_breaker_state{breaker="search-primary"} 0');
-    expect(r.body).toContain('search_proxy_latency_seconds_count{backend="primary"} 2');
+    expect(r.body).toContain('migration_search_proxy_requests_total{backend="primary",outcome="success"} 1');
+    expect(r.body).toContain('migration_search_proxy_fallbacks_total 1');
+    expect(r.body).toContain('migration_circuit_breaker_state{breaker="search-primary",state="closed"} 1');
+    expect(r.body).toContain('migration_circuit_breaker_state{breaker="search-primary",state="open"} 0');
+    expect(r.body).toContain('migration_search_proxy_latency_seconds_count{backend="primary"} 2');
     expect((await make().get('/metrics')).status).toBe(404);
   });
 
