@@ -170,6 +170,21 @@ export function methodNotAllowed(allowed: string[], message: string): HttpRespon
   return res;
 }
 
+/** The route template each request matched, set by `router` (HTTP metrics label by it, never by the raw path). */
+const matchedRoutes = new WeakMap<HttpRequest, string>();
+
+/** The route template (`/api/migrations/:id/dashboard`) the router matched for this request, if any. */
+export const matchedRoute = (req: HttpRequest): string | undefined => matchedRoutes.get(req);
+
+/** One answered request, as HTTP metrics record it: the route template, never the raw path. */
+export interface AnsweredRequest {
+  method: string;
+  /** The matched route template, or `unmatched` (404, or refused before routing). */
+  route: string;
+  status: number;
+  seconds: number;
+}
+
 /** A small router: exact and `:param` matches; 404 for unknown paths, 405 (with Allow) for wrong methods. */
 export function router(routes: Route[], onServerError?: (e: unknown) => void): HttpHandler {
   const compiled = routes.map((r) => ({ ...r, parts: r.path.split('/') }));
@@ -185,6 +200,7 @@ export function router(routes: Route[], onServerError?: (e: unknown) => void): H
           continue;
         }
         nameServerSpan(r.method, r.path);
+        matchedRoutes.set(req, r.path);
         return await r.handler(req, params);
       }
       if (allowed.length) return methodNotAllowed(allowed, `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`);

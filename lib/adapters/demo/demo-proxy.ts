@@ -11,6 +11,7 @@ import { httpVectorBackend } from '../http/vector-backend';
 import { DemoBackend, DemoIndex, demoModeSchema } from './demo-backend';
 import { serveHttp, type RunningServer } from '../http/server';
 import { PrometheusSink } from '../prometheus/sink';
+import { instrumentServer, type BuildInfo } from '../prometheus/server-metrics';
 import { proxyStageSchema, StaticStageSwitch, WRITE_LIMITS } from '../../core/search/writes';
 import { FileReplayQueueStore } from '../file/replay-queue-file';
 
@@ -25,6 +26,8 @@ export interface DemoProxyOptions {
   log?: (line: string) => void;
   /** Keep writes a store missed in this file (durable across restarts). Default: memory. */
   replayQueueFile?: string;
+  /** What its `migration_build_info` says. Default: version and revision `unknown`. */
+  build?: BuildInfo;
 }
 
 export interface DemoProxy {
@@ -56,6 +59,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
   const fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex({ seed: 7, quantizeDecimals: 1 }) });
   const backends = { primary, fallback };
   const metrics = new PrometheusSink();
+  const observe = instrumentServer(metrics, opts.build ?? { version: 'unknown', revision: 'unknown', runtime: `node ${process.version}` });
   const operatorSwitch = new StaticOperatorSwitch();
   const stageSwitch = new StaticStageSwitch();
   const primaryClient = httpVectorBackend('primary', { kind: 'generic', url: primary.url });
@@ -139,6 +143,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
       host: opts.host ?? '127.0.0.1',
       browserGuard: true,
       maxBodyBytes: WRITE_LIMITS.maxBodyBytes,
+      observe,
     });
   } catch (e) {
     // e.g. the port is taken: stop the backends already started

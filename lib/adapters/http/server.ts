@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { allowedHosts, checkBodyEncoding, checkBrowserSafety, errorResponse, type HttpHandler, type HttpRequest } from '../../core/http';
+import { allowedHosts, checkBodyEncoding, checkBrowserSafety, errorResponse, matchedRoute, type AnsweredRequest, type HttpHandler, type HttpRequest } from '../../core/http';
 import { DomainError } from '../../core/errors';
 import { LIMITS } from '../../core/model';
 
@@ -14,7 +14,11 @@ export interface ServeOptions {
    * not this server's name (421) and state-changing requests without Content-Type: application/json (415).
    */
   browserGuard?: boolean;
+  /** Told of every answered request (HTTP metrics: lib/adapters/prometheus/server-metrics.ts). */
+  observe?: (r: AnsweredRequest) => void;
 }
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 export interface RunningServer {
   server: http.Server;
@@ -39,11 +43,21 @@ export async function serveHttp(handler: HttpHandler, opts: ServeOptions = {}): 
       }
     : handler;
   const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    let parsed: HttpRequest | undefined;
     void toHttpRequest(req, maxBody)
-      .then(guarded, (e) => errorResponse(e))
+      .then((r) => guarded((parsed = r)), (e) => errorResponse(e))
       .then((r) => {
         res.writeHead(r.status, r.headers);
         res.end(req.method === 'HEAD' ? undefined : r.body);
+        const method = (req.method ?? 'GET').toUpperCase();
+        opts.observe?.({
+          // a bounded label set: an unusual method is `other`, an unmatched path `unmatched`
+          method: KNOWN_METHODS.has(method) ? method : 'other',
+          route: (parsed && matchedRoute(parsed)) ?? 'unmatched',
+          status: r.status,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        });
       })
       .catch((e) => {
         // The handler already maps errors to responses; this is a failure to write (client went away).

@@ -63,7 +63,7 @@ export async function startLocalServer(o: LocalServerOptions): Promise<LocalServ
     onServerError: (e) => log(`error: ${(e as Error).stack ?? String(e)}`),
   });
   const port = o.port ?? 8080;
-  const server = await serveHttp(handler, { port, host: o.host ?? '127.0.0.1', browserGuard: true }).catch((e: unknown) => {
+  const server = await serveHttp(handler, { port, host: o.host ?? '127.0.0.1', browserGuard: true, observe: extras.observe }).catch((e: unknown) => {
     throw portError(e, port, '--port N');
   });
   let demo: DemoSimulator | undefined;

@@ -44,6 +44,7 @@ function phaseSeconds(p: PhaseState, now: number): number | undefined {
 /** Resource and cost figures the migration job reported (update_metrics): one gauge each, none for a figure never reported. */
 function resourceObservations(s: MigrationState): Observation[] {
   const reported = new Set(s.metricsReported ?? []);
+  if (!reported.size) return [];
   const m = { MigrationId: s.id };
   const r = s.metrics.resourceUtilization;
   const c = s.metrics.costMetrics;

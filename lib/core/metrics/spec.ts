@@ -56,11 +56,13 @@ export interface MetricSpec {
    * queries). Cloud Logging log-based metrics keep it as their name, so deployed metrics keep their history.
    */
   formerPrometheus?: string;
+  /** For a metric Prometheus has no series of (`prometheus: null`): the PromQL that computes it from others, given a selector's matchers. */
+  prometheusExpr?: (matchers: string) => string;
   /** Which part of the product emits it. */
   source: 'tracker' | 'breaker' | 'proxy' | 'validation' | 'report' | 'dual-write' | 'cutover' | 'handler';
 }
 
-type PrometheusExtras = Partial<Pick<MetricSpec, 'prometheusType' | 'states' | 'formerPrometheus'>>;
+type PrometheusExtras = Partial<Pick<MetricSpec, 'prometheusType' | 'states' | 'formerPrometheus' | 'prometheusExpr'>>;
 
 const m = (
   name: string,
@@ -97,7 +99,11 @@ export const METRICS = {
   PhaseStarted: m('PhaseStarted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_started_total', 'tracker', 'Phases started'),
   PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
   PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
-  PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], null, 'tracker', 'Time spent in a phase (Prometheus: migration_phase_end_timestamp_seconds - migration_phase_start_timestamp_seconds, or time() - start while it runs)', { formerPrometheus: 'migration_duration_seconds' }),
+  PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], null, 'tracker', 'Time spent in a phase (Prometheus: migration_phase_end_timestamp_seconds - migration_phase_start_timestamp_seconds, or time() - start while it runs)', {
+    formerPrometheus: 'migration_duration_seconds',
+    prometheusExpr: (sel) =>
+      `(migration_phase_end_timestamp_seconds{${sel}} or (0 * migration_phase_start_timestamp_seconds{${sel}} + time())) - migration_phase_start_timestamp_seconds{${sel}}`,
+  }),
   MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state (CloudWatch: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back; Prometheus: 1 on the series of the current state label, 0 on the others)', { states: MIGRATION_STATES, formerPrometheus: 'migration_state' }),
   DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes_total', 'tracker', 'Total data migrated so far (a counter in Prometheus: rate() is the throughput)', { prometheusType: 'counter', formerPrometheus: 'migration_data_migrated_bytes' }),
   MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),

@@ -65,6 +65,11 @@ function metricTargets(name: MetricName, nextRef: () => string): Target[] {
   const labels = spec.dimensions.map(promLabel);
   const matchers = hasMigration(name) ? MIGRATION_FILTER : undefined;
   const kind = prometheusKind(spec);
+  if (spec.prometheus === null) {
+    // computed from other series (a phase's duration from its start and end timestamps)
+    const expr = spec.prometheusExpr?.(matchers ?? '');
+    return expr ? [{ refId: nextRef(), expr, legendFormat: `${spec.name} ${labels.map((x) => `{{${x}}}`).join(' ')}`, datasource: DS }] : [];
+  }
   if (kind === 'gauge') {
     return [{ refId: nextRef(), expr: `${promName(name)}${matchers ? `{${matchers}}` : ''}`, legendFormat: legend(name), datasource: DS }];
   }
@@ -185,16 +190,16 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
 
   row('Metrics');
   grid(
-    DASHBOARD_PANELS.filter((p) => p.metrics.some((n) => METRICS[n].prometheus !== null)).map((p) => {
+    DASHBOARD_PANELS.map((p) => {
       let ref = 0;
       const nextRef = () => String.fromCharCode(65 + ref++);
-      const perMetric = p.metrics.filter((n) => METRICS[n].prometheus !== null).map((name) => ({ name, targets: metricTargets(name, nextRef) }));
+      const perMetric = p.metrics.map((name) => ({ name, targets: metricTargets(name, nextRef) }));
       const [first, ...rest] = perMetric;
       const unit = (name: MetricName) => unitOf(METRICS[name], prometheusKind(METRICS[name]) === 'counter');
       return {
         type: 'timeseries',
         title: p.title,
-        description: perMetric.map((x) => `${promName(x.name)}: ${METRICS[x.name].help}`).join('\n'),
+        description: p.metrics.map((n) => `${METRICS[n].prometheus ?? n}: ${METRICS[n].help}`).join('\n'),
         datasource: DS,
         targets: perMetric.flatMap((x) => x.targets),
         fieldConfig: {

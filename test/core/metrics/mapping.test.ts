@@ -21,6 +21,11 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
     const obs = trackerChangeObservations(done);
     expect(obs.filter((o) => o.metric === 'PhaseCompleted')).toHaveLength(1);
     expect(obs.find((o) => o.metric === 'PhaseDuration')?.value).toBe(150);
+    // Prometheus' form of the same: start and end timestamps (Unix seconds)
+    const timed: TrackerChange = { ...base, action: 'complete_phase', before: state({ startedAt: 1_000_000 }), after: state({ status: 'completed', progress: 100, startedAt: 1_000_000, completedAt: 1_150_000 }) };
+    const t = trackerChangeObservations(timed);
+    expect(t.find((o) => o.metric === 'PhaseEndTime')?.value).toBe(1150);
+    expect(t.find((o) => o.metric === 'PhaseStartTime')).toBeUndefined(); // unchanged by this change
   });
 
 
@@ -47,7 +52,7 @@ describe('tracker change → spec metric observations (shared by the EMF and Pro
     await tracker.apply('dims', { action: 'create_alert', severity: 'warning', message: 'slow' });
     await tracker.apply('dims', { action: 'pause', reason: 'window' });
     const all = changes.flatMap((c) => trackerChangeObservations(c));
-    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth', 'PhaseProgress', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
+    expect(new Set(all.map((o) => o.metric))).toEqual(new Set(['OverallProgress', 'MigrationState', 'PhasesRunning', 'PhasesFailed', 'StalePhases', 'MigrationHealth', 'PhaseProgress', 'PhaseStartTime', 'PhaseStarted', 'ProgressUpdates', 'DataMigrated', 'MigrationSpeed', 'ErrorRate', 'AlertsRaised', 'ControlEvents']));
     for (const o of all) expect([o.metric, Object.keys(o.labels).sort()]).toEqual([o.metric, [...METRICS[o.metric].dimensions].sort()]);
   });
 
