@@ -20,18 +20,22 @@ const HTML = `<!doctype html>
 <title>Migration monitor</title>
 <link rel="icon" type="image/svg+xml" href="/admin/migration/favicon.svg">
 <style>
-  :root { --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --crit:#8b0000; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; }
+  /* Light by default; dark when the system asks (prefers-color-scheme), from the same variables. */
+  :root { color-scheme: light dark; --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --crit:#8b0000; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; --fg:#1f2328; --page:#fff; --soft:#eaeef2; --plan:#d0d7de; --plot:#fbfcfd; }
+  @media (prefers-color-scheme: dark) {
+    :root { --ok:#3fb950; --warn:#d29922; --err:#f85149; --crit:#da3633; --muted:#8b949e; --line:#30363d; --bg:#161b22; --run:#2f81f7; --fg:#e6edf3; --page:#0d1117; --soft:#21262d; --plan:#484f58; --plot:#0d1117; }
+  }
   * { box-sizing: border-box; }
-  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--page); }
   header { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:12px 20px; border-bottom:1px solid var(--line); background:var(--bg); }
   header h1 { font-size:18px; margin:0 12px 0 0; }
   main { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:20px; padding:20px; }
   section { border:1px solid var(--line); border-radius:6px; padding:12px 16px; margin-bottom:20px; }
   section h2 { font-size:15px; margin:0 0 10px; }
-  .bar { height:10px; background:#eaeef2; border-radius:5px; overflow:hidden; }
+  .bar { height:10px; background:var(--soft); border-radius:5px; overflow:hidden; }
   .bar > span { display:block; height:100%; background:var(--run); }
   .bar.big { height:18px; border-radius:9px; }
-  .phase { padding:8px 0; border-top:1px solid #eaeef2; }
+  .phase { padding:8px 0; border-top:1px solid var(--soft); }
   .phase:first-of-type { border-top:0; }
   .phase .row { display:flex; justify-content:space-between; gap:8px; margin-bottom:4px; }
   .sub { margin:4px 0 0 16px; font-size:12px; color:var(--muted); display:grid; grid-template-columns: 160px 1fr 60px; gap:8px; align-items:center; }
@@ -44,29 +48,29 @@ const HTML = `<!doctype html>
   .stale-view #phases, .stale-view #metrics, .stale-view #timeline, .stale-view #activity { opacity: .45; }
   .sev-critical { color:#fff; background:var(--crit); border-color:var(--crit); } .sev-error { color:var(--err); border-color:var(--err); }
   .sev-warning { color:var(--warn); border-color:var(--warn); } .sev-info { color:var(--muted); }
-  .alert { display:flex; gap:8px; align-items:flex-start; padding:6px 0; border-top:1px solid #eaeef2; }
+  .alert { display:flex; gap:8px; align-items:flex-start; padding:6px 0; border-top:1px solid var(--soft); }
   .alert.acked { opacity:.55; }
   .alert .msg { flex:1; }
   .timeline { position:relative; }
   .tl-row { display:grid; grid-template-columns:130px 1fr; gap:8px; align-items:center; margin:3px 0; font-size:12px; }
-  .tl-track { position:relative; height:14px; background:#f6f8fa; }
-  .tl-plan { position:absolute; top:0; height:6px; background:#d0d7de; }
+  .tl-track { position:relative; height:14px; background:var(--bg); }
+  .tl-plan { position:absolute; top:0; height:6px; background:var(--plan); }
   .tl-act { position:absolute; top:7px; height:7px; background:var(--run); }
   .tl-act.s-completed { background:var(--ok); } .tl-act.s-failed { background:var(--err); }
   dl.metrics { display:grid; grid-template-columns: 1fr auto; gap:4px 12px; margin:0; }
   dl.metrics dt { color:var(--muted); } dl.metrics dd { margin:0; text-align:right; font-variant-numeric: tabular-nums; }
-  button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid var(--line); background:#fff; cursor:pointer; }
+  button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid var(--line); background:var(--page); color:inherit; cursor:pointer; }
   button.primary { background:var(--run); color:#fff; border-color:var(--run); }
   button:disabled { opacity:.5; cursor:default; }
-  button.primary:disabled { background:#fff; color:var(--muted); border-color:var(--line); }
+  button.primary:disabled { background:var(--page); color:var(--muted); border-color:var(--line); }
   .muted { color:var(--muted); } .err { color:var(--err); }
   section, .alert .msg, #activity, #health, .phase, #validation, header, #eta { min-width:0; overflow-wrap:anywhere; word-break:break-word; }
   .charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap:12px; }
   .charts figure { margin:0; min-width:0; } .charts figcaption { font-size:12px; color:var(--muted); margin-bottom:2px; }
   svg.chart { width:100%; height:auto; display:block; }
-  svg.chart .plot { fill:#fbfcfd; stroke:#eaeef2; } svg.chart .axis { font-size:11px; fill:var(--muted); }
+  svg.chart .plot { fill:var(--plot); stroke:var(--soft); } svg.chart .axis { font-size:11px; fill:var(--muted); }
   .pv-row { display:grid; grid-template-columns: minmax(70px, 130px) 1fr 150px; gap:8px; align-items:center; margin:4px 0; font-size:12px; }
-  .pv-bars { display:grid; gap:2px; } .pv-plan { height:6px; background:#d0d7de; } .pv-act { height:7px; background:var(--run); }
+  .pv-bars { display:grid; gap:2px; } .pv-plan { height:6px; background:var(--plan); } .pv-act { height:7px; background:var(--run); }
   .pv-act.s-completed { background:var(--ok); } .pv-act.s-failed { background:var(--err); } .pv-act.over { background:var(--warn); }
   #pause-form { display:none; gap:6px; align-items:center; flex-wrap:wrap; width:100%; }
   #pause-form.open { display:flex; } #pause-form input { flex:1; min-width:160px; font:inherit; padding:3px 6px; }

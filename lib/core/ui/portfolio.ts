@@ -12,16 +12,19 @@ const HTML = `<!doctype html>
 <title>Migrations</title>
 <link rel="icon" type="image/svg+xml" href="/admin/migration/favicon.svg">
 <style>
-  :root { --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --muted:#57606a; --line:#d0d7de; --run:#0969da; }
+  :root { color-scheme: light dark; --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; --fg:#1f2328; --page:#fff; --soft:#eaeef2; }
+  @media (prefers-color-scheme: dark) {
+    :root { --ok:#3fb950; --warn:#d29922; --err:#f85149; --crit:#da3633; --muted:#8b949e; --line:#30363d; --bg:#161b22; --run:#2f81f7; --fg:#e6edf3; --page:#0d1117; --soft:#21262d; }
+  }
   * { box-sizing: border-box; }
-  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; }
-  header { padding:12px 20px; border-bottom:1px solid var(--line); background:#f6f8fa; display:flex; gap:12px; align-items:center; flex-wrap:wrap; }
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--page); }
+  header { padding:12px 20px; border-bottom:1px solid var(--line); background:var(--bg); display:flex; gap:12px; align-items:center; flex-wrap:wrap; }
   h1 { font-size:18px; margin:0; }
   main { padding:16px 20px; }
   table { border-collapse:collapse; width:100%; }
   th { text-align:left; font-size:12px; color:var(--muted); white-space:nowrap; border-bottom:2px solid var(--line); padding:6px 8px; }
-  td { padding:6px 8px; border-bottom:1px solid #eaeef2; vertical-align:top; overflow-wrap:anywhere; }
-  .bar { height:8px; background:#eaeef2; border-radius:4px; overflow:hidden; min-width:60px; } .bar > span { display:block; height:100%; background:var(--run); }
+  td { padding:6px 8px; border-bottom:1px solid var(--soft); vertical-align:top; overflow-wrap:anywhere; }
+  .bar { height:8px; background:var(--soft); border-radius:4px; overflow:hidden; min-width:60px; } .bar > span { display:block; height:100%; background:var(--run); }
   .healthy { color:var(--ok); } .degraded { color:var(--warn); } .unhealthy { color:var(--err); font-weight:600; }
   .muted { color:var(--muted); } .err { color:var(--err); }
   @media (max-width: 700px) { thead { display:none; } tr { display:block; border-bottom:1px solid var(--line); padding:6px 0; } td { display:block; border:0; padding:2px 0; } td[data-label]::before { content: attr(data-label) ": "; color:var(--muted); } }

@@ -67,6 +67,21 @@ describe('EMF metrics from tracker changes', () => {
     expect(valuesOf(docs, 'ProgressUpdates').flat()).toEqual([1, 1, 1]);
   });
 
+  it('emits the resource and cost figures a job reports (cost with its currency), and none it never reported', async () => {
+    const metrics = new Metrics({ namespace: 'MigrationMonitor/test', serviceName: 'migration-monitor' });
+    const tracker = new Tracker({ store, clock: new ManualClock(), listeners: [metricsListener(new EmfMetricsSink(metrics))] });
+    await tracker.initialize('emf-cost', {});
+    const docs = await captureEmf(async () => {
+      await tracker.apply('emf-cost', { action: 'update_metrics', metrics: { resourceUtilization: { network: 4096, storage: 1e9 }, costMetrics: { actualCost: 3.5, costPerGB: 0.01, currency: 'EUR' } } });
+    });
+    expect(valuesOf(docs, 'NetworkThroughput').flat()).toEqual([4096]);
+    expect(valuesOf(docs, 'StorageUsed').flat()).toEqual([1e9]);
+    const cost = docs.find((d) => 'CostSoFar' in d)!;
+    expect([cost['CostSoFar'], cost['Currency'], cost['MigrationId']]).toEqual([3.5, 'EUR', 'emf-cost']);
+    expect(valuesOf(docs, 'CostPerGB').flat()).toEqual([0.01]);
+    for (const never of ['CpuUtilization', 'MemoryUtilization', 'EstimatedCost']) expect([never, valuesOf(docs, never)]).toEqual([never, []]);
+  });
+
   it('refuses an observation without the dimensions the spec requires', () => {
     const sink = new EmfMetricsSink(new Metrics({ namespace: 'x', serviceName: 'y' }));
     expect(() => sink.record({ metric: 'PhaseProgress', labels: { MigrationId: 'm' }, value: 1, mode: 'set' })).toThrow(/PhaseProgress needs the Phase dimension/);

@@ -114,3 +114,26 @@ it('serves a favicon', async () => {
   expect(r.status).toBe(200);
   expect(r.headers.get('content-type')).toBe('image/svg+xml');
 });
+
+describe('dark mode (prefers-color-scheme: dark)', () => {
+  it.each(['/admin/migration', '/admin/migrations'])('%s follows the system: dark page, light text, same layout, no overflow; screenshot kept', async (path) => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(srv.url + path);
+    await page.waitForSelector(path === '/admin/migration' ? '#chart-data polyline[data-series="bytes"]' : 'tr[data-migration="tenant-b"]');
+    const colors = await page.evaluate(() => ({ bg: getComputedStyle(document.body).backgroundColor, fg: getComputedStyle(document.body).color }));
+    expect(colors).toEqual({ bg: 'rgb(13, 17, 23)', fg: 'rgb(230, 237, 243)' });
+    if (path === '/admin/migration') {
+      // the disabled Resume sits flat on the page, as in light mode (not a lit primary button)
+      expect(await page.locator('#resume').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(13, 17, 23)');
+    }
+    const o = await noHorizontalOverflow(page);
+    expect(o.scroll).toBeLessThanOrEqual(o.width);
+    const shot = artifactPath(`${path === '/admin/migration' ? 'dashboard' : 'portfolio'}-dark-1440.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
