@@ -35,7 +35,8 @@ describe('migration-monitor export', () => {
     expect(o.code).toBe(0);
     const file = YAML.parse(fs.readFileSync(path.join(dir, 'out/rules.yml'), 'utf8'));
     const er = file.groups[0].rules.find((x: { labels: Record<string, string> }) => x.labels['alarm_id'] === 'error-rate-high');
-    expect(er.expr).toMatch(/> 33$/);
+    // overrides are in the spec's unit (percent, as CloudWatch); the rule compares the 0-1 ratio
+    expect(er.expr).toMatch(/migration_error_ratio\[5m\]\)\) > 0\.33$/);
     // prod evaluates the error rate over 2 periods, both breaching: one more period of `for`.
     expect(er.for).toBe('5m');
     expect(file.groups[0].rules.some((x: { labels: Record<string, string> }) => x.labels['alarm_id'] === 'report-missing')).toBe(false);

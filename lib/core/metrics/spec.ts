@@ -93,8 +93,8 @@ export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const;
 
 export const METRICS = {
   // tracker
-  OverallProgress: m('OverallProgress', 'Percent', 'gauge', ['MigrationId'], 'migration_progress_ratio', 'tracker', 'Overall migration progress, weighted by estimated phase durations (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_progress_percent' }),
-  PhaseProgress: m('PhaseProgress', 'Percent', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_progress_ratio', 'tracker', 'Progress of one phase (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_phase_progress_percent' }),
+  OverallProgress: m('OverallProgress', 'Percent', 'gauge', ['MigrationId'], 'migration_progress_ratio', 'tracker', 'Overall migration progress, weighted by estimated phase durations (0-100; a 0-1 ratio in Prometheus)', { formerPrometheus: 'migration_progress_percent' }),
+  PhaseProgress: m('PhaseProgress', 'Percent', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_progress_ratio', 'tracker', 'Progress of one phase (0-100; a 0-1 ratio in Prometheus)', { formerPrometheus: 'migration_phase_progress_percent' }),
   ProgressUpdates: m('ProgressUpdates', 'Count', 'counter', ['MigrationId'], 'migration_progress_updates_total', 'tracker', 'Progress reports received from running phases (a heartbeat: none for a while means stalled)'),
   PhaseStarted: m('PhaseStarted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_started_total', 'tracker', 'Phases started'),
   PhaseCompleted: m('PhaseCompleted', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_completed_total', 'tracker', 'Phases completed'),
@@ -104,29 +104,29 @@ export const METRICS = {
     prometheusExpr: (sel) =>
       `(migration_phase_end_timestamp_seconds{${sel}} or (0 * migration_phase_start_timestamp_seconds{${sel}} + time())) - migration_phase_start_timestamp_seconds{${sel}}`,
   }),
-  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state (CloudWatch: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back; Prometheus: 1 on the series of the current state label, 0 on the others)', { states: MIGRATION_STATES, formerPrometheus: 'migration_state' }),
-  DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes_total', 'tracker', 'Total data migrated so far (a counter in Prometheus: rate() is the throughput)', { prometheusType: 'counter', formerPrometheus: 'migration_data_migrated_bytes' }),
+  MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back (in Prometheus a label set: 1 on the current state, 0 on the others)', { states: MIGRATION_STATES, formerPrometheus: 'migration_state' }),
+  DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes_total', 'tracker', 'Total data migrated so far (a counter in Prometheus, whose rate() is the throughput)', { prometheusType: 'counter', formerPrometheus: 'migration_data_migrated_bytes' }),
   MigrationSpeed: m('MigrationSpeed', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_speed_bytes_per_second', 'tracker', 'Current migration speed'),
-  ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_ratio', 'tracker', 'Failed operations as a share of all operations (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'migration_error_rate_percent' }),
+  ErrorRate: m('ErrorRate', 'Percent', 'gauge', ['MigrationId'], 'migration_error_ratio', 'tracker', 'Failed operations as a percentage of all operations (a 0-1 ratio in Prometheus)', { formerPrometheus: 'migration_error_rate_percent' }),
   AlertsRaised: m('AlertsRaised', 'Count', 'counter', ['MigrationId', 'Severity'], 'migration_alerts_total', 'tracker', 'Alerts raised, by severity'),
   ControlEvents: m('ControlEvents', 'Count', 'counter', ['MigrationId', 'Event'], 'migration_control_events_total', 'tracker', 'Pause and resume events'),
   StalePhases: m('StalePhases', 'Count', 'gauge', ['MigrationId'], 'migration_stale_phases', 'tracker', 'Running phases whose reporter missed its promised update'),
   PhasesFailed: m('PhasesFailed', 'Count', 'gauge', ['MigrationId'], 'migration_phases_failed', 'tracker', 'Phases that are failed now (the phase-failed alarm holds while this is above 0, and clears when the phase is retried or skipped)'),
-  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it (CloudWatch: 0 healthy, 1 degraded, 2 unhealthy; Prometheus: 1 on the series of the current state label)', { states: HEALTH_STATES, formerPrometheus: 'migration_health' }),
+  MigrationHealth: m('MigrationHealth', 'None', 'gauge', ['MigrationId'], 'migration_health', 'tracker', 'Migration health as /health, the dashboard and the report say it: 0 healthy, 1 degraded, 2 unhealthy (in Prometheus a label set: 1 on the current state, 0 on the others)', { states: HEALTH_STATES, formerPrometheus: 'migration_health' }),
   EstimatedCompletion: m('EstimatedCompletion', 'Seconds', 'gauge', ['MigrationId'], 'migration_estimated_completion_timestamp_seconds', 'tracker', 'When the migration is expected to complete (Unix time, seconds), from the observed rate; absent while paused, failed, done or without data'),
   PhasesRunning: m('PhasesRunning', 'Count', 'gauge', ['MigrationId'], 'migration_phases_running', 'tracker', 'Phases in progress (also emitted by the periodic staleness sweep, so silence from reporters can be told apart from idleness)'),
   PhaseStartTime: m('PhaseStartTime', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_start_timestamp_seconds', 'tracker', 'When a phase started (Unix time, seconds; its latest start after a retry): time() minus it is the time spent so far'),
   PhaseEndTime: m('PhaseEndTime', 'Seconds', 'gauge', ['MigrationId', 'Phase'], 'migration_phase_end_timestamp_seconds', 'tracker', 'When a phase completed, failed or was skipped (Unix time, seconds); absent while it runs'),
   // resources and cost the migration job reports (update_metrics); absent until reported, never a made-up 0
-  CpuUtilization: m('CpuUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_cpu_utilization_ratio', 'tracker', 'CPU use the migration job reported (CloudWatch: percent 0-100; Prometheus: ratio 0-1)'),
-  MemoryUtilization: m('MemoryUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_memory_utilization_ratio', 'tracker', 'Memory use the migration job reported (CloudWatch: percent 0-100; Prometheus: ratio 0-1)'),
+  CpuUtilization: m('CpuUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_cpu_utilization_ratio', 'tracker', 'CPU use the migration job reported (percent; a 0-1 ratio in Prometheus)'),
+  MemoryUtilization: m('MemoryUtilization', 'Percent', 'gauge', ['MigrationId'], 'migration_memory_utilization_ratio', 'tracker', 'Memory use the migration job reported (percent; a 0-1 ratio in Prometheus)'),
   NetworkThroughput: m('NetworkThroughput', 'Bytes/Second', 'gauge', ['MigrationId'], 'migration_network_bytes_per_second', 'tracker', 'Network throughput the migration job reported'),
   StorageUsed: m('StorageUsed', 'Bytes', 'gauge', ['MigrationId'], 'migration_storage_bytes', 'tracker', 'Storage the migration job reported'),
   CostSoFar: m('CostSoFar', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_cost', 'tracker', 'Cost so far (actual cost), in the currency of the label'),
   EstimatedCost: m('EstimatedCost', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_estimated_cost', 'tracker', 'Estimated total cost, in the currency of the label'),
   CostPerGB: m('CostPerGB', 'None', 'gauge', ['MigrationId', 'Currency'], 'migration_cost_per_gigabyte', 'tracker', 'Cost per GB migrated, in the currency of the label'),
   // circuit breaker and search proxy
-  BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'migration_circuit_breaker_state', 'breaker', 'Breaker state (CloudWatch: 0 closed, 1 half-open, 2 open; Prometheus: 1 on the series of the current state label)', { states: BREAKER_STATES, formerPrometheus: 'circuit_breaker_state' }),
+  BreakerState: m('BreakerState', 'None', 'gauge', ['Breaker'], 'migration_circuit_breaker_state', 'breaker', 'Breaker state: 0 closed, 1 half-open, 2 open (in Prometheus a label set: 1 on the current state, 0 on the others)', { states: BREAKER_STATES, formerPrometheus: 'circuit_breaker_state' }),
   BreakerTransitions: m('BreakerTransitions', 'Count', 'counter', ['Breaker', 'ToState'], 'migration_circuit_breaker_transitions_total', 'breaker', 'State transitions, by target state', { formerPrometheus: 'circuit_breaker_transitions_total' }),
   BreakerRejections: m('BreakerRejections', 'Count', 'counter', ['Breaker'], 'migration_circuit_breaker_rejections_total', 'breaker', 'Calls rejected without reaching the backend because the breaker was open', { formerPrometheus: 'circuit_breaker_rejections_total' }),
   ProxyRequests: m('ProxyRequests', 'Count', 'counter', ['Backend', 'Outcome'], 'migration_search_proxy_requests_total', 'proxy', 'Search requests by backend and outcome (success, failure, timeout, rejected)', { formerPrometheus: 'search_proxy_requests_total' }),
@@ -136,7 +136,7 @@ export const METRICS = {
   // validation
   ValidationChecks: m('ValidationChecks', 'Count', 'counter', ['Check', 'Result'], 'migration_validation_checks_total', 'validation', 'Validation checks run, by result', { formerPrometheus: 'validation_checks_total' }),
   ValidationFailed: m('ValidationFailed', 'Count', 'counter', [], 'migration_validation_failures_total', 'validation', 'Validation runs whose verdict was fail', { formerPrometheus: 'validation_failures_total' }),
-  ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'migration_validation_success_ratio', 'validation', 'Share of compared records that matched (CloudWatch: percent 0-100; Prometheus: ratio 0-1)', { formerPrometheus: 'validation_success_rate_percent' }),
+  ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'migration_validation_success_ratio', 'validation', 'Share of compared records that matched (percent; a 0-1 ratio in Prometheus)', { formerPrometheus: 'validation_success_rate_percent' }),
   VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'migration_verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)', { formerPrometheus: 'verification_violations_total' }),
   // reports
   ReportsProduced: m('ReportsProduced', 'Count', 'counter', ['Channel'], 'migration_reports_produced_total', 'report', 'Reports delivered, by channel', { formerPrometheus: 'reports_produced_total' }),
