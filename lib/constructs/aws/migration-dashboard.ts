@@ -84,6 +84,14 @@ export class MigrationDashboard extends Construct {
       graph('Validation: checks by result, failed runs', [search('ValidationChecks', 'Sum')], { right: [rollup('ValidationFailed', 'Sum')] }),
       graph('Reports produced / failed deliveries', [search('ReportsProduced', 'Sum'), search('ReportDeliveryFailures', 'Sum')]),
     );
+    // what the migration job reports with update_metrics (absent until reported); cost lines per Currency
+    this.dashboard.addWidgets(
+      graph('Resources: CPU, memory, network, storage', [search('CpuUtilization', 'Maximum'), search('MemoryUtilization', 'Maximum')], {
+        leftYAxis: { min: 0, max: 100 },
+        right: [search('NetworkThroughput', 'Average'), search('StorageUsed', 'Maximum')],
+      }),
+      graph('Cost: so far, estimated, per GB', [search('CostSoFar', 'Maximum'), search('EstimatedCost', 'Maximum')], { right: [search('CostPerGB', 'Maximum')] }),
+    );
     for (const seg of props.healthSegments) {
       const widgets = seg.widgets();
       if (widgets.length) this.dashboard.addWidgets(...widgets);

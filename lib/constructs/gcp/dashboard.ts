@@ -29,6 +29,8 @@ const CLOUDWATCH_GRAPHS: Panel[] = [
   { title: 'Search proxy: breaker state and p99 latency (ms)', metrics: ['BreakerState', 'ProxyLatency'] },
   { title: 'Validation: checks by result, failed runs', metrics: ['ValidationChecks', 'ValidationFailed'] },
   specPanel('Reports produced / failed deliveries'),
+  specPanel('Resources: CPU, memory, network, storage'),
+  specPanel('Cost: so far, estimated, per GB'),
 ];
 
 const ALARMS_PANEL = 'Alarms';
