@@ -74,14 +74,15 @@ export function registerExport(program: Command): void {
   const exp = program.command('export').description('render the monitoring spec for other tools (Prometheus rules, Grafana dashboard)');
   common(exp.command('prometheus-rules').description('the spec alarms as a Prometheus rule file (YAML): for, severity labels, summary/description/runbook annotations'))
     .option('--label <key=value...>', 'extra label on every alert (e.g. team=data)')
-    .action((flags: SpecFlags & { label?: string[] }) => {
+    .option('--former-names', 'also record the metrics under their former names (dual_write_*, *_percent...), for queries not yet moved')
+    .action((flags: SpecFlags & { label?: string[]; formerNames?: boolean }) => {
       const extraLabels: Record<string, string> = {};
       for (const kv of flags.label ?? []) {
         const m = /^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$/.exec(kv);
         if (!m) throw new CliError(`--label must be key=value with a Prometheus label name (got "${kv}")`, 2);
         extraLabels[m[1]!] = m[2]!;
       }
-      const text = prometheusRulesYaml(specFrom(flags), { runbookUrl: flags.runbookUrl, minRangeSeconds: parseRange(flags.minRange), extraLabels });
+      const text = prometheusRulesYaml(specFrom(flags), { runbookUrl: flags.runbookUrl, minRangeSeconds: parseRange(flags.minRange), extraLabels, formerNames: flags.formerNames });
       emit(text, flags.out);
     });
   common(exp.command('grafana-dashboard').description('the spec panels and alarms as a Grafana dashboard (JSON model, Prometheus data source)'))

@@ -101,8 +101,10 @@ export const METRICS = {
   PhaseFailed: m('PhaseFailed', 'Count', 'counter', ['MigrationId', 'Phase'], 'migration_phase_failed_total', 'tracker', 'Phases failed'),
   PhaseDuration: m('PhaseDuration', 'Seconds', 'gauge', ['MigrationId', 'Phase'], null, 'tracker', 'Time spent in a phase (Prometheus: migration_phase_end_timestamp_seconds - migration_phase_start_timestamp_seconds, or time() - start while it runs)', {
     formerPrometheus: 'migration_duration_seconds',
-    prometheusExpr: (sel) =>
-      `(migration_phase_end_timestamp_seconds{${sel}} or (0 * migration_phase_start_timestamp_seconds{${sel}} + time())) - migration_phase_start_timestamp_seconds{${sel}}`,
+    prometheusExpr: (matchers) => {
+      const sel = matchers ? `{${matchers}}` : '';
+      return `(migration_phase_end_timestamp_seconds${sel} or (0 * migration_phase_start_timestamp_seconds${sel} + time())) - migration_phase_start_timestamp_seconds${sel}`;
+    },
   }),
   MigrationState: m('MigrationState', 'None', 'gauge', ['MigrationId'], 'migration_state', 'tracker', 'Migration state: 0 not started, 1 in progress, 2 paused, 3 completed, 4 failed, 5 rolled back (in Prometheus a label set: 1 on the current state, 0 on the others)', { states: MIGRATION_STATES, formerPrometheus: 'migration_state' }),
   DataMigrated: m('DataMigrated', 'Bytes', 'gauge', ['MigrationId'], 'migration_data_migrated_bytes_total', 'tracker', 'Total data migrated so far (a counter in Prometheus, whose rate() is the throughput)', { prometheusType: 'counter', formerPrometheus: 'migration_data_migrated_bytes' }),

@@ -1,6 +1,6 @@
 import YAML from 'yaml';
 import { breaches, evaluationWindow } from '../metrics/alarm-meaning';
-import { METRICS, type AlarmSpec, type MonitoringSpec } from '../metrics/spec';
+import { METRICS, type AlarmSpec, type MetricName, type MonitoringSpec } from '../metrics/spec';
 import { PROM_OP, alarmLabels, conditionExpr, promDuration, promName, presenceSeries } from './promql';
 
 export interface PrometheusRulesOptions {
@@ -15,6 +15,38 @@ export interface PrometheusRulesOptions {
   groupName?: string;
   /** Labels added to every alert (e.g. `team`, `env`). */
   extraLabels?: Record<string, string>;
+  /**
+   * Add a group of recording rules that keep the former Prometheus names alive (`dual_write_sync_lag_events`
+   * from `migration_dual_write_sync_lag_events`, `migration_error_rate_percent` as the ratio × 100...), so
+   * existing dashboards and queries work while they are moved to the new names.
+   */
+  formerNames?: boolean;
+}
+
+/**
+ * Recording rules that give each renamed metric's former name its former value: a prefixed name as it is, a
+ * ratio × 100 as the former percent, a histogram's `_bucket`/`_sum`/`_count`, a breaker state as its former
+ * code, a phase's elapsed time from its timestamps. `migration_state` and `migration_health` kept their names
+ * (only the form changed), so no rule can bring back their codes: queries on them change (docs/prometheus.md).
+ */
+export function formerNameRules(): RecordingRule[] {
+  const rules: RecordingRule[] = [];
+  for (const name of Object.keys(METRICS) as MetricName[]) {
+    const m = METRICS[name];
+    const former = m.formerPrometheus;
+    if (!former || former === m.prometheus) continue;
+    if (m.prometheus === null) {
+      if (m.prometheusExpr) rules.push({ record: former, expr: m.prometheusExpr('') });
+    } else if (m.states) {
+      const codes = m.states.map((state, i) => `${m.prometheus}{state="${state}"} * ${i}`).join(' or ');
+      rules.push({ record: former, expr: `sum without (state) (${codes})` });
+    } else if (m.kind === 'histogram') {
+      for (const part of ['_bucket', '_sum', '_count']) rules.push({ record: `${former}${part}`, expr: `${m.prometheus}${part}` });
+    } else {
+      rules.push({ record: former, expr: m.prometheus.endsWith('_ratio') && former.endsWith('_percent') ? `${m.prometheus} * 100` : m.prometheus });
+    }
+  }
+  return rules;
 }
 
 export interface PrometheusRule {
@@ -25,8 +57,15 @@ export interface PrometheusRule {
   annotations: Record<string, string>;
 }
 
+/** A recording rule: `record` is the series name the expression is stored under. */
+export interface RecordingRule {
+  record: string;
+  expr: string;
+}
+
 export interface PrometheusRuleFile {
-  groups: Array<{ name: string; rules: PrometheusRule[] }>;
+  /** The alerts, then (with `formerNames`) the recording rules. */
+  groups: [{ name: string; rules: PrometheusRule[] }, ...Array<{ name: string; rules: RecordingRule[] }>];
 }
 
 /** `phase-failed` → `PhaseFailed`. */
@@ -104,7 +143,9 @@ export function prometheusRules(spec: MonitoringSpec, opts: PrometheusRulesOptio
       },
     });
   }
-  return { groups: [{ name: opts.groupName ?? 'migration-monitor', rules }] };
+  const groups: PrometheusRuleFile['groups'] = [{ name: opts.groupName ?? 'migration-monitor', rules }];
+  if (opts.formerNames) groups.push({ name: `${opts.groupName ?? 'migration-monitor'}-former-names`, rules: formerNameRules() });
+  return { groups };
 }
 
 /** The rule file as YAML (the format Prometheus' `rule_files` and `promtool check rules` read). */

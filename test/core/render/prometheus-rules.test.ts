@@ -235,3 +235,48 @@ describe('Prometheus rule semantics (promtool test rules)', () => {
     ]);
   });
 });
+
+describe('former names (export prometheus-rules --former-names)', () => {
+  it('records every renamed metric under its former name with its former value, checked by promtool check rules and test rules', () => {
+    const tool = requirePromtool();
+    const file = prometheusRules(resolveSpec(), { formerNames: true });
+    const recorded = file.groups[1]!.rules.map((r) => r.record);
+    for (const m of Object.values(METRICS)) {
+      if (!m.formerPrometheus || m.formerPrometheus === m.prometheus) continue;
+      const base = m.kind === 'histogram' ? `${m.formerPrometheus}_bucket` : m.formerPrometheus;
+      expect([m.formerPrometheus, recorded.includes(base)]).toEqual([m.formerPrometheus, true]);
+    }
+    // the state metrics that kept their names cannot be recorded under them
+    expect(recorded).not.toContain('migration_state');
+    for (const r of file.groups[0].rules) r.annotations = {};
+    fs.writeFileSync(path.join(dir, 'former.yml'), YAML.stringify(file, { lineWidth: 0 }));
+    expect(execFileSync(tool, ['check', 'rules', path.join(dir, 'former.yml')], { encoding: 'utf8' })).toMatch('SUCCESS');
+    const tests = {
+      rule_files: ['former.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            { series: 'migration_dual_write_sync_lag_events{tenant_id="t1"}', values: '30 30' },
+            { series: 'migration_error_ratio{migration_id="m1"}', values: '0.125 0.125' },
+            { series: 'migration_circuit_breaker_state{breaker="b",state="closed"}', values: '0 0' },
+            { series: 'migration_circuit_breaker_state{breaker="b",state="half_open"}', values: '0 0' },
+            { series: 'migration_circuit_breaker_state{breaker="b",state="open"}', values: '1 1' },
+            { series: 'migration_phase_start_timestamp_seconds{migration_id="m1",phase="p"}', values: '0 0' },
+            { series: 'migration_phase_end_timestamp_seconds{migration_id="m1",phase="p"}', values: '90 90' },
+          ],
+          promql_expr_test: [
+            { expr: 'dual_write_sync_lag_events', eval_time: '1m', exp_samples: [{ labels: 'dual_write_sync_lag_events{tenant_id="t1"}', value: 30 }] },
+            { expr: 'migration_error_rate_percent', eval_time: '1m', exp_samples: [{ labels: 'migration_error_rate_percent{migration_id="m1"}', value: 12.5 }] },
+            { expr: 'circuit_breaker_state', eval_time: '1m', exp_samples: [{ labels: 'circuit_breaker_state{breaker="b"}', value: 2 }] },
+            { expr: 'migration_duration_seconds', eval_time: '1m', exp_samples: [{ labels: 'migration_duration_seconds{migration_id="m1",phase="p"}', value: 90 }] },
+          ],
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(dir, 'former-tests.yml'), YAML.stringify(tests, { lineWidth: 0 }));
+    const r = spawnSync(tool, ['test', 'rules', path.join(dir, 'former-tests.yml')], { encoding: 'utf8', cwd: dir });
+    if (r.status !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
+  });
+});
