@@ -253,8 +253,9 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
           enable: true,
           hide: false,
           iconColor: x.color,
-          // The phase counters start at 0 for every known phase, so the step that saw the change has an increase.
-          expr: `sum by (migration_id, phase) (increase(${promName(x.metric)}{${MIGRATION_FILTER}}[$__interval])) > 0`,
+          // The phase counters start at 0 for every known phase, so the steps that saw the change have an increase
+          // (Grafana joins consecutive steps into one marker); $__rate_interval spans enough scrapes for increase().
+          expr: `sum by (migration_id, phase) (increase(${promName(x.metric)}{${MIGRATION_FILTER}}[$__rate_interval])) > 0`,
           step: '1m',
           titleFormat: x.title,
           textFormat: 'migration {{migration_id}}',
