@@ -2,16 +2,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BuildInfo } from '../adapters/prometheus/server-metrics';
 
-/** The git commit of a checkout at `root` (HEAD, or the branch ref it names), or undefined outside one. */
+/** The git commit of a checkout at `root`, or undefined outside one. Reads .git (a directory, or a worktree's
+ * `gitdir:` file), HEAD, and the branch it names as a loose ref or in packed-refs, without running git. */
 function gitRevision(root: string): string | undefined {
-  try {
-    const head = fs.readFileSync(path.join(root, '.git', 'HEAD'), 'utf8').trim();
-    const ref = /^ref: (.+)$/.exec(head)?.[1];
-    const sha = ref ? fs.readFileSync(path.join(root, '.git', ref), 'utf8').trim() : head;
-    return /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 12) : undefined;
-  } catch {
-    return undefined; // not a checkout (an installed package, an image, a worktree's .git file): `unknown` below
-  }
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim() : undefined);
+  const dotGit = path.join(root, '.git');
+  if (!fs.existsSync(dotGit)) return undefined;
+  const gitDir = fs.statSync(dotGit).isDirectory() ? dotGit : path.resolve(root, /^gitdir: (.+)$/m.exec(read(dotGit) ?? '')?.[1] ?? '.git');
+  const common = path.resolve(gitDir, read(path.join(gitDir, 'commondir')) ?? '.');
+  const head = read(path.join(gitDir, 'HEAD'));
+  const ref = head && /^ref: (.+)$/.exec(head)?.[1];
+  const packed = (read(path.join(common, 'packed-refs')) ?? '').split('\n').find((l) => ref && l.endsWith(` ${ref}`))?.split(' ')[0];
+  const sha = ref ? (read(path.join(gitDir, ref)) ?? read(path.join(common, ref)) ?? packed) : head;
+  return sha && /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 12) : undefined;
 }
 
 /**
