@@ -140,7 +140,7 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
         return await proxy.handler(req);
       } finally {
         // Lambda runs nothing between invocations: replay a little after each answer while writes are behind
-        if (opts.awaitBackground && proxy.writer && proxy.writer.stats().syncLag > 0) await proxy.writer.replayOnce(1).catch((err: unknown) => opts.onError('replay', err));
+        if (opts.awaitBackground && proxy.writer) await proxy.writer.afterRequest().catch((err: unknown) => opts.onError('replay', err));
         // the breaker-open alarm and alert read BreakerState: recorded with every answer, on every runtime
         proxy.recordStates();
         opts.metrics.flush();

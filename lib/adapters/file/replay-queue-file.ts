@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import { keyOf, type QueueKey, type QueuedWrite, type ReplayQueueStore } from '../../core/search/replay-queue';
+import { keyOf, type SettledKey, type QueuedWrite, type ReplayQueueStore } from '../../core/search/replay-queue';
 
 /**
  * The replay queue on local disk: an append-only journal (one JSON line per change, fsynced before `apply`
  * resolves, changes arriving together share one fsync), compacted into a fresh file (written, fsynced,
  * renamed) when it holds much more than the live entries. A torn last line (a crash mid-append) is ignored
- * on load: its `apply` never resolved, so nobody was told it was durable.
+ * on load: its `apply` never resolved, so nobody was told it was durable. One process owns the file (its
+ * ReplayQueue has already applied the version rules), so changes are written as given.
  */
 
 const roleSchema = z.enum(['primary', 'fallback']);
@@ -63,7 +64,7 @@ export class FileReplayQueueStore implements ReplayQueueStore {
     return [...this.live.values()];
   }
 
-  async apply(put: QueuedWrite[], remove: QueueKey[]): Promise<void> {
+  async apply(put: QueuedWrite[], remove: SettledKey[]): Promise<void> {
     if (this.fd === null) throw new Error(`replay queue ${this.file}: load() first`);
     const out: string[] = [];
     for (const k of remove) {
