@@ -170,6 +170,25 @@ export class DynamoReplayQueueStore implements ReplayQueueStore {
     return claimed.filter((c): c is QueuedWrite => c !== null);
   }
 
+  async release(target: BackendRole, ids: string[]): Promise<void> {
+    await Promise.all(
+      ids.map((id) =>
+        this.conditional(() =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.opts.tableName,
+              Key: this.key(target, id),
+              ConditionExpression: '#lo = :me',
+              UpdateExpression: 'REMOVE #lo, #lu',
+              ExpressionAttributeNames: { '#lo': 'leaseOwner', '#lu': 'leaseUntil' },
+              ExpressionAttributeValues: { ':me': this.owner },
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     if (!this.opts.client) this.doc.destroy();
   }

@@ -76,6 +76,14 @@ end
 return out
 `;
 
+const RELEASE = `
+for i = 2, #ARGV do
+  local lease = redis.call('HGET', KEYS[1], ARGV[i])
+  if lease and string.match(lease, '^%S+ (%S+)$') == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 0
+`;
+
 const payloadSchema = z.strictObject({ vector: z.array(z.number()).optional(), metadata: z.record(z.string(), z.unknown()).optional() });
 const TARGETS: readonly BackendRole[] = ['primary', 'fallback'];
 
@@ -86,7 +94,7 @@ export interface RedisReplayQueueOptions {
   name?: string;
 }
 
-type Scripts = Record<'mmReplayPut' | 'mmReplayRemove' | 'mmReplayClaim', (...args: string[]) => Promise<unknown>>;
+type Scripts = Record<'mmReplayPut' | 'mmReplayRemove' | 'mmReplayClaim' | 'mmReplayRelease', (...args: string[]) => Promise<unknown>>;
 
 export class RedisReplayQueueStore implements ReplayQueueStore {
   readonly kind = 'redis';
@@ -103,6 +111,7 @@ export class RedisReplayQueueStore implements ReplayQueueStore {
     redis.defineCommand('mmReplayPut', { numberOfKeys: 3, lua: PUT });
     redis.defineCommand('mmReplayRemove', { numberOfKeys: 3, lua: REMOVE });
     redis.defineCommand('mmReplayClaim', { numberOfKeys: 3, lua: CLAIM });
+    redis.defineCommand('mmReplayRelease', { numberOfKeys: 1, lua: RELEASE });
   }
 
   private get scripts(): Scripts {
@@ -155,6 +164,10 @@ export class RedisReplayQueueStore implements ReplayQueueStore {
     const claimed: QueuedWrite[] = [];
     for (let i = 0; i < out.length; i += 3) claimed.push(this.parse(out[i]!, out[i + 1]!, out[i + 2]!));
     return claimed;
+  }
+
+  async release(target: BackendRole, ids: string[]): Promise<void> {
+    await this.scripts.mmReplayRelease(this.keys[2], this.owner, ...ids.map((id) => RedisReplayQueueStore.field(target, id)));
   }
 
   /** The connection belongs to whoever opened it (shared with the breaker state). */

@@ -204,10 +204,12 @@ export class DualWriter {
         // a shared queue whose entries other processes hold right now: theirs to replay
         if (!entries.length) break;
         let ok = true;
+        const done = new Set<string>();
         for (const batch of batchesOf(entries)) {
           const r = await this.call(target, batch, this.o.settings.writeTimeoutMs);
           if (r.outcome === 'success') {
             settled += await this.settle(target, batch);
+            for (const k of batchKeys(batch)) done.add(k.id);
             continue;
           }
           if (r.outcome === 'client_error') {
@@ -221,6 +223,10 @@ export class DualWriter {
           if (r.outcome !== 'rejected') this.o.record('DualWriteFailures', { TenantId: this.o.tenant }, 1, 'add');
           ok = false;
           break;
+        }
+        if (!ok) {
+          // what was not replayed goes back at once: another instance (or the next cold start) may try it
+          await this.o.queue.release(target, entries.filter((e) => !done.has(e.id)).map((e) => e.id)).catch((e) => this.o.onError?.('replay queue: release', e));
         }
         if (!ok) break;
       }

@@ -52,6 +52,8 @@ export interface ReplayQueueStore {
    * version put over a leased entry drops the lease.
    */
   claim?(target: BackendRole, keys: Array<{ id: string; version: number }>, leaseMs: number): Promise<QueuedWrite[]>;
+  /** Shared stores: end this process's leases on these entries (a replay that failed: others may try at once). */
+  release?(target: BackendRole, ids: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -251,6 +253,11 @@ export class ReplayQueue {
     if (!candidates.length) return [];
     await this.chain;
     return this.store.claim(target, candidates, leaseMs);
+  }
+
+  /** End this process's leases on entries it could not replay (shared stores; nothing otherwise). */
+  async release(target: BackendRole, ids: string[]): Promise<void> {
+    if (this.store.release && ids.length) await this.store.release(target, ids);
   }
 
   /** Ids queued for each store (the reconciliation report: acknowledged by one store, not yet in the other). */

@@ -138,15 +138,19 @@ export function replayQueueContract(label: string, shared: boolean, make: () => 
       expect(new Set(ids).size).toBe(ids.length); // nobody got an entry twice
       expect(ids.length).toBe(40); // and every entry went to one of them
       // the same instance may take its own entries again (a retry after a failed replay)
-      const mine = ca.length ? a : b;
-      const mineCount = ca.length || cb.length;
+      const mine = ca.length >= cb.length ? a : b; // the one with more (at least 20)
+      const mineSet = mine === a ? ca : cb;
+      const mineCount = mineSet.length;
       expect((await mine.claim('primary', 40, 60_000)).length).toBe(mineCount);
       // a newer version replaces a leased entry and drops the lease: the other instance can take it
       const other = mine === a ? b : a;
-      const leasedId = (ca.length ? ca : cb)[0]!.id;
+      const leasedId = mineSet[0]!.id;
       await other.add([up(leasedId, 2)]);
       const taken = await other.claim('primary', 1000, 60_000);
       expect(taken.find((e) => e.id === leasedId)).toMatchObject({ version: 2, vector: [2, 0.5, -1.25] });
+      // a released lease is free at once (a replay that failed)
+      await mine.release('primary', [mineSet[1]!.id]);
+      expect((await other.claim('primary', 1000, 60_000)).some((e) => e.id === mineSet[1]!.id)).toBe(true);
       // a short lease expires
       const c = new ReplayQueue(open(), 1000);
       await c.add([up('short', 1)]);
