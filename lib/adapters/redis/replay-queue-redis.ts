@@ -41,9 +41,7 @@ for i = 1, #ARGV, 2 do
   local f, v = ARGV[i], tonumber(ARGV[i+1])
   local cur = redis.call('HGET', KEYS[1], f)
   if cur and tonumber(string.match(cur, '^(%S+)')) <= v then
-    redis.call('HDEL', KEYS[1], f)
-    redis.call('HDEL', KEYS[2], f)
-    redis.call('HDEL', KEYS[3], f)
+    for _, key in ipairs(KEYS) do redis.call('HDEL', key, f) end
     n = n + 1
   end
 end
