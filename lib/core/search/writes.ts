@@ -74,13 +74,20 @@ export const deleteRequestSchema = z
   .strictObject({ items: z.array(deleteItemSchema).min(1, 'must hold at least one item').max(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`) })
   .superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items'));
 
-export type WriteBatch = { op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] };
+export type WriteBatch = ({ op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] }) & {
+  /**
+   * The client's body as received, when the batch was parsed from it (it is then exactly this batch in the
+   * proxy's own format, checked by the strict schema): a store speaking that format gets it as is, without
+   * its numbers being parsed and printed again.
+   */
+  raw?: string;
+};
 
 export function parseUpsertRequest(req: HttpRequest): WriteBatch {
-  return { op: 'upsert', ...parseOrThrow(upsertRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'upsert request') };
+  return { op: 'upsert', ...parseOrThrow(upsertRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'upsert request'), raw: req.body ?? '' };
 }
 export function parseDeleteRequest(req: HttpRequest): WriteBatch {
-  return { op: 'delete', ...parseOrThrow(deleteRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'delete request') };
+  return { op: 'delete', ...parseOrThrow(deleteRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'delete request'), raw: req.body ?? '' };
 }
 
 export const batchSize = (b: WriteBatch): number => (b.op === 'upsert' ? b.vectors.length : b.items.length);
