@@ -238,6 +238,10 @@ it('bad write bodies: 4xx naming what is wrong, no store sees them', async () =>
     [{ vectors: [{ id: 'x', vector: [1], version: 1 }, { id: 'x', vector: [2], version: 2 }] }, /appears twice/],
     [{ vectors: [{ id: 'x', vector: [1], version: 1.5 }] }, /integer/],
     [{ vectors: [{ id: 'x', vector: [1], version: 1, extra: 1 }] }, /extra/],
+    [{ vectors: [{ id: 'x', vector: [1, '2', 3], version: 1 }] }, /vectors\[0\]\.vector\[1\]: must be a number \(got "2"\)/],
+    [{ vectors: [{ id: 'x', vector: [], version: 1 }] }, /vector: must have at least one dimension/],
+    [{ vectors: [{ id: 'x', vector: { 0: 1 }, version: 1 }] }, /vector: must be an array of numbers/],
+    [{ vectors: [{ id: 'x', version: 1 }] }, /vector: must be an array of numbers/],
     [{ items: [{ id: '', version: 1 }] }, /upsert request/],
   ];
   for (const [body, msg] of cases) {
