@@ -161,8 +161,9 @@ export function registerServe(program: Command): void {
       if (srv.proxyUrl) lines.push(`  proxy       ${srv.proxyUrl}/search   (search proxy over two demo backends; docs/search-proxy.md)`);
       if (opts.demo) lines.push(`  demo        a simulated migration is running`);
       lines.push(`  try: curl -s ${srv.url}/api/migration/progress${token ? ' -H "Authorization: Bearer $MIGRATION_MONITOR_TOKEN"' : ''}`);
-      process.stdout.write(lines.join('\n') + '\n');
-      await new Promise<void>((resolve) => {
+      // Handlers first, banner second: a supervisor that stops us as soon as it reads the banner (stdout to a pipe
+      // is written synchronously) must find them in place, or the default action kills us without a flush.
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.stdout.write('stopping (flushing the store)...\n');
           void srv.close().then(resolve, (e) => {
@@ -174,6 +175,8 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      process.stdout.write(lines.join('\n') + '\n');
+      await stopped;
     });
 }
 
