@@ -66,6 +66,17 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** `promtool test rules` on a copy of the rule file without annotations (promtool would compare rendered text). */
+function runRuleTests(tests: unknown[], file = prometheusRules(resolveSpec())) {
+  const tool = requirePromtool();
+  for (const r of file.groups[0].rules) r.annotations = {};
+  fs.writeFileSync(path.join(dir, 'sem-rules.yml'), YAML.stringify(file, { lineWidth: 0 }));
+  const testFile = path.join(dir, 'sem-tests.yml');
+  fs.writeFileSync(testFile, YAML.stringify({ rule_files: ['sem-rules.yml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
+  const r = spawnSync(tool, ['test', 'rules', testFile], { encoding: 'utf8', cwd: dir });
+  if (r.status !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
+}
+
 describe('Prometheus rule file', () => {
   const spec = resolveSpec();
   const text = prometheusRulesYaml(spec, { runbookUrl: 'https://runbooks.example/migration' });
@@ -138,16 +149,6 @@ describe('Prometheus rule file', () => {
  * expressions, `for` and labels are exactly the exported ones.
  */
 describe('Prometheus rule semantics (promtool test rules)', () => {
-  function runRuleTests(tests: unknown[]) {
-    const tool = requirePromtool();
-    const file = prometheusRules(resolveSpec());
-    for (const r of file.groups[0]!.rules) r.annotations = {};
-    fs.writeFileSync(path.join(dir, 'sem-rules.yml'), YAML.stringify(file, { lineWidth: 0 }));
-    const testFile = path.join(dir, 'sem-tests.yml');
-    fs.writeFileSync(testFile, YAML.stringify({ rule_files: ['sem-rules.yml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
-    const r = spawnSync(tool, ['test', 'rules', testFile], { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
-  }
 
   it('PhaseFailed fires as soon as a phase fails and holds while it stays failed; it clears when the phase is retried', () => {
     runRuleTests([
@@ -248,13 +249,10 @@ describe('former names (export prometheus-rules --former-names)', () => {
     }
     // the state metrics that kept their names cannot be recorded under them
     expect(recorded).not.toContain('migration_state');
-    for (const r of file.groups[0].rules) r.annotations = {};
     fs.writeFileSync(path.join(dir, 'former.yml'), YAML.stringify(file, { lineWidth: 0 }));
     expect(execFileSync(tool, ['check', 'rules', path.join(dir, 'former.yml')], { encoding: 'utf8' })).toMatch('SUCCESS');
-    const tests = {
-      rule_files: ['former.yml'],
-      evaluation_interval: '1m',
-      tests: [
+    runRuleTests(
+      [
         {
           interval: '1m',
           input_series: [
@@ -274,9 +272,7 @@ describe('former names (export prometheus-rules --former-names)', () => {
           ],
         },
       ],
-    };
-    fs.writeFileSync(path.join(dir, 'former-tests.yml'), YAML.stringify(tests, { lineWidth: 0 }));
-    const r = spawnSync(tool, ['test', 'rules', path.join(dir, 'former-tests.yml')], { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
+      file,
+    );
   });
 });
