@@ -377,6 +377,42 @@ describe('GCP keyless role', () => {
   });
 });
 
+describe('GCP keyless role trust policy (AssumeRoleWithWebIdentity from accounts.google.com)', () => {
+  const SA = '103984732984732984732'; // EVERYTHING_CONTEXT's gcpServiceAccountIds
+  /**
+   * The trust policy's own decision. A web identity has no identity policies (the simulator, seeing no account for
+   * the federated principal, would also ask for one); STS decides on the role's trust policy alone.
+   */
+  async function trust(context: Record<string, string>): Promise<Decision> {
+    const [roleId, role] = cfn.ofType('AWS::IAM::Role').find(([id]) => id.startsWith('GcpKeyless'))!;
+    const r = await runSimulation(
+      {
+        request: { principal: 'accounts.google.com', action: 'sts:AssumeRoleWithWebIdentity', resource: { resource: cfn.resolve(roleArn(roleId)), accountId: ACCOUNT }, contextVariables: context },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: cfn.resolve(role.Properties!.AssumeRolePolicyDocument),
+      },
+      {},
+    );
+    if (r.resultType !== 'single') throw new Error(JSON.stringify(r));
+    return (r.result.analysis.resourceAnalysis?.result ?? 'ImplicitlyDenied') as Decision;
+  }
+  // What STS puts in the request context for a Google service account ID token (aud = azp, oaud = aud).
+  const token = (sub: string, session: string, oaud = 'sts.amazonaws.com') => ({ 'accounts.google.com:aud': sub, 'accounts.google.com:sub': sub, 'accounts.google.com:oaud': oaud, 'sts:RoleSessionName': session });
+
+  it('lets the service account in only under a session named after its verified subject, so the recorded actor is that identity', async () => {
+    expect(await trust(token(SA, SA))).toBe('Allowed');
+    // a session name the caller picks (someone else's name, the old fixed name) is refused
+    expect(await trust(token(SA, 'alice'))).not.toBe('Allowed');
+    expect(await trust(token(SA, 'migration-monitor-gcp'))).not.toBe('Allowed');
+    // another Google account naming its session after ours is refused by the subject pins
+    expect(await trust(token('999999999999999999999', SA))).not.toBe('Allowed');
+    // a token minted for another audience is refused
+    expect(await trust(token(SA, SA, 'https://example.com'))).not.toBe('Allowed');
+  });
+});
+
 describe('service → Lambda wires (function resource policies)', () => {
   /** The resource policy Lambda builds from a function's AWS::Lambda::Permission resources. */
   function functionPolicy(fnArn: string) {
