@@ -95,6 +95,18 @@ export interface MigrationMonitoringProps {
    */
   readonly table?: dynamodb.ITable;
   /**
+   * Pager endpoints (e-mail addresses or https:// URLs of a paging service's integration): a second KMS-encrypted
+   * topic receives only the tracker's critical alerts (alertRouting's `pager` destination) and pages them.
+   * @default - the settings' `pagerEndpoints` (none: no pager)
+   */
+  readonly pagerEndpoints?: string[];
+  /**
+   * Bring your own pager topic instead: the tracker publishes its critical alerts to it (`sns:Publish` on it, and
+   * the KMS grant of its key when it has one); its subscriptions are yours.
+   * @default - a pager topic from `pagerEndpoints`, if any
+   */
+  readonly pagerTopic?: sns.ITopic;
+  /**
    * Bring your own alert topic: alarms publish to it; its subscriptions and encryption are yours (give it a
    * policy that lets `cloudwatch.amazonaws.com` publish, and a key CloudWatch may use).
    * @default - a new KMS-encrypted topic with `onCallEmails` subscribed
@@ -125,6 +137,7 @@ export function settingsOf(props: MigrationMonitoringProps, stackName: string): 
   const cfg: EnvConfig = { ...base, stackName: props.namePrefix ?? base.stackName };
   if (props.onCallEmails) cfg.onCallEmails = [...props.onCallEmails];
   if (props.slackWebhookSecret) cfg.slackWebhookSecret = props.slackWebhookSecret;
+  if (props.pagerEndpoints) cfg.pagerEndpoints = [...props.pagerEndpoints];
   if (props.reports !== undefined) cfg.reports = { ...cfg.reports, enabled: props.reports };
   if (props.timeZone) cfg.schedule = { ...cfg.schedule, timeZone: props.timeZone };
   if (props.apiMemorySize) cfg.api = { ...cfg.api, memoryMb: props.apiMemorySize.toMebibytes() };
@@ -201,6 +214,7 @@ export class MigrationMonitoring extends Construct {
       : new AlertTopic(this, 'Alerts', {
       emails: cfg.onCallEmails,
       slackWebhookSecret: cfg.slackWebhookSecret,
+      pagerEndpoints: props.pagerTopic ? [] : cfg.pagerEndpoints,
       removalPolicy,
       handlerDefaults: this.handlerDefaults,
       alarmNamePrefix: `${cfg.stackName}-`,
@@ -218,7 +232,7 @@ export class MigrationMonitoring extends Construct {
       memoryMb: cfg.api.memoryMb,
       timeoutSeconds: cfg.api.timeoutSeconds,
       // alert routing from the tracker needs the created topic (its key); with your own topic, alerts stay on the dashboard
-      ...(this.alertTopic ? { alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting } } : {}),
+      ...(this.alertTopic ? { alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting, pager: props.pagerTopic ?? this.alertTopic.pagerTopic } } : {}),
     });
 
     const thresholds = { stallMinutes: cfg.stallMinutes, errorRatePercent: cfg.errorRatePercent, activityTtlDays: cfg.activityTtlDays };

@@ -19,12 +19,16 @@ export interface AlertSignal {
   detail: string;
 }
 
-/** The alert an observation raises, or null. Only events (counter increments) raise: a gauge that holds does not repeat. */
+/**
+ * The alert an observation raises, or null. Only events (counter increments) raise: a gauge that holds does not
+ * repeat. Severities agree with the tracker's own alert for the same event (a failed validation and an undelivered
+ * report are `error` alerts there too); the tracker sees no breakers, and an open one degrades every search: critical.
+ */
 export function alertSignalOf(o: Observation): AlertSignal | null {
   if (o.value <= 0) return null;
   switch (o.metric) {
     case 'ValidationFailed':
-      return { id: 'validation-failed', severity: 'critical', title: 'Validation checks failed', detail: 'a validation run ended with verdict fail: the target does not match the source' };
+      return { id: 'validation-failed', severity: 'error', title: 'Validation checks failed', detail: 'a validation run ended with verdict fail: the target does not match the source' };
     case 'BreakerTransitions':
       return o.labels.ToState === 'open'
         ? { id: 'breaker-open', severity: 'critical', title: 'Search circuit breaker open', detail: `breaker ${o.labels.Breaker ?? '?'} opened: searches are served by the fallback (degraded)` }
