@@ -165,7 +165,8 @@ const table4 = (row: () => Call[]) => ({ GetCommand: row, PutCommand: row, Query
 const HANDLERS: Record<string, () => Handler> = {
   'tracker-api': () => {
     const env = envOf(functionId('TrackerApiHandler'));
-    const [topicId, topic] = cfn.ofType('AWS::SNS::Topic')[0]!;
+    const topicId = alertTopicId();
+    const topic = cfn.resource(topicId);
     const keyId = topic.Properties!.KmsMasterKeyId['Fn::GetAtt'][0] as string;
     const key = cfn.getAtt(keyId, 'Arn');
     const keyPolicy = cfn.resolve(cfn.resource(keyId).Properties!.KeyPolicy);
@@ -173,8 +174,8 @@ const HANDLERS: Record<string, () => Handler> = {
       fn: 'TrackerApiHandler',
       calls: {
         ...Object.fromEntries(Object.entries(table4(() => [{ resource: progressTable() }])).map(([k, f]) => [k, f()])),
-        // routed alerts: critical to the alert topic (KMS-encrypted), error and warning to Slack
-        PublishCommand: [{ resource: cfn.ref(topicId) }],
+        // routed alerts: critical to the alert topic and the pager topic (one KMS key), error and warning to Slack
+        PublishCommand: [{ resource: cfn.ref(topicId) }, { resource: cfn.ref(pagerTopicId()) }],
         GetSecretValueCommand: [{ resource: completeSecretArn(env.SLACK_WEBHOOK_SECRET_ARN) }],
       },
       otherCalls: [
@@ -186,7 +187,7 @@ const HANDLERS: Record<string, () => Handler> = {
         { action: 'kms:GenerateDataKey', resource: arn('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab') },
         { action: 'secretsmanager:GetSecretValue', resource: secret('migration/report-slack') },
       ],
-      exempt: { 'sns:Publish': 'the tracker publishes its routed critical alerts to the alert topic' },
+      exempt: { 'sns:Publish': 'the tracker publishes its routed critical alerts to the alert topic and the pager topic' },
     };
   },
   report: () => {
@@ -274,6 +275,10 @@ function bundleCommands(fnId: string): string[] {
   return [...new Set([...src.matchAll(/\b([A-Z][A-Za-z0-9]+Command)\b/g)].map((m) => m[1]))].sort();
 }
 
+/** The on-call alert topic and the pager topic (critical alerts of the tracker only). */
+const alertTopicId = () => cfn.ofType('AWS::SNS::Topic').find(([id]) => !id.includes('PagerTopic'))![0];
+const pagerTopicId = () => cfn.ofType('AWS::SNS::Topic').find(([id]) => id.includes('PagerTopic'))![0];
+
 const roleOf = (fnId: string) => cfn.resource(fnId).Properties!.Role['Fn::GetAtt'][0] as string;
 const roleArn = (roleId: string) => cfn.getAtt(roleId, 'Arn');
 
@@ -282,7 +287,8 @@ const COMMON_DENIED = (): Array<Call & { action: string }> => [
   { action: 'iam:PassRole', resource: arn('iam', 'role/Admin').replace(`:${REGION}:`, '::') },
   { action: 'iam:CreateUser', resource: `arn:aws:iam::${ACCOUNT}:user/intruder` },
   { action: 'sns:Publish', resource: arn('sns', 'some-other-topic') },
-  { action: 'sns:Publish', resource: cfn.ref(cfn.ofType('AWS::SNS::Topic')[0][0]) },
+  { action: 'sns:Publish', resource: cfn.ref(alertTopicId()) },
+  { action: 'sns:Publish', resource: cfn.ref(pagerTopicId()) },
   { action: 'dynamodb:GetItem', resource: arn('dynamodb', 'table/MigrationMonitoring-staging-ProgressTable-1X2Y3Z') },
   { action: 's3:GetObject', resource: 'arn:aws:s3:::migrationmonitoring-staging-reportbucket/reports/tenant-a/x.html' },
   { action: 'secretsmanager:GetSecretValue', resource: secret('prod/database-password') },
@@ -331,7 +337,8 @@ describe('handler roles', () => {
         const h = HANDLERS[name]();
         const roleId = roleOf(functionId(h.fn));
         const identity = cfn.rolePolicies(roleId);
-        const denied = [...COMMON_DENIED().filter((c) => !(c.action in (h.exempt ?? {}) && c.resource === cfn.ref(cfn.ofType('AWS::SNS::Topic')[0][0]))), ...(h.denied ?? [])];
+        const exemptTopics = [cfn.ref(alertTopicId()), cfn.ref(pagerTopicId())];
+        const denied = [...COMMON_DENIED().filter((c) => !(c.action in (h.exempt ?? {}) && exemptTopics.includes(c.resource))), ...(h.denied ?? [])];
         for (const [command, row] of Object.entries(h.calls)) {
           const action = COMMAND_ACTIONS[command];
           if (action && !Array.isArray(row)) denied.push({ action, resource: action.startsWith('secretsmanager') ? secret('any/secret') : '*' });
