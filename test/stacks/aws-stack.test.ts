@@ -188,6 +188,9 @@ describe('MigrationMonitoringStack', () => {
     expect(envOf(t, m.trackerApi.handler.function)).toMatchObject({ ALERT_PAGER_TOPIC_ARN: topicArn });
     const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: topicArn }));
+    // with your own alert topic the tracker routes nothing: a pager would silently page nobody, so it is refused
+    const own2 = new Stack(app, 'Own2', { env: { account: '123456789012', region: 'eu-west-1' } });
+    expect(() => new MigrationMonitoring(own2, 'Monitoring', { environment: 'dev', alertTopic: sns.Topic.fromTopicArn(own2, 'Alerts', 'arn:aws:sns:eu-west-1:123456789012:acme-alerts'), pagerEndpoints: ['pager@acme.pagerduty.com'] })).toThrow(/a pager \(pagerTopic or pagerEndpoints\) needs the alert topic this construct creates/);
   });
 
   it('refuses a bad optional part at synth, naming it', () => {

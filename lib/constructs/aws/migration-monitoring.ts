@@ -209,6 +209,10 @@ export class MigrationMonitoring extends Construct {
       ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
     };
 
+    // The pager is a destination of the tracker's alert routing, which needs the created alert topic (its key).
+    if (props.alertTopic && (props.pagerTopic || cfg.pagerEndpoints?.length)) {
+      throw new Error(`${this.node.path}: a pager (pagerTopic or pagerEndpoints) needs the alert topic this construct creates: with your own alertTopic the tracker routes no alerts`);
+    }
     this.alertTopic = props.alertTopic
       ? undefined
       : new AlertTopic(this, 'Alerts', {
