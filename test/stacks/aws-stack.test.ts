@@ -156,7 +156,7 @@ describe('MigrationMonitoringStack', () => {
     // report email and Slack from the report's own settings
     expect(envOf(template, stack.report!.handler.function)).toMatchObject({ REPORT_OUTPUTS: 's3,email,slack', REPORT_EMAIL_FROM: 'reports@example.com' });
     // GCP keyless role: trusted for the service account, output for the GCP stack
-    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRoleWithWebIdentity', Effect: 'Allow', Principal: { Federated: 'accounts.google.com' }, Condition: { StringEquals: { 'accounts.google.com:aud': ['103984732984732984732'], 'accounts.google.com:sub': ['103984732984732984732'], 'accounts.google.com:oaud': 'sts.amazonaws.com' } } }], Version: '2012-10-17' } });
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRoleWithWebIdentity', Effect: 'Allow', Principal: { Federated: 'accounts.google.com' }, Condition: { StringEquals: { 'accounts.google.com:aud': ['103984732984732984732'], 'accounts.google.com:sub': ['103984732984732984732'], 'accounts.google.com:oaud': 'sts.amazonaws.com', 'sts:RoleSessionName': '${accounts.google.com:sub}' } } }], Version: '2012-10-17' } });
     template.hasOutput('GcpKeylessRoleArn', {});
     // log subscription: one filter per named log group, to the log-ingest Lambda
     const filters = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).map((r: any) => r.Properties.LogGroupName);
