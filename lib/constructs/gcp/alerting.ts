@@ -10,7 +10,7 @@ import type { AlarmSpec, Comparison, MonitoringSpec, Severity, Statistic, Metric
 import type { GcpPlacement } from './common';
 import type { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { LogMetrics } from './log-metrics';
-import { ALERT_LINE_FIELD, SIGNAL_SEVERITIES } from '../../core/alerts/signals';
+import { ALERT_LINE_FIELD, SIGNAL_SEVERITIES, SIGNALS } from '../../core/alerts/signals';
 import type { AlertSeverity } from '../../core/model';
 
 /** Cloud Monitoring severity of the log-match policy of each handler alert severity. */
@@ -273,6 +273,11 @@ export class Alerting extends Construct {
             `**Severity:** ${severity} · **Environment:** ${placement.env} · **Handler:** $\${log.extracted_label.service}`,
             '',
             '$${log.extracted_label.detail}',
+            '',
+            '**What to do** (by `alert_id`):',
+            ...Object.entries(SIGNALS)
+              .filter(([, x]) => x.severity === severity)
+              .map(([sid, x]) => `- \`${sid}\` (${x.title}): ${x.runbook}`),
             '',
             `_Condition:_ a monitoring handler logged a structured alert line (\`${f}.severity="${severity}"\`). At most one notification per ${ALERT_LINE_POLICY.rateLimit} for the same alert; the incident closes itself after ${ALERT_LINE_POLICY.autoClose} without a new line.`,
           ].join('\n'),

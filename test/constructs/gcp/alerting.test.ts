@@ -108,6 +108,11 @@ describe('Alerting', () => {
     // the mail names what happened: Terraform's $${ escape leaves Cloud Monitoring's own ${log.extracted_label.*} variables
     expect(critical.documentation.subject).toBe('[CRITICAL] $${log.extracted_label.title} (prod)');
     expect(critical.documentation.content).toContain('$${log.extracted_label.detail}');
+    // what to do, for the alerts of that severity only (the spec alarm's runbook where the alarm exists)
+    expect(critical.documentation.content).toContain(ALARMS.find((a) => a.id === 'breaker-open')!.runbook);
+    expect(critical.documentation.content).not.toContain('report-undelivered');
+    expect(error.documentation.content).toContain('`report-undelivered` (Status report could not be delivered)');
+    expect(error.documentation.content).toContain(ALARMS.find((a) => a.id === 'validation-failed')!.runbook);
   });
 
   it('scheduler job failures: failed attempts of the named jobs', () => {
