@@ -168,6 +168,7 @@ describe('MigrationMonitoringStack', () => {
     const pager = stack.alertTopic.pagerTopic!;
     const pagerRef = { Ref: stack.getLogicalId(pager.node.defaultChild as never) };
     expect(envOf(template, stack.trackerApi.handler.function)).toMatchObject({ ALERT_PAGER_TOPIC_ARN: pagerRef });
+    expect(template.toJSON().Outputs.PagerTopicArn.Value).toEqual(pagerRef);
     const publishers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) => p.Properties.PolicyDocument.Statement.some((st: any) => st.Action === 'sns:Publish' && [st.Resource].flat().some((r: unknown) => JSON.stringify(r) === JSON.stringify(pagerRef))));
     expect(publishers.map((p: any) => p.Properties.Roles)).toEqual([[{ Ref: stack.getLogicalId(stack.trackerApi.handler.role.node.defaultChild as never) }]]);
     // the alarms keep publishing to the on-call topic, never to the pager

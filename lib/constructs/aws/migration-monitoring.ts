@@ -348,6 +348,7 @@ export class MigrationMonitoring extends Construct {
     new CfnOutput(this, 'ApiUrl', { value: this.trackerApi.url, description: 'Tracker API base URL (SigV4, service execute-api)' });
     new CfnOutput(this, 'InvokePolicyArn', { value: this.trackerApi.invokePolicy.managedPolicyArn, description: 'Attach to a role to let it call the tracker API' });
     new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn });
+    if (this.alertTopic?.pagerTopic) new CfnOutput(this, 'PagerTopicArn', { value: this.alertTopic.pagerTopic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.progressTable.table.tableName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
     if (this.report) new CfnOutput(this, 'ReportBucketName', { value: this.report.bucket.bucketName, description: `Daily reports under ${r.prefix}/, validation reports under validation/` });
