@@ -264,6 +264,7 @@ export class Alerting extends Construct {
           },
         ],
         notificationChannels: channels,
+        // `$${` is Terraform's escape for a literal `${`: Cloud Monitoring gets its own `${log.extracted_label.*}` variables.
         documentation: {
           subject: `[${severity.toUpperCase()}] $\${log.extracted_label.title} (${placement.env})`,
           mimeType: 'text/markdown',
