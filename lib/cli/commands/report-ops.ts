@@ -31,12 +31,14 @@ async function run(opts: Common, fn: (c: TrackerClient) => Promise<unknown>) {
   }
 }
 
-/** The tracker's answer, readable: one line for a phase or an alert (scripts grep it), else its fields. */
+/** The tracker's answer, readable: one line for a phase or an alert (scripts grep it), else (and in Markdown) its fields. */
 function summarize(r: unknown, markdown: boolean): string {
   const o = r as { phase?: { id: string; status: string; progress: number }; overallProgress?: number; alert?: { id: string; severity: string }; status?: string };
-  if (o.phase) return `${o.phase.id}: ${o.phase.status} ${o.phase.progress}% (overall ${o.overallProgress}%)`;
-  if (o.alert) return `alert ${o.alert.id} (${o.alert.severity})`;
   const scalar = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+  if (o.phase && !markdown) return `${o.phase.id}: ${o.phase.status} ${o.phase.progress}% (overall ${o.overallProgress}%)`;
+  if (o.alert && !markdown) return `alert ${o.alert.id} (${o.alert.severity})`;
+  if (o.phase) return fields([['phase', o.phase.id], ['status', o.phase.status], ['progress', `${o.phase.progress}%`], ['overall', `${o.overallProgress}%`]], true);
+  if (o.alert) return fields([['alert', o.alert.id], ['severity', o.alert.severity]], true);
   return r !== null && typeof r === 'object' ? fields(Object.entries(r).map(([k, v]) => [k, scalar(v)]), markdown) : scalar(r);
 }
 

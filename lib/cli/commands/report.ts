@@ -78,16 +78,24 @@ export function registerReport(program: Command): void {
 }
 
 /**
- * The delivered report's format: --report-format; else, as before the output switch, a `--format json|markdown`
- * given to `report` itself (json says so on stderr: that reading is deprecated); else markdown.
+ * The delivered report's format: --report-format; else, as before the output switch, `--format html|json`
+ * spelt out after `report` (saying on stderr that this reading is deprecated; `-o` never had it); else markdown.
  */
-function storedFormat(f: ReportFlags, notice = false): string {
+function storedFormat(f: ReportFlags, notice = false, argv: string[] = process.argv): string {
   if (f.reportFormat !== undefined) return f.reportFormat;
-  if (f.format === 'html' || ((f.format === 'json' || f.format === 'markdown') && f.formatSource === 'cli')) {
-    if (notice && f.format === 'json') process.stderr.write('migration-monitor: --format json also makes the delivered report JSON (deprecated): say --report-format json (or markdown) for the report itself\n');
-    return f.format;
+  if (f.format === 'html') return 'html';
+  if (f.format === 'json' && f.formatSource === 'cli' && spelledLongFormat(argv)) {
+    if (notice) process.stderr.write('migration-monitor: --format json also makes the delivered report JSON (deprecated): say --report-format json (or markdown) for the report itself\n');
+    return 'json';
   }
   return 'markdown';
+}
+
+/** `--format json` / `--format=json` after the `report` word (not `-o json`, not a global option before it). */
+function spelledLongFormat(argv: string[]): boolean {
+  const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
+  const args = argv.slice(argv.indexOf('report') + 1, end);
+  return args.some((a, i) => a === '--format=json' || (a === '--format' && args[i + 1] === 'json'));
 }
 
 /**
@@ -223,7 +231,7 @@ function reportOptions(f: ReportFlags): ReportOptions {
 }
 
 function parseReportFormat(v: string): ReportFormat {
-  if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new CliError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, 2);
+  if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new CliError(`--report-format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, 2);
   return v as ReportFormat;
 }
 
