@@ -155,7 +155,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const globals = GLOBAL_OPTIONS.flatMap((g) => g.flags.split(/[ ,]+/).filter((f) => f.startsWith('-')));
       // completion needs only the typed command: skip global options and their values
       let i = 0;
-      while (i < words.length - 1 && words[i]!.startsWith('-')) i += GLOBAL_OPTIONS.find((g) => g.flags.split(/[ ,]+/).includes(words[i]!))?.value === undefined && !words[i]!.includes('=') ? 2 : 1;
+      while (i < words.length - 1 && words[i]!.startsWith('-')) {
+        // a global option's value being typed (`-o <TAB>`): the option and what follows it are the words
+        if (i + 1 === words.length - 1 && ['-o', '--format'].includes(words[i]!)) break;
+        i += GLOBAL_OPTIONS.find((g) => g.flags.split(/[ ,]+/).includes(words[i]!))?.value === undefined && !words[i]!.includes('=') ? 2 : 1;
+      }
       process.stdout.write(candidates(words.slice(Math.min(i, words.length - 1)), (name) => buildProgram((n) => n === name), globals).join('\n') + '\n');
       return 0;
     }

@@ -157,6 +157,8 @@ describe('CLI conventions', () => {
     expect((await cli(['__complete', ''])).stdout.split('\n')).toEqual(expect.arrayContaining(['status', 'migrations', 'alerts', 'ack']));
     expect((await cli(['__complete', 'phase', ''])).stdout.split('\n')).toEqual(expect.arrayContaining(['start', 'progress', 'complete']));
     expect((await cli(['__complete', '--url', 'x', 'status', '--f'])).stdout.split('\n')).toEqual(expect.arrayContaining(['--format', '--migration']));
+    expect((await cli(['__complete', 'report', '-o', ''])).stdout.trim().split('\n')).toEqual(['table', 'json', 'yaml', 'markdown']);
+    expect((await cli(['__complete', '-o', ''])).stdout.trim().split('\n')).toEqual(['table', 'json', 'yaml', 'markdown']);
   });
 
   it('gives every command a description and examples', async () => {
