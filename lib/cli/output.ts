@@ -27,6 +27,8 @@ export interface FormatSettings {
   default?: OutputFormat;
   /** The command had `--json`: kept as a deprecated alias of `-o json`. */
   legacyJson?: boolean;
+  /** What the switch formats, when that needs saying (shown in --help). */
+  what?: string;
   /** A value outside the formats that meant something else before this switch: its deprecated reading, or undefined. */
   legacy?: (value: string) => LegacyFormatValue | undefined;
 }
@@ -47,7 +49,8 @@ const parseFormat = (legacy: FormatSettings['legacy']) => (v: string) => {
  */
 export function withFormat(cmd: Command, settings: FormatSettings = {}): Command {
   const def = settings.default ?? 'table';
-  cmd.addOption(new Option('-o, --format <format>', `output: ${FORMATS.join(', ')} (default ${def}; a global -o before the command sets it for every command)`).argParser(parseFormat(settings.legacy)));
+  const what = settings.what ? ` (${settings.what})` : '';
+  cmd.addOption(new Option('-o, --format <format>', `output${what}: ${FORMATS.join(', ')} (default ${def}; a global -o before the command sets it for every command)`).argParser(parseFormat(settings.legacy)));
   if (settings.legacyJson) cmd.option('--json', 'deprecated: same as -o json');
   FORMATTED.add(cmd);
   cmd.hook('preAction', (_hooked, actionCommand) => {

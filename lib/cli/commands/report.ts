@@ -58,7 +58,7 @@ export function registerReport(program: Command): void {
       .option('--recipients <list>', 'comma-separated email addresses for --output=email')
       .option('--from <address>', 'sender for --output=email (env REPORT_EMAIL_FROM)')
       .option('--email-via <transport>', 'smtp (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD) or ses (env REPORT_EMAIL_VIA)')
-      .option('--report-format <format>', `format of the delivered report: ${REPORT_FORMATS.join(', ')} (default markdown, or -o json|markdown given to report)`)
+      .option('--report-format <format>', `format of the delivered report: ${REPORT_FORMATS.join(', ')} (default markdown; was --format, still read with a notice)`)
       .option('--metrics', 'include the metrics section (data migrated, speed, error rate)')
       .option('--dry-run', 'render and print the report; deliver nothing')
       .option('--report-id <id>', 'report id instead of <migration>/<YYYY-MM-DD> (e.g. orders-db/milestone-1)')
@@ -69,6 +69,7 @@ export function registerReport(program: Command): void {
       .option('--now <iso>', 'build the report as of this time (back-filling a missed day)'),
   );
   withFormat(cmd, {
+    what: "each channel's outcome; with --dry-run, the report itself",
     legacyJson: true,
     // `--format html` chose the stored report's format before -o/--format was the output switch
     legacy: (v) => (v === 'html' ? { notice: '--format html is deprecated: use --report-format html (-o/--format now chooses what is printed)', format: 'table', apply: (c) => c.setOptionValue('reportFormat', 'html') } : undefined),

@@ -58,7 +58,7 @@ export function registerRun(program: Command): void {
       .option('--redis-url <url>', 'Redis URL for --store redis')
       .option('--print-profile <name>', 'print a built-in profile as YAML (a config to copy and adapt) and exit')
       .addHelpText('after', "\nOutput: the tool's own output passes through. With -o/--format (or the global -o) the tool's stdout goes to\nstderr instead, and stdout carries only the run's result (phase, exit code, outcome, run id) in that format."),
-  )).action(async (command: string[], flags: RunFlags) => {
+  ), { what: "the run's result; when given, the tool's stdout goes to stderr" }).action(async (command: string[], flags: RunFlags) => {
     const format = outputFormat(flags);
     if (flags.printProfile !== undefined) {
       const name = checkProfile(flags.printProfile)!;
