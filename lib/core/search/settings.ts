@@ -39,6 +39,8 @@ export const proxySettingsSchema = z.strictObject({
   maxReplayQueue: z.number().int().min(1).max(10_000_000).default(100_000),
   replayBatch: z.number().int().min(1).max(1000).default(100),
   replayIntervalMs: z.number().int().min(10).max(600_000).default(1000),
+  /** A replay queue shared by several instances (Redis, DynamoDB): how often each re-reads it (the sync lag it reports). */
+  queueRefreshMs: z.number().int().min(10).max(600_000).default(5000),
   /** How often the operator switch's stage is read. */
   stageRefreshMs: z.number().int().min(10).max(600_000).default(5000),
 }).refine((s) => s.primaryTimeoutMs <= s.deadlineMs, { message: 'must not exceed deadlineMs', path: ['primaryTimeoutMs'] });
