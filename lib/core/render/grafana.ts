@@ -19,7 +19,8 @@ interface Target {
 
 type Panel = Record<string, unknown> & { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number } };
 
-const DS = { type: 'prometheus' as const, uid: '${datasource}' };
+/** The data source of every query: a fresh object each time, so YAML output has no anchors and aliases. */
+const ds = () => ({ type: 'prometheus' as const, uid: '${datasource}' });
 const MIGRATION_FILTER = 'migration_id=~"$migration_id"';
 
 /** Grafana unit of a spec metric as Prometheus stores it (base units), and as a per-second rate for counters. */
@@ -68,20 +69,20 @@ function metricTargets(name: MetricName, nextRef: () => string): Target[] {
   if (spec.prometheus === null) {
     // computed from other series (a phase's duration from its start and end timestamps)
     const expr = spec.prometheusExpr?.(matchers ?? '');
-    return expr ? [{ refId: nextRef(), expr, legendFormat: `${spec.name} ${labels.map((x) => `{{${x}}}`).join(' ')}`, datasource: DS }] : [];
+    return expr ? [{ refId: nextRef(), expr, legendFormat: `${spec.name} ${labels.map((x) => `{{${x}}}`).join(' ')}`, datasource: ds() }] : [];
   }
   if (kind === 'gauge') {
-    return [{ refId: nextRef(), expr: `${promName(name)}${matchers ? `{${matchers}}` : ''}`, legendFormat: legend(name), datasource: DS }];
+    return [{ refId: nextRef(), expr: `${promName(name)}${matchers ? `{${matchers}}` : ''}`, legendFormat: legend(name), datasource: ds() }];
   }
   if (kind === 'counter') {
     const by = labels.length ? ` by (${labels.join(', ')})` : '';
-    return [{ refId: nextRef(), expr: `sum${by} (rate(${promName(name)}${matchers ? `{${matchers}}` : ''}[$__rate_interval]))`, legendFormat: legend(name, ' /s'), datasource: DS }];
+    return [{ refId: nextRef(), expr: `sum${by} (rate(${promName(name)}${matchers ? `{${matchers}}` : ''}[$__rate_interval]))`, legendFormat: legend(name, ' /s'), datasource: ds() }];
   }
   return (['p50', 'p95', 'p99'] as const).map((q) => ({
     refId: nextRef(),
     expr: statisticExpr(name, q, { by: labels, range: '$__rate_interval', matchers }),
     legendFormat: legend(name, ` ${q}`),
-    datasource: DS,
+    datasource: ds(),
   }));
 }
 
@@ -125,25 +126,25 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
       {
         type: 'stat',
         title: 'Migration state',
-        datasource: DS,
+        datasource: ds(),
         // A state is a label set: the series whose value is 1 names the current state.
-        targets: [{ refId: 'A', expr: `${promName('MigrationState')}{${MIGRATION_FILTER}} == 1`, legendFormat: '{{migration_id}}: {{state}}', datasource: DS }],
+        targets: [{ refId: 'A', expr: `${promName('MigrationState')}{${MIGRATION_FILTER}} == 1`, legendFormat: '{{migration_id}}: {{state}}', datasource: ds() }],
         fieldConfig: { defaults: { unit: 'none' }, overrides: [] },
         options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'none', textMode: 'name' },
       },
       {
         type: 'gauge',
         title: 'Overall progress',
-        datasource: DS,
-        targets: [{ refId: 'A', expr: `${promName('OverallProgress')}{${MIGRATION_FILTER}}`, legendFormat: '{{migration_id}}', datasource: DS }],
+        datasource: ds(),
+        targets: [{ refId: 'A', expr: `${promName('OverallProgress')}{${MIGRATION_FILTER}}`, legendFormat: '{{migration_id}}', datasource: ds() }],
         fieldConfig: { defaults: { unit: 'percentunit', min: 0, max: 1 }, overrides: [] },
         options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
       },
       {
         type: 'stat',
         title: 'Firing migration-monitor alerts',
-        datasource: DS,
-        targets: [{ refId: 'A', expr: `count(ALERTS{alertstate="firing", alarm_id!=""}) or vector(0)`, legendFormat: 'firing', datasource: DS }],
+        datasource: ds(),
+        targets: [{ refId: 'A', expr: `count(ALERTS{alertstate="firing", alarm_id!=""}) or vector(0)`, legendFormat: 'firing', datasource: ds() }],
         fieldConfig: { defaults: { unit: 'none', thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] } }, overrides: [] },
         options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background' },
       },
@@ -163,13 +164,13 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
         type: 'timeseries',
         title: `${a.title} [${a.severity}]`,
         description: `Alert ${alertName(a.id)} (alarm_id ${a.id}): ${a.statistic} over ${promDuration(rangeSeconds)} ${PROM_OP[a.comparison]} ${threshold}${forSeconds ? ` for ${promDuration(forSeconds)}` : ''}. Runbook: ${a.runbook}`,
-        datasource: DS,
+        datasource: ds(),
         targets: [
           {
             refId: 'A',
             expr: cond.value,
             legendFormat: alarmLabels(a).map((l) => `{{${l}}}`).join(' ') || a.id,
-            datasource: DS,
+            datasource: ds(),
           },
         ],
         fieldConfig: {
@@ -200,7 +201,7 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
         type: 'timeseries',
         title: p.title,
         description: p.metrics.map((n) => `${METRICS[n].prometheus ?? n}: ${METRICS[n].help}`).join('\n'),
-        datasource: DS,
+        datasource: ds(),
         targets: perMetric.flatMap((x) => x.targets),
         fieldConfig: {
           defaults: { unit: first ? unit(first.name) : 'short', custom: { drawStyle: 'line', fillOpacity: 5 } },
@@ -249,7 +250,7 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
         },
         ...PHASE_ANNOTATIONS.map((x) => ({
           name: x.name,
-          datasource: DS,
+          datasource: ds(),
           enable: true,
           hide: false,
           iconColor: x.color,
@@ -271,7 +272,7 @@ export function grafanaDashboard(spec: MonitoringSpec, opts: GrafanaOptions = {}
           name: 'migration_id',
           label: 'Migration',
           type: 'query',
-          datasource: DS,
+          datasource: ds(),
           definition: `label_values(${promName('MigrationState')}, migration_id)`,
           query: { query: `label_values(${promName('MigrationState')}, migration_id)`, refId: 'migration_id' },
           includeAll: true,
