@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import { parseJsonBody, type HttpRequest } from '../http';
 import { parseOrThrow } from '../validation-util';
@@ -25,20 +25,15 @@ export const WRITE_LIMITS = {
   maxBodyBytes: 4 * 1024 * 1024,
 } as const;
 
-const idSchema = z.string().min(1).max(WRITE_LIMITS.maxIdLength);
-const versionSchema = z.number().int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
+const idSchema = z.string().check(z.minLength(1), z.maxLength(WRITE_LIMITS.maxIdLength));
+const versionSchema = z.number().check(z.int('must be an integer'), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
 
 export const vectorRecordSchema = z.strictObject({
   id: idSchema,
   vector: z
-    .array(z.number())
-    .min(1, 'must have at least one dimension')
-    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => !Object.hasOwn(m, '__proto__'), 'metadata key "__proto__" is not allowed')
-    .refine((m) => JSON.stringify(m).length <= WRITE_LIMITS.maxMetadataBytes, `metadata must serialize to at most ${WRITE_LIMITS.maxMetadataBytes} bytes`)
-    .optional(),
+    .array(z.number()).check(z.minLength(1, 'must have at least one dimension'), z.maxLength(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`)),
+  metadata: z.optional(z
+    .record(z.string(), z.unknown()).check(z.refine((m) => !Object.hasOwn(m, '__proto__'), 'metadata key "__proto__" is not allowed'), z.refine((m) => JSON.stringify(m).length <= WRITE_LIMITS.maxMetadataBytes, `metadata must serialize to at most ${WRITE_LIMITS.maxMetadataBytes} bytes`))),
   version: versionSchema,
 });
 export type VectorRecord = z.infer<typeof vectorRecordSchema>;
@@ -46,7 +41,7 @@ export type VectorRecord = z.infer<typeof vectorRecordSchema>;
 export const deleteItemSchema = z.strictObject({ id: idSchema, version: versionSchema });
 export type DeleteItem = z.infer<typeof deleteItemSchema>;
 
-const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.RefinementCtx, key: string) => {
+const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.core.$RefinementCtx, key: string) => {
   const seen = new Map<string, number>();
   items.forEach((it, i) => {
     const first = seen.get(it.id);
@@ -56,11 +51,9 @@ const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.RefinementCtx, k
 };
 
 export const upsertRequestSchema = z
-  .strictObject({ vectors: z.array(vectorRecordSchema).min(1, 'must hold at least one vector').max(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} vectors`) })
-  .superRefine((b, ctx) => uniqueIds(b.vectors, ctx, 'vectors'));
+  .strictObject({ vectors: z.array(vectorRecordSchema).check(z.minLength(1, 'must hold at least one vector'), z.maxLength(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} vectors`)) }).check(z.superRefine((b, ctx) => uniqueIds(b.vectors, ctx, 'vectors')));
 export const deleteRequestSchema = z
-  .strictObject({ items: z.array(deleteItemSchema).min(1, 'must hold at least one item').max(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`) })
-  .superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items'));
+  .strictObject({ items: z.array(deleteItemSchema).check(z.minLength(1, 'must hold at least one item'), z.maxLength(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`)) }).check(z.superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items')));
 
 export type WriteBatch = { op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] };
 
