@@ -115,7 +115,7 @@ export type ConnectorType = ConnectorConfig['type'];
 export const CONNECTOR_TYPES = ['postgres', 'dynamodb', 'redis', 'http-json', 'file'] as const satisfies readonly ConnectorType[];
 /**
  * The connector types a deployed validation handler bundle carries unless told otherwise: the AWS-native
- * and driver-less ones plus PostgreSQL (~450 KB bundled). Redis brings ioredis (~+190 KB), so it is named
+ * and driver-less ones plus PostgreSQL (~390 KB bundled). Redis (its connector's RESP client, ~+6 KB) is named
  * explicitly by deployments whose checks use it. From source (CLI, Cloud Run) every type is available.
  */
 export const DEFAULT_BUNDLED_CONNECTORS: readonly ConnectorType[] = ['dynamodb', 'http-json', 'file', 'postgres'];
