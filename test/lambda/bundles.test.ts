@@ -131,6 +131,8 @@ const awsEnv = (extra: Record<string, string>, credentials = DYNALITE_CREDENTIAL
   AWS_ACCESS_KEY_ID: credentials.accessKeyId,
   AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+  // set by the Lambda runtime; Powertools counts a cold start only in an on-demand execution environment
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
   ...extra,
 });
 
@@ -208,6 +210,10 @@ describe('handler bundles from cdk.out', () => {
     expect(emf.find((d) => 'PhaseStarted' in d)).toMatchObject({ MigrationId: 'bundle-m1', Phase: 'schema', service: 'migration-monitor' });
     expect(emf.filter((d) => 'PhasesRunning' in d).length).toBeGreaterThanOrEqual(3);
     for (const d of emf) expect(d._aws.CloudWatchMetrics[0].Namespace).toBe(env['POWERTOOLS_METRICS_NAMESPACE']);
+    // Powertools' own cold-start guard: nine invocations in one process, one ColdStart document (the first)
+    const cold = emf.filter((d) => 'ColdStart' in d);
+    expect(cold).toHaveLength(1);
+    expect(cold[0]).toMatchObject({ ColdStart: 1, service: 'migration-monitor' });
   });
 
   it('tracker-api routes alerts: a critical one published once to the alert topic (moto SNS, with attributes), an error one to Slack, a burst counted, an acknowledgement resolved', async () => {
