@@ -11,7 +11,7 @@ import { lazyOnce } from '../lib/core/once';
 import { lambdaTraced } from '../lib/compose/tracing';
 
 /** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
-export const handler = lambdaTraced(process.env, 'log-ingest', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
+export const handler = lambdaTraced(process.env, 'log-ingest', handle, logger);
 
 const ingest = lazyOnce(() => composeLogIngest(process.env, 'lambda', (severity, message, fields) => (severity === 'ERROR' ? logger.error(message, fields) : logger.warn(message, fields))));
 

@@ -10,7 +10,7 @@ import { lazyOnce } from '../lib/core/once';
 import { lambdaTraced } from '../lib/compose/tracing';
 
 /** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
-export const handler = lambdaTraced(process.env, 'report', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
+export const handler = lambdaTraced(process.env, 'report', handle, logger);
 
 const report = lazyOnce(() => composeReport(process.env, 'lambda'));
 

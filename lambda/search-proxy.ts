@@ -12,7 +12,7 @@ import { lazyOnce } from '../lib/core/once';
 import { lambdaTraced } from '../lib/compose/tracing';
 
 /** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
-export const handler = lambdaTraced(process.env, 'search-proxy', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
+export const handler = lambdaTraced(process.env, 'search-proxy', handle, logger);
 
 const proxy = lazyOnce(() => composeSearchProxy(process.env, 'lambda', (context, e) => logger.error(`search proxy: ${context}`, e as Error)));
 

@@ -11,7 +11,7 @@ import { composeTrackerApi } from '../lib/compose/tracker';
 import { lambdaTraced } from '../lib/compose/tracing';
 
 /** In a span per invocation when tracing is on (lib/compose/tracing.ts); log lines carry its trace id. */
-export const handler = lambdaTraced(process.env, 'tracker-api', handle, (s) => logger.appendKeys({ trace_id: s.traceId, span_id: s.spanId }));
+export const handler = lambdaTraced(process.env, 'tracker-api', handle, logger);
 
 const tracker = composeTrackerApi(process.env, metricsFor('lambda'), (e) => logger.error('tracker API request failed', e as Error));
 

@@ -1,7 +1,7 @@
 /**
  * A process for the proxy benchmark: `backend <size> <dims>` serves one demo vector backend; `proxy <url>`
  * serves the search proxy (primary and fallback both that backend, Prometheus metrics on, as deployed
- * locally); `dualproxy <old> <new>` serves it in dual-write for the upsert bench; `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
+ * locally); `dualproxy <old> <new> [old-only]` serves it in dual-write (or old-only: one store, the hop alone) for the upsert bench; `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
  * agent, parse and re-serialize the answer), no validation, breaker or metrics. Prints `READY <url>` when
  * listening; stops on SIGTERM.
  */
@@ -13,7 +13,7 @@ import { PrometheusSink } from '../../lib/adapters/prometheus/sink';
 import { searchProxy } from '../../lib/core/search/proxy';
 
 async function main(): Promise<void> {
-  const [role, a, b] = process.argv.slice(2);
+  const [role, a, b, c] = process.argv.slice(2);
   let close: () => Promise<void>;
   let url: string;
   if (role === 'backend') {
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       primary: newStore,
       fallback: oldStore,
       writers: { primary: newStore, fallback: oldStore },
-      settings: { stage: 'dual-write', deadlineMs: 10_000, primaryTimeoutMs: 5_000, writeTimeoutMs: 5_000, followerBudgetMs: 1000 },
+      settings: { stage: c === 'old-only' ? 'old-only' : 'dual-write', deadlineMs: 10_000, primaryTimeoutMs: 5_000, writeTimeoutMs: 5_000, followerBudgetMs: 1000 },
       metrics: prom,
       metricsText: () => prom.text(),
     });
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     );
     url = server.url;
     close = () => server.close();
-  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> | forwarder <backend-url> (got ${role})`);
+  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> [old-only] | forwarder <backend-url> (got ${role})`);
   process.stdout.write(`READY ${url}\n`);
   process.once('SIGTERM', () => void close().then(() => process.exit(0)));
 }

@@ -12,12 +12,15 @@
  * | `BREAKER_STATE_TABLE` / `BREAKER_STATE_REDIS_URL` | shared breaker state in DynamoDB / Redis (optional) |
  * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional): breaker positions and the stage |
  * | `BREAKER_SWITCH_REDIS_KEY` | the same switch in a Redis key (GCP; needs `BREAKER_STATE_REDIS_URL`) |
- * | `REPLAY_QUEUE_FILE` | keep writes a store missed in this file (default: memory, lost on restart) |
+ * | `REPLAY_QUEUE_TABLE` | keep writes a store missed in this DynamoDB table (`REPLAY#<breakerPrefix>` items; the breaker-state table on AWS) |
+ * | `REPLAY_QUEUE_FILE` | keep them in this file (local mode) |
+ * | (neither, with `BREAKER_STATE_REDIS_URL`) | keep them in that Redis (Cloud Run); with none of the three: memory, lost on restart |
  */
 import * as z from '../core/zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
 import type { BreakerStateStore, OperatorSwitch } from '../core/search/breaker/ports';
 import type { StageSwitch } from '../core/search/writes';
+import type { ReplayQueueStore } from '../core/search/replay-queue';
 import type { HttpHandler } from '../core/http';
 import { searchProxy, type SearchProxy } from '../core/search/proxy';
 import { PROXY_MODES } from '../core/search/settings';
@@ -41,6 +44,7 @@ export const searchProxyEnvSchema = z.object({
   BREAKER_SWITCH_TTL_MS: z._default(z.coerce.number().check(z.int(), z.gte(100)), 5000),
   BREAKER_SWITCH_REDIS_KEY: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   REPLAY_QUEUE_FILE: z.optional(z.string().check(z.minLength(1))),
+  REPLAY_QUEUE_TABLE: z.optional(z.string().check(z.minLength(3))),
 });
 export type SearchProxyEnv = z.infer<typeof searchProxyEnvSchema>;
 
@@ -65,6 +69,7 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
   const e = parseEnv(searchProxyEnvSchema, env, 'search proxy', { BACKEND_CREDENTIALS_SECRET_ARN: ['BACKEND_CREDENTIALS_SECRET'] });
   if (e.BREAKER_STATE_TABLE && e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: set BREAKER_STATE_TABLE or BREAKER_STATE_REDIS_URL, not both');
   if (e.BREAKER_SWITCH_REDIS_KEY && !e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: BREAKER_SWITCH_REDIS_KEY needs BREAKER_STATE_REDIS_URL (the Redis that holds it)');
+  if (e.REPLAY_QUEUE_FILE && e.REPLAY_QUEUE_TABLE) throw new EnvError('search proxy: bad environment: set REPLAY_QUEUE_FILE or REPLAY_QUEUE_TABLE, not both');
   if (e.BREAKER_SWITCH_REDIS_KEY && e.BREAKER_SWITCH_PARAMETER) throw new EnvError('search proxy: bad environment: set BREAKER_SWITCH_PARAMETER or BREAKER_SWITCH_REDIS_KEY, not both');
 
   const rawCredentials = await secretFromEnv({ BACKEND_CREDENTIALS: e.BACKEND_CREDENTIALS, BACKEND_CREDENTIALS_SECRET_ARN: e.BACKEND_CREDENTIALS_SECRET_ARN }, 'BACKEND_CREDENTIALS');
@@ -85,6 +90,16 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
   const primary = httpVectorBackend('primary', await backendConfig(e.PRIMARY_BACKEND, e.PRIMARY_URL_PARAMETER), creds.data.primary);
   const fallback = httpVectorBackend('fallback', await backendConfig(e.FALLBACK_BACKEND, e.FALLBACK_URL_PARAMETER), creds.data.fallback);
 
+  const settings: Record<string, unknown> = { ...((e.SEARCH_PROXY_SETTINGS as Record<string, unknown> | undefined) ?? {}), ...(e.SEARCH_PROXY_MODE ? { mode: e.SEARCH_PROXY_MODE } : {}) };
+  // the queue's name: the breaker prefix, so proxies sharing a table or a Redis keep their queues apart (checked with the settings)
+  const queueName = typeof settings['breakerPrefix'] === 'string' ? settings['breakerPrefix'] : 'search';
+  let replayQueue: ReplayQueueStore | undefined;
+  if (e.REPLAY_QUEUE_FILE) replayQueue = new (require('../adapters/file/replay-queue-file') as typeof import('../adapters/file/replay-queue-file')).FileReplayQueueStore(e.REPLAY_QUEUE_FILE);
+  else if (e.REPLAY_QUEUE_TABLE) {
+    const { DynamoReplayQueueStore } = require('../adapters/aws/replay-queue-dynamodb') as typeof import('../adapters/aws/replay-queue-dynamodb');
+    replayQueue = new DynamoReplayQueueStore({ tableName: e.REPLAY_QUEUE_TABLE, name: queueName });
+  }
+
   let stateStore: BreakerStateStore | undefined;
   let operatorSwitch: (OperatorSwitch & StageSwitch) | undefined;
   if (e.BREAKER_STATE_TABLE) {
@@ -98,6 +113,11 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
       const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
       const redisState = await RedisBreakerStateStore.connect(e.BREAKER_STATE_REDIS_URL);
       stateStore = redisState;
+      // Cloud Run's shared store: the replay queue lives there too unless a file or table is named
+      if (!replayQueue) {
+        const { RedisReplayQueueStore } = require('../adapters/redis/replay-queue-redis') as typeof import('../adapters/redis/replay-queue-redis');
+        replayQueue = new RedisReplayQueueStore(redisState.client, { name: queueName });
+      }
       if (e.BREAKER_SWITCH_REDIS_KEY) {
         const { RedisOperatorSwitch } = require('../adapters/redis/operator-switch') as typeof import('../adapters/redis/operator-switch');
         operatorSwitch = new RedisOperatorSwitch(redisState.client, e.BREAKER_SWITCH_REDIS_KEY, 1000);
@@ -111,10 +131,6 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
     operatorSwitch = new SsmOperatorSwitch({ parameterName: e.BREAKER_SWITCH_PARAMETER, client: sharedSsmClient(), ttlMs: 1000 });
   }
 
-  const replayQueue = e.REPLAY_QUEUE_FILE
-    ? new (require('../adapters/file/replay-queue-file') as typeof import('../adapters/file/replay-queue-file')).FileReplayQueueStore(e.REPLAY_QUEUE_FILE)
-    : undefined;
-  const settings = { ...((e.SEARCH_PROXY_SETTINGS as Record<string, unknown> | undefined) ?? {}), ...(e.SEARCH_PROXY_MODE ? { mode: e.SEARCH_PROXY_MODE } : {}) };
   const proxy = searchProxy({
     primary,
     fallback,
@@ -140,7 +156,7 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
         return await proxy.handler(req);
       } finally {
         // Lambda runs nothing between invocations: replay a little after each answer while writes are behind
-        if (opts.awaitBackground && proxy.writer && proxy.writer.stats().syncLag > 0) await proxy.writer.replayOnce(1).catch((err: unknown) => opts.onError('replay', err));
+        if (opts.awaitBackground && proxy.writer) await proxy.writer.afterRequest().catch((err: unknown) => opts.onError('replay', err));
         // the breaker-open alarm and alert read BreakerState: recorded with every answer, on every runtime
         proxy.recordStates();
         opts.metrics.flush();

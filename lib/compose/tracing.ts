@@ -4,7 +4,7 @@
  * installed and nothing else of tracing is loaded. See docs/tracing.md.
  */
 import * as z from '../core/zod';
-import { NOOP_TRACER, setTracer, tracer, withSpan, type Span, type Tracer } from '../core/tracing';
+import { NOOP_TRACER, setTracer, tracer, withSpan, type Tracer } from '../core/tracing';
 import { envFlag, parseEnv } from './env';
 
 export type TracingRuntime = 'local' | 'lambda' | 'cloud-run';
@@ -133,14 +133,22 @@ interface LambdaContextLike {
   functionName?: string;
 }
 
+/** What a Lambda shell logs with (Powertools' Logger fits): its lines get the span's ids; the exporter warns through it. */
+export interface LambdaLog {
+  appendKeys(keys: Record<string, string>): void;
+  warn(message: string): void;
+}
+
 /**
  * A Lambda handler in a span per invocation, flushed before it returns (the sandbox freezes after). The span
  * continues the request's `traceparent` (an HTTP API event), else the invocation's X-Ray trace
  * (`_X_AMZN_TRACE_ID`, so spans join the Lambda's own segments), else starts a trace: a scheduled run is a root.
- * `onSpan` gets the span first (the shell puts its trace id on its log lines). Off: `fn` itself.
+ * Every line `log` writes during the invocation carries the span's `trace_id` and `span_id` (Powertools adds
+ * `xray_trace_id` by itself, tracing on or off), and a collector that is down is reported through `log` as one
+ * JSON warning with those ids, not as a bare stderr line. Off: `fn` itself.
  */
-export function lambdaTraced<F extends (event: never, context?: never) => Promise<unknown>>(env: NodeJS.ProcessEnv, service: string, fn: F, onSpan?: (span: Span) => void): F {
-  const t = installTracing(env, 'lambda', service);
+export function lambdaTraced<F extends (event: never, context?: never) => Promise<unknown>>(env: NodeJS.ProcessEnv, service: string, fn: F, log: LambdaLog): F {
+  const t = installTracing(env, 'lambda', service, { onError: (m) => log.warn(m) });
   if (!t.enabled) return fn;
   const traced = async (event: unknown, context?: LambdaContextLike) => {
     const headers = (event as { headers?: Record<string, string | undefined> } | null)?.headers;
@@ -150,7 +158,7 @@ export function lambdaTraced<F extends (event: never, context?: never) => Promis
         headers ? `migration.${service}.request` : `migration.job.${service}`,
         { kind: 'server', traceparent, root: !traceparent, attributes: { 'faas.invocation_id': context?.awsRequestId, 'faas.trigger': headers ? 'http' : 'timer', 'migration.service': service } },
         (span) => {
-          onSpan?.(span);
+          log.appendKeys({ trace_id: span.traceId, span_id: span.spanId });
           return fn(event as never, context as never);
         },
       );
@@ -160,4 +168,3 @@ export function lambdaTraced<F extends (event: never, context?: never) => Promis
   };
   return traced as unknown as F;
 }
-

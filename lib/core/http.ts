@@ -88,6 +88,12 @@ export function checkBodyEncoding(headers: Record<string, string>): void {
 
 /** True when the JSON text opens more than `max` objects/arrays inside each other (brackets in strings do not count). One pass, no recursion. */
 export function jsonDepthExceeds(text: string, max: number): boolean {
+  // Fewer opening brackets than the limit, in strings or not: it cannot be that deep (native search, no scan
+  // per character: a write batch of vectors is mostly digits).
+  let opened = 0;
+  for (let i = text.indexOf('['); i !== -1 && opened <= max; i = text.indexOf('[', i + 1)) opened++;
+  for (let i = text.indexOf('{'); i !== -1 && opened <= max; i = text.indexOf('{', i + 1)) opened++;
+  if (opened <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

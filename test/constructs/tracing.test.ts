@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,11 +15,19 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 const LAYER = 'arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-collector-arm64-ver-0-117-0:1';
 
-function lambdas(context: Record<string, unknown>) {
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }>; Rules?: Record<string, any> };
+
+function synthAws(context: Record<string, unknown>): { template: Template; file: string } {
   const app = new App({ outdir: fs.mkdtempSync(path.join(scratch, 'out-')), analyticsReporting: false, builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], logGroups: '/ecs/x', ...context } });
   const { stack } = buildApp(app);
-  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
-  return Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties);
+  const artifact = app.synth().getStackByName(stack.stackName);
+  return { template: artifact.template as Template, file: path.join(artifact.assembly.directory, artifact.templateFile) };
+}
+
+function lambdas(context: Record<string, unknown>) {
+  return Object.values(synthAws(context).template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map((r) => r.Properties);
 }
 
 describe('tracing in the constructs', () => {
@@ -34,6 +43,23 @@ describe('tracing in the constructs', () => {
       expect(fn['Layers']).toBeUndefined();
       expect(Object.keys(fn['Environment'].Variables).filter((k) => k.startsWith('OTEL_'))).toEqual([]);
     }
+  });
+
+  it('AWS: the template with the layer passes cfn-lint, and refuses at deploy time a region other than the layer\'s', () => {
+    const { template, file } = synthAws({ tracingLayerArn: LAYER });
+    expect(template.Rules?.['TracingLayerRegion']).toEqual(
+      { Assertions: [{ Assert: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] }, AssertDescription: expect.stringContaining('Lambda layers are regional') }] },
+    );
+    expect(synthAws({}).template.Rules?.['TracingLayerRegion']).toBeUndefined();
+    const r = spawnSync('cfn-lint', ['--format', 'json', '--', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.error) throw new Error(`cfn-lint is not installed (pip install cfn-lint): ${r.error.message}`);
+    const findings = JSON.parse(r.stdout || '[]') as Array<{ Rule: { Id: string }; Level: string; Message: string }>;
+    // W3005 on every function is the one warning test/stacks/aws-cfn-lint.test.ts justifies (CDK's DependsOn the role)
+    expect(findings.filter((f) => f.Rule.Id !== 'W3005').map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
+  });
+
+  it('AWS: an x86 layer is refused (its collector cannot start on the arm64 functions)', () => {
+    expect(() => lambdas({ tracingLayerArn: LAYER.replace('arm64', 'amd64') })).toThrow(/built for x86_64, but the functions run on arm64/);
   });
 
   it('AWS: a layer ARN that is not one is refused naming the setting', () => {

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
@@ -478,8 +479,21 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
   let aws: AwsJsonServer;
   let primary: DemoBackend;
   let fallback: Awaited<ReturnType<typeof listen>>;
+  /** The new store, answering as Milvus REST v2 does (the template's primary is Milvus): id -> version upserted. */
+  let milvus: Awaited<ReturnType<typeof listen>>;
+  let milvusUp = false;
+  const milvusRecords = new Map<string, number>();
   const params: Record<string, string> = {};
   beforeAll(async () => {
+    milvus = await listen((req, body, res) => {
+      if (!milvusUp) return void res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 503, message: 'unavailable' }));
+      if (req.method === 'POST' && req.url === '/v2/vectordb/entities/upsert') {
+        const data = (JSON.parse(body) as { data: Array<{ id: string; version: number }> }).data;
+        for (const d of data) milvusRecords.set(d.id, d.version);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 0, data: { upsertCount: data.length } }));
+      }
+      res.writeHead(404).end();
+    });
     primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex() });
     await primary.setMode({ mode: 'down' });
     // the app's fallback is an OpenSearch k-NN index: answer as OpenSearch does
@@ -495,7 +509,7 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
     aws = await startAwsJsonServer({ 'AmazonSSM.GetParameter': ssmGetParameter(params) });
   });
   afterAll(async () => {
-    await Promise.all([primary?.close(), fallback?.close(), aws?.close()]);
+    await Promise.all([primary?.close(), fallback?.close(), milvus?.close(), aws?.close()]);
   });
 
   it('runs the paths that feed the alarms: a failed phase, an error rate, the sweep, a search that falls back', async () => {
@@ -525,7 +539,7 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
     const proxy = functions['search-proxy']!;
     const breakers = await createProgressTable(client, 'breakers');
     // the switch parameter's name is a Ref in the template: CloudFormation gives the function the parameter's name
-    const penv = envFor(proxy, { BREAKER_STATE_TABLE: breakers, BREAKER_SWITCH_PARAMETER: '/migration-monitor/dev/search-proxy/switch' });
+    const penv = envFor(proxy, { BREAKER_STATE_TABLE: breakers, REPLAY_QUEUE_TABLE: breakers, BREAKER_SWITCH_PARAMETER: '/migration-monitor/dev/search-proxy/switch' });
     params[penv['PRIMARY_URL_PARAMETER']!] = primary.url;
     params[penv['FALLBACK_URL_PARAMETER']!] = fallback.url;
     if (penv['BREAKER_SWITCH_PARAMETER']) params[penv['BREAKER_SWITCH_PARAMETER']] = 'auto';
@@ -542,6 +556,46 @@ describe('telemetry contract on AWS: every custom metric a CloudWatch alarm read
     const wrun = await runBundle(proxy.dir, awsEnv({ ...penv, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ENDPOINT_URL_SSM: aws.url }), [upsert(1), upsert(2)]);
     expect(wrun.error).toBeUndefined();
     expect((wrun.results as any[]).map((r) => r.statusCode)).toEqual([200, 200]);
+  });
+
+  it('a write the new store missed survives a cold start (the replay queue in the template\'s table) and is replayed once the store recovers: lag back to 0', async () => {
+    const client = dynaliteClient(dynalite.endpoint);
+    const proxy = functions['search-proxy']!;
+    const t = await createProgressTable(client, 'replay');
+    // the template points the queue at the breaker-state table (here the progress table: both are its Ref)
+    expect(proxy.env['REPLAY_QUEUE_TABLE']).toEqual(proxy.env['BREAKER_STATE_TABLE']);
+    const penv = envFor(proxy, { BREAKER_STATE_TABLE: t, REPLAY_QUEUE_TABLE: t, BREAKER_SWITCH_PARAMETER: '/migration-monitor/dev/search-proxy/switch' });
+    params[penv['PRIMARY_URL_PARAMETER']!] = milvus.url;
+    params[penv['FALLBACK_URL_PARAMETER']!] = fallback.url;
+    params[penv['BREAKER_SWITCH_PARAMETER']!] = JSON.stringify({ mode: 'dual-write', '*': 'auto' });
+    // One setting changed from the template's: the write breaker that opens while the store is down is shared
+    // through the table too, so the new process adopts it; its replay is the probe once resetTimeoutMs (30 s) has passed.
+    expect(penv['SEARCH_PROXY_SETTINGS']).toBe('{}');
+    const env = awsEnv({ ...penv, SEARCH_PROXY_SETTINGS: JSON.stringify({ resetTimeoutMs: 1000 }), AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ENDPOINT_URL_SSM: aws.url });
+    const ids = ['r-1', 'r-2', 'r-3'];
+    const upsert = (version: number) => apiEvent('POST', '/upsert', { vectors: ids.map((id) => ({ id, vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], version })) });
+    const health = apiEvent('GET', '/health');
+    const queued = async () => (await client.send(new QueryCommand({ TableName: t, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'REPLAY#search' } } }))).Items?.length ?? 0;
+
+    milvusUp = false;
+    const first = await runBundle(proxy.dir, env, [upsert(1), upsert(2), health]);
+    expect(first.error).toBeUndefined();
+    const [a, b, h] = first.results as Array<{ statusCode: number; body: string }>;
+    expect([a!.statusCode, b!.statusCode]).toEqual([200, 200]);
+    expect(JSON.parse(b!.body)).toMatchObject({ acknowledgedBy: 'fallback', follower: { backend: 'primary', status: 'queued' }, syncLag: 3 });
+    expect(JSON.parse(h!.body).writes).toMatchObject({ syncLag: 3, queue: 'dynamodb' });
+    expect(await queued()).toBe(3); // one entry per id (version 2), in the table: the process that queued them is gone
+
+    // the store recovers; a new process (a cold start) reads the queue, replays after its first answer
+    milvusUp = true;
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await runBundle(proxy.dir, env, [health, health]);
+    expect(second.error).toBeUndefined();
+    const [h1, h2] = (second.results as Array<{ body: string }>).map((r) => JSON.parse(r.body).writes);
+    expect(h1).toMatchObject({ syncLag: 3, queue: 'dynamodb' });
+    expect(h2).toMatchObject({ syncLag: 0 });
+    expect(await queued()).toBe(0);
+    expect(milvusRecords).toEqual(new Map(ids.map((id) => [id, 2])));
   });
 
   it('finds, for every alarm on a custom metric, an EMF document with its namespace, name, dimension set and values', () => {

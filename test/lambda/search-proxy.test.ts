@@ -170,6 +170,45 @@ describe('createSearchProxyFromEnv (Cloud Run and local use)', () => {
     }
   });
 
+  it('keeps writes the new store missed in the same Redis (Cloud Run): a new instance replays what a stopped one queued, lag back to 0', async () => {
+    const redis = await startRedis();
+    const oldStore = await DemoBackend.start({ name: 'old', index: new DemoIndex() });
+    const newStore = await DemoBackend.start({ name: 'new', index: new DemoIndex() });
+    const env = {
+      PRIMARY_BACKEND: JSON.stringify({ kind: 'generic', url: newStore.url }),
+      FALLBACK_BACKEND: JSON.stringify({ kind: 'generic', url: oldStore.url }),
+      SEARCH_PROXY_SETTINGS: JSON.stringify({ stage: 'dual-write', replayIntervalMs: 50, queueRefreshMs: 50, followerBudgetMs: 200 }),
+      BREAKER_STATE_REDIS_URL: redis.url,
+    };
+    const upsert = { method: 'POST', path: '/upsert', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vectors: [{ id: 'cr-1', vector: VECTOR, version: 7 }] }) };
+    const reader = new Redis(redis.url);
+    let b: Awaited<ReturnType<typeof createSearchProxyFromEnv>> | undefined;
+    try {
+      await newStore.setMode({ mode: 'down' });
+      const a = await createSearchProxyFromEnv(env, opts);
+      expect(JSON.parse((await a.handler(upsert)).body)).toMatchObject({ acknowledgedBy: 'fallback', follower: { status: 'queued' }, syncLag: 1 });
+      await a.close(); // the instance goes away
+      expect(await reader.hlen('mm:replay:search:m')).toBe(1);
+      await newStore.setMode({ mode: 'ok' });
+      b = await createSearchProxyFromEnv(env, opts);
+      expect(b.proxy.writer!.stats()).toMatchObject({ queue: 'redis' });
+      let lag = b.proxy.writer!.stats().syncLag;
+      for (let i = 0; i < 200 && lag > 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        lag = b.proxy.writer!.stats().syncLag;
+      }
+      expect(lag).toBe(0);
+      expect(await reader.hlen('mm:replay:search:m')).toBe(0);
+      const held = (await (await fetch(`${newStore.url}/records?limit=10`)).json()) as { items: Array<{ id: string; version: number }> };
+      expect(held.items).toEqual([expect.objectContaining({ id: 'cr-1', version: 7 })]);
+    } finally {
+      reader.disconnect();
+      await b?.close();
+      await Promise.all([oldStore.close(), newStore.close()]);
+      await redis.stop();
+    }
+  });
+
   it('names every problem in the environment', async () => {
     await expect(createSearchProxyFromEnv({ FALLBACK_BACKEND: '{}', SEARCH_PROXY_MODE: 'sideways', BREAKER_STATE_REDIS_URL: 'http://x' }, opts)).rejects.toThrow(
       /bad environment: PRIMARY_BACKEND: .*; SEARCH_PROXY_MODE: .*; BREAKER_STATE_REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/,
@@ -177,5 +216,8 @@ describe('createSearchProxyFromEnv (Cloud Run and local use)', () => {
     await expect(
       createSearchProxyFromEnv({ PRIMARY_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', FALLBACK_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', BACKEND_CREDENTIALS: '{"primary":{"type":"bearer"}}' }, opts),
     ).rejects.toThrow(/backend credentials have the wrong shape: primary.token/);
+    await expect(
+      createSearchProxyFromEnv({ PRIMARY_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', FALLBACK_BACKEND: '{"kind":"generic","url":"http://127.0.0.1:1"}', REPLAY_QUEUE_FILE: '/tmp/q', REPLAY_QUEUE_TABLE: 'breakers' }, opts),
+    ).rejects.toThrow(/set REPLAY_QUEUE_FILE or REPLAY_QUEUE_TABLE, not both/);
   });
 });

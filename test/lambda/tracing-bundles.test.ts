@@ -91,6 +91,46 @@ describe('the tracker-api Lambda bundle with tracing on (the collector layer\'s 
     expect(run.stdout).not.toMatch(/trace_id/);
   });
 
+  const XRAY = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+  /** The Powertools JSON log lines of a run (the metrics lines, EMF documents, are not log lines). */
+  const logLines = (out: string) => {
+    const lines: Array<Record<string, unknown>> = [];
+    let inNodeWarning = false; // the SDK's multi-line warning about this machine's Node 20 (Lambda runs Node 24)
+    for (const l of out.split('\n')) {
+      if (/^\(node:\d+\) Warning: NodeVersionSupportWarning/.test(l)) inNodeWarning = true;
+      else if (l.startsWith('{')) inNodeWarning = false;
+      if (inNodeWarning || !l.trim() || l.includes('"_aws"')) continue;
+      try {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        throw new Error(`a log line that is not JSON (so it carries no trace id): ${l.slice(0, 200)}`);
+      }
+    }
+    return lines;
+  };
+
+  it('every log line carries the X-Ray trace id of its invocation, with tracing off too', async () => {
+    const table = await createProgressTable(dynaliteClient(dynalite.endpoint), 'logs-off');
+    const bad = apiEvent('POST', '/api/migrations/t1/progress', { action: 'start_phase', phaseId: 'nope' });
+    const run = await runBundle(path.dirname(bundle.file), lambdaEnv(table, { _X_AMZN_TRACE_ID: XRAY, POWERTOOLS_LOG_LEVEL: 'DEBUG' }), [bad, { action: 'sweep' }]);
+    expect(run.error).toBeUndefined();
+    const lines = [...logLines(run.stdout), ...logLines(run.stderr)];
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const l of lines) expect(l).toMatchObject({ xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793' });
+  });
+
+  it('with tracing on, every log line carries the span\'s trace and span id, a dead collector\'s warning included', async () => {
+    const table = await createProgressTable(dynaliteClient(dynalite.endpoint), 'logs-on');
+    const dead = await startOtlpReceiver();
+    await dead.close(); // nothing listens there any more
+    const run = await runBundle(path.dirname(bundle.file), lambdaEnv(table, { _X_AMZN_TRACE_ID: XRAY, OTEL_EXPORTER_OTLP_ENDPOINT: dead.url, OTEL_EXPORTER_OTLP_TIMEOUT: '2000' }), [{ action: 'sweep' }]);
+    expect(run.error).toBeUndefined(); // a collector that is down never fails an invocation
+    const lines = [...logLines(run.stdout), ...logLines(run.stderr)];
+    expect(lines.find((l) => l['message'] === 'staleness sweep done')).toBeDefined();
+    expect(lines.find((l) => String(l['message']).includes('exporting'))).toMatchObject({ level: 'WARN' });
+    for (const l of lines) expect(l).toMatchObject({ trace_id: '5759e988bd862e3fe1be46a994272793', span_id: expect.stringMatching(/^[0-9a-f]{16}$/), xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793' });
+  });
+
   it('carries the tiny exporter, not the OpenTelemetry SDK or its exporters', () => {
     const code = fs.readFileSync(bundle.file, 'utf8');
     expect(code).not.toMatch(/@opentelemetry\/(sdk-|exporter-|otlp-|resources)/);

@@ -238,17 +238,24 @@ const HANDLERS: Record<string, () => Handler> = {
   'search-proxy': () => {
     const env = envOf(functionId('SearchProxyHandler'));
     const breaker = { 'dynamodb:LeadingKeys': ['BREAKER#primary'] };
+    const replay = { 'dynamodb:LeadingKeys': ['REPLAY#search'] };
     return {
       fn: 'SearchProxyHandler',
       calls: {
         GetCommand: [{ resource: progressTable(), context: breaker }],
         PutCommand: [{ resource: progressTable(), context: breaker }],
+        // the replay queue of writes a store missed, in the same table under REPLAY#
+        QueryCommand: [{ resource: progressTable(), context: replay }],
+        UpdateCommand: [{ resource: progressTable(), context: replay }],
+        DeleteCommand: [{ resource: progressTable(), context: replay }],
         GetParameterCommand: [env.PRIMARY_URL_PARAMETER, env.FALLBACK_URL_PARAMETER, env.BREAKER_SWITCH_PARAMETER].map((p) => ({ resource: param(p) })),
         GetSecretValueCommand: [{ resource: completeSecretArn(env.BACKEND_CREDENTIALS_SECRET) }],
       },
       denied: [
         { action: 'dynamodb:GetItem', resource: progressTable(), context: { 'dynamodb:LeadingKeys': ['MIGRATION#tenant-a'] } },
-        { action: 'dynamodb:Query', resource: progressTable() },
+        { action: 'dynamodb:Query', resource: progressTable(), context: { 'dynamodb:LeadingKeys': ['MIGRATION#tenant-a'] } },
+        { action: 'dynamodb:UpdateItem', resource: progressTable(), context: { 'dynamodb:LeadingKeys': ['MIGRATION#tenant-a'] } },
+        { action: 'dynamodb:DeleteItem', resource: progressTable(), context: breaker },
       ],
     };
   },

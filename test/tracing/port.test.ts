@@ -107,8 +107,10 @@ describe('the OTLP tracer', () => {
 describe('the OTLP/HTTP JSON exporter', () => {
   it('encodes times as nanosecond strings without double rounding, ints as strings, doubles as numbers', () => {
     expect(nanos(1764655200123.456)).toBe('1764655200123456000');
+    expect(nanos(1764655200123.9999)).toBe('1764655200124000000');
+    expect(nanos(0.5)).toBe('500000');
     const e = encodeSpans({ 'service.name': 's' }, [
-      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x'] }, events: [], status: { code: 'unset' } },
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x'], big: 2 ** 60, nan: NaN }, events: [], status: { code: 'unset' } },
     ]);
     const span = e.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
     expect(span).toMatchObject({ kind: 3, startTimeUnixNano: '1000000', status: { code: 0 } });
@@ -117,6 +119,8 @@ describe('the OTLP/HTTP JSON exporter', () => {
       { key: 'd', value: { doubleValue: 0.5 } },
       { key: 'b', value: { boolValue: true } },
       { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }] } } },
+      { key: 'big', value: { doubleValue: 2 ** 60 } }, // beyond 2^53 "3" would be a lie; JSON has no NaN
+      { key: 'nan', value: { stringValue: 'NaN' } },
     ]);
   });
 

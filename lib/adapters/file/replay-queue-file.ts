@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from '../../core/zod';
-import { keyOf, type QueueKey, type QueuedWrite, type ReplayQueueStore } from '../../core/search/replay-queue';
+import { keyOf, type SettledKey, type QueuedWrite, type ReplayQueueStore } from '../../core/search/replay-queue';
 
 /**
  * The replay queue on local disk: an append-only journal (one JSON line per change, fsynced before `apply`
  * resolves, changes arriving together share one fsync), compacted into a fresh file (written, fsynced,
  * renamed) when it holds much more than the live entries. A torn last line (a crash mid-append) is ignored
- * on load: its `apply` never resolved, so nobody was told it was durable.
+ * on load: its `apply` never resolved, so nobody was told it was durable. One process owns the file; the
+ * version rules of the port (newer puts only, removes only up to the version settled) hold here too.
  */
 
 const roleSchema = z.enum(['primary', 'fallback']);
@@ -63,17 +64,23 @@ export class FileReplayQueueStore implements ReplayQueueStore {
     return [...this.live.values()];
   }
 
-  async apply(put: QueuedWrite[], remove: QueueKey[]): Promise<void> {
+  async apply(put: QueuedWrite[], remove: SettledKey[]): Promise<void> {
     if (this.fd === null) throw new Error(`replay queue ${this.file}: load() first`);
     const out: string[] = [];
     for (const k of remove) {
+      const cur = this.live.get(keyOf(k));
+      if (!cur || cur.version > k.version) continue;
       this.live.delete(keyOf(k));
       out.push(JSON.stringify({ remove: { target: k.target, id: k.id } }));
     }
     for (const e of put) {
-      this.live.set(keyOf(e), e);
-      out.push(JSON.stringify({ put: e }));
+      const cur = this.live.get(keyOf(e));
+      if (cur && cur.version >= e.version) continue;
+      const entry = cur ? { ...e, queuedAt: cur.queuedAt } : e;
+      this.live.set(keyOf(e), entry);
+      out.push(JSON.stringify({ put: entry }));
     }
+    if (!out.length) return;
     this.lines += out.length;
     if (this.lines > 1000 && this.lines > 4 * this.live.size) return this.compact();
     await appendSync(this.fd, out.join('\n') + '\n');

@@ -72,9 +72,13 @@ export function bearerClaims(req: HttpRequest): Record<string, unknown> | null {
 export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions): HttpHandler {
   const log = opts.log ?? stdoutLog;
   const requireBearer = opts.requireBearer ?? true;
-  const errors = new LogLineMetrics({ write: (line) => log(JSON.parse(line) as Record<string, unknown>) });
+  // The request's Cloud Trace fields go on every line written for it: with tracing off there is no active span
+  // for the writers to read them from, so this entry adds them (record() writes synchronously, inside the request).
+  let requestTrace: Record<string, unknown> = {};
+  const errors = new LogLineMetrics({ write: (line) => log({ ...(JSON.parse(line) as Record<string, unknown>), ...requestTrace }) });
   return traceHttp(async (req) => {
     const started = Date.now();
+    const trace = () => traceFields(req.headers);
     const run = schedulerRun(req);
     let res: HttpResponse;
     if (requireBearer && !/^Bearer\s+\S+/i.test(req.headers['authorization'] ?? '')) {
@@ -83,7 +87,7 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
       try {
         res = await inner(req);
       } catch (e) {
-        res = errorResponse(e, (err) => log({ severity: 'ERROR', message: `${opts.name}: ${(err as Error)?.stack ?? String(err)}`, handler: opts.name }));
+        res = errorResponse(e, (err) => log({ severity: 'ERROR', message: `${opts.name}: ${(err as Error)?.stack ?? String(err)}`, handler: opts.name, ...trace() }));
       }
     }
     const caller = bearerClaims(req)?.['email'];
@@ -94,11 +98,18 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
       httpRequest: { requestMethod: req.method, requestUrl: req.path, status: res.status, latency: `${(Date.now() - started) / 1000}s`, userAgent: req.headers['user-agent'] },
       ...(typeof caller === 'string' ? { caller } : {}),
       ...(run ? { schedulerJob: run.jobName, scheduleTime: run.scheduleTime } : {}),
-      ...traceFields(req.headers),
+      ...trace(),
     };
     log(entry);
     // The spec metric the handler-errors alert reads, written by the one log-line writer.
-    if (res.status >= 500) errors.record({ metric: 'HandlerErrors', labels: { Handler: opts.name }, value: 1, mode: 'add' });
+    if (res.status >= 500) {
+      requestTrace = trace();
+      try {
+        errors.record({ metric: 'HandlerErrors', labels: { Handler: opts.name }, value: 1, mode: 'add' });
+      } finally {
+        requestTrace = {};
+      }
+    }
     return res;
   }, opts.name);
 }

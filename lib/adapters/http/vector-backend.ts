@@ -267,6 +267,7 @@ function getLoosePath(value: unknown, path: string): unknown {
 
 /** Rendered write bodies per batch and write mapping (a batch is sent to two stores; gone with the batch). */
 const RENDERED = new WeakMap<WriteBatch, Map<string, string>>();
+const GENERIC_WRITE_KEYS: Record<WriteBatch['op'], string> = { upsert: JSON.stringify(genericMapping().upsert), delete: JSON.stringify(genericMapping().delete) };
 
 function renderWrite(wm: WriteMapping, batch: WriteBatch): string {
   const items =
@@ -361,7 +362,8 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
     let bodies = RENDERED.get(batch);
     if (!bodies) RENDERED.set(batch, (bodies = new Map()));
     let body = bodies.get(key);
-    if (body === undefined) bodies.set(key, (body = renderWrite(wm, batch)));
+    // the generic format is the proxy's own: the client's body, already checked, is what rendering would give
+    if (body === undefined) bodies.set(key, (body = batch.raw !== undefined && key === GENERIC_WRITE_KEYS[batch.op] ? batch.raw : renderWrite(wm, batch)));
     const { status, text } = await this.post(body, signal, this.writeTarget(wm.path), wm.format === 'ndjson' ? 'application/x-ndjson' : 'application/json');
     this.checkWrite(wm, batch, status, text);
   }

@@ -6,7 +6,7 @@ import { formatTraceparent, parseTraceparent, type AttributeValue, type Attribut
 export interface FinishedSpan {
   traceId: string;
   spanId: string;
-  parentSpanId?: string;
+  parentSpanId?: string | undefined;
   name: string;
   kind: SpanKind;
   startMs: number;
@@ -65,20 +65,25 @@ export function newTraceId(nowMs: number): string {
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-class RecordingSpan implements Span {
+/**
+ * A span that records. It is its own `FinishedSpan`: `end()` hands the span itself to the processor, so ending
+ * copies nothing; the exporter encodes it only when a batch is sent.
+ */
+class RecordingSpan implements Span, FinishedSpan {
   readonly recording = true;
   readonly attributes: Record<string, AttributeValue> = {};
   readonly events: FinishedSpan['events'] = [];
   status: FinishedSpan['status'] = { code: 'unset' };
+  readonly startMs: number;
+  endMs = 0;
   private ended = false;
-  private readonly startMs: number;
 
   constructor(
-    private name: string,
-    private readonly kind: SpanKind,
+    public name: string,
+    readonly kind: SpanKind,
     readonly traceId: string,
     readonly spanId: string,
-    private readonly parentSpanId: string | undefined,
+    readonly parentSpanId: string | undefined,
     private readonly tracer: OtelTracer,
   ) {
     this.startMs = tracer.now();
@@ -112,18 +117,8 @@ class RecordingSpan implements Span {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.tracer.processor.onEnd({
-      traceId: this.traceId,
-      spanId: this.spanId,
-      ...(this.parentSpanId ? { parentSpanId: this.parentSpanId } : {}),
-      name: this.name,
-      kind: this.kind,
-      startMs: this.startMs,
-      endMs: this.tracer.now(),
-      attributes: this.attributes,
-      events: this.events,
-      status: this.status,
-    });
+    this.endMs = this.tracer.now();
+    this.tracer.processor.onEnd(this);
   }
 }
 
@@ -144,6 +139,28 @@ class NonRecordingSpan implements Span {
   setStatus(): void {}
   updateName(): void {}
   end(): void {}
+}
+
+function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  let p: Promise<T>;
+  try {
+    p = fn(span);
+  } catch (e) {
+    span.recordException(e);
+    span.end();
+    return Promise.reject(e as Error);
+  }
+  return Promise.resolve(p).then(
+    (v) => {
+      span.end();
+      return v;
+    },
+    (e: unknown) => {
+      span.recordException(e);
+      span.end();
+      throw e;
+    },
+  );
 }
 
 const defined = (a: Attributes): Record<string, AttributeValue> => {
@@ -175,11 +192,16 @@ export class OtelTracer implements Tracer {
     return this.context.getStore();
   }
 
-  /** Parent: none for `root`; else the active span; else the remote `traceparent`; else a new trace. */
+  /**
+   * Parent: none for `root`; else the active span; else the remote `traceparent`; else a new trace.
+   * Inside a span the sampler dropped (parent-based), that span itself is returned: the decision is the trace's,
+   * so its children need no ids, no attributes and no context entry of their own.
+   */
   startSpan(name: string, options: SpanOptions = {}): Span {
     const active = options.root ? undefined : this.context.getStore();
+    if (active && !active.recording && this.parentBased) return active;
     const remote: SpanContext | null = options.root || active ? null : parseTraceparent(options.traceparent);
-    const parent: SpanContext | null = active && active.traceId ? { traceId: active.traceId, spanId: active.spanId, sampled: active.recording } : remote;
+    const parent: SpanContext | null = active ? { traceId: active.traceId, spanId: active.spanId, sampled: active.recording } : remote;
     const traceId = parent?.traceId ?? newTraceId(this.now());
     const spanId = randomHex(8);
     const sampled = parent && this.parentBased ? parent.sampled : this.sampler(traceId);
@@ -189,18 +211,18 @@ export class OtelTracer implements Tracer {
     return span;
   }
 
+  /**
+   * One AsyncLocalStorage entry per span that is new (none inside a dropped trace: its span is already the
+   * active one), ended from the settlement of `fn`'s own promise rather than through an extra async frame.
+   */
   withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
     const span = this.startSpan(name, options);
-    return this.context.run(span, async () => {
-      try {
-        return await fn(span);
-      } catch (e) {
-        span.recordException(e);
-        throw e;
-      } finally {
-        span.end();
-      }
-    });
+    if (span !== this.context.getStore()) return this.context.run(span, runInSpan, span, fn);
+    try {
+      return fn(span);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   flush(): Promise<void> {

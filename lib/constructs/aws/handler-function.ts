@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -28,15 +28,50 @@ export interface HandlerDefaults {
  * Spans of every handler exported by the tiny OTLP/HTTP JSON exporter to a collector running as a Lambda
  * extension: the ADOT collector layer (its default configuration sends them to X-Ray) or any OpenTelemetry
  * collector layer. Nothing is added to the bundles.
+ *
+ * No default ARN: layers are regional and versioned (a pinned default goes stale and fails in any other region),
+ * and tracing is off unless asked for. The ADOT JavaScript layer (`aws-otel-nodejs-arm64-ver-…`) works too: its
+ * embedded collector receives the spans; its `AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-handler` is not set, because the
+ * handlers already make their spans, the wrapper would load the OpenTelemetry SDK into every cold start and
+ * record each invocation twice, and it cannot patch an esbuild bundle's `export const handler` anyway.
  */
 export interface HandlerTracing {
-  /** ARN of the collector layer for the functions' region and architecture (arm64), e.g. the ADOT collector's `arn:aws:lambda:<region>:901920570463:layer:aws-otel-collector-arm64-ver-…`. */
+  /**
+   * ARN of the layer for the functions' region and architecture (arm64), e.g. the ADOT collector's
+   * `arn:aws:lambda:<region>:901920570463:layer:aws-otel-collector-arm64-ver-0-117-0:1`. An amd64/x86 layer is
+   * refused at synth (its collector binary cannot start on arm64, so every invocation would fail), and the
+   * template asserts at deploy time that the stack's region is the layer's.
+   */
   collectorLayerArn: string;
   /** Where the layer's collector listens for OTLP/HTTP. Default http://localhost:4318. */
   endpoint?: string;
   /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG. Default parentbased_always_on. */
   sampler?: 'parentbased_always_on' | 'parentbased_traceidratio' | 'always_on' | 'traceidratio';
   samplerArg?: number;
+}
+
+const LAYER_ARN = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:layer:([A-Za-z0-9_-]+):\d+$/;
+
+/**
+ * The layer for arm64 functions: refused when it is not a layer version ARN or names another architecture; the
+ * stack gets one CloudFormation rule that stops a deployment in another region than the layer's (the stack is
+ * environment-agnostic, so the region is known only then).
+ */
+function collectorLayer(scope: Construct, arn: string): lambda.ILayerVersion {
+  const m = LAYER_ARN.exec(arn);
+  if (!m) throw new Error(`tracing.collectorLayerArn: "${arn}" is not a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)`);
+  const [, region, name] = m as unknown as [string, string, string];
+  if (/amd64|x86/i.test(name)) throw new Error(`tracing.collectorLayerArn: layer "${name}" is built for x86_64, but the functions run on arm64: take the arm64 build of the layer (…-arm64-…)`);
+  const stack = Stack.of(scope);
+  if (Token.isUnresolved(stack.region)) {
+    if (!stack.node.tryFindChild('TracingLayerRegion'))
+      new CfnRule(stack, 'TracingLayerRegion', {
+        assertions: [{ assert: Fn.conditionEquals(Aws.REGION, region), assertDescription: `The tracing collector layer is published in ${region}; Lambda layers are regional: deploy to ${region} or take the layer's ARN for this region.` }],
+      });
+  } else if (stack.region !== region) {
+    throw new Error(`tracing.collectorLayerArn: the layer is in ${region}, the stack in ${stack.region}; Lambda layers are regional: take the layer's ARN for ${stack.region}`);
+  }
+  return lambda.LayerVersion.fromLayerVersionArn(scope, 'CollectorLayer', arn);
 }
 
 /** The environment that turns the handlers' exporter on (read by lib/compose/tracing.ts). */
@@ -150,7 +185,7 @@ export class HandlerFunction extends Construct {
         ...(props.tracing ? tracingEnvironment(props.tracing) : {}),
         ...props.environment,
       },
-      ...(props.tracing ? { layers: [lambda.LayerVersion.fromLayerVersionArn(this, 'CollectorLayer', props.tracing.collectorLayerArn)] } : {}),
+      ...(props.tracing ? { layers: [collectorLayer(this, props.tracing.collectorLayerArn)] } : {}),
     };
     // The installed package deploys the bundle built with these very defines (dist/assets); a source
     // checkout bundles the TypeScript entry with the local esbuild.

@@ -62,8 +62,8 @@ export const SEARCH_PROXY_BUNDLE_DEFINE: Record<string, string> = { 'process.env
 /**
  * The search proxy on AWS: a Lambda (arm64, bundled by the local esbuild) behind a function URL with
  * AWS_IAM auth. Backend URLs come from Parameter Store and credentials from Secrets Manager at cold start
- * (never in environment variables); breaker state is shared in DynamoDB; an SSM parameter is the operator
- * switch. Metrics go out as EMF under the handler defaults' namespace and `service`.
+ * (never in environment variables); breaker state and the replay queue of writes a store missed are shared
+ * in DynamoDB; an SSM parameter is the operator switch. Metrics go out as EMF under the handler defaults' namespace and `service`.
  */
 export class SearchProxy extends Construct {
   readonly handler: HandlerFunction;
@@ -98,7 +98,11 @@ export class SearchProxy extends Construct {
         removalPolicy: props.handlerDefaults.removalPolicy,
       });
     } else if (shared !== 'none') this.stateTable = shared.table;
-    if (this.stateTable) env['BREAKER_STATE_TABLE'] = this.stateTable.tableName;
+    if (this.stateTable) {
+      env['BREAKER_STATE_TABLE'] = this.stateTable.tableName;
+      // the replay queue (writes a store missed) in the same table, under REPLAY#<breakerPrefix>: durable across cold starts
+      env['REPLAY_QUEUE_TABLE'] = this.stateTable.tableName;
+    }
 
     const sw = props.operatorSwitch ?? 'create';
     if (sw === 'create') {
@@ -140,6 +144,14 @@ export class SearchProxy extends Construct {
           actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
           resources: [this.stateTable.tableArn],
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BREAKER#*'] } },
+        }),
+      );
+      // The replay queue's items only: read the queue, put/lease entries conditionally, delete settled ones.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [this.stateTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
         }),
       );
       this.stateTable.encryptionKey?.grantEncryptDecrypt(role);

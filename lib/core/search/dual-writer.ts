@@ -8,7 +8,7 @@ import { batchKeys, batchSize, writePlan, type ProxyStage, type VectorWriter, ty
 
 /**
  * Writes through the proxy. The store the stage names acknowledges (`ack`); the other one (`follower`) gets
- * the same batch right after, through its own breaker, for at most `followerBudgetMs`: a follower that is
+ * the same batch at the same time, through its own breaker, for at most `followerBudgetMs`: a follower that is
  * down, slow, failing or whose breaker is open costs the answer no more than that. What the follower missed
  * is queued durably before the answer (every acknowledged write is in the ack store, and in the follower or
  * its queue) and replayed in the background; stores ignore a version they already hold, so replays are safe.
@@ -84,22 +84,18 @@ export class DualWriter {
       const e = new ReplayQueueFullError(this.o.queue.limit, this.o.queue.depth(), follower);
       return json(503, { error: { code: 'replay_queue_full', message: e.message, details: { depth: e.depth, limit: e.limit, follower } } }, { 'retry-after': '5' });
     }
-    const first = await this.call(ack, batch, this.o.settings.writeTimeoutMs);
-    if (first.outcome !== 'success') {
-      this.count('failed', n);
-      if (first.outcome === 'client_error') {
-        return json(400, { error: { code: 'backend_rejected_request', message: `the ${ack} store refused the ${batch.op}: ${explain(first.error)}`, details: { backend: ack, status: errorStatus(first.error) } } });
-      }
-      return json(
-        503,
-        { error: { code: 'write_not_acknowledged', message: `the ${ack} store did not accept the ${batch.op} (${first.outcome}): ${explain(first.error)}; nothing was sent to the other store, retrying with the same versions is safe`, details: { backend: ack, outcome: first.outcome } } },
-        first.error instanceof BreakerOpenError && first.error.retryAfterMs ? { 'retry-after': String(Math.max(1, Math.ceil(first.error.retryAfterMs / 1000))) } : {},
-      );
-    }
+    // The follower's write starts with the acknowledging one (the answer waits for the ack store and at most
+    // the follower's budget, not for one after the other), unless the ack store's breaker refuses at once.
+    const ackBreaker = this.o.breakers[ack];
+    const ackRefuses = ackBreaker.state === 'open' && !ackBreaker.probeDue();
+    const firstCall = this.call(ack, batch, this.o.settings.writeTimeoutMs);
+    const secondCall = follower && !ackRefuses ? this.call(follower, batch, this.o.settings.followerBudgetMs) : null;
+    const first = await firstCall;
+    if (first.outcome !== 'success') return this.notAcknowledged(batch, ack, follower, first, secondCall);
     let followerView: Record<string, unknown> | null = null;
     let status = 'single';
-    if (follower) {
-      const second = await this.call(follower, batch, this.o.settings.followerBudgetMs);
+    if (follower && secondCall) {
+      const second = await secondCall;
       if (second.outcome === 'success') {
         status = 'success';
         if (this.o.queue.depth(follower)) await this.o.queue.settled(follower, batchKeys(batch));
@@ -142,6 +138,45 @@ export class DualWriter {
   }
 
   /**
+   * The acknowledging store did not take the batch. The follower's write ran beside it: when the follower
+   * took it, it is queued for the ack store (a failure or timeout there), so the two stores still converge
+   * and the client's retry (same versions) is a no-op on both; a batch the ack store refuses as invalid is
+   * not queued (a replay would be refused the same way) and the answer says the follower holds it.
+   */
+  private async notAcknowledged(batch: WriteBatch, ack: BackendRole, follower: BackendRole | null, first: WriteCall, secondCall: Promise<WriteCall> | null): Promise<HttpResponse> {
+    const n = batchSize(batch);
+    this.count('failed', n);
+    const second = secondCall ? await secondCall : null;
+    const followerTook = follower !== null && second?.outcome === 'success';
+    if (first.outcome === 'client_error') {
+      if (followerTook) this.o.onError?.(`dual-write: the ${follower} store took a ${batch.op} the ${ack} store refused`, first.error);
+      return json(400, {
+        error: {
+          code: 'backend_rejected_request',
+          message: `the ${ack} store refused the ${batch.op}: ${explain(first.error)}${followerTook ? `; the ${follower} store, written at the same time, holds it (GET /reconcile cannot show it: compare the stores)` : ''}`,
+          details: { backend: ack, status: errorStatus(first.error), ...(follower ? { follower: followerTook ? 'written' : 'not written' } : {}) },
+        },
+      });
+    }
+    let sent = 'nothing was sent to the other store';
+    if (followerTook) {
+      try {
+        await this.o.queue.add(entriesOf(batch, ack, this.o.wallNow()));
+        sent = `the ${follower} store, written at the same time, took it and it is queued for the ${ack} store`;
+      } catch (e) {
+        this.o.onError?.('replay queue', e);
+        sent = `the ${follower} store, written at the same time, took it; the replay queue could not keep it for the ${ack} store (${explain(e)})`;
+      }
+      this.lag();
+    } else if (second) sent = `the ${follower} store did not take it either (${second.outcome})`;
+    return json(
+      503,
+      { error: { code: 'write_not_acknowledged', message: `the ${ack} store did not accept the ${batch.op} (${first.outcome}): ${explain(first.error)}; ${sent}; retrying with the same versions is safe`, details: { backend: ack, outcome: first.outcome, ...(follower ? { follower: followerTook ? 'written' : 'not written' } : {}) } } },
+      first.error instanceof BreakerOpenError && first.error.retryAfterMs ? { 'retry-after': String(Math.max(1, Math.ceil(first.error.retryAfterMs / 1000))) } : {},
+    );
+  }
+
+  /**
    * Replay queued writes to every store whose breaker lets a call through (an open breaker waits for its
    * probe time; the replay batch is the probe). Stops for a store at its first failure. Returns how many
    * entries were settled. Concurrent calls share one run.
@@ -153,18 +188,28 @@ export class DualWriter {
     return this.replaying;
   }
 
+  /** How long a replaying process holds its entries in a shared queue: past it, another process may take them. */
+  private leaseMs(): number {
+    return this.o.settings.writeTimeoutMs * 2 + 1000;
+  }
+
   private async replay(maxBatches: number): Promise<number> {
+    await this.o.queue.refreshIfDue();
     let settled = 0;
     for (const target of ['primary', 'fallback'] as const) {
       for (let i = 0; i < maxBatches && this.o.queue.depth(target) > 0; i++) {
         const b = this.o.breakers[target];
         if (b.state === 'open' && !b.probeDue()) break;
-        const entries = this.o.queue.take(target, this.o.settings.replayBatch);
+        const entries = await this.o.queue.claim(target, this.o.settings.replayBatch, this.leaseMs());
+        // a shared queue whose entries other processes hold right now: theirs to replay
+        if (!entries.length) break;
         let ok = true;
+        const done = new Set<string>();
         for (const batch of batchesOf(entries)) {
           const r = await this.call(target, batch, this.o.settings.writeTimeoutMs);
           if (r.outcome === 'success') {
             settled += await this.settle(target, batch);
+            for (const k of batchKeys(batch)) done.add(k.id);
             continue;
           }
           if (r.outcome === 'client_error') {
@@ -179,6 +224,10 @@ export class DualWriter {
           ok = false;
           break;
         }
+        if (!ok) {
+          // what was not replayed goes back at once: another instance (or the next cold start) may try it
+          await this.o.queue.release(target, entries.filter((e) => !done.has(e.id)).map((e) => e.id)).catch((e) => this.o.onError?.('replay queue: release', e));
+        }
         if (!ok) break;
       }
     }
@@ -188,7 +237,7 @@ export class DualWriter {
 
   private async settle(target: BackendRole, batch: WriteBatch): Promise<number> {
     const keys = batchKeys(batch);
-    await this.o.queue.settled(target, keys);
+    await this.o.queue.settled(target, keys, { everywhere: true });
     this.replayed += keys.length;
     this.count('replayed', keys.length);
     return keys.length;
@@ -209,9 +258,19 @@ export class DualWriter {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      if (this.o.queue.depth() > 0) this.replayOnce().catch((e) => this.o.onError?.('replay', e));
+      // a shared queue is re-read when due: other processes' entries (one that stopped, say) are replayed here too
+      if (this.o.queue.depth() > 0 || this.o.queue.shared) this.replayOnce().catch((e) => this.o.onError?.('replay', e));
     }, this.o.settings.replayIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * After a Lambda invocation (nothing runs between them): re-read a shared queue when due, then replay one
+   * round while writes are behind.
+   */
+  async afterRequest(): Promise<void> {
+    await this.o.queue.refreshIfDue();
+    if (this.o.queue.depth() > 0) await this.replayOnce(1);
   }
 
   async stop(): Promise<void> {

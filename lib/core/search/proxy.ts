@@ -159,7 +159,7 @@ export class SearchProxy {
     if (opts.writers) {
       // The writes' own breakers: a follower store failing its writes never opens the search breakers, and back.
       this.writeBreakers = { primary: make('write-primary'), fallback: make('write-fallback') };
-      this.queue = new ReplayQueue(opts.replayQueue ?? new MemoryReplayQueueStore(), s.maxReplayQueue);
+      this.queue = new ReplayQueue(opts.replayQueue ?? new MemoryReplayQueueStore(), s.maxReplayQueue, { refreshMs: s.queueRefreshMs, now: this.now });
       this.writer = new DualWriter({
         writers: opts.writers,
         breakers: this.writeBreakers,

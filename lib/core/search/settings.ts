@@ -39,6 +39,8 @@ export const proxySettingsSchema = z.strictObject({
   maxReplayQueue: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000_000)), 100_000),
   replayBatch: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 100),
   replayIntervalMs: z._default(z.number().check(z.int(), z.gte(10), z.lte(600_000)), 1000),
+  /** A replay queue shared by several instances (Redis, DynamoDB): how often each re-reads it (the sync lag it reports). */
+  queueRefreshMs: z._default(z.number().check(z.int(), z.gte(10), z.lte(600_000)), 5000),
   /** How often the operator switch's stage is read. */
   stageRefreshMs: z._default(z.number().check(z.int(), z.gte(10), z.lte(600_000)), 5000),
 }).check(z.refine((s) => s.primaryTimeoutMs <= s.deadlineMs, { message: 'must not exceed deadlineMs', path: ['primaryTimeoutMs'] }));

@@ -28,10 +28,24 @@ export const WRITE_LIMITS = {
 const idSchema = z.string().check(z.minLength(1), z.maxLength(WRITE_LIMITS.maxIdLength));
 const versionSchema = z.number().check(z.int('must be an integer'), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
 
+/**
+ * A vector: 1 to maxDimensions finite numbers. Checked in one loop rather than as z.array(z.number()): on the
+ * write path that is per number per request (a 10 × 768 batch is 7,680 of them), and the element-wise schema
+ * cost about 1 ms per 10 × 128 batch, more than the rest of a proxied write.
+ */
+const vectorSchema = z.custom<number[]>().check(z.superRefine((v, ctx) => {
+  if (!Array.isArray(v)) return void ctx.addIssue({ code: 'custom', message: 'must be an array of numbers' });
+  if (v.length < 1) return void ctx.addIssue({ code: 'custom', message: 'must have at least one dimension' });
+  if (v.length > SEARCH_LIMITS.maxDimensions) return void ctx.addIssue({ code: 'custom', message: `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions` });
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) return void ctx.addIssue({ code: 'custom', path: [i], message: `must be a number (got ${JSON.stringify(x) ?? typeof x})` });
+  }
+}));
+
 export const vectorRecordSchema = z.strictObject({
   id: idSchema,
-  vector: z
-    .array(z.number()).check(z.minLength(1, 'must have at least one dimension'), z.maxLength(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`)),
+  vector: vectorSchema,
   metadata: z.optional(z
     .record(z.string(), z.unknown()).check(z.refine((m) => !Object.hasOwn(m, '__proto__'), 'metadata key "__proto__" is not allowed'), z.refine((m) => JSON.stringify(m).length <= WRITE_LIMITS.maxMetadataBytes, `metadata must serialize to at most ${WRITE_LIMITS.maxMetadataBytes} bytes`))),
   version: versionSchema,
@@ -55,13 +69,20 @@ export const upsertRequestSchema = z
 export const deleteRequestSchema = z
   .strictObject({ items: z.array(deleteItemSchema).check(z.minLength(1, 'must hold at least one item'), z.maxLength(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`)) }).check(z.superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items')));
 
-export type WriteBatch = { op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] };
+export type WriteBatch = ({ op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] }) & {
+  /**
+   * The client's body as received, when the batch was parsed from it (it is then exactly this batch in the
+   * proxy's own format, checked by the strict schema): a store speaking that format gets it as is, without
+   * its numbers being parsed and printed again.
+   */
+  raw?: string;
+};
 
 export function parseUpsertRequest(req: HttpRequest): WriteBatch {
-  return { op: 'upsert', ...parseOrThrow(upsertRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'upsert request') };
+  return { op: 'upsert', ...parseOrThrow(upsertRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'upsert request'), raw: req.body ?? '' };
 }
 export function parseDeleteRequest(req: HttpRequest): WriteBatch {
-  return { op: 'delete', ...parseOrThrow(deleteRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'delete request') };
+  return { op: 'delete', ...parseOrThrow(deleteRequestSchema, parseJsonBody(req, WRITE_LIMITS.maxBodyBytes), 'delete request'), raw: req.body ?? '' };
 }
 
 export const batchSize = (b: WriteBatch): number => (b.op === 'upsert' ? b.vectors.length : b.items.length);

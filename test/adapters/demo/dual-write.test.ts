@@ -180,14 +180,33 @@ it('follower answering 5xx, then flapping: every acknowledged write reaches it o
   }
 });
 
-it('the acknowledging store down: 503, nothing sent to the follower, a retry with the same versions is safe', async () => {
+it('the follower is written beside the acknowledging store, not after it: it holds the write while the ack store still holds the call', async () => {
+  await setMode('fallback', 'slow', { slowMs: 10_000 });
+  const pending = upsert([`c${seq}-1`], 1);
+  // bounded poll: the new store has the write while the old one has not answered yet
+  let inFollower = false;
+  for (let i = 0; i < 200 && !inFollower; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    inFollower = (await held('primary')).get(`c${seq}-1`) === 1;
+  }
+  expect(inFollower).toBe(true);
+  expect((await status()).fallback.holding).toBe(1);
+  await setMode('fallback', 'ok'); // ends the hold: the old store answers now
+  const a = await pending;
+  expect(a.status).toBe(200);
+  expect(a.body.follower).toMatchObject({ backend: 'primary', status: 'written' });
+  expect((await held('fallback')).get(`c${seq}-1`)).toBe(1);
+});
+
+it('the acknowledging store down: 503; what the follower took meanwhile is queued for the ack store, so both converge; a retry with the same versions is safe', async () => {
   await setMode('fallback', 'down');
-  const before = (await status()).primary.writes.requests;
   const a = await upsert([`a${seq}-1`], 1);
   expect(a.status).toBe(503);
   expect(a.body.error).toMatchObject({ code: 'write_not_acknowledged' });
-  expect(a.body.error!.message).toMatch(/fallback store did not accept the upsert/);
-  expect((await status()).primary.writes.requests).toBe(before);
+  expect(a.body.error!.message).toMatch(/fallback store did not accept the upsert.*primary store, written at the same time, took it and it is queued for the fallback store/);
+  expect((await held('primary')).get(`a${seq}-1`)).toBe(1);
+  const rec = (await (await fetch(`${demo.url}/reconcile`)).json()) as { missingFrom: Record<string, Array<{ id: string }>> };
+  expect(rec.missingFrom['fallback']!.map((x) => x.id)).toEqual([`a${seq}-1`]);
   await setMode('fallback', 'ok');
   // the breaker may still be open: retry until it lets the write through (bounded)
   let r = await upsert([`a${seq}-1`], 1);
@@ -196,7 +215,19 @@ it('the acknowledging store down: 503, nothing sent to the follower, a retry wit
     r = await upsert([`a${seq}-1`], 1);
   }
   expect(r.status).toBe(200);
+  expect(await lagBackToZero()).toBe(0);
+  expect((await held('fallback')).get(`a${seq}-1`)).toBe(1);
   expect((await held('primary')).get(`a${seq}-1`)).toBe(1);
+});
+
+it('the acknowledging store\'s breaker open: refused at once, nothing sent to the follower', async () => {
+  await setMode('fallback', 'down');
+  for (let i = 0; i < 3; i++) await upsert([`o${seq}-${i}`], 1); // consecutiveFailures: 3 opens the write breaker
+  const before = (await status()).primary.writes.requests;
+  const a = await upsert([`o${seq}-x`], 1);
+  expect(a.status).toBe(503);
+  expect(a.body.error!.message).toMatch(/nothing was sent to the other store/);
+  expect((await status()).primary.writes.requests).toBe(before);
 });
 
 it('bad write bodies: 4xx naming what is wrong, no store sees them', async () => {
@@ -207,6 +238,10 @@ it('bad write bodies: 4xx naming what is wrong, no store sees them', async () =>
     [{ vectors: [{ id: 'x', vector: [1], version: 1 }, { id: 'x', vector: [2], version: 2 }] }, /appears twice/],
     [{ vectors: [{ id: 'x', vector: [1], version: 1.5 }] }, /integer/],
     [{ vectors: [{ id: 'x', vector: [1], version: 1, extra: 1 }] }, /extra/],
+    [{ vectors: [{ id: 'x', vector: [1, '2', 3], version: 1 }] }, /vectors\[0\]\.vector\[1\]: must be a number \(got "2"\)/],
+    [{ vectors: [{ id: 'x', vector: [], version: 1 }] }, /vector: must have at least one dimension/],
+    [{ vectors: [{ id: 'x', vector: { 0: 1 }, version: 1 }] }, /vector: must be an array of numbers/],
+    [{ vectors: [{ id: 'x', version: 1 }] }, /vector: must be an array of numbers/],
     [{ items: [{ id: '', version: 1 }] }, /upsert request/],
   ];
   for (const [body, msg] of cases) {
@@ -218,13 +253,15 @@ it('bad write bodies: 4xx naming what is wrong, no store sees them', async () =>
   expect(d.status).toBe(400);
   expect(d.body.error!.message).toMatch(/items\.0\.version|version/);
   expect((await post('/upsert', '{"vectors": [')).status).toBe(400);
-  // a store-level refusal (wrong dimension count) is the client's: 400, the write is not queued
+  // a store-level refusal (wrong dimension count) is the client's: 400, the write is not queued; the follower,
+  // written at the same time, refused it too and the answer says so
   const wrong = await post('/upsert', { vectors: [{ id: 'y', vector: [1, 2, 3], version: 1 }] });
   expect(wrong.status).toBe(400);
-  expect(wrong.body.error).toMatchObject({ code: 'backend_rejected_request' });
+  expect(wrong.body.error).toMatchObject({ code: 'backend_rejected_request', details: { backend: 'fallback', follower: 'not written' } });
   const after = await status();
-  expect(after.primary.writes.requests).toBe(before.primary.writes.requests);
+  expect(after.primary.writes.requests).toBe(before.primary.writes.requests + 1);
   expect(after.fallback.writes.requests).toBe(before.fallback.writes.requests + 1);
+  expect((await held('primary')).has('y')).toBe(false);
   expect((await health()).writes.syncLag).toBe(0);
 });
 

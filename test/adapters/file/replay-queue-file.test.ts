@@ -3,12 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileReplayQueueStore } from '../../../lib/adapters/file/replay-queue-file';
 import { ReplayQueue, type QueuedWrite } from '../../../lib/core/search/replay-queue';
+import { replayQueueContract } from '../../core/search/replay-queue-contract';
 
 let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-replay-'));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+replayQueueContract('file', false, async () => {
+  const file = path.join(dir, `contract-${++n}`, 'replay.jsonl');
+  return { open: () => new FileReplayQueueStore(file) };
+});
 
 const up = (id: string, version: number, target: 'primary' | 'fallback' = 'primary'): QueuedWrite => ({ target, op: 'upsert', id, version, vector: [version, 1], queuedAt: 1000 + version });
 

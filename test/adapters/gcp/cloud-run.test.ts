@@ -8,6 +8,7 @@ import { FileStore } from '../../../lib/adapters/file/file-store';
 import { Tracker } from '../../../lib/core/tracker/service';
 import { trackerApi } from '../../../lib/core/tracker/api';
 import { cloudRunEntry, type FunctionsFrameworkRequest } from '../../../lib/adapters/gcp/cloud-run';
+import { setTraceProject } from '../../../lib/adapters/gcp/log-line-metrics';
 import { freePort, waitForPort } from '../../support/ports';
 
 /** The headers Cloud Scheduler sends with an HTTP target and an OIDC token (the token's signature is fake: Cloud Run verifies it, not the container). */
@@ -151,5 +152,21 @@ describe('Cloud Run function (Functions Framework) adapter over the tracker API'
     expect(res.status).toBe(500);
     expect(JSON.parse(res.body!).error.message).toMatch(/no function export "handler" \(exports: other\)/);
     expect(logged.some((l) => /x could not start: .*no function export/.test(String(l['message'])))).toBe(true);
+  });
+
+  it('puts the request\'s Cloud Trace fields on every line it writes for it (error, HandlerErrors, access), tracing off', async () => {
+    setTraceProject('acme-migration');
+    try {
+      const logged: Array<Record<string, unknown>> = [];
+      const boom = () => async () => Promise.reject(new Error('boom'));
+      const entry = cloudRunEntry({ handler: boom }, { name: 'x', adapter: 'http', log: (l) => void logged.push(l) });
+      const headers = { authorization: 'Bearer t', 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1' };
+      const res = await (await entry.handler())({ method: 'POST', path: '/', query: {}, headers, body: '{}' });
+      expect(res.status).toBe(500);
+      expect(logged.map((l) => l['message'])).toEqual([expect.stringMatching(/^x: Error: boom/), 'POST / 500', 'metric HandlerErrors']);
+      for (const l of logged) expect(l).toMatchObject({ 'logging.googleapis.com/trace': 'projects/acme-migration/traces/105445aa7843bc8bf206b12000100000', 'logging.googleapis.com/spanId': '0000000000000001', 'logging.googleapis.com/trace_sampled': true });
+    } finally {
+      setTraceProject(undefined);
+    }
   });
 });

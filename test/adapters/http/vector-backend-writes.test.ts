@@ -63,3 +63,22 @@ it('a custom mapping without writes cannot be written (501, counted as the store
   b.close();
   g.close();
 });
+
+it('a generic store gets the client\'s checked body as received (no second print of its numbers), the same batch as rendering gives; other formats and replays are rendered', async () => {
+  const { parseUpsertRequest } = await import('../../../lib/core/search/writes');
+  const text = '{"vectors": [{"id": "a", "vector": [0.1, 1e-7, -2.5], "version": 7, "metadata": {"topic": "x"}}]}';
+  const parsed = parseUpsertRequest({ method: 'POST', path: '/upsert', query: {}, headers: { 'content-type': 'application/json' }, body: text });
+  const g = httpVectorBackend('primary', { kind: 'generic', url: cap.url });
+  const m = httpVectorBackend('fallback', { kind: 'milvus', url: cap.url, collection: 'docs', vectorField: 'embedding' });
+  cap.queue(json({ upserted: 1 }), json({ code: 0 }), json({ upserted: 1 }));
+  await g.write(parsed, signal);
+  await m.write(parsed, signal);
+  const { raw: _raw, ...replayed } = parsed as WriteBatch & { raw?: string };
+  await g.write(replayed as WriteBatch, signal);
+  expect(cap.requests[0]!.body).toBe(text);
+  expect(JSON.parse(cap.requests[1]!.body).data).toEqual([{ id: 'a', embedding: [0.1, 1e-7, -2.5], version: 7, topic: 'x' }]);
+  expect(cap.requests[2]!.body).not.toBe(text);
+  expect(JSON.parse(cap.requests[2]!.body)).toEqual(JSON.parse(text));
+  g.close();
+  m.close();
+});

@@ -66,6 +66,7 @@ describe('SearchProxy construct', () => {
           FALLBACK_URL_PARAMETER: '/mm/prod/search/fallback-url',
           BACKEND_CREDENTIALS_SECRET: { Ref: Match.stringLikeRegexp('BackendCredentials') },
           BREAKER_STATE_TABLE: { Ref: Match.stringLikeRegexp('BreakerState') },
+          REPLAY_QUEUE_TABLE: { Ref: Match.stringLikeRegexp('BreakerState') },
           BREAKER_SWITCH_PARAMETER: { Ref: Match.stringLikeRegexp('BreakerSwitch') },
           SEARCH_PROXY_SETTINGS: JSON.stringify({ deadlineMs: 800, primaryTimeoutMs: 250 }),
           POWERTOOLS_SERVICE_NAME: 'migration-monitor',
@@ -96,6 +97,13 @@ describe('SearchProxy construct', () => {
       expect.objectContaining({
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BREAKER#*'] } },
+      }),
+    );
+    // the replay queue: its own items only, and no Scan, BatchWrite or table-wide action
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
       }),
     );
     expect(statements).toContainEqual(expect.objectContaining({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] }));
@@ -148,6 +156,7 @@ describe('SearchProxy construct', () => {
     const env = (Object.values(t.findResources('AWS::Lambda::Function')).find((f) => JSON.stringify(f).includes('"/p"')) as { Properties: { Environment: { Variables: Record<string, unknown> } } })
       .Properties.Environment.Variables;
     expect(env).not.toHaveProperty('BREAKER_STATE_TABLE');
+    expect(env).not.toHaveProperty('REPLAY_QUEUE_TABLE');
     expect(env).not.toHaveProperty('BREAKER_SWITCH_PARAMETER');
   });
 
