@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, type LazyCommand, type RegisterCommand } from './commands';
 import { CliError } from './errors';
-import { FORMAT_ENV, FORMATS } from './output';
+import { FORMAT_ENV, FORMATS, terminalWidth } from './output';
 import { tracedCli } from './tracing';
 
 const NAME = 'migration-monitor';
@@ -55,6 +55,7 @@ export function takeGlobals(args: string[], env: NodeJS.ProcessEnv): string[] {
     } else {
       const v = inline ?? args[i + 1];
       if (v === undefined) throw new CliError(`option '${g.flags}' needs a value`, 2);
+      if (g.env === FORMAT_ENV && !(FORMATS as readonly string[]).includes(v)) throw new CliError(`option '${g.flags}' must be one of ${FORMATS.join(', ')} (got "${v}")`, 2);
       env[g.env] = v;
       i += inline === undefined ? 2 : 1;
     }
@@ -62,16 +63,56 @@ export function takeGlobals(args: string[], env: NodeJS.ProcessEnv): string[] {
   return args.slice(i);
 }
 
+/** `(run 'migration-monitor phase start --help' for usage)`: the hint under a usage error of that command. */
+export const usageHint = (path: string) => `(run '${[NAME, path].filter(Boolean).join(' ')} --help' for usage)`;
+
+/** `phase start`: a command's words after the program name. */
+export function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}
+
+/** Every command under `cmd` (depth first), `cmd` excluded. */
+export function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/**
+ * The conventions every loaded command gets: its own usage hint, help fitted to the terminal width, and a
+ * group (`phase`) given no sub-command answers with one line naming them, not its whole help.
+ */
+function conventions(cmd: Command): void {
+  cmd.showHelpAfterError(usageHint(commandPath(cmd)));
+  if (cmd.commands.length) {
+    const help = cmd.help.bind(cmd);
+    cmd.help = ((context?: { error: boolean }) => {
+      if (!context?.error) return help(context);
+      const what = cmd.parent ? `'${commandPath(cmd)}' needs a sub-command` : 'a command is needed';
+      throw new CliError(`${what}: ${cmd.commands.map((c) => c.name()).join(', ')}`, 2, commandPath(cmd));
+    }) as Command['help'];
+  }
+}
+
+const helpWidth = (stream: NodeJS.WriteStream) => {
+  const w = terminalWidth(stream);
+  return w === Infinity ? 80 : w;
+};
+
 /** The program with every command: lazy ones as stubs (name + description) unless `load` names them. */
 export function buildProgram(load: (name: string) => boolean = () => true): Command {
   const program = new Command(NAME)
     .description('Monitoring for cloud migrations: tracker API, dashboard, reports, validation, search proxy')
     .version(version(), '-V, --version', 'print the version')
     .usage('[global options] <command> [options]')
-    .showHelpAfterError(`(run '${NAME} <command> --help' for usage)`)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(`${NAME}: ${s.replace(/^error: /, '')}`) });
+    .configureOutput({
+      outputError: (s, write) => write(`${NAME}: ${s.replace(/^error: /, '')}`),
+      // help wraps at the terminal's width (or COLUMNS); 80 in a pipe
+      getOutHelpWidth: () => helpWidth(process.stdout),
+      getErrHelpWidth: () => helpWidth(process.stderr),
+    });
   // not commander options: those would also swallow a sub-command's own --url/--format (see takeGlobals)
   const pad = Math.max(...GLOBAL_OPTIONS.map((g) => g.flags.length));
   const globals = GLOBAL_OPTIONS.map((g) => `  ${g.flags.padEnd(pad)}  ${g.description} (env ${g.env})`).join('\n');
@@ -82,17 +123,20 @@ export function buildProgram(load: (name: string) => boolean = () => true): Comm
       continue;
     }
     if (c.names.some(load)) {
+      const before = new Set(program.commands);
       c.load()(program);
-      for (const name of c.names) {
-        const cmd = program.commands.find((x) => x.name() === name);
-        const ex = c.examples[name];
-        if (cmd && ex?.length) cmd.addHelpText('after', `\nExamples:\n${ex.map((e) => `  $ ${e}`).join('\n')}`);
+      for (const cmd of program.commands.filter((x) => !before.has(x))) {
+        for (const sub of [cmd, ...allCommands(cmd)]) {
+          const ex = c.examples[commandPath(sub)];
+          if (ex?.length) sub.addHelpText('after', `\nExamples:\n${ex.map((e) => `  $ ${e}`).join('\n')}`);
+        }
       }
     } else {
       // a stub for help and suggestions; never run (the command's name loads the real one)
       for (const name of c.names) program.command(name).description(c.descriptions[name] ?? '').allowUnknownOption().helpOption(false);
     }
   }
+  for (const cmd of [program, ...allCommands(program)]) conventions(cmd);
   return program;
 }
 
@@ -111,7 +155,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const globals = GLOBAL_OPTIONS.flatMap((g) => g.flags.split(/[ ,]+/).filter((f) => f.startsWith('-')));
       // completion needs only the typed command: skip global options and their values
       let i = 0;
-      while (i < words.length - 1 && words[i]!.startsWith('-')) i += GLOBAL_OPTIONS.find((g) => g.flags.split(/[ ,]+/).includes(words[i]!))?.value === undefined && !words[i]!.includes('=') ? 2 : 1;
+      while (i < words.length - 1 && words[i]!.startsWith('-')) {
+        // a global option's value being typed (`-o <TAB>`): the option and what follows it are the words
+        if (i + 1 === words.length - 1 && ['-o', '--format'].includes(words[i]!)) break;
+        i += GLOBAL_OPTIONS.find((g) => g.flags.split(/[ ,]+/).includes(words[i]!))?.value === undefined && !words[i]!.includes('=') ? 2 : 1;
+      }
       process.stdout.write(candidates(words.slice(Math.min(i, words.length - 1)), (name) => buildProgram((n) => n === name), globals).join('\n') + '\n');
       return 0;
     }
@@ -119,17 +167,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const first = rest[0];
     const wanted = first === 'help' ? rest[1] : first;
     // `--help`, `--version`, no command or an unknown one: nothing needs loading
-    const program = buildProgram((name) => name === wanted);
-    const args = [...argv.slice(0, 2), ...rest];
+    return await runProgram(buildProgram((name) => name === wanted), [...argv.slice(0, 2), ...rest]);
+  } catch (e) {
+    return exitOf(e, '');
+  }
+}
+
+/** A thrown error as the CLI answers it: one line (a usage error adds the hint of its command), and the exit code. */
+function exitOf(e: unknown, path: string): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  if (e instanceof CliError) {
+    process.stderr.write(`${NAME}: ${e.message}\n`);
+    if (e.exitCode === 2) process.stderr.write(`${usageHint(e.command ?? path)}\n`);
+    return e.exitCode;
+  }
+  throw e;
+}
+
+/**
+ * Parse and run (global options already taken off `args`): a usage error in the command that was running
+ * prints its own hint. Exported for the conventions test, which runs every command with its action stubbed.
+ */
+export async function runProgram(program: Command, args: string[]): Promise<number | undefined> {
+  let path = '';
+  program.hook('preAction', (_p, actionCommand) => {
+    path = commandPath(actionCommand);
+  });
+  try {
     await tracedCli(program, args, () => program.parseAsync(args));
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof CliError) {
-      process.stderr.write(`${NAME}: ${e.message}\n`);
-      if (e.exitCode === 2) process.stderr.write(`(run '${NAME} --help' for usage)\n`);
-      return e.exitCode;
-    }
-    throw e;
+    return exitOf(e, path);
   }
   return undefined;
 }

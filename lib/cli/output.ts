@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError } from './errors';
 
 /**
@@ -12,25 +12,92 @@ export const FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'markd
 /** The variable that global `-o/--format` (before the sub-command) sets: the default of every command's `--format`. */
 export const FORMAT_ENV = 'MIGRATION_MONITOR_FORMAT';
 
+/** What an old spelling of `--format`/`-o` (another meaning before the one switch) now does. */
+export interface LegacyFormatValue {
+  /** The one-line notice printed on stderr (after "migration-monitor: "). */
+  notice: string;
+  /** The output format the run uses. */
+  format: OutputFormat;
+  /** Carries the old meaning over to the command's options (e.g. `--output <file>`). */
+  apply?: (cmd: Command) => void;
+}
+
+export interface FormatSettings {
+  /** The format when neither -o/--format nor the global one (env MIGRATION_MONITOR_FORMAT) says. Default table. */
+  default?: OutputFormat;
+  /** The command had `--json`: kept as a deprecated alias of `-o json`. */
+  legacyJson?: boolean;
+  /** What the switch formats, when that needs saying (shown in --help). */
+  what?: string;
+  /** A value outside the formats that meant something else before this switch: its deprecated reading, or undefined. */
+  legacy?: (value: string) => LegacyFormatValue | undefined;
+}
+
+/** Commands that got the output switch from `withFormat` (the CLI's conventions test walks them). */
+export const FORMATTED = new WeakSet<Command>();
+
+const parseFormat = (legacy: FormatSettings['legacy']) => (v: string) => {
+  if ((FORMATS as readonly string[]).includes(v) || legacy?.(v)) return v;
+  throw new InvalidArgumentError(`must be one of ${FORMATS.join(', ')}`);
+};
+
 /**
- * Adds `-o, --format <f>` (and, when the command had it, the deprecated `--json`) to a command. Read the
- * choice with `outputFormat(opts)`.
+ * Adds the one output switch `-o, --format table|json|yaml|markdown` to a command (and, when the command had
+ * it, the deprecated `--json`). Before the action runs, the choice is resolved once (flag, else the global
+ * `-o` / MIGRATION_MONITOR_FORMAT, else the command's default) and a bad value stops the run with a usage
+ * error: nothing has happened yet. Read it with `outputFormat(opts)`.
  */
-export function withFormat(cmd: Command, allowed: readonly OutputFormat[] = FORMATS, legacyJson = false): Command {
-  cmd.option('-o, --format <format>', `output: ${allowed.join(', ')} (env ${FORMAT_ENV}; default ${allowed[0]})`);
-  if (legacyJson) cmd.option('--json', 'deprecated: same as --format json');
+export function withFormat(cmd: Command, settings: FormatSettings = {}): Command {
+  const def = settings.default ?? 'table';
+  const what = settings.what ? ` (${settings.what})` : '';
+  cmd.addOption(new Option('-o, --format <format>', `output${what}: ${FORMATS.join(', ')} (default ${def}; a global -o before the command sets it for every command)`).argParser(parseFormat(settings.legacy)));
+  if (settings.legacyJson) cmd.option('--json', 'deprecated: same as -o json');
+  FORMATTED.add(cmd);
+  cmd.hook('preAction', (_hooked, actionCommand) => {
+    if (actionCommand !== cmd) return;
+    const opts = cmd.opts<{ format?: string; json?: boolean }>();
+    // 'cli' when the command's own -o/--format said it (not the global one, not the default)
+    cmd.setOptionValue('formatSource', opts.format === undefined ? undefined : cmd.getOptionValueSource('format'));
+    let v = opts.format;
+    if (v === undefined && opts.json) {
+      process.stderr.write('migration-monitor: --json is deprecated: use --format json (or -o json)\n');
+      v = 'json';
+    }
+    const given = v !== undefined || process.env[FORMAT_ENV] !== undefined;
+    v ??= process.env[FORMAT_ENV] ?? def;
+    if (!(FORMATS as readonly string[]).includes(v)) {
+      const old = settings.legacy?.(v);
+      if (!old) throw new CliError(`${FORMAT_ENV} must be one of ${FORMATS.join(', ')} (got "${v}")`, 2);
+      process.stderr.write(`migration-monitor: ${old.notice}\n`);
+      old.apply?.(cmd);
+      v = old.format;
+    }
+    cmd.setOptionValue('format', v);
+    cmd.setOptionValue('formatGiven', given);
+  });
   return cmd;
 }
 
-/** The output format of a command run: --format, else deprecated --json, else the global/env default, else the first allowed. */
-export function outputFormat(opts: { format?: string; json?: boolean }, allowed: readonly OutputFormat[] = FORMATS, env: NodeJS.ProcessEnv = process.env): OutputFormat {
-  if (opts.json && opts.format === undefined) {
-    process.stderr.write('migration-monitor: --json is deprecated: use --format json (or -o json)\n');
-    return 'json';
-  }
-  const v = opts.format ?? env[FORMAT_ENV] ?? allowed[0]!;
-  if (!(allowed as readonly string[]).includes(v)) throw new CliError(`--format must be one of ${allowed.join(', ')} (got "${v}")`, 2);
+/** The output format of a command run, as resolved before its action (see withFormat). */
+export function outputFormat(opts: { format?: string }, env: NodeJS.ProcessEnv = process.env): OutputFormat {
+  const v = opts.format ?? env[FORMAT_ENV] ?? 'table';
+  if (!(FORMATS as readonly string[]).includes(v)) throw new CliError(`--format must be one of ${FORMATS.join(', ')} (got "${v}")`, 2);
   return v as OutputFormat;
+}
+
+/**
+ * One record in any output format: JSON and YAML carry the record itself; table and markdown get the
+ * readable rendering the command gives (`text(markdown)`).
+ */
+export function renderData(data: unknown, format: OutputFormat, text: (markdown: boolean) => string): string {
+  if (format === 'json') return JSON.stringify(data, null, 2);
+  if (format === 'yaml') return (require('yaml') as typeof import('yaml')).stringify(data).trimEnd();
+  return text(format === 'markdown');
+}
+
+/** Key/value pairs as a two-column table (text or Markdown). */
+export function fields(pairs: Array<[string, string]>, markdown: boolean, width = terminalWidth()): string {
+  return table(['Field', 'Value'], pairs, markdown, width);
 }
 
 /** Colour for a stream: NO_COLOR (any non-empty value) wins, then FORCE_COLOR (not "0"), then "is it a TTY". */

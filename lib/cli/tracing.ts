@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { installTracing } from '../compose/tracing';
-import { EnvError } from '../compose/env';
-import { withSpan } from '../core/tracing';
 import { CliError } from './errors';
 
 /** Long-running commands: their requests and runs are traces of their own, not one span for hours. */
@@ -26,9 +23,16 @@ export function otlpEndpointArg(argv: string[]): string | undefined {
 export async function tracedCli<T>(program: Command, argv: string[], run: () => Promise<T>): Promise<T> {
   program.option('--otlp-endpoint <url>', 'send OpenTelemetry traces to this OTLP/HTTP collector (env OTEL_EXPORTER_OTLP_ENDPOINT)');
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  const endpoint = otlpEndpointArg(argv);
+  // No --otlp-endpoint and no OTEL_* variable: tracing is off (no exporter), and nothing of it is loaded
+  // (its settings schema pulls in zod: most of a cold start).
+  if (endpoint === undefined && !Object.keys(process.env).some((k) => k.startsWith('OTEL_'))) return run();
+  const { installTracing } = require('../compose/tracing') as typeof import('../compose/tracing');
+  const { EnvError } = require('../compose/env') as typeof import('../compose/env');
+  const { withSpan } = require('../core/tracing') as typeof import('../core/tracing');
   let t;
   try {
-    t = installTracing(process.env, 'local', command && SERVING.has(command) ? 'local' : 'cli', { endpoint: otlpEndpointArg(argv) });
+    t = installTracing(process.env, 'local', command && SERVING.has(command) ? 'local' : 'cli', { endpoint });
   } catch (e) {
     if (e instanceof EnvError) throw new CliError(e.message.replace(/^cli: bad environment: /, 'tracing: '), 2);
     throw e;

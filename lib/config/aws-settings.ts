@@ -28,6 +28,11 @@ export const envConfigSchema = z.strictObject({
   /** Name or ARN of a Secrets Manager secret holding the Slack incoming-webhook URL; unset = no Slack notifier. */
   slackWebhookSecret: z.optional(z.string().check(z.minLength(1))),
   /**
+   * Pager: e-mail addresses or https:// URLs (a paging service's e-mail or SNS integration) subscribed to a second
+   * KMS-encrypted topic that receives only the tracker's critical alerts (the `pager` destination of alertRouting).
+   */
+  pagerEndpoints: z.array(z.union([z.email(), z.url({ protocol: /^https$/ })], { error: 'must be an e-mail address or an https:// URL' })).max(10).optional(),
+  /**
    * How the tracker routes its alerts (lib/core/alerts/config.ts): severity rules, dedup, burst, digest, re-notify
    * windows, links. Critical goes to the alert topic (on-call e-mail), error and warning to Slack (with
    * slackWebhookSecret). Default: the rules' defaults, with no burst wait (each invocation sends what is due).

@@ -13,7 +13,7 @@ export interface ContextReader {
 
 /**
  * Resolve the environment from context (`-c env=prod`, default `dev`) and apply single-value overrides:
- * `-c onCallEmails=a@x.com,b@x.com`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
+ * `-c onCallEmails=a@x.com,b@x.com`, `-c pagerEndpoints=pager@x.com,https://events.pagerduty.com/…`, `-c slackWebhookSecret=…`, `-c migrations=m1,m2`,
  * `-c reportBucketName=…`, `-c namespace=…`, `-c alertRouting='{"renotifySeconds": 900}'`, `-c timeZone=Europe/Berlin`, `-c searchProxy='{"primary": …}'`;
  * reports: `-c reports=false`, `-c reportRecipients=a@x.com -c reportEmailFrom=reports@x.com`,
  * `-c reportSlackWebhookSecret=…`; validation: `-c validationConfigParameter=/migration/validation-config`
@@ -51,6 +51,8 @@ export function configFromContext(node: ContextReader): EnvConfig {
   const num = (k: string) => (str(k) === undefined ? undefined : Number(str(k)));
   const emails = list('onCallEmails');
   if (emails) cfg.onCallEmails = emails;
+  const pager = list('pagerEndpoints');
+  if (pager) cfg.pagerEndpoints = pager;
   const migrations = list('migrations');
   if (migrations) cfg.migrations = migrations;
   cfg.slackWebhookSecret = str('slackWebhookSecret') ?? cfg.slackWebhookSecret;

@@ -64,11 +64,11 @@ describe('CLI conventions', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/^migration-monitor: unknown command 'staus'/);
     expect(typo.stderr).toMatch(/Did you mean status\?/);
-    expect(typo.stderr).toMatch(/run 'migration-monitor <command> --help' for usage/);
+    expect(typo.stderr).toMatch(/run 'migration-monitor --help' for usage/);
     expect(typo.stderr).not.toMatch(/Commands:/); // not the whole help
     const badOpt = await cli(['status', '--bogus'], at());
     expect(badOpt.code).toBe(2);
-    expect(badOpt.stderr.trim().split('\n')).toHaveLength(2);
+    expect(badOpt.stderr.trim().split('\n')).toEqual(["migration-monitor: unknown option '--bogus'", "(run 'migration-monitor status --help' for usage)"]);
     const badGlobal = await cli(['--bogus', 'status']);
     expect(badGlobal.code).toBe(2);
     expect(badGlobal.stderr).toMatch(/unknown global option '--bogus'/);
@@ -157,6 +157,8 @@ describe('CLI conventions', () => {
     expect((await cli(['__complete', ''])).stdout.split('\n')).toEqual(expect.arrayContaining(['status', 'migrations', 'alerts', 'ack']));
     expect((await cli(['__complete', 'phase', ''])).stdout.split('\n')).toEqual(expect.arrayContaining(['start', 'progress', 'complete']));
     expect((await cli(['__complete', '--url', 'x', 'status', '--f'])).stdout.split('\n')).toEqual(expect.arrayContaining(['--format', '--migration']));
+    expect((await cli(['__complete', 'report', '-o', ''])).stdout.trim().split('\n')).toEqual(['table', 'json', 'yaml', 'markdown']);
+    expect((await cli(['__complete', '-o', ''])).stdout.trim().split('\n')).toEqual(['table', 'json', 'yaml', 'markdown']);
   });
 
   it('gives every command a description and examples', async () => {

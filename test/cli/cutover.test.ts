@@ -4,6 +4,7 @@
  * local proxy's admin API, SSM Parameter Store served by moto_server (the real SDK on both sides), and a
  * Redis key on a real redis-server (the GCP switch).
  */
+import YAML from 'yaml';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { SSMClient, PutParameterCommand, GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -107,6 +108,20 @@ describe('locally, through the proxy admin API', () => {
     // a cutover clears the rolled_back status
     expect((await local(['cutover', '--to', 'shadow'])).code).toBe(0);
     expect(((await tracker.tracker.overview('default')) as { status: string }).status).not.toBe('rolled_back');
+  });
+
+  it('prints the move in the one output format: the same record in JSON and YAML', async () => {
+    const rb = await local(['rollback', '-o', 'json']);
+    expect(rb.code).toBe(0);
+    const move = JSON.parse(rb.stdout);
+    expect(move).toMatchObject({ action: 'rollback', from: 'shadow', to: 'dual-write', recorded: true });
+    const cut = await cli(['-o', 'yaml', 'cutover', '--to', 'shadow', '--proxy', demo.url, '--force', '--reason', 'yaml please']);
+    expect(cut.code).toBe(0);
+    const y = YAML.parse(cut.stdout);
+    expect(y).toMatchObject({ action: 'cutover', from: 'dual-write', to: 'shadow', where: move.where, recorded: true });
+    expect(Object.keys(y).sort()).toEqual(['action', 'forced', 'from', 'gate', 'recorded', 'to', 'where']);
+    const md = await local(['rollback', '-o', 'markdown']);
+    expect(md.stdout).toMatch(/^\| to \| dual-write \|$/m);
   });
 
   it('bad usage is exit 2 and moves nothing; an unreachable switch is exit 3', async () => {

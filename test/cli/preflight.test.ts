@@ -3,7 +3,8 @@
  * not enough disk (a tiny budget), a dead server (exit 3 naming the side), a bad config (exit 2), and the
  * result posted to the tracker's initialization phase.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import YAML from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePreflightConfig } from '../../lib/core/preflight/config';
@@ -82,6 +83,18 @@ describe('migration-monitor preflight on real PostgreSQL 15', () => {
     expect(md.stdout).toMatch(/^# Preflight: orders move: ✅ READY FOR MIGRATION/);
     expect(md.stdout).toMatch(/\| source \| ✅ \| source \(postgres\) postgres:public\.\*, version 15\.\d+: 2 table\(s\), ~8000 rows/);
     expect(md.stdout).toMatch(/\| public\.media_items \| ~5000 \|/);
+
+    // the one output switch: YAML is the same result as JSON, table at a glance
+    const y = await cli(['preflight', '--config', join(dir, 'ready.yaml'), '-o', 'yaml']);
+    expect(YAML.parse(y.stdout)).toMatchObject({ verdict: 'ready', sides: { source: { rows: 8000 } }, estimate: { rows: 8000 } });
+    const t = await cli(['preflight', '--config', join(dir, 'ready.yaml'), '-o', 'table']);
+    expect(t.stdout).toMatch(/^disk on the target\s+ok\s+/m);
+    // before the switch, -o was the output file: a file name there still is, with a notice
+    const old = await cli(['preflight', '--config', join(dir, 'ready.yaml'), '-o', join(dir, 'old.md')]);
+    expect(old.code).toBe(0);
+    expect(old.stdout).toBe('');
+    expect(old.stderr).toMatch(/^migration-monitor: -o .*old\.md is deprecated for preflight's output file: use --output /);
+    expect(await readFile(join(dir, 'old.md'), 'utf8')).toMatch(/^# Preflight: orders move/);
   });
 
   it('not enough disk for the copy × the replication factor (a tiny budget): exit 1 with the figures', async () => {

@@ -82,7 +82,7 @@ describe('migration-monitor report', () => {
     const smtp: RunningSmtp = await startSmtp();
     try {
       const env = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), REPORT_EMAIL_FROM: 'reports@example.com' };
-      const args = ['report', '--output=email', '--recipients=a@x.test,b@y.test', '--format=html', `--now=${NOW_ISO}`];
+      const args = ['report', '--output=email', '--recipients=a@x.test,b@y.test', '--report-format=html', `--now=${NOW_ISO}`];
       const r = await cli(args, env);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -107,7 +107,7 @@ describe('migration-monitor report', () => {
     const s3: RunningS3 = await startS3rver(['migration-reports']);
     try {
       const env = { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_S3_FORCE_PATH_STYLE: 'true' };
-      const r = await cli(['report', '--output=s3', '--bucket=migration-reports', '--prefix=daily', '--format=html', `--now=${NOW_ISO}`], env);
+      const r = await cli(['report', '--output=s3', '--bucket=migration-reports', '--prefix=daily', '--report-format=html', `--now=${NOW_ISO}`], env);
       expect(r.stderr).not.toContain('migration-monitor:'); // (the AWS SDK may warn about the Node version)
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('s3://migration-reports/daily/orders-db/2026-03-02.html');
@@ -147,7 +147,8 @@ describe('migration-monitor report', () => {
     expect(noRcpt.stderr).toContain('--output=email needs --recipients=a@x,b@y');
     const noBucket = await cli(['report', '--output=gcs']);
     expect(noBucket.stderr).toContain('--output=s3/gcs needs --bucket=NAME');
-    expect((await cli(['report', '--format=pdf'])).stderr).toContain('--format must be one of markdown, html, json');
+    expect((await cli(['report', '--report-format=pdf'])).stderr).toContain('--report-format must be one of markdown, html, json');
+    expect((await cli(['report', '--format=pdf'])).stderr).toContain("argument 'pdf' is invalid. must be one of table, json, yaml, markdown");
     expect((await cli(['report', '--stall-minutes=abc'])).code).toBe(2);
   });
 });
@@ -195,7 +196,8 @@ describe('migration-monitor schedule', () => {
     const noSmtp = await install('--', '--output=email', '--email-via=smtp', '--recipients=a@x.test', '--from=r@x.test'); // without SMTP_HOST the default would be SES
     expect(noSmtp.code).toBe(2);
     expect(noSmtp.stderr).toContain('needs SMTP_HOST');
-    expect((await install('--', '--format=pdf')).stderr).toContain('--format must be one of');
+    expect((await install('--', '--report-format=pdf')).stderr).toContain('--report-format must be one of');
+    expect((await install('--', '--format=pdf')).stderr).toContain("argument 'pdf' is invalid");
     expect((await install('--', '--output')).code).toBe(2);
     const fixedDay = await install('--', '--now=2026-01-01T08:00:00Z');
     expect(fixedDay.code).toBe(2);

@@ -65,7 +65,7 @@ describe('migration-monitor validate (the CI gate)', () => {
     expect(missing.stderr).toContain('no such file');
     const fmt = await cli(['validate', '--config', join(dir, 'pass.yaml'), '--format', 'xml']);
     expect(fmt.code).toBe(2);
-    expect(fmt.stderr).toContain('--format must be one of markdown, json');
+    expect(fmt.stderr).toContain("argument 'xml' is invalid. must be one of table, json, yaml, markdown");
   });
 
   it('exits 3 when a side cannot be read (not 1: nothing is known about the data), naming the side and the connector', async () => {

@@ -38,6 +38,8 @@ const BUCKET = 'mm-bundle-reports';
 const REPORT_SLACK_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/report-slack';
 let dynalite: DynaliteServer;
 let s3: RunningS3;
+/** The FilterPolicy of the pager topic's subscriptions in the template. */
+let pagerFilterPolicy: unknown;
 let functions: Record<string, { dir: string; env: Record<string, unknown>; scheduleInput?: unknown }>;
 /** Every CloudWatch alarm's metric(s) in the template, for the telemetry contract. */
 let alarmMetrics: Array<{ alarm: string; namespace: string; name: string; dimensions: Record<string, unknown> }>;
@@ -70,6 +72,7 @@ beforeAll(async () => {
     context: {
       env: 'dev',
       slackWebhookSecret: 'migration/slack-webhook',
+      pagerEndpoints: 'pager@acme.pagerduty.com',
       reportSlackWebhookSecret: 'migration/report-slack',
       validation: { configParameter: '/migration/validation-config', everyMinutes: 30, migrationId: 'bundle-m' },
       logGroups: '/ecs/tenant-migrator',
@@ -96,6 +99,9 @@ beforeAll(async () => {
     const refs = p.MetricName ? [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }] : (p.Metrics ?? []).filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
     for (const m of refs) alarmMetrics.push({ alarm: p.AlarmName ?? logicalId, namespace: m.Namespace, name: m.MetricName, dimensions: Object.fromEntries((m.Dimensions ?? []).map((d: any) => [d.Name, d.Value])) });
   }
+  const pagerSubs = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SNS::Subscription' && String(r.Properties.TopicArn?.Ref).includes('PagerTopic'));
+  expect(pagerSubs).toHaveLength(1);
+  pagerFilterPolicy = pagerSubs[0]![1].Properties.FilterPolicy;
   functions = {};
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
@@ -217,7 +223,7 @@ describe('handler bundles from cdk.out', () => {
     expect(cold[0]).toMatchObject({ ColdStart: 1, service: 'migration-monitor' });
   });
 
-  it('tracker-api routes alerts: a critical one published once to the alert topic (moto SNS, with attributes), an error one to Slack, a burst counted, an acknowledgement resolved', async () => {
+  it('tracker-api routes alerts: a critical one published once to the alert topic and once to the pager topic (moto SNS, with attributes), an error one to Slack only, a burst counted, an acknowledgement resolved', async () => {
     const moto = await startMoto();
     const webhook = await startCapture();
     const SLACK = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/slack-webhook';
@@ -228,12 +234,16 @@ describe('handler bundles from cdk.out', () => {
       // the topic's subscriber: an SQS queue on moto keeps each notification with its subject and message attributes
       const queue = await motoQueue(moto.endpoint, 'alert-subscriber');
       await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: queue.arn }));
+      // the pager topic, subscribed with the filter policy the template gives its subscriptions
+      const pagerTopic = (await sns.send(new CreateTopicCommand({ Name: 'migration-pager' }))).TopicArn!;
+      const pagerQueue = await motoQueue(moto.endpoint, 'pager-subscriber');
+      await sns.send(new SubscribeCommand({ TopicArn: pagerTopic, Protocol: 'sqs', Endpoint: pagerQueue.arn, Attributes: { FilterPolicy: JSON.stringify(pagerFilterPolicy) } }));
       const client = dynaliteClient(dynalite.endpoint);
       const table = await createProgressTable(client, 'bundle-alerts');
       const fn = functions['tracker-api']!;
-      expect(Object.keys(fn.env)).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ALERT_ROUTING', 'SLACK_WEBHOOK_SECRET_ARN']));
+      expect(Object.keys(fn.env)).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ALERT_PAGER_TOPIC_ARN', 'ALERT_ROUTING', 'SLACK_WEBHOOK_SECRET_ARN']));
       const env = awsEnv({
-        ...envFor(fn, { TABLE_NAME: table, ALERT_TOPIC_ARN: TopicArn!, SLACK_WEBHOOK_SECRET_ARN: SLACK }),
+        ...envFor(fn, { TABLE_NAME: table, ALERT_TOPIC_ARN: TopicArn!, ALERT_PAGER_TOPIC_ARN: pagerTopic, SLACK_WEBHOOK_SECRET_ARN: SLACK }),
         AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
         AWS_ENDPOINT_URL_SNS: moto.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
@@ -259,6 +269,11 @@ describe('handler bundles from cdk.out', () => {
       expect(notes[1].Message).toContain(`Raised 3 times`);
       expect(notes[1].Message).toContain(`RESOLVED: acknowledged by ${caller}`);
       expect(webhook.requests.map((r) => JSON.parse(r.body).text)).toEqual(['[ERROR] Orders DB: bulk copy of table orders failed']);
+      // the pager: the critical incident once (the burst counted, not paged three times) and its resolution; the error never
+      const pages = await pagerQueue.receive();
+      expect(pages.map((n) => n.Subject)).toEqual(['[CRITICAL] Orders DB: target DB replica lag 900s', '[RESOLVED] Orders DB: target DB replica lag 960s (x3)']);
+      expect(pages.every((n) => n.MessageAttributes.severity.Value === 'critical' && n.MessageAttributes.destination.Value === 'pager')).toBe(true);
+      expect(pages.some((n) => /bulk copy/.test(n.Message))).toBe(false);
       expect(run.results[6]).toEqual({ swept: 1, alerts: { sent: 0, failed: 0 } }); // nothing left over
     } finally {
       await Promise.all([moto.stop(), webhook.stop(), secrets.close()]);

@@ -30,7 +30,8 @@ const REPO = path.join(__dirname, '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-matrix-gcp-'));
 const ROLE = 'arn:aws:iam::123456789012:role/mm-gcp-keyless';
 const STS_CREDS = { accessKeyId: 'ASIAMATRIX', secretAccessKey: 'matrix-secret', sessionToken: 'matrix-session' };
-const JWT = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ aud: 'sts.amazonaws.com', sub: '10648', email: 'mm-prod-report@acme-migration.iam.gserviceaccount.com' })).toString('base64url')}.c2ln`;
+const SUB_CLAIM = '10648';
+const JWT = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ aud: 'sts.amazonaws.com', sub: SUB_CLAIM, email: 'mm-prod-report@acme-migration.iam.gserviceaccount.com' })).toString('base64url')}.c2ln`;
 const BEARER = `Bearer ${JWT}`;
 
 type Tf = { resource: Record<string, Record<string, any>> };
@@ -53,6 +54,9 @@ let primary: DemoBackend;
 let fallback: DemoBackend;
 const stand: Array<{ close(): Promise<void> }> = [];
 const sts: string[] = [];
+/** Role session names STS granted (the trust policy admits only the token's `sub`). */
+const sessions: string[] = [];
+let store: FileStore;
 const fns: Record<string, Fn> = {};
 
 async function standIn(handle: (body: string, req: http.IncomingMessage, res: http.ServerResponse) => void) {
@@ -79,9 +83,11 @@ const SOURCE = path.join(scratch, 'source.jsonl');
 const TARGET = path.join(scratch, 'target.jsonl');
 
 beforeAll(async () => {
-  tracker = new Tracker({ store: FileStore.inMemory() });
+  store = FileStore.inMemory();
+  tracker = new Tracker({ store });
   await tracker.initialize('default', { name: 'Orders DB to Aurora' });
-  gateway = await startIamGateway(trackerApi({ tracker, defaultMigrationId: 'default' }), STS_CREDS, 'eu-west-1');
+  // API Gateway's IAM auth hands the tracker the caller's ARN: the role session STS issued these credentials to.
+  gateway = await startIamGateway(trackerApi({ tracker, defaultMigrationId: 'default' }), STS_CREDS, 'eu-west-1', 'execute-api', () => `arn:aws:sts::123456789012:assumed-role/mm-gcp-keyless/${sessions.at(-1)}`);
   const metadataUrl = await standIn((_b, req, res) => {
     if (req.headers['metadata-flavor'] !== 'Google') return void res.writeHead(403).end('Missing Metadata-Flavor:Google header.');
     res.writeHead(200, { 'Metadata-Flavor': 'Google', 'content-type': 'application/text' }).end(JWT);
@@ -90,6 +96,9 @@ beforeAll(async () => {
     const p = new URLSearchParams(body);
     sts.push(`${p.get('Action')} ${p.get('RoleArn')}`);
     if (p.get('Action') !== 'AssumeRoleWithWebIdentity' || p.get('WebIdentityToken') !== JWT) return void res.writeHead(400).end('<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>');
+    // the keyless role's trust policy: sts:RoleSessionName must equal ${accounts.google.com:sub}
+    if (p.get('RoleSessionName') !== SUB_CLAIM) return void res.writeHead(403).end('<ErrorResponse><Error><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error></ErrorResponse>');
+    sessions.push(p.get('RoleSessionName')!);
     const exp = new Date(Date.now() + 3600_000).toISOString();
     res.writeHead(200, { 'content-type': 'text/xml' }).end(
       `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${STS_CREDS.accessKeyId}</AccessKeyId><SecretAccessKey>${STS_CREDS.secretAccessKey}</SecretAccessKey><SessionToken>${STS_CREDS.sessionToken}</SessionToken><Expiration>${exp}</Expiration></Credentials></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
@@ -245,6 +254,12 @@ describe('GCP functions from cdktf.out, with the environment their template give
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ verdict: 'fail', tracker: { recorded: true } });
     expect((await tracker.get('default')).lastValidation?.verdict).toBe('fail');
+    // the audit trail names the verified Google identity (the session the trust policy pins to the token's sub)
+    const activity = await store.readActivity('default', { limit: 50 });
+    // every change the GCP functions made (the failed report delivery's alert, the run, its alert), none by the test's setup
+    const recorded = activity.filter((a) => a.action !== 'migration.initialize');
+    expect(recorded.map((a) => a.action)).toContain('validation.record');
+    for (const a of recorded) expect(a.actor).toBe(`arn:aws:sts::123456789012:assumed-role/mm-gcp-keyless/${SUB_CLAIM}`);
     expect([...gcs.objects.keys()].some((k) => /\/validation\/.+\.json$/.test(k))).toBe(true);
   });
 
@@ -282,13 +297,46 @@ describe('GCP functions from cdktf.out, with the environment their template give
     expect((await tracker.get('gcp-logs-1')).phases[0]!.status).toBe('in_progress');
   });
 
+  it('alert contract: each handler alert (failed validation, breaker opening, undelivered report) is one structured line the log-match policy of its severity selects, routed to the on-call channels', () => {
+    const policies = Object.values(tf.resource['google_monitoring_alert_policy']!).filter((p) => p.conditions.some((c: any) => c.condition_matched_log));
+    expect(policies.map((p) => p.user_labels.alarm).sort()).toEqual(['handler-alert-critical', 'handler-alert-error']);
+    const channel = Object.entries(tf.resource['google_monitoring_notification_channel']!).find(([, c]) => c.labels.email_address === 'oncall@example.com')!;
+    const byFn = (purpose: string) => fns[purpose]!.lines.map((l) => cloudRunEntry(fns[purpose]!.name, l)).filter((e): e is NonNullable<typeof e> => !!e);
+    const alertsOf = (purpose: string) => byFn(purpose).filter((e) => 'alert' in e.jsonPayload);
+    const matchedBy = (e: ReturnType<typeof byFn>[number]) =>
+      policies.filter((p) => matchesFilter(p.conditions[0].condition_matched_log.filter, e)).map((p) => p.user_labels.alarm as string);
+    // the same severity the tracker gives the alert it raises for the event (validation failed, report undelivered: error)
+    const expected: Array<[string, string, string, (e: ReturnType<typeof byFn>[number]) => boolean]> = [
+      ['validate', 'validation-failed', 'handler-alert-error', (e) => e.jsonPayload['ValidationFailed'] === 1],
+      ['search-proxy', 'breaker-open', 'handler-alert-critical', (e) => e.jsonPayload['BreakerTransitions'] === 1 && e.jsonPayload['ToState'] === 'open'],
+      ['report', 'report-undelivered', 'handler-alert-error', (e) => e.jsonPayload['ReportDeliveryFailures'] === 1],
+    ];
+    for (const [purpose, id, alarm, event] of expected) {
+      const lines = alertsOf(purpose).filter((e) => (e.jsonPayload['alert'] as { id: string }).id === id);
+      const events = byFn(purpose).filter(event).length;
+      expect(events).toBeGreaterThan(0);
+      expect(`${purpose}: ${lines.length}`).toBe(`${purpose}: ${events}`); // one alert line per event (run failed, breaker opened, post failed)
+      const e = lines[0]!;
+      expect(e.severity).toBe(alarm === 'handler-alert-critical' ? 'CRITICAL' : 'ERROR');
+      expect(matchedBy(e)).toEqual([alarm]); // exactly the policy of its severity
+      const p = policies.find((x) => x.user_labels.alarm === alarm)!;
+      for (const x of Object.values(p.conditions[0].condition_matched_log.label_extractors as Record<string, string>)) expect(typeof extract(x, e)).toBe('string');
+      expect(p.notification_channels).toContain(`\${google_monitoring_notification_channel.${channel[0]}.name}`);
+    }
+    // ordinary lines (access log, metric lines) match no alert policy
+    const quiet = Object.keys(fns).flatMap(byFn).filter((e) => !('alert' in e.jsonPayload));
+    expect(quiet.length).toBeGreaterThan(10);
+    expect(quiet.filter((e) => matchedBy(e).length)).toEqual([]);
+  });
+
   it('telemetry contract: every log-based metric an alert policy reads is produced by these artifacts, in a line its filter selects with a numeric value', () => {
     const metrics = new Map(Object.values(tf.resource['google_logging_metric']!).map((m) => [m.name as string, m]));
     const serviceOf = new Map(Object.values(fns).map((f) => [f.name, f]));
     const missing: string[] = [];
     let checked = 0;
     for (const policy of Object.values(tf.resource['google_monitoring_alert_policy']!)) {
-      for (const c of policy.conditions as Array<{ condition_threshold: { filter: string } }>) {
+      for (const c of policy.conditions as Array<{ condition_threshold?: { filter: string } }>) {
+        if (!c.condition_threshold) continue; // a log-match condition: the alert contract above
         const name = /metric\.type="logging\.googleapis\.com\/user\/([\w]+)"/.exec(c.condition_threshold.filter)?.[1];
         if (!name) continue; // a platform metric (Cloud Run request count): not the artifacts' to produce
         const m = metrics.get(name);

@@ -165,7 +165,8 @@ const table4 = (row: () => Call[]) => ({ GetCommand: row, PutCommand: row, Query
 const HANDLERS: Record<string, () => Handler> = {
   'tracker-api': () => {
     const env = envOf(functionId('TrackerApiHandler'));
-    const [topicId, topic] = cfn.ofType('AWS::SNS::Topic')[0]!;
+    const topicId = alertTopicId();
+    const topic = cfn.resource(topicId);
     const keyId = topic.Properties!.KmsMasterKeyId['Fn::GetAtt'][0] as string;
     const key = cfn.getAtt(keyId, 'Arn');
     const keyPolicy = cfn.resolve(cfn.resource(keyId).Properties!.KeyPolicy);
@@ -173,8 +174,8 @@ const HANDLERS: Record<string, () => Handler> = {
       fn: 'TrackerApiHandler',
       calls: {
         ...Object.fromEntries(Object.entries(table4(() => [{ resource: progressTable() }])).map(([k, f]) => [k, f()])),
-        // routed alerts: critical to the alert topic (KMS-encrypted), error and warning to Slack
-        PublishCommand: [{ resource: cfn.ref(topicId) }],
+        // routed alerts: critical to the alert topic and the pager topic (one KMS key), error and warning to Slack
+        PublishCommand: [{ resource: cfn.ref(topicId) }, { resource: cfn.ref(pagerTopicId()) }],
         GetSecretValueCommand: [{ resource: completeSecretArn(env.SLACK_WEBHOOK_SECRET_ARN) }],
       },
       otherCalls: [
@@ -186,7 +187,7 @@ const HANDLERS: Record<string, () => Handler> = {
         { action: 'kms:GenerateDataKey', resource: arn('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab') },
         { action: 'secretsmanager:GetSecretValue', resource: secret('migration/report-slack') },
       ],
-      exempt: { 'sns:Publish': 'the tracker publishes its routed critical alerts to the alert topic' },
+      exempt: { 'sns:Publish': 'the tracker publishes its routed critical alerts to the alert topic and the pager topic' },
     };
   },
   report: () => {
@@ -281,6 +282,10 @@ function bundleCommands(fnId: string): string[] {
   return [...new Set([...src.matchAll(/\b([A-Z][A-Za-z0-9]+Command)\b/g)].map((m) => m[1]))].sort();
 }
 
+/** The on-call alert topic and the pager topic (critical alerts of the tracker only). */
+const alertTopicId = () => cfn.ofType('AWS::SNS::Topic').find(([id]) => !id.includes('PagerTopic'))![0];
+const pagerTopicId = () => cfn.ofType('AWS::SNS::Topic').find(([id]) => id.includes('PagerTopic'))![0];
+
 const roleOf = (fnId: string) => cfn.resource(fnId).Properties!.Role['Fn::GetAtt'][0] as string;
 const roleArn = (roleId: string) => cfn.getAtt(roleId, 'Arn');
 
@@ -289,7 +294,8 @@ const COMMON_DENIED = (): Array<Call & { action: string }> => [
   { action: 'iam:PassRole', resource: arn('iam', 'role/Admin').replace(`:${REGION}:`, '::') },
   { action: 'iam:CreateUser', resource: `arn:aws:iam::${ACCOUNT}:user/intruder` },
   { action: 'sns:Publish', resource: arn('sns', 'some-other-topic') },
-  { action: 'sns:Publish', resource: cfn.ref(cfn.ofType('AWS::SNS::Topic')[0][0]) },
+  { action: 'sns:Publish', resource: cfn.ref(alertTopicId()) },
+  { action: 'sns:Publish', resource: cfn.ref(pagerTopicId()) },
   { action: 'dynamodb:GetItem', resource: arn('dynamodb', 'table/MigrationMonitoring-staging-ProgressTable-1X2Y3Z') },
   { action: 's3:GetObject', resource: 'arn:aws:s3:::migrationmonitoring-staging-reportbucket/reports/tenant-a/x.html' },
   { action: 'secretsmanager:GetSecretValue', resource: secret('prod/database-password') },
@@ -338,7 +344,8 @@ describe('handler roles', () => {
         const h = HANDLERS[name]();
         const roleId = roleOf(functionId(h.fn));
         const identity = cfn.rolePolicies(roleId);
-        const denied = [...COMMON_DENIED().filter((c) => !(c.action in (h.exempt ?? {}) && c.resource === cfn.ref(cfn.ofType('AWS::SNS::Topic')[0][0]))), ...(h.denied ?? [])];
+        const exemptTopics = [cfn.ref(alertTopicId()), cfn.ref(pagerTopicId())];
+        const denied = [...COMMON_DENIED().filter((c) => !(c.action in (h.exempt ?? {}) && exemptTopics.includes(c.resource))), ...(h.denied ?? [])];
         for (const [command, row] of Object.entries(h.calls)) {
           const action = COMMAND_ACTIONS[command];
           if (action && !Array.isArray(row)) denied.push({ action, resource: action.startsWith('secretsmanager') ? secret('any/secret') : '*' });
@@ -381,6 +388,42 @@ describe('GCP keyless role', () => {
     expect(await evaluate({ principal, identity, action: 'execute-api:Invoke', resource: arn('execute-api', `${api}/$default/GET/migrations`) })).toBe('Allowed');
     expect(await evaluate({ principal, identity, action: 'execute-api:Invoke', resource: arn('execute-api', 'otherapi/$default/GET/migrations') })).not.toBe('Allowed');
     for (const c of COMMON_DENIED()) expect(`${c.action} ${await evaluate({ principal, identity, ...c })}`).not.toBe(`${c.action} Allowed`);
+  });
+});
+
+describe('GCP keyless role trust policy (AssumeRoleWithWebIdentity from accounts.google.com)', () => {
+  const SA = '103984732984732984732'; // EVERYTHING_CONTEXT's gcpServiceAccountIds
+  /**
+   * The trust policy's own decision. A web identity has no identity policies (the simulator, seeing no account for
+   * the federated principal, would also ask for one); STS decides on the role's trust policy alone.
+   */
+  async function trust(context: Record<string, string>): Promise<Decision> {
+    const [roleId, role] = cfn.ofType('AWS::IAM::Role').find(([id]) => id.startsWith('GcpKeyless'))!;
+    const r = await runSimulation(
+      {
+        request: { principal: 'accounts.google.com', action: 'sts:AssumeRoleWithWebIdentity', resource: { resource: cfn.resolve(roleArn(roleId)), accountId: ACCOUNT }, contextVariables: context },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: cfn.resolve(role.Properties!.AssumeRolePolicyDocument),
+      },
+      {},
+    );
+    if (r.resultType !== 'single') throw new Error(JSON.stringify(r));
+    return (r.result.analysis.resourceAnalysis?.result ?? 'ImplicitlyDenied') as Decision;
+  }
+  // What STS puts in the request context for a Google service account ID token (aud = azp, oaud = aud).
+  const token = (sub: string, session: string, oaud = 'sts.amazonaws.com') => ({ 'accounts.google.com:aud': sub, 'accounts.google.com:sub': sub, 'accounts.google.com:oaud': oaud, 'sts:RoleSessionName': session });
+
+  it('lets the service account in only under a session named after its verified subject, so the recorded actor is that identity', async () => {
+    expect(await trust(token(SA, SA))).toBe('Allowed');
+    // a session name the caller picks (someone else's name, the old fixed name) is refused
+    expect(await trust(token(SA, 'alice'))).not.toBe('Allowed');
+    expect(await trust(token(SA, 'migration-monitor-gcp'))).not.toBe('Allowed');
+    // another Google account naming its session after ours is refused by the subject pins
+    expect(await trust(token('999999999999999999999', SA))).not.toBe('Allowed');
+    // a token minted for another audience is refused
+    expect(await trust(token(SA, SA, 'https://example.com'))).not.toBe('Allowed');
   });
 });
 

@@ -4,15 +4,18 @@ import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { MigrationMonitoring } from '../../lib/constructs/aws/migration-monitoring';
 import { CONFIGS } from '../../stacks/aws/config';
 import { MigrationMonitoringStack } from '../../stacks/aws/migration-monitoring-stack';
 import { buildApp } from '../../stacks/aws/main';
 import { addNagChecks } from '../../stacks/aws/nag';
 import { cdkJsonContext, PROXY } from './variants';
 
-/** Every optional part on: report email (SES) and Slack, validation with resources, GCP keyless role, log subscription. */
+/** Every optional part on: pager topic, report email (SES) and Slack, validation with resources, GCP keyless role, log subscription. */
 const EVERYTHING = {
+  pagerEndpoints: 'pager@acme.pagerduty.com,https://events.pagerduty.com/integration/0123456789abcdef/enqueue',
   reportRecipients: 'team@example.com,cto@example.com',
   reportEmailFrom: 'reports@example.com',
   reportSlackWebhookSecret: 'migration/report-slack',
@@ -153,11 +156,42 @@ describe('MigrationMonitoringStack', () => {
     // report email and Slack from the report's own settings
     expect(envOf(template, stack.report!.handler.function)).toMatchObject({ REPORT_OUTPUTS: 's3,email,slack', REPORT_EMAIL_FROM: 'reports@example.com' });
     // GCP keyless role: trusted for the service account, output for the GCP stack
-    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRoleWithWebIdentity', Effect: 'Allow', Principal: { Federated: 'accounts.google.com' }, Condition: { StringEquals: { 'accounts.google.com:aud': ['103984732984732984732'], 'accounts.google.com:sub': ['103984732984732984732'], 'accounts.google.com:oaud': 'sts.amazonaws.com' } } }], Version: '2012-10-17' } });
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRoleWithWebIdentity', Effect: 'Allow', Principal: { Federated: 'accounts.google.com' }, Condition: { StringEquals: { 'accounts.google.com:aud': ['103984732984732984732'], 'accounts.google.com:sub': ['103984732984732984732'], 'accounts.google.com:oaud': 'sts.amazonaws.com', 'sts:RoleSessionName': '${accounts.google.com:sub}' } } }], Version: '2012-10-17' } });
     template.hasOutput('GcpKeylessRoleArn', {});
     // log subscription: one filter per named log group, to the log-ingest Lambda
     const filters = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).map((r: any) => r.Properties.LogGroupName);
     expect(filters.sort()).toEqual(['/ecs/tenant-migrator', '/migration/cutover']);
+  });
+
+  it('pages critical alerts through a second topic the tracker (only) may publish to, or through a topic of your own', () => {
+    const { template, stack } = synthApp({ env: 'dev', pagerEndpoints: 'pager@acme.pagerduty.com' });
+    const pager = stack.alertTopic.pagerTopic!;
+    const pagerRef = { Ref: stack.getLogicalId(pager.node.defaultChild as never) };
+    expect(envOf(template, stack.trackerApi.handler.function)).toMatchObject({ ALERT_PAGER_TOPIC_ARN: pagerRef });
+    expect(template.toJSON().Outputs.PagerTopicArn.Value).toEqual(pagerRef);
+    const publishers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) => p.Properties.PolicyDocument.Statement.some((st: any) => st.Action === 'sns:Publish' && [st.Resource].flat().some((r: unknown) => JSON.stringify(r) === JSON.stringify(pagerRef))));
+    expect(publishers.map((p: any) => p.Properties.Roles)).toEqual([[{ Ref: stack.getLogicalId(stack.trackerApi.handler.role.node.defaultChild as never) }]]);
+    // the alarms keep publishing to the on-call topic, never to the pager
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))).not.toContain(pagerRef.Ref);
+    // no pager configured: no second topic, no variable
+    const none = synthApp({ env: 'dev' });
+    none.template.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(envOf(none.template, none.stack.trackerApi.handler.function)['ALERT_PAGER_TOPIC_ARN']).toBeUndefined();
+    expect(() => synthApp({ env: 'dev', pagerEndpoints: 'not-a-pager' })).toThrow(/pagerEndpoints\[0\]: must be an e-mail address or an https:\/\/ URL/);
+
+    const app = new App({ analyticsReporting: false, builtinCloudFormationValidation: false, outdir: fs.mkdtempSync(path.join(scratch, 'byo-pager-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const own = new Stack(app, 'Own', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const topicArn = 'arn:aws:sns:eu-west-1:123456789012:acme-pager';
+    const m = new MigrationMonitoring(own, 'Monitoring', { environment: 'dev', pagerEndpoints: ['ignored@example.com'], pagerTopic: sns.Topic.fromTopicArn(own, 'Pager', topicArn) });
+    const t = Template.fromStack(own);
+    expect(m.alertTopic!.pagerTopic).toBeUndefined(); // yours replaces the created one
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(envOf(t, m.trackerApi.handler.function)).toMatchObject({ ALERT_PAGER_TOPIC_ARN: topicArn });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: topicArn }));
+    // with your own alert topic the tracker routes nothing: a pager would silently page nobody, so it is refused
+    const own2 = new Stack(app, 'Own2', { env: { account: '123456789012', region: 'eu-west-1' } });
+    expect(() => new MigrationMonitoring(own2, 'Monitoring', { environment: 'dev', alertTopic: sns.Topic.fromTopicArn(own2, 'Alerts', 'arn:aws:sns:eu-west-1:123456789012:acme-alerts'), pagerEndpoints: ['pager@acme.pagerduty.com'] })).toThrow(/a pager \(pagerTopic or pagerEndpoints\) needs the alert topic this construct creates/);
   });
 
   it('refuses a bad optional part at synth, naming it', () => {
@@ -187,7 +221,7 @@ describe('MigrationMonitoringStack', () => {
   });
 
   it('matches the snapshot (asset hashes masked)', () => {
-    const { template } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportRecipients: 'team@example.com', reportEmailFrom: 'reports@example.com' });
+    const { template } = synthApp({ env: 'staging', onCallEmails: 'oncall@example.com', pagerEndpoints: 'pager@acme.pagerduty.com', slackWebhookSecret: 'migration/slack-webhook', migrations: 'tenant-a', reportRecipients: 'team@example.com', reportEmailFrom: 'reports@example.com' });
     expect(masked(template)).toMatchSnapshot();
   });
 });

@@ -8,10 +8,11 @@ export const PROXY = {
   credentialsSecret: 'migration/search-credentials',
 };
 
-/** Every optional part on: search proxy, log ingest, keyless GCP role, Slack (alerts and reports), report email, validation. */
+/** Every optional part on: search proxy, log ingest, keyless GCP role, Slack (alerts and reports), pager topic, report email, validation. */
 export const EVERYTHING_CONTEXT: Record<string, unknown> = {
   env: 'prod',
   onCallEmails: 'oncall@example.com',
+  pagerEndpoints: 'pager@acme.pagerduty.com,https://events.pagerduty.com/integration/0123456789abcdef/enqueue',
   slackWebhookSecret: 'migration/slack-webhook',
   migrations: 'tenant-a',
   searchProxy: JSON.stringify(PROXY),

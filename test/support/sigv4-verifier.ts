@@ -41,9 +41,10 @@ export async function verifySigV4(r: ReceivedRequest, credentials: VerifierCrede
 /**
  * A stand-in for an IAM-authorized API Gateway on 127.0.0.1: requests whose SigV4 signature verifies reach
  * `inner` (with Authorization removed, as API Gateway does not pass IAM auth on as a bearer token); others
- * get 403 like `{"message":"Forbidden"}`.
+ * get 403 like `{"message":"Forbidden"}`. `principal` gives the caller's ARN, which API Gateway passes on as
+ * `requestContext.authorizer.iam.userArn` (the tracker's authenticated actor).
  */
-export async function startIamGateway(inner: HttpHandler, credentials: VerifierCredentials, region: string, service = 'execute-api') {
+export async function startIamGateway(inner: HttpHandler, credentials: VerifierCredentials, region: string, service = 'execute-api', principal?: () => string) {
   const seen = { verified: 0, rejected: 0 };
   const server = await serveHttp(async (req) => {
     if (!(await verifySigV4(req, credentials, region, service))) {
@@ -52,7 +53,7 @@ export async function startIamGateway(inner: HttpHandler, credentials: VerifierC
     }
     seen.verified++;
     const { authorization: _auth, ...headers } = req.headers;
-    return inner({ ...req, headers });
+    return inner({ ...req, headers, ...(principal ? { principal: principal() } : {}) });
   });
   return { url: server.url, seen, close: () => server.close() };
 }

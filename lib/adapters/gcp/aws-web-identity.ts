@@ -28,8 +28,6 @@ export interface WebIdentityOptions {
   metadataUrl?: string;
   /** STS endpoint override (tests). */
   stsEndpoint?: string;
-  /** Session name recorded in CloudTrail. Default `migration-monitor-gcp`. */
-  sessionName?: string;
   /** 900-43200 seconds. Default 3600. */
   durationSeconds?: number;
   /** Refresh this long before expiry. Default 5 minutes. */
@@ -56,6 +54,22 @@ export async function fetchGoogleIdToken(audience: string, metadataUrl = process
 }
 
 /**
+ * The role session name the keyless role accepts: the ID token's `sub` claim (a Google service account's unique
+ * id). The claim is read, not verified: STS verifies the token, and the trust policy refuses any other name.
+ */
+export function sessionNameOf(token: string): string {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  } catch {
+    throw new Error('the Google ID token has no readable claims (not a JWT)');
+  }
+  const sub = (claims as { sub?: unknown } | null)?.sub;
+  if (typeof sub !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(sub)) throw new Error(`the Google ID token's sub claim (${JSON.stringify(sub)}) cannot be a role session name (2-64 of letters, digits and +=,.@_-)`);
+  return sub;
+}
+
+/**
  * A credential provider (the AWS SDK's `AwsCredentialIdentityProvider` shape) that keeps short-lived role
  * credentials and renews them before they expire. Concurrent callers share one renewal.
  */
@@ -76,7 +90,9 @@ export function webIdentityCredentials(opts: WebIdentityOptions): () => Promise<
     const out = await sts.send(
       new AssumeRoleWithWebIdentityCommand({
         RoleArn: opts.roleArn,
-        RoleSessionName: opts.sessionName ?? 'migration-monitor-gcp',
+        // The role's trust policy requires the session to be named after the token's subject (the service
+        // account's unique id): the tracker then records the verified identity as the actor.
+        RoleSessionName: sessionNameOf(token),
         WebIdentityToken: token,
         DurationSeconds: opts.durationSeconds ?? 3600,
       }),

@@ -1,5 +1,7 @@
 import { specLabels, type Observation, type ObservationSink } from '../../core/metrics/observation';
 import { METRICS } from '../../core/metrics/spec';
+import { ALERT_LINE_FIELD, alertSignalOf, type AlertSignal } from '../../core/alerts/signals';
+import type { AlertSeverity } from '../../core/model';
 import { parseTraceparent, tracer, type SpanContext } from '../../core/tracing';
 
 let traceProject: string | undefined;
@@ -39,6 +41,9 @@ export function traceFields(headers?: Record<string, string>): Record<string, un
  * - histograms: one line per observation (the value extractor reads the distribution);
  * - gauges: a line when the value changes, and again at most every `gaugeRepeatMs` while it is recorded, so
  *   a state that holds (a breaker that stays open) keeps its alert firing without a line per request.
+ *
+ * An observation that raises an alert (lib/core/alerts/signals.ts: a failed validation, a breaker opening, an
+ * undelivered report) also gets its structured alert line (`alertLine`), which the log-match alert policies read.
  */
 export interface LogLineMetricsOptions {
   write?: (line: string) => void;
@@ -71,10 +76,24 @@ export class LogLineMetrics implements ObservationSink {
       this.gauges.set(key, { value: o.value, at });
     }
     this.write(`${JSON.stringify({ severity: 'INFO', message: `metric ${o.metric}`, [o.metric]: o.value, ...labels, ...traceFields() })}\n`);
+    const signal = alertSignalOf(o);
+    if (signal) this.write(alertLine(signal));
   }
 
   /** Lines are written as they are recorded. */
   flush(): void {}
+}
+
+/** Cloud Logging's LogSeverity of each alert severity. */
+export const LOG_SEVERITY: Record<AlertSeverity, 'CRITICAL' | 'ERROR' | 'WARNING' | 'INFO'> = { critical: 'CRITICAL', error: 'ERROR', warning: 'WARNING', info: 'INFO' };
+
+/**
+ * The structured alert line, the one shape the GCP alert policies match (lib/constructs/gcp/alerting.ts):
+ * `{"severity":"CRITICAL","message":"ALERT critical: <title>: <detail>","alert":{"id","severity","title","detail"}}`.
+ * The policies select `jsonPayload.alert.severity` and label incidents from `jsonPayload.alert.*`.
+ */
+export function alertLine(s: AlertSignal): string {
+  return `${JSON.stringify({ severity: LOG_SEVERITY[s.severity], message: `ALERT ${s.severity}: ${s.title}: ${s.detail}`, [ALERT_LINE_FIELD]: { id: s.id, severity: s.severity, title: s.title, detail: s.detail }, ...traceFields() })}\n`;
 }
 
 /** A structured log line for Cloud Logging (severity, message, fields). */

@@ -9,6 +9,8 @@ export interface ToolProcessOptions {
   onLine: (text: string, stream: 'stdout' | 'stderr') => void;
   /** Copy the tool's output to ours (default true): the user still sees it. */
   passThrough?: boolean;
+  /** Copy the tool's stdout to our stderr (our stdout then carries only what we print ourselves). */
+  stdoutToStderr?: boolean;
   /** Append the tool's output here too. */
   logFile?: string;
   /** Lines longer than this are cut (the rest still reaches the pass-through and the log file). */
@@ -52,7 +54,7 @@ export function startTool(o: ToolProcessOptions): ToolProcess {
       for (const p of parts) o.onLine(p, stream);
     });
   };
-  wire('stdout', child.stdout!, process.stdout);
+  wire('stdout', child.stdout!, o.stdoutToStderr ? process.stderr : process.stdout);
   wire('stderr', child.stderr!, process.stderr);
   // Listening from the start: a stream may close before the process reports its exit.
   const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', () => r()));

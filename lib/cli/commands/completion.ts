@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors';
+import { FORMATS } from '../output';
 
 /**
  * Shell completion. The scripts ask the CLI itself (`migration-monitor __complete <words...>`), so options
@@ -40,6 +41,8 @@ export function registerCompletion(program: Command): void {
 export function candidates(words: string[], build: (commandName: string | undefined) => Command, globals: string[]): string[] {
   const done = words.slice(0, -1);
   const cur = words[words.length - 1] ?? '';
+  // the one output switch has the same values everywhere
+  if (['-o', '--format'].includes(done[done.length - 1] ?? '')) return [...FORMATS];
   const flags = (c: Command) => c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x));
   const positional = done.filter((w) => !w.startsWith('-'));
   let cmd = build(positional[0]);

@@ -4,6 +4,7 @@ import { EnvError } from '../../compose/env';
 import { stageControl, type StageControl, type StageControlOptions } from '../../compose/stage-control';
 import { PROXY_STAGES, proxyStageSchema, type ProxyStage } from '../../core/search/writes';
 import { CliError } from '../errors';
+import { fields, outputFormat, renderData, withFormat } from '../output';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 
 /**
@@ -23,6 +24,7 @@ const rank = (s: ProxyStage) => PROXY_STAGES.indexOf(s);
 const GATED: ReadonlySet<ProxyStage> = new Set(['shadow', 'new-primary']);
 
 interface SwitchFlags extends ApiOptions {
+  format?: string;
   to?: string;
   switchParameter?: string;
   switchRedis?: string;
@@ -32,7 +34,7 @@ interface SwitchFlags extends ApiOptions {
 }
 
 function withSwitchOptions(cmd: Command): Command {
-  return withApiOptions(cmd)
+  return withFormat(withApiOptions(cmd))
     .option('--to <stage>', `target stage: ${PROXY_STAGES.join(', ')}`)
     .option('--switch-parameter <name>', 'AWS: the SSM parameter the proxies read (their BREAKER_SWITCH_PARAMETER)')
     .option('--switch-redis <url>', 'GCP: the Redis holding the switch (the proxies\' BREAKER_STATE_REDIS_URL)')
@@ -101,6 +103,13 @@ async function record(client: TrackerClient, op: Parameters<TrackerClient['send'
   }
 }
 
+/** The move in the output format: JSON/YAML the record, table the one line scripts grep, markdown its fields. */
+function printMove(o: SwitchFlags, move: Record<string, unknown>, line: string): void {
+  const format = outputFormat(o);
+  const text = (md: boolean) => (md ? fields(Object.entries(move).map(([k, v]) => [k, String(v ?? '-')]), true) : line);
+  process.stdout.write(`${renderData(move, format, text)}\n`);
+}
+
 export function registerCutover(program: Command): void {
   withSwitchOptions(program.command('cutover').description('move the search proxy forward a stage (reads and writes together), gated by the latest validation'))
     .option('--max-validation-age <minutes>', 'the latest validation must be at most this old', '60')
@@ -141,7 +150,8 @@ export function registerCutover(program: Command): void {
         }
         const reason = o.reason && forcedPast ? `${o.reason} (gate: ${forcedPast})`.slice(0, 2000) : o.reason;
         const failed = await record(client, { action: 'record_cutover', stage: to, ...(moved.from ? { from: moved.from } : {}), forced: Boolean(forcedPast), ...(reason ? { reason } : {}) });
-        process.stdout.write(`cutover: ${moved.from ?? '(unset)'} -> ${to} in ${sw.where}${forcedPast ? ` (forced past the gate: ${forcedPast})` : ''}\n`);
+        const line = `cutover: ${moved.from ?? '(unset)'} -> ${to} in ${sw.where}${forcedPast ? ` (forced past the gate: ${forcedPast})` : ''}`;
+        printMove(o, { action: 'cutover', from: moved.from ?? null, to, where: sw.where, forced: Boolean(forcedPast), gate: forcedPast, recorded: !failed }, line);
         if (failed) throw new CliError(`the stage moved, but the tracker did not record it: ${failed}`, 3);
       } finally {
         await sw.close();
@@ -167,8 +177,8 @@ export function registerRollback(program: Command): void {
         } catch (e) {
           throw new CliError(`could not set the stage in ${sw.where}: ${(e as Error).message}`, 3);
         }
-        process.stdout.write(`rollback: ${moved.from ?? '(unset)'} -> ${to} in ${sw.where}\n`);
         const failed = await record(client, { action: 'record_rollback', stage: to, ...(moved.from ? { from: moved.from } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+        printMove(o, { action: 'rollback', from: moved.from ?? null, to, where: sw.where, recorded: !failed }, `rollback: ${moved.from ?? '(unset)'} -> ${to} in ${sw.where}`);
         if (failed) throw new CliError(`rolled back, but the tracker did not record it: ${failed}`, 3);
       } finally {
         await sw.close();

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { TrackerApiError } from '../../adapters/http/tracker-client';
 import { formatDuration, measuredCapacity, planCapacity, type CapacityEstimate, type CapacityInput } from '../../core/capacity';
 import { isDomainError } from '../../core/errors';
-import { clientFrom, table, toYaml, withApiOptions, type ApiOptions } from '../common';
-import { outputFormat, withFormat } from '../output';
+import { clientFrom, table, withApiOptions, type ApiOptions } from '../common';
+import { outputFormat, renderData, terminalWidth, withFormat } from '../output';
 import { CliError } from '../errors';
 
 interface EstimateFlags extends ApiOptions {
@@ -26,7 +26,7 @@ export function parseAmount(v: string, flag: string): number {
   return n;
 }
 
-export function renderEstimate(e: CapacityEstimate): string {
+export function renderEstimate(e: CapacityEstimate, markdown = false): string {
   const rows = [
     ['Bulk copy', formatDuration(e.bulkCopySeconds), ''],
     ['Catch-up (dual-write)', formatDuration(e.catchUpSeconds), `${e.backlogEvents} events behind when the copy ends`],
@@ -34,7 +34,7 @@ export function renderEstimate(e: CapacityEstimate): string {
     ['Sum', formatDuration(e.rawTotalSeconds), ''],
     [`Total (× ${e.bufferFactor} buffer)`, formatDuration(e.totalSeconds), ''],
   ];
-  return table(['Step', 'Duration', 'Note'], rows);
+  return table(['Step', 'Duration', 'Note'], rows, markdown, terminalWidth());
 }
 
 export function registerEstimate(program: Command): void {
@@ -52,10 +52,8 @@ export function registerEstimate(program: Command): void {
       .option('--buffer <factor>', 'safety factor on the total (1-10)', '1.5')
       .option('--measured', 'use the copy rate measured by the tracker (events copied / time since the bulk copy started)')
   ),
-    ['table', 'json', 'yaml'],
   ).action(async (flags: EstimateFlags) => {
-    const format = outputFormat(flags, ['table', 'json', 'yaml']);
-    const doc = (v: unknown) => (format === 'json' ? `${JSON.stringify(v, null, 2)}\n` : toYaml(v));
+    const format = outputFormat(flags);
     const rest: Omit<CapacityInput, 'totalEvents' | 'copyRatePerSecond'> = {
       lagEvents: parseAmount(flags.lag, '--lag'),
       writeRatePerSecond: parseAmount(flags.writeRate, '--write-rate'),
@@ -66,17 +64,15 @@ export function registerEstimate(program: Command): void {
     try {
       if (flags.measured) {
         const m = await measured(flags, rest);
-        process.stdout.write(
-          format !== 'table'
-            ? doc(m)
-            : `Measured: ${m.eventsCopied} of ${m.eventsTotal} events in phase "${m.phaseId}" at ${m.measuredRatePerSecond} events/s\n` +
-                `${renderEstimate(m.remaining)}\nEstimated completion: ${m.estimatedCompletion}\n`,
-        );
+        const text = (md: boolean) =>
+          `Measured: ${m.eventsCopied} of ${m.eventsTotal} events in phase "${m.phaseId}" at ${m.measuredRatePerSecond} events/s\n${md ? '\n' : ''}` +
+          `${renderEstimate(m.remaining, md)}\n${md ? '\n' : ''}Estimated completion: ${m.estimatedCompletion}`;
+        process.stdout.write(`${renderData(m, format, text)}\n`);
         return;
       }
       if (flags.events === undefined || flags.rate === undefined) throw new CliError('give --events and --rate (or --measured to use the tracker\'s measured rate)', 2);
       const e = planCapacity({ ...rest, totalEvents: Math.round(parseAmount(flags.events, '--events')), copyRatePerSecond: parseAmount(flags.rate, '--rate') });
-      process.stdout.write(format !== 'table' ? doc(e) : `${renderEstimate(e)}\n`);
+      process.stdout.write(`${renderData(e, format, (md) => renderEstimate(e, md))}\n`);
     } catch (e) {
       if (isDomainError(e)) throw new CliError(e.message, 2);
       throw e;

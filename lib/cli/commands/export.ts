@@ -6,9 +6,10 @@ import * as z from '../../core/zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../config/environments';
 import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/metrics/spec';
 import { grafanaDashboard } from '../../core/render/grafana';
-import { prometheusRulesYaml } from '../../core/render/prometheus-rules';
+import { prometheusRules, prometheusRulesYaml } from '../../core/render/prometheus-rules';
 import { formatZodError } from '../../core/validation-util';
 import { CliError } from '../errors';
+import { outputFormat, renderData, table, terminalWidth, withFormat } from '../output';
 
 interface SpecFlags {
   env?: string;
@@ -72,24 +73,34 @@ const common = (cmd: Command) =>
 
 export function registerExport(program: Command): void {
   const exp = program.command('export').description('render the monitoring spec for other tools (Prometheus rules, Grafana dashboard)');
-  common(exp.command('prometheus-rules').description('the spec alarms as a Prometheus rule file (YAML): for, severity labels, summary/description/runbook annotations'))
+  withFormat(common(exp.command('prometheus-rules').description('the spec alarms as a Prometheus rule file (YAML): for, severity labels, summary/description/runbook annotations; -o table|markdown lists the alerts')), { default: 'yaml' })
     .option('--label <key=value...>', 'extra label on every alert (e.g. team=data)')
-    .action((flags: SpecFlags & { label?: string[] }) => {
+    .action((flags: SpecFlags & { label?: string[]; format?: string }) => {
       const extraLabels: Record<string, string> = {};
       for (const kv of flags.label ?? []) {
         const m = /^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$/.exec(kv);
         if (!m) throw new CliError(`--label must be key=value with a Prometheus label name (got "${kv}")`, 2);
         extraLabels[m[1]!] = m[2]!;
       }
-      const text = prometheusRulesYaml(specFrom(flags), { runbookUrl: flags.runbookUrl, minRangeSeconds: parseRange(flags.minRange), extraLabels });
-      emit(text, flags.out);
+      const options = { runbookUrl: flags.runbookUrl, minRangeSeconds: parseRange(flags.minRange), extraLabels };
+      const spec = specFrom(flags);
+      const format = outputFormat(flags);
+      // YAML keeps the file's header comment and long expressions on one line (what promtool reads)
+      if (format === 'yaml') return emit(prometheusRulesYaml(spec, options), flags.out);
+      const file = prometheusRules(spec, options);
+      const rules = file.groups.flatMap((g) => g.rules);
+      emit(
+        `${renderData(file, format, (md) => table(['Alert', 'Severity', 'For', 'Expression'], rules.map((r) => [r.alert, r.labels['severity'] ?? '', r.for, r.expr]), md, flags.out ? Infinity : terminalWidth()))}\n`,
+        flags.out,
+      );
     });
-  common(exp.command('grafana-dashboard').description('the spec panels and alarms as a Grafana dashboard (JSON model, Prometheus data source)'))
+  withFormat(common(exp.command('grafana-dashboard').description('the spec panels and alarms as a Grafana dashboard (JSON model, Prometheus data source); -o table|markdown lists the panels')), { default: 'json' })
     .option('--title <title>', 'dashboard title', 'Migration monitor')
     .option('--uid <uid>', 'dashboard uid', 'migration-monitor')
-    .action((flags: SpecFlags & { title: string; uid: string }) => {
+    .action((flags: SpecFlags & { title: string; uid: string; format?: string }) => {
       if (!/^[a-zA-Z0-9_-]{1,40}$/.test(flags.uid)) throw new CliError(`--uid must be 1-40 letters, digits, "_" or "-" (got "${flags.uid}")`, 2);
       const d = grafanaDashboard(specFrom(flags), { title: flags.title, uid: flags.uid, runbookUrl: flags.runbookUrl, minRangeSeconds: parseRange(flags.minRange) });
-      emit(`${JSON.stringify(d, null, 2)}\n`, flags.out);
+      const panels = (d['panels'] as Array<{ type: string; title: string }>).filter((p) => p.type !== 'row');
+      emit(`${renderData(d, outputFormat(flags), (md) => table(['Panel', 'Type'], panels.map((p) => [p.title, p.type]), md, flags.out ? Infinity : terminalWidth()))}\n`, flags.out);
     });
 }

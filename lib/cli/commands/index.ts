@@ -13,8 +13,13 @@ export interface LazyCommand {
   names: string[];
   /** One line per name, shown in `migration-monitor --help`. */
   descriptions: Record<string, string>;
-  /** Shown under "Examples:" in the command's --help. */
+  /** Shown under "Examples:" in the command's --help; keyed by command path (`phase start` for a sub-command). */
   examples: Record<string, string[]>;
+  /**
+   * Commands (by path) that print no data, so take no `-o/--format`, each with the reason: every other
+   * command takes the one output switch (test/cli/every-command.test.ts walks them all).
+   */
+  noData?: Record<string, string>;
   /** Requires the module and returns its register function. */
   load: () => RegisterCommand;
 }
@@ -29,6 +34,7 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
     names: ['serve'],
     descriptions: { serve: 'local mode: tracker API and web dashboard on 127.0.0.1 (npm start)' },
     examples: { serve: ['migration-monitor serve --demo', 'migration-monitor serve --port 9000 --data-dir /var/lib/mm --token "$TOKEN"'] },
+    noData: { serve: 'a long-running server: it logs what it does; its data is the tracker API it serves' },
     load: () => (require('./serve') as typeof import('./serve')).registerServe,
   },
   {
@@ -38,6 +44,7 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
       status: ['migration-monitor status', 'migration-monitor --url https://tracker.example.com -o json status', 'migration-monitor status --migration orders-db -o markdown >> $GITHUB_STEP_SUMMARY'],
       monitor: ['migration-monitor monitor --interval 10'],
     },
+    noData: { monitor: 'a live terminal view redrawn in place; `status -o json|yaml|markdown` gives the same data once' },
     load: () => (require('./status') as typeof import('./status')).registerStatus,
   },
   {
@@ -66,7 +73,17 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
     },
     examples: {
       phase: ['migration-monitor phase start copy --next-update 300', 'migration-monitor phase progress copy 42 --task "orders 4.2M/10M"', 'migration-monitor phase complete copy'],
+      'phase start': ['migration-monitor phase start copy --next-update 300', 'migration-monitor phase start copy --run-id "$HOSTNAME-$$" -o json'],
+      'phase progress': ['migration-monitor phase progress copy 42 --task "orders 4.2M/10M"'],
+      'phase complete': ['migration-monitor phase complete copy'],
+      'phase fail': ['migration-monitor phase fail copy "target rejected writes"'],
+      'phase skip': ['migration-monitor phase skip search-index "no search in this release"'],
       subtask: ['migration-monitor subtask progress copy orders 60'],
+      'subtask start': ['migration-monitor subtask start copy orders'],
+      'subtask progress': ['migration-monitor subtask progress copy orders 60 -o yaml'],
+      'subtask complete': ['migration-monitor subtask complete copy orders'],
+      'subtask fail': ['migration-monitor subtask fail copy orders "duplicate key on id 42"'],
+      'subtask skip': ['migration-monitor subtask skip copy audit-log "archived separately"'],
       alert: ['migration-monitor alert warning "replica lag 30s" --phase copy'],
       metrics: ['migration-monitor metrics --add-data 1048576 --add-ok 100 --speed 2048'],
       init: ['migration-monitor init --plan plan.json --name "Orders cutover"'],
@@ -112,7 +129,11 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
   {
     names: ['export'],
     descriptions: { export: 'render the monitoring spec for other tools (Prometheus rules, Grafana dashboard)' },
-    examples: { export: ['migration-monitor export prometheus-rules --env prod --out rules.yaml', 'migration-monitor export grafana-dashboard --out dashboard.json'] },
+    examples: {
+      export: ['migration-monitor export prometheus-rules --env prod --out rules.yaml', 'migration-monitor export grafana-dashboard --out dashboard.json'],
+      'export prometheus-rules': ['migration-monitor export prometheus-rules --env prod --out rules.yaml', 'migration-monitor export prometheus-rules -o table   # the alerts at a glance'],
+      'export grafana-dashboard': ['migration-monitor export grafana-dashboard --out dashboard.json', 'migration-monitor export grafana-dashboard -o markdown   # the panels'],
+    },
     load: () => (require('./export') as typeof import('./export')).registerExport,
   },
   {
@@ -143,6 +164,7 @@ export const COMMANDS: Array<LazyCommand | RegisterCommand> = [
     names: ['completion'],
     descriptions: { completion: 'print a bash or zsh completion script' },
     examples: { completion: ['migration-monitor completion bash > ~/.local/share/bash-completion/completions/migration-monitor', 'migration-monitor completion zsh > "${fpath[1]}/_migration-monitor"', 'source <(migration-monitor completion bash)'] },
+    noData: { completion: 'prints a shell script for bash or zsh to source' },
     load: () => (require('./completion') as typeof import('./completion')).registerCompletion,
   },
 ];

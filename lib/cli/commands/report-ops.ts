@@ -5,8 +5,8 @@ import type { ProgressOperation } from '../../core/tracker/operations';
 import { progressOperationSchema } from '../../core/tracker/operations';
 import { formatZodError } from '../../core/validation-util';
 import { CliError } from '../errors';
-import { clientFrom, toYaml, withApiOptions, type ApiOptions } from '../common';
-import { outputFormat, withFormat } from '../output';
+import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+import { fields, outputFormat, renderData, withFormat } from '../output';
 
 /**
  * Commands a migration script calls to report: `phase start|progress|complete|fail|skip`, `subtask ...`,
@@ -19,25 +19,27 @@ async function send(opts: Common, op: unknown, via: (c: TrackerClient, op: Progr
   await run(opts, (c) => via(c, parsed.data, opts.idempotencyKey));
 }
 
-const ANSWER_FORMATS = ['table', 'json', 'yaml'] as const;
-
 async function run(opts: Common, fn: (c: TrackerClient) => Promise<unknown>) {
-  const format = outputFormat(opts, ANSWER_FORMATS);
+  const format = outputFormat(opts);
   const client = await clientFrom(opts);
   try {
     const r = await fn(client);
-    process.stdout.write((format === 'json' ? JSON.stringify(r) : format === 'yaml' ? toYaml(r).trimEnd() : summarize(r)) + '\n');
+    process.stdout.write(renderData(r, format, (md) => summarize(r, md)) + '\n');
   } catch (e) {
     if (e instanceof TrackerApiError) throw new CliError(`refused (HTTP ${e.status} ${e.code}): ${e.message}`, 1);
     throw new CliError((e as Error).message, 1);
   }
 }
 
-function summarize(r: unknown): string {
+/** The tracker's answer, readable: one line for a phase or an alert (scripts grep it), else (and in Markdown) its fields. */
+function summarize(r: unknown, markdown: boolean): string {
   const o = r as { phase?: { id: string; status: string; progress: number }; overallProgress?: number; alert?: { id: string; severity: string }; status?: string };
-  if (o.phase) return `${o.phase.id}: ${o.phase.status} ${o.phase.progress}% (overall ${o.overallProgress}%)`;
-  if (o.alert) return `alert ${o.alert.id} (${o.alert.severity})`;
-  return JSON.stringify(r);
+  const scalar = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+  if (o.phase && !markdown) return `${o.phase.id}: ${o.phase.status} ${o.phase.progress}% (overall ${o.overallProgress}%)`;
+  if (o.alert && !markdown) return `alert ${o.alert.id} (${o.alert.severity})`;
+  if (o.phase) return fields([['phase', o.phase.id], ['status', o.phase.status], ['progress', `${o.phase.progress}%`], ['overall', `${o.overallProgress}%`]], true);
+  if (o.alert) return fields([['alert', o.alert.id], ['severity', o.alert.severity]], true);
+  return r !== null && typeof r === 'object' ? fields(Object.entries(r).map(([k, v]) => [k, scalar(v)]), markdown) : scalar(r);
 }
 
 const num = (flag: string) => (v: string) => {
@@ -62,7 +64,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 type Common = ApiOptions & { idempotencyKey?: string; json?: boolean; format?: string };
 const common = (c: Command) =>
-  withFormat(withApiOptions(c).option('--idempotency-key <key>', 'make a retried call apply once (default: a fresh key per call)'), ANSWER_FORMATS, true);
+  withFormat(withApiOptions(c).option('--idempotency-key <key>', 'make a retried call apply once (default: a fresh key per call)'), { legacyJson: true });
 
 export function registerReportOps(program: Command): void {
   const phase = program.command('phase').description('report phase progress from a script');

@@ -10,6 +10,7 @@ import type { ReportMetrics } from '../../core/report/ports';
 import { render, REPORT_FORMATS, type ReportFormat } from '../../core/report/render';
 import { CliError } from '../errors';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
+import { outputFormat, renderData, table, withFormat } from '../output';
 
 export interface ReportFlags extends ApiOptions {
   output: string[];
@@ -19,7 +20,10 @@ export interface ReportFlags extends ApiOptions {
   recipients?: string;
   from?: string;
   emailVia?: string;
-  format: string;
+  /** The output switch (what is printed); before it, `--format` chose the stored report's format. */
+  format?: string;
+  formatSource?: string;
+  reportFormat?: string;
   metrics?: boolean;
   dryRun?: boolean;
   reportId?: string;
@@ -43,7 +47,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').ma
  * (the others still get it; the failure is raised as an alert on the tracker), 2 on bad arguments.
  */
 export function registerReport(program: Command): void {
-  withApiOptions(
+  const cmd = withApiOptions(
     program
       .command('report')
       .description('Build the migration status report and deliver it (files, S3, GCS, email, Slack); idempotent per migration and day')
@@ -54,7 +58,7 @@ export function registerReport(program: Command): void {
       .option('--recipients <list>', 'comma-separated email addresses for --output=email')
       .option('--from <address>', 'sender for --output=email (env REPORT_EMAIL_FROM)')
       .option('--email-via <transport>', 'smtp (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD) or ses (env REPORT_EMAIL_VIA)')
-      .option('--format <format>', `format of the stored report: ${REPORT_FORMATS.join('|')}`, 'markdown')
+      .option('--report-format <format>', `format of the delivered report: ${REPORT_FORMATS.join(', ')} (default markdown; was --format, still read with a notice)`)
       .option('--metrics', 'include the metrics section (data migrated, speed, error rate)')
       .option('--dry-run', 'render and print the report; deliver nothing')
       .option('--report-id <id>', 'report id instead of <migration>/<YYYY-MM-DD> (e.g. orders-db/milestone-1)')
@@ -62,19 +66,45 @@ export function registerReport(program: Command): void {
       .option('--stall-minutes <n>', 'a running phase without progress for this long is a risk (default 30)')
       .option('--error-rate <percent>', 'an error rate above this is a risk (default 10)')
       .option('--time-zone <tz>', 'time zone of the report day (default UTC)')
-      .option('--now <iso>', 'build the report as of this time (back-filling a missed day)')
-      .option('--json', 'print the delivery results as JSON'),
-  ).action(async (flags: ReportFlags) => {
+      .option('--now <iso>', 'build the report as of this time (back-filling a missed day)'),
+  );
+  withFormat(cmd, {
+    what: "each channel's outcome; with --dry-run, the report itself",
+    legacyJson: true,
+    // `--format html` chose the stored report's format before -o/--format was the output switch
+    legacy: (v) => (v === 'html' ? { notice: '--format html is deprecated: use --report-format html (-o/--format now chooses what is printed)', format: 'table', apply: (c) => c.setOptionValue('reportFormat', 'html') } : undefined),
+  }).action(async (flags: ReportFlags) => {
     process.exitCode = await runReport(flags);
   });
+}
+
+/**
+ * The delivered report's format: --report-format; else, as before the output switch, `--format html|json`
+ * spelt out after `report` (saying on stderr that this reading is deprecated; `-o` never had it); else markdown.
+ */
+function storedFormat(f: ReportFlags, notice = false, argv: string[] = process.argv): string {
+  if (f.reportFormat !== undefined) return f.reportFormat;
+  if (f.format === 'html') return 'html';
+  if (f.format === 'json' && f.formatSource === 'cli' && spelledLongFormat(argv)) {
+    if (notice) process.stderr.write('migration-monitor: --format json also makes the delivered report JSON (deprecated): say --report-format json (or markdown) for the report itself\n');
+    return 'json';
+  }
+  return 'markdown';
+}
+
+/** `--format json` / `--format=json` after the `report` word (not `-o json`, not a global option before it). */
+function spelledLongFormat(argv: string[]): boolean {
+  const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
+  const args = argv.slice(argv.indexOf('report') + 1, end);
+  return args.some((a, i) => a === '--format=json' || (a === '--format' && args[i + 1] === 'json'));
 }
 
 /**
  * Every check of `report`'s arguments that needs no network: run by `report` itself and by
  * `schedule --install` (with the --env-from settings), so a crontab line never holds a run that cannot start.
  */
-export async function checkReportFlags(f: ReportFlags, env: NodeJS.ProcessEnv = process.env) {
-  const format = parseReportFormat(f.format);
+export async function checkReportFlags(f: ReportFlags, env: NodeJS.ProcessEnv = process.env, notice = false) {
+  const format = parseReportFormat(storedFormat(f, notice));
   const now = f.now ? parseNow(f.now) : Date.now();
   const options = reportOptions(f);
   const settings = await channelSettings(f, env);
@@ -84,7 +114,8 @@ export async function checkReportFlags(f: ReportFlags, env: NodeJS.ProcessEnv = 
 }
 
 async function runReport(f: ReportFlags): Promise<number> {
-  const { format, now, options, settings } = await checkReportFlags(f);
+  const { format, now, options, settings } = await checkReportFlags(f, process.env, true);
+  const out = outputFormat(f);
 
   const client = await clientFrom(f);
   const { state, activity, history } = await fetchInputs(client, now);
@@ -95,7 +126,9 @@ async function runReport(f: ReportFlags): Promise<number> {
     const previous = await buildChannels(settings)
       .then((c) => loadPrevious(c.ledger, state.id, reportId))
       .catch(() => null);
-    process.stdout.write(render(buildStatusReport({ state, activity, history, previous, now, options }), format));
+    const model = buildStatusReport({ state, activity, history, previous, now, options });
+    // the report itself is the data: JSON/YAML the report model, otherwise the report as it would be delivered
+    process.stdout.write(out === 'json' || out === 'yaml' ? `${renderData(JSON.parse(render(model, 'json')), out, () => '')}\n` : render(model, out === 'markdown' ? 'markdown' : format));
     return 0;
   }
 
@@ -125,8 +158,8 @@ async function runReport(f: ReportFlags): Promise<number> {
     // the tracker counts reports per channel (its /metrics exports them): a failure here is said, not fatal
     await client.send(op, key).catch((e: Error) => process.stderr.write(`migration-monitor: could not record the report on the tracker: ${e.message}\n`));
   }
-  if (f.json) process.stdout.write(`${JSON.stringify({ ...delivery, metrics: counts }, null, 2)}\n`);
-  else process.stdout.write(describeDelivery(report.reportId, delivery));
+  const data = { ...delivery, metrics: counts };
+  process.stdout.write(out === 'table' ? describeDelivery(report.reportId, delivery) : `${renderData(data, out, () => deliveryTable(report.reportId, delivery, true))}\n`);
   if (delivery.alertError) process.stderr.write(`migration-monitor: could not raise the delivery-failure alert on the tracker: ${delivery.alertError}\n`);
   return delivery.ok ? 0 : 1;
 }
@@ -138,6 +171,12 @@ export function describeDelivery(reportId: string, d: DeliveryResult): string {
     lines.push(`  ${r.channel.padEnd(10)} ${r.outcome}${where ? `  ${where}` : ''}${r.error ? `  ${r.error}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Each channel's outcome as a Markdown table. */
+function deliveryTable(reportId: string, d: DeliveryResult, markdown: boolean): string {
+  const rows = d.results.map((r) => [r.channel, r.outcome, r.location ?? (r.to?.length ? r.to.join(', ') : ''), r.error ?? '']);
+  return `${markdown ? `**report ${reportId}**` : `report ${reportId}`}\n\n${table(['Channel', 'Outcome', 'Where', 'Error'], rows, markdown)}`;
 }
 
 async function fetchInputs(client: TrackerClient, now: number) {
@@ -193,7 +232,7 @@ function reportOptions(f: ReportFlags): ReportOptions {
 }
 
 function parseReportFormat(v: string): ReportFormat {
-  if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new CliError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, 2);
+  if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new CliError(`--report-format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, 2);
   return v as ReportFormat;
 }
 

@@ -8,10 +8,13 @@ import { idSchema } from '../../core/plan';
 import { RunRelay } from '../../core/run/relay';
 import { withApiOptions } from '../common';
 import { CliError } from '../errors';
+import { fields, outputFormat, renderData, table, terminalWidth, withFormat } from '../output';
 import { checkProfile, explainLine } from '../log-profile';
 import { loadWatchConfig, openLogSink, type SinkFlags } from './watch';
 
 interface RunFlags extends SinkFlags {
+  format?: string;
+  formatGiven?: boolean;
   phase?: string;
   subtask?: string;
   profile?: string;
@@ -34,7 +37,7 @@ const seconds = (flag: string, v: string, min: number, max: number): number => {
 };
 
 export function registerRun(program: Command): void {
-  withApiOptions(
+  withFormat(withApiOptions(
     program
       .command('run')
       .description('run a migration tool and track it: start the phase, follow its output through a profile, complete or fail the phase from its exit code')
@@ -53,12 +56,17 @@ export function registerRun(program: Command): void {
       .option('--store <kind>', 'apply updates in this process to a local store (file, memory, redis) instead of calling the tracker API')
       .option('--data-dir <dir>', 'directory of the embedded file store (implies --store file)')
       .option('--redis-url <url>', 'Redis URL for --store redis')
-      .option('--print-profile <name>', 'print a built-in profile as YAML (a config to copy and adapt) and exit'),
-  ).action(async (command: string[], flags: RunFlags) => {
+      .option('--print-profile <name>', 'print a built-in profile as YAML (a config to copy and adapt) and exit')
+      .addHelpText('after', "\nOutput: the tool's own output passes through. With -o/--format (or the global -o) the tool's stdout goes to\nstderr instead, and stdout carries only the run's result (phase, exit code, outcome, run id) in that format."),
+  ), { what: "the run's result; when given, the tool's stdout goes to stderr" }).action(async (command: string[], flags: RunFlags) => {
+    const format = outputFormat(flags);
     if (flags.printProfile !== undefined) {
       const name = checkProfile(flags.printProfile)!;
       const p = BUILTIN_PROFILES[name]!;
-      process.stdout.write(`# ${name}: ${p.description}\n${YAML.stringify({ useDefaultPatterns: false, patterns: p.config.patterns })}`);
+      const profile = { useDefaultPatterns: false, patterns: p.config.patterns };
+      // the YAML keeps its comment line (a config file to copy); the other formats carry the same config
+      if (format === 'yaml' || !flags.formatGiven) process.stdout.write(`# ${name}: ${p.description}\n${YAML.stringify(profile)}`);
+      else process.stdout.write(`${renderData(profile, format, (md) => table(['Pattern', 'Regex', 'Actions'], p.config.patterns.map((x) => [x.name, x.regex ?? JSON.stringify(x.fields ?? {}), x.actions.map((a) => a.do).join(', ')]), md, terminalWidth()))}\n`);
       return;
     }
     if (!command.length) throw new CliError('nothing to run: give the command after --, e.g. migration-monitor run --phase restore -- pg_restore -d target dump.fc', 2);
@@ -109,7 +117,7 @@ export function registerRun(program: Command): void {
         });
       },
     });
-    const tool = startTool({ argv: command, onLine: (text) => relay.push(text), ...(flags.logFile ? { logFile: flags.logFile } : {}) });
+    const tool = startTool({ argv: command, onLine: (text) => relay.push(text), stdoutToStderr: !!flags.formatGiven, ...(flags.logFile ? { logFile: flags.logFile } : {}) });
     const forward = (sig: NodeJS.Signals) => () => tool.signal(sig);
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');
@@ -128,7 +136,12 @@ export function registerRun(program: Command): void {
       if (!r.delivered) log(`the tracker could not be reached: ${r.pending} updates not delivered (the phase shows what got through; run again with --run-id ${runId} to replay nothing twice)`);
       if (r.dropped) log(`${r.dropped} output lines were dropped while the tracker was unreachable (queue full)`);
       const outcome = !r.delivered ? 'not recorded (tracker unreachable)' : code === 0 ? 'completed' : 'failed';
-      log(`${command[0]} ${code === 0 ? 'succeeded' : `failed (exit ${code})`}: phase ${flags.phase}${flags.subtask ? `/${flags.subtask}` : ''} ${outcome}${units}; run id ${runId}`);
+      const summary = `${command[0]} ${code === 0 ? 'succeeded' : `failed (exit ${code})`}: phase ${flags.phase}${flags.subtask ? `/${flags.subtask}` : ''} ${outcome}${units}; run id ${runId}`;
+      log(summary);
+      if (flags.formatGiven) {
+        const result = { command: commandText, exitCode: code, phase: flags.phase, subtask: flags.subtask ?? null, outcome, runId, units: counts.total ? counts : null, delivered: r.delivered, pending: r.pending, dropped: r.dropped };
+        process.stdout.write(`${renderData(result, format, (md) => (md ? fields(Object.entries(result).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)]), true) : summary))}\n`);
+      }
     } finally {
       clearInterval(timer);
       process.removeListener('SIGINT', onInt);

@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CliError } from '../errors';
+import { fields, outputFormat, renderData, withFormat } from '../output';
 import { checkReportFlags, registerReport, type ReportFlags } from './report';
 
 interface ScheduleFlags {
+  format?: string;
   time: string;
   days: string;
   install?: boolean;
@@ -25,7 +27,7 @@ const BIN = path.resolve(__dirname, '../../../bin/migration-monitor.js');
  * twice leaves one line). Everything after `--` is passed to `migration-monitor report`.
  */
 export function registerSchedule(program: Command): void {
-  program
+  const cmd = program
     .command('schedule')
     .description('Print or install a crontab line that runs `migration-monitor report` every day (args after -- go to report)')
     .argument('[reportArgs...]', 'arguments for `migration-monitor report`, after --')
@@ -38,20 +40,23 @@ export function registerSchedule(program: Command): void {
     .option('--env-from <file>', 'file of VAR=value lines sourced before the run: put MIGRATION_MONITOR_TOKEN, SMTP_PASSWORD, SLACK_WEBHOOK_URL there (chmod 600), never in the crontab')
     .option('--log <file>', 'append the run\'s output here', '.data/reports/cron.log')
     .option('--name <name>', 'names the line (several schedules can coexist)', 'daily-report')
-    .option('--workdir <dir>', 'directory the report runs in (relative --path and --log resolve here)', process.cwd())
-    .action(async (reportArgs: string[], f: ScheduleFlags) => {
+    .option('--workdir <dir>', 'directory the report runs in (relative --path and --log resolve here)', process.cwd());
+  withFormat(cmd).action(async (reportArgs: string[], f: ScheduleFlags) => {
+      const where = f.crontabFile ?? 'the crontab';
+      const say = (data: { name: string; action: 'print' | 'install' | 'remove'; crontab: string; line: string | null }, text: string) =>
+        process.stdout.write(`${renderData(data, outputFormat(f), (md) => (md ? fields(Object.entries(data).map(([k, v]) => [k, v ?? '-']), true) : text))}\n`);
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.name)) throw new CliError(`--name must be 1-64 letters, digits, ".", "_" or "-" (got "${f.name}")`, 2);
       const marker = `# migration-monitor:${f.name}`;
       if (f.remove) {
         const before = readCrontab(f.crontabFile);
         writeCrontab(f.crontabFile, withoutLine(before, marker));
-        process.stdout.write(`removed ${f.name} from ${f.crontabFile ?? 'the crontab'}\n`);
+        say({ name: f.name, action: 'remove', crontab: where, line: null }, `removed ${f.name} from ${where}`);
         return;
       }
       checkReportArgs(reportArgs);
       const line = `${cronTime(f.time, f.days)} ${command(f, reportArgs)} ${marker}`;
       if (!f.install) {
-        process.stdout.write(`${line}\n`);
+        say({ name: f.name, action: 'print', crontab: where, line }, line);
         return;
       }
       const envFile = f.envFrom === undefined ? undefined : path.resolve(f.workdir, f.envFrom);
@@ -68,7 +73,7 @@ export function registerSchedule(program: Command): void {
       fs.mkdirSync(path.dirname(path.resolve(f.workdir, f.log)), { recursive: true });
       const before = readCrontab(f.crontabFile);
       writeCrontab(f.crontabFile, `${withoutLine(before, marker)}${line}\n`);
-      process.stdout.write(`installed in ${f.crontabFile ?? 'the crontab'}:\n${line}\n`);
+      say({ name: f.name, action: 'install', crontab: where, line }, `installed in ${where}:\n${line}`);
     });
 }
 

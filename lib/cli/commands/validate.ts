@@ -3,9 +3,9 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isDomainError } from '../../core/errors';
 import type { ConnectorConfig, ValidationConfig } from '../../core/validation/config';
-import type { ReportFormat } from '../../core/validation/render';
+import type { ValidationReport } from '../../core/validation/result';
 import { CliError } from '../errors';
-import { outputFormat, withFormat } from '../output';
+import { outputFormat, renderData, table, terminalWidth, withFormat, type OutputFormat } from '../output';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 
 interface ValidateOptions extends ApiOptions {
@@ -39,14 +39,13 @@ export function registerValidate(program: Command): void {
       .option('--run-id <id>', 'id for this run (default: generated)')
       .option('--metrics-file <file>', 'write the run metrics in Prometheus text format (node_exporter textfile collector)'),
     ),
-    ['markdown', 'json'],
+    { default: 'markdown' },
   ).action(async (opts: ValidateOptions) => {
     // loaded here, not at start-up: other commands do not pay for zod schemas, drivers and prom-client
     const { runConfiguredValidation } = require('../../compose/validation-runtime') as typeof import('../../compose/validation-runtime');
     const { metricsFor } = require('../../compose/metrics') as typeof import('../../compose/metrics');
     const { checkpointKey } = require('../../core/validation/engine') as typeof import('../../core/validation/engine');
-    const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
-    const format = outputFormat(opts, ['markdown', 'json']) as ReportFormat;
+    const format = outputFormat(opts);
     const cfg = await loadConfig(opts.config);
     if (opts.dryRun) {
       process.stdout.write(renderPlan(cfg, format));
@@ -81,7 +80,7 @@ export function registerValidate(program: Command): void {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
     }
-    const out = renderReport(report, format);
+    const out = renderValidation(report, format);
     if (opts.output) await writeFile(opts.output, out);
     else process.stdout.write(out);
     if (prom) await writeFile(opts.metricsFile!, await prom.registry.metrics());
@@ -119,12 +118,34 @@ export async function loadConfigFile<T>(path: string, parse: (text: string, path
   }
 }
 
+/** The report in an output format: JSON/YAML the report itself, Markdown the full report, table the checks at a glance. */
+export function renderValidation(r: ValidationReport, format: OutputFormat): string {
+  const { renderReport } = require('../../core/validation/render') as typeof import('../../core/validation/render');
+  if (format === 'json' || format === 'markdown') return renderReport(r, format);
+  return `${renderData(r, format, () => {
+    const t = r.totals;
+    const rows = [...r.checks.map((c) => [c.passed ? 'pass' : 'FAIL', c.name, c.kind, c.summary]), ...r.notRun.map((n) => ['not run', n, '', ''])];
+    return `Validation ${r.verdict.toUpperCase()}${r.name ? `: ${r.name}` : ''}: ${t.passed}/${t.checks} checks passed (run ${r.runId})\n\n${table(['Result', 'Check', 'Kind', 'Summary'], rows, false, terminalWidth())}`;
+  })}\n`;
+}
+
 /** What a run would do, without connecting anywhere. */
-export function renderPlan(cfg: ValidationConfig, format: ReportFormat): string {
+export function renderPlan(cfg: ValidationConfig, format: OutputFormat): string {
   const { describeCheck } = require('../../core/validation/checks') as typeof import('../../core/validation/checks');
   const connectors = Object.entries(cfg.connectors).map(([name, c]) => ({ name, type: c.type, target: describeConnector(c) }));
   const checks = cfg.checks.map((c) => ({ name: c.name, kind: c.kind, does: describeCheck(c) }));
-  if (format === 'json') return `${JSON.stringify({ valid: true, dryRun: true, name: cfg.name, connectors, checks }, null, 2)}\n`;
+  const plan = { valid: true, dryRun: true, name: cfg.name, connectors, checks };
+  if (format === 'json' || format === 'yaml') return `${renderData(plan, format, () => '')}\n`;
+  if (format === 'table') {
+    const w = terminalWidth();
+    return [
+      `Validation plan${cfg.name ? `: ${cfg.name}` : ''} (dry run: config is valid, nothing was run)`,
+      ...(connectors.length ? ['', table(['Connector', 'Type', 'Target'], connectors.map((c) => [c.name, c.type, c.target]), false, w)] : []),
+      '',
+      table(['#', 'Check', 'Kind', 'Does'], checks.map((c, i) => [String(i + 1), c.name, c.kind, c.does]), false, w),
+      '',
+    ].join('\n');
+  }
   return [
     `# Validation plan${cfg.name ? `: ${cfg.name}` : ''} (dry run: config is valid, nothing was run)`,
     '',

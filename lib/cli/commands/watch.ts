@@ -13,10 +13,12 @@ import { Tracker } from '../../core/tracker/service';
 import { validatePlan } from '../../core/plan';
 import { clientFrom, withApiOptions, type ApiOptions } from '../common';
 import { CliError } from '../errors';
+import { fields, outputFormat, renderData, withFormat } from '../output';
 import { openStore } from '../local-runtime';
 import { checkProfile, explainLine } from '../log-profile';
 
 interface WatchFlags extends SinkFlags {
+  format?: string;
   log: string[];
   follow?: boolean;
   config?: string;
@@ -95,7 +97,7 @@ export async function openLogSink(flags: SinkFlags, actor: string, log: (s: stri
 }
 
 export function registerWatch(program: Command): void {
-  withApiOptions(
+  withFormat(withApiOptions(
     program
       .command('watch')
       .description('track a migration from its logs, without changing it: tail log files and turn known events into tracker updates')
@@ -114,7 +116,7 @@ export function registerWatch(program: Command): void {
     .option('--metrics-host <host>', 'address for --metrics-port', '127.0.0.1')
     .option('--profile <name>', `read a migration tool's output (${PROFILE_NAMES.join(', ')}); with --phase and no --profile, detected from the first lines`)
     .option('--phase <id>', 'the phase the lines belong to when they name none (a tool log: pg_restore, rsync...)')
-    .option('--explain', 'print which rule matched each line and what it did (stderr)')
+    .option('--explain', 'print which rule matched each line and what it did (stderr)'))
     .action(async (flags: WatchFlags) => {
       const interval = Number(flags.interval);
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
@@ -179,10 +181,11 @@ export function registerWatch(program: Command): void {
           },
         });
         const s = result.stats;
-        process.stdout.write(
+        const summary = { lines: result.lines, matched: s.matched, ignored: s.ignored, malformed: s.malformed, applied: s.applied, refused: s.rejected, conflicts: s.conflicts, statusFile: flags.status };
+        const line =
           `read ${result.lines} lines: ${s.matched} matched, ${s.ignored} ignored, ${s.malformed} malformed, ${s.applied} updates applied, ` +
-            `${s.rejected} refused, ${s.conflicts} conflicts; status in ${flags.status}\n`,
-        );
+          `${s.rejected} refused, ${s.conflicts} conflicts; status in ${flags.status}`;
+        process.stdout.write(`${renderData(summary, outputFormat(flags), (md) => (md ? fields(Object.entries(summary).map(([k, v]) => [k, String(v)]), true) : line))}\n`);
       } catch (e) {
         throw new CliError((e as Error).message, 1);
       } finally {

@@ -16,6 +16,13 @@ export interface AlertTopicProps {
   emails: string[];
   /** Name or ARN of the Secrets Manager secret holding the Slack webhook URL; unset = no Slack notifier. */
   slackWebhookSecret?: string;
+  /**
+   * Pager endpoints: e-mail addresses (a paging service's e-mail integration) or HTTPS URLs (its SNS
+   * integration, e.g. PagerDuty's `https://events.pagerduty.com/integration/<key>/enqueue`). Given, a second topic
+   * (same KMS key) is made for them; only the tracker publishes to it, and its subscriptions accept only
+   * `severity=critical` messages. Empty or unset = no pager topic.
+   */
+  pagerEndpoints?: string[];
   /** Removal policy of the key and the dead-letter queue. */
   removalPolicy: RemovalPolicy;
   /** Settings every handler Lambda shares (runtime, logs, Powertools env). */
@@ -41,6 +48,8 @@ export class AlertTopic extends Construct {
   readonly slackNotifier?: lambda.IFunction;
   /** The Slack webhook secret (when configured): the tracker posts its routed alerts with it too. */
   readonly slackWebhook?: ISecret;
+  /** The pager topic (with `pagerEndpoints`): critical alerts of the tracker only. */
+  readonly pagerTopic?: sns.Topic;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id);
@@ -97,6 +106,22 @@ export class AlertTopic extends Construct {
       this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
     }
 
+    const pager = [...new Set(props.pagerEndpoints ?? [])];
+    if (pager.length) {
+      // Only identity policies grant publishing (the tracker's): no alarm or service may page through it.
+      this.pagerTopic = new sns.Topic(this, 'PagerTopic', { displayName: 'Migration pager (critical)', masterKey: this.key, enforceSSL: true });
+      const criticalOnly = { severity: sns.SubscriptionFilter.stringFilter({ allowlist: ['critical'] }) };
+      for (const endpoint of pager) {
+        if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint)) {
+          this.pagerTopic.addSubscription(new subs.EmailSubscription(endpoint, { deadLetterQueue: this.deadLetterQueue, filterPolicy: criticalOnly }));
+        } else if (/^https:\/\/[^\s/]+\/\S*$/.test(endpoint)) {
+          this.pagerTopic.addSubscription(new subs.UrlSubscription(endpoint, { protocol: sns.SubscriptionProtocol.HTTPS, deadLetterQueue: this.deadLetterQueue, filterPolicy: criticalOnly }));
+        } else {
+          throw new Error(`${this.node.path}: pager endpoint "${endpoint}" is neither an e-mail address nor an https:// URL`);
+        }
+      }
+    }
+
     if (props.slackWebhookSecret) {
       const secret = (this.slackWebhook = secretRef(this, 'SlackWebhook', props.slackWebhookSecret));
       const fn = new HandlerFunction(this, 'SlackNotifier', {
@@ -116,11 +141,12 @@ export class AlertTopic extends Construct {
   }
 
   /**
-   * Let a principal (a migration job's role, a custom alarm handler) publish to the topic: `sns:Publish` on
+   * Let a principal (a migration job's role, a custom alarm handler) publish to the topic (or to the pager topic,
+   * which shares the key): `sns:Publish` on
    * it and, because the topic is encrypted, `kms:GenerateDataKey*` / `kms:Decrypt` on its key, without
    * which SNS refuses the publish with a KMS error.
    */
-  grantPublish(grantee: iam.IGrantable): iam.Grant {
+  grantPublish(grantee: iam.IGrantable, topic: sns.ITopic = this.topic): iam.Grant {
     const key = this.key.grant(grantee, 'kms:GenerateDataKey*', 'kms:Decrypt');
     if (Construct.isConstruct(grantee.grantPrincipal)) {
       Validations.of(grantee.grantPrincipal).acknowledge({
@@ -128,6 +154,6 @@ export class AlertTopic extends Construct {
         reason: 'Publishing to a KMS-encrypted SNS topic needs the GenerateDataKey family on that one key (the grant names the key, not every key).',
       });
     }
-    return this.topic.grantPublish(grantee).combine(key);
+    return topic.grantPublish(grantee).combine(key);
   }
 }

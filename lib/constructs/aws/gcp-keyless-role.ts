@@ -2,6 +2,9 @@ import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
+/** The IAM policy variable that resolves to the Google token's `sub` (the service account's unique id). */
+export const GOOGLE_SUBJECT_VARIABLE = '${accounts.google.com:sub}';
+
 export interface GcpKeylessRoleProps {
   /**
    * Unique ids (21-digit numbers, not e-mails) of the GCP service accounts allowed to assume the role: the
@@ -25,7 +28,11 @@ export interface GcpKeylessRoleProps {
  *
  * For service-account ID tokens (which carry `azp`), AWS maps `accounts.google.com:aud` to the token's
  * `azp` (the account's unique id), `accounts.google.com:oaud` to its `aud` (the requested audience), and
- * `accounts.google.com:sub` to `sub` (the unique id again). The trust policy pins all three.
+ * `accounts.google.com:sub` to `sub` (the unique id again). The trust policy pins all three, and pins the role
+ * session name to the token's `sub` with the policy variable `${accounts.google.com:sub}` (`sts:RoleSessionName`
+ * is checked on AssumeRoleWithWebIdentity): the caller cannot pick its session name, so the principal the tracker
+ * records, `assumed-role/<role>/<session>`, names the verified Google service account (its unique id). IAM has
+ * no condition key for the token's `email` claim, so the unique id is the name that can be verified.
  */
 export class GcpKeylessRole extends Construct {
   readonly role: iam.Role;
@@ -49,6 +56,8 @@ export class GcpKeylessRole extends Construct {
           'accounts.google.com:aud': ids,
           'accounts.google.com:sub': ids,
           'accounts.google.com:oaud': audience,
+          // The recorded actor is the verified identity: the session must be named after the token's subject.
+          'sts:RoleSessionName': GOOGLE_SUBJECT_VARIABLE,
         },
       }),
       inlinePolicies: arns.length

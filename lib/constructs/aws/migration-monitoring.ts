@@ -95,6 +95,18 @@ export interface MigrationMonitoringProps {
    */
   readonly table?: dynamodb.ITable;
   /**
+   * Pager endpoints (e-mail addresses or https:// URLs of a paging service's integration): a second KMS-encrypted
+   * topic receives only the tracker's critical alerts (alertRouting's `pager` destination) and pages them.
+   * @default - the settings' `pagerEndpoints` (none: no pager)
+   */
+  readonly pagerEndpoints?: string[];
+  /**
+   * Bring your own pager topic instead: the tracker publishes its critical alerts to it (`sns:Publish` on it, and
+   * the KMS grant of its key when it has one); its subscriptions are yours.
+   * @default - a pager topic from `pagerEndpoints`, if any
+   */
+  readonly pagerTopic?: sns.ITopic;
+  /**
    * Bring your own alert topic: alarms publish to it; its subscriptions and encryption are yours (give it a
    * policy that lets `cloudwatch.amazonaws.com` publish, and a key CloudWatch may use).
    * @default - a new KMS-encrypted topic with `onCallEmails` subscribed
@@ -125,6 +137,7 @@ export function settingsOf(props: MigrationMonitoringProps, stackName: string): 
   const cfg: EnvConfig = { ...base, stackName: props.namePrefix ?? base.stackName };
   if (props.onCallEmails) cfg.onCallEmails = [...props.onCallEmails];
   if (props.slackWebhookSecret) cfg.slackWebhookSecret = props.slackWebhookSecret;
+  if (props.pagerEndpoints) cfg.pagerEndpoints = [...props.pagerEndpoints];
   if (props.reports !== undefined) cfg.reports = { ...cfg.reports, enabled: props.reports };
   if (props.timeZone) cfg.schedule = { ...cfg.schedule, timeZone: props.timeZone };
   if (props.apiMemorySize) cfg.api = { ...cfg.api, memoryMb: props.apiMemorySize.toMebibytes() };
@@ -196,11 +209,16 @@ export class MigrationMonitoring extends Construct {
       ...(cfg.tracing ? { tracing: cfg.tracing } : {}),
     };
 
+    // The pager is a destination of the tracker's alert routing, which needs the created alert topic (its key).
+    if (props.alertTopic && (props.pagerTopic || cfg.pagerEndpoints?.length)) {
+      throw new Error(`${this.node.path}: a pager (pagerTopic or pagerEndpoints) needs the alert topic this construct creates: with your own alertTopic the tracker routes no alerts`);
+    }
     this.alertTopic = props.alertTopic
       ? undefined
       : new AlertTopic(this, 'Alerts', {
       emails: cfg.onCallEmails,
       slackWebhookSecret: cfg.slackWebhookSecret,
+      pagerEndpoints: props.pagerTopic ? [] : cfg.pagerEndpoints,
       removalPolicy,
       handlerDefaults: this.handlerDefaults,
       alarmNamePrefix: `${cfg.stackName}-`,
@@ -218,7 +236,7 @@ export class MigrationMonitoring extends Construct {
       memoryMb: cfg.api.memoryMb,
       timeoutSeconds: cfg.api.timeoutSeconds,
       // alert routing from the tracker needs the created topic (its key); with your own topic, alerts stay on the dashboard
-      ...(this.alertTopic ? { alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting } } : {}),
+      ...(this.alertTopic ? { alerts: { topic: this.alertTopic, slackWebhook: this.alertTopic.slackWebhook, routing: cfg.alertRouting, pager: props.pagerTopic ?? this.alertTopic.pagerTopic } } : {}),
     });
 
     const thresholds = { stallMinutes: cfg.stallMinutes, errorRatePercent: cfg.errorRatePercent, activityTtlDays: cfg.activityTtlDays };
@@ -330,6 +348,7 @@ export class MigrationMonitoring extends Construct {
     new CfnOutput(this, 'ApiUrl', { value: this.trackerApi.url, description: 'Tracker API base URL (SigV4, service execute-api)' });
     new CfnOutput(this, 'InvokePolicyArn', { value: this.trackerApi.invokePolicy.managedPolicyArn, description: 'Attach to a role to let it call the tracker API' });
     new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn });
+    if (this.alertTopic?.pagerTopic) new CfnOutput(this, 'PagerTopicArn', { value: this.alertTopic.pagerTopic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.progressTable.table.tableName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
     if (this.report) new CfnOutput(this, 'ReportBucketName', { value: this.report.bucket.bucketName, description: `Daily reports under ${r.prefix}/, validation reports under validation/` });

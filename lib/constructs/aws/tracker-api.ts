@@ -12,6 +12,7 @@ import { nagRef } from './nag-refs';
 import type { ProgressTable } from './progress-table';
 import type { AlertTopic } from './alert-topic';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { AlertRoutingInput } from '../../core/alerts/config';
 
 /** esbuild defines of the tracker API bundle (also used for the prebuilt asset, scripts/build-assets.ts). */
@@ -39,6 +40,8 @@ export interface TrackerApiProps {
     slackWebhook?: ISecret;
     /** lib/core/alerts/config.ts; default: the rules' defaults with no burst wait. */
     routing?: AlertRoutingInput;
+    /** The pager topic (`pager` destination: critical alerts by default); the function may publish to it and nothing else new. */
+    pager?: sns.ITopic;
   };
 }
 
@@ -97,6 +100,12 @@ export class TrackerApi extends Construct {
       this.handler.function.addEnvironment('ALERT_TOPIC_ARN', alerts.topic.topic.topicArn);
       this.handler.function.addEnvironment('ALERT_ROUTING', JSON.stringify({ groupSeconds: 0, ...alerts.routing }));
       alerts.topic.grantPublish(this.handler.role);
+      if (alerts.pager) {
+        this.handler.function.addEnvironment('ALERT_PAGER_TOPIC_ARN', alerts.pager.topicArn);
+        // the created pager topic shares the alert topic's key; a topic of your own brings its key (if any) in its grant
+        if (alerts.pager === alerts.topic.pagerTopic) alerts.topic.grantPublish(this.handler.role, alerts.pager);
+        else alerts.pager.grantPublish(this.handler.role);
+      }
       if (alerts.slackWebhook) {
         this.handler.function.addEnvironment('SLACK_WEBHOOK_SECRET_ARN', alerts.slackWebhook.secretArn);
         alerts.slackWebhook.grantRead(this.handler.role);

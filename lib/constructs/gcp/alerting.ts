@@ -10,6 +10,20 @@ import type { AlarmSpec, Comparison, MonitoringSpec, Severity, Statistic, Metric
 import type { GcpPlacement } from './common';
 import type { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { LogMetrics } from './log-metrics';
+import { ALERT_LINE_FIELD, SIGNAL_SEVERITIES, SIGNALS } from '../../core/alerts/signals';
+import type { AlertSeverity } from '../../core/model';
+
+/** Cloud Monitoring severity of the log-match policy of each handler alert severity. */
+const ALERT_POLICY_SEVERITY: Record<AlertSeverity, string> = { critical: 'CRITICAL', error: 'ERROR', warning: 'WARNING', info: 'WARNING' };
+/** Which channel groups take a handler alert: critical ones the `critical` groups, the rest the `warning` groups. */
+const ALERT_CHANNEL_SEVERITY: Record<AlertSeverity, Severity> = { critical: 'critical', error: 'warning', warning: 'warning', info: 'warning' };
+/** Handler alert policies: at most one notification per incident label set per period; incidents close after this quiet time. */
+export const ALERT_LINE_POLICY = { rateLimit: '300s', autoClose: '1800s' } as const;
+
+/** The Logging filter of one severity's handler alert lines (fields of lib/adapters/gcp/log-line-metrics.ts `alertLine`). */
+export function alertLineFilter(services: string[], severity: AlertSeverity): string {
+  return `resource.type="cloud_run_revision" AND resource.labels.service_name=(${services.map((s) => JSON.stringify(s)).join(' OR ')}) AND jsonPayload.${ALERT_LINE_FIELD}.severity=${JSON.stringify(severity)}`;
+}
 
 /** Cloud Monitoring refuses alignment periods above 25 h; longer spec periods carry the rest in `duration`. */
 export const MAX_ALIGNMENT_SECONDS = 90_000;
@@ -186,6 +200,10 @@ export class Alerting extends Construct {
       this.policy(alarm, placement, conditions, combiner, bySeverity[alarm.severity], describe(alarm, alarm.periodSeconds), deps, props.runbookUrl);
     }
 
+    // Alerts the handlers raise themselves (a failed validation, a breaker opening, an undelivered report): one
+    // log-match policy per severity on the structured alert line, labelled with what happened.
+    for (const severity of SIGNAL_SEVERITIES) this.alertLinePolicy(severity, props, bySeverity[ALERT_CHANNEL_SEVERITY[severity]]);
+
     if (props.schedulerJobs.length) {
       const jobs = props.schedulerJobs.map((j) => JSON.stringify(j)).join(' OR ');
       const failures = this.metrics.custom(
@@ -222,6 +240,57 @@ export class Alerting extends Construct {
         props.runbookUrl,
       );
     }
+  }
+
+  private alertLinePolicy(severity: AlertSeverity, props: AlertingProps, channels: string[]): void {
+    const { placement } = props;
+    const f = `jsonPayload.${ALERT_LINE_FIELD}`;
+    const id = `handler-alert-${severity}`;
+    this.policies.set(
+      id,
+      new MonitoringAlertPolicy(this, `policy-${id}`, {
+        project: placement.project,
+        displayName: `${placement.namePrefix}: ${severity} alert raised by a monitoring handler`,
+        combiner: 'OR',
+        enabled: true,
+        severity: ALERT_POLICY_SEVERITY[severity],
+        conditions: [
+          {
+            displayName: `a handler logged a ${severity} alert line`,
+            conditionMatchedLog: {
+              filter: alertLineFilter(props.services, severity),
+              labelExtractors: { alert_id: `EXTRACT(${f}.id)`, title: `EXTRACT(${f}.title)`, detail: `EXTRACT(${f}.detail)`, service: 'EXTRACT(resource.labels.service_name)' },
+            },
+          },
+        ],
+        notificationChannels: channels,
+        // `$${` is Terraform's escape for a literal `${`: Cloud Monitoring gets its own `${log.extracted_label.*}` variables.
+        documentation: {
+          subject: `[${severity.toUpperCase()}] $\${log.extracted_label.title} (${placement.env})`,
+          mimeType: 'text/markdown',
+          content: [
+            `## $\${log.extracted_label.title}`,
+            '',
+            `**Severity:** ${severity} · **Environment:** ${placement.env} · **Handler:** $\${log.extracted_label.service}`,
+            '',
+            '$${log.extracted_label.detail}',
+            '',
+            '**What to do** (by `alert_id`):',
+            ...Object.entries(SIGNALS)
+              .filter(([, x]) => x.severity === severity)
+              .map(([sid, x]) => `- \`${sid}\` (${x.title}): ${x.runbook}`),
+            '',
+            `_Condition:_ a monitoring handler logged a structured alert line (\`${f}.severity="${severity}"\`). At most one notification per ${ALERT_LINE_POLICY.rateLimit} for the same alert; the incident closes itself after ${ALERT_LINE_POLICY.autoClose} without a new line.`,
+          ].join('\n'),
+          links: [
+            ...(props.runbookUrl ? [{ displayName: 'Runbook', url: `${props.runbookUrl}#handler-alerts` }] : []),
+            { displayName: 'Handler logs', url: `https://console.cloud.google.com/run?project=${placement.project}` },
+          ],
+        },
+        alertStrategy: { notificationRateLimit: { period: ALERT_LINE_POLICY.rateLimit }, autoClose: ALERT_LINE_POLICY.autoClose },
+        userLabels: { ...placement.labels, alarm: id, severity },
+      }),
+    );
   }
 
   private policy(

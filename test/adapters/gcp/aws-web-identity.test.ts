@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ManualClock } from '../../../lib/core/clock';
 import { sigv4Fetch } from '../../../lib/adapters/aws/sigv4-fetch';
-import { fetchGoogleIdToken, webIdentityCredentials } from '../../../lib/adapters/gcp/aws-web-identity';
+import { fetchGoogleIdToken, sessionNameOf, webIdentityCredentials } from '../../../lib/adapters/gcp/aws-web-identity';
 import { TrackerClient } from '../../../lib/adapters/http/tracker-client';
 import { verifySigV4 } from '../../support/sigv4-verifier';
 
@@ -65,7 +65,7 @@ describe('keyless GCP → AWS credentials', () => {
     expect(a).toEqual({ accessKeyId: expect.stringMatching(/^ASIAEXAMPLE/), secretAccessKey: expect.any(String), sessionToken: expect.any(String), expiration: expect.any(Date) });
     expect(b).toBe(a);
     const call = new URLSearchParams(sts.seen.at(-1)!.body);
-    expect(Object.fromEntries(call)).toMatchObject({ Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/mm-gcp-keyless', RoleSessionName: 'migration-monitor-gcp', DurationSeconds: '3600', WebIdentityToken: JWT });
+    expect(Object.fromEntries(call)).toMatchObject({ Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/mm-gcp-keyless', RoleSessionName: '10648', DurationSeconds: '3600', WebIdentityToken: JWT });
     // unsigned call: the token is the proof
     expect(sts.seen.at(-1)!.headers['authorization']).toBeUndefined();
     clock.advance(50 * 60_000);
@@ -92,6 +92,16 @@ describe('keyless GCP → AWS credentials', () => {
     } finally {
       await tracker.close();
     }
+  });
+
+  it('names the role session after the token\'s subject (what the trust policy requires), and refuses a token whose subject cannot be one', () => {
+    expect(sessionNameOf(JWT)).toBe('10648');
+    const jwt = (claims: unknown) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+    expect(sessionNameOf(jwt({ sub: '103984732984732984732', email: 'x@y.iam.gserviceaccount.com' }))).toBe('103984732984732984732');
+    expect(() => sessionNameOf(jwt({ email: 'x@y.iam.gserviceaccount.com' }))).toThrow(/sub claim \(undefined\) cannot be a role session name/);
+    expect(() => sessionNameOf(jwt({ sub: 'has space' }))).toThrow(/cannot be a role session name/);
+    expect(() => sessionNameOf(jwt({ sub: 'x'.repeat(65) }))).toThrow(/cannot be a role session name/);
+    expect(() => sessionNameOf('e30.!!!.c2ln')).toThrow(/no readable claims/);
   });
 
   it('refuses a role that is not an IAM role ARN', () => {

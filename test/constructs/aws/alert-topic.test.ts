@@ -87,4 +87,49 @@ describe('AlertTopic', () => {
       ]),
     );
   });
+
+  describe('pager topic', () => {
+    const PD = 'https://events.pagerduty.com/integration/0123456789abcdef/enqueue';
+    const make = (then: (a: AlertTopic, s: ReturnType<typeof testStack>) => void = () => undefined) => {
+      const stack = testStack();
+      const alerts = new AlertTopic(stack, 'Alerts', { emails: ['oncall@example.com'], pagerEndpoints: ['pager@acme.pagerduty.com', PD], removalPolicy: RemovalPolicy.DESTROY, handlerDefaults: handlerDefaults() });
+      then(alerts, stack);
+      return { stack, alerts, t: template(stack) };
+    };
+
+    it('is a second topic under the same customer-managed key, TLS only, whose subscriptions take severity=critical messages only', () => {
+      const { stack, alerts, t } = make();
+      t.resourceCountIs('AWS::SNS::Topic', 2);
+      t.resourceCountIs('AWS::KMS::Key', 1);
+      const pagerId = stack.getLogicalId(alerts.pagerTopic!.node.defaultChild as never);
+      const [keyId] = resources(t, 'AWS::KMS::Key')[0]!;
+      expect(t.toJSON().Resources[pagerId].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      const dlqId = stack.getLogicalId(alerts.deadLetterQueue.node.defaultChild as never);
+      const subs = resources(t, 'AWS::SNS::Subscription').map(([, s]) => s.Properties).filter((p) => p.TopicArn.Ref === pagerId);
+      expect(subs.map((p) => [p.Protocol, p.Endpoint]).sort()).toEqual([['email', 'pager@acme.pagerduty.com'], ['https', PD]]);
+      for (const p of subs) {
+        expect(p.FilterPolicy).toEqual({ severity: ['critical'] });
+        expect(p.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+      }
+      // the on-call topic's subscriptions are unfiltered (alarms carry no severity attribute)
+      const onCall = resources(t, 'AWS::SNS::Subscription').map(([, s]) => s.Properties).filter((p) => p.TopicArn.Ref !== pagerId);
+      expect(onCall.map((p) => p.FilterPolicy)).toEqual([undefined]);
+      // TLS only; and no service (no alarm) is allowed to publish: only identity grants (the tracker's)
+      const policies = resources(t, 'AWS::SNS::TopicPolicy').filter(([, p]) => p.Properties.Topics.some((x: any) => x.Ref === pagerId));
+      expect(policies).toHaveLength(1);
+      expect(policies[0]![1].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    });
+
+    it('grantPublish(grantee, pagerTopic) gives sns:Publish on the pager topic and the shared key, nothing on the on-call topic', () => {
+      const { stack, alerts, t } = make((a, s) => a.grantPublish(new iam.Role(s, 'Tracker', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), a.pagerTopic));
+      const pagerId = stack.getLogicalId(alerts.pagerTopic!.node.defaultChild as never);
+      const statements = resources(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+      expect(statements.filter((s) => s.Action === 'sns:Publish').map((s) => s.Resource)).toEqual([{ Ref: pagerId }]);
+      expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('kms:GenerateDataKey*'))).toBe(true);
+    });
+
+    it('refuses an endpoint that is neither an e-mail address nor an https URL', () => {
+      expect(() => new AlertTopic(testStack(), 'Alerts', { emails: [], pagerEndpoints: ['http://pager.example.com/hook'], removalPolicy: RemovalPolicy.DESTROY, handlerDefaults: handlerDefaults() })).toThrow(/pager endpoint "http:\/\/pager.example.com\/hook" is neither an e-mail address nor an https:\/\/ URL/);
+    });
+  });
 });

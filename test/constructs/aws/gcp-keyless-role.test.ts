@@ -6,7 +6,7 @@ const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/*/*/*';
 import { testStack as stack } from './helpers';
 
 describe('GcpKeylessRole', () => {
-  it('trusts accounts.google.com for the named service accounts only (aud = azp, sub, oaud) and may only invoke the tracker API', () => {
+  it('trusts accounts.google.com for the named service accounts only (aud = azp, sub, oaud), with the session named after the token\'s sub, and may only invoke the tracker API', () => {
     const s = stack();
     new GcpKeylessRole(s, 'Keyless', { googleServiceAccountIds: ['103984732984732984732', '113984732984732984733'], trackerInvokeArns: [ARN] });
     const t = Template.fromStack(s);
@@ -24,6 +24,7 @@ describe('GcpKeylessRole', () => {
                 'accounts.google.com:aud': ['103984732984732984732', '113984732984732984733'],
                 'accounts.google.com:sub': ['103984732984732984732', '113984732984732984733'],
                 'accounts.google.com:oaud': 'sts.amazonaws.com',
+                'sts:RoleSessionName': '${accounts.google.com:sub}',
               },
             },
           },

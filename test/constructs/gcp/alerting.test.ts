@@ -23,7 +23,7 @@ describe('Alerting', () => {
 
   it('renders one policy per spec alarm plus the scheduler-failure policy, with severity and runbook documentation', () => {
     const ids = policies(json).map((p) => p.user_labels.alarm).sort();
-    expect(ids).toEqual([...ALARMS.map((a) => a.id), 'scheduler-job-failed'].sort());
+    expect(ids).toEqual([...ALARMS.map((a) => a.id), 'scheduler-job-failed', 'handler-alert-critical', 'handler-alert-error'].sort());
     for (const alarm of ALARMS) {
       const p = policy(json, alarm.id);
       expect(p.severity).toBe(alarm.severity === 'critical' ? 'CRITICAL' : 'WARNING');
@@ -83,6 +83,36 @@ describe('Alerting', () => {
     expect(p.conditions[1].condition_threshold.filter).toBe(
       'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND metric.labels.response_code_class="5xx" AND resource.labels.service_name=("mm-prod-report" OR "mm-prod-validate" OR "mm-prod-search-proxy")',
     );
+  });
+
+  it('handler alerts: one log-match policy per severity on the structured alert line, labelled, rate-limited and auto-closing', () => {
+    const critical = policy(json, 'handler-alert-critical');
+    expect(critical.severity).toBe('CRITICAL');
+    expect(critical.conditions).toEqual([
+      {
+        display_name: 'a handler logged a critical alert line',
+        condition_matched_log: {
+          filter: 'resource.type="cloud_run_revision" AND resource.labels.service_name=("mm-prod-report" OR "mm-prod-validate" OR "mm-prod-search-proxy") AND jsonPayload.alert.severity="critical"',
+          label_extractors: { alert_id: 'EXTRACT(jsonPayload.alert.id)', title: 'EXTRACT(jsonPayload.alert.title)', detail: 'EXTRACT(jsonPayload.alert.detail)', service: 'EXTRACT(resource.labels.service_name)' },
+        },
+      },
+    ]);
+    // a log-match policy needs a notification rate limit; it closes itself when the lines stop
+    expect(critical.alert_strategy).toEqual({ notification_rate_limit: { period: '300s' }, auto_close: '1800s' });
+    // critical: both groups; error: the group that takes warnings (on-call)
+    expect(critical.notification_channels).toHaveLength(2);
+    const error = policy(json, 'handler-alert-error');
+    expect(error.severity).toBe('ERROR');
+    expect(error.notification_channels).toHaveLength(1);
+    expect(error.conditions[0].condition_matched_log.filter).toMatch(/jsonPayload\.alert\.severity="error"$/);
+    // the mail names what happened: Terraform's $${ escape leaves Cloud Monitoring's own ${log.extracted_label.*} variables
+    expect(critical.documentation.subject).toBe('[CRITICAL] $${log.extracted_label.title} (prod)');
+    expect(critical.documentation.content).toContain('$${log.extracted_label.detail}');
+    // what to do, for the alerts of that severity only (the spec alarm's runbook where the alarm exists)
+    expect(critical.documentation.content).toContain(ALARMS.find((a) => a.id === 'breaker-open')!.runbook);
+    expect(critical.documentation.content).not.toContain('report-undelivered');
+    expect(error.documentation.content).toContain('`report-undelivered` (Status report could not be delivered)');
+    expect(error.documentation.content).toContain(ALARMS.find((a) => a.id === 'validation-failed')!.runbook);
   });
 
   it('scheduler job failures: failed attempts of the named jobs', () => {

@@ -36,9 +36,9 @@ describe('GCP monitoring stack', () => {
       ['mm-prod-validation', '*/15 * * * *', 'Etc/UTC'],
     ]);
     // every spec alarm on a metric these services emit has a policy (the tracker's alarms live on AWS, next to
-    // it), plus the scheduler-attempt policy; the notification channels are the configured e-mails
+    // it), plus the scheduler-attempt policy and the handler alert-line policies; the notification channels are the configured e-mails
     const emitted = ALARMS.filter((a) => METRICS[a.metric].source !== 'tracker');
-    expect(res(json, 'google_monitoring_alert_policy').map((p) => p.user_labels.alarm).sort()).toEqual([...emitted.map((a) => a.id), 'scheduler-job-failed'].sort());
+    expect(res(json, 'google_monitoring_alert_policy').map((p) => p.user_labels.alarm).sort()).toEqual([...emitted.map((a) => a.id), 'scheduler-job-failed', 'handler-alert-critical', 'handler-alert-error'].sort());
     expect(res(json, 'google_monitoring_notification_channel').map((c) => c.labels.email_address).sort()).toEqual(['lead@example.com', 'oncall@example.com']);
     expect(res(json, 'google_monitoring_dashboard')).toHaveLength(1);
     // the handlers know where the tracker is and which role to assume, never a key
