@@ -31,7 +31,7 @@ export const envConfigSchema = z.strictObject({
    * Pager: e-mail addresses or https:// URLs (a paging service's e-mail or SNS integration) subscribed to a second
    * KMS-encrypted topic that receives only the tracker's critical alerts (the `pager` destination of alertRouting).
    */
-  pagerEndpoints: z.array(z.union([z.email(), z.url({ protocol: /^https$/ })], { error: 'must be an e-mail address or an https:// URL' })).max(10).optional(),
+  pagerEndpoints: z.optional(z.array(z.union([z.email(), z.url({ protocol: /^https$/ })], { error: 'must be an e-mail address or an https:// URL' })).check(z.maxLength(10))),
   /**
    * How the tracker routes its alerts (lib/core/alerts/config.ts): severity rules, dedup, burst, digest, re-notify
    * windows, links. Critical goes to the alert topic (on-call e-mail), error and warning to Slack (with
