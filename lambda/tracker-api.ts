@@ -3,7 +3,7 @@
  * periodic staleness sweep (EventBridge Scheduler input `{"action": "sweep"}`).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '../lib/core/zod';
 import { isHttpApiEvent, toApiGatewayResult, toHttpRequest, withIamCaller } from '../lib/adapters/aws/apigw';
 import { logger, metrics } from '../lib/adapters/aws/powertools';
 import { metricsFor } from '../lib/compose/metrics';

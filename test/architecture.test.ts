@@ -83,4 +83,16 @@ describe('architecture', () => {
     });
     expect(wrong).toEqual([]);
   });
+
+  it('builds every schema of lib/, lambda/ and cloud-run/ with zod/mini through lib/core/zod.ts (English messages on), never classic zod: a handler bundle carries ~30 KB of zod, not ~100 KB', () => {
+    const src = (f: string) => fs.readFileSync(path.join(ROOT, f), 'utf8');
+    const shipped = all.filter((f) => /^(lib|lambda|cloud-run)\//.test(f));
+    // the one door: zod/mini and the English locale, configured once
+    expect(shipped.filter((f) => /from\s*'zod(\/[^']*)?'/.test(src(f)))).toEqual(['lib/core/zod.ts']);
+    expect(src('lib/core/zod.ts')).toMatch(/config\(en\(\)\)/);
+    // everyone else takes it as a namespace
+    const imports = shipped.flatMap((f) => [...src(f).matchAll(/import\s+(type\s+)?([^'"]+?)\s+from\s*'([^']*\/zod)'/g)].map((m) => ({ f, what: m[2]!.trim(), to: path.join(path.dirname(f), m[3]!) })));
+    expect(imports.length).toBeGreaterThanOrEqual(40);
+    expect(imports.filter((i) => i.what !== '* as z' || i.to !== 'lib/core/zod')).toEqual([]);
+  });
 });

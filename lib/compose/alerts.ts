@@ -9,7 +9,7 @@
  *   `SMTP_USER`, `SMTP_PASSWORD`).
  * A destination no channel reaches is dropped from the rules (the dashboard still shows the alert).
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { DESTINATIONS, resolveRouting, alertRoutingSchema, type AlertRouting, type Destination } from '../core/alerts/config';
 import { AlertDispatcher, type AlertChannel } from '../core/alerts/dispatcher';
 import { asReportMessage } from '../core/alerts/message';
@@ -20,24 +20,24 @@ import { formatZodError } from '../core/validation-util';
 import { EnvError, envJson, envList, parseEnv } from './env';
 import { secretFromEnv } from './secrets';
 
-const topicArn = z.string().regex(/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN');
-const email = z.string().regex(/^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/, 'an e-mail address');
+const topicArn = z.string().check(z.regex(/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN'));
+const email = z.string().check(z.regex(/^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/, 'an e-mail address'));
 
 export const alertEnvSchema = z.object({
   /** JSON: severity rules, dedup/group/digest/re-notify windows, retry, links (lib/core/alerts/config.ts). */
-  ALERT_ROUTING: envJson.optional(),
-  ALERT_TOPIC_ARN: topicArn.optional(),
-  ALERT_PAGER_TOPIC_ARN: topicArn.optional(),
-  ALERT_EMAIL_TO: envList.pipe(z.array(email)).optional(),
-  ALERT_PAGER_TO: envList.pipe(z.array(email)).optional(),
-  ALERT_EMAIL_FROM: z.string().min(3).optional(),
-  ALERT_DASHBOARD_URL: z.url().optional(),
-  ALERT_REPORT_URL: z.url().optional(),
-  ALERT_RUNBOOK_URL: z.url().optional(),
-  SMTP_HOST: z.string().min(1).optional(),
-  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
-  SMTP_SECURE: z.enum(['true', 'false']).optional(),
-  SMTP_USER: z.string().optional(),
+  ALERT_ROUTING: z.optional(envJson),
+  ALERT_TOPIC_ARN: z.optional(topicArn),
+  ALERT_PAGER_TOPIC_ARN: z.optional(topicArn),
+  ALERT_EMAIL_TO: z.optional(z.pipe(envList, z.array(email))),
+  ALERT_PAGER_TO: z.optional(z.pipe(envList, z.array(email))),
+  ALERT_EMAIL_FROM: z.optional(z.string().check(z.minLength(3))),
+  ALERT_DASHBOARD_URL: z.optional(z.url()),
+  ALERT_REPORT_URL: z.optional(z.url()),
+  ALERT_RUNBOOK_URL: z.optional(z.url()),
+  SMTP_HOST: z.optional(z.string().check(z.minLength(1))),
+  SMTP_PORT: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(65535)), 587),
+  SMTP_SECURE: z.optional(z.enum(['true', 'false'])),
+  SMTP_USER: z.optional(z.string()),
 });
 
 export interface AlertComposition {

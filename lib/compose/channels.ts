@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { envList } from './env';
 import type { ReportNotifier, ReportSink } from '../core/report/ports';
 import { S3ReportSink } from '../adapters/aws/s3-report-sink';
@@ -11,7 +11,7 @@ import { SlackNotifier, webhookUrlFromSecret } from '../adapters/slack/slack-not
  * The composition of report channels, shared by the CLI and the scheduled handlers: which sinks and
  * notifiers to build from plain settings.
  *
- * GCS (@google-cloud/storage and Google auth, ~600 KB bundled) and SMTP (nodemailer, ~240 KB) are loaded
+ * GCS (@google-cloud/storage and Google auth, ~600 KB bundled) and SMTP (nodemailer, ~220 KB) are loaded
  * only when asked for. The AWS Lambda bundles leave them out altogether: esbuild replaces
  * `process.env.MM_BUNDLE_OMIT_GCP` / `MM_BUNDLE_OMIT_SMTP` with `"true"` there (HandlerFunction's and
  * ReportFunction's `define`), so the branch that would import them is dead code and is not bundled. Outside
@@ -112,19 +112,19 @@ export function defaultEmailVia(s: Pick<ChannelSettings, 'emailVia' | 'smtp'>): 
 
 /** The report channel variables, read the same way by the CLI (flags become these variables) and the handlers. */
 export const channelEnvSchema = z.object({
-  REPORT_OUTPUTS: envList.pipe(z.array(z.enum(OUTPUTS, { error: (i) => `must be one of ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).min(1, 'name at least one output')),
-  REPORT_PATH: z.string().min(1).optional(),
-  REPORT_BUCKET: z.string().min(1).optional(),
-  REPORT_PREFIX: z.string().optional(),
-  REPORT_KMS_KEY_ID: z.string().optional(),
-  REPORT_RECIPIENTS: envList.optional(),
-  REPORT_EMAIL_FROM: z.string().optional(),
-  REPORT_EMAIL_VIA: z.enum(['smtp', 'ses']).optional(),
-  REPORT_STATE_DIR: z.string().optional(),
-  SMTP_HOST: z.string().min(1).optional(),
-  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
-  SMTP_SECURE: z.enum(['true', 'false']).optional(),
-  SMTP_USER: z.string().optional(),
+  REPORT_OUTPUTS: z.pipe(envList, z.array(z.enum(OUTPUTS, { error: (i) => `must be one of ${OUTPUTS.join(', ')} (got "${String(i.input)}")` })).check(z.minLength(1, 'name at least one output'))),
+  REPORT_PATH: z.optional(z.string().check(z.minLength(1))),
+  REPORT_BUCKET: z.optional(z.string().check(z.minLength(1))),
+  REPORT_PREFIX: z.optional(z.string()),
+  REPORT_KMS_KEY_ID: z.optional(z.string()),
+  REPORT_RECIPIENTS: z.optional(envList),
+  REPORT_EMAIL_FROM: z.optional(z.string()),
+  REPORT_EMAIL_VIA: z.optional(z.enum(['smtp', 'ses'])),
+  REPORT_STATE_DIR: z.optional(z.string()),
+  SMTP_HOST: z.optional(z.string().check(z.minLength(1))),
+  SMTP_PORT: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(65535)), 587),
+  SMTP_SECURE: z.optional(z.enum(['true', 'false'])),
+  SMTP_USER: z.optional(z.string()),
 });
 
 /** The variable naming the Secrets Manager secret of each channel secret (Lambda). */

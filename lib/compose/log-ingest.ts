@@ -5,7 +5,7 @@
  * - patterns, phase map and fields from LOG_WATCH_CONFIG (JSON, optional; see docs/log-tracking.md);
  * - the analyzer's observations and the tracker's change metrics through `metricsFor(runtime)`.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { LogAnalyzer, parseLogWatchConfig, trackerSink, type TrackerSink } from '../core/logwatch';
 import { pubSubPushHandler } from '../core/logwatch/ingest';
 import type { HttpHandler } from '../core/http';
@@ -15,9 +15,9 @@ import { trackerAccess } from './tracker-access';
 import { metricsListener, trackerFromTable } from './tracker';
 
 const logIngestEnvSchema = z.object({
-  LOG_WATCH_CONFIG: envJson.optional(),
-  TABLE_NAME: z.string().min(3).optional(),
-  ACTIVITY_TTL_DAYS: z.coerce.number().int().positive().default(90),
+  LOG_WATCH_CONFIG: z.optional(envJson),
+  TABLE_NAME: z.optional(z.string().check(z.minLength(3))),
+  ACTIVITY_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.positive()), 90),
 });
 
 export interface LogIngestRuntime {

@@ -6,7 +6,7 @@
  * Where migrations are read: the DynamoDB store when TABLE_NAME is set (AWS, next to the tracker), else the
  * tracker API as `trackerAccess` reaches it (GCP calls the AWS tracker keyless, through web identity).
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { DomainError } from '../core/errors';
 import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../core/http';
 import type { ReportMetrics } from '../core/report/ports';
@@ -20,23 +20,22 @@ import { secretFromEnv } from './secrets';
 import { trackerAccess } from './tracker-access';
 import { thresholdsEnvSchema, trackerFromTable } from './tracker';
 
-export const reportEnvSchema = channelEnvSchema.extend({
-  TABLE_NAME: z.string().min(3).optional(),
-  REPORT_FORMAT: z.enum(REPORT_FORMATS).default('html'),
-  REPORT_METRICS: z.enum(['true', 'false']).default('true'),
-  REPORT_TIME_ZONE: z.string().optional(),
-  REPORT_STATE_DIR: z.string().default('/tmp/migration-monitor-reports'),
-  ACTIVITY_TTL_DAYS: z.coerce.number().int().positive().default(90),
-}).extend(thresholdsEnvSchema.shape);
+export const reportEnvSchema = z.extend(z.extend(channelEnvSchema, {
+  TABLE_NAME: z.optional(z.string().check(z.minLength(3))),
+  REPORT_FORMAT: z._default(z.enum(REPORT_FORMATS), 'html'),
+  REPORT_METRICS: z._default(z.enum(['true', 'false']), 'true'),
+  REPORT_TIME_ZONE: z.optional(z.string()),
+  REPORT_STATE_DIR: z._default(z.string(), '/tmp/migration-monitor-reports'),
+  ACTIVITY_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.positive()), 90),
+}), thresholdsEnvSchema.shape);
 
 /** The trigger: an EventBridge Scheduler `Input`, an EventBridge scheduled event, or a Cloud Scheduler POST body. */
-export const reportEventSchema = z
+export const reportEventSchema = z.looseObject(z
   .object({
-    migrationIds: z.array(z.string().min(1).max(64)).max(100).optional(),
+    migrationIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.maxLength(100))),
     /** ISO time to report as of (back-filling a missed day). */
-    asOf: z.iso.datetime({ offset: true }).optional(),
-  })
-  .loose();
+    asOf: z.optional(z.iso.datetime({ offset: true })),
+  }).shape);
 
 export interface ReportHandlerDeps {
   source: ReportSource;

@@ -16,7 +16,7 @@
  * | `REPLAY_QUEUE_FILE` | keep them in this file (local mode) |
  * | (neither, with `BREAKER_STATE_REDIS_URL`) | keep them in that Redis (Cloud Run); with none of the three: memory, lost on restart |
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { authSchema, httpVectorBackend } from '../adapters/http/vector-backend';
 import type { BreakerStateStore, OperatorSwitch } from '../core/search/breaker/ports';
 import type { StageSwitch } from '../core/search/writes';
@@ -32,23 +32,23 @@ import { readParameter, secretFromEnv, sharedSsmClient } from './secrets';
 export const searchProxyEnvSchema = z.object({
   PRIMARY_BACKEND: envJson,
   FALLBACK_BACKEND: envJson,
-  PRIMARY_URL_PARAMETER: z.string().min(1).optional(),
-  FALLBACK_URL_PARAMETER: z.string().min(1).optional(),
-  BACKEND_CREDENTIALS: z.string().min(1).optional(),
-  BACKEND_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
-  SEARCH_PROXY_SETTINGS: envJson.optional(),
-  SEARCH_PROXY_MODE: z.enum(PROXY_MODES).optional(),
-  BREAKER_STATE_TABLE: z.string().min(3).optional(),
-  BREAKER_STATE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
-  BREAKER_SWITCH_PARAMETER: z.string().min(1).optional(),
-  BREAKER_SWITCH_TTL_MS: z.coerce.number().int().min(100).default(5000),
-  BREAKER_SWITCH_REDIS_KEY: z.string().min(1).max(200).optional(),
-  REPLAY_QUEUE_FILE: z.string().min(1).optional(),
-  REPLAY_QUEUE_TABLE: z.string().min(3).optional(),
+  PRIMARY_URL_PARAMETER: z.optional(z.string().check(z.minLength(1))),
+  FALLBACK_URL_PARAMETER: z.optional(z.string().check(z.minLength(1))),
+  BACKEND_CREDENTIALS: z.optional(z.string().check(z.minLength(1))),
+  BACKEND_CREDENTIALS_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  SEARCH_PROXY_SETTINGS: z.optional(envJson),
+  SEARCH_PROXY_MODE: z.optional(z.enum(PROXY_MODES)),
+  BREAKER_STATE_TABLE: z.optional(z.string().check(z.minLength(3))),
+  BREAKER_STATE_REDIS_URL: z.optional(z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'))),
+  BREAKER_SWITCH_PARAMETER: z.optional(z.string().check(z.minLength(1))),
+  BREAKER_SWITCH_TTL_MS: z._default(z.coerce.number().check(z.int(), z.gte(100)), 5000),
+  BREAKER_SWITCH_REDIS_KEY: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  REPLAY_QUEUE_FILE: z.optional(z.string().check(z.minLength(1))),
+  REPLAY_QUEUE_TABLE: z.optional(z.string().check(z.minLength(3))),
 });
 export type SearchProxyEnv = z.infer<typeof searchProxyEnvSchema>;
 
-const credentialsSchema = z.strictObject({ primary: authSchema.optional(), fallback: authSchema.optional() });
+const credentialsSchema = z.strictObject({ primary: z.optional(authSchema), fallback: z.optional(authSchema) });
 
 export interface SearchProxyRuntime {
   proxy: SearchProxy;

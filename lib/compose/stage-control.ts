@@ -4,7 +4,7 @@
  * Memorystore instance they share (`--switch-redis` + `--switch-key`); local mode: the proxy's admin API
  * (`--proxy`, default http://127.0.0.1:8081).
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { proxyStageSchema, type ProxyStage } from '../core/search/writes';
 import { EnvError } from './env';
 
@@ -66,7 +66,7 @@ export async function stageControl(o: StageControlOptions): Promise<StageControl
   }
   const base = (o.proxy ?? DEFAULT_PROXY_URL).replace(/\/+$/, '');
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
-  const answer = z.object({ stage: proxyStageSchema }).loose();
+  const answer = z.looseObject({ stage: proxyStageSchema });
   const call = async (method: 'GET' | 'POST', body?: unknown) => {
     let r: Response;
     try {

@@ -3,7 +3,7 @@
  * variables (or the CLI's `--otlp-endpoint`). Off by default: without an endpoint the no-op tracer stays
  * installed and nothing else of tracing is loaded. See docs/tracing.md.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { NOOP_TRACER, setTracer, tracer, withSpan, type Tracer } from '../core/tracing';
 import { envFlag, parseEnv } from './env';
 
@@ -12,43 +12,43 @@ export type TracingRuntime = 'local' | 'lambda' | 'cloud-run';
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 
 /** `k=v,k2=v2` (values URL-encoded), the format of OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES. */
-const envPairs = z.string().transform((s, ctx) => {
+const envPairs = z.pipe(z.string(), z.transform((s, ctx) => {
   const out: Record<string, string> = {};
   for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
     const i = part.indexOf('=');
     if (i <= 0) {
-      ctx.addIssue({ code: 'custom', message: `"${part.slice(0, 40)}" is not key=value` });
+      ctx.issues.push({ code: 'custom', message: `"${part.slice(0, 40)}" is not key=value`, input: s });
       return z.NEVER;
     }
     try {
       out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
     } catch {
-      ctx.addIssue({ code: 'custom', message: `the value of "${part.slice(0, i)}" is not URL-encoded correctly` });
+      ctx.issues.push({ code: 'custom', message: `the value of "${part.slice(0, i)}" is not URL-encoded correctly`, input: s });
       return z.NEVER;
     }
   }
   return out;
-});
+}));
 
 export const tracingEnvSchema = z.object({
-  OTEL_SDK_DISABLED: envFlag.default(false),
-  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' }).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' }).optional(),
-  OTEL_EXPORTER_OTLP_HEADERS: envPairs.optional(),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: envPairs.optional(),
-  OTEL_EXPORTER_OTLP_TIMEOUT: z.coerce.number().int().positive().optional(),
-  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).default('parentbased_always_on'),
-  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
-  OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
-  OTEL_RESOURCE_ATTRIBUTES: envPairs.optional(),
-  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).optional(),
-  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
-  AWS_REGION: z.string().optional(),
-  K_SERVICE: z.string().optional(),
-  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+  OTEL_SDK_DISABLED: z._default(envFlag, false),
+  OTEL_TRACES_EXPORTER: z.optional(z.enum(['otlp', 'none'])),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.optional(z.url()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.optional(z.url()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.optional(z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' })),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.optional(z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' })),
+  OTEL_EXPORTER_OTLP_HEADERS: z.optional(envPairs),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.optional(envPairs),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  OTEL_TRACES_SAMPLER: z._default(z.enum(SAMPLERS), 'parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.optional(z.coerce.number().check(z.gte(0), z.lte(1))),
+  OTEL_SERVICE_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  OTEL_RESOURCE_ATTRIBUTES: z.optional(envPairs),
+  OTEL_BSP_SCHEDULE_DELAY: z.optional(z.coerce.number().check(z.int(), z.gte(0))),
+  AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
+  AWS_REGION: z.optional(z.string()),
+  K_SERVICE: z.optional(z.string()),
+  GOOGLE_CLOUD_PROJECT: z.optional(z.string()),
 });
 
 export interface TracingSettings {

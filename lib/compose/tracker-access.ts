@@ -10,7 +10,7 @@
  *
  * The GCP stack's older names (`MM_TRACKER_URL`, `MM_TRACKER_TOKEN`, `MM_TRACKER_AWS_*`) are aliases.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import type { FetchLike, TrackerClientOptions } from '../adapters/http/tracker-client';
 import { envFlag, parseEnv, EnvError, type Aliases } from './env';
 import { secretFromEnv } from './secrets';
@@ -24,14 +24,14 @@ export const TRACKER_ALIASES: Aliases = {
 };
 
 export const trackerEnvSchema = z.object({
-  MIGRATION_MONITOR_URL: z.url().optional(),
-  MIGRATION_MONITOR_TOKEN: z.string().min(1).optional(),
-  MIGRATION_MONITOR_TOKEN_SECRET_ARN: z.string().min(1).optional(),
-  MIGRATION_MONITOR_MIGRATION: z.string().min(1).optional(),
-  MIGRATION_MONITOR_SIGV4: envFlag.default(false),
-  MIGRATION_MONITOR_AWS_ROLE_ARN: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN').optional(),
-  MIGRATION_MONITOR_AWS_REGION: z.string().min(1).optional(),
-  MIGRATION_MONITOR_AWS_AUDIENCE: z.string().min(1).default('sts.amazonaws.com'),
+  MIGRATION_MONITOR_URL: z.optional(z.url()),
+  MIGRATION_MONITOR_TOKEN: z.optional(z.string().check(z.minLength(1))),
+  MIGRATION_MONITOR_TOKEN_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  MIGRATION_MONITOR_MIGRATION: z.optional(z.string().check(z.minLength(1))),
+  MIGRATION_MONITOR_SIGV4: z._default(envFlag, false),
+  MIGRATION_MONITOR_AWS_ROLE_ARN: z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN'))),
+  MIGRATION_MONITOR_AWS_REGION: z.optional(z.string().check(z.minLength(1))),
+  MIGRATION_MONITOR_AWS_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'sts.amazonaws.com'),
 });
 
 export type TrackerAuth = 'web-identity' | 'sigv4' | 'token' | 'none';

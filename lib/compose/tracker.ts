@@ -2,7 +2,7 @@
  * The tracker on a runtime: its store from the environment, the health thresholds, metrics of every change
  * and the periodic sweep, composed once for the Lambda API, the report and log ingest on AWS.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { migrationStateObservations, trackerChangeObservations } from '../core/metrics/mapping';
 import { Tracker, type TrackerListener } from '../core/tracker/service';
 import { trackerApi } from '../core/tracker/api';
@@ -13,14 +13,14 @@ import { alertsFromEnv, attachAlerts } from './alerts';
 
 /** The health thresholds (tracker `/health`, report badge): one setting per environment, the alarms' too. */
 export const thresholdsEnvSchema = z.object({
-  STALL_MINUTES: z.coerce.number().positive().default(30),
-  ERROR_RATE_PERCENT: z.coerce.number().min(0).max(100).default(10),
+  STALL_MINUTES: z._default(z.coerce.number().check(z.positive()), 30),
+  ERROR_RATE_PERCENT: z._default(z.coerce.number().check(z.gte(0), z.lte(100)), 10),
 });
 
-export const trackerEnvSchema = thresholdsEnvSchema.extend({
-  TABLE_NAME: z.string().min(3),
-  ACTIVITY_TTL_DAYS: z.coerce.number().int().positive().default(90),
-  DEFAULT_MIGRATION_ID: z.string().min(1).optional(),
+export const trackerEnvSchema = z.extend(thresholdsEnvSchema, {
+  TABLE_NAME: z.string().check(z.minLength(3)),
+  ACTIVITY_TTL_DAYS: z._default(z.coerce.number().check(z.int(), z.positive()), 90),
+  DEFAULT_MIGRATION_ID: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** A tracker over the stack's DynamoDB table. */

@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { TrackerClient } from '../adapters/http/tracker-client';
 import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../core/http';
 import { DomainError, isDomainError } from '../core/errors';
@@ -33,27 +33,26 @@ import { trackerAccess } from './tracker-access';
 import { runConfiguredValidation } from './validation-runtime';
 
 export const validateEnvSchema = z.object({
-  VALIDATION_CONFIG: z.string().min(1).optional(),
-  VALIDATION_CONFIG_PATH: z.string().min(1).optional(),
-  VALIDATION_CONFIG_PARAMETER: z.string().min(1).optional(),
-  VALIDATION_CHECKPOINT_DIR: z.string().default('/tmp/migration-monitor-validation'),
-  VALIDATION_RESUME: envFlag.default(true),
+  VALIDATION_CONFIG: z.optional(z.string().check(z.minLength(1))),
+  VALIDATION_CONFIG_PATH: z.optional(z.string().check(z.minLength(1))),
+  VALIDATION_CONFIG_PARAMETER: z.optional(z.string().check(z.minLength(1))),
+  VALIDATION_CHECKPOINT_DIR: z._default(z.string(), '/tmp/migration-monitor-validation'),
+  VALIDATION_RESUME: z._default(envFlag, true),
   /** Stop this long before the Lambda timeout, save progress and answer. */
-  VALIDATION_SAFETY_MS: z.coerce.number().int().nonnegative().default(20_000),
-  MM_REPORT_SINK: z.enum(['s3', 'gcs', 'none']).default('none'),
-  MM_REPORT_BUCKET: z.string().optional(),
-  MM_REPORT_PREFIX: z.string().default('validation'),
+  VALIDATION_SAFETY_MS: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 20_000),
+  MM_REPORT_SINK: z._default(z.enum(['s3', 'gcs', 'none']), 'none'),
+  MM_REPORT_BUCKET: z.optional(z.string()),
+  MM_REPORT_PREFIX: z._default(z.string(), 'validation'),
 });
 export type ValidateEnv = z.output<typeof validateEnvSchema>;
 
 /** The trigger: an EventBridge Scheduler `Input`, a scheduled event, or a Cloud Scheduler POST body. */
-export const validateEventSchema = z
+export const validateEventSchema = z.looseObject(z
   .object({
     /** Continue an interrupted run of the same config (default from VALIDATION_RESUME). */
-    resume: z.boolean().optional(),
-    runId: z.string().min(1).max(100).optional(),
-  })
-  .loose();
+    resume: z.optional(z.boolean()),
+    runId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  }).shape);
 
 export interface ValidationSummary {
   verdict: 'pass' | 'fail';

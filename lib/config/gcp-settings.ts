@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { formatZodError } from '../core/validation-util';
 import { ALARMS, alarmOverrideSchema } from '../core/metrics/spec';
 import { parseLogWatchConfig } from '../core/logwatch/config';
@@ -14,39 +14,39 @@ import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, onCallCheck, type E
 
 const handlerSchema = z.strictObject({
   /** Handler module bundled with esbuild. */
-  entry: z.string().min(1),
-  exportName: z.string().regex(/^[A-Za-z_$][\w$]*$/),
+  entry: z.string().check(z.minLength(1)),
+  exportName: z.string().check(z.regex(/^[A-Za-z_$][\w$]*$/)),
   /** How the entry's export is called: a factory of a runtime-neutral HttpHandler (the only way). */
-  adapter: z.literal('http').default('http'),
+  adapter: z._default(z.literal('http'), 'http'),
   /** Run this container image on a Cloud Run service instead of deploying the bundle as a function. */
-  image: z.string().min(1).optional(),
-  memory: z.string().regex(/^\d+(Mi|Gi)$/),
-  timeoutSeconds: z.number().int().min(1).max(3600),
-  maxInstances: z.number().int().min(1).max(1000),
+  image: z.optional(z.string().check(z.minLength(1))),
+  memory: z.string().check(z.regex(/^\d+(Mi|Gi)$/)),
+  timeoutSeconds: z.number().check(z.int(), z.gte(1), z.lte(3600)),
+  maxInstances: z.number().check(z.int(), z.gte(1), z.lte(1000)),
   /** Plain settings for this handler (e.g. the search proxy's PRIMARY_BACKEND); secrets are refused. */
-  environment: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_SNAKE'), z.string()).optional(),
+  environment: z.optional(z.record(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_SNAKE')), z.string())),
 });
 
 export const gcpConfigSchema = z.strictObject({
   env: z.enum(ENVIRONMENTS),
   /** Terraform stack name. */
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/),
+  stackName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/)),
   /** Project id; unset = the stack declares a `project_id` Terraform variable (`TF_VAR_project_id`). */
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id').optional(),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as europe-west1'),
+  project: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id'))),
+  region: z.string().check(z.regex(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as europe-west1')),
   /** Prefix of every resource name. */
-  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,14}$/, 'must be 2-15 lowercase letters, digits or hyphens'),
+  namePrefix: z.string().check(z.regex(/^[a-z][a-z0-9-]{1,14}$/, 'must be 2-15 lowercase letters, digits or hyphens')),
   labels: z.record(z.string(), z.string()),
   reportBucket: z.strictObject({
     /** Globally unique; default `<project>-<namePrefix>-reports`. */
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/).optional(),
-    location: z.string().min(2),
-    nearlineAfterDays: z.number().int().min(0),
-    deleteAfterDays: z.number().int().min(0),
-    retentionDays: z.number().int().min(1).optional(),
+    name: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/))),
+    location: z.string().check(z.minLength(2)),
+    nearlineAfterDays: z.number().check(z.int(), z.gte(0)),
+    deleteAfterDays: z.number().check(z.int(), z.gte(0)),
+    retentionDays: z.optional(z.number().check(z.int(), z.gte(1))),
     lockRetention: z.boolean(),
     /** CMEK for reports and secrets. */
-    kmsKeyName: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/).optional(),
+    kmsKeyName: z.optional(z.string().check(z.regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/))),
     forceDestroy: z.boolean(),
   }),
   handlers: z.strictObject({ report: handlerSchema, validate: handlerSchema, searchProxy: handlerSchema, logIngest: handlerSchema }),
@@ -54,49 +54,48 @@ export const gcpConfigSchema = z.strictObject({
    * Track migrations from the logs they already write (docs/log-tracking.md): a Cloud Logging sink → Pub/Sub →
    * the log-ingest handler (`handlers.logIngest`). Deployed only when this section (or MM_LOG_INGEST_FILTER) is set.
    */
-  logIngest: z
+  logIngest: z.optional(z
     .strictObject({
       /** Cloud Logging filter selecting the migration jobs' logs, e.g. `resource.type="cloud_run_job" AND resource.labels.job_name="tenant-migrator"`. */
-      filter: z.string().trim().min(1, 'must select the migration jobs\' logs (an empty filter would export every log of the project)'),
+      filter: z.string().check(z.trim(), z.minLength(1, 'must select the migration jobs\' logs (an empty filter would export every log of the project)')),
       /** Sink only the entries carrying a well-known event's text. Default: true unless `watch` adds patterns or drops the defaults. */
-      wellKnownEventsOnly: z.boolean().optional(),
+      wellKnownEventsOnly: z.optional(z.boolean()),
       /** Pub/Sub deliveries before a message goes to the dead-letter topic (5-100, default 10). */
-      maxDeliveryAttempts: z.number().int().min(5).max(100).optional(),
+      maxDeliveryAttempts: z.optional(z.number().check(z.int(), z.gte(5), z.lte(100))),
       /** The log analyzer's config (patterns, phaseMap, fields...), given to the handler as LOG_WATCH_CONFIG; checked at synth. */
-      watch: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
+      watch: z.optional(z.record(z.string(), z.unknown())),
+    })),
   /** Where the report handler delivers (lambda/report.ts REPORT_OUTPUTS): `gcs` archives in the report bucket. */
-  reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).min(1),
+  reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).check(z.minLength(1)),
   /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
-  searchProxyLoadBalancer: z.strictObject({ domain: z.string().min(3), securityPolicy: z.string().min(1).optional() }).optional(),
+  searchProxyLoadBalancer: z.optional(z.strictObject({ domain: z.string().check(z.minLength(3)), securityPolicy: z.optional(z.string().check(z.minLength(1))) })),
   schedules: z.strictObject({
-    timeZone: z.string().min(1),
-    reportHour: z.number().int().min(0).max(23),
-    reportMinute: z.number().int().min(0).max(59),
-    validationEveryMinutes: z.number().int().min(1).max(1440),
+    timeZone: z.string().check(z.minLength(1)),
+    reportHour: z.number().check(z.int(), z.gte(0), z.lte(23)),
+    reportMinute: z.number().check(z.int(), z.gte(0), z.lte(59)),
+    validationEveryMinutes: z.number().check(z.int(), z.gte(1), z.lte(1440)),
     /** JSON event the daily report job sends. */
     reportEvent: z.record(z.string(), z.unknown()),
     validationEvent: z.record(z.string(), z.unknown()),
   }),
   alerts: z.strictObject({
-    channels: z.array(z.strictObject({ purpose: z.string(), emails: z.array(z.email()).max(20), severities: z.array(z.enum(['critical', 'warning'])).min(1) })),
-    runbookUrl: z.url().optional(),
+    channels: z.array(z.strictObject({ purpose: z.string(), emails: z.array(z.email()).check(z.maxLength(20)), severities: z.array(z.enum(['critical', 'warning'])).check(z.minLength(1)) })),
+    runbookUrl: z.optional(z.url()),
     overrides: z.record(z.string(), alarmOverrideSchema),
   }),
   /** Where the tracker API (on AWS) is and the role the handlers assume to call it without keys. */
   tracker: z.strictObject({
-    apiUrl: z.url().optional(),
-    awsRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN').optional(),
-    awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+    apiUrl: z.optional(z.url()),
+    awsRoleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'))),
+    awsRegion: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/)),
   }),
   /** Service account the function builds run as; default the project's build account. */
-  buildServiceAccount: z.email().optional(),
+  buildServiceAccount: z.optional(z.email()),
   /** Spans of every handler to Cloud Trace (OTLP, docs/tracing.md); unset = only the trace field on log lines. */
-  tracing: z.strictObject({ sampleRatio: z.number().min(0).max(1).optional() }).optional(),
+  tracing: z.optional(z.strictObject({ sampleRatio: z.optional(z.number().check(z.gte(0), z.lte(1))) })),
   backend: z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('local'), path: z.string().min(1).optional() }),
-    z.strictObject({ type: z.literal('gcs'), bucket: z.string().min(3), prefix: z.string().min(1) }),
+    z.strictObject({ type: z.literal('local'), path: z.optional(z.string().check(z.minLength(1))) }),
+    z.strictObject({ type: z.literal('gcs'), bucket: z.string().check(z.minLength(3)), prefix: z.string().check(z.minLength(1)) }),
   ]),
 });
 export type GcpConfig = z.output<typeof gcpConfigSchema>;

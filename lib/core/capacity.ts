@@ -1,22 +1,22 @@
-import * as z from 'zod';
+import * as z from './zod';
 import { DomainError } from './errors';
 import { parseOrThrow } from './validation-util';
 
 export const capacityInputSchema = z.strictObject({
   /** Events to copy. */
-  totalEvents: z.number().int().nonnegative(),
+  totalEvents: z.number().check(z.int(), z.nonnegative()),
   /** Bulk copy rate, events per second. */
-  copyRatePerSecond: z.number().positive(),
+  copyRatePerSecond: z.number().check(z.positive()),
   /** Events the target is behind when the bulk copy ends, besides what arrived during it. Default 100. */
-  lagEvents: z.number().nonnegative().default(100),
+  lagEvents: z._default(z.number().check(z.nonnegative()), 100),
   /** New events per second on the source while copying: they pile up as catch-up backlog. Default 0. */
-  writeRatePerSecond: z.number().nonnegative().default(0),
+  writeRatePerSecond: z._default(z.number().check(z.nonnegative()), 0),
   /** How fast the target catches up (dual-write apply rate). Default: the copy rate. */
-  catchUpRatePerSecond: z.number().positive().optional(),
+  catchUpRatePerSecond: z.optional(z.number().check(z.positive())),
   /** Write pause during cutover, seconds. Default 5. */
-  cutoverPauseSeconds: z.number().nonnegative().default(5),
+  cutoverPauseSeconds: z._default(z.number().check(z.nonnegative()), 5),
   /** Safety margin applied to the sum. Default 1.5. */
-  bufferFactor: z.number().min(1).max(10).default(1.5),
+  bufferFactor: z._default(z.number().check(z.gte(1), z.lte(10)), 1.5),
 });
 export type CapacityInput = z.input<typeof capacityInputSchema>;
 

@@ -9,7 +9,7 @@
  * API adds the live state as the newest point. Bound: 360 + 720 + 1440 = 2,520 points per migration, each about 180 bytes + 25 per phase
  * (≈ 0.8 MB for the default 7-phase plan), whatever the migration's length.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { DomainError } from './errors';
 import type { MigrationState } from './model';
 import { estimate, migrationStatus, overallProgress, round2 } from './progress';
@@ -99,13 +99,11 @@ export function isStateChange(before: MigrationState | null, after: MigrationSta
 
 /** `?from=ISO&to=ISO&step=30s|5m|1h|<seconds>` */
 export const historyQuerySchema = z.strictObject({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  step: z
-    .string()
-    .regex(/^\d+(s|m|h)?$/, 'step must be seconds or a number with s, m or h (e.g. 30s, 5m, 1h)')
-    .optional(),
-  migration: z.string().optional(),
+  from: z.optional(z.iso.datetime({ offset: true })),
+  to: z.optional(z.iso.datetime({ offset: true })),
+  step: z.optional(z
+    .string().check(z.regex(/^\d+(s|m|h)?$/, 'step must be seconds or a number with s, m or h (e.g. 30s, 5m, 1h)'))),
+  migration: z.optional(z.string()),
 });
 
 export interface HistoryRange {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 import type { PhaseDef, SubTaskDef } from './plan';
 
 export type PhaseStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';
@@ -123,31 +123,31 @@ export interface NotificationState {
 
 export const metricsSchema = z.strictObject({
   /** bytes */
-  totalDataMigrated: z.number().nonnegative(),
+  totalDataMigrated: z.number().check(z.nonnegative()),
   /** bytes per second */
-  migrationSpeed: z.number().nonnegative(),
+  migrationSpeed: z.number().check(z.nonnegative()),
   /** percent 0–100 */
-  errorRate: z.number().min(0).max(100),
-  successfulOperations: z.number().int().nonnegative(),
-  failedOperations: z.number().int().nonnegative(),
+  errorRate: z.number().check(z.gte(0), z.lte(100)),
+  successfulOperations: z.number().check(z.int(), z.nonnegative()),
+  failedOperations: z.number().check(z.int(), z.nonnegative()),
   /** milliseconds */
-  averageOperationTime: z.number().nonnegative(),
+  averageOperationTime: z.number().check(z.nonnegative()),
   resourceUtilization: z.strictObject({
     /** percent */
-    cpu: z.number().min(0).max(100),
+    cpu: z.number().check(z.gte(0), z.lte(100)),
     /** percent */
-    memory: z.number().min(0).max(100),
+    memory: z.number().check(z.gte(0), z.lte(100)),
     /** bytes per second */
-    network: z.number().nonnegative(),
+    network: z.number().check(z.nonnegative()),
     /** bytes */
-    storage: z.number().nonnegative(),
+    storage: z.number().check(z.nonnegative()),
   }),
   costMetrics: z.strictObject({
-    estimatedCost: z.number().nonnegative(),
-    actualCost: z.number().nonnegative(),
-    costPerGB: z.number().nonnegative(),
+    estimatedCost: z.number().check(z.nonnegative()),
+    actualCost: z.number().check(z.nonnegative()),
+    costPerGB: z.number().check(z.nonnegative()),
     /** ISO 4217 code of the cost figures (default USD, as seed 003 documents). */
-    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD or EUR').optional(),
+    currency: z.optional(z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as USD or EUR'))),
   }),
 });
 export type MigrationMetrics = z.output<typeof metricsSchema>;

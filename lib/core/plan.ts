@@ -1,33 +1,30 @@
-import * as z from 'zod';
+import * as z from './zod';
 import { DomainError } from './errors';
 import { parseOrThrow } from './validation-util';
 
 /** Ids appear in URLs, metric dimensions and log fields: keep them boring. */
 export const idSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'must be 1-64 chars of letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .string().check(z.minLength(1), z.maxLength(64), z.regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'must be 1-64 chars of letters, digits, ".", "_" or "-", starting with a letter or digit'));
 
 export const subTaskDefSchema = z.strictObject({
   id: idSchema,
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).default(''),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  description: z._default(z.string().check(z.maxLength(2000)), ''),
   /** Relative weight inside its phase, in minutes. Defaults to 1 (equal weights). */
-  estimatedDuration: z.number().positive().max(1e6).default(1),
+  estimatedDuration: z._default(z.number().check(z.positive(), z.lte(1e6)), 1),
 });
 
 export const phaseDefSchema = z.strictObject({
   id: idSchema,
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).default(''),
-  dependencies: z.array(idSchema).max(100).default([]),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  description: z._default(z.string().check(z.maxLength(2000)), ''),
+  dependencies: z._default(z.array(idSchema).check(z.maxLength(100)), []),
   /** Minutes. Weights the phase in overall progress and the plan-based ETA. */
-  estimatedDuration: z.number().positive().max(1e6),
-  subTasks: z.array(subTaskDefSchema).max(200).default([]),
+  estimatedDuration: z.number().check(z.positive(), z.lte(1e6)),
+  subTasks: z._default(z.array(subTaskDefSchema).check(z.maxLength(200)), []),
 });
 
-export const planSchema = z.array(phaseDefSchema).min(1).max(100);
+export const planSchema = z.array(phaseDefSchema).check(z.minLength(1), z.maxLength(100));
 
 export type SubTaskDef = z.output<typeof subTaskDefSchema>;
 export type PhaseDef = z.output<typeof phaseDefSchema>;

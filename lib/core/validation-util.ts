@@ -1,8 +1,8 @@
-import type { ZodError, ZodType } from 'zod';
+import type * as z from './zod';
 import { DomainError } from './errors';
 
 /** One readable line per problem: `phases[2].dependencies[0]: expected string, received number`. */
-export function formatZodError(err: ZodError): string {
+export function formatZodError(err: z.core.$ZodError): string {
   return err.issues
     .map((i) => {
       const path = i.path
@@ -14,7 +14,7 @@ export function formatZodError(err: ZodError): string {
 }
 
 /** Parse untrusted input or throw a 400 DomainError naming every problem. */
-export function parseOrThrow<T>(schema: ZodType<T>, input: unknown, what: string): T {
+export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
   if (!r.success) throw new DomainError('validation_failed', `invalid ${what}: ${formatZodError(r.error)}`);
   return r.data;

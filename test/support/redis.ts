@@ -11,12 +11,12 @@ export interface RedisServer {
  * Start a real redis-server on 127.0.0.1 on a free port (no persistence). Fails loudly, with the command to
  * run, when redis-server is not installed: tests never skip silently.
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('redis-server is not installed: run `apt-get install -y redis-server` (or `npm test`, whose pretest installs it)');
   }
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+  const child: ChildProcess = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: 'ignore',
   });
   await waitForPort(port);

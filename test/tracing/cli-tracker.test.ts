@@ -53,7 +53,9 @@ describe('one trace from the migration script to the store', () => {
     expect(root.parentSpanId).toBeUndefined();
     expect(root.resource['service.name']).toBe('migration-monitor-cli');
     const fresh = spans.slice(before).filter((s) => s.traceId === root.traceId);
-    const lines = tree(fresh, root);
+    // History is written when an update opens a new history bucket (lib/core/tracker/service.ts recordHistory),
+    // so whether this update carries a `putHistory` span depends on the wall clock: the tree leaves it out.
+    const lines = tree(fresh.filter((s) => !s.name.startsWith('putHistory ')), root);
     expect(lines).toEqual([
       'migration-monitor phase progress',
       '  POST',

@@ -49,7 +49,8 @@ describe('span trees of the jobs and the proxy (decoded by a local OTLP/HTTP rec
     const { spans, root } = await traced('report-job', () =>
       runReports({ source: trackerSource(tracker), now: Date.now(), archives: [new FileReportSink(tmp)], ledger: new FileReportSink(tmp), notifiers: [broken], maxAttempts: 1 }),
     );
-    const lines = tree(spans, root);
+    // a tracker update writes history only when it opens a new history bucket (wall-clock dependent): left out
+    const lines = tree(spans.filter((s) => !s.name.startsWith('putHistory ')), root);
     expect(lines).toEqual([
       'report-job',
       '  listMigrations memory',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { QueuedWrite, ReplayQueueStore, SettledKey } from '../../core/search/replay-queue';
 import type { BackendRole } from '../../core/search/settings';
 import { formatZodError } from '../../core/validation-util';
@@ -32,11 +32,11 @@ export interface DynamoReplayQueueOptions {
 
 const itemSchema = z.object({
   op: z.enum(['upsert', 'delete']),
-  version: z.number().int().min(0),
+  version: z.number().check(z.int(), z.gte(0)),
   queuedAt: z.number(),
-  payload: z.string().optional(),
+  payload: z.optional(z.string()),
 });
-const payloadSchema = z.strictObject({ vector: z.array(z.number()).optional(), metadata: z.record(z.string(), z.unknown()).optional() });
+const payloadSchema = z.strictObject({ vector: z.optional(z.array(z.number())), metadata: z.optional(z.record(z.string(), z.unknown())) });
 
 export class DynamoReplayQueueStore implements ReplayQueueStore {
   readonly kind = 'dynamodb';

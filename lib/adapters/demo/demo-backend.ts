@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { DomainError } from '../../core/errors';
 import { json, parseJsonBody, router, type HttpHandler } from '../../core/http';
 import { searchRequestSchema, type SearchHit, type SearchQuery } from '../../core/search/query';
@@ -150,9 +150,9 @@ export type DemoMode = (typeof DEMO_MODES)[number];
 export const demoModeSchema = z.strictObject({
   mode: z.enum(DEMO_MODES),
   /** How long `slow` holds each answer. */
-  slowMs: z.number().int().min(0).max(600_000).optional(),
+  slowMs: z.optional(z.number().check(z.int(), z.gte(0), z.lte(600_000))),
   /** Status `error` answers with. */
-  errorStatus: z.number().int().min(400).max(599).optional(),
+  errorStatus: z.optional(z.number().check(z.int(), z.gte(400), z.lte(599))),
 });
 
 export interface DemoBackendOptions {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { json, parseJsonBody, router, type HttpRequest, type HttpResponse, type Route } from '../../core/http';
 import { checkAuth } from '../../core/tracker/api';
 import type { NamedTokens } from '../../core/tracker/identity';
@@ -110,7 +110,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
       method: 'POST',
       path: '/admin/stage',
       handler: async (req) => {
-        const { stage } = parseOrThrow(z.strictObject({ stage: proxyStageSchema.nullable() }), parseJsonBody(req), 'stage');
+        const { stage } = parseOrThrow(z.strictObject({ stage: z.nullable(proxyStageSchema) }), parseJsonBody(req), 'stage');
         const from = proxy.stage();
         stageSwitch.set(stage);
         await proxy.refreshStage(true);
@@ -123,7 +123,7 @@ export async function startDemoProxy(opts: DemoProxyOptions = {}): Promise<DemoP
       path: '/demo/switch',
       handler: async (req) => {
         const { position, breaker } = parseOrThrow(
-          z.strictObject({ position: z.enum(['auto', 'open', 'closed']), breaker: roleSchema.default('primary') }),
+          z.strictObject({ position: z.enum(['auto', 'open', 'closed']), breaker: z._default(roleSchema, 'primary') }),
           parseJsonBody(req),
           'operator switch',
         );

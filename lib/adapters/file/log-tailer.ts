@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { LogAnalyzer, LogLine } from '../../core/logwatch/analyzer';
 import type { TrackerSink } from '../../core/logwatch/sink';
 
@@ -18,12 +18,12 @@ export interface TailedLine extends LogLine {
 const fileStateSchema = z.strictObject({
   dev: z.number(),
   ino: z.number(),
-  offset: z.number().int().nonnegative(),
+  offset: z.number().check(z.int(), z.nonnegative()),
   /** sha1 of the file's first `headBytes` bytes: a file truncated and rewritten past the offset still shows up. */
   head: z.string(),
-  headBytes: z.number().int().nonnegative(),
+  headBytes: z.number().check(z.int(), z.nonnegative()),
   /** Inside an over-long line: drop bytes up to the next line break. */
-  discarding: z.boolean().default(false),
+  discarding: z._default(z.boolean(), false),
 });
 const stateSchema = z.strictObject({ version: z.literal(1), files: z.record(z.string(), fileStateSchema) });
 type FileState = z.output<typeof fileStateSchema>;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { keyOf, type SettledKey, type QueuedWrite, type ReplayQueueStore } from '../../core/search/replay-queue';
 
 /**
@@ -19,8 +19,8 @@ const lineSchema = z.union([
       op: z.enum(['upsert', 'delete']),
       id: z.string(),
       version: z.number(),
-      vector: z.array(z.number()).optional(),
-      metadata: z.record(z.string(), z.unknown()).optional(),
+      vector: z.optional(z.array(z.number())),
+      metadata: z.optional(z.record(z.string(), z.unknown())),
       queuedAt: z.number(),
     }),
   }),

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { SearchHit, SearchQuery, VectorBackend } from '../../core/search/query';
 import type { VectorWriter, WriteBatch } from '../../core/search/writes';
 import { formatZodError } from '../../core/validation-util';
@@ -15,7 +15,7 @@ import { formatZodError } from '../../core/validation-util';
  * "{{filter}}" is dropped when the query has no filter. Response paths are dot paths ("hits.hits", "_id").
  */
 
-const dotPath = z.string().regex(/^$|^[^.]+(\.[^.]+)*$/, 'a dot path like "hits.hits" or "" for the root');
+const dotPath = z.string().check(z.regex(/^$|^[^.]+(\.[^.]+)*$/, 'a dot path like "hits.hits" or "" for the root'));
 const primitive = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 /**
@@ -27,18 +27,18 @@ const primitive = z.union([z.string(), z.number(), z.boolean(), z.null()]);
  * not in `ok` fails the batch (409, a newer version already stored, and 404 on delete are "done").
  */
 export const writeMappingSchema = z.strictObject({
-  path: z.string().startsWith('/'),
-  body: z.unknown().optional(),
+  path: z.string().check(z.startsWith('/')),
+  body: z.optional(z.unknown()),
   item: z.unknown(),
-  format: z.enum(['json', 'ndjson']).default('json'),
-  okWhen: z.strictObject({ path: dotPath, in: z.array(primitive).min(1) }).optional(),
-  itemStatus: z.strictObject({ results: dotPath, status: z.string().min(1), ok: z.array(z.number().int()).min(1) }).optional(),
+  format: z._default(z.enum(['json', 'ndjson']), 'json'),
+  okWhen: z.optional(z.strictObject({ path: dotPath, in: z.array(primitive).check(z.minLength(1)) })),
+  itemStatus: z.optional(z.strictObject({ results: dotPath, status: z.string().check(z.minLength(1)), ok: z.array(z.number().check(z.int())).check(z.minLength(1)) })),
 });
 export type WriteMapping = z.infer<typeof writeMappingSchema>;
 
 export const mappingSchema = z.strictObject({
   /** Path appended to the backend URL, e.g. `/v2/vectordb/entities/search`. */
-  path: z.string().startsWith('/'),
+  path: z.string().check(z.startsWith('/')),
   /** Request body template. */
   body: z.unknown(),
   /** Where the list of hits is in the response. */
@@ -48,52 +48,52 @@ export const mappingSchema = z.strictObject({
   /** ... its score ... */
   score: dotPath,
   /** ... and its metadata: a path, `*` for the hit without its id and score fields, or absent. */
-  metadata: z.union([dotPath, z.literal('*')]).optional(),
+  metadata: z.optional(z.union([dotPath, z.literal('*')])),
   /** Some APIs answer errors with HTTP 200: the response is good only when this path holds one of these values. */
-  okWhen: z.strictObject({ path: dotPath, in: z.array(primitive).min(1) }).optional(),
+  okWhen: z.optional(z.strictObject({ path: dotPath, in: z.array(primitive).check(z.minLength(1)) })),
   /** Where an error response keeps its message. */
-  errorMessage: dotPath.optional(),
-  headers: z.record(z.string(), z.string()).default({}),
+  errorMessage: z.optional(dotPath),
+  headers: z._default(z.record(z.string(), z.string()), {}),
   /** Writes through the proxy (`POST /upsert`, `POST /delete`); without them the store cannot be written. */
-  upsert: writeMappingSchema.optional(),
-  delete: writeMappingSchema.optional(),
+  upsert: z.optional(writeMappingSchema),
+  delete: z.optional(writeMappingSchema),
 });
 export type HttpJsonMapping = z.infer<typeof mappingSchema>;
 
 export const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
-  z.strictObject({ type: z.literal('bearer'), token: z.string().min(1) }),
-  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: z.string() }),
-  z.strictObject({ type: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) }),
+  z.strictObject({ type: z.literal('bearer'), token: z.string().check(z.minLength(1)) }),
+  z.strictObject({ type: z.literal('basic'), username: z.string().check(z.minLength(1)), password: z.string() }),
+  z.strictObject({ type: z.literal('header'), name: z.string().check(z.regex(/^[A-Za-z0-9-]+$/)), value: z.string().check(z.minLength(1)) }),
 ]);
 export type BackendAuth = z.infer<typeof authSchema>;
 
 const common = {
   url: z.url({ protocol: /^https?$/ }),
-  auth: authSchema.optional(),
+  auth: z.optional(authSchema),
   /** Response bodies above this are refused (a runaway backend must not exhaust memory). */
-  maxResponseBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+  maxResponseBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(64 * 1024 * 1024)), 16 * 1024 * 1024),
   /** Keep-alive sockets per backend. */
-  maxSockets: z.number().int().min(1).max(1024).default(128),
+  maxSockets: z._default(z.number().check(z.int(), z.gte(1), z.lte(1024)), 128),
 };
 
 export const backendConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('milvus'),
     ...common,
-    collection: z.string().min(1),
-    vectorField: z.string().min(1).default('vector'),
-    outputFields: z.array(z.string()).default([]),
-    dbName: z.string().min(1).optional(),
+    collection: z.string().check(z.minLength(1)),
+    vectorField: z._default(z.string().check(z.minLength(1)), 'vector'),
+    outputFields: z._default(z.array(z.string()), []),
+    dbName: z.optional(z.string().check(z.minLength(1))),
   }),
   z.strictObject({
     kind: z.literal('opensearch'),
     ...common,
-    index: z.string().regex(/^[^/\s#?]+$/, 'an index name (no / # ? or spaces)'),
-    vectorField: z.string().min(1),
-    sourceFields: z.array(z.string()).optional(),
+    index: z.string().check(z.regex(/^[^/\s#?]+$/, 'an index name (no / # ? or spaces)')),
+    vectorField: z.string().check(z.minLength(1)),
+    sourceFields: z.optional(z.array(z.string())),
   }),
-  z.strictObject({ kind: z.literal('generic'), ...common, path: z.string().startsWith('/').default('/search') }),
+  z.strictObject({ kind: z.literal('generic'), ...common, path: z._default(z.string().check(z.startsWith('/')), '/search') }),
   z.strictObject({ kind: z.literal('custom'), ...common, mapping: mappingSchema }),
 ]);
 export type BackendConfig = z.input<typeof backendConfigSchema>;

@@ -1,8 +1,8 @@
-import Redis from 'ioredis';
 import { redactUrl } from '../../core/redact';
 import type { ConnectorConfig } from '../../core/validation/config';
 import { chunks, inRange, type Key, keyFrom, keyRangeByScan, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 import { convertText } from '../../core/validation/convert';
+import { RespClient, RespError } from './resp-client';
 
 type RedisConfig = Extract<ConnectorConfig, { type: 'redis' }>;
 
@@ -18,16 +18,15 @@ export class RedisConnector implements SourceConnector {
   readonly label: string;
   readonly ordered = false;
   readonly maxGetBatch = 1000;
-  private readonly redis: Redis;
+  /** A minimal RESP client, not ioredis: this connector is bundled into Lambda (validate-redis), where ioredis costs ~170 KB. */
+  private readonly redis: RespClient;
+  private connected = false;
   private readonly keyType: 'string' | 'number';
-  private lastError?: Error;
 
   constructor(private readonly cfg: Omit<RedisConfig, 'type'>) {
     this.label = `redis:${cfg.prefix}*`;
     this.keyType = cfg.keyType ?? 'string';
-    this.redis = new Redis(cfg.url, { lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 100 * n) });
-    // connection errors reach the caller through the command that fails; keep the last one for its message
-    this.redis.on('error', (e: Error) => (this.lastError = e));
+    this.redis = new RespClient(cfg.url, { retries: 2 });
   }
 
   async count(signal?: AbortSignal): Promise<number> {
@@ -69,11 +68,7 @@ export class RedisConnector implements SourceConnector {
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === 'wait' || this.redis.status === 'end') {
-      this.redis.disconnect();
-      return;
-    }
-    await this.redis.quit();
+    await this.redis.close();
   }
 
   /** SCAN pages of matching keys (SCAN may return a key twice: de-duplicated per run). */
@@ -83,8 +78,9 @@ export class RedisConnector implements SourceConnector {
     let cursor = '0';
     do {
       signal?.throwIfAborted();
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globEscape(this.cfg.prefix)}*`, 'COUNT', this.cfg.scanCount);
-      cursor = next;
+      const [next, found] = (await this.redis.command('SCAN', cursor, 'MATCH', `${globEscape(this.cfg.prefix)}*`, 'COUNT', this.cfg.scanCount)) as [Buffer, Buffer[]];
+      cursor = next.toString();
+      const keys = found.map((k) => k.toString('utf8'));
       const fresh = keys.filter((k) => !seen.has(k));
       for (const k of fresh) seen.add(k);
       if (fresh.length) yield fresh;
@@ -96,17 +92,17 @@ export class RedisConnector implements SourceConnector {
     await this.connect();
     const out: Row[] = [];
     if (this.cfg.valueType === 'hash') {
-      const p = this.redis.pipeline();
-      for (const it of items) p.hgetallBuffer(it.redisKey);
-      const res = (await p.exec()) ?? [];
-      res.forEach(([err, h], i) => {
-        if (err) throw new Error(`${this.label}: HGETALL ${items[i]!.redisKey}: ${err.message}`);
-        const hash = h as Record<string, Buffer>;
-        if (Object.keys(hash).length) out.push({ key: items[i]!.key, data: this.hashData(hash, items[i]!.redisKey) });
+      const res = await this.redis.pipeline(items.map((it) => ['HGETALL', it.redisKey]));
+      res.forEach((h, i) => {
+        if (h instanceof RespError) throw new Error(`${this.label}: HGETALL ${items[i]!.redisKey}: ${h.message}`);
+        const flat = h as Buffer[];
+        const hash: Record<string, Buffer> = {};
+        for (let j = 0; j + 1 < flat.length; j += 2) hash[flat[j]!.toString('utf8')] = flat[j + 1]!;
+        if (flat.length) out.push({ key: items[i]!.key, data: this.hashData(hash, items[i]!.redisKey) });
       });
       return out;
     }
-    const values = await this.redis.mget(...items.map((i) => i.redisKey));
+    const values = ((await this.redis.command('MGET', ...items.map((i) => i.redisKey))) as Array<Buffer | null>).map((v) => v?.toString('utf8') ?? null);
     values.forEach((v, i) => {
       if (v === null) return;
       const it = items[i]!;
@@ -137,9 +133,10 @@ export class RedisConnector implements SourceConnector {
   }
 
   private async connect(): Promise<void> {
-    if (this.redis.status !== 'wait') return;
+    if (this.connected) return;
     await this.redis.connect().catch((e: Error) => {
-      throw new Error(`${this.label}: cannot connect to ${redactUrl(this.cfg.url)}: ${this.lastError?.message ?? e.message}`);
+      throw new Error(`${this.label}: cannot connect to ${redactUrl(this.cfg.url)}: ${e.message}`);
     });
+    this.connected = true;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { QueuedWrite, ReplayQueueStore, SettledKey } from '../../core/search/replay-queue';
 import type { BackendRole } from '../../core/search/settings';
 import { formatZodError } from '../../core/validation-util';
@@ -82,7 +82,7 @@ end
 return 0
 `;
 
-const payloadSchema = z.strictObject({ vector: z.array(z.number()).optional(), metadata: z.record(z.string(), z.unknown()).optional() });
+const payloadSchema = z.strictObject({ vector: z.optional(z.array(z.number())), metadata: z.optional(z.record(z.string(), z.unknown())) });
 const TARGETS: readonly BackendRole[] = ['primary', 'fallback'];
 
 export interface RedisReplayQueueOptions {

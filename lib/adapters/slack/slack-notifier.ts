@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import type { NotifyResult, ReportMessage, ReportNotifier } from '../../core/report/ports';
 
 export interface SlackNotifierOptions {
@@ -71,11 +71,11 @@ export function webhookUrlFromSecret(secret: string): string {
 const alarmSchema = z.object({
   AlarmName: z.string(),
   NewStateValue: z.string(),
-  OldStateValue: z.string().optional(),
-  NewStateReason: z.string().optional(),
-  AlarmDescription: z.string().nullish(),
-  StateChangeTime: z.string().optional(),
-  Region: z.string().optional(),
+  OldStateValue: z.optional(z.string()),
+  NewStateReason: z.optional(z.string()),
+  AlarmDescription: z.nullish(z.string()),
+  StateChangeTime: z.optional(z.string()),
+  Region: z.optional(z.string()),
 });
 
 /** Slack text for one SNS message: a CloudWatch alarm state change, or any other message as is. */

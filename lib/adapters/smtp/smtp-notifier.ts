@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+// nodemailer's mailer and SMTP transport only: its index also loads the pool, sendmail, SES, stream and JSON
+// transports and the Ethereal client, ~22 KB of the report-smtp Lambda bundle this adapter never uses.
+import Mail from 'nodemailer/lib/mailer';
+import SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { NotifyResult, ReportMessage, ReportNotifier } from '../../core/report/ports';
 
 export interface SmtpNotifierOptions {
@@ -27,12 +30,13 @@ export function reportMessageId(reportId: string, from: string): string {
 /** Email through an SMTP relay with nodemailer: a multipart/alternative message, text (Markdown) + HTML. */
 export class SmtpNotifier implements ReportNotifier {
   readonly channel = 'email';
-  private readonly transport: Transporter;
+  private readonly transport: Mail<SMTPTransport.SentMessageInfo>;
 
   constructor(private readonly opts: SmtpNotifierOptions) {
     if (!opts.to.length) throw new Error('email needs at least one recipient');
     const loopback = /^(127\.|localhost$|::1$)/.test(opts.host);
-    this.transport = nodemailer.createTransport({
+    // what nodemailer.createTransport does for SMTP options without `url` or `pool`
+    const options: SMTPTransport.Options = {
       host: opts.host,
       port: opts.port,
       secure: opts.secure ?? opts.port === 465,
@@ -44,7 +48,8 @@ export class SmtpNotifier implements ReportNotifier {
       socketTimeout: 30_000,
       logger: false,
       debug: false,
-    });
+    };
+    this.transport = new Mail(new SMTPTransport(options), options);
   }
 
   async send(m: ReportMessage): Promise<NotifyResult> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides, type EnvName } from '../../config/environments';
 import { alarmOverrideSchema, resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core/metrics/spec';
 import { grafanaDashboard } from '../../core/render/grafana';

@@ -2,7 +2,7 @@
  * Alert routing, configured once per environment: where each severity goes, and the rules that keep people
  * from being flooded (dedup window, burst grouping, digest, re-notify of unacknowledged alerts, retries).
  */
-import * as z from 'zod';
+import * as z from '../zod';
 import { ALERT_SEVERITIES, type AlertSeverity } from '../model';
 
 /** Who an alert reaches: an on-call e-mail list, a pager (an SNS subscription filtering on severity on AWS), Slack. */
@@ -11,45 +11,42 @@ export type Destination = (typeof DESTINATIONS)[number];
 
 const ruleSchema = z.strictObject({
   /** Destinations; empty = the dashboard only. */
-  to: z.array(z.enum(DESTINATIONS)).max(DESTINATIONS.length),
+  to: z.array(z.enum(DESTINATIONS)).check(z.maxLength(DESTINATIONS.length)),
   /** `immediate`: within the burst window; `digest`: collected and sent every `digestSeconds`. */
-  mode: z.enum(['immediate', 'digest']).default('immediate'),
+  mode: z._default(z.enum(['immediate', 'digest']), 'immediate'),
   /** Re-notify while the alert stays unacknowledged (escalation), every `renotifySeconds`. */
-  renotify: z.boolean().default(false),
+  renotify: z._default(z.boolean(), false),
 });
 export type SeverityRule = z.output<typeof ruleSchema>;
 
-const seconds = (max: number) => z.number().int().min(0).max(max);
+const seconds = (max: number) => z.number().check(z.int(), z.gte(0), z.lte(max));
 
 export const alertRoutingSchema = z.strictObject({
-  rules: z
-    .strictObject({ critical: ruleSchema.optional(), error: ruleSchema.optional(), warning: ruleSchema.optional(), info: ruleSchema.optional() })
-    .default({}),
+  rules: z._default(z
+    .strictObject({ critical: z.optional(ruleSchema), error: z.optional(ruleSchema), warning: z.optional(ruleSchema), info: z.optional(ruleSchema) }), {}),
   /** The same alert (severity, phase, message with numbers masked) within this window notifies once, then counts. */
-  dedupSeconds: seconds(7 * 86400).default(900),
+  dedupSeconds: z._default(seconds(7 * 86400), 900),
   /** A notice waits this long so a burst of alerts leaves as one message. */
-  groupSeconds: seconds(3600).default(20),
+  groupSeconds: z._default(seconds(3600), 20),
   /** Digest rules send at most once per this interval. */
-  digestSeconds: seconds(86400).default(900),
+  digestSeconds: z._default(seconds(86400), 900),
   /** Unacknowledged alerts of `renotify` rules are sent again after this long. */
-  renotifySeconds: z.number().int().min(60).max(7 * 86400).default(1800),
-  retry: z
+  renotifySeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(7 * 86400)), 1800),
+  retry: z._default(z
     .strictObject({
       /** First retry after this many seconds; doubles per failure up to maxSeconds. */
-      baseSeconds: z.number().int().min(1).max(3600).default(15),
-      maxSeconds: z.number().int().min(1).max(86400).default(3600),
+      baseSeconds: z._default(z.number().check(z.int(), z.gte(1), z.lte(3600)), 15),
+      maxSeconds: z._default(z.number().check(z.int(), z.gte(1), z.lte(86400)), 3600),
       /** Failed attempts before a notice is given up (and counted as dropped). */
-      maxAttempts: z.number().int().min(1).max(100).default(20),
-    })
-    .default({ baseSeconds: 15, maxSeconds: 3600, maxAttempts: 20 }),
+      maxAttempts: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 20),
+    }), { baseSeconds: 15, maxSeconds: 3600, maxAttempts: 20 }),
   /** Links every message carries. `{migration}` in a URL is replaced by the migration id. */
-  links: z
+  links: z._default(z
     .strictObject({
-      dashboardUrl: z.url().optional(),
-      reportUrl: z.url().optional(),
-      runbookUrl: z.url().optional(),
-    })
-    .default({}),
+      dashboardUrl: z.optional(z.url()),
+      reportUrl: z.optional(z.url()),
+      runbookUrl: z.optional(z.url()),
+    }), {}),
 });
 export type AlertRoutingInput = z.input<typeof alertRoutingSchema>;
 export type AlertRoutingSettings = z.output<typeof alertRoutingSchema>;

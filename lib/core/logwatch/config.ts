@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { METRICS } from '../metrics/spec';
 import { idSchema, validatePlan, type PhaseDef } from '../plan';
 import { DomainError } from '../errors';
@@ -9,45 +9,45 @@ import { BUILTIN_PROFILES, PROFILE_NAMES } from './profiles';
 
 /** Where the well-known structured fields are found (dot paths reach into nested JSON). */
 const fieldNamesSchema = z.strictObject({
-  migrationId: z.string().default('migration_id'),
-  tenantId: z.string().default('tenant_id'),
-  phase: z.string().default('phase'),
-  operation: z.string().default('operation'),
-  durationMs: z.string().default('duration_ms'),
-  eventsCount: z.string().default('events_count'),
-  eventsTotal: z.string().default('events_total'),
-  progress: z.string().default('progress'),
-  syncLag: z.string().default('sync_lag_events'),
-  runId: z.string().default('run_id'),
-  error: z.string().default('error'),
+  migrationId: z._default(z.string(), 'migration_id'),
+  tenantId: z._default(z.string(), 'tenant_id'),
+  phase: z._default(z.string(), 'phase'),
+  operation: z._default(z.string(), 'operation'),
+  durationMs: z._default(z.string(), 'duration_ms'),
+  eventsCount: z._default(z.string(), 'events_count'),
+  eventsTotal: z._default(z.string(), 'events_total'),
+  progress: z._default(z.string(), 'progress'),
+  syncLag: z._default(z.string(), 'sync_lag_events'),
+  runId: z._default(z.string(), 'run_id'),
+  error: z._default(z.string(), 'error'),
 });
 
 export const logWatchConfigSchema = z.strictObject({
   /** Tracker migration for lines that carry no migration_id. */
-  defaultMigrationId: idSchema.default('default'),
+  defaultMigrationId: z._default(idSchema, 'default'),
   /** A built-in tool profile (pg_dump, pg_restore, pgloader, rsync, rclone, aws-s3, aws-dms...): its patterns follow yours. */
-  profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional(),
+  profile: z.optional(z.enum(PROFILE_NAMES as [string, ...string[]])),
   /** The phase lines belong to when they name none (`run --phase` and `watch --phase` set it). */
-  phase: idSchema.optional(),
+  phase: z.optional(idSchema),
   /** With `phase`: progress goes to this sub-task of it (`run --subtask`). */
-  subTask: idSchema.optional(),
+  subTask: z.optional(idSchema),
   /** Your patterns, tried in order before the profile's and the defaults. */
-  patterns: z.array(patternSchema).max(200).default([]),
+  patterns: z._default(z.array(patternSchema).check(z.maxLength(200)), []),
   /** Keep the well-known events (Migration started, Bulk copy progress, ...) after your patterns. */
-  useDefaultPatterns: z.boolean().default(true),
+  useDefaultPatterns: z._default(z.boolean(), true),
   /** Log phase names (and the defaults' phase ids) → tracker phase ids. Names are compared lower-case with `_` as `-`. */
-  phaseMap: z.record(z.string().min(1).max(100), idSchema).default({}),
-  fields: fieldNamesSchema.default(() => fieldNamesSchema.parse({})),
+  phaseMap: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(100)), idSchema), {}),
+  fields: z._default(fieldNamesSchema, () => fieldNamesSchema.parse({})),
   /** JSON fields that hold the message, first present wins. */
-  messageFields: z.array(z.string().min(1)).min(1).max(10).default(['message', 'msg', 'event']),
+  messageFields: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(10)), ['message', 'msg', 'event']),
   /** Create an unknown migration with `plan` on its first line (otherwise its lines are rejected). */
-  autoInitialize: z.boolean().default(true),
+  autoInitialize: z._default(z.boolean(), true),
   /** Plan for auto-initialized migrations. Default: bulk-copy → dual-write → cutover. */
-  plan: z.array(z.unknown()).optional(),
+  plan: z.optional(z.array(z.unknown())),
   /** Tell the tracker to expect another line within this many seconds (silence marks the phase stale). */
-  expectUpdateWithinSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  expectUpdateWithinSeconds: z.optional(z.number().check(z.int(), z.positive(), z.lte(7 * 24 * 3600))),
   /** Lines longer than this are malformed (counted and skipped). */
-  maxLineBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+  maxLineBytes: z._default(z.number().check(z.int(), z.gte(256), z.lte(16 * 1024 * 1024)), 64 * 1024),
 });
 export type LogWatchConfigInput = z.input<typeof logWatchConfigSchema>;
 
@@ -85,16 +85,16 @@ function validKeysAt(path: PropertyKey[], input: unknown): string[] | undefined 
   if (top === 'patterns' && path.length === 2) return ['name', 'regex', 'flags', 'fields', 'actions'];
   if (top === 'patterns' && third === 'actions' && path.length === 4) {
     const act = at(path) as { do?: unknown } | undefined;
-    const option = actionSchema.options.find((o) => o.shape.do.value === act?.do);
+    const option = actionSchema.def.options.find((o) => o.shape.do.def.values[0] === act?.do);
     return option ? Object.keys(option.shape) : undefined;
   }
   return undefined;
 }
 
-const ACTION_NAMES = actionSchema.options.map((o) => o.shape.do.value as string);
+const ACTION_NAMES = actionSchema.def.options.map((o) => o.shape.do.def.values[0] as string);
 
 /** Adds "did you mean" to unknown keys and unknown action names. */
-function withSuggestions(err: z.ZodError, input: unknown): z.ZodError {
+function withSuggestions(err: z.core.$ZodError, input: unknown): z.core.$ZodError {
   for (const issue of err.issues) {
     if (issue.code === 'unrecognized_keys') {
       const valid = validKeysAt(issue.path, input);

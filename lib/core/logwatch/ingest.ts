@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import { errorResponse, json, jsonDepthExceeds, methodNotAllowed, parseJsonBody, type HttpHandler } from '../http';
 import { LIMITS } from '../model';
@@ -12,10 +12,10 @@ const cloudWatchLogsDataSchema = z.object({
   messageType: z.enum(['DATA_MESSAGE', 'CONTROL_MESSAGE']),
   logGroup: z.string(),
   logStream: z.string(),
-  logEvents: z.array(z.object({ id: z.string().min(1), timestamp: z.number(), message: z.string() })),
+  logEvents: z.array(z.object({ id: z.string().check(z.minLength(1)), timestamp: z.number(), message: z.string() })),
 });
 
-export const cloudWatchLogsEventSchema = z.object({ awslogs: z.object({ data: z.string().min(1) }) });
+export const cloudWatchLogsEventSchema = z.object({ awslogs: z.object({ data: z.string().check(z.minLength(1)) }) });
 
 /**
  * The lines of a CloudWatch Logs subscription event (`{awslogs: {data}}`: base64 of gzipped JSON). Each
@@ -43,22 +43,22 @@ export function cloudWatchLogsLines(event: unknown): LogLine[] {
 /** A Pub/Sub push request (the envelope Pub/Sub POSTs to a push endpoint). */
 export const pubSubPushSchema = z.object({
   message: z.object({
-    data: z.string().default(''),
-    messageId: z.string().min(1),
-    attributes: z.record(z.string(), z.string()).optional(),
-    publishTime: z.string().optional(),
+    data: z._default(z.string(), ''),
+    messageId: z.string().check(z.minLength(1)),
+    attributes: z.optional(z.record(z.string(), z.string())),
+    publishTime: z.optional(z.string()),
   }),
-  subscription: z.string().min(1),
+  subscription: z.string().check(z.minLength(1)),
 });
 
 /** The part of a Cloud Logging LogEntry a sink publishes that the analyzer needs. */
 const logEntrySchema = z.object({
-  insertId: z.string().optional(),
-  logName: z.string().default('unknown-log'),
-  textPayload: z.string().optional(),
-  jsonPayload: z.record(z.string(), z.unknown()).optional(),
-  resource: z.object({ type: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
+  insertId: z.optional(z.string()),
+  logName: z._default(z.string(), 'unknown-log'),
+  textPayload: z.optional(z.string()),
+  jsonPayload: z.optional(z.record(z.string(), z.unknown())),
+  resource: z.optional(z.object({ type: z.optional(z.string()), labels: z.optional(z.record(z.string(), z.string())) })),
+  labels: z.optional(z.record(z.string(), z.string())),
 });
 
 export type PubSubLines = { kind: 'lines'; lines: LogLine[] } | { kind: 'malformed'; reason: string; key: string };

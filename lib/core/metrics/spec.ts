@@ -4,7 +4,7 @@
  * dashboards and alarms (CDK), Cloud Monitoring policies and dashboards (CDKTF) and Prometheus rules and
  * Grafana JSON (export). Thresholds are overridable per environment with `resolveSpec`.
  */
-import * as z from 'zod';
+import * as z from '../zod';
 
 export type MetricUnit = 'Count' | 'Percent' | 'Bytes' | 'Bytes/Second' | 'Milliseconds' | 'Seconds' | 'None';
 /** How the value behaves: counters only go up (Prometheus `_total`), gauges are last values, histograms are distributions. */
@@ -412,14 +412,14 @@ export type AlarmOverride = Partial<Pick<AlarmSpec, 'threshold' | 'periodSeconds
 
 /** An override as it arrives from a config file or context: validated before `resolveSpec`. */
 export const alarmOverrideSchema = z.strictObject({
-  threshold: z.number().optional(),
-  periodSeconds: z.number().int().positive().optional(),
-  evaluationPeriods: z.number().int().positive().optional(),
-  datapointsToAlarm: z.number().int().positive().optional(),
-  severity: z.enum(['critical', 'warning']).optional(),
-  missingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).optional(),
-  enabled: z.boolean().optional(),
-}) satisfies z.ZodType<AlarmOverride>;
+  threshold: z.optional(z.number()),
+  periodSeconds: z.optional(z.number().check(z.int(), z.positive())),
+  evaluationPeriods: z.optional(z.number().check(z.int(), z.positive())),
+  datapointsToAlarm: z.optional(z.number().check(z.int(), z.positive())),
+  severity: z.optional(z.enum(['critical', 'warning'])),
+  missingData: z.optional(z.enum(['breaching', 'notBreaching', 'ignore', 'missing'])),
+  enabled: z.optional(z.boolean()),
+}) satisfies z.ZodMiniType<AlarmOverride>;
 
 export interface MonitoringSpec {
   metrics: Record<MetricName, MetricSpec>;

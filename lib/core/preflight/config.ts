@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { formatZodError } from '../validation-util';
 import { DomainError } from '../errors';
 import { connectorSchema, interpolateEnv, parseConfigDocument, type ConnectorConfig } from '../validation/config';
@@ -12,52 +12,52 @@ import { connectorSchema, interpolateEnv, parseConfigDocument, type ConnectorCon
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
 
 /** Bytes: a number, or `500MB`, `10 GiB`, `2TB`. */
-export const byteSize = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+export const byteSize = z.pipe(z.union([z.number().check(z.nonnegative()), z.string()]), z.transform((v, ctx) => {
   if (typeof v === 'number') return v;
   const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(v);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size: use bytes or a number with KB, MB, GB, TB (or KiB, MiB, GiB, TiB)` });
+    ctx.issues.push({ code: 'custom', message: `"${v}" is not a size: use bytes or a number with KB, MB, GB, TB (or KiB, MiB, GiB, TiB)`, input: v });
     return z.NEVER;
   }
   return Math.round(Number(m[1]) * unit);
-});
+}));
 
-const connectorName = z.string().min(1).max(100);
+const connectorName = z.string().check(z.minLength(1), z.maxLength(100));
 
 export const preflightSectionSchema = z.strictObject({
   /** The connector read by the copy (default `source`). */
-  source: connectorName.default('source'),
+  source: z._default(connectorName, 'source'),
   /** The connector the copy writes to (default `target`). */
-  target: connectorName.default('target'),
+  target: z._default(connectorName, 'target'),
   /** Inventory the connector's table only, or every table of its schema (PostgreSQL). */
-  inventory: z.enum(['table', 'schema']).default('table'),
+  inventory: z._default(z.enum(['table', 'schema']), 'table'),
   /** Disk the target needs = source size × this (the seed's 3×: data, indexes rebuilt, WAL/snapshots). */
-  replicationFactor: z.number().min(1).max(20).default(3),
+  replicationFactor: z._default(z.number().check(z.gte(1), z.lte(20)), 3),
   /** A path on the target's disk for free space (statfs). Default: the target PostgreSQL's data directory when it runs on this machine. */
-  targetPath: z.string().min(1).optional(),
+  targetPath: z.optional(z.string().check(z.minLength(1))),
   /** At most this much disk for the copy (e.g. a quota): the free space counted is the smaller of this and the disk's. */
-  diskBudget: byteSize.optional(),
+  diskBudget: z.optional(byteSize),
   /** At most this much memory for the copy on this machine (default: the free memory). */
-  memoryBudget: byteSize.optional(),
+  memoryBudget: z.optional(byteSize),
   /** Rows per batch and parallel workers of the copy: memory needed = average row × batch × workers × 2 (read and write buffers). */
-  batchSize: z.number().int().positive().max(1_000_000).default(1000),
-  workers: z.number().int().positive().max(256).default(4),
+  batchSize: z._default(z.number().check(z.int(), z.positive(), z.lte(1_000_000)), 1000),
+  workers: z._default(z.number().check(z.int(), z.positive(), z.lte(256)), 4),
   /** Expected copy rate, rows per second. Default: the source's measured read rate over one batch (an upper bound). */
-  copyRatePerSecond: z.number().positive().optional(),
+  copyRatePerSecond: z.optional(z.number().check(z.positive())),
   /** The capacity planner's other inputs (see `migration-monitor estimate`). */
-  writeRatePerSecond: z.number().nonnegative().default(0),
-  lagEvents: z.number().nonnegative().default(100),
-  cutoverPauseSeconds: z.number().nonnegative().default(5),
-  bufferFactor: z.number().min(1).max(10).default(1.5),
+  writeRatePerSecond: z._default(z.number().check(z.nonnegative()), 0),
+  lagEvents: z._default(z.number().check(z.nonnegative()), 100),
+  cutoverPauseSeconds: z._default(z.number().check(z.nonnegative()), 5),
+  bufferFactor: z._default(z.number().check(z.gte(1), z.lte(10)), 1.5),
   /** Not ready when the predicted total is longer than this (e.g. the maintenance window). */
-  maxDurationSeconds: z.number().positive().optional(),
+  maxDurationSeconds: z.optional(z.number().check(z.positive())),
 });
 export type PreflightSection = z.output<typeof preflightSectionSchema>;
 
 const fileSchema = z.object({
-  connectors: z.record(connectorName, connectorSchema).default({}),
-  preflight: preflightSectionSchema.prefault({}),
+  connectors: z._default(z.record(connectorName, connectorSchema), {}),
+  preflight: z.prefault(preflightSectionSchema, {}),
 });
 
 /** The sides name defined connectors (checked on the raw document, so it is reported beside schema problems). */

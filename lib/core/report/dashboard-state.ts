@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { formatZodError } from '../validation-util';
 import type { TrendInput } from './model';
@@ -11,29 +11,29 @@ import type { TrendInput } from './model';
  */
 
 const isoTime = z.iso.datetime({ offset: true });
-const optTime = isoTime.optional().nullable();
+const optTime = z.nullable(z.optional(isoTime));
 const status = z.enum(['pending', 'in_progress', 'completed', 'failed', 'skipped']);
 
 const subTaskSchema = z.object({
   id: z.string(),
   name: z.string(),
-  description: z.string().default(''),
+  description: z._default(z.string(), ''),
   estimatedDuration: z.number(),
   status,
   progress: z.number(),
   startedAt: optTime,
   completedAt: optTime,
   updatedAt: optTime,
-  error: z.string().optional(),
-  skipReason: z.string().optional(),
+  error: z.optional(z.string()),
+  skipReason: z.optional(z.string()),
 });
 
 const phaseSchema = z.object({
   id: z.string(),
   name: z.string(),
-  description: z.string().default(''),
+  description: z._default(z.string(), ''),
   dependencies: z.array(z.string()),
-  estimatedDuration: z.number().positive(),
+  estimatedDuration: z.number().check(z.positive()),
   status,
   progress: z.number(),
   startedAt: optTime,
@@ -41,17 +41,17 @@ const phaseSchema = z.object({
   updatedAt: optTime,
   progressChangedAt: optTime,
   nextUpdateDueAt: optTime,
-  actualDuration: z.number().optional(),
-  error: z.string().optional(),
-  skipReason: z.string().optional(),
-  attempts: z.number().int().default(0),
-  stale: z.boolean().default(false),
-  metadata: z.record(z.string(), z.unknown()).default({}),
-  errors: z.array(z.string()).default([]),
-  warnings: z.array(z.string()).default([]),
-  subTasks: z.array(subTaskSchema).default([]),
-  runId: z.string().optional(),
-  failedBy: z.object({ kind: z.literal('validation'), gate: z.boolean(), runId: z.string().optional() }).optional(),
+  actualDuration: z.optional(z.number()),
+  error: z.optional(z.string()),
+  skipReason: z.optional(z.string()),
+  attempts: z._default(z.number().check(z.int()), 0),
+  stale: z._default(z.boolean(), false),
+  metadata: z._default(z.record(z.string(), z.unknown()), {}),
+  errors: z._default(z.array(z.string()), []),
+  warnings: z._default(z.array(z.string()), []),
+  subTasks: z._default(z.array(subTaskSchema), []),
+  runId: z.optional(z.string()),
+  failedBy: z.optional(z.object({ kind: z.literal('validation'), gate: z.boolean(), runId: z.optional(z.string()) })),
 });
 
 export const dashboardSchema = z.object({
@@ -61,34 +61,32 @@ export const dashboardSchema = z.object({
   startedAt: optTime,
   completedAt: optTime,
   updatedAt: isoTime,
-  phaseDetails: z.array(phaseSchema).min(1),
+  phaseDetails: z.array(phaseSchema).check(z.minLength(1)),
   alerts: z.array(
     z.object({
       id: z.string(),
       severity: z.enum(ALERT_SEVERITIES),
       message: z.string(),
-      phaseId: z.string().optional(),
+      phaseId: z.optional(z.string()),
       createdAt: isoTime,
-      source: z.enum(['reporter', 'system']).default('reporter'),
+      source: z._default(z.enum(['reporter', 'system']), 'reporter'),
       acknowledged: z.boolean(),
       acknowledgedAt: optTime,
-      acknowledgedBy: z.string().optional(),
+      acknowledgedBy: z.optional(z.string()),
     }),
   ),
-  controlEvents: z.array(z.object({ type: z.enum(['pause', 'resume']), at: isoTime, actor: z.string(), reason: z.string().optional() })).default([]),
+  controlEvents: z._default(z.array(z.object({ type: z.enum(['pause', 'resume']), at: isoTime, actor: z.string(), reason: z.optional(z.string()) })), []),
   metrics: metricsSchema,
-  metricsReported: z.array(z.string()).optional(),
+  metricsReported: z.optional(z.array(z.string())),
   metricsUpdatedAt: optTime,
-  lastValidation: z
+  lastValidation: z.nullable(z.optional(z
     .object({
       at: isoTime,
-      runId: z.string().optional(),
+      runId: z.optional(z.string()),
       verdict: z.enum(['pass', 'fail']),
-      gate: z.boolean().optional(),
-      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string(), gate: z.boolean().optional() })),
-    })
-    .optional()
-    .nullable(),
+      gate: z.optional(z.boolean()),
+      checks: z.array(z.object({ name: z.string(), kind: z.string(), passed: z.boolean(), summary: z.string(), gate: z.optional(z.boolean()) })),
+    }))),
 });
 
 export const activityResponseSchema = z.object({
@@ -98,10 +96,10 @@ export const activityResponseSchema = z.object({
       actor: z.string(),
       action: z.string(),
       message: z.string(),
-      phaseId: z.string().optional(),
-      subTaskId: z.string().optional(),
-      details: z.record(z.string(), z.unknown()).optional(),
-      version: z.number().optional(),
+      phaseId: z.optional(z.string()),
+      subTaskId: z.optional(z.string()),
+      details: z.optional(z.record(z.string(), z.unknown())),
+      version: z.optional(z.number()),
     }),
   ),
 });
@@ -169,7 +167,7 @@ export function activityFromResponse(body: unknown): ActivityEntry[] {
 
 const historyResponseSchema = z.object({
   points: z.array(
-    z.object({ t: isoTime, overall: z.number(), bytes: z.number(), errorRate: z.number(), remainingPlan: z.number(), eta: isoTime.nullable() }),
+    z.object({ t: isoTime, overall: z.number(), bytes: z.number(), errorRate: z.number(), remainingPlan: z.number(), eta: z.nullable(isoTime) }),
   ),
 });
 

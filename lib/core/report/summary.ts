@@ -1,5 +1,5 @@
 /** What a report keeps of itself for the next one, and what one pass over the activity log gathers. */
-import * as z from 'zod';
+import * as z from '../zod';
 import type { ActivityEntry } from '../model';
 
 /** The small, stored digest of a report that the next report compares itself against. */
@@ -9,7 +9,7 @@ export const reportSummarySchema = z.object({
   generatedAt: z.string(),
   status: z.enum(['not_started', 'in_progress', 'paused', 'completed', 'failed', 'rolled_back']),
   overallProgress: z.number(),
-  estimatedCompletion: z.string().nullable(),
+  estimatedCompletion: z.nullable(z.string()),
   phases: z.record(z.string(), z.object({ status: z.string(), progress: z.number() })),
   openAlerts: z.record(z.string(), z.number()),
   risks: z.array(z.string()),

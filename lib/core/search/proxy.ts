@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import * as z from 'zod';
+import * as z from '../zod';
 import { CircuitBreaker } from './breaker/circuit-breaker';
 import { BreakerOpenError, BreakerTimeoutError, errorStatus } from './breaker/errors';
 import type { BreakerOptions } from './breaker/options';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import { parseJsonBody, type HttpRequest } from '../http';
 import { nestsDeeperThan } from '../json-limits';
@@ -43,11 +43,9 @@ export const SEARCH_LIMITS = {
 export const searchRequestSchema = z.strictObject({
   // zod 4's number() already refuses NaN and ±Infinity.
   vector: z
-    .array(z.number())
-    .min(1, 'must have at least one dimension')
-    .max(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`),
-  topK: z.number().int().min(1).max(SEARCH_LIMITS.maxTopK).default(10),
-  filter: z.union([z.string().max(4096), z.record(z.string(), z.unknown())]).optional(),
+    .array(z.number()).check(z.minLength(1, 'must have at least one dimension'), z.maxLength(SEARCH_LIMITS.maxDimensions, `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions`)),
+  topK: z._default(z.number().check(z.int(), z.gte(1), z.lte(SEARCH_LIMITS.maxTopK)), 10),
+  filter: z.optional(z.union([z.string().check(z.maxLength(4096)), z.record(z.string(), z.unknown())])),
 });
 
 /**

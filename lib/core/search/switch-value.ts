@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { switchPositionSchema, type SwitchPosition } from './breaker/ports';
 import { formatZodError } from '../validation-util';
 import { proxyStageSchema, type ProxyStage } from './writes';
@@ -10,7 +10,7 @@ import { proxyStageSchema, type ProxyStage } from './writes';
  * `{"mode": "dual-write", "search-primary": "open", "*": "auto"}`. One value, so one write moves the
  * stage (reads and writes together) atomically.
  */
-export const switchValueSchema = z.union([switchPositionSchema, z.object({ mode: proxyStageSchema.optional() }).catchall(switchPositionSchema)]);
+export const switchValueSchema = z.union([switchPositionSchema, z.catchall(z.object({ mode: z.optional(proxyStageSchema) }), switchPositionSchema)]);
 export type SwitchValue = z.infer<typeof switchValueSchema>;
 
 export function parseSwitchValue(raw: string, name: string): SwitchValue {

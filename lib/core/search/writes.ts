@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import { parseJsonBody, type HttpRequest } from '../http';
 import { parseOrThrow } from '../validation-util';
@@ -25,15 +25,15 @@ export const WRITE_LIMITS = {
   maxBodyBytes: 4 * 1024 * 1024,
 } as const;
 
-const idSchema = z.string().min(1).max(WRITE_LIMITS.maxIdLength);
-const versionSchema = z.number().int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
+const idSchema = z.string().check(z.minLength(1), z.maxLength(WRITE_LIMITS.maxIdLength));
+const versionSchema = z.number().check(z.int('must be an integer'), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
 
 /**
  * A vector: 1 to maxDimensions finite numbers. Checked in one loop rather than as z.array(z.number()): on the
  * write path that is per number per request (a 10 × 768 batch is 7,680 of them), and the element-wise schema
  * cost about 1 ms per 10 × 128 batch, more than the rest of a proxied write.
  */
-const vectorSchema = z.custom<number[]>().superRefine((v, ctx) => {
+const vectorSchema = z.custom<number[]>().check(z.superRefine((v, ctx) => {
   if (!Array.isArray(v)) return void ctx.addIssue({ code: 'custom', message: 'must be an array of numbers' });
   if (v.length < 1) return void ctx.addIssue({ code: 'custom', message: 'must have at least one dimension' });
   if (v.length > SEARCH_LIMITS.maxDimensions) return void ctx.addIssue({ code: 'custom', message: `must have at most ${SEARCH_LIMITS.maxDimensions} dimensions` });
@@ -41,16 +41,13 @@ const vectorSchema = z.custom<number[]>().superRefine((v, ctx) => {
     const x: unknown = v[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) return void ctx.addIssue({ code: 'custom', path: [i], message: `must be a number (got ${JSON.stringify(x) ?? typeof x})` });
   }
-});
+}));
 
 export const vectorRecordSchema = z.strictObject({
   id: idSchema,
   vector: vectorSchema,
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => !Object.hasOwn(m, '__proto__'), 'metadata key "__proto__" is not allowed')
-    .refine((m) => JSON.stringify(m).length <= WRITE_LIMITS.maxMetadataBytes, `metadata must serialize to at most ${WRITE_LIMITS.maxMetadataBytes} bytes`)
-    .optional(),
+  metadata: z.optional(z
+    .record(z.string(), z.unknown()).check(z.refine((m) => !Object.hasOwn(m, '__proto__'), 'metadata key "__proto__" is not allowed'), z.refine((m) => JSON.stringify(m).length <= WRITE_LIMITS.maxMetadataBytes, `metadata must serialize to at most ${WRITE_LIMITS.maxMetadataBytes} bytes`))),
   version: versionSchema,
 });
 export type VectorRecord = z.infer<typeof vectorRecordSchema>;
@@ -58,7 +55,7 @@ export type VectorRecord = z.infer<typeof vectorRecordSchema>;
 export const deleteItemSchema = z.strictObject({ id: idSchema, version: versionSchema });
 export type DeleteItem = z.infer<typeof deleteItemSchema>;
 
-const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.RefinementCtx, key: string) => {
+const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.core.$RefinementCtx, key: string) => {
   const seen = new Map<string, number>();
   items.forEach((it, i) => {
     const first = seen.get(it.id);
@@ -68,11 +65,9 @@ const uniqueIds = <T extends { id: string }>(items: T[], ctx: z.RefinementCtx, k
 };
 
 export const upsertRequestSchema = z
-  .strictObject({ vectors: z.array(vectorRecordSchema).min(1, 'must hold at least one vector').max(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} vectors`) })
-  .superRefine((b, ctx) => uniqueIds(b.vectors, ctx, 'vectors'));
+  .strictObject({ vectors: z.array(vectorRecordSchema).check(z.minLength(1, 'must hold at least one vector'), z.maxLength(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} vectors`)) }).check(z.superRefine((b, ctx) => uniqueIds(b.vectors, ctx, 'vectors')));
 export const deleteRequestSchema = z
-  .strictObject({ items: z.array(deleteItemSchema).min(1, 'must hold at least one item').max(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`) })
-  .superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items'));
+  .strictObject({ items: z.array(deleteItemSchema).check(z.minLength(1, 'must hold at least one item'), z.maxLength(WRITE_LIMITS.maxBatch, `must hold at most ${WRITE_LIMITS.maxBatch} items`)) }).check(z.superRefine((b, ctx) => uniqueIds(b.items, ctx, 'items')));
 
 export type WriteBatch = ({ op: 'upsert'; vectors: VectorRecord[] } | { op: 'delete'; items: DeleteItem[] }) & {
   /**

@@ -7,7 +7,7 @@
  * `X-Actor` stays, but only as an "on behalf of" note beside the authenticated name.
  */
 import { timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import type { HttpRequest } from '../http';
 
@@ -22,11 +22,9 @@ export interface Caller {
 /** A tokens file: `{"alice": "<token>", "ci-job": "<token>"}`; names are what the audit trail records. */
 export const tokensFileSchema = z
   .record(
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'a token name is 1-64 letters, digits, . _ @ - (it is recorded as the actor)'),
-    z.string().min(16, 'a token must be at least 16 characters (openssl rand -hex 16)').max(512),
-  )
-  .refine((t) => Object.keys(t).length > 0, 'the tokens file names no token')
-  .refine((t) => new Set(Object.values(t)).size === Object.keys(t).length, 'two names share one token: each person or job needs its own');
+    z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'a token name is 1-64 letters, digits, . _ @ - (it is recorded as the actor)')),
+    z.string().check(z.minLength(16, 'a token must be at least 16 characters (openssl rand -hex 16)'), z.maxLength(512)),
+  ).check(z.refine((t) => Object.keys(t).length > 0, 'the tokens file names no token'), z.refine((t) => new Set(Object.values(t)).size === Object.keys(t).length, 'two names share one token: each person or job needs its own'));
 export type NamedTokens = z.output<typeof tokensFileSchema>;
 
 /** The name `--token` (one unnamed token) is recorded under. */

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { DomainError } from '../errors';
 import {
   ALERT_SEVERITIES,
@@ -14,36 +14,31 @@ import {
 import { idSchema } from '../plan';
 import { derivePhaseProgress, migrationStatus, overallProgress, round2 } from '../progress';
 
-const progressSchema = z.number().min(0, 'progress must be between 0 and 100').max(100, 'progress must be between 0 and 100');
-const metadataSchema = z
+const progressSchema = z.number().check(z.gte(0, 'progress must be between 0 and 100'), z.lte(100, 'progress must be between 0 and 100'));
+const metadataSchema = z.pipe(z
   // JSON.parse makes "__proto__" an own key, which a record parse drops without a word: refused instead
-  .unknown()
-  .refine((m) => !(typeof m === 'object' && m !== null && Object.hasOwn(m, '__proto__')), 'metadata key "__proto__" is not allowed')
-  .pipe(z.record(z.string().max(100), z.unknown()))
-  .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, `metadata must serialize to at most ${LIMITS.maxMetadataBytes} bytes`);
-const nextUpdateSchema = z.number().int().positive().max(7 * 24 * 3600);
-const text = (max: number) => z.string().min(1).max(max);
+  .unknown().check(z.refine((m) => !(typeof m === 'object' && m !== null && Object.hasOwn(m, '__proto__')), 'metadata key "__proto__" is not allowed')), z.record(z.string().check(z.maxLength(100)), z.unknown())).check(z.refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, `metadata must serialize to at most ${LIMITS.maxMetadataBytes} bytes`));
+const nextUpdateSchema = z.number().check(z.int(), z.positive(), z.lte(7 * 24 * 3600));
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 const phaseRef = { phaseId: idSchema };
 const subRef = { phaseId: idSchema, subTaskId: idSchema };
 const reportFields = {
-  metadata: metadataSchema.optional(),
+  metadata: z.optional(metadataSchema),
   /** The reporter promises its next update within this many seconds; silence past it marks the phase stale. */
-  nextUpdateSeconds: nextUpdateSchema.optional(),
+  nextUpdateSeconds: z.optional(nextUpdateSchema),
 };
 
-const partialMetrics = metricsSchema
-  .extend({
-    resourceUtilization: metricsSchema.shape.resourceUtilization.partial(),
-    costMetrics: metricsSchema.shape.costMetrics.partial(),
-  })
-  .partial();
+const partialMetrics = z.partial(z.extend(metricsSchema, {
+    resourceUtilization: z.partial(metricsSchema.shape.resourceUtilization),
+    costMetrics: z.partial(metricsSchema.shape.costMetrics),
+  }));
 
 /** Every mutation a reporter can send to `POST /api/migration/progress`: a typed, validated union. */
 export const progressOperationSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('start_phase'), ...phaseRef, ...reportFields, runId: z.string().max(100).optional() }),
+  z.strictObject({ action: z.literal('start_phase'), ...phaseRef, ...reportFields, runId: z.optional(z.string().check(z.maxLength(100))) }),
   z.strictObject({ action: z.literal('update_phase'), ...phaseRef, progress: progressSchema, ...reportFields }),
-  z.strictObject({ action: z.literal('complete_phase'), ...phaseRef, metadata: metadataSchema.optional() }),
+  z.strictObject({ action: z.literal('complete_phase'), ...phaseRef, metadata: z.optional(metadataSchema) }),
   z.strictObject({ action: z.literal('fail_phase'), ...phaseRef, error: text(2000) }),
   z.strictObject({ action: z.literal('skip_phase'), ...phaseRef, reason: text(2000) }),
   z.strictObject({ action: z.literal('start_subtask'), ...subRef, ...reportFields }),
@@ -55,65 +50,63 @@ export const progressOperationSchema = z.discriminatedUnion('action', [
     action: z.literal('create_alert'),
     severity: z.enum(ALERT_SEVERITIES),
     message: text(2000),
-    phaseId: idSchema.optional(),
+    phaseId: z.optional(idSchema),
     /** A conflict between runs (found by the log watcher): recorded as `conflict.<kind>` too, which the report's critical conflict risk reads. */
-    conflict: z.enum(['concurrent_runs', 'dependency_not_completed', 'restarted_after_completion']).optional(),
+    conflict: z.optional(z.enum(['concurrent_runs', 'dependency_not_completed', 'restarted_after_completion'])),
   }),
   /** A status report was delivered (the report runner and CLI send it): the tracker counts reports per channel. */
   z.strictObject({
     action: z.literal('record_report'),
     reportId: text(200),
-    channels: z.array(z.enum(['file', 's3', 'gcs', 'email', 'slack'])).min(1).max(5),
+    channels: z.array(z.enum(['file', 's3', 'gcs', 'email', 'slack'])).check(z.minLength(1), z.maxLength(5)),
   }),
   z.strictObject({
     action: z.literal('record_validation'),
     verdict: z.enum(['pass', 'fail']),
-    runId: z.string().max(100).optional(),
+    runId: z.optional(z.string().check(z.maxLength(100))),
     /** The run is a cutover gate: a fail makes the migration unhealthy (otherwise degraded). */
-    gate: z.boolean().optional(),
+    gate: z.optional(z.boolean()),
     /** The phase this run was working (the validation phase): a fail fails it, a pass completes it (unless `completePhase: false`). */
-    phaseId: idSchema.optional(),
-    completePhase: z.boolean().optional(),
+    phaseId: z.optional(idSchema),
+    completePhase: z.optional(z.boolean()),
     checks: z
-      .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().max(1000), gate: z.boolean().optional() }))
-      .max(500),
+      .array(z.strictObject({ name: text(200), kind: text(100), passed: z.boolean(), summary: z.string().check(z.maxLength(1000)), gate: z.optional(z.boolean()) })).check(z.maxLength(500)),
   }),
   /** The search proxy's stage was moved forward (`migration-monitor cutover`); `forced` when the validation gate was overridden. */
   z.strictObject({
     action: z.literal('record_cutover'),
     stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
-    from: z.string().max(40).optional(),
-    forced: z.boolean().default(false),
-    reason: z.string().min(1).max(2000).optional(),
+    from: z.optional(z.string().check(z.maxLength(40))),
+    forced: z._default(z.boolean(), false),
+    reason: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
   }),
   /** The search proxy's stage was moved back (`migration-monitor rollback`): the migration is `rolled_back` until the next cutover. */
   z.strictObject({
     action: z.literal('record_rollback'),
     stage: z.enum(['old-only', 'dual-write', 'shadow', 'new-primary']),
-    from: z.string().max(40).optional(),
-    reason: z.string().min(1).max(2000).optional(),
+    from: z.optional(z.string().check(z.maxLength(40))),
+    reason: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
   }),
   z.strictObject({
     action: z.literal('update_metrics'),
     /** Absolute values: replace what is there. */
-    metrics: partialMetrics.optional(),
+    metrics: z.optional(partialMetrics),
     /** Counters to add to (totalDataMigrated, successfulOperations, failedOperations). */
-    increment: z
+    increment: z.optional(z
       .strictObject({
-        totalDataMigrated: z.number().nonnegative().optional(),
-        successfulOperations: z.number().int().nonnegative().optional(),
-        failedOperations: z.number().int().nonnegative().optional(),
-      })
-      .optional(),
+        totalDataMigrated: z.optional(z.number().check(z.nonnegative())),
+        successfulOperations: z.optional(z.number().check(z.int(), z.nonnegative())),
+        failedOperations: z.optional(z.number().check(z.int(), z.nonnegative())),
+      })),
   }),
 ]);
 export type ProgressOperation = z.output<typeof progressOperationSchema>;
 
 /** Actions on `POST /api/migration/dashboard`. */
 export const dashboardActionSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('pause'), reason: z.string().max(2000).optional() }),
-  z.strictObject({ action: z.literal('resume'), reason: z.string().max(2000).optional() }),
-  z.strictObject({ action: z.literal('acknowledge_alert'), alertId: z.string().min(1).max(64) }),
+  z.strictObject({ action: z.literal('pause'), reason: z.optional(z.string().check(z.maxLength(2000))) }),
+  z.strictObject({ action: z.literal('resume'), reason: z.optional(z.string().check(z.maxLength(2000))) }),
+  z.strictObject({ action: z.literal('acknowledge_alert'), alertId: z.string().check(z.minLength(1), z.maxLength(64)) }),
 ]);
 export type DashboardAction = z.output<typeof dashboardActionSchema>;
 

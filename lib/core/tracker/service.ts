@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../zod';
 import { systemClock, type Clock } from '../clock';
 import { DomainError, isDomainError, type ErrorCode } from '../errors';
 import { emptyMetrics, type ActivityEntry, type MigrationState, type NotificationState, type PhaseState } from '../model';
@@ -14,10 +14,10 @@ import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, port
 
 export const initializeSchema = z.strictObject({
   action: z.literal('initialize'),
-  name: z.string().min(1).max(200).optional(),
-  plan: z.array(z.unknown()).optional(),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  plan: z.optional(z.array(z.unknown())),
   /** Replace a migration that has already started. Without it, re-initializing a started migration is refused. */
-  reset: z.boolean().optional(),
+  reset: z.optional(z.boolean()),
 });
 export type InitializeRequest = z.output<typeof initializeSchema>;
 

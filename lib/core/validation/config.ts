@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DomainError } from '../errors';
 import { TEXT_FIELD_TYPES } from './convert';
@@ -13,103 +13,100 @@ export const LATENCY_PROFILES = { 'vector-search': 30, api: 100 } as const;
 export const DEFAULT_SUCCESS_RATE = 99;
 
 const name = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'must start with a letter or digit and use letters, digits, spaces or . _ : / -');
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _; no quotes)');
+  .string().check(z.minLength(1), z.maxLength(100), z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'must start with a letter or digit and use letters, digits, spaces or . _ : / -'));
+const identifier = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _; no quotes)'));
 const keyPartType = z.enum(['string', 'number']);
 /** One type for every key column, or one per column of a composite key. */
-const keyType = z.union([keyPartType, z.array(keyPartType).min(1).max(16)]).optional();
+const keyType = z.optional(z.union([keyPartType, z.array(keyPartType).check(z.minLength(1), z.maxLength(16))]));
 /** A key column, or the columns of a composite key in order (any number, each of an orderable type). */
-const compositeKey = <T extends z.ZodString>(col: T) => z.union([col, z.array(col).min(1).max(16)]);
-const positiveInt = (max: number) => z.number().int().positive().max(max);
-const ms = z.number().int().positive().max(600_000);
+const compositeKey = <T extends z.ZodMiniString>(col: T) => z.union([col, z.array(col).check(z.minLength(1), z.maxLength(16))]);
+const positiveInt = (max: number) => z.number().check(z.int(), z.positive(), z.lte(max));
+const ms = z.number().check(z.int(), z.positive(), z.lte(600_000));
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const headers = z.record(z.string(), z.string()).default({});
+const headers = z._default(z.record(z.string(), z.string()), {});
 
 export const connectorSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('postgres'),
     /** postgres://user:pass@host:port/db (use ${ENV} for the password). */
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
-    schema: identifier.default('public'),
+    url: z.string().check(z.regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL')),
+    schema: z._default(identifier, 'public'),
     table: identifier,
     /** The key column, or every column of a composite key: `[item_id, tag]`. */
     key: compositeKey(identifier),
     keyType,
     /** Columns to read (default: all). */
-    columns: z.array(identifier).min(1).optional(),
+    columns: z.optional(z.array(identifier).check(z.minLength(1))),
     /** SQL condition limiting the rows (trusted: it comes from your config file), e.g. `tenant_id = 7`. */
-    where: z.string().min(1).max(2000).optional(),
+    where: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
     /** numeric/bigint columns as JS numbers (default true); false keeps them as exact strings. */
-    numericAsNumber: z.boolean().default(true),
+    numericAsNumber: z._default(z.boolean(), true),
   }),
   z.strictObject({
     type: z.literal('dynamodb'),
-    table: z.string().min(3).max(255),
+    table: z.string().check(z.minLength(3), z.maxLength(255)),
     /** Partition key attribute, or `[partition, sort]` for a table with a sort key (must match the table's key schema). */
-    key: z.union([z.string().min(1), z.tuple([z.string().min(1), z.string().min(1)])]),
+    key: z.union([z.string().check(z.minLength(1)), z.tuple([z.string().check(z.minLength(1)), z.string().check(z.minLength(1))])]),
     keyType,
-    region: z.string().optional(),
+    region: z.optional(z.string()),
     /** Endpoint override (dynalite, DynamoDB Local, VPC endpoint). */
-    endpoint: httpUrl.optional(),
+    endpoint: z.optional(httpUrl),
     /** Parallel scan segments (1-64). */
-    segments: positiveInt(64).default(1),
-    consistentRead: z.boolean().default(false),
+    segments: z._default(positiveInt(64), 1),
+    consistentRead: z._default(z.boolean(), false),
   }),
   z.strictObject({
     type: z.literal('redis'),
-    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    url: z.string().check(z.regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
     /** Records are the keys starting with this prefix; the record key is the rest of the Redis key. */
-    prefix: z.string().default(''),
+    prefix: z._default(z.string(), ''),
     /** json: the value is a JSON object; hash: a Redis hash; string: a plain value (stored in field `value`). */
-    valueType: z.enum(['json', 'hash', 'string']).default('json'),
+    valueType: z._default(z.enum(['json', 'hash', 'string']), 'json'),
     /** Hash field types (others stay strings); `bytes` keeps raw bytes, e.g. float32 embeddings. */
-    fields: z.record(z.string(), z.enum([...TEXT_FIELD_TYPES, 'bytes'])).default({}),
-    keyType: keyPartType.optional(),
-    scanCount: positiveInt(100_000).default(1000),
+    fields: z._default(z.record(z.string(), z.enum([...TEXT_FIELD_TYPES, 'bytes'])), {}),
+    keyType: z.optional(keyPartType),
+    scanCount: z._default(positiveInt(100_000), 1000),
   }),
   z.strictObject({
     type: z.literal('http-json'),
     /** List endpoint returning a page of records. */
     url: httpUrl,
     /** Dotted path to the array of records in a page (default `items`). */
-    itemsPath: z.string().default('items'),
-    key: z.string().min(1),
-    keyType: keyPartType.optional(),
+    itemsPath: z._default(z.string(), 'items'),
+    key: z.string().check(z.minLength(1)),
+    keyType: z.optional(keyPartType),
     /**
      * Cursor pagination: the cursor is read from `nextPath` in a page and sent as query parameter `param`.
      * Without it, offset pagination (`offsetParam`), ending at the first short page.
      */
-    cursor: z.strictObject({ param: z.string().default('cursor'), nextPath: z.string().default('nextCursor') }).optional(),
-    offsetParam: z.string().default('offset'),
+    cursor: z.optional(z.strictObject({ param: z._default(z.string(), 'cursor'), nextPath: z._default(z.string(), 'nextCursor') })),
+    offsetParam: z._default(z.string(), 'offset'),
     /** Page size query parameter and value. */
-    limitParam: z.string().default('limit'),
-    pageSize: positiveInt(10_000).default(500),
+    limitParam: z._default(z.string(), 'limit'),
+    pageSize: z._default(positiveInt(10_000), 500),
     /** Fetch records by key: a URL with `{keys}` (comma-separated) or `{key}` (one request per key). */
-    getUrl: z.string().regex(/\{keys?\}/, 'must contain {key} or {keys}').optional(),
+    getUrl: z.optional(z.string().check(z.regex(/\{keys?\}/, 'must contain {key} or {keys}'))),
     /** A URL answering the record count, read from `countPath`. */
-    countUrl: httpUrl.optional(),
-    countPath: z.string().default('count'),
+    countUrl: z.optional(httpUrl),
+    countPath: z._default(z.string(), 'count'),
     /** Set true only when the API lists records in ascending key order. */
-    ordered: z.boolean().default(false),
+    ordered: z._default(z.boolean(), false),
     headers,
-    timeoutMs: ms.default(10_000),
+    timeoutMs: z._default(ms, 10_000),
   }),
   z.strictObject({
     type: z.literal('file'),
-    path: z.string().min(1),
+    path: z.string().check(z.minLength(1)),
     /** Default: from the extension (.csv, .jsonl/.ndjson). */
-    format: z.enum(['csv', 'jsonl']).optional(),
+    format: z.optional(z.enum(['csv', 'jsonl'])),
     /** The key field, or the fields of a composite key. */
-    key: compositeKey(z.string().min(1)),
+    key: compositeKey(z.string().check(z.minLength(1))),
     keyType,
     /** The file is sorted by key (checked while reading): enables range scans without sorting. */
-    sorted: z.boolean().default(false),
+    sorted: z._default(z.boolean(), false),
     /** CSV column types (others stay strings). */
-    columns: z.record(z.string(), z.enum(TEXT_FIELD_TYPES)).default({}),
-    delimiter: z.string().length(1).default(','),
+    columns: z._default(z.record(z.string(), z.enum(TEXT_FIELD_TYPES)), {}),
+    delimiter: z._default(z.string().check(z.length(1)), ','),
   }),
 ]);
 export type ConnectorConfig = z.output<typeof connectorSchema>;
@@ -118,52 +115,51 @@ export type ConnectorType = ConnectorConfig['type'];
 export const CONNECTOR_TYPES = ['postgres', 'dynamodb', 'redis', 'http-json', 'file'] as const satisfies readonly ConnectorType[];
 /**
  * The connector types a deployed validation handler bundle carries unless told otherwise: the AWS-native
- * and driver-less ones plus PostgreSQL (~450 KB bundled). Redis brings ioredis (~+190 KB), so it is named
+ * and driver-less ones plus PostgreSQL (~390 KB bundled). Redis (its connector's RESP client, ~+6 KB) is named
  * explicitly by deployments whose checks use it. From source (CLI, Cloud Run) every type is available.
  */
 export const DEFAULT_BUNDLED_CONNECTORS: readonly ConnectorType[] = ['dynamodb', 'http-json', 'file', 'postgres'];
 
 const compareFields = {
   /** Compare only these fields (default: every field on either side, minus `ignore`). */
-  fields: z.array(z.string().min(1)).min(1).optional(),
-  ignore: z.array(z.string().min(1)).default([]),
+  fields: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  ignore: z._default(z.array(z.string().check(z.minLength(1))), []),
   /** Embedding field compared by L2 distance: equal when distance <= epsilon. */
-  vector: z.strictObject({ field: z.string().min(1), epsilon: z.number().nonnegative().default(1e-5) }).optional(),
+  vector: z.optional(z.strictObject({ field: z.string().check(z.minLength(1)), epsilon: z._default(z.number().check(z.nonnegative()), 1e-5) })),
   /** Numbers equal when they differ by at most this. */
-  numberTolerance: z.number().nonnegative().default(0),
+  numberTolerance: z._default(z.number().check(z.nonnegative()), 0),
 };
-const pair = { source: z.string().min(1), target: z.string().min(1) };
+const pair = { source: z.string().check(z.minLength(1)), target: z.string().check(z.minLength(1)) };
 const common = {
-  name: name.optional(),
-  description: z.string().max(1000).optional(),
+  name: z.optional(name),
+  description: z.optional(z.string().check(z.maxLength(1000))),
   /** A cutover gate: its failure makes the migration unhealthy in the tracker (otherwise degraded). Default: options.gate. */
-  gate: z.boolean().optional(),
+  gate: z.optional(z.boolean()),
 };
-const successRate = z.number().min(0).max(100).optional();
+const successRate = z.optional(z.number().check(z.gte(0), z.lte(100)));
 
-const latencyCheck = z
+const latencyCheck = z.pipe(z
   .strictObject({
     ...common,
     kind: z.literal('latency'),
     url: httpUrl,
-    method: z.enum(['GET', 'POST', 'PUT', 'HEAD']).default('GET'),
+    method: z._default(z.enum(['GET', 'POST', 'PUT', 'HEAD']), 'GET'),
     headers,
     /** Request body: a string, or a value sent as JSON. */
-    body: z.unknown().optional(),
-    requests: positiveInt(100_000).default(50),
-    concurrency: positiveInt(256).default(1),
+    body: z.optional(z.unknown()),
+    requests: z._default(positiveInt(100_000), 50),
+    concurrency: z._default(positiveInt(256), 1),
     /** Requests sent first and not measured. */
-    warmup: z.number().int().nonnegative().max(10_000).default(0),
-    percentile: z.enum(['p50', 'p95', 'p99']).default('p95'),
+    warmup: z._default(z.number().check(z.int(), z.nonnegative(), z.lte(10_000)), 0),
+    percentile: z._default(z.enum(['p50', 'p95', 'p99']), 'p95'),
     /** Threshold defaults: vector-search 30 ms, api 100 ms. */
-    profile: z.enum(['vector-search', 'api']).default('api'),
-    thresholdMs: z.number().positive().optional(),
-    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    profile: z._default(z.enum(['vector-search', 'api']), 'api'),
+    thresholdMs: z.optional(z.number().check(z.positive())),
+    expectStatus: z.optional(z.array(z.number().check(z.int(), z.gte(100), z.lte(599))).check(z.minLength(1))),
     /** Failed requests (network error, timeout, unexpected status) tolerated. */
-    maxErrors: z.number().int().nonnegative().default(0),
-    timeoutMs: ms.default(5000),
-  })
-  .transform((c) => ({ ...c, thresholdMs: c.thresholdMs ?? LATENCY_PROFILES[c.profile] }));
+    maxErrors: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+    timeoutMs: z._default(ms, 5000),
+  }), z.transform((c) => ({ ...c, thresholdMs: c.thresholdMs ?? LATENCY_PROFILES[c.profile] })));
 
 export const checkSchema = z.discriminatedUnion('kind', [
   latencyCheck,
@@ -171,37 +167,37 @@ export const checkSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal('http'),
     url: httpUrl,
-    method: z.enum(['GET', 'HEAD']).default('GET'),
+    method: z._default(z.enum(['GET', 'HEAD']), 'GET'),
     headers,
     /** Default: any 2xx or 3xx. */
-    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
-    bodyContains: z.string().optional(),
-    timeoutMs: ms.default(5000),
+    expectStatus: z.optional(z.array(z.number().check(z.int(), z.gte(100), z.lte(599))).check(z.minLength(1))),
+    bodyContains: z.optional(z.string()),
+    timeoutMs: z._default(ms, 5000),
   }),
-  z.strictObject({ ...common, kind: z.literal('tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535), timeoutMs: ms.default(5000) }),
+  z.strictObject({ ...common, kind: z.literal('tcp'), host: z.string().check(z.minLength(1)), port: z.number().check(z.int(), z.gte(1), z.lte(65535)), timeoutMs: z._default(ms, 5000) }),
   z.strictObject({
     ...common,
     kind: z.literal('aws-resource'),
     resource: z.enum(['dynamodb-table', 's3-bucket', 'lambda-function']),
     /** Table name, bucket name, or function name/ARN. */
-    resourceName: z.string().min(1).max(2048),
-    region: z.string().optional(),
-    endpoint: httpUrl.optional(),
+    resourceName: z.string().check(z.minLength(1), z.maxLength(2048)),
+    region: z.optional(z.string()),
+    endpoint: z.optional(httpUrl),
   }),
   z.strictObject({
     ...common,
     kind: z.literal('gcp-resource'),
     resource: z.enum(['gcs-bucket']),
-    resourceName: z.string().min(1).max(222),
-    projectId: z.string().optional(),
-    apiEndpoint: httpUrl.optional(),
+    resourceName: z.string().check(z.minLength(1), z.maxLength(222)),
+    projectId: z.optional(z.string()),
+    apiEndpoint: z.optional(httpUrl),
   }),
   z.strictObject({
     ...common,
     kind: z.literal('count'),
     ...pair,
     /** Allowed difference: a number of records, or a percentage of the source count like "0.5%". */
-    tolerance: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?%$/, 'must be a number or a percentage like "0.5%"')]).default(0),
+    tolerance: z._default(z.union([z.number().check(z.nonnegative()), z.string().check(z.regex(/^\d+(\.\d+)?%$/, 'must be a number or a percentage like "0.5%"'))]), 0),
   }),
   z.strictObject({
     ...common,
@@ -216,26 +212,26 @@ export const checkSchema = z.discriminatedUnion('kind', [
      * where hashes differ); elsewhere hash-and-bisect. bisect: always hash-and-bisect (moves only checksums
      * until ranges are small: for slow links; re-reads differing ranges).
      */
-    strategy: z.enum(['auto', 'bisect']).default('auto'),
+    strategy: z._default(z.enum(['auto', 'bisect']), 'auto'),
     /** Sub-ranges per level when a range's checksums differ. */
-    segments: z.number().int().min(2).max(256).default(16),
+    segments: z._default(z.number().check(z.int(), z.gte(2), z.lte(256)), 16),
     /** Ranges with at most this many rows are compared row by row. */
-    leafRows: positiveInt(100_000).default(256),
-    maxDepth: positiveInt(64).default(16),
+    leafRows: z._default(positiveInt(100_000), 256),
+    maxDepth: z._default(positiveInt(64), 16),
     /** Differing records allowed (default 0: checksums are exact). */
-    maxMismatches: z.number().int().nonnegative().default(0),
-    batchSize: positiveInt(100_000).default(1000),
+    maxMismatches: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+    batchSize: z._default(positiveInt(100_000), 1000),
   }),
   z.strictObject({
     ...common,
     kind: z.literal('sample'),
     ...pair,
     ...compareFields,
-    sampleSize: positiveInt(1_000_000).default(1000),
+    sampleSize: z._default(positiveInt(1_000_000), 1000),
     /** Same seed, same sample: a failing run can be repeated exactly. */
-    seed: z.union([z.string().min(1), z.number()]).transform(String).default('migration-monitor'),
+    seed: z._default(z.pipe(z.union([z.string().check(z.minLength(1)), z.number()]), z.transform(String)), 'migration-monitor'),
     /** Also sample this many target keys and look them up in the source (finds orphans). */
-    orphanSampleSize: z.number().int().nonnegative().max(1_000_000).default(0),
+    orphanSampleSize: z._default(z.number().check(z.int(), z.nonnegative(), z.lte(1_000_000)), 0),
     successRate,
   }),
   z.strictObject({
@@ -243,11 +239,11 @@ export const checkSchema = z.discriminatedUnion('kind', [
     kind: z.literal('schema'),
     ...pair,
     /** Tables to compare (`items` or `schema.items`; default: the connectors' own table). PostgreSQL only. */
-    tables: z.array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table')).min(1).max(500).optional(),
+    tables: z.optional(z.array(z.string().check(z.regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table'))).check(z.minLength(1), z.maxLength(500))),
     /** Object kinds not compared, e.g. `[index]` while indexes are still being built. */
-    ignoreKinds: z.array(z.enum(['column', 'primary key', 'unique', 'foreign key', 'check', 'index', 'sequence', 'key schema', 'gsi', 'lsi', 'ttl', 'pitr'])).default([]),
+    ignoreKinds: z._default(z.array(z.enum(['column', 'primary key', 'unique', 'foreign key', 'check', 'index', 'sequence', 'key schema', 'gsi', 'lsi', 'ttl', 'pitr'])), []),
     /** Also count target rows whose foreign key (as defined on the source) has no parent row. */
-    foreignKeyOrphans: z.boolean().default(false),
+    foreignKeyOrphans: z._default(z.boolean(), false),
   }),
   z.strictObject({
     ...common,
@@ -257,12 +253,12 @@ export const checkSchema = z.discriminatedUnion('kind', [
     /** Refused with a message: a full comparison is judged by its counts (below), not by a rate. */
     successRate,
     /** Differences allowed (default 0 each: a full comparison that found a difference fails). */
-    maxMissing: z.number().int().nonnegative().default(0),
-    maxOrphans: z.number().int().nonnegative().default(0),
-    maxChanged: z.number().int().nonnegative().default(0),
-    batchSize: positiveInt(100_000).default(1000),
+    maxMissing: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+    maxOrphans: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+    maxChanged: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+    batchSize: z._default(positiveInt(100_000), 1000),
     /** Save progress every this many records (resume with --resume). */
-    checkpointEvery: positiveInt(10_000_000).default(10_000),
+    checkpointEvery: z._default(positiveInt(10_000_000), 10_000),
   }),
 ]);
 export type CheckConfig = z.output<typeof checkSchema> & { name: string };
@@ -272,35 +268,33 @@ export type DataCheckConfig = CheckOf<'count' | 'checksum' | 'sample' | 'diff'>;
 
 export const validationConfigSchema = z
   .strictObject({
-    version: z.literal(1).default(1),
+    version: z._default(z.literal(1), 1),
     /** Shown in reports. */
-    name: z.string().max(200).optional(),
-    connectors: z.record(name, connectorSchema).default({}),
-    checks: z.array(checkSchema).min(1, 'at least one check is needed'),
-    options: z
+    name: z.optional(z.string().check(z.maxLength(200))),
+    connectors: z._default(z.record(name, connectorSchema), {}),
+    checks: z.array(checkSchema).check(z.minLength(1, 'at least one check is needed')),
+    options: z.prefault(z
       .strictObject({
         /** Default success-rate threshold (percent) for sample and diff checks. */
-        successRate: z.number().min(0).max(100).default(DEFAULT_SUCCESS_RATE),
+        successRate: z._default(z.number().check(z.gte(0), z.lte(100)), DEFAULT_SUCCESS_RATE),
         /** Mismatching keys listed per check in the evidence. */
-        maxReportedKeys: z.number().int().nonnegative().max(10_000).default(50),
+        maxReportedKeys: z._default(z.number().check(z.int(), z.nonnegative(), z.lte(10_000)), 50),
         /** Rows an unordered connector may hold in memory while sorting (beyond it, runs spill to disk). */
-        sortMemoryRows: positiveInt(10_000_000).default(100_000),
+        sortMemoryRows: z._default(positiveInt(10_000_000), 100_000),
         /** Stop at the first failing check. */
-        failFast: z.boolean().default(false),
+        failFast: z._default(z.boolean(), false),
         /** Every check is a cutover gate (a check's own `gate` overrides): a failure makes the migration unhealthy, not only degraded. */
-        gate: z.boolean().default(false),
-      })
-      .prefault({}),
+        gate: z._default(z.boolean(), false),
+      }), {}),
     /** Read by `migration-monitor preflight` (lib/core/preflight/config.ts), so one file serves both. */
-    preflight: z.unknown().optional(),
-    tracker: z
+    preflight: z.optional(z.unknown()),
+    tracker: z.prefault(z
       .strictObject({
         /** Phase updated with the run's progress. */
-        phase: z.string().min(1).max(64).default('validation'),
+        phase: z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'validation'),
         /** Complete the phase when the verdict is pass (a fail always fails it). */
-        completePhaseOnPass: z.boolean().default(true),
-      })
-      .prefault({}),
+        completePhaseOnPass: z._default(z.boolean(), true),
+      }), {}),
   });
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../../zod';
 import { formatZodError } from '../../validation-util';
 import { defaultIsFailure } from './errors';
 import { rethrowOutsideCall, type ListenerErrorHandler } from './events';
@@ -94,21 +94,21 @@ export interface ResolvedBreakerOptions {
   onListenerError: ListenerErrorHandler;
 }
 
-const posInt = z.number().int().positive();
+const posInt = z.number().check(z.int(), z.positive());
 const optionsSchema = z.object({
-  name: z.string().min(1).max(200),
-  timeoutMs: z.union([z.literal(false), posInt]).optional(),
-  consecutiveFailures: z.union([z.literal(false), posInt]).optional(),
-  errorThresholdPercent: z.union([z.literal(false), z.number().gt(0).lte(100)]).optional(),
-  minimumRequests: posInt.optional(),
-  rollingWindowMs: posInt.optional(),
-  rollingBuckets: posInt.optional(),
-  resetTimeoutMs: posInt.optional(),
-  halfOpenMaxCalls: posInt.optional(),
-  successThreshold: posInt.optional(),
-  sharedSyncMs: posInt.optional(),
-  switchRefreshMs: posInt.optional(),
-  instanceId: z.string().min(1).max(200).optional(),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  timeoutMs: z.optional(z.union([z.literal(false), posInt])),
+  consecutiveFailures: z.optional(z.union([z.literal(false), posInt])),
+  errorThresholdPercent: z.optional(z.union([z.literal(false), z.number().check(z.gt(0), z.lte(100))])),
+  minimumRequests: z.optional(posInt),
+  rollingWindowMs: z.optional(posInt),
+  rollingBuckets: z.optional(posInt),
+  resetTimeoutMs: z.optional(posInt),
+  halfOpenMaxCalls: z.optional(posInt),
+  successThreshold: z.optional(posInt),
+  sharedSyncMs: z.optional(posInt),
+  switchRefreshMs: z.optional(posInt),
+  instanceId: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 
 /** Validate (RangeError naming the bad option) and fill in the defaults. */

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../zod';
 
 /**
  * The state one breaker publishes to the instances that share it (many Lambda or Cloud Run instances in
@@ -21,11 +21,11 @@ export interface SharedBreakerState {
 
 export const sharedBreakerStateSchema = z.strictObject({
   state: z.enum(['open', 'closed']),
-  version: z.number().int().min(1),
-  openUntil: z.number().nonnegative(),
-  updatedAt: z.number().nonnegative(),
-  updatedBy: z.string().max(200),
-  reason: z.string().max(200),
+  version: z.number().check(z.int(), z.gte(1)),
+  openUntil: z.number().check(z.nonnegative()),
+  updatedAt: z.number().check(z.nonnegative()),
+  updatedBy: z.string().check(z.maxLength(200)),
+  reason: z.string().check(z.maxLength(200)),
 });
 
 /**
