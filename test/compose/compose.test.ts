@@ -134,7 +134,9 @@ describe('one description of a stored migration: the Lambda sweep emits what the
     await rt.tracker.apply('dw', { action: 'start_phase', phaseId: 'dual', metadata: { tenantId: 't1', syncLagEvents: 7 } });
     recorded.length = 0;
     await expect(rt.sweep()).resolves.toEqual({ swept: 1 });
-    const gauges = (obs: Observation[]) => obs.filter((o) => METRICS[o.metric].kind === 'gauge' && o.metric !== 'PhaseDuration').map((o) => `${o.metric} ${JSON.stringify(o.labels)} ${o.value}`).sort();
+    // values that move with the clock between the sweep and the scrape are compared below, not here
+    const moving = new Set<string>(['PhaseDuration', 'EstimatedCompletion']);
+    const gauges = (obs: Observation[]) => obs.filter((o) => METRICS[o.metric].kind === 'gauge' && !moving.has(o.metric)).map((o) => `${o.metric} ${JSON.stringify(o.labels)} ${o.value}`).sort();
     const state = await rt.tracker.get('dw');
     const scrape = stateObservations(state, Date.now());
     expect(gauges(recorded)).toEqual(gauges(scrape));
@@ -142,6 +144,11 @@ describe('one description of a stored migration: the Lambda sweep emits what the
     // the same series of PhaseDuration on both (values move with the clock for the running phase)
     const series = (obs: Observation[]) => obs.filter((o) => o.metric === 'PhaseDuration').map((o) => JSON.stringify(o.labels)).sort();
     expect(series(recorded)).toEqual(series(scrape));
+    // the ETA is "now + remaining": the same within the seconds between the sweep and the scrape
+    const eta = (obs: Observation[]) => obs.filter((o) => o.metric === 'EstimatedCompletion').map((o) => o.value);
+    expect(eta(recorded)).toHaveLength(1);
+    expect(eta(scrape)).toHaveLength(1);
+    expect(Math.abs(eta(recorded)[0]! - eta(scrape)[0]!)).toBeLessThanOrEqual(5);
     expect(migrationStateObservations(state, Date.now()).length).toBeGreaterThan(10);
   });
 });
