@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../compose/build-info';
 import { COMMANDS, type LazyCommand, type RegisterCommand } from './commands';
 import { CliError } from './errors';
 import { FORMAT_ENV, FORMATS, terminalWidth } from './output';
@@ -27,14 +26,8 @@ export const GLOBAL_OPTIONS: Array<{ flags: string; env: string; description: st
 
 const isLazy = (c: LazyCommand | RegisterCommand): c is LazyCommand => typeof c !== 'function';
 
-/** The package version, from the package.json above this file (source or compiled layout). */
-export function version(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const f = path.join(dir, 'package.json');
-    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
-}
+/** The package version (lib/compose/build-info.ts, which migration_build_info reports too). */
+export const version = packageVersion;
 
 /**
  * Split leading global options off argv (applied to `env`), returning the rest. A leading option that is

@@ -17,20 +17,27 @@ function gitRevision(root: string): string | undefined {
   return sha && /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 12) : undefined;
 }
 
+/** The directory of the package.json above this file (source or compiled layout), if any. */
+function packageRoot(): string | undefined {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return undefined;
+}
+
+/** The package version, from the package.json above this file, or `unknown`. */
+export function packageVersion(): string {
+  const root = packageRoot();
+  return (root && (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version) || 'unknown';
+}
+
 /**
  * What `migration_build_info` says about this process: the package version, the revision
  * (`MIGRATION_MONITOR_REVISION` when an image build sets it, else the git checkout's commit, else `unknown`)
  * and the Node.js runtime.
  */
 export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
-  let root: string | undefined;
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) {
-      root = dir;
-      break;
-    }
-  }
-  const version = root ? (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version : undefined;
+  const root = packageRoot();
   const revision = env['MIGRATION_MONITOR_REVISION']?.trim() || (root && gitRevision(root)) || 'unknown';
-  return { version: version ?? 'unknown', revision, runtime: `node ${process.version}` };
+  return { version: packageVersion(), revision, runtime: `node ${process.version}` };
 }
