@@ -1,4 +1,5 @@
 import type { HttpResponse, Route } from '../http';
+import { PALETTE_CSS } from './palette';
 import { CHARTS_JS } from './charts-js';
 import { portfolioRoutes } from './portfolio';
 
@@ -20,11 +21,7 @@ const HTML = `<!doctype html>
 <title>Migration monitor</title>
 <link rel="icon" type="image/svg+xml" href="/admin/migration/favicon.svg">
 <style>
-  /* Light by default; dark when the system asks (prefers-color-scheme), from the same variables. */
-  :root { color-scheme: light dark; --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --crit:#8b0000; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; --fg:#1f2328; --page:#fff; --soft:#eaeef2; --plan:#d0d7de; --plot:#fbfcfd; }
-  @media (prefers-color-scheme: dark) {
-    :root { --ok:#3fb950; --warn:#d29922; --err:#f85149; --crit:#da3633; --muted:#8b949e; --line:#30363d; --bg:#161b22; --run:#2f81f7; --fg:#e6edf3; --page:#0d1117; --soft:#21262d; --plan:#484f58; --plot:#0d1117; }
-  }
+${PALETTE_CSS}
   * { box-sizing: border-box; }
   body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--page); }
   header { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:12px 20px; border-bottom:1px solid var(--line); background:var(--bg); }

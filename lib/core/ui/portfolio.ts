@@ -1,4 +1,5 @@
 import type { HttpResponse, Route } from '../http';
+import { PALETTE_CSS } from './palette';
 
 /**
  * The portfolio page at /admin/migrations: every migration in one table (status, health, progress, ETA, open
@@ -12,10 +13,7 @@ const HTML = `<!doctype html>
 <title>Migrations</title>
 <link rel="icon" type="image/svg+xml" href="/admin/migration/favicon.svg">
 <style>
-  :root { color-scheme: light dark; --ok:#1a7f37; --warn:#9a6700; --err:#cf222e; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; --run:#0969da; --fg:#1f2328; --page:#fff; --soft:#eaeef2; }
-  @media (prefers-color-scheme: dark) {
-    :root { --ok:#3fb950; --warn:#d29922; --err:#f85149; --crit:#da3633; --muted:#8b949e; --line:#30363d; --bg:#161b22; --run:#2f81f7; --fg:#e6edf3; --page:#0d1117; --soft:#21262d; }
-  }
+${PALETTE_CSS}
   * { box-sizing: border-box; }
   body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--page); }
   header { padding:12px 20px; border-bottom:1px solid var(--line); background:var(--bg); display:flex; gap:12px; align-items:center; flex-wrap:wrap; }
