@@ -63,7 +63,8 @@ export interface Alert {
   condition?: AlertCondition;
 }
 
-export type AlertCondition = 'phase_failed' | 'phase_stale' | 'validation_failed';
+export const ALERT_CONDITIONS = ['phase_failed', 'phase_stale', 'validation_failed'] as const;
+export type AlertCondition = (typeof ALERT_CONDITIONS)[number];
 
 /** Who an alert notice goes to (lib/core/alerts/config.ts). */
 export type NoticeDestination = 'email' | 'pager' | 'slack';

@@ -158,7 +158,7 @@ beforeAll(async () => {
       `  source: { type: file, path: ${SOURCE}, key: id, keyType: number }`,
       `  target: { type: file, path: ${TARGET}, key: id, keyType: number }`,
       'checks:',
-      '  - { name: row-count, kind: count, source: source, target: target }',
+      '  - { name: row-count, kind: count, source: source, target: target, gate: true }',
     ].join('\n'),
   };
   for (const [, f] of Object.entries(tf.resource['google_cloudfunctions2_function']!)) {
@@ -305,9 +305,11 @@ describe('GCP functions from cdktf.out, with the environment their template give
     const alertsOf = (purpose: string) => byFn(purpose).filter((e) => 'alert' in e.jsonPayload);
     const matchedBy = (e: ReturnType<typeof byFn>[number]) =>
       policies.filter((p) => matchesFilter(p.conditions[0].condition_matched_log.filter, e)).map((p) => p.user_labels.alarm as string);
-    // the same severity the tracker gives the alert it raises for the event (validation failed, report undelivered: error)
+    // the same severity the tracker gives the alert it raises for the event (lib/core/alerts/severity.ts: a failed
+    // run and an undelivered report are errors; the run's check is a cutover gate, so it fails a gate too: critical)
     const expected: Array<[string, string, string, (e: ReturnType<typeof byFn>[number]) => boolean]> = [
       ['validate', 'validation-failed', 'handler-alert-error', (e) => e.jsonPayload['ValidationFailed'] === 1],
+      ['validate', 'validation-gate-failed', 'handler-alert-critical', (e) => e.jsonPayload['ValidationGateFailed'] === 1],
       ['search-proxy', 'breaker-open', 'handler-alert-critical', (e) => e.jsonPayload['BreakerTransitions'] === 1 && e.jsonPayload['ToState'] === 'open'],
       ['report', 'report-undelivered', 'handler-alert-error', (e) => e.jsonPayload['ReportDeliveryFailures'] === 1],
     ];

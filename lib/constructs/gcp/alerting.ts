@@ -11,12 +11,11 @@ import type { GcpPlacement } from './common';
 import type { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { LogMetrics } from './log-metrics';
 import { ALERT_LINE_FIELD, SIGNAL_SEVERITIES, SIGNALS } from '../../core/alerts/signals';
+import { ALARM_TIER } from '../../core/alerts/severity';
 import type { AlertSeverity } from '../../core/model';
 
 /** Cloud Monitoring severity of the log-match policy of each handler alert severity. */
 const ALERT_POLICY_SEVERITY: Record<AlertSeverity, string> = { critical: 'CRITICAL', error: 'ERROR', warning: 'WARNING', info: 'WARNING' };
-/** Which channel groups take a handler alert: critical ones the `critical` groups, the rest the `warning` groups. */
-const ALERT_CHANNEL_SEVERITY: Record<AlertSeverity, Severity> = { critical: 'critical', error: 'warning', warning: 'warning', info: 'warning' };
 /** Handler alert policies: at most one notification per incident label set per period; incidents close after this quiet time. */
 export const ALERT_LINE_POLICY = { rateLimit: '300s', autoClose: '1800s' } as const;
 
@@ -202,7 +201,7 @@ export class Alerting extends Construct {
 
     // Alerts the handlers raise themselves (a failed validation, a breaker opening, an undelivered report): one
     // log-match policy per severity on the structured alert line, labelled with what happened.
-    for (const severity of SIGNAL_SEVERITIES) this.alertLinePolicy(severity, props, bySeverity[ALERT_CHANNEL_SEVERITY[severity]]);
+    for (const severity of SIGNAL_SEVERITIES) this.alertLinePolicy(severity, props, bySeverity[ALARM_TIER[severity]]);
 
     if (props.schedulerJobs.length) {
       const jobs = props.schedulerJobs.map((j) => JSON.stringify(j)).join(' OR ');

@@ -7,21 +7,24 @@
 import type { AlertSeverity } from '../model';
 import type { Observation } from '../metrics/observation';
 import { ALARMS } from '../metrics/spec';
+import { failureSeverity } from './severity';
 
 /** The top-level field of the structured alert line that holds the alert (`jsonPayload.alert` in Cloud Logging). */
 export const ALERT_LINE_FIELD = 'alert';
 
-export type SignalId = 'validation-failed' | 'breaker-open' | 'report-undelivered';
+export type SignalId = 'validation-failed' | 'validation-gate-failed' | 'breaker-open' | 'report-undelivered';
 
 const runbookOf = (id: string) => ALARMS.find((a) => a.id === id)?.runbook;
 
 /**
- * What each handler alert is, what to do about it. Severities agree with the tracker's own alert for the same
- * event (a failed validation and an undelivered report are `error` alerts there too); the tracker sees no
- * breakers, and an open one degrades every search: critical. Runbooks are the spec alarm's where one exists.
+ * What each handler alert is, what to do about it. Severities follow lib/core/alerts/severity.ts and agree with
+ * the tracker's own alert and the spec alarm of the same event: a failed run is an `error` (degraded), a failed
+ * cutover gate `critical` (unhealthy), an undelivered report an `error`; the tracker sees no breakers, and an
+ * open one degrades every search: critical. Runbooks are the spec alarm's where one exists.
  */
 export const SIGNALS: Record<SignalId, { severity: AlertSeverity; title: string; runbook: string }> = {
-  'validation-failed': { severity: 'error', title: 'Validation checks failed', runbook: runbookOf('validation-failed')! },
+  'validation-failed': { severity: failureSeverity('degraded'), title: 'Validation checks failed', runbook: runbookOf('validation-failed')! },
+  'validation-gate-failed': { severity: failureSeverity('unhealthy'), title: 'Cutover gate failed: do not cut over', runbook: runbookOf('validation-gate-failed')! },
   'breaker-open': { severity: 'critical', title: 'Search circuit breaker open', runbook: runbookOf('breaker-open')! },
   'report-undelivered': {
     severity: 'error',
@@ -47,6 +50,8 @@ export function alertSignalOf(o: Observation): AlertSignal | null {
   switch (o.metric) {
     case 'ValidationFailed':
       return signal('validation-failed', 'a validation run ended with verdict fail: the target does not match the source');
+    case 'ValidationGateFailed':
+      return signal('validation-gate-failed', 'a check marked as a cutover gate failed: cutover past dual-write is refused until a run passes');
     case 'BreakerTransitions':
       return o.labels.ToState === 'open' ? signal('breaker-open', `breaker ${o.labels.Breaker ?? '?'} opened: searches are served by the fallback (degraded)`) : null;
     case 'ReportDeliveryFailures':

@@ -12,6 +12,7 @@ import { MIGRATION_STATES, type MetricName } from './spec';
 import { estimate, migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
 import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
+import { validationVerdict } from '../tracker/operations';
 
 /** MigrationState gauge values: the index in the spec's list of states (its help text documents the same mapping). */
 const stateValue = (s: MigrationStatus): number => MIGRATION_STATES.indexOf(s);
@@ -130,7 +131,10 @@ export function trackerChangeObservations(change: TrackerChange, thresholds: Hea
   const knownAlerts = new Set((before?.alerts ?? []).map((a) => a.id));
   for (const a of after.alerts) if (!knownAlerts.has(a.id)) out.push(observation('AlertsRaised', { ...m, Severity: a.severity }, 1, 'add'));
   for (const e of after.controlEvents.slice(before?.controlEvents.length ?? 0)) out.push(observation('ControlEvents', { ...m, Event: e.type }, 1, 'add'));
-  if (change.action === 'record_validation' && after.lastValidation?.verdict === 'fail') out.push(observation('ValidationFailed', {}, 1, 'add'));
+  if (change.action === 'record_validation' && after.lastValidation?.verdict === 'fail') {
+    out.push(observation('ValidationFailed', {}, 1, 'add'));
+    if (validationVerdict(after.lastValidation).gate) out.push(observation('ValidationGateFailed', {}, 1, 'add'));
+  }
   for (const [channel, n] of Object.entries(after.notifications?.failed ?? {})) {
     const added = n - (before?.notifications?.failed[channel as keyof NonNullable<MigrationState['notifications']>['failed']] ?? 0);
     if (added > 0) out.push(observation('AlertDeliveryFailures', { Channel: channel }, added, 'add'));

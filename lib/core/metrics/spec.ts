@@ -138,6 +138,7 @@ export const METRICS = {
   // validation
   ValidationChecks: m('ValidationChecks', 'Count', 'counter', ['Check', 'Result'], 'migration_validation_checks_total', 'validation', 'Validation checks run, by result', { formerPrometheus: 'validation_checks_total' }),
   ValidationFailed: m('ValidationFailed', 'Count', 'counter', [], 'migration_validation_failures_total', 'validation', 'Validation runs whose verdict was fail', { formerPrometheus: 'validation_failures_total' }),
+  ValidationGateFailed: m('ValidationGateFailed', 'Count', 'counter', [], 'migration_validation_gate_failures_total', 'validation', 'Validation runs that failed a cutover gate (the run, or a check that failed, is marked `gate`): the migration is unhealthy until a run passes'),
   ValidationSuccessRate: m('ValidationSuccessRate', 'Percent', 'gauge', ['Check'], 'migration_validation_success_ratio', 'validation', 'Share of compared records that matched (percent; a 0-1 ratio in Prometheus)', { formerPrometheus: 'validation_success_rate_percent' }),
   VerificationViolations: m('VerificationViolations', 'Count', 'counter', ['ViolationType'], 'migration_verification_violations_total', 'validation', 'Consistency violations found (missing, orphan, mismatch, vector-distance)', { formerPrometheus: 'verification_violations_total' }),
   // reports
@@ -194,7 +195,7 @@ export const DASHBOARD_PANELS: ReadonlyArray<{ title: string; metrics: readonly 
   { title: 'Dual-write: sync lag and target write failures', metrics: ['SyncLag', 'DualWriteFailures'] },
   { title: 'Dual-write through the search proxy: operations and latency', metrics: ['DualWriteOperations', 'DualWriteLatency'] },
   { title: 'Cutover pause', metrics: ['CutoverPause'] },
-  { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
+  { title: 'Validation and verification', metrics: ['ValidationChecks', 'ValidationFailed', 'ValidationGateFailed', 'ValidationSuccessRate', 'VerificationViolations'] },
   { title: 'Search proxy: circuit breaker', metrics: ['BreakerState', 'BreakerTransitions', 'BreakerRejections'] },
   { title: 'Search proxy: requests, fallbacks, latency, shadow overlap', metrics: ['ProxyRequests', 'ProxyFallbacks', 'ProxyLatency', 'ShadowOverlap'] },
   { title: 'Reports produced / failed deliveries', metrics: ['ReportsProduced', 'ReportDeliveryFailures'] },
@@ -313,6 +314,8 @@ export const ALARMS: AlarmSpec[] = [
     runbook: 'Vector search p99 is above the 30 ms SLO. Compare primary and fallback latency on the dashboard; consider shadow mode or routing back to the old backend until the new one is tuned.',
     composite: false,
   }),
+  // Severity follows the health a failed run leaves the migration in (lib/core/alerts/severity.ts): a failed
+  // gate makes it unhealthy (critical: page, part of the composite), any other failed run degraded (warning).
   a({
     id: 'validation-failed',
     title: 'Validation checks failed',
@@ -324,8 +327,23 @@ export const ALARMS: AlarmSpec[] = [
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
     missingData: 'notBreaching',
+    severity: 'warning',
+    runbook: 'A validation run failed (latency SLO, resource or data consistency). Read the validation report for the failing checks and their evidence before any cutover. If a failed check is a cutover gate, validation-gate-failed fires too.',
+    composite: false,
+  }),
+  a({
+    id: 'validation-gate-failed',
+    title: 'Cutover gate failed: do not cut over',
+    metric: 'ValidationGateFailed',
+    statistic: 'Sum',
+    comparison: 'gte',
+    threshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    missingData: 'notBreaching',
     severity: 'critical',
-    runbook: 'A validation run failed (latency SLO, resource or data consistency). Read the validation report for the failing checks and their evidence before any cutover.',
+    runbook: 'A validation check marked as a cutover gate failed: the target does not match the source where it must. `migration-monitor cutover` refuses to move past dual-write until a run passes. Read the validation report for the failing checks and their evidence, fix the copy, and run the validation again.',
     composite: true,
   }),
   // dual-write through the search proxy (seed 002's rules)

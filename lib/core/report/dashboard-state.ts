@@ -1,5 +1,5 @@
 import * as z from '../zod';
-import { ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
+import { ALERT_CONDITIONS, ALERT_SEVERITIES, metricsSchema, type ActivityEntry, type MigrationState, type PhaseState } from '../model';
 import { formatZodError } from '../validation-util';
 import type { TrendInput } from './model';
 
@@ -73,6 +73,8 @@ export const dashboardSchema = z.object({
       acknowledged: z.boolean(),
       acknowledgedAt: optTime,
       acknowledgedBy: z.optional(z.string()),
+      /** Kept: health leaves out alerts that stand for a condition (it counts the condition itself). */
+      condition: z.optional(z.enum(ALERT_CONDITIONS)),
     }),
   ),
   controlEvents: z._default(z.array(z.object({ type: z.enum(['pause', 'resume']), at: isoTime, actor: z.string(), reason: z.optional(z.string()) })), []),

@@ -1,7 +1,7 @@
 import type { MigrationState } from '../model';
 import { isOverdue, validationVerdict } from '../tracker/operations';
 import type { Estimate } from '../progress';
-import { isStalled, phaseFailureHealth, type HealthThresholds } from '../tracker/views';
+import { isStalled, openCriticalAlerts, phaseFailureHealth, type HealthThresholds } from '../tracker/views';
 import { duration, when } from './time-format';
 import type { ActivityDigest, ReportSummary } from './summary';
 
@@ -114,7 +114,7 @@ function conflicts({ state, digest }: RiskInput): Risk[] {
 }
 
 function criticalAlerts({ state }: RiskInput): Risk[] {
-  const open = state.alerts.filter((a) => a.severity === 'critical' && !a.acknowledged).sort((a, b) => a.createdAt - b.createdAt);
+  const open = openCriticalAlerts(state).sort((a, b) => a.createdAt - b.createdAt);
   if (!open.length) return [];
   const oldest = open[0]!;
   return [

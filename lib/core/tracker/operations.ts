@@ -1,5 +1,7 @@
 import * as z from '../zod';
 import { DomainError } from '../errors';
+import { failureSeverity } from '../alerts/severity';
+import { failsGate } from '../validation/gate';
 import {
   ALERT_SEVERITIES,
   LIMITS,
@@ -200,7 +202,8 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       finish(p, 'failed', now);
       delete p.failedBy;
       log('phase.fail', `Phase "${p.name}" failed: ${op.error}`, { phaseId: p.id });
-      addAlert(s, 'error', `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
+      // Failed by its reporter (not by a validation): the migration is unhealthy (views.ts phaseFailureHealth).
+      addAlert(s, failureSeverity('unhealthy'), `Phase "${p.name}" failed: ${op.error}`, now, 'system', p.id, log).condition = 'phase_failed';
       break;
     }
     case 'skip_phase': {
@@ -305,7 +308,7 @@ export function applyOperation(s: MigrationState, op: Operation, ctx: ApplyConte
       });
       if (op.verdict === 'fail') {
         const failedChecks = op.checks.filter((c) => !c.passed);
-        addAlert(s, 'error', `Validation failed: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log).condition = 'validation_failed';
+        addAlert(s, failureSeverity(verdict.gate ? 'unhealthy' : 'degraded'), `Validation failed${verdict.gate ? ' (a cutover gate: do not cut over)' : ''}: ${failedChecks.map((c) => `${c.name} (${c.summary})`).join('; ').slice(0, 1500)}`, now, 'system', target?.id, log).condition = 'validation_failed';
       }
       const result: Record<string, unknown> = { verdict: op.verdict, failedChecks: verdict.failed, gate: verdict.gate };
       if (target) result['phase'] = settleValidationPhase(s, target, op, verdict, now, log);
@@ -423,7 +426,7 @@ function resultFor(s: MigrationState, op: Operation): Record<string, unknown> {
 export function validationVerdict(v: MigrationState['lastValidation']): { failed: string[]; gate: boolean } {
   if (!v) return { failed: [], gate: false };
   const failed = v.checks.filter((c) => !c.passed);
-  return { failed: failed.map((c) => c.name), gate: v.verdict === 'fail' && (v.gate === true || failed.some((c) => c.gate === true)) };
+  return { failed: failed.map((c) => c.name), gate: failsGate(v) };
 }
 
 /**

@@ -24,6 +24,13 @@ export function alertCounts(alerts: Alert[], openOnly = true) {
   return c;
 }
 
+/**
+ * The open critical alerts that weigh on health (and the report's risks) by themselves: not acknowledged, and
+ * standing for no condition. An alert that stands for one (a failed phase, a failed validation, a stale
+ * reporter) is in the health through that condition, and leaves it when the condition clears.
+ */
+export const openCriticalAlerts = (s: Pick<MigrationState, 'alerts'>): Alert[] => s.alerts.filter((a) => a.severity === 'critical' && !a.acknowledged && !a.condition);
+
 /** Progress unchanged past the threshold. Never while paused (resume moves the clock on by the paused time). */
 export function isStalled(p: PhaseState, now: number, t: HealthThresholds, paused: boolean): boolean {
   return !paused && p.status === 'in_progress' && now - (p.progressChangedAt ?? p.startedAt ?? now) > t.stallMinutes * 60000;
@@ -143,7 +150,8 @@ export const phaseFailureHealth = (p: PhaseState): HealthStatus => (p.failedBy?.
 /**
  * The one health of a migration: /health, the dashboard, the report badge, CLI status and the MigrationHealth
  * gauge all read this. Unhealthy: a failed phase, or a failed validation that is a gate. Degraded: a failed
- * validation that is not a gate, a stale or stalled phase, the error rate over its threshold, an open critical alert.
+ * validation that is not a gate, a stale or stalled phase, the error rate over its threshold, an open critical alert
+ * that stands for no condition of its own (one raised by hand or by a log rule).
  */
 export function healthOf(s: MigrationState, now: number, t: HealthThresholds = DEFAULT_THRESHOLDS) {
   const reasons: string[] = [];
@@ -171,7 +179,7 @@ export function healthOf(s: MigrationState, now: number, t: HealthThresholds = D
     else if (isStalled(p, now, t, s.paused)) degrade(`phase "${p.id}" stalled: progress unchanged for more than ${t.stallMinutes} min`);
   }
   if (s.metrics.errorRate > t.errorRatePercent) degrade(`error rate ${s.metrics.errorRate}% is over ${t.errorRatePercent}%`);
-  const critical = alertCounts(s.alerts).critical;
+  const critical = openCriticalAlerts(s).length;
   if (critical) degrade(`${critical} critical alert(s) not acknowledged`);
   return { migrationId: s.id, status, reasons, overallProgress: overallProgress(s.phases), migrationStatus: migrationStatus(s) };
 }

@@ -153,13 +153,19 @@ describe('alert routing', () => {
     await tracker.apply('m', { action: 'fail_phase', phaseId: 'copy', error: 'target rejected writes' });
     clock.advance(20 * S);
     await dispatcher.sweep();
-    expect(inbox.slack.messages.map((m) => m.subject)).toEqual(['[ERROR] Orders DB: Phase "Copy" failed: target rejected writes']);
-    expect(inbox.slack.messages[0]!.attributes.phase).toBe('copy');
+    // a failed phase leaves the migration unhealthy: critical, to on-call e-mail and the pager (as its alarm pages)
+    expect(inbox.email.messages.map((m) => m.subject)).toEqual(['[CRITICAL] Orders DB: Phase "Copy" failed: target rejected writes']);
+    expect(inbox.pager.messages.map((m) => m.kind)).toEqual(['alert']);
+    expect(inbox.email.messages[0]!.attributes.phase).toBe('copy');
     await tracker.apply('m', { action: 'start_phase', phaseId: 'copy' });
     clock.advance(20 * S);
     await dispatcher.sweep();
-    expect(inbox.slack.messages.map((m) => m.kind)).toEqual(['alert', 'resolved']);
-    expect(inbox.slack.messages[1]!.text).toContain('RESOLVED: condition cleared');
+    expect(inbox.email.messages.map((m) => m.kind)).toEqual(['alert', 'resolved']);
+    expect(inbox.email.messages[1]!.text).toContain('RESOLVED: condition cleared');
+    // cleared, so no reminder follows while it stays unacknowledged
+    clock.advance(3600 * S);
+    await dispatcher.sweep();
+    expect(inbox.email.messages.map((m) => m.kind)).toEqual(['alert', 'resolved']);
   });
 
   it('retries a failed delivery with backoff, never failing the update, and shows the failure', async () => {

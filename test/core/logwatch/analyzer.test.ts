@@ -46,7 +46,7 @@ describe('log analyzer: replaying sample logs gives the exact tracker state', ()
         { id: 'dual-write', status: 'completed', progress: 100, runId: 'json.log', attempts: 1 },
         { id: 'cutover', status: 'failed', progress: 0, runId: 'json.log', attempts: 1 },
       ],
-      alerts: ['critical:cutover:Cutover timeout: Cutover timeout', 'error:cutover:Phase "Cutover" failed: cutover aborted: writers still blocked'],
+      alerts: ['critical:cutover:Cutover timeout: Cutover timeout', 'critical:cutover:Phase "Cutover" failed: cutover aborted: writers still blocked'],
       failedOperations: 1,
       validation: undefined,
     });

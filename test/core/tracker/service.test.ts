@@ -64,7 +64,7 @@ describe('tracker: phases', () => {
     await rejects(tracker.apply('m', { action: 'start_phase', phaseId: 'ghost' }), 'not_found', /unknown phase "ghost"/);
     const s = await tracker.get('m');
     expect(s.phases[0]).toMatchObject({ status: 'failed', error: 'disk full' });
-    expect(s.alerts.map((a) => a.severity)).toEqual(['error']);
+    expect(s.alerts.map((a) => a.severity)).toEqual(['critical']); // unhealthy: as loud as the phase-failed alarm
     // a failed phase may be retried
     await tracker.apply('m', { action: 'start_phase', phaseId: 'a' });
     expect((await tracker.get('m')).phases[0]).toMatchObject({ status: 'in_progress', attempts: 2 });
