@@ -1,0 +1,94 @@
+/**
+ * The validation function given its checks config as a file (ValidationFunction `configFile`): synthesized
+ * WITH esbuild bundling, then run from its asset in cdk.out in a fresh Node process, as the Lambda runtime does.
+ * The YAML was read and checked at synth; what deploys is JSON beside index.js, no YAML parser, and only the
+ * drivers of the connector types the config uses. `${VAR}` values are resolved from the function's environment
+ * when it runs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { ValidationFunction } from '../../lib/constructs/aws/validation-function';
+import { handlerDefaults } from '../constructs/aws/helpers';
+import { LAMBDA_BUNDLE_TARGET_BYTES } from './bundle-helpers';
+import { runBundle } from './bundle-runner';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-validate-config-file-'));
+const data = path.join(scratch, 'data');
+let fn: { dir: string; env: Record<string, string> };
+
+beforeAll(() => {
+  fs.mkdirSync(data);
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: i + 1, name: `r${i + 1}` })).join('\n');
+  fs.writeFileSync(path.join(data, 'a.jsonl'), rows(30));
+  fs.writeFileSync(path.join(data, 'b.jsonl'), rows(28));
+  const configFile = path.join(scratch, 'checks.yaml');
+  fs.writeFileSync(
+    configFile,
+    [
+      '# checked at synth; DATA_DIR is the function\'s variable, resolved when it runs',
+      'name: from-file',
+      'connectors:',
+      '  a: { type: file, path: "${DATA_DIR}/a.jsonl", key: id, keyType: number, sorted: true }',
+      '  b: { type: file, path: "${DATA_DIR}/b.jsonl", key: id, keyType: number, sorted: true }',
+      'checks:',
+      '  - { name: rows, kind: count, source: a, target: b, tolerance: 5 }',
+      '  - { name: records, kind: diff, source: a, target: b }',
+    ].join('\n'),
+  );
+  const outdir = path.join(scratch, 'cdk.out');
+  // real bundling: no `aws:cdk:bundling-stacks` override
+  const app = new App({ outdir, analyticsReporting: false, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'ValidationFromFile');
+  new ValidationFunction(stack, 'Validation', { handlerDefaults: handlerDefaults(), configFile });
+  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, any> };
+  const [r] = Object.values(template.Resources).filter((x) => x.Type === 'AWS::Lambda::Function');
+  fn = { dir: path.join(outdir, r.Metadata['aws:asset:path']), env: r.Properties.Environment.Variables };
+  fs.mkdirSync(path.join(outdir, 'node_modules'));
+  fs.symlinkSync(path.join(__dirname, '../../node_modules/@aws-sdk'), path.join(outdir, 'node_modules/@aws-sdk'));
+}, 120_000);
+
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+describe('validation function with its config from a file (cdk.out)', () => {
+  it('deploys the config as JSON beside index.js, without the YAML parser or the drivers the config does not use, within 300 KB', () => {
+    expect(fn.env['VALIDATION_CONFIG_PATH']).toBe('validation-config.json');
+    expect(JSON.parse(fs.readFileSync(path.join(fn.dir, 'validation-config.json'), 'utf8'))).toMatchObject({
+      name: 'from-file',
+      connectors: { a: { type: 'file', path: '${DATA_DIR}/a.jsonl' } },
+    });
+    const code = fs.readFileSync(path.join(fn.dir, 'index.js'), 'utf8');
+    expect(code).not.toContain('tag:yaml.org,2002'); // the yaml package
+    expect(code).not.toMatch(/pg-native|pgpass|PGSSLMODE/); // pg
+    expect(code).not.toMatch(/ioredis|ECONNREFUSED.*redis/i);
+    expect(code.length).toBeLessThanOrEqual(LAMBDA_BUNDLE_TARGET_BYTES);
+  });
+
+  it('runs the shipped config with the variables of its environment, and counts one cold start with the function name', async () => {
+    const env = {
+      ...fn.env,
+      DATA_DIR: data,
+      VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp'),
+      AWS_REGION: 'eu-west-1',
+      AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    };
+    // the runtime's working directory is the code's: VALIDATION_CONFIG_PATH is relative to it
+    const run = await runBundle(fn.dir, env, [{ source: 'schedule' }, { source: 'schedule', resume: false }], 60_000, 120_000, fn.dir);
+    expect(run.error).toBeUndefined();
+    const [first, second] = run.results as any[];
+    expect(first).toMatchObject({ verdict: 'fail', totals: { checks: 2, passed: 1, failed: 1 }, failed: [{ name: 'records', summary: expect.stringContaining('2 missing') }] });
+    expect(second).toMatchObject({ verdict: 'fail' });
+    const emf = run.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    const cold = emf.filter((d) => 'ColdStart' in d);
+    expect(cold).toHaveLength(1);
+    expect(cold[0]).toMatchObject({ ColdStart: 1, function_name: 'bundle-test', service: 'migration-monitor' });
+    expect(cold[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([expect.arrayContaining(['service', 'function_name'])]);
+  });
+
+  it('a config that references a variable the function lacks fails at run time, naming it', async () => {
+    const run = await runBundle(fn.dir, { ...fn.env, AWS_REGION: 'eu-west-1', VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp2') }, [{}], 60_000, 120_000, fn.dir);
+    expect(run.error).toMatch(/validate: validation-config\.json: invalid validation config: connectors\.a\.path: environment variable DATA_DIR is not set/);
+  });
+});
