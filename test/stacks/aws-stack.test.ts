@@ -198,6 +198,19 @@ describe('MigrationMonitoringStack', () => {
     expect(() => synthApp({ env: 'dev', gcpServiceAccountIds: 'ci@project.iam.gserviceaccount.com' })).toThrow(/gcpKeyless.serviceAccountIds\[0\]: must be a GCP service account unique id/);
     expect(() => synthApp({ env: 'dev', logSubscription: '{"logGroups": ["/ecs/a"], "config": {"patterns": [{"name": "x", "regex": "(", "actions": [{"do": "start_phase"}]}]}}' })).toThrow(/patterns\[0\]\.regex/);
     expect(() => synthApp({ env: 'dev', validationConfigParameter: 'no-slash' })).toThrow(/validation.configParameter: must be an SSM parameter name/);
+    const bad = path.join(scratch, 'bad-checks.yaml');
+    fs.writeFileSync(bad, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
+    expect(() => synthApp({ env: 'dev', validationConfigFile: bad })).toThrow(/ValidationFunction: invalid validation config: .*bad-checks\.yaml: checks\[0\]\.target: unknown connector "dst" \(defined: src\)/);
+  });
+
+  it('ships a validation config file as JSON in the function, with the drivers of the types it uses and no parameter to read', () => {
+    const file = path.join(scratch, 'checks.yaml');
+    fs.writeFileSync(file, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', '  dst: { type: http-json, url: "${TARGET_API}/items", key: id }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
+    const { stack, template } = synthApp({ env: 'dev', validationConfigFile: file, validationMigration: 'tenant-a' });
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function')).filter((r: any) => r.Properties.Environment?.Variables?.VALIDATION_CONFIG_PATH);
+    expect((fn as any).Properties.Environment.Variables).toMatchObject({ VALIDATION_CONFIG_PATH: 'validation-config.json', MIGRATION_MONITOR_MIGRATION: 'tenant-a' });
+    expect((fn as any).Properties.Environment.Variables.VALIDATION_CONFIG_PARAMETER).toBeUndefined();
+    expect(stack.monitoring.validation?.connectors).toEqual(['dynamodb', 'http-json']);
   });
 
   it('takes the parts of other issues as factories instead, and leaves their alarms out when there are none', () => {
