@@ -44,6 +44,8 @@ const ENTRIES: Array<{ name: string; file: string; define: Record<string, string
   { name: 'report+smtp', file: 'report', define: reportBundleDefine(true), optIn: true },
   { name: 'validate', file: 'validate', define: validationBundleDefine() },
   { name: 'validate+redis', file: 'validate', define: validationBundleDefine(['redis', 'file']), optIn: true },
+  // what a config file without postgres or redis connectors deploys (ValidationFunction follows the file's types)
+  { name: 'validate-file', file: 'validate', define: validationBundleDefine(['dynamodb', 'http-json', 'file']) },
   { name: 'validate+all', file: 'validate', define: validationBundleDefine(CONNECTOR_TYPES), optIn: true },
 ];
 
@@ -105,5 +107,6 @@ export async function run(): Promise<void> {
     );
   }
   console.log('opt-in rows: report+smtp = ReportFunction with email via SMTP; validate+redis = connectors redis + file; validate+all = every connector type (postgres and redis drivers).');
+  console.log('validate = a config in SSM (default drivers, postgres included); validate-file = a config file using dynamodb/http-json/file connectors only.');
   fs.rmSync(OUT, { recursive: true, force: true });
 }
