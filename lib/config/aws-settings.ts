@@ -123,6 +123,8 @@ export const envConfigSchema = z.strictObject({
     .strictObject({
       /** The checks config file (YAML or JSON), checked at synth and shipped as JSON in the function's code. */
       configFile: z.optional(z.string().check(z.minLength(1))),
+      /** Secrets Manager secrets (name or ARN) the config's `${NAME}` references take their values from, by NAME. */
+      configSecrets: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of a ${NAME} reference')), z.string().check(z.minLength(1)))),
       /** SSM parameter name of the checks config as JSON (String, or SecureString with the aws/ssm key when it holds credentials). */
       configParameter: z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/, 'must be an SSM parameter name starting with /'))),
       everyMinutes: z._default(z.number().check(z.int(), z.gte(5), z.lte(1440)), 60),

@@ -2,23 +2,28 @@
  * The validation function given its checks config as a file (ValidationFunction `configFile`): synthesized
  * WITH esbuild bundling, then run from its asset in cdk.out in a fresh Node process, as the Lambda runtime does.
  * The YAML was read and checked at synth; what deploys is JSON beside index.js, no YAML parser, and only the
- * drivers of the connector types the config uses. `${VAR}` values are resolved from the function's environment
- * when it runs.
+ * drivers of the connector types the config uses. A `${VAR}` value comes from the Secrets Manager secret the
+ * construct's `configSecrets` names (served locally in the AWS JSON protocol), read when the function runs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ValidationFunction } from '../../lib/constructs/aws/validation-function';
+import { secretsGetSecretValue, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { handlerDefaults } from '../constructs/aws/helpers';
 import { LAMBDA_BUNDLE_TARGET_BYTES } from './bundle-helpers';
 import { runBundle } from './bundle-runner';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-validate-config-file-'));
 const data = path.join(scratch, 'data');
+const DATA_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/data-dir-AbCdEf';
 let fn: { dir: string; env: Record<string, string> };
+let aws: AwsJsonServer;
 
-beforeAll(() => {
+beforeAll(async () => {
+  aws = await startAwsJsonServer({ 'secretsmanager.GetSecretValue': secretsGetSecretValue({ [DATA_SECRET]: data }) });
   fs.mkdirSync(data);
   const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: i + 1, name: `r${i + 1}` })).join('\n');
   fs.writeFileSync(path.join(data, 'a.jsonl'), rows(30));
@@ -27,7 +32,7 @@ beforeAll(() => {
   fs.writeFileSync(
     configFile,
     [
-      '# checked at synth; DATA_DIR is the function\'s variable, resolved when it runs',
+      '# checked at synth; DATA_DIR comes from a secret when the function runs',
       'name: from-file',
       'connectors:',
       '  a: { type: file, path: "${DATA_DIR}/a.jsonl", key: id, keyType: number, sorted: true }',
@@ -41,7 +46,7 @@ beforeAll(() => {
   // real bundling: no `aws:cdk:bundling-stacks` override
   const app = new App({ outdir, analyticsReporting: false, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'ValidationFromFile');
-  new ValidationFunction(stack, 'Validation', { handlerDefaults: handlerDefaults(), configFile });
+  new ValidationFunction(stack, 'Validation', { handlerDefaults: handlerDefaults(), configFile, configSecrets: { DATA_DIR: secretsmanager.Secret.fromSecretCompleteArn(stack, 'DataDir', DATA_SECRET) } });
   const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, any> };
   const [r] = Object.values(template.Resources).filter((x) => x.Type === 'AWS::Lambda::Function');
   fn = { dir: path.join(outdir, r.Metadata['aws:asset:path']), env: r.Properties.Environment.Variables };
@@ -49,7 +54,22 @@ beforeAll(() => {
   fs.symlinkSync(path.join(__dirname, '../../node_modules/@aws-sdk'), path.join(outdir, 'node_modules/@aws-sdk'));
 }, 120_000);
 
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+afterAll(async () => {
+  await aws?.close();
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+/** The template's environment, with the Lambda runtime's variables and Secrets Manager served locally. */
+const runEnv = (extra: Record<string, string> = {}) => ({
+  ...fn.env,
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
+  AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  ...extra,
+});
 
 describe('validation function with its config from a file (cdk.out)', () => {
   it('deploys the config as JSON beside index.js, without the YAML parser or the drivers the config does not use, within 300 KB', () => {
@@ -65,15 +85,9 @@ describe('validation function with its config from a file (cdk.out)', () => {
     expect(code.length).toBeLessThanOrEqual(LAMBDA_BUNDLE_TARGET_BYTES);
   });
 
-  it('runs the shipped config with the variables of its environment, and counts one cold start with the function name', async () => {
-    const env = {
-      ...fn.env,
-      DATA_DIR: data,
-      VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp'),
-      AWS_REGION: 'eu-west-1',
-      AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    };
+  it('runs the shipped config with its variable from the secret, and counts one cold start with the function name', async () => {
+    expect(fn.env['DATA_DIR_SECRET_ARN']).toBe(DATA_SECRET);
+    const env = runEnv({ VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp') });
     // the runtime's working directory is the code's: VALIDATION_CONFIG_PATH is relative to it
     const run = await runBundle(fn.dir, env, [{ source: 'schedule' }, { source: 'schedule', resume: false }], 60_000, 120_000, fn.dir);
     expect(run.error).toBeUndefined();
@@ -85,10 +99,11 @@ describe('validation function with its config from a file (cdk.out)', () => {
     expect(cold).toHaveLength(1);
     expect(cold[0]).toMatchObject({ ColdStart: 1, function_name: 'bundle-test', service: 'migration-monitor' });
     expect(cold[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([expect.arrayContaining(['service', 'function_name'])]);
+    expect(aws.calls.filter((c) => c === 'secretsmanager.GetSecretValue')).toHaveLength(1); // cached across the two runs
   });
 
-  it('a config that references a variable the function lacks fails at run time, naming it', async () => {
-    const run = await runBundle(fn.dir, { ...fn.env, AWS_REGION: 'eu-west-1', VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp2') }, [{}], 60_000, 120_000, fn.dir);
-    expect(run.error).toMatch(/validate: validation-config\.json: invalid validation config: connectors\.a\.path: environment variable DATA_DIR is not set/);
+  it('fails the run, naming the variable and its secret, when the secret cannot be read', async () => {
+    const run = await runBundle(fn.dir, runEnv({ DATA_DIR_SECRET_ARN: `${DATA_SECRET}-gone`, VALIDATION_CHECKPOINT_DIR: path.join(scratch, 'tmp2') }), [{}], 60_000, 120_000, fn.dir);
+    expect(run.error).toMatch(/validate: the config's \$\{DATA_DIR\} comes from DATA_DIR_SECRET_ARN, which cannot be read: /);
   });
 });

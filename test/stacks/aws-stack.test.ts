@@ -205,11 +205,15 @@ describe('MigrationMonitoringStack', () => {
 
   it('ships a validation config file as JSON in the function, with the drivers of the types it uses and no parameter to read', () => {
     const file = path.join(scratch, 'checks.yaml');
-    fs.writeFileSync(file, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', '  dst: { type: http-json, url: "${TARGET_API}/items", key: id }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
-    const { stack, template } = synthApp({ env: 'dev', validationConfigFile: file, validationMigration: 'tenant-a' });
+    fs.writeFileSync(file, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', '  dst: { type: http-json, url: "${TARGET_API}/items", key: id, headers: { Authorization: "Bearer ${TARGET_TOKEN}" } }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
+    const secrets = { TARGET_API: 'migration/target-api-url', TARGET_TOKEN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/target-token-AbCdEf' };
+    expect(() => synthApp({ env: 'dev', validationConfigFile: file })).toThrow(/dst\.url: \$\{TARGET_API\} has no value in the function/);
+    const { stack, template } = synthApp({ env: 'dev', validation: JSON.stringify({ configFile: file, migrationId: 'tenant-a', configSecrets: secrets }) });
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function')).filter((r: any) => r.Properties.Environment?.Variables?.VALIDATION_CONFIG_PATH);
     expect((fn as any).Properties.Environment.Variables).toMatchObject({ VALIDATION_CONFIG_PATH: 'validation-config.json', MIGRATION_MONITOR_MIGRATION: 'tenant-a' });
     expect((fn as any).Properties.Environment.Variables.VALIDATION_CONFIG_PARAMETER).toBeUndefined();
+    expect((fn as any).Properties.Environment.Variables.TARGET_TOKEN_SECRET_ARN).toBe(secrets.TARGET_TOKEN);
+    expect(JSON.stringify((fn as any).Properties.Environment.Variables.TARGET_API_SECRET_ARN)).toContain('migration/target-api-url');
     expect(stack.monitoring.validation?.connectors).toEqual(['dynamodb', 'http-json']);
   });
 

@@ -284,6 +284,7 @@ export class MigrationMonitoring extends Construct {
         handlerDefaults: this.handlerDefaults,
         configParameter: v.configParameter,
         configFile: v.configFile,
+        configSecrets: v.configSecrets && Object.fromEntries(Object.entries(v.configSecrets).map(([n, ref]) => [n, secretRef(this, `ValidationSecret${n}`, ref)])),
         tracker: v.migrationId ? { url: this.trackerApi.url, migrationId: v.migrationId, grantInvoke: (g) => this.trackerApi.grantInvoke(g) } : undefined,
         reports: this.report && { bucketName: this.report.bucket.bucketName, prefix: 'validation', grant: (role, prefix) => this.report!.grantPrefix(role, prefix) },
         resources: v.resources,

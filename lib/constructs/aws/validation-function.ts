@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { configForDeployment, CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS, type ConnectorType } from '../../core/validation/config';
+import { configForDeployment, configVariables, CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS, type ConnectorType } from '../../core/validation/config';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';
 
 /** AWS resources the checks read: a dynamodb connector's table, an aws-resource check's table, bucket or function. */
@@ -43,6 +44,14 @@ export interface ValidationFunctionProps {
    * Exactly one of `configFile` and `configParameter`.
    */
   configParameter?: string;
+  /**
+   * Secrets Manager secrets the config's `${NAME}` references take their values from, by name (e.g.
+   * `{ SOURCE_DB_PASSWORD: secret }` for `url: postgres://app:${SOURCE_DB_PASSWORD}@db:5432/orders`): read at
+   * each run (re-read after five minutes), never in the template or the code; the role may read exactly these.
+   * With `configFile`, a reference without a `:-default` that names no secret here fails the synth.
+   * @default - none
+   */
+  configSecrets?: Record<string, secretsmanager.ISecret>;
   /** Post runs to the tracker API (SigV4, as this function's role) for this migration. */
   tracker?: { url: string; migrationId: string; grantInvoke(grantee: iam.IGrantable): iam.Grant };
   /** Store each run's report (JSON + Markdown) in S3 through this grant, under `prefix` (e.g. the report bucket's `validation/`). */
@@ -62,22 +71,34 @@ export interface ValidationFunctionProps {
 
 export const VALIDATION_ENTRY = path.join(PROJECT_ROOT, 'lambda/validate.ts');
 
+/** What the Lambda runtime sets in every function's environment (a config may use `${AWS_REGION}`). */
+const LAMBDA_RUNTIME_VARIABLES = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_EXECUTION_ENV', 'LAMBDA_TASK_ROOT'];
+
 /** Where a `configFile` lands in the function's code (VALIDATION_CONFIG_PATH, relative to /var/task). */
 const CONFIG_FILE_NAME = 'validation-config.json';
 
-/** The config file checked by the one schema and turned into JSON, at synth; a bad one throws naming the file and each path. */
-function configFromFile(file: string): { json: string; connectorTypes: ConnectorType[] } {
+/**
+ * The config file checked by the one schema and turned into JSON, at synth; a bad one throws naming the file and
+ * each path, as does a `${NAME}` the function will have no value for (no default, not among `secretNames`).
+ */
+function configFromFile(file: string, secretNames: string[]): { json: string; connectorTypes: ConnectorType[] } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new Error(`ValidationFunction: cannot read configFile ${file}: ${(e as Error).message}`);
   }
+  let config: { json: string; connectorTypes: ConnectorType[] };
   try {
-    return configForDeployment(text, file);
+    config = configForDeployment(text, file);
   } catch (e) {
     throw new Error(`ValidationFunction: ${(e as Error).message}`);
   }
+  const unset = configVariables(JSON.parse(config.json)).filter((v) => !v.optional && !secretNames.includes(v.name) && !LAMBDA_RUNTIME_VARIABLES.includes(v.name));
+  if (unset.length) {
+    throw new Error(`ValidationFunction: ${file}: ${unset.map((v) => `${v.path}: \${${v.name}} has no value in the function: name a secret for it in configSecrets, or give it a default (\${${v.name}:-value})`).join('; ')}`);
+  }
+  return config;
 }
 
 /**
@@ -98,7 +119,10 @@ export class ValidationFunction extends Construct {
     if (props.configParameter !== undefined && !/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/.test(props.configParameter)) {
       throw new Error(`ValidationFunction: configParameter "${props.configParameter}" must be an SSM parameter name starting with /`);
     }
-    const config = props.configFile !== undefined ? configFromFile(props.configFile) : undefined;
+    const secrets = props.configSecrets ?? {};
+    const badNames = Object.keys(secrets).filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+    if (badNames.length) throw new Error(`ValidationFunction: configSecrets ${badNames.join(', ')}: a name is what the config writes as \${NAME} (letters, digits, _)`);
+    const config = props.configFile !== undefined ? configFromFile(props.configFile, Object.keys(secrets)) : undefined;
     if (config && props.connectors) {
       const missing = config.connectorTypes.filter((t) => !props.connectors!.includes(t));
       if (missing.length) throw new Error(`ValidationFunction: ${props.configFile} uses connector type(s) ${missing.join(', ')}, which connectors (${props.connectors.join(', ')}) leaves out: add them, or leave connectors unset to follow the config`);
@@ -117,6 +141,7 @@ export class ValidationFunction extends Construct {
       ...(config ? { files: { [CONFIG_FILE_NAME]: config.json } } : {}),
       environment: {
         ...(config ? { VALIDATION_CONFIG_PATH: CONFIG_FILE_NAME } : { VALIDATION_CONFIG_PARAMETER: props.configParameter! }),
+        ...Object.fromEntries(Object.entries(secrets).map(([n, secret]) => [`${n}_SECRET_ARN`, secret.secretArn])),
         ...(props.tracker
           ? { MIGRATION_MONITOR_URL: props.tracker.url, MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: props.tracker.migrationId }
           : {}),
@@ -156,6 +181,7 @@ export class ValidationFunction extends Construct {
         }),
       );
     }
+    for (const secret of Object.values(secrets)) secret.grantRead(role);
     props.tracker?.grantInvoke(role);
     props.reports?.grant(role, reportPrefix);
   }

@@ -431,6 +431,14 @@ export function configForDeployment(text: string, filename: string): { json: str
   return { json: JSON.stringify(doc), connectorTypes: CONNECTOR_TYPES.filter((t) => connectors.some(([, c]) => c.type === t)) };
 }
 
+/** Every `${VAR}` reference of a config document, where it is and whether it has a `:-default`. */
+export function configVariables(doc: unknown, path: (string | number)[] = []): Array<{ name: string; path: string; optional: boolean }> {
+  if (typeof doc === 'string') return [...doc.matchAll(ENV_REF)].map((m) => ({ name: m[1]!, path: formatPath(path), optional: m[2] !== undefined }));
+  if (Array.isArray(doc)) return doc.flatMap((x, i) => configVariables(x, [...path, i]));
+  if (doc && typeof doc === 'object') return Object.entries(doc as Record<string, unknown>).flatMap(([k, x]) => configVariables(x, [...path, k]));
+  return [];
+}
+
 /** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
 export function interpolateEnv(doc: unknown, env: Record<string, string | undefined>, problems: string[]): unknown {
   const found: Array<{ path: (string | number)[]; message: string }> = [];

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ValidationFunction, validationBundleDefine, type ValidationFunctionProps } from '../../../lib/constructs/aws/validation-function';
 import { handlerDefaults, resources, template, testStack } from './helpers';
 
@@ -95,27 +96,47 @@ describe('ValidationFunction', () => {
       expect(() => build({ configFile: path.join(dir, 'absent.yaml') })).toThrow(/cannot read configFile .*absent\.yaml/);
     });
 
-    it('ships the config as JSON (variables left for the function to resolve) and reads no parameter', () => {
-      const { t, env, statements } = build({ configFile: file('checks.yaml', pgConfig) });
+    const DB_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/source-db-AbCdEf';
+    const dbSecret = (stack: import('aws-cdk-lib').Stack, id = 'DbSecret') => ({ SOURCE_DB_URL: secretsmanager.Secret.fromSecretCompleteArn(stack, id, DB_SECRET) });
+
+    it('ships the config as JSON (variables left for the function to resolve, secrets by ARN) and reads no parameter', () => {
+      const stack = testStack();
+      new ValidationFunction(stack, 'Validation', { handlerDefaults: handlerDefaults(), configFile: file('checks.yaml', pgConfig), configSecrets: dbSecret(stack) });
+      const t = template(stack);
+      const [[, fn]] = resources(t, 'AWS::Lambda::Function') as [[string, any]];
+      const env = fn.Properties.Environment.Variables as Record<string, string>;
+      const statements = resources(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
       expect(env['VALIDATION_CONFIG_PATH']).toBe('validation-config.json');
+      expect(env['SOURCE_DB_URL_SECRET_ARN']).toBe(DB_SECRET);
       expect(env['VALIDATION_CONFIG_PARAMETER']).toBeUndefined();
       expect(bySid(statements, 'ReadChecksConfig')).toBeUndefined();
-      expect(JSON.stringify(t)).not.toContain('SOURCE_DB_URL'); // the config is in the code, not the template
+      // the role may read that one secret
+      expect(statements.find((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue'))?.Resource).toBe(DB_SECRET);
+      expect(JSON.stringify(t)).not.toContain('${SOURCE_DB_URL}'); // the config is in the code, not the template
+    });
+
+    it('fails the synth on a variable the function will have no value for, and takes one with a default or from the runtime', () => {
+      expect(() => build({ configFile: file('unset.yaml', pgConfig) })).toThrow(
+        /unset\.yaml: connectors\.src\.url: \$\{SOURCE_DB_URL\} has no value in the function: name a secret for it in configSecrets, or give it a default/,
+      );
+      const defaults = ['connectors:', '  src: { type: postgres, url: "${SOURCE_DB_URL:-postgres://db:5432/orders}", table: orders, key: id }', '  dst: { type: dynamodb, region: "${AWS_REGION}", table: orders, key: id }', 'checks:', '  - { kind: count, source: src, target: dst }'];
+      expect(() => build({ configFile: file('defaults.yaml', defaults.join('\n')) })).not.toThrow();
+      expect(() => build({ configFile: file('c.yaml', pgConfig), configSecrets: { 'not-a-name': {} as secretsmanager.ISecret } })).toThrow(/configSecrets not-a-name/);
     });
 
     it('bundles the drivers of the connector types the config uses, and no others', () => {
       const stack = testStack();
-      const pg = new ValidationFunction(stack, 'Pg', { handlerDefaults: handlerDefaults(), configFile: file('pg.yaml', pgConfig) });
+      const pg = new ValidationFunction(stack, 'Pg', { handlerDefaults: handlerDefaults(), configFile: file('pg.yaml', pgConfig), configSecrets: dbSecret(stack) });
       expect(pg.connectors).toEqual(['postgres', 'dynamodb']);
       const files = new ValidationFunction(stack, 'Files', {
         handlerDefaults: handlerDefaults(),
         configFile: file('files.json', JSON.stringify({ connectors: { a: { type: 'file', path: '/mnt/a.csv', key: 'id' }, b: { type: 'file', path: '/mnt/b.csv', key: 'id' } }, checks: [{ kind: 'count', source: 'a', target: 'b' }] })),
       });
       expect(files.connectors).toEqual(['file']);
-      expect(() => new ValidationFunction(stack, 'Narrow', { handlerDefaults: handlerDefaults(), configFile: file('pg2.yaml', pgConfig), connectors: ['dynamodb', 'file'] })).toThrow(
+      expect(() => new ValidationFunction(stack, 'Narrow', { handlerDefaults: handlerDefaults(), configFile: file('pg2.yaml', pgConfig), configSecrets: dbSecret(stack, 'DbSecret2'), connectors: ['dynamodb', 'file'] })).toThrow(
         /pg2\.yaml uses connector type\(s\) postgres, which connectors \(dynamodb, file\) leaves out/,
       );
-      expect(() => new ValidationFunction(stack, 'VarType', { handlerDefaults: handlerDefaults(), configFile: file('var.yaml', pgConfig.replace('type: postgres', 'type: "${KIND}"')) })).toThrow(
+      expect(() => new ValidationFunction(stack, 'VarType', { handlerDefaults: handlerDefaults(), configFile: file('var.yaml', pgConfig.replace('type: postgres', 'type: "${KIND:-postgres}"')) })).toThrow(
         /connectors\.src\.type: write the type out, not as a variable/,
       );
     });
