@@ -65,6 +65,21 @@ export async function runBundle(dir: string, env: Record<string, string>, events
   }
 }
 
+/**
+ * What the Lambda runtime puts in every function's environment, for a bundle run here: the region, the role's
+ * credentials (for the local stand-ins), the function's name and an on-demand initialization (Powertools counts
+ * a cold start only there).
+ */
+export function lambdaRuntimeEnv(credentials = { accessKeyId: 'test', secretAccessKey: 'test' }): Record<string, string> {
+  return {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  };
+}
+
 /** An API Gateway HTTP API (payload 2.0) event as the IAM-authorized $default route delivers it. */
 export function apiEvent(method: string, rawPath: string, body?: unknown, opts: { userArn?: string; idempotencyKey?: string } = {}) {
   const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

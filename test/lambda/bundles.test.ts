@@ -28,7 +28,7 @@ import { startIamGateway } from '../support/sigv4-verifier';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { motoQueue, startMoto } from '../support/moto';
 import { startCapture } from '../support/http-capture';
-import { apiEvent, runBundle as runBundleOnce, snsAlarmEvent, type BundleRun } from './bundle-runner';
+import { apiEvent, lambdaRuntimeEnv, runBundle as runBundleOnce, snsAlarmEvent, type BundleRun } from './bundle-runner';
 import { bundlesOverLimit, LAMBDA_BUNDLE_TARGET_BYTES } from './bundle-helpers';
 import { DemoBackend, DemoIndex } from '../../lib/adapters/demo/demo-backend';
 
@@ -133,15 +133,7 @@ const OPTIONAL = ['pg-native'];
 /** s3rver checks signatures against these; dynalite and the JSON endpoint accept anything. */
 const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-const awsEnv = (extra: Record<string, string>, credentials = DYNALITE_CREDENTIALS): Record<string, string> => ({
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-  AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
-  // set by the Lambda runtime; Powertools counts a cold start only in an on-demand execution environment
-  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-  ...extra,
-});
+const awsEnv = (extra: Record<string, string>, credentials = DYNALITE_CREDENTIALS): Record<string, string> => ({ ...lambdaRuntimeEnv(credentials), ...extra });
 
 describe('handler bundles from cdk.out', () => {
   it('bundles each handler into one file that needs nothing but Node built-ins and the runtime AWS SDK', () => {

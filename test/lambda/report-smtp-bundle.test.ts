@@ -17,7 +17,7 @@ import { freePort } from '../support/ports';
 import { decodeHeader, parseMime } from '../support/smtp';
 import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
 import { LAMBDA_BUNDLE_TARGET_BYTES } from './bundle-helpers';
-import { runBundle } from './bundle-runner';
+import { lambdaRuntimeEnv, runBundle } from './bundle-runner';
 
 const ROOT = path.join(__dirname, '../..');
 const PASSWORD_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/smtp-password';
@@ -73,12 +73,8 @@ it('keeps the SMTP report bundle within 300 KB, without nodemailer\'s mailer and
 
 it('delivers the report over STARTTLS with AUTH, the password read from Secrets Manager, one message per migration', async () => {
   const env = {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...lambdaRuntimeEnv(),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-    AWS_LAMBDA_FUNCTION_NAME: 'report-smtp',
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     POWERTOOLS_SERVICE_NAME: 'migration-monitor',
     POWERTOOLS_METRICS_NAMESPACE: 'MigrationMonitor/test',
     NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),

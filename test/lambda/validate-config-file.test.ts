@@ -14,7 +14,7 @@ import { ValidationFunction } from '../../lib/constructs/aws/validation-function
 import { secretsGetSecretValue, startAwsJsonServer, type AwsJsonServer } from '../adapters/aws/aws-json-server';
 import { handlerDefaults } from '../constructs/aws/helpers';
 import { LAMBDA_BUNDLE_TARGET_BYTES } from './bundle-helpers';
-import { runBundle } from './bundle-runner';
+import { lambdaRuntimeEnv, runBundle } from './bundle-runner';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-validate-config-file-'));
 const data = path.join(scratch, 'data');
@@ -60,16 +60,7 @@ afterAll(async () => {
 });
 
 /** The template's environment, with the Lambda runtime's variables and Secrets Manager served locally. */
-const runEnv = (extra: Record<string, string> = {}) => ({
-  ...fn.env,
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-  AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
-  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-  ...extra,
-});
+const runEnv = (extra: Record<string, string> = {}) => ({ ...fn.env, ...lambdaRuntimeEnv(), AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url, ...extra });
 
 describe('validation function with its config from a file (cdk.out)', () => {
   it('deploys the config as JSON beside index.js, without the YAML parser or the drivers the config does not use, within 300 KB', () => {
