@@ -6,8 +6,8 @@
  * with NodejsFunction's plain defaults plus minify (no defines). Targets: ≤ 300 KB, own init ≤ 100 ms.
  *
  * Init = `require(index.js)` in a fresh Node process (the Lambda cold-start module phase), median of 5, as
- * wall-clock time and as the CPU time the process spent in it (process.cpuUsage: far less sensitive to other
- * load on the machine, so the target is judged on it). "Own" subtracts the init of the runtime AWS SDK
+ * wall-clock time and as the CPU time the process spent in it (process.cpuUsage: less sensitive to other load
+ * on the machine, so the target is judged on it; "own" is still a difference of two noisy figures). "Own" subtracts the init of the runtime AWS SDK
  * packages the bundle actually loaded during its init.
  */
 import { spawnSync } from 'node:child_process';
