@@ -3,8 +3,8 @@
  * tracker over the stack's table (lib/compose/log-ingest). A tracker failure throws: Lambda retries the
  * asynchronous invocation, and idempotency keys keep it exact.
  */
-import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import type { CloudWatchLogsEvent, Context } from 'aws-lambda';
+import { invocationStarted, logger } from '../lib/adapters/aws/powertools';
 import { composeLogIngest } from '../lib/compose/log-ingest';
 import { cloudWatchLogsLines, ingestLines, type IngestSummary } from '../lib/core/logwatch/ingest';
 import { lazyOnce } from '../lib/core/once';
@@ -15,8 +15,8 @@ export const handler = lambdaTraced(process.env, 'log-ingest', handle, logger);
 
 const ingest = lazyOnce(() => composeLogIngest(process.env, 'lambda', (severity, message, fields) => (severity === 'ERROR' ? logger.error(message, fields) : logger.warn(message, fields))));
 
-async function handle(event: CloudWatchLogsEvent): Promise<IngestSummary> {
-  metrics.captureColdStartMetric();
+async function handle(event: CloudWatchLogsEvent, context?: Context): Promise<IngestSummary> {
+  invocationStarted(context);
   const rt = await ingest.get();
   try {
     return await ingestLines(rt.analyzer, cloudWatchLogsLines(event));

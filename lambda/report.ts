@@ -3,7 +3,7 @@
  * failed, so the schedule retries (delivery is idempotent). Configuration: see lib/compose/report.ts.
  */
 import type { Context } from 'aws-lambda';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import { invocationStarted, logger } from '../lib/adapters/aws/powertools';
 import { composeReport, failedDeliveries } from '../lib/compose/report';
 import type { RunSummary } from '../lib/core/report/runner';
 import { lazyOnce } from '../lib/core/once';
@@ -14,8 +14,8 @@ export const handler = lambdaTraced(process.env, 'report', handle, logger);
 
 const report = lazyOnce(() => composeReport(process.env, 'lambda'));
 
-async function handle(event: unknown, _context?: Context): Promise<RunSummary> {
-  metrics.captureColdStartMetric();
+async function handle(event: unknown, context?: Context): Promise<RunSummary> {
+  invocationStarted(context);
   const summary = await (await report.get()).run(event);
   for (const r of summary.reports) logger.info('report', { migrationId: r.migrationId, reportId: r.reportId, ok: r.ok, results: r.results, error: r.error });
   if (!summary.ok) throw new Error(`report delivery failed: ${failedDeliveries(summary)}`);

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { toApiGatewayResult, toHttpRequest } from '../lib/adapters/aws/apigw';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import { invocationStarted, logger, metrics } from '../lib/adapters/aws/powertools';
 import { composeSearchProxy } from '../lib/compose/search-proxy';
 import { json } from '../lib/core/http';
 import { lazyOnce } from '../lib/core/once';
@@ -17,8 +17,7 @@ export const handler = lambdaTraced(process.env, 'search-proxy', handle, logger)
 const proxy = lazyOnce(() => composeSearchProxy(process.env, 'lambda', (context, e) => logger.error(`search proxy: ${context}`, e as Error)));
 
 async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyResultV2> {
-  metrics.captureColdStartMetric();
-  if (context) logger.addContext(context);
+  invocationStarted(context);
   try {
     const rt = await proxy.get();
     return toApiGatewayResult(await rt.handler(toHttpRequest(event)));

@@ -4,17 +4,17 @@
  * JSON with `url`/`webhookUrl`), re-read every five minutes so a rotation is seen. A failed post throws, so
  * Lambda retries and finally hands the event to the dead-letter queue.
  */
-import type { SNSEvent } from 'aws-lambda';
+import type { Context, SNSEvent } from 'aws-lambda';
 import * as z from '../lib/core/zod';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import { invocationStarted, logger } from '../lib/adapters/aws/powertools';
 import { SlackNotifier, slackMessage, webhookUrlFromSecret } from '../lib/adapters/slack/slack-notifier';
 import { parseEnv } from '../lib/compose/env';
 import { readSecret } from '../lib/compose/secrets';
 
 const snsSchema = z.object({ Records: z.array(z.object({ Sns: z.object({ Message: z.string(), Subject: z.nullish(z.string()) }) })).check(z.minLength(1)) });
 
-export async function handler(event: SNSEvent): Promise<{ delivered: number }> {
-  metrics.captureColdStartMetric();
+export async function handler(event: SNSEvent, context?: Context): Promise<{ delivered: number }> {
+  invocationStarted(context);
   const { SLACK_WEBHOOK_SECRET_ARN } = parseEnv(z.object({ SLACK_WEBHOOK_SECRET_ARN: z.string().check(z.minLength(1)) }), process.env, 'slack-notifier');
   const records = snsSchema.safeParse(event);
   if (!records.success) throw new Error('slack-notifier: expected an SNS event with at least one record');

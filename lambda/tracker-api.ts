@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import * as z from '../lib/core/zod';
 import { isHttpApiEvent, toApiGatewayResult, toHttpRequest, withIamCaller } from '../lib/adapters/aws/apigw';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import { invocationStarted, logger, metrics } from '../lib/adapters/aws/powertools';
 import { metricsFor } from '../lib/compose/metrics';
 import { composeTrackerApi } from '../lib/compose/tracker';
 import { lambdaTraced } from '../lib/compose/tracing';
@@ -22,8 +22,7 @@ const sweepEventSchema = z.union([
 ]);
 
 async function handle(event: APIGatewayProxyEventV2 | Record<string, unknown>, context?: Context): Promise<APIGatewayProxyResultV2 | { swept: number }> {
-  metrics.captureColdStartMetric();
-  if (context) logger.addContext(context);
+  invocationStarted(context);
   try {
     if (isHttpApiEvent(event)) return toApiGatewayResult(await tracker.api(withIamCaller(event, toHttpRequest(event))));
     if (sweepEventSchema.safeParse(event).success) {

@@ -3,7 +3,7 @@
  * a result (answered, recorded on the tracker, counted); a bad config or environment throws.
  */
 import type { Context } from 'aws-lambda';
-import { logger, metrics } from '../lib/adapters/aws/powertools';
+import { invocationStarted, logger } from '../lib/adapters/aws/powertools';
 import { composeValidation, type ValidationSummary } from '../lib/compose/validate';
 import { lazyOnce } from '../lib/core/once';
 import { lambdaTraced } from '../lib/compose/tracing';
@@ -14,7 +14,7 @@ export const handler = lambdaTraced(process.env, 'validate', handle, logger);
 const validation = lazyOnce(() => composeValidation(process.env, 'lambda'));
 
 async function handle(event: unknown, context?: Context): Promise<ValidationSummary> {
-  metrics.captureColdStartMetric();
+  invocationStarted(context);
   const summary = await (await validation.get()).run(event, context ? () => context.getRemainingTimeInMillis() : undefined);
   logger.info('validation', { ...summary });
   return summary;

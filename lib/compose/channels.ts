@@ -11,7 +11,7 @@ import { SlackNotifier, webhookUrlFromSecret } from '../adapters/slack/slack-not
  * The composition of report channels, shared by the CLI and the scheduled handlers: which sinks and
  * notifiers to build from plain settings.
  *
- * GCS (@google-cloud/storage and Google auth, ~600 KB bundled) and SMTP (nodemailer, ~220 KB) are loaded
+ * GCS (@google-cloud/storage and Google auth, ~600 KB bundled) and SMTP (nodemailer's SMTP client, ~65 KB) are loaded
  * only when asked for. The AWS Lambda bundles leave them out altogether: esbuild replaces
  * `process.env.MM_BUNDLE_OMIT_GCP` / `MM_BUNDLE_OMIT_SMTP` with `"true"` there (HandlerFunction's and
  * ReportFunction's `define`), so the branch that would import them is dead code and is not bundled. Outside

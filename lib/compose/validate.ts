@@ -20,7 +20,7 @@ import { TrackerClient } from '../adapters/http/tracker-client';
 import { errorResponse, json, methodNotAllowed, parseJsonBody, type HttpHandler } from '../core/http';
 import { DomainError, isDomainError } from '../core/errors';
 import type { ReportSink } from '../core/report/ports';
-import { parseConfigText, type ValidationConfig } from '../core/validation/config';
+import { configVariables, parseConfigDocument, validateConfig, type ValidationConfig } from '../core/validation/config';
 import type { MetricsSink } from '../core/validation/ports';
 import { renderReport } from '../core/validation/render';
 import type { ValidationReport } from '../core/validation/result';
@@ -28,7 +28,7 @@ import type { TrackerPort } from '../core/validation/tracker-reporter';
 import { formatZodError } from '../core/validation-util';
 import { envFlag, EnvError, parseEnv } from './env';
 import { metricsFor, type Runtime } from './metrics';
-import { readParameter } from './secrets';
+import { readParameter, secretFromEnv } from './secrets';
 import { trackerAccess } from './tracker-access';
 import { runConfiguredValidation } from './validation-runtime';
 
@@ -169,12 +169,32 @@ async function loadConfig(e: ValidateEnv): Promise<{ config: ValidationConfig; b
     text = e.VALIDATION_CONFIG!;
   }
   try {
-    return { config: parseConfigText(text, source), baseDir };
+    const doc = parseConfigDocument(text, source);
+    return { config: validateConfig(doc, await withSecretVariables(doc, process.env)), baseDir };
   } catch (err) {
     // the config is the deployment's, not the caller's: a server-side error, with the problem named
     if (isDomainError(err)) throw new Error(`validate: ${source}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * The environment the config's `${VAR}` references resolve from: a variable that is not set but whose
+ * `VAR_SECRET_ARN` is takes the value of that Secrets Manager secret (ValidationFunction's `configSecrets`),
+ * re-read every five minutes so a rotation is seen.
+ */
+async function withSecretVariables(doc: unknown, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const names = [...new Set(configVariables(doc).map((v) => v.name))].filter((n) => !env[n] && env[`${n}_SECRET_ARN`]);
+  const values = await Promise.all(
+    names.map(async (n) => {
+      try {
+        return [n, await secretFromEnv(env, n, `${n}_SECRET_ARN`, { maxAgeMs: 5 * 60_000 })] as const;
+      } catch (e) {
+        throw new Error(`validate: the config's \${${n}} comes from ${n}_SECRET_ARN, which cannot be read: ${(e as Error).message}`);
+      }
+    }),
+  );
+  return { ...env, ...Object.fromEntries(values) };
 }
 
 function reportSinkFromEnv(e: ValidateEnv): ReportSink | undefined {

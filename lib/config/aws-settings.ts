@@ -2,7 +2,7 @@ import * as z from '../core/zod';
 import { ENVIRONMENT_SETTINGS, ENVIRONMENTS, alarmOverrides as sharedAlarmOverrides, parameterPrefixFor, type EnvName } from './environments';
 import { alarmOverrideSchema, type AlarmOverride } from '../core/metrics/spec';
 import { REPORT_FORMATS } from '../core/report/render';
-import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS } from '../core/validation/config';
+import { CONNECTOR_TYPES } from '../core/validation/config';
 import { alertRoutingSchema } from '../core/alerts/config';
 
 /**
@@ -115,23 +115,29 @@ export const envConfigSchema = z.strictObject({
     slackWebhookSecret: z.optional(z.string().check(z.minLength(1))),
   }),
   /**
-   * Scheduled validation (lambda/validate.ts, ValidationFunction): the checks config (YAML/JSON) is read
-   * from an SSM parameter you create; unset = no validation handler.
+   * Scheduled validation (lambda/validate.ts, ValidationFunction): the checks config is a file checked at synth
+   * and shipped as JSON (`configFile`), or JSON read from an SSM parameter you create (`configParameter`);
+   * unset = no validation handler.
    */
   validation: z.optional(z
     .strictObject({
-      /** SSM parameter name of the checks config (String or SecureString with the aws/ssm key). */
-      configParameter: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/, 'must be an SSM parameter name starting with /')),
+      /** The checks config file (YAML or JSON), checked at synth and shipped as JSON in the function's code. */
+      configFile: z.optional(z.string().check(z.minLength(1))),
+      /** Secrets Manager secrets (name or ARN) the config's `${NAME}` references take their values from, by NAME. */
+      configSecrets: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of a ${NAME} reference')), z.string().check(z.minLength(1)))),
+      /** SSM parameter name of the checks config as JSON (String, or SecureString with the aws/ssm key when it holds credentials). */
+      configParameter: z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/, 'must be an SSM parameter name starting with /'))),
       everyMinutes: z._default(z.number().check(z.int(), z.gte(5), z.lte(1440)), 60),
       /** Post runs to this migration's validation phase on the tracker API (SigV4); unset = metrics and reports only. */
       migrationId: z.optional(migrationId),
       timeoutSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(900)), 300),
       memoryMb: z._default(z.number().check(z.int(), z.gte(128), z.lte(10240)), 1024),
       /**
-       * Connector types the checks config uses (only their drivers are bundled; redis adds ~190 KB). A config
-       * using another type is refused before any check runs, naming this setting.
+       * Connector types the checks config uses (only their drivers are bundled). A config using another type is
+       * refused before any check runs, naming this setting. Default: the types a `configFile` uses; with
+       * `configParameter`, DEFAULT_BUNDLED_CONNECTORS.
        */
-      connectors: z._default(z.array(z.enum(CONNECTOR_TYPES)).check(z.minLength(1)), [...DEFAULT_BUNDLED_CONNECTORS]),
+      connectors: z.optional(z.array(z.enum(CONNECTOR_TYPES)).check(z.minLength(1))),
       /** AWS resources the checks read (dynamodb connectors, aws-resource checks): the only ones the role may touch. */
       resources: z.prefault(z
         .strictObject({
@@ -139,7 +145,7 @@ export const envConfigSchema = z.strictObject({
           s3Buckets: z._default(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/))).check(z.maxLength(50)), []),
           lambdaFunctions: z._default(z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a function name (not an ARN)'))).check(z.maxLength(50)), []),
         }), {}),
-    })),
+    }).check(z.refine((v) => (v.configFile === undefined) !== (v.configParameter === undefined), { message: 'give exactly one of configFile and configParameter', path: ['configFile'] }))),
   /** Let the GCP handlers call the tracker API without keys (GcpKeylessRole): the GCP stack's service account unique ids. */
   gcpKeyless: z.optional(z
     .strictObject({

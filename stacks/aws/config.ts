@@ -77,9 +77,11 @@ export function configFromContext(node: ContextReader): EnvConfig {
 
   const validation = json('validation') ?? (cfg.validation as Record<string, unknown> | undefined);
   const parameter = str('validationConfigParameter');
-  if (validation || parameter) {
+  const file = str('validationConfigFile');
+  if (validation || parameter || file) {
     const v: Record<string, unknown> = { ...validation };
     if (parameter) v['configParameter'] = parameter;
+    if (file) v['configFile'] = file;
     if (num('validationEveryMinutes') !== undefined) v['everyMinutes'] = num('validationEveryMinutes');
     if (str('validationMigration')) v['migrationId'] = str('validationMigration');
     if (list('validationConnectors')) v['connectors'] = list('validationConnectors');

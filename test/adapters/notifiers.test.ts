@@ -61,6 +61,58 @@ describe('SmtpNotifier against a local smtp-server', () => {
     }
   });
 
+  it('upgrades to TLS with STARTTLS, authenticates, and delivers lines that start with a dot, long lines and non-ASCII text intact', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const { freePort } = await import('../support/ports');
+    const port = await freePort();
+    const seen: Array<{ user?: string; pass?: string; secure: boolean; raw: string; from: string }> = [];
+    let auth: { user?: string; pass?: string } = {};
+    // smtp-server's own self-signed certificate; STARTTLS offered, AUTH only after it
+    const server = new SMTPServer({
+      logger: false,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: (a, _s, cb) => ((auth = { user: a.username, pass: a.password ?? undefined }), a.username === 'reporter' && a.password === 'hunter2-s3cret' ? cb(null, { user: 'reporter' }) : cb(new Error('535 bad credentials'))),
+      onData(stream, session, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => (seen.push({ ...auth, secure: session.secure, raw: Buffer.concat(chunks).toString('utf8'), from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '' }), cb()));
+      },
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    try {
+      const base = message();
+      const text = ['.a line that starts with a dot', '..and one with two', '.', 'x'.repeat(2000), 'Größe: 1,5 TB — déjà vu ✓', 'trailing space '].join('\n');
+      const m = { ...base, subject: 'Störung: Migration 95 % — “orders”', text };
+      // requireTLS: it must refuse to authenticate or send in the clear
+      const n = new SmtpNotifier({ host: '127.0.0.1', port, requireTLS: true, allowSelfSigned: true, from: 'Zoë Müller <reports@example.com>', to: ['a@x.test'], user: 'reporter', password: 'hunter2-s3cret' });
+      const r = await n.send(m);
+      expect(r).toEqual({ id: reportMessageId(m.reportId, 'reports@example.com'), to: ['a@x.test'] });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ user: 'reporter', pass: 'hunter2-s3cret', secure: true, from: 'reports@example.com' });
+      const { headers, parts } = parseMime(seen[0]!.raw);
+      expect(decodeHeader(headers['subject']!)).toBe(m.subject);
+      expect(decodeHeader(headers['from']!)).toBe('Zoë Müller <reports@example.com>');
+      expect(headers['mime-version']).toBe('1.0');
+      expect(new Date(headers['date']!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect(parts.find((p) => p.headers['content-type']!.startsWith('text/plain'))!.body.replace(/\r\n/g, '\n')).toBe(text);
+      expect(parts.find((p) => p.headers['content-type']!.startsWith('text/html'))!.body.replace(/\r\n/g, '\n')).toBe(m.html);
+      // SMTP's limit: no line over 998 characters on the wire
+      expect(Math.max(...seen[0]!.raw.split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(998);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('keeps a line break in the subject or a recipient from adding a header', async () => {
+    const n = new SmtpNotifier({ host: '127.0.0.1', port: smtp.port, from: 'reports@example.com', to: ['a@x.test'] });
+    await n.send({ ...message(), subject: 'Report\r\nBcc: victim@evil.test' });
+    const { headers } = parseMime(smtp.messages[0]!.raw);
+    expect(headers['bcc']).toBeUndefined();
+    expect(decodeHeader(headers['subject']!)).toBe('Report Bcc: victim@evil.test');
+    expect(smtp.messages[0]!.to).toEqual(['a@x.test']);
+    expect(() => new SmtpNotifier({ host: '127.0.0.1', port: 25, from: 'reports@example.com', to: ['a@x.test\r\nBcc: b@evil.test'] })).toThrow(/recipient .* is not an e-mail address/);
+  });
+
   it('refuses to be built without recipients', () => {
     expect(() => new SmtpNotifier({ host: '127.0.0.1', port: 25, from: 'a@b', to: [] })).toThrow(/recipient/);
   });

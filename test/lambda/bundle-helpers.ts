@@ -7,10 +7,16 @@ const ROOT = path.join(__dirname, '../..');
 /** The hard limit on every Lambda bundle that can be deployed (docs/STYLE: Lambda bundles ≤ 500 KB); the goal is 300 KB (bench/bundles). */
 export const LAMBDA_BUNDLE_LIMIT_BYTES = 500 * 1024;
 
-/** `name: size` of each bundle (name → its index.js) over LAMBDA_BUNDLE_LIMIT_BYTES; [] when all fit. */
-export function bundlesOverLimit(bundles: Record<string, string>): string[] {
+/**
+ * The size every bundle the stack deploys by default keeps to (bench/bundles' target, reached): a change that
+ * grows one past it fails. Only opt-in variants may go beyond, up to LAMBDA_BUNDLE_LIMIT_BYTES.
+ */
+export const LAMBDA_BUNDLE_TARGET_BYTES = 300 * 1024;
+
+/** `name: size` of each bundle (name → its index.js) over `limit`; [] when all fit. */
+export function bundlesOverLimit(bundles: Record<string, string>, limit = LAMBDA_BUNDLE_LIMIT_BYTES): string[] {
   const sizes = Object.entries(bundles).map(([name, file]) => ({ name, size: fs.statSync(file).size }));
-  return sizes.filter((b) => b.size > LAMBDA_BUNDLE_LIMIT_BYTES).map((b) => `${b.name}: ${(b.size / 1024).toFixed(1)} KB > ${LAMBDA_BUNDLE_LIMIT_BYTES / 1024} KB`);
+  return sizes.filter((b) => b.size > limit).map((b) => `${b.name}: ${(b.size / 1024).toFixed(1)} KB > ${limit / 1024} KB`);
 }
 
 /**

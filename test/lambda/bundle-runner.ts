@@ -36,8 +36,11 @@ const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
 })();
 `;
 
-/** `remainingMs`: what the context's getRemainingTimeInMillis answers (a handler may budget its work by it). */
-export async function runBundle(dir: string, env: Record<string, string>, events: unknown[], timeoutMs = 60_000, remainingMs = 10_000): Promise<BundleRun> {
+/**
+ * `remainingMs`: what the context's getRemainingTimeInMillis answers (a handler may budget its work by it);
+ * `cwd`: the process's working directory (the Lambda runtime's is the code's, /var/task).
+ */
+export async function runBundle(dir: string, env: Record<string, string>, events: unknown[], timeoutMs = 60_000, remainingMs = 10_000, cwd?: string): Promise<BundleRun> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-run-'));
   const runner = path.join(work, 'runner.js');
   const eventsFile = path.join(work, 'events.json');
@@ -45,7 +48,7 @@ export async function runBundle(dir: string, env: Record<string, string>, events
   fs.writeFileSync(runner, RUNNER);
   fs.writeFileSync(eventsFile, JSON.stringify(events));
   try {
-    const child = spawn(process.execPath, [runner, dir, eventsFile, outFile, String(remainingMs)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [runner, dir, eventsFile, outFile, String(remainingMs)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -60,6 +63,21 @@ export async function runBundle(dir: string, env: Record<string, string>, events
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the Lambda runtime puts in every function's environment, for a bundle run here: the region, the role's
+ * credentials (for the local stand-ins), the function's name and an on-demand initialization (Powertools counts
+ * a cold start only there).
+ */
+export function lambdaRuntimeEnv(credentials = { accessKeyId: 'test', secretAccessKey: 'test' }): Record<string, string> {
+  return {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_LAMBDA_FUNCTION_NAME: 'bundle-test',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  };
 }
 
 /** An API Gateway HTTP API (payload 2.0) event as the IAM-authorized $default route delivers it. */

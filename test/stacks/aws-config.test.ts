@@ -43,7 +43,11 @@ describe('AWS stack config', () => {
   it('turns on validation, the GCP keyless role and the log subscription from context, with defaults', () => {
     expect(configFromContext(ctx({})).validation).toBeUndefined();
     const v = configFromContext(ctx({ validationConfigParameter: '/migration/validation-config', validationEveryMinutes: '15', validationMigration: 'tenant-a' })).validation;
-    expect(v).toEqual({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', timeoutSeconds: 300, memoryMb: 1024, connectors: ['dynamodb', 'http-json', 'file', 'postgres'], resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] } });
+    // connectors unset: ValidationFunction's default (DEFAULT_BUNDLED_CONNECTORS with a parameter, the config's types with a file)
+    expect(v).toEqual({ configParameter: '/migration/validation-config', everyMinutes: 15, migrationId: 'tenant-a', timeoutSeconds: 300, memoryMb: 1024, resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] } });
+    expect(configFromContext(ctx({ validationConfigFile: 'checks.yaml' })).validation).toMatchObject({ configFile: 'checks.yaml', everyMinutes: 60 });
+    expect(() => configFromContext(ctx({ validationConfigFile: 'checks.yaml', validationConfigParameter: '/v' }))).toThrow(/validation\.configFile: give exactly one of configFile and configParameter/);
+    expect(() => configFromContext(ctx({ validation: { everyMinutes: 15 } }))).toThrow(/give exactly one of configFile and configParameter/);
     const j = configFromContext(ctx({ validation: { configParameter: '/v', resources: { dynamodbTables: ['orders'] } } })).validation;
     expect(j).toMatchObject({ everyMinutes: 60, resources: { dynamodbTables: ['orders'] } });
     expect(() => configFromContext(ctx({ validation: '{"configParameter": "/v", "everyMinutes": 1}' }))).toThrow(/validation.everyMinutes/);

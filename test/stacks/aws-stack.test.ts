@@ -198,6 +198,23 @@ describe('MigrationMonitoringStack', () => {
     expect(() => synthApp({ env: 'dev', gcpServiceAccountIds: 'ci@project.iam.gserviceaccount.com' })).toThrow(/gcpKeyless.serviceAccountIds\[0\]: must be a GCP service account unique id/);
     expect(() => synthApp({ env: 'dev', logSubscription: '{"logGroups": ["/ecs/a"], "config": {"patterns": [{"name": "x", "regex": "(", "actions": [{"do": "start_phase"}]}]}}' })).toThrow(/patterns\[0\]\.regex/);
     expect(() => synthApp({ env: 'dev', validationConfigParameter: 'no-slash' })).toThrow(/validation.configParameter: must be an SSM parameter name/);
+    const bad = path.join(scratch, 'bad-checks.yaml');
+    fs.writeFileSync(bad, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
+    expect(() => synthApp({ env: 'dev', validationConfigFile: bad })).toThrow(/ValidationFunction: invalid validation config: .*bad-checks\.yaml: checks\[0\]\.target: unknown connector "dst" \(defined: src\)/);
+  });
+
+  it('ships a validation config file as JSON in the function, with the drivers of the types it uses and no parameter to read', () => {
+    const file = path.join(scratch, 'checks.yaml');
+    fs.writeFileSync(file, ['connectors:', '  src: { type: dynamodb, table: orders, key: id }', '  dst: { type: http-json, url: "${TARGET_API}/items", key: id, headers: { Authorization: "Bearer ${TARGET_TOKEN}" } }', 'checks:', '  - { kind: count, source: src, target: dst }'].join('\n'));
+    const secrets = { TARGET_API: 'migration/target-api-url', TARGET_TOKEN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:migration/target-token-AbCdEf' };
+    expect(() => synthApp({ env: 'dev', validationConfigFile: file })).toThrow(/dst\.url: \$\{TARGET_API\} has no value in the function/);
+    const { stack, template } = synthApp({ env: 'dev', validation: JSON.stringify({ configFile: file, migrationId: 'tenant-a', configSecrets: secrets }) });
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function')).filter((r: any) => r.Properties.Environment?.Variables?.VALIDATION_CONFIG_PATH);
+    expect((fn as any).Properties.Environment.Variables).toMatchObject({ VALIDATION_CONFIG_PATH: 'validation-config.json', MIGRATION_MONITOR_MIGRATION: 'tenant-a' });
+    expect((fn as any).Properties.Environment.Variables.VALIDATION_CONFIG_PARAMETER).toBeUndefined();
+    expect((fn as any).Properties.Environment.Variables.TARGET_TOKEN_SECRET_ARN).toBe(secrets.TARGET_TOKEN);
+    expect(JSON.stringify((fn as any).Properties.Environment.Variables.TARGET_API_SECRET_ARN)).toContain('migration/target-api-url');
+    expect(stack.monitoring.validation?.connectors).toEqual(['dynamodb', 'http-json']);
   });
 
   it('takes the parts of other issues as factories instead, and leaves their alarms out when there are none', () => {

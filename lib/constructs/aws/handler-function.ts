@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -93,6 +94,8 @@ export interface HandlerFunctionProps extends HandlerDefaults {
   reservedConcurrentExecutions?: number;
   /** Extra esbuild `define`s (bundle-time constants that drop adapters a handler does not use). */
   define?: Record<string, string>;
+  /** Files written beside index.js in the deployed code (name → content), e.g. a config made at synth. */
+  files?: Record<string, string>;
 }
 
 export const PROJECT_ROOT = path.join(__dirname, '../../..');
@@ -145,6 +148,26 @@ export function iamText(s: string): string {
     .replace(/[^\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]/g, '?');
 }
 
+/** The files written into a fresh directory (name → content); names are plain file names. */
+function stageFiles(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-handler-files-'));
+  for (const [name, content] of Object.entries(files)) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === 'index.js') throw new Error(`HandlerFunction files: "${name}" must be a plain file name other than index.js`);
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** A copy of a prebuilt bundle directory with the staged files beside its index.js. */
+function withFiles(bundleDir: string, filesDir: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-handler-code-'));
+  fs.cpSync(bundleDir, dir, { recursive: true });
+  fs.cpSync(filesDir, dir, { recursive: true });
+  return dir;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's LambdaLatestVersion/AwsSolutions-L1 want it). */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -190,8 +213,10 @@ export class HandlerFunction extends Construct {
     // The installed package deploys the bundle built with these very defines (dist/assets); a source
     // checkout bundles the TypeScript entry with the local esbuild.
     const prebuilt = prebuiltLambda(props.entry, define);
+    const files = props.files && Object.keys(props.files).length ? stageFiles(props.files) : undefined;
     if (prebuilt) {
-      this.function = new lambda.Function(this, 'Function', { ...common, runtime: NODE_RUNTIME, handler: 'index.handler', code: lambda.Code.fromAsset(prebuilt) });
+      const dir = files ? withFiles(prebuilt, files) : prebuilt;
+      this.function = new lambda.Function(this, 'Function', { ...common, runtime: NODE_RUNTIME, handler: 'index.handler', code: lambda.Code.fromAsset(dir) });
     } else {
       if (!fs.existsSync(props.entry)) {
         throw new Error(`${this.node.path}: no prebuilt bundle of ${entryKey(props.entry)} with defines ${JSON.stringify(define)} in this package, and no source to bundle; use the default options of this part or build from the repository`);
@@ -203,7 +228,13 @@ export class HandlerFunction extends Construct {
         handler: 'handler',
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-        bundling: { ...BUNDLING, externalModules: [...BUNDLING.externalModules], define },
+        bundling: {
+          ...BUNDLING,
+          externalModules: [...BUNDLING.externalModules],
+          define,
+          // the asset hash is the output's, so a changed file deploys a new version
+          ...(files ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_in: string, out: string) => [`cp -R ${shellQuote(files)}/. ${shellQuote(out)}/`] } } : {}),
+        },
       });
     }
     Validations.of(this.role).acknowledge({

@@ -26,7 +26,6 @@ import { resolveSpec, type AlarmOverride, type MonitoringSpec } from '../../core
 import { onCallCheck } from '../../config/environments';
 import { alarmOverrides, CONFIGS, type EnvConfig } from '../../config/aws-settings';
 import type { EnvName } from '../../config/environments';
-import { DEFAULT_BUNDLED_CONNECTORS } from '../../core/validation/config';
 import type { MetricName } from '../../core/metrics/spec';
 import { specMetric } from './spec-alarm-factory';
 
@@ -85,10 +84,18 @@ export interface MigrationMonitoringProps {
    */
   readonly apiTimeout?: Duration;
   /**
-   * SSM parameter holding the validation checks config (YAML or JSON); turns on scheduled validation.
+   * SSM parameter holding the validation checks config as JSON (SecureString when it holds credentials), read
+   * at each run; turns on scheduled validation. Exclusive with `validationConfigFile`.
    * @default - no validation handler
    */
   readonly validationConfigParameter?: string;
+  /**
+   * The validation checks config file (YAML or JSON), checked at synth (a bad one fails the synth naming each
+   * problem's path) and shipped to the function as JSON; its bundle carries the drivers of the connector types
+   * the config uses. Turns on scheduled validation. Exclusive with `validationConfigParameter`.
+   * @default - no validation handler
+   */
+  readonly validationConfigFile?: string;
   /**
    * Bring your own DynamoDB table with the tracker store's layout (string `pk`/`sk`, TTL on `expiresAt`).
    * @default - a new on-demand table with point-in-time recovery
@@ -142,8 +149,17 @@ export function settingsOf(props: MigrationMonitoringProps, stackName: string): 
   if (props.timeZone) cfg.schedule = { ...cfg.schedule, timeZone: props.timeZone };
   if (props.apiMemorySize) cfg.api = { ...cfg.api, memoryMb: props.apiMemorySize.toMebibytes() };
   if (props.apiTimeout) cfg.api = { ...cfg.api, timeoutSeconds: props.apiTimeout.toSeconds() };
-  if (props.validationConfigParameter) {
-    cfg.validation = { everyMinutes: 60, timeoutSeconds: 300, memoryMb: 1024, connectors: [...DEFAULT_BUNDLED_CONNECTORS], resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] }, ...cfg.validation, configParameter: props.validationConfigParameter };
+  if (props.validationConfigParameter || props.validationConfigFile) {
+    const { configParameter: _p, configFile: _f, ...rest } = cfg.validation ?? {};
+    cfg.validation = {
+      everyMinutes: 60,
+      timeoutSeconds: 300,
+      memoryMb: 1024,
+      resources: { dynamodbTables: [], s3Buckets: [], lambdaFunctions: [] },
+      ...rest,
+      ...(props.validationConfigParameter ? { configParameter: props.validationConfigParameter } : {}),
+      ...(props.validationConfigFile ? { configFile: props.validationConfigFile } : {}),
+    };
   }
   return cfg;
 }
@@ -267,6 +283,8 @@ export class MigrationMonitoring extends Construct {
       this.validation = new ValidationFunction(this, 'Validation', {
         handlerDefaults: this.handlerDefaults,
         configParameter: v.configParameter,
+        configFile: v.configFile,
+        configSecrets: v.configSecrets && Object.fromEntries(Object.entries(v.configSecrets).map(([n, ref]) => [n, secretRef(this, `ValidationSecret${n}`, ref)])),
         tracker: v.migrationId ? { url: this.trackerApi.url, migrationId: v.migrationId, grantInvoke: (g) => this.trackerApi.grantInvoke(g) } : undefined,
         reports: this.report && { bucketName: this.report.bucket.bucketName, prefix: 'validation', grant: (role, prefix) => this.report!.grantPrefix(role, prefix) },
         resources: v.resources,

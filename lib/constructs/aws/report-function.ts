@@ -55,7 +55,7 @@ export interface ReportFunctionProps {
 export const REPORT_ENTRY = path.join(PROJECT_ROOT, 'lambda/report.ts');
 
 /**
- * esbuild `define`s of the report bundle: the SMTP adapter (nodemailer, ~220 KB) is left out unless email
+ * esbuild `define`s of the report bundle: the SMTP adapter (nodemailer's SMTP client and lib/adapters/smtp/mime.ts, ~65 KB) is left out unless email
  * goes over SMTP (see lib/adapters/report-channels.ts). GCP adapters are left out of every AWS bundle.
  */
 export const reportBundleDefine = (smtp: boolean): Record<string, string> => (smtp ? {} : { 'process.env.MM_BUNDLE_OMIT_SMTP': '"true"' });

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS, type ConnectorType } from '../../core/validation/config';
+import { configForDeployment, configVariables, CONNECTOR_TYPES, DEFAULT_BUNDLED_CONNECTORS, type ConnectorType } from '../../core/validation/config';
 import { HandlerFunction, PROJECT_ROOT, type HandlerDefaults } from './handler-function';
 
 /** AWS resources the checks read: a dynamodb connector's table, an aws-resource check's table, bucket or function. */
@@ -19,7 +21,8 @@ export interface ValidationResources {
 export function validationBundleDefine(connectors: readonly ConnectorType[] = DEFAULT_BUNDLED_CONNECTORS): Record<string, string> {
   const unknown = connectors.filter((c) => !(CONNECTOR_TYPES as readonly string[]).includes(c));
   if (unknown.length) throw new Error(`ValidationFunction: unknown connector type(s) ${unknown.join(', ')} (known: ${CONNECTOR_TYPES.join(', ')})`);
-  const define: Record<string, string> = {};
+  // The function reads its config as JSON (the construct turns a YAML file into JSON at synth): no YAML parser.
+  const define: Record<string, string> = { 'process.env.MM_BUNDLE_OMIT_YAML': '"true"' };
   if (!connectors.includes('postgres')) define['process.env.MM_BUNDLE_OMIT_POSTGRES'] = '"true"';
   if (!connectors.includes('redis')) define['process.env.MM_BUNDLE_OMIT_REDIS'] = '"true"';
   return define;
@@ -27,8 +30,28 @@ export function validationBundleDefine(connectors: readonly ConnectorType[] = DE
 
 export interface ValidationFunctionProps {
   handlerDefaults: HandlerDefaults;
-  /** SSM parameter holding the checks config (YAML or JSON, String or SecureString with the aws/ssm key). */
-  configParameter: string;
+  /**
+   * The checks config file (YAML or JSON), read and checked at synth: a bad config fails the synth naming each
+   * problem's path, and the function gets it as JSON in its code (validation-config.json). Values written as
+   * `${VAR}` are the function's environment variables, resolved and checked when it runs. Without `connectors`,
+   * the bundle carries the drivers of the connector types this config uses, and no others.
+   * Exactly one of `configFile` and `configParameter`.
+   */
+  configFile?: string;
+  /**
+   * SSM parameter holding the checks config as JSON (String, or SecureString with the aws/ssm key when it holds
+   * credentials), read at each run: the function has no YAML parser (convert a YAML file first, or use `configFile`).
+   * Exactly one of `configFile` and `configParameter`.
+   */
+  configParameter?: string;
+  /**
+   * Secrets Manager secrets the config's `${NAME}` references take their values from, by name (e.g.
+   * `{ SOURCE_DB_PASSWORD: secret }` for `url: postgres://app:${SOURCE_DB_PASSWORD}@db:5432/orders`): read at
+   * each run (re-read after five minutes), never in the template or the code; the role may read exactly these.
+   * With `configFile`, a reference without a `:-default` that names no secret here fails the synth.
+   * @default - none
+   */
+  configSecrets?: Record<string, secretsmanager.ISecret>;
   /** Post runs to the tracker API (SigV4, as this function's role) for this migration. */
   tracker?: { url: string; migrationId: string; grantInvoke(grantee: iam.IGrantable): iam.Grant };
   /** Store each run's report (JSON + Markdown) in S3 through this grant, under `prefix` (e.g. the report bucket's `validation/`). */
@@ -37,7 +60,8 @@ export interface ValidationFunctionProps {
   /**
    * Connector types the checks config uses: only their drivers are bundled, which keeps the bundle and
    * its cold start small. A config that uses another type is refused before any check runs, with a
-   * message naming the setting to change. Default: DEFAULT_BUNDLED_CONNECTORS (dynamodb, http-json, file, postgres).
+   * message naming the setting to change. Default: with `configFile`, the types that config uses; with
+   * `configParameter` (unknown at synth), DEFAULT_BUNDLED_CONNECTORS (dynamodb, http-json, file, postgres).
    */
   connectors?: readonly ConnectorType[];
   /** Up to 15 minutes; a longer run stops 20 s before, saves its place and resumes on the next schedule. */
@@ -47,9 +71,39 @@ export interface ValidationFunctionProps {
 
 export const VALIDATION_ENTRY = path.join(PROJECT_ROOT, 'lambda/validate.ts');
 
+/** What the Lambda runtime sets in every function's environment (a config may use `${AWS_REGION}`). */
+const LAMBDA_RUNTIME_VARIABLES = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_EXECUTION_ENV', 'LAMBDA_TASK_ROOT'];
+
+/** Where a `configFile` lands in the function's code (VALIDATION_CONFIG_PATH, relative to /var/task). */
+const CONFIG_FILE_NAME = 'validation-config.json';
+
 /**
- * Scheduled validation on AWS: lambda/validate.ts with its checks config read from Parameter Store at each
- * cold start, one run at a time. The role may read that one parameter and only the AWS resources named in
+ * The config file checked by the one schema and turned into JSON, at synth; a bad one throws naming the file and
+ * each path, as does a `${NAME}` the function will have no value for (no default, not among `secretNames`).
+ */
+function configFromFile(file: string, secretNames: string[]): { json: string; connectorTypes: ConnectorType[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`ValidationFunction: cannot read configFile ${file}: ${(e as Error).message}`);
+  }
+  let config: { json: string; connectorTypes: ConnectorType[] };
+  try {
+    config = configForDeployment(text, file);
+  } catch (e) {
+    throw new Error(`ValidationFunction: ${(e as Error).message}`);
+  }
+  const unset = configVariables(JSON.parse(config.json)).filter((v) => !v.optional && !secretNames.includes(v.name) && !LAMBDA_RUNTIME_VARIABLES.includes(v.name));
+  if (unset.length) {
+    throw new Error(`ValidationFunction: ${file}: ${unset.map((v) => `${v.path}: \${${v.name}} has no value in the function: name a secret for it in configSecrets, or give it a default (\${${v.name}:-value})`).join('; ')}`);
+  }
+  return config;
+}
+
+/**
+ * Scheduled validation on AWS: lambda/validate.ts with its checks config checked at synth and shipped as JSON
+ * (`configFile`), or read as JSON from Parameter Store at each run (`configParameter`), one run at a time. The role may read that one parameter and only the AWS resources named in
  * `resources`; databases reached over the network (postgres, redis, HTTP) need no IAM but network access.
  */
 export class ValidationFunction extends Construct {
@@ -59,11 +113,22 @@ export class ValidationFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ValidationFunctionProps) {
     super(scope, id);
-    if (!/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/.test(props.configParameter)) {
+    if ((props.configFile === undefined) === (props.configParameter === undefined)) {
+      throw new Error('ValidationFunction: give exactly one of configFile (checked at synth, shipped as JSON) and configParameter (an SSM parameter holding JSON)');
+    }
+    if (props.configParameter !== undefined && !/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/.test(props.configParameter)) {
       throw new Error(`ValidationFunction: configParameter "${props.configParameter}" must be an SSM parameter name starting with /`);
     }
+    const secrets = props.configSecrets ?? {};
+    const badNames = Object.keys(secrets).filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+    if (badNames.length) throw new Error(`ValidationFunction: configSecrets ${badNames.join(', ')}: a name is what the config writes as \${NAME} (letters, digits, _)`);
+    const config = props.configFile !== undefined ? configFromFile(props.configFile, Object.keys(secrets)) : undefined;
+    if (config && props.connectors) {
+      const missing = config.connectorTypes.filter((t) => !props.connectors!.includes(t));
+      if (missing.length) throw new Error(`ValidationFunction: ${props.configFile} uses connector type(s) ${missing.join(', ')}, which connectors (${props.connectors.join(', ')}) leaves out: add them, or leave connectors unset to follow the config`);
+    }
     const reportPrefix = props.reports?.prefix ?? 'validation';
-    this.connectors = props.connectors ?? DEFAULT_BUNDLED_CONNECTORS;
+    this.connectors = props.connectors ?? (config ? config.connectorTypes : DEFAULT_BUNDLED_CONNECTORS);
     this.handler = new HandlerFunction(this, 'Handler', {
       ...props.handlerDefaults,
       entry: VALIDATION_ENTRY,
@@ -73,8 +138,10 @@ export class ValidationFunction extends Construct {
       // Checkpoints are per execution environment (/tmp): one run at a time, so a cut-short run resumes where it stopped.
       reservedConcurrentExecutions: 1,
       define: validationBundleDefine(this.connectors),
+      ...(config ? { files: { [CONFIG_FILE_NAME]: config.json } } : {}),
       environment: {
-        VALIDATION_CONFIG_PARAMETER: props.configParameter,
+        ...(config ? { VALIDATION_CONFIG_PATH: CONFIG_FILE_NAME } : { VALIDATION_CONFIG_PARAMETER: props.configParameter! }),
+        ...Object.fromEntries(Object.entries(secrets).map(([n, secret]) => [`${n}_SECRET_ARN`, secret.secretArn])),
         ...(props.tracker
           ? { MIGRATION_MONITOR_URL: props.tracker.url, MIGRATION_MONITOR_SIGV4: 'true', MIGRATION_MONITOR_MIGRATION: props.tracker.migrationId }
           : {}),
@@ -83,13 +150,15 @@ export class ValidationFunction extends Construct {
     });
     const role = this.handler.role;
     const stack = Stack.of(this);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadChecksConfig',
-        actions: ['ssm:GetParameter'],
-        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.configParameter.slice(1) })],
-      }),
-    );
+    if (props.configParameter !== undefined) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadChecksConfig',
+          actions: ['ssm:GetParameter'],
+          resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.configParameter.slice(1) })],
+        }),
+      );
+    }
     const r = props.resources ?? {};
     if (r.dynamodbTables?.length) {
       role.addToPrincipalPolicy(
@@ -112,6 +181,7 @@ export class ValidationFunction extends Construct {
         }),
       );
     }
+    for (const secret of Object.values(secrets)) secret.grantRead(role);
     props.tracker?.grantInvoke(role);
     props.reports?.grant(role, reportPrefix);
   }

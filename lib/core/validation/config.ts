@@ -1,6 +1,5 @@
 import * as z from '../zod';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { DomainError } from '../errors';
+import { DomainError, isDomainError } from '../errors';
 import { TEXT_FIELD_TYPES } from './convert';
 
 /**
@@ -348,20 +347,37 @@ export const configError = (message: string) => new DomainError('validation_fail
 
 /** Validate an already-parsed config object (after env interpolation). */
 export function validateConfig(input: unknown, env: Record<string, string | undefined> = process.env): ValidationConfig {
-  // every problem at once: missing variables, the schema's findings and cross-references
+  const r = checkConfig(input, env);
+  if (r.problems.length || !r.config) throw configError(r.problems.join('; '));
+  return r.config;
+}
+
+/**
+ * Every problem of a config document at once (missing variables, the schema's findings, cross-references),
+ * each naming its path. With `deferVariables`, a value holding a `${VAR}` reference is left to be checked
+ * when the variable is known (at synth the variables are the deployed function's, not the synth machine's):
+ * everything else is checked as at run time. `config` is the parsed config when it was complete.
+ */
+export function checkConfig(
+  input: unknown,
+  env: Record<string, string | undefined>,
+  opts: { deferVariables?: boolean } = {},
+): { problems: string[]; config?: ValidationConfig } {
   const missing: Array<{ path: (string | number)[]; message: string }> = [];
-  const interpolated = interpolate(input, env, [], missing);
+  const deferred: string[] = [];
+  const interpolated = interpolate(input, opts.deferVariables ? {} : env, [], missing, opts.deferVariables ? deferred : undefined);
   const r = validationConfigSchema.safeParse(interpolated);
-  const at = (p: (string | number)[]) => formatPath(p);
-  const missingAt = new Set(missing.map((m) => at(m.path)));
+  const at = (p: readonly PropertyKey[]) => formatPath(p as (string | number)[]);
+  // a value emptied by a missing variable is reported once, as the missing variable; a deferred one not at all
+  const skip = new Set([...missing.map((m) => at(m.path)), ...deferred]);
   const problems = [
     ...missing.map((m) => `${at(m.path)}: ${m.message}`),
-    // a value emptied by a missing variable is reported once, as the missing variable
-    ...(r.success ? [] : r.error.issues.filter((i) => !missingAt.has(at(i.path as (string | number)[]))).map((i) => (i.path.length ? `${at(i.path as (string | number)[])}: ${i.message}` : i.message))),
-    ...crossReferences(interpolated).map((m) => `${at(m.path)}: ${m.message}`),
+    ...(r.success ? [] : r.error.issues.filter((i) => !skip.has(at(i.path))).map((i) => (i.path.length ? `${at(i.path)}: ${i.message}` : i.message))),
+    ...crossReferences(interpolated).filter((m) => !skip.has(at(m.path))).map((m) => `${at(m.path)}: ${m.message}`),
   ];
-  if (problems.length || !r.success) throw configError([...new Set(problems)].join('; '));
-  return { ...r.data, checks: r.data.checks.map((c, i) => ({ ...c, name: c.name ?? defaultCheckName(c.kind, i) })) };
+  // (no problems and no config: every finding was at a deferred value)
+  if (problems.length || !r.success) return { problems: [...new Set(problems)] };
+  return { problems: [], config: { ...r.data, checks: r.data.checks.map((c, i) => ({ ...c, name: c.name ?? defaultCheckName(c.kind, i) })) } };
 }
 
 /** Parse config text: JSON when the file ends in .json or the text starts with `{`, YAML otherwise. */
@@ -369,18 +385,58 @@ export function parseConfigText(text: string, filename = 'config', env: Record<s
   return validateConfig(parseConfigDocument(text, filename), env);
 }
 
-/** The config file as a document (JSON or YAML), before env interpolation and the schema (preflight reads the same file). */
+/**
+ * The config file as a document (JSON or YAML), before env interpolation and the schema (preflight reads the
+ * same file). The AWS validation Lambda is bundled without the YAML parser (MM_BUNDLE_OMIT_YAML: its construct
+ * turns the YAML into JSON at synth), so there a YAML text is refused, saying how to give JSON.
+ */
 export function parseConfigDocument(text: string, filename = 'config'): unknown {
   let doc: unknown;
   const asJson = /\.json$/i.test(filename) || /^\s*\{/.test(text);
   try {
-    doc = asJson ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+    if (asJson) doc = JSON.parse(text);
+    // if/else, not an early throw: esbuild drops a dead `else`, and with it the YAML parser
+    else if (process.env.MM_BUNDLE_OMIT_YAML === 'true') doc = notBundledYaml(filename);
+    else doc = (require('yaml') as typeof import('yaml')).parse(text, { prettyErrors: true });
   } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    if (isDomainError(e)) throw e;
+    const msg = e instanceof Error && e.name === 'YAMLParseError' ? e.message.split('\n')[0] : (e as Error).message;
     throw configError(`${filename} is not valid ${asJson ? 'JSON' : 'YAML'}: ${msg}`);
   }
   if (doc === null || doc === undefined) throw configError(`${filename} is empty`);
   return doc;
+}
+
+const notBundledYaml = (filename: string): never => {
+  throw configError(
+    `${filename} is not JSON, and this bundle reads the config as JSON only (the YAML parser is left out of the AWS validation Lambda): ` +
+      'give the file to the construct (configFile; -c validationConfigFile=checks.yaml), which checks it and hands it over as JSON at synth, or store the config as JSON',
+  );
+};
+
+/**
+ * A config file made ready for a deployed function that reads JSON only (the AWS validation Lambda), at synth:
+ * parsed (YAML or JSON), checked by the one schema with every value that holds no `${VAR}` reference (those are
+ * the function's variables, resolved and checked when it runs), and given back as JSON with the connector
+ * types it uses (the drivers its bundle needs). A bad config throws, each problem with its path.
+ */
+export function configForDeployment(text: string, filename: string): { json: string; connectorTypes: ConnectorType[] } {
+  const doc = parseConfigDocument(text, filename);
+  const r = checkConfig(doc, {}, { deferVariables: true });
+  const connectors = Object.entries(((doc as Record<string, unknown>)['connectors'] ?? {}) as Record<string, { type?: unknown }>);
+  // the schema checks a written-out type; one from a variable would leave the bundle without its driver
+  const unnamed = connectors.filter(([, c]) => typeof c.type === 'string' && c.type.includes('${')).map(([n]) => `connectors.${n}.type: write the type out, not as a variable (the bundle carries the drivers of the types the config names)`);
+  const problems = [...new Set([...r.problems, ...unnamed])];
+  if (problems.length) throw configError(`${filename}: ${problems.join('; ')}`);
+  return { json: JSON.stringify(doc), connectorTypes: CONNECTOR_TYPES.filter((t) => connectors.some(([, c]) => c.type === t)) };
+}
+
+/** Every `${VAR}` reference of a config document, where it is and whether it has a `:-default`. */
+export function configVariables(doc: unknown, path: (string | number)[] = []): Array<{ name: string; path: string; optional: boolean }> {
+  if (typeof doc === 'string') return [...doc.matchAll(ENV_REF)].map((m) => ({ name: m[1]!, path: formatPath(path), optional: m[2] !== undefined }));
+  if (Array.isArray(doc)) return doc.flatMap((x, i) => configVariables(x, [...path, i]));
+  if (doc && typeof doc === 'object') return Object.entries(doc as Record<string, unknown>).flatMap(([k, x]) => configVariables(x, [...path, k]));
+  return [];
 }
 
 /** `${VAR}` / `${VAR:-default}` replaced from `env`; every unset variable is listed in `problems`. */
@@ -393,8 +449,18 @@ export function interpolateEnv(doc: unknown, env: Record<string, string | undefi
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(v: unknown, env: Record<string, string | undefined>, path: (string | number)[], problems: Array<{ path: (string | number)[]; message: string }>): unknown {
+function interpolate(
+  v: unknown,
+  env: Record<string, string | undefined>,
+  path: (string | number)[],
+  problems: Array<{ path: (string | number)[]; message: string }>,
+  deferred?: string[],
+): unknown {
   if (typeof v === 'string') {
+    if (deferred && new RegExp(ENV_REF.source).test(v)) {
+      deferred.push(formatPath(path));
+      return v;
+    }
     return v.replace(ENV_REF, (_m, varName: string, dflt: string | undefined) => {
       const val = env[varName];
       if (val !== undefined && val !== '') return val;
@@ -403,9 +469,9 @@ function interpolate(v: unknown, env: Record<string, string | undefined>, path: 
       return '';
     });
   }
-  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, [...path, i], problems));
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, [...path, i], problems, deferred));
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, interpolate(x, env, [...path, k], problems)]));
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, interpolate(x, env, [...path, k], problems, deferred)]));
   }
   return v;
 }

@@ -1,4 +1,4 @@
-import { parseConfigText, validateConfig, LATENCY_PROFILES } from '../../../lib/core/validation/config';
+import { configForDeployment, configVariables, parseConfigText, validateConfig, LATENCY_PROFILES } from '../../../lib/core/validation/config';
 import { DomainError } from '../../../lib/core/errors';
 
 const problem = (f: () => unknown): string => {
@@ -112,5 +112,42 @@ checks:
     expect(problem(() => parseConfigText('{"checks": ', 'checks.json', {}))).toMatch(/checks\.json is not valid JSON/);
     expect(problem(() => parseConfigText('', 'checks.yaml', {}))).toContain('checks.yaml is empty');
     expect(problem(() => parseConfigText('checks: []', 'checks.yaml', {}))).toContain('checks: at least one check is needed');
+  });
+});
+
+describe('configForDeployment (the config checked at synth, for a function that reads JSON only)', () => {
+  const yaml = [
+    'connectors:',
+    '  src: { type: postgres, url: "postgres://app:${DB_PASSWORD}@db:5432/orders", table: orders, key: id }',
+    '  dst: { type: http-json, url: "${TARGET_URL:-https://api.example.com}/items", key: id }',
+    'checks:',
+    '  - { kind: count, source: src, target: dst, tolerance: 5 }',
+  ].join('\n');
+
+  it('gives back the document as JSON, references kept for the run, with the connector types it uses', () => {
+    const r = configForDeployment(yaml, 'checks.yaml');
+    expect(JSON.parse(r.json)).toEqual({
+      connectors: {
+        src: { type: 'postgres', url: 'postgres://app:${DB_PASSWORD}@db:5432/orders', table: 'orders', key: 'id' },
+        dst: { type: 'http-json', url: '${TARGET_URL:-https://api.example.com}/items', key: 'id' },
+      },
+      checks: [{ kind: 'count', source: 'src', target: 'dst', tolerance: 5 }],
+    });
+    expect(r.connectorTypes).toEqual(['postgres', 'http-json']);
+    expect(configVariables(JSON.parse(r.json))).toEqual([
+      { name: 'DB_PASSWORD', path: 'connectors.src.url', optional: false },
+      { name: 'TARGET_URL', path: 'connectors.dst.url', optional: true },
+    ]);
+    // the same document at run time, with the variable known: the one schema decides
+    expect(validateConfig(JSON.parse(r.json), { DB_PASSWORD: 's3cret' }).connectors['src']).toMatchObject({ url: 'postgres://app:s3cret@db:5432/orders' });
+  });
+
+  it('checks every value that holds no reference, as the run would, naming the file and each path', () => {
+    const bad = yaml.replace('tolerance: 5', 'tolerance: -1').replace('table: orders, key: id }', 'table: orders, key: id, colour: red }');
+    const msg = problem(() => configForDeployment(bad, 'checks.yaml'));
+    expect(msg).toMatch(/^invalid validation config: checks\.yaml: /);
+    expect(msg).toMatch(/checks\[0\]\.tolerance: /);
+    expect(msg).toMatch(/connectors\.src: .*colour/);
+    expect(msg).not.toMatch(/DB_PASSWORD|TARGET_URL/); // references are the run's to resolve
   });
 });
