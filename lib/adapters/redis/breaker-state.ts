@@ -1,6 +1,6 @@
-import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import Redis from 'ioredis';
+import { redisTlsOptions } from './tls';
 import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/search/breaker/ports';
 import { formatZodError } from '../../core/validation-util';
 import { redactUrl } from '../../core/redact';
@@ -26,24 +26,13 @@ export interface RedisConnectOptions {
   ca?: string;
 }
 
-/**
- * Node checks a server reached by IP against the certificate's IP SANs only; Memorystore's server certificate
- * names the instance's IP as its CN. Either is accepted, and only for a chain that verified against the CA given
- * (the instance's own, which signs that instance's certificate and nothing else).
- */
-export function checkRedisServerIdentity(host: string, cert: tls.PeerCertificate): Error | undefined {
-  const err = tls.checkServerIdentity(host, cert);
-  if (err && net.isIP(host) && cert.subject?.CN === host) return undefined;
-  return err;
-}
-
 /** ioredis options for `connect`: the password if the URL has none, TLS verified against `ca` for `rediss://`. */
 export function redisClientOptions(url: string, o: RedisConnectOptions): { password?: string; tls?: tls.ConnectionOptions } {
   const u = new URL(url);
   if (o.ca && u.protocol !== 'rediss:') throw new Error(`a CA certificate was given for ${redactUrl(url)}: use a rediss:// URL (TLS)`);
   return {
     ...(o.password && !u.password ? { password: o.password } : {}),
-    ...(o.ca ? { tls: { ca: o.ca, checkServerIdentity: checkRedisServerIdentity } } : {}),
+    ...(o.ca ? { tls: redisTlsOptions(o.ca) } : {}),
   };
 }
 
