@@ -140,7 +140,8 @@ export class GcpMigrationMonitoring extends Construct {
       lifecycle: { nearlineAfterDays: 0, deleteAfterDays: 0 },
       forceDestroy: cfg.env === 'dev',
     });
-    const redisSettings = cfg.searchProxyRedis;
+    // settings built before this field existed (passed as they are, unvalidated) get the default
+    const redisSettings: SearchProxyRedisSettings = (cfg.searchProxyRedis as SearchProxyRedisSettings | undefined) ?? { type: 'memorystore' };
     const secrets = new HandlerSecrets(this, 'secrets', {
       placement,
       secrets: [...DEFAULT_SECRETS, ...(redisSettings.type === 'none' ? [] : [PROXY_REDIS_SECRET[redisSettings.type]])],

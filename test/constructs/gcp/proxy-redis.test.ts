@@ -5,7 +5,7 @@
  */
 import { GcpMigrationMonitoring, type GcpMigrationMonitoringProps } from '../../../lib/constructs/gcp/migration-monitoring';
 import { checkGcpPolicies } from '../../../lib/constructs/gcp/policy-checks';
-import { gcpDefaults, validateGcpConfig } from '../../../lib/config/gcp-settings';
+import { gcpDefaults, validateGcpConfig, type GcpConfig } from '../../../lib/config/gcp-settings';
 import { only, resources, synthJson, type TfJson } from './synth-helpers';
 
 const stack = (props: GcpMigrationMonitoringProps = {}) =>
@@ -102,6 +102,14 @@ describe('GcpMigrationMonitoring: the search proxies\' Redis', () => {
     const fn = proxyFn(json);
     expect(fn.service_config.vpc_connector).toBeUndefined();
     expect(Object.keys(fn.service_config.environment_variables).filter((k) => k.startsWith('BREAKER_'))).toEqual([]);
+  });
+
+  it('settings made before the field existed (passed whole, not re-validated) get the Memorystore default', () => {
+    const { searchProxyRedis: _omitted, ...older } = gcpDefaults('dev');
+    const json = synthJson((s) => {
+      new GcpMigrationMonitoring(s, 'mm', { settings: { ...older, project: 'acme-migration' } as GcpConfig, skipBundling: true });
+    });
+    expect(only(json, 'google_redis_instance')).toMatchObject({ tier: 'BASIC', auth_enabled: true });
   });
 
   it('the config file form is checked: a connector range must be a /28, an unknown type or key is refused', () => {
