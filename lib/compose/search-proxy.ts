@@ -10,6 +10,7 @@
  * | `BACKEND_CREDENTIALS_SECRET_ARN` (alias `BACKEND_CREDENTIALS_SECRET`) | the same JSON in Secrets Manager |
  * | `SEARCH_PROXY_SETTINGS` | proxy settings JSON (deadline, breaker thresholds, …); `SEARCH_PROXY_MODE` overrides its mode |
  * | `BREAKER_STATE_TABLE` / `BREAKER_STATE_REDIS_URL` | shared breaker state in DynamoDB / Redis (optional) |
+ * | `BREAKER_STATE_REDIS_AUTH`, `BREAKER_STATE_REDIS_CA` | that Redis's AUTH string and TLS CA (Memorystore; lib/compose/redis-env.ts) |
  * | `BREAKER_SWITCH_PARAMETER`, `BREAKER_SWITCH_TTL_MS` | operator switch in Parameter Store (optional): breaker positions and the stage |
  * | `BREAKER_SWITCH_REDIS_KEY` | the same switch in a Redis key (GCP; needs `BREAKER_STATE_REDIS_URL`) |
  * | `REPLAY_QUEUE_TABLE` | keep writes a store missed in this DynamoDB table (`REPLAY#<breakerPrefix>` items; the breaker-state table on AWS) |
@@ -28,6 +29,7 @@ import { formatZodError } from '../core/validation-util';
 import { envJson, EnvError, parseEnv } from './env';
 import { metricsFor, type Runtime, type RuntimeMetrics } from './metrics';
 import { readParameter, secretFromEnv, sharedSsmClient } from './secrets';
+import { redisConnectionFromEnv, redisEnvFields } from './redis-env';
 
 export const searchProxyEnvSchema = z.object({
   PRIMARY_BACKEND: envJson,
@@ -39,10 +41,9 @@ export const searchProxyEnvSchema = z.object({
   SEARCH_PROXY_SETTINGS: z.optional(envJson),
   SEARCH_PROXY_MODE: z.optional(z.enum(PROXY_MODES)),
   BREAKER_STATE_TABLE: z.optional(z.string().check(z.minLength(3))),
-  BREAKER_STATE_REDIS_URL: z.optional(z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'))),
   BREAKER_SWITCH_PARAMETER: z.optional(z.string().check(z.minLength(1))),
   BREAKER_SWITCH_TTL_MS: z._default(z.coerce.number().check(z.int(), z.gte(100)), 5000),
-  BREAKER_SWITCH_REDIS_KEY: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  ...redisEnvFields,
   REPLAY_QUEUE_FILE: z.optional(z.string().check(z.minLength(1))),
   REPLAY_QUEUE_TABLE: z.optional(z.string().check(z.minLength(3))),
 });
@@ -68,7 +69,7 @@ export interface SearchProxyOptions {
 export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: SearchProxyOptions): Promise<SearchProxyRuntime> {
   const e = parseEnv(searchProxyEnvSchema, env, 'search proxy', { BACKEND_CREDENTIALS_SECRET_ARN: ['BACKEND_CREDENTIALS_SECRET'] });
   if (e.BREAKER_STATE_TABLE && e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: set BREAKER_STATE_TABLE or BREAKER_STATE_REDIS_URL, not both');
-  if (e.BREAKER_SWITCH_REDIS_KEY && !e.BREAKER_STATE_REDIS_URL) throw new EnvError('search proxy: bad environment: BREAKER_SWITCH_REDIS_KEY needs BREAKER_STATE_REDIS_URL (the Redis that holds it)');
+  const redis = redisConnectionFromEnv(e, 'search proxy');
   if (e.REPLAY_QUEUE_FILE && e.REPLAY_QUEUE_TABLE) throw new EnvError('search proxy: bad environment: set REPLAY_QUEUE_FILE or REPLAY_QUEUE_TABLE, not both');
   if (e.BREAKER_SWITCH_REDIS_KEY && e.BREAKER_SWITCH_PARAMETER) throw new EnvError('search proxy: bad environment: set BREAKER_SWITCH_PARAMETER or BREAKER_SWITCH_REDIS_KEY, not both');
 
@@ -106,21 +107,21 @@ export async function createSearchProxyFromEnv(env: NodeJS.ProcessEnv, opts: Sea
     const { DynamoBreakerStateStore } = require('../adapters/aws/breaker-state-dynamodb') as typeof import('../adapters/aws/breaker-state-dynamodb');
     stateStore = new DynamoBreakerStateStore({ tableName: e.BREAKER_STATE_TABLE });
   }
-  if (e.BREAKER_STATE_REDIS_URL) {
+  if (redis) {
     // Left out of the AWS Lambda bundle (esbuild define; the AWS stack shares state through DynamoDB): if/else so the driver is dropped.
     if (process.env.MM_BUNDLE_OMIT_REDIS === 'true') throw new EnvError('search proxy: bad environment: BREAKER_STATE_REDIS_URL: Redis breaker state is not part of this AWS Lambda bundle; on AWS the breakers share state through DynamoDB (SearchProxy sharedState)');
     else {
       const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
-      const redisState = await RedisBreakerStateStore.connect(e.BREAKER_STATE_REDIS_URL);
+      const redisState = await RedisBreakerStateStore.connect(redis.url, redis);
       stateStore = redisState;
       // Cloud Run's shared store: the replay queue lives there too unless a file or table is named
       if (!replayQueue) {
         const { RedisReplayQueueStore } = require('../adapters/redis/replay-queue-redis') as typeof import('../adapters/redis/replay-queue-redis');
         replayQueue = new RedisReplayQueueStore(redisState.client, { name: queueName });
       }
-      if (e.BREAKER_SWITCH_REDIS_KEY) {
+      if (redis.switchKey) {
         const { RedisOperatorSwitch } = require('../adapters/redis/operator-switch') as typeof import('../adapters/redis/operator-switch');
-        operatorSwitch = new RedisOperatorSwitch(redisState.client, e.BREAKER_SWITCH_REDIS_KEY, 1000);
+        operatorSwitch = new RedisOperatorSwitch(redisState.client, redis.switchKey, 1000);
       }
     }
   }

@@ -1,12 +1,15 @@
 /**
  * Where `migration-monitor cutover` and `rollback` move the search proxy's stage: the operator switch of
  * each runtime. AWS: the SSM parameter the proxies read (`--switch-parameter`); GCP: the Redis key in the
- * Memorystore instance they share (`--switch-redis` + `--switch-key`); local mode: the proxy's admin API
+ * Memorystore instance they share, reached exactly as the proxies reach it: from their variables
+ * (`BREAKER_STATE_REDIS_URL`, `_AUTH`, `_CA`, `BREAKER_SWITCH_REDIS_KEY`; lib/compose/redis-env.ts), which
+ * `--switch-redis`, `--switch-key` and `--switch-redis-ca` override; local mode: the proxy's admin API
  * (`--proxy`, default http://127.0.0.1:8081).
  */
 import * as z from '../core/zod';
 import { proxyStageSchema, type ProxyStage } from '../core/search/writes';
-import { EnvError } from './env';
+import { EnvError, parseEnv } from './env';
+import { redisConnectionFromEnv, redisEnvFields } from './redis-env';
 
 export interface StageControl {
   /** Where the switch is, for messages ("SSM parameter /mm/prod/search-proxy/breaker-switch"). */
@@ -22,16 +25,35 @@ export interface StageControlOptions {
   region?: string;
   switchRedis?: string;
   switchKey?: string;
+  /** PEM of the CA that signed the Redis server's certificate (`rediss://`). */
+  switchRedisCa?: string;
   proxy?: string;
   token?: string;
 }
 
 export const DEFAULT_PROXY_URL = 'http://127.0.0.1:8081';
 
-export async function stageControl(o: StageControlOptions): Promise<StageControl> {
+/**
+ * The switch the options name; without one, the GCP proxies' own variables in `env` (what the GCP construct
+ * gives them, see `terraform output search_proxy_switch`), else the local proxy.
+ */
+export async function stageControl(o: StageControlOptions, env: NodeJS.ProcessEnv = {}): Promise<StageControl> {
   const chosen = [o.switchParameter && '--switch-parameter', o.switchRedis && '--switch-redis', o.proxy && '--proxy'].filter(Boolean);
   if (chosen.length > 1) throw new EnvError(`choose one operator switch: ${chosen.join(', ')} were all given`);
-  if (o.switchRedis && !o.switchKey) throw new EnvError('--switch-redis needs --switch-key (the key the proxies read: their BREAKER_SWITCH_REDIS_KEY)');
+  const redis = chosen.length && !o.switchRedis
+    ? undefined
+    : redisConnectionFromEnv(
+        {
+          ...parseEnv(z.object(redisEnvFields), env, 'the operator switch'),
+          ...(o.switchRedis ? { BREAKER_STATE_REDIS_URL: o.switchRedis } : {}),
+          ...(o.switchKey ? { BREAKER_SWITCH_REDIS_KEY: o.switchKey } : {}),
+          ...(o.switchRedisCa ? { BREAKER_STATE_REDIS_CA: o.switchRedisCa } : {}),
+        },
+        'the operator switch',
+      );
+  if (redis && !redis.switchKey) {
+    throw new EnvError(o.switchRedis ? '--switch-redis needs --switch-key (the key the proxies read: their BREAKER_SWITCH_REDIS_KEY)' : 'BREAKER_STATE_REDIS_URL is set without BREAKER_SWITCH_REDIS_KEY: give the key the proxies read (--switch-key)');
+  }
   if (o.switchParameter) {
     const { SSMClient } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
     const { readSsmSwitch, setSsmStage } = require('../adapters/aws/ssm-stage') as typeof import('../adapters/aws/ssm-stage');
@@ -48,12 +70,12 @@ export async function stageControl(o: StageControlOptions): Promise<StageControl
       close: async () => client.destroy(),
     };
   }
-  if (o.switchRedis) {
+  if (redis) {
     const { RedisBreakerStateStore } = require('../adapters/redis/breaker-state') as typeof import('../adapters/redis/breaker-state');
     const { readRedisSwitch, setRedisStage } = require('../adapters/redis/operator-switch') as typeof import('../adapters/redis/operator-switch');
     const { stageIn } = require('../core/search/switch-value') as typeof import('../core/search/switch-value');
-    const store = await RedisBreakerStateStore.connect(o.switchRedis);
-    const key = o.switchKey!;
+    const store = await RedisBreakerStateStore.connect(redis.url, redis);
+    const key = redis.switchKey!;
     return {
       where: `Redis key ${key}`,
       current: async () => {

@@ -27,6 +27,49 @@ const handlerSchema = z.strictObject({
   environment: z.optional(z.record(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_SNAKE')), z.string())),
 });
 
+/** How the search proxy reaches a VPC (Memorystore has only a private IP). */
+const proxyNetworkFields = {
+  /** VPC network (name or `projects/<p>/global/networks/<n>`). Default `default`. */
+  network: z.optional(z.string().check(z.minLength(1))),
+  /** Subnetwork for Direct VPC egress (a proxy on a Cloud Run service, `handlers.searchProxy.image`). Default: the network's subnet of the same name. */
+  subnetwork: z.optional(z.string().check(z.minLength(1))),
+  /** An existing Serverless VPC Access connector (id) for the proxy function; without it one is created. */
+  vpcConnector: z.optional(z.string().check(z.minLength(1))),
+  /** The /28 range of the connector created. Default `10.8.0.0/28`. */
+  connectorCidr: z.optional(z.string().check(z.regex(/^\d{1,3}(\.\d{1,3}){3}\/28$/, 'must be an unused /28 range, e.g. 10.8.0.0/28'))),
+  /** Key of the operator switch (stage and breaker positions) in that Redis. Default `mm:search-proxy:switch`. */
+  switchKey: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+};
+
+/**
+ * Where the GCP search proxies keep their shared breaker state, replay queue and operator switch (docs/search-proxy.md).
+ * `memorystore` (the default): a Memorystore for Redis instance with AUTH and in-transit encryption, reached over the
+ * VPC. `external`: your own Redis, its `redis://`/`rediss://` URL (with its password) put by you in the Secret Manager
+ * secret `<namePrefix>-search-proxy-redis-url`. `none`: nothing shared (the queue is in memory, the stage is the
+ * settings').
+ */
+export const searchProxyRedisSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('memorystore'),
+    ...proxyNetworkFields,
+    /** `BASIC` or `STANDARD_HA` (a replica with automatic failover). Default: `STANDARD_HA` in prod, else `BASIC`. */
+    tier: z.optional(z.enum(['BASIC', 'STANDARD_HA'])),
+    memorySizeGb: z.optional(z.number().check(z.int(), z.gte(1), z.lte(300))),
+    /** Default `REDIS_7_2`. */
+    redisVersion: z.optional(z.string().check(z.regex(/^REDIS_\d+_\d+$/))),
+    /** `DIRECT_PEERING` (default) or `PRIVATE_SERVICE_ACCESS` (needs a service networking connection on the network). */
+    connectMode: z.optional(z.enum(['DIRECT_PEERING', 'PRIVATE_SERVICE_ACCESS'])),
+  }),
+  z.strictObject({
+    type: z.literal('external'),
+    ...proxyNetworkFields,
+    /** PEM of the CA of a `rediss://` server (public: not a secret). */
+    ca: z.optional(z.string().check(z.regex(/-----BEGIN CERTIFICATE-----/, 'PEM certificate(s)'))),
+  }),
+  z.strictObject({ type: z.literal('none') }),
+]);
+export type SearchProxyRedisSettings = z.output<typeof searchProxyRedisSchema>;
+
 export const gcpConfigSchema = z.strictObject({
   env: z.enum(ENVIRONMENTS),
   /** Terraform stack name. */
@@ -67,6 +110,8 @@ export const gcpConfigSchema = z.strictObject({
     })),
   /** Where the report handler delivers (lambda/report.ts REPORT_OUTPUTS): `gcs` archives in the report bucket. */
   reportOutputs: z.array(z.enum(['gcs', 'email', 'slack'])).check(z.minLength(1)),
+  /** The search proxies' shared Redis (breaker state, replay queue, operator switch). Default `{type: 'memorystore'}`. */
+  searchProxyRedis: z._default(searchProxyRedisSchema, { type: 'memorystore' as const }),
   /** Put the search proxy behind an HTTPS load balancer on this domain (ingress internal + load balancer). */
   searchProxyLoadBalancer: z.optional(z.strictObject({ domain: z.string().check(z.minLength(3)), securityPolicy: z.optional(z.string().check(z.minLength(1))) })),
   schedules: z.strictObject({
@@ -122,6 +167,7 @@ export function gcpDefaults(env: Environment): GcpConfig {
       logIngest: { ...handler('cloud-run/log-ingest.ts', '512Mi', 60), maxInstances: 1 },
     },
     reportOutputs: ['gcs', 'slack'],
+    searchProxyRedis: { type: 'memorystore' },
     schedules: { timeZone: 'Etc/UTC', reportHour: 7, reportMinute: 0, validationEveryMinutes: env === 'dev' ? 60 : 15, reportEvent: {}, validationEvent: {} },
     // Same thresholds per environment as the AWS stack (lib/config/environments.ts).
     alerts: { channels: [], overrides: alarmOverrides(ENVIRONMENT_SETTINGS[env]) },

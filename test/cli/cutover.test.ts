@@ -209,4 +209,28 @@ describe('on AWS (SSM Parameter Store, served by moto_server) and GCP (a Redis k
     expect(noKey.stderr).toMatch(/--switch-redis needs --switch-key/);
     await store.close();
   });
+
+  it('GCP: without a switch flag, the proxies\' own variables (what the GCP stack outputs) name the switch', async () => {
+    const store = await RedisBreakerStateStore.connect(redis.url);
+    const sw = new RedisOperatorSwitch(store.client, 'mm:env-switch', 1);
+    const proxy = proxyWith(sw);
+    await proxy.startWrites({ background: false });
+    const vars = { BREAKER_STATE_REDIS_URL: redis.url, BREAKER_SWITCH_REDIS_KEY: 'mm:env-switch' };
+    const moved = await cli(['rollback', '--to', 'old-only', '--actor', 'dave'], vars);
+    expect(moved).toMatchObject({ code: 0, stderr: '' });
+    expect(moved.stdout).toMatch(/-> old-only in Redis key mm:env-switch/);
+    await proxy.refreshStage(true);
+    expect(proxy.stage()).toBe('old-only');
+    // a flag still wins over the variables
+    expect((await cli(['cutover', '--switch-redis', redis.url, '--switch-key', 'mm:other', '--actor', 'dave'], vars)).code).toBe(0);
+    await proxy.refreshStage(true);
+    expect(proxy.stage()).toBe('old-only');
+    const noKey = await cli(['cutover'], { BREAKER_STATE_REDIS_URL: redis.url });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/BREAKER_STATE_REDIS_URL is set without BREAKER_SWITCH_REDIS_KEY/);
+    const caWithoutTls = await cli(['cutover'], { ...vars, BREAKER_STATE_REDIS_CA: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----' });
+    expect(caWithoutTls.code).toBe(2);
+    expect(caWithoutTls.stderr).toMatch(/BREAKER_STATE_REDIS_CA is set but BREAKER_STATE_REDIS_URL is not a rediss:\/\/ \(TLS\) URL/);
+    await store.close();
+  });
 });

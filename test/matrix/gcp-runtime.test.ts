@@ -4,7 +4,10 @@
  * `node index.js` on $PORT (container mode) in a fresh process, with the environment variables read from the
  * synthesized `cdk.tf.json` (plain variables; the Secret Manager ones get test values), and local stand-ins for
  * the clouds: a metadata server (Google ID token), STS (AssumeRoleWithWebIdentity), a SigV4-verifying gateway in
- * front of the tracker (the AWS API Gateway's IAM auth), a GCS JSON API, a Slack webhook, two vector backends.
+ * front of the tracker (the AWS API Gateway's IAM auth), a GCS JSON API, a Slack webhook, two vector backends, and
+ * for the Memorystore instance the stack creates a real redis-server with AUTH that speaks only TLS (its own CA):
+ * the attributes the cloud computes (host, port, AUTH string, server CA) are that server's, and every reference
+ * in the function's configuration is resolved from them, as Terraform would.
  * Each function gets the trigger its scheduler job or route sends, the effect is checked, and then the telemetry
  * contract: every log-based metric an alert policy reads is produced by these artifacts, in a line the metric's
  * filter from cdk.tf.json selects and whose value extractor yields a number.
@@ -25,6 +28,11 @@ import { cloudRunEntry, extract, matchesFilter } from '../support/cloud-logging-
 import { startCapture, type CaptureServer } from '../support/http-capture';
 import { freePort, waitForPort } from '../support/ports';
 import { startIamGateway } from '../support/sigv4-verifier';
+import { RedisBreakerStateStore } from '../../lib/adapters/redis/breaker-state';
+import { startTlsRedis, type TlsRedisServer } from '../support/redis';
+import { startTrackerServer, type TrackerServer } from '../support/tracker-server';
+import { runCli } from '../support/cli';
+import { until } from '../support/until';
 
 const REPO = path.join(__dirname, '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-matrix-gcp-'));
@@ -34,7 +42,7 @@ const SUB_CLAIM = '10648';
 const JWT = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ aud: 'sts.amazonaws.com', sub: SUB_CLAIM, email: 'mm-prod-report@acme-migration.iam.gserviceaccount.com' })).toString('base64url')}.c2ln`;
 const BEARER = `Bearer ${JWT}`;
 
-type Tf = { resource: Record<string, Record<string, any>> };
+type Tf = { resource: Record<string, Record<string, any>>; output: Record<string, { value: any }> };
 interface Fn {
   name: string;
   purpose: string;
@@ -44,6 +52,9 @@ interface Fn {
   child: ChildProcess;
   lines: string[];
 }
+const REDIS_AUTH = 'memorystore-auth-string-0123456789';
+let redis: TlsRedisServer;
+let cliTracker: TrackerServer;
 
 let tf: Tf;
 let tracker: Tracker;
@@ -70,13 +81,79 @@ async function standIn(handle: (body: string, req: http.IncomingMessage, res: ht
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-/** `${type.id.attr}` references in a variable, resolved from the synthesized resources. */
+/**
+ * What the cloud computes at apply time for resources the stack creates (attributes absent from the configuration):
+ * the local stand-ins' values. The Memorystore instance is the TLS redis-server started by the test.
+ */
+const computed = (): Record<string, Record<string, unknown>> => ({
+  google_redis_instance: { host: '127.0.0.1', port: redis.port, auth_string: REDIS_AUTH, server_ca_certs: [{ cert: redis.ca }] },
+});
+
+function attribute(type: string, id: string, attr: string): unknown {
+  const r = tf.resource[type]?.[id];
+  if (!r) throw new Error(`${type}.${id} is not in cdk.tf.json`);
+  return r[attr] ?? computed()[type]?.[attr];
+}
+
+/** The Terraform expressions the stack puts in a function's variables: `${type.id.attr}` and `${join("sep", type.id.list[*].attr)}`. */
 function resolveRefs(v: string): string {
-  return v.replace(/\$\{([\w-]+)\.([\w-]+)\.(\w+)\}/g, (m, type: string, id: string, attr: string) => {
-    const r = tf.resource[type]?.[id]?.[attr];
-    if (typeof r !== 'string') throw new Error(`cannot resolve ${m} from cdk.tf.json`);
-    return r;
+  return v
+    .replace(/\$\{join\("((?:[^"\\]|\\.)*)", ([\w-]+)\.([\w-]+)\.(\w+)\[\*\]\.(\w+)\)\}/g, (m, sep: string, type: string, id: string, list: string, attr: string) => {
+      const items = attribute(type, id, list);
+      if (!Array.isArray(items)) throw new Error(`cannot resolve ${m}: ${type}.${id}.${list} is not a list`);
+      return items.map((x: Record<string, unknown>) => String(x[attr])).join(JSON.parse(`"${sep}"`) as string);
+    })
+    .replace(/\$\{([\w-]+)\.([\w-]+)\.(\w+)\}/g, (m, type: string, id: string, attr: string) => {
+      const r = attribute(type, id, attr);
+      if (typeof r !== 'string' && typeof r !== 'number') throw new Error(`cannot resolve ${m} from cdk.tf.json`);
+      return String(r);
+    });
+}
+
+/** A Secret Manager secret's value: the version the stack writes (resolved), else the value an operator adds (`added`). */
+function secretValue(secretName: string, added: Record<string, string>): string {
+  const [secretRes] = Object.entries(tf.resource['google_secret_manager_secret']!).find(([, x]) => x.secret_id === secretName) ?? [];
+  const version = Object.values(tf.resource['google_secret_manager_secret_version'] ?? {}).find((x) => x.secret === `\${google_secret_manager_secret.${secretRes}.id}`);
+  if (version) return resolveRefs(version.secret_data ?? version.secret_data_wo);
+  const id = Object.keys(added).find((k) => secretName.endsWith(k));
+  if (!id) throw new Error(`no test value for secret ${secretName}`);
+  return added[id]!;
+}
+
+let metadataUrl: string;
+let stsUrl: string;
+
+/** Start a function's unpacked bundle as `node index.js` on its port, with exactly its environment (plus the cloud stand-ins). */
+function launch(f: Omit<Fn, 'child'>): Fn {
+  const child = spawn(process.execPath, [path.join(f.dir, 'index.js')], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: String(f.port),
+      ...f.env,
+      // stand-ins for the cloud endpoints (a real function reaches the real ones)
+      MM_GCP_METADATA_URL: `${metadataUrl}/identity`,
+      AWS_ENDPOINT_URL_STS: stsUrl,
+      STORAGE_EMULATOR_HOST: gcs.url,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let buf = '';
+  const take = (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    f.lines.push(...parts.filter(Boolean));
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  return { ...f, child };
+}
+
+async function stop(f: Fn): Promise<void> {
+  if (f.child.exitCode !== null || f.child.signalCode !== null) return;
+  const exited = new Promise((r) => f.child.once('exit', r));
+  f.child.kill('SIGTERM');
+  await exited;
 }
 
 const SOURCE = path.join(scratch, 'source.jsonl');
@@ -88,11 +165,11 @@ beforeAll(async () => {
   await tracker.initialize('default', { name: 'Orders DB to Aurora' });
   // API Gateway's IAM auth hands the tracker the caller's ARN: the role session STS issued these credentials to.
   gateway = await startIamGateway(trackerApi({ tracker, defaultMigrationId: 'default' }), STS_CREDS, 'eu-west-1', 'execute-api', () => `arn:aws:sts::123456789012:assumed-role/mm-gcp-keyless/${sessions.at(-1)}`);
-  const metadataUrl = await standIn((_b, req, res) => {
+  metadataUrl = await standIn((_b, req, res) => {
     if (req.headers['metadata-flavor'] !== 'Google') return void res.writeHead(403).end('Missing Metadata-Flavor:Google header.');
     res.writeHead(200, { 'Metadata-Flavor': 'Google', 'content-type': 'application/text' }).end(JWT);
   });
-  const stsUrl = await standIn((body, _req, res) => {
+  stsUrl = await standIn((body, _req, res) => {
     const p = new URLSearchParams(body);
     sts.push(`${p.get('Action')} ${p.get('RoleArn')}`);
     if (p.get('Action') !== 'AssumeRoleWithWebIdentity' || p.get('WebIdentityToken') !== JWT) return void res.writeHead(400).end('<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>');
@@ -106,6 +183,9 @@ beforeAll(async () => {
   });
   gcs = await startGcsStandIn();
   slack = await startCapture();
+  redis = await startTlsRedis(REDIS_AUTH);
+  cliTracker = await startTrackerServer('tok');
+  await cliTracker.tracker.initialize('default', {});
   primary = await DemoBackend.start({ name: 'primary', index: new DemoIndex() });
   fallback = await DemoBackend.start({ name: 'fallback', index: new DemoIndex() });
   await primary.setMode({ mode: 'down' });
@@ -121,7 +201,8 @@ beforeAll(async () => {
             environment: {
               PRIMARY_BACKEND: JSON.stringify({ kind: 'generic', url: primary.url }),
               FALLBACK_BACKEND: JSON.stringify({ kind: 'generic', url: fallback.url }),
-              SEARCH_PROXY_SETTINGS: JSON.stringify({ consecutiveFailures: 2, primaryTimeoutMs: 500, deadlineMs: 3000 }),
+              // short probe, refresh and replay periods, so recovery and a moved stage show within the test
+              SEARCH_PROXY_SETTINGS: JSON.stringify({ consecutiveFailures: 2, primaryTimeoutMs: 500, deadlineMs: 3000, resetTimeoutMs: 1000, replayBatch: 1000, queueRefreshMs: 200, stageRefreshMs: 200 }),
             },
           },
         },
@@ -171,48 +252,15 @@ beforeAll(async () => {
     if (unzip.status !== 0) throw new Error(`unzip ${zip}: ${unzip.stderr}`);
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(f.service_config.environment_variables as Record<string, string>)) env[k] = resolveRefs(v);
-    for (const s of f.service_config.secret_environment_variables ?? []) {
-      const id = Object.keys(secrets).find((k) => String(s.secret).endsWith(k));
-      if (!id) throw new Error(`no test value for secret ${s.secret}`);
-      env[s.key] = secrets[id]!;
-    }
-    const port = await freePort();
-    const child = spawn(process.execPath, [path.join(dir, 'index.js')], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PORT: String(port),
-        ...env,
-        // stand-ins for the cloud endpoints (a real function reaches the real ones)
-        MM_GCP_METADATA_URL: `${metadataUrl}/identity`,
-        AWS_ENDPOINT_URL_STS: stsUrl,
-        STORAGE_EMULATOR_HOST: gcs.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let buf = '';
-    const take = (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      lines.push(...parts.filter(Boolean));
-    };
-    child.stdout!.on('data', take);
-    child.stderr!.on('data', take);
-    fns[purpose] = { name: f.name, purpose, env, dir, port, child, lines };
+    for (const s of f.service_config.secret_environment_variables ?? []) env[s.key] = secretValue(String(s.secret), secrets);
+    fns[purpose] = launch({ name: f.name, purpose, env, dir, port: await freePort(), lines: [] });
   }
   await Promise.all(Object.values(fns).map((f) => waitForPort(f.port, 30_000)));
 }, 300_000);
 
 afterAll(async () => {
-  for (const f of Object.values(fns)) {
-    if (f.child.exitCode === null && f.child.signalCode === null) {
-      const exited = new Promise((r) => f.child.once('exit', r));
-      f.child.kill('SIGTERM');
-      await exited;
-    }
-  }
-  await Promise.all([gateway?.close(), gcs?.close(), slack?.stop(), primary?.close(), fallback?.close(), ...stand.map((s) => s.close())]);
+  for (const f of Object.values(fns)) await stop(f);
+  await Promise.all([gateway?.close(), gcs?.close(), slack?.stop(), primary?.close(), fallback?.close(), redis?.stop(), cliTracker?.stop(), ...stand.map((s) => s.close())]);
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -272,21 +320,79 @@ describe('GCP functions from cdktf.out, with the environment their template give
     }
   });
 
-  it('search proxy writes: the new store (primary) acknowledges, the old one is down: its writes are queued, and the lag is measured', async () => {
+  it('search proxy state: the stack creates a Memorystore with AUTH and in-transit encryption, and gives the proxy the variables, secret and VPC path to reach it', () => {
+    const [instanceId, instance] = Object.entries(tf.resource['google_redis_instance'] ?? {})[0] ?? [];
+    expect(instance).toMatchObject({ auth_enabled: true, transit_encryption_mode: 'SERVER_AUTHENTICATION', tier: 'STANDARD_HA', redis_configs: { 'maxmemory-policy': 'noeviction' } });
+    const f = Object.values(tf.resource['google_cloudfunctions2_function']!).find((x) => x.service_config.environment_variables.MM_HANDLER === 'search-proxy')!;
+    expect(f.service_config.environment_variables).toMatchObject({
+      BREAKER_STATE_REDIS_URL: `rediss://\${google_redis_instance.${instanceId}.host}:\${google_redis_instance.${instanceId}.port}`,
+      BREAKER_STATE_REDIS_CA: `\${join("\\n", google_redis_instance.${instanceId}.server_ca_certs[*].cert)}`,
+      BREAKER_SWITCH_REDIS_KEY: 'mm:search-proxy:switch',
+    });
+    // the AUTH string only through Secret Manager, written from the instance (write-only: not in the version's state)
+    expect(f.service_config.secret_environment_variables).toContainEqual(expect.objectContaining({ key: 'BREAKER_STATE_REDIS_AUTH', secret: 'mm-prod-search-proxy-redis-auth' }));
+    expect(JSON.stringify(f.service_config.environment_variables)).not.toContain('auth_string');
+    expect(Object.values(tf.resource['google_secret_manager_secret_version']!)).toContainEqual(expect.objectContaining({ secret_data_wo: `\${google_redis_instance.${instanceId}.auth_string}` }));
+    expect(f.service_config).toMatchObject({ vpc_connector: expect.stringMatching(/^\$\{google_vpc_access_connector\.[\w-]+\.id\}$/), vpc_connector_egress_settings: 'PRIVATE_RANGES_ONLY' });
+    // resolved as Terraform would, the running proxy got the instance's TLS URL, CA and AUTH string
+    expect(fns['search-proxy']!.env).toMatchObject({ BREAKER_STATE_REDIS_URL: redis.url, BREAKER_STATE_REDIS_CA: redis.ca, BREAKER_STATE_REDIS_AUTH: REDIS_AUTH });
+  });
+
+  it('search proxy writes: the old store misses are queued in Memorystore (depth = sync lag), survive a restart of the proxy, and are replayed when it recovers', async () => {
+    const proxyUrl = () => `http://127.0.0.1:${fns['search-proxy']!.port}`;
+    const health = async () => (await (await fetch(`${proxyUrl()}/health`, { headers: { authorization: BEARER } })).json()) as { stage: string; writes: { syncLag: number; queue: string } };
+    const state = await RedisBreakerStateStore.connect(redis.url, { password: REDIS_AUTH, ca: redis.ca });
+    const queued = () => state.client.hlen('mm:replay:search:m');
     await primary.setMode({ mode: 'ok' });
     await fallback.setMode({ mode: 'down' });
     try {
       for (let b = 0; b < 2; b++) {
         const vectors = Array.from({ length: 600 }, (_, i) => ({ id: `w-${b}-${i}`, vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], version: 1 }));
-        const r = await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/upsert`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ vectors }) });
+        const r = await fetch(`${proxyUrl()}/upsert`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ vectors }) });
         expect(r.status).toBe(200);
       }
-      const h = (await (await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/health`, { headers: { authorization: BEARER } })).json()) as { writes: { syncLag: number } };
-      expect(h.writes.syncLag).toBe(1200);
+      expect(await health()).toMatchObject({ writes: { syncLag: 1200, queue: 'redis' } });
+      expect(await queued()).toBe(1200);
+
+      // a new instance (restart, scale-out, cold start) sees the same queue and lag
+      await stop(fns['search-proxy']!);
+      fns['search-proxy'] = launch({ ...fns['search-proxy']!, port: await freePort() });
+      await waitForPort(fns['search-proxy'].port, 30_000);
+      await until('the restarted proxy to report the queued writes', async () => (await health()).writes.syncLag === 1200, 20_000);
+      expect(await queued()).toBe(1200);
+
+      await fallback.setMode({ mode: 'ok' });
+      await until('the replay to bring the lag back to 0', async () => (await health()).writes.syncLag === 0, 60_000);
+      expect(await queued()).toBe(0);
+      for (let b = 0; b < 2; b++) for (let i = 0; i < 600; i++) expect(fallback.records.has(`w-${b}-${i}`)).toBe(true);
     } finally {
       await primary.setMode({ mode: 'down' });
       await fallback.setMode({ mode: 'ok' });
+      await state.close();
     }
+  });
+
+  it('cutover and rollback: the CLI, given the variables and secret the stack outputs, moves the stage the running proxy reads', async () => {
+    const [, out] = Object.entries(tf.output).find(([k]) => k.includes('search_proxy_switch'))!;
+    const { secret, ...vars } = out.value as Record<string, string>;
+    // what docs/search-proxy.md has an operator run: `terraform output search_proxy_switch` and the secret named there
+    const env: Record<string, string> = { ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolveRefs(v)])), BREAKER_STATE_REDIS_AUTH: secretValue(secret!, {}) };
+    const cli = (args: string[]) => runCli([...args, '--actor', 'ops'], { env: { ...env, MIGRATION_MONITOR_URL: cliTracker.url, MIGRATION_MONITOR_TOKEN: 'tok' } });
+    // the stage a client's search is answered in (the proxy reads the switch as requests come, every stageRefreshMs)
+    const stage = async () => {
+      const r = await fetch(`http://127.0.0.1:${fns['search-proxy']!.port}/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BEARER }, body: JSON.stringify({ vector: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], topK: 1 }) });
+      return ((await r.json()) as { stage: string }).stage;
+    };
+    expect(await stage()).toBe('new-primary'); // the deployment's settings (mode primary-only): no stage in the switch yet
+
+    const rb = await cli(['rollback', '--to', 'old-only']);
+    expect(rb).toMatchObject({ code: 0, stderr: '' });
+    expect(rb.stdout).toMatch(/-> old-only in Redis key mm:search-proxy:switch/);
+    await until('the proxy to read old-only', async () => (await stage()) === 'old-only', 10_000);
+    const co = await cli(['cutover']);
+    expect(co).toMatchObject({ code: 0, stderr: '' });
+    await until('the proxy to read dual-write', async () => (await stage()) === 'dual-write', 10_000);
+    expect((await cliTracker.tracker.get('default')).cutover).toMatchObject({ stage: 'dual-write', onBehalfOf: 'ops' });
   });
 
   it('log ingest: a Pub/Sub push of a log entry moves the AWS tracker, keyless', async () => {

@@ -6,12 +6,16 @@
 //   then {"controlPort": M}: POST /control {"mode": "ok" | "error" | "slow" | "down", "slowMs"?}, GET /rows, GET /status
 //
 // The table keeps each id's version and applies a write only when it is newer; a delete leaves a tombstone.
-// PGlite 0.5.16 does not ship pgvector: vectors are `real[]` and the search is cosine similarity in SQL.
+// Vectors are pgvector's `vector(<dimensions>)` (@electric-sql/pglite-pgvector; PGLITE_VECTOR_DIMENSIONS, default 4):
+// a vector of another length is refused by the column type itself, and the search is pgvector's cosine distance.
 import http from 'node:http';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 
-const db = new PGlite();
-await db.exec(`CREATE TABLE docs (id text PRIMARY KEY, version bigint NOT NULL, embedding real[], metadata jsonb NOT NULL, deleted boolean NOT NULL)`);
+const dimensions = Number(process.env.PGLITE_VECTOR_DIMENSIONS ?? 4);
+const db = await PGlite.create({ extensions: { vector } });
+await db.exec('CREATE EXTENSION vector');
+await db.exec(`CREATE TABLE docs (id text PRIMARY KEY, version bigint NOT NULL, embedding vector(${dimensions}), metadata jsonb NOT NULL, deleted boolean NOT NULL)`);
 
 let mode = 'ok';
 let slowMs = 3000;
@@ -36,7 +40,10 @@ async function store(req, res, path) {
     const r = await db.query('SELECT id, version, deleted FROM docs ORDER BY id');
     return send(res, 200, { rows: r.rows.map((x) => ({ id: x.id, version: Number(x.version), deleted: x.deleted })) });
   }
-  if (path === '/status') return send(res, 200, { mode, holding, writes });
+  if (path === '/status') {
+    const t = await db.query(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'docs'::regclass AND attname = 'embedding'`);
+    return send(res, 200, { mode, holding, writes, embeddingType: t.rows[0].type });
+  }
   const body = await readBody(req);
   if (path === '/upsert' || path === '/delete') {
     writes++;
@@ -51,10 +58,10 @@ async function store(req, res, path) {
       if (path === '/upsert') {
         for (const v of b.vectors) {
           await tx.query(
-            `INSERT INTO docs (id, version, embedding, metadata, deleted) VALUES ($1, $2, $3, $4, false)
+            `INSERT INTO docs (id, version, embedding, metadata, deleted) VALUES ($1, $2, $3::vector, $4, false)
              ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata, deleted = false
              WHERE docs.version < EXCLUDED.version`,
-            [v.id, v.version, v.vector, JSON.stringify(v.metadata ?? {})],
+            [v.id, v.version, JSON.stringify(v.vector), JSON.stringify(v.metadata ?? {})],
           );
         }
       } else {
@@ -71,12 +78,7 @@ async function store(req, res, path) {
   }
   if (path === '/search') {
     const q = JSON.parse(body);
-    const r = await db.query(
-      `SELECT id, (SELECT sum(a * b) FROM unnest(embedding, $1::real[]) AS t(a, b)) /
-              (sqrt((SELECT sum(a * a) FROM unnest(embedding) a)) * sqrt((SELECT sum(b * b) FROM unnest($1::real[]) b))) AS score
-       FROM docs WHERE NOT deleted ORDER BY score DESC LIMIT $2`,
-      [q.vector, q.topK],
-    );
+    const r = await db.query(`SELECT id, 1 - (embedding <=> $1::vector) AS score FROM docs WHERE NOT deleted ORDER BY embedding <=> $1::vector LIMIT $2`, [JSON.stringify(q.vector), q.topK]);
     return send(res, 200, { results: r.rows.map((x) => ({ id: x.id, score: Number(x.score) })) });
   }
   send(res, 404, { error: { code: 'not_found', message: `no route ${path}` } });

@@ -1,4 +1,6 @@
+import type tls from 'node:tls';
 import Redis from 'ioredis';
+import { redisTlsOptions } from './tls';
 import { sharedBreakerStateSchema, type BreakerStateStore, type SharedBreakerState } from '../../core/search/breaker/ports';
 import { formatZodError } from '../../core/validation-util';
 import { redactUrl } from '../../core/redact';
@@ -16,6 +18,24 @@ export interface RedisBreakerStateOptions {
   prefix?: string;
 }
 
+/** How to reach a Redis besides its URL: what a Memorystore instance with AUTH and in-transit encryption needs. */
+export interface RedisConnectOptions {
+  /** AUTH string, used when the URL carries no password (Memorystore's, mounted from Secret Manager). */
+  password?: string;
+  /** PEM of the CA certificate(s) that signed the server's (a `rediss://` URL): Memorystore's `server_ca_certs`. */
+  ca?: string;
+}
+
+/** ioredis options for `connect`: the password if the URL has none, TLS verified against `ca` for `rediss://`. */
+export function redisClientOptions(url: string, o: RedisConnectOptions): { password?: string; tls?: tls.ConnectionOptions } {
+  const u = new URL(url);
+  if (o.ca && u.protocol !== 'rediss:') throw new Error(`a CA certificate was given for ${redactUrl(url)}: use a rediss:// URL (TLS)`);
+  return {
+    ...(o.password && !u.password ? { password: o.password } : {}),
+    ...(o.ca ? { tls: redisTlsOptions(o.ca) } : {}),
+  };
+}
+
 /** Shared breaker state on Redis (ElastiCache, Memorystore, local): compare-and-set in a Lua script. */
 export class RedisBreakerStateStore implements BreakerStateStore {
   readonly kind = 'redis';
@@ -30,11 +50,12 @@ export class RedisBreakerStateStore implements BreakerStateStore {
   }
 
   /** Connect (fails fast, naming the URL without credentials, when Redis is not reachable). */
-  static async connect(url: string, opts: RedisBreakerStateOptions = {}): Promise<RedisBreakerStateStore> {
+  static async connect(url: string, opts: RedisBreakerStateOptions & RedisConnectOptions = {}): Promise<RedisBreakerStateStore> {
     // Short command timeout: the breaker reads this off the call path, but a stuck Redis must not pile up reads.
     // No reconnect loop before the first connection: a wrong URL fails here instead of retrying forever.
     let ready = false;
     const redis = new Redis(url, {
+      ...redisClientOptions(url, opts),
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
@@ -43,15 +64,19 @@ export class RedisBreakerStateStore implements BreakerStateStore {
     });
     // Connection errors also reject the commands that hit them (the breaker reports those as sync errors);
     // the event itself only needs a listener so ioredis does not print it as unhandled.
-    redis.on('error', () => undefined);
+    // Before the first connection the event carries the cause (a refused certificate) that connect() reports only as "Connection is closed".
+    let cause: Error | undefined;
+    redis.on('error', (e: Error) => {
+      if (!ready) cause = e;
+    });
     try {
       await redis.connect();
       ready = true;
     } catch (e) {
       redis.disconnect();
-      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message}`);
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(cause ?? (e as Error)).message}`);
     }
-    return new RedisBreakerStateStore(redis, opts);
+    return new RedisBreakerStateStore(redis, opts.prefix ? { prefix: opts.prefix } : {});
   }
 
   /** The connection, shared with the operator switch on the same Redis (lib/adapters/redis/operator-switch.ts). */

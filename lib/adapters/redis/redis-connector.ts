@@ -26,7 +26,7 @@ export class RedisConnector implements SourceConnector {
   constructor(private readonly cfg: Omit<RedisConfig, 'type'>) {
     this.label = `redis:${cfg.prefix}*`;
     this.keyType = cfg.keyType ?? 'string';
-    this.redis = new RespClient(cfg.url, { retries: 2 });
+    this.redis = new RespClient(cfg.url, { retries: 2, ...(cfg.ca ? { ca: cfg.ca } : {}) });
   }
 
   async count(signal?: AbortSignal): Promise<number> {

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { redisTlsOptions } from './tls';
 
 /** A RESP2 reply: bulk strings stay bytes (values may be binary), `null` for a nil reply. */
 export type RespReply = Buffer | number | null | RespReply[] | RespError;
@@ -12,6 +13,8 @@ export interface RespClientOptions {
   connectTimeoutMs?: number;
   /** Times a command is sent again on a new connection after the connection was lost. Default 2. */
   retries?: number;
+  /** PEM of the CA(s) that signed the server's certificate (`rediss://`): trusted instead of the system's (Memorystore's `server_ca_certs`). */
+  ca?: string;
 }
 
 type Pending = { resolve(r: RespReply): void; reject(e: Error): void };
@@ -35,6 +38,7 @@ export class RespClient {
   ) {
     const u = new URL(url);
     if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('must be a redis:// or rediss:// URL');
+    if (opts.ca && u.protocol !== 'rediss:') throw new Error('a CA certificate was given: use a rediss:// URL (TLS)');
   }
 
   /** Open the connection now (otherwise the first command does). */
@@ -90,7 +94,7 @@ export class RespClient {
     const u = new URL(this.url);
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || 6379);
-    const socket = u.protocol === 'rediss:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+    const socket = u.protocol === 'rediss:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(this.opts.ca ? redisTlsOptions(this.opts.ca) : {}) }) : net.connect({ host, port });
     socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs ?? 10_000} ms`)), this.opts.connectTimeoutMs ?? 10_000);
     try {

@@ -1,9 +1,17 @@
-import { Pool, types as pgTypes } from 'pg';
+import { Pool, types as pgTypes, type PoolConfig } from 'pg';
 import type { ConnectorConfig } from '../../core/validation/config';
 import type { ForeignKeyDef, SchemaObject, SchemaOptions, SchemaSnapshot, SequenceState } from '../../core/validation/schema';
 import { keyColumns, keyParts, keyTypes, ROW_HASH, type FieldSelection, type Key, type KeyRange, type KeyType, type RangeChecksum, type Row, type ScanOptions, type SourceConnector } from '../../core/validation/connector';
 
 type PgConfig = Extract<ConnectorConfig, { type: 'postgres' }>;
+
+export interface PgConnectorOptions {
+  /**
+   * node-postgres settings over those of the URL, e.g. an in-process PostgreSQL (PGlite:
+   * `createPgConfig(db)` from `@electric-sql/pglite/node-postgres`, one connection: `max: 1`).
+   */
+  pool?: PoolConfig;
+}
 
 interface Column {
   name: string;
@@ -57,7 +65,10 @@ export class PgConnector implements SourceConnector {
   private readonly from: string;
   private readonly filter: string;
 
-  constructor(private readonly cfg: Omit<PgConfig, 'type'>) {
+  constructor(
+    private readonly cfg: Omit<PgConfig, 'type'>,
+    opts: PgConnectorOptions = {},
+  ) {
     this.label = `postgres:${cfg.schema}.${cfg.table}`;
     this.from = `${q(cfg.schema)}.${q(cfg.table)}`;
     this.filter = cfg.where ? `(${cfg.where})` : 'TRUE';
@@ -82,6 +93,7 @@ export class PgConnector implements SourceConnector {
           return pgTypes.getTypeParser(oid, format);
         }) as typeof pgTypes.getTypeParser,
       },
+      ...opts.pool,
     });
     // An idle pooled client whose server went away emits 'error' on the pool (unhandled, it would crash the
     // process). The next query reconnects or fails with its own error; keep this one for the record.

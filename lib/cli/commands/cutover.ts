@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TrackerApiError, type TrackerClient } from '../../adapters/http/tracker-client';
 import { EnvError } from '../../compose/env';
@@ -29,6 +30,7 @@ interface SwitchFlags extends ApiOptions {
   switchParameter?: string;
   switchRedis?: string;
   switchKey?: string;
+  switchRedisCa?: string;
   proxy?: string;
   reason?: string;
 }
@@ -39,6 +41,7 @@ function withSwitchOptions(cmd: Command): Command {
     .option('--switch-parameter <name>', 'AWS: the SSM parameter the proxies read (their BREAKER_SWITCH_PARAMETER)')
     .option('--switch-redis <url>', 'GCP: the Redis holding the switch (the proxies\' BREAKER_STATE_REDIS_URL)')
     .option('--switch-key <key>', 'GCP: the Redis key (the proxies\' BREAKER_SWITCH_REDIS_KEY)')
+    .option('--switch-redis-ca <file>', 'GCP: PEM of the Redis server\'s CA for a rediss:// URL (the proxies\' BREAKER_STATE_REDIS_CA; its AUTH string is read from BREAKER_STATE_REDIS_AUTH)')
     .option('--proxy <url>', 'local mode: the search proxy (default http://127.0.0.1:8081; --token is sent to it too)')
     .option('--reason <text>', 'why, recorded in the activity log');
 }
@@ -50,18 +53,28 @@ function parseStage(v: string | undefined, flag: string): ProxyStage | undefined
   return r.data;
 }
 
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`--switch-redis-ca: cannot read ${file}: ${(e as Error).message}`, 2);
+  }
+}
+
 async function openSwitch(o: SwitchFlags): Promise<StageControl> {
   const opts: StageControlOptions = {
     ...(o.switchParameter ? { switchParameter: o.switchParameter } : {}),
     ...(o.switchRedis ? { switchRedis: o.switchRedis } : {}),
     ...(o.switchKey ? { switchKey: o.switchKey } : {}),
+    ...(o.switchRedisCa ? { switchRedisCa: readCaFile(o.switchRedisCa) } : {}),
     ...(o.proxy ? { proxy: o.proxy } : {}),
     ...(o.region ? { region: o.region } : {}),
     // local mode: the proxy's admin API takes the tracker's token (the same flag or variable)
     ...((o.token ?? process.env['MIGRATION_MONITOR_TOKEN']) ? { token: o.token ?? process.env['MIGRATION_MONITOR_TOKEN'] } : {}),
   };
   try {
-    return await stageControl(opts);
+    // without a switch flag, the GCP proxies' own variables (BREAKER_STATE_REDIS_URL, ...) name the switch
+    return await stageControl(opts, process.env);
   } catch (e) {
     if (e instanceof EnvError) throw new CliError(e.message, 2);
     throw new CliError(`could not open the operator switch: ${(e as Error).message}`, 3);

@@ -18,7 +18,7 @@ export interface CiDeployIdentityProps {
   readonly roles?: readonly string[];
 }
 
-/** What applying the GCP monitoring stack touches: functions, Cloud Run, buckets, secrets, alerting, logging, scheduler, Pub/Sub. */
+/** What applying the GCP monitoring stack touches: functions, Cloud Run, buckets, secrets, alerting, logging, scheduler, Pub/Sub, the proxies' Memorystore and VPC connector. */
 export const DEPLOY_ROLES = [
   'roles/cloudfunctions.admin',
   'roles/run.admin',
@@ -28,6 +28,8 @@ export const DEPLOY_ROLES = [
   'roles/logging.configWriter',
   'roles/cloudscheduler.admin',
   'roles/pubsub.admin',
+  'roles/redis.admin',
+  'roles/vpcaccess.admin',
   'roles/iam.serviceAccountAdmin',
   'roles/iam.serviceAccountUser',
   'roles/resourcemanager.projectIamAdmin',

@@ -62,7 +62,17 @@ export interface CloudRunHandlerProps {
   buildServiceAccount?: string;
   /** Cloud Run deletion protection (v2 service only). Default: on in prod. */
   deletionProtection?: boolean;
+  /** Reach private addresses of a VPC (Memorystore): only private ranges go through it, the rest as before. */
+  vpc?: HandlerVpc;
+  /** Resources the handler needs before it starts (e.g. the secret version it mounts). */
+  dependsOn?: ITerraformDependable[];
 }
+
+/**
+ * How a handler reaches a VPC: a Serverless VPC Access connector (the only way for a Cloud Run function), or
+ * Direct VPC egress on a network and subnetwork (a Cloud Run service, no connector VMs to pay for).
+ */
+export type HandlerVpc = { connector: string } | { network: string; subnetwork?: string };
 
 const INGRESS_FUNCTION: Record<string, string> = { internal: 'ALLOW_INTERNAL_ONLY', 'internal-and-lb': 'ALLOW_INTERNAL_AND_GCLB', all: 'ALLOW_ALL' };
 const INGRESS_SERVICE: Record<string, string> = { internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY', 'internal-and-lb': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER', all: 'INGRESS_TRAFFIC_ALL' };
@@ -143,6 +153,14 @@ export class CloudRunHandler extends Construct {
           serviceAccount: this.serviceAccount.email,
           timeout: `${timeoutSeconds}s`,
           scaling: { maxInstanceCount: props.maxInstances ?? 3, minInstanceCount: props.minInstances ?? 0 },
+          ...(props.vpc
+            ? {
+                vpcAccess: {
+                  egress: 'PRIVATE_RANGES_ONLY',
+                  ...('connector' in props.vpc ? { connector: props.vpc.connector } : { networkInterfaces: [{ network: props.vpc.network, ...(props.vpc.subnetwork ? { subnetwork: props.vpc.subnetwork } : {}) }] }),
+                },
+              }
+            : {}),
           containers: [
             {
               image: props.image,
@@ -154,11 +172,12 @@ export class CloudRunHandler extends Construct {
             },
           ],
         },
-        dependsOn: grants,
+        dependsOn: [...grants, ...(props.dependsOn ?? [])],
       });
       this.uri = this.service.uri;
     } else {
       if (!props.sourceBucket) throw new Error(`${props.purpose}: a Cloud Run function needs sourceBucket (or give an image)`);
+      if (props.vpc && !('connector' in props.vpc)) throw new Error(`${props.purpose}: a Cloud Run function reaches a VPC through a Serverless VPC Access connector (Direct VPC egress needs an image on a Cloud Run service)`);
       const dir = bundleHandler({ entry: props.entry, exportName: props.exportName ?? 'handler', adapter: props.adapter, name: props.purpose, skip: props.skipBundling });
       // Zipped here, not by TerraformAsset's ARCHIVE (which stamps entries with the build time): fixed
       // timestamps and order, so the same code gives the same object and Terraform plans no replacement.
@@ -192,8 +211,9 @@ export class CloudRunHandler extends Construct {
           allTrafficOnLatestRevision: true,
           environmentVariables: env,
           secretEnvironmentVariables: secretRefs.map(({ name, ref }) => ({ key: name, projectId: ref.project, secret: ref.secretId, version: 'latest' })),
+          ...(props.vpc && 'connector' in props.vpc ? { vpcConnector: props.vpc.connector, vpcConnectorEgressSettings: 'PRIVATE_RANGES_ONLY' } : {}),
         },
-        dependsOn: grants,
+        dependsOn: [...grants, ...(props.dependsOn ?? [])],
       });
       this.uri = this.fn.serviceConfig.uri;
     }

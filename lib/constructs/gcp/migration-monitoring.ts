@@ -13,6 +13,8 @@ import { ProxyLoadBalancer } from './proxy-load-balancer';
 import { ReportBucket, SecureBucket } from './report-bucket';
 import { Schedules, dailyAt, everyMinutes } from './scheduler';
 import { HandlerSecrets, DEFAULT_SECRETS } from './secrets';
+import { PROXY_REDIS_SECRET, ProxyRedis } from './proxy-redis';
+import type { SearchProxyRedisSettings } from '../../config/gcp-settings';
 
 export interface GcpMigrationMonitoringProps {
   /**
@@ -52,6 +54,18 @@ export interface GcpMigrationMonitoringProps {
    */
   readonly tracker?: { readonly apiUrl?: string; readonly awsRoleArn?: string; readonly awsRegion?: string };
   /**
+   * Where the search proxies share breaker state, the replay queue (writes a store missed, the sync lag) and the
+   * operator switch that `migration-monitor cutover`/`rollback` move:
+   * - `{ type: 'memorystore', network?, tier?, memorySizeGb?, ... }`: a Memorystore for Redis instance (AUTH, TLS)
+   *   on `network` (default `default`), reached through a Serverless VPC Access connector (a proxy function) or
+   *   Direct VPC egress (a proxy with an `image`);
+   * - `{ type: 'external', network?, ca? }`: bring your own Redis: put its URL (with its password) in the secret
+   *   `<namePrefix>-search-proxy-redis-url`;
+   * - `{ type: 'none' }`: nothing shared: the queue is in memory (lost on restart) and the stage is the settings'.
+   * @default { type: 'memorystore' }
+   */
+  readonly searchProxyRedis?: SearchProxyRedisSettings;
+  /**
    * Every setting at once (escape hatch; what this repository's stack passes); the props above win.
    * @default - the preset of `environment`
    */
@@ -72,6 +86,7 @@ export function gcpSettingsOf(props: GcpMigrationMonitoringProps): GcpConfig {
   if (props.alertEmails) cfg.alerts = { ...cfg.alerts, channels: [{ purpose: 'on-call', emails: [...props.alertEmails], severities: ['critical', 'warning'] }] };
   if (props.reportBucketName) cfg.reportBucket = { ...cfg.reportBucket, name: props.reportBucketName };
   if (props.tracker) cfg.tracker = { ...cfg.tracker, ...props.tracker };
+  if (props.searchProxyRedis) cfg.searchProxyRedis = props.searchProxyRedis;
   return props.settings && !Object.keys(props).some((k) => k !== 'settings' && k !== 'skipBundling') ? cfg : validateGcpConfig(cfg);
 }
 
@@ -91,6 +106,8 @@ export class GcpMigrationMonitoring extends Construct {
   readonly reportBucket: ReportBucket;
   readonly handlers: Record<'report' | 'validate' | 'searchProxy', CloudRunHandler> & { logIngest?: CloudRunHandler };
   readonly logSink?: LogSink;
+  /** The search proxies' shared Redis (absent with `searchProxyRedis: { type: 'none' }`). */
+  readonly proxyRedis?: ProxyRedis;
 
   constructor(scope: Construct, id: string, props: GcpMigrationMonitoringProps = {}) {
     super(scope, id);
@@ -123,7 +140,13 @@ export class GcpMigrationMonitoring extends Construct {
       lifecycle: { nearlineAfterDays: 0, deleteAfterDays: 0 },
       forceDestroy: cfg.env === 'dev',
     });
-    const secrets = new HandlerSecrets(this, 'secrets', { placement, secrets: DEFAULT_SECRETS, kmsKeyName: cfg.reportBucket.kmsKeyName });
+    // settings built before this field existed (passed as they are, unvalidated) get the default
+    const redisSettings: SearchProxyRedisSettings = (cfg.searchProxyRedis as SearchProxyRedisSettings | undefined) ?? { type: 'memorystore' };
+    const secrets = new HandlerSecrets(this, 'secrets', {
+      placement,
+      secrets: [...DEFAULT_SECRETS, ...(redisSettings.type === 'none' ? [] : [PROXY_REDIS_SECRET[redisSettings.type]])],
+      kmsKeyName: cfg.reportBucket.kmsKeyName,
+    });
 
     const tracker: Record<string, string> = { MM_TRACKER_AWS_REGION: cfg.tracker.awsRegion, MM_TRACKER_AWS_AUDIENCE: 'sts.amazonaws.com' };
     if (cfg.tracker.apiUrl) tracker['MM_TRACKER_URL'] = cfg.tracker.apiUrl;
@@ -172,10 +195,14 @@ export class GcpMigrationMonitoring extends Construct {
       // lambda/validate.ts reads the checks from VALIDATION_CONFIG: mounted from Secret Manager (it may hold credentials)
       secretEnv: { MM_TRACKER_TOKEN: 'tracker-api-credentials', VALIDATION_CONFIG: 'validation-config' },
     });
+    // The proxies' shared store: the replay queue is durable and `cutover`/`rollback` reach the stage they read.
+    const proxyRedis = (this.proxyRedis =
+      redisSettings.type === 'none' ? undefined : new ProxyRedis(this, 'search-proxy-redis', { placement, settings: redisSettings, secrets, directVpcEgress: !!cfg.handlers.searchProxy.image }));
     const searchProxy = new CloudRunHandler(this, 'search-proxy', {
       ...common('searchProxy', 'search-proxy'),
       ingress: cfg.searchProxyLoadBalancer ? 'internal-and-lb' : 'internal',
-      environment: { ...cfg.handlers.searchProxy.environment },
+      environment: { ...proxyRedis?.environment, ...cfg.handlers.searchProxy.environment },
+      ...(proxyRedis ? { secretEnv: proxyRedis.secretEnv, vpc: proxyRedis.vpc, dependsOn: proxyRedis.dependsOn } : {}),
     });
     this.handlers = { report, validate, searchProxy };
     if (cfg.logIngest) {
@@ -235,6 +262,18 @@ export class GcpMigrationMonitoring extends Construct {
     void schedules;
 
     new TerraformOutput(this, 'report_bucket', { value: reports.name });
+    if (proxyRedis) {
+      // What `migration-monitor cutover`/`rollback` need, as the same variables the proxies read (docs/search-proxy.md)
+      new TerraformOutput(this, 'search_proxy_switch', {
+        description: 'Variables for migration-monitor cutover/rollback (run where the VPC is reachable); the AUTH string or URL is in the secret named',
+        value: {
+          ...(proxyRedis.url ? { BREAKER_STATE_REDIS_URL: proxyRedis.url } : {}),
+          ...(proxyRedis.ca ? { BREAKER_STATE_REDIS_CA: proxyRedis.ca } : {}),
+          BREAKER_SWITCH_REDIS_KEY: proxyRedis.switchKey,
+          secret: secrets.ref(Object.values(proxyRedis.secretEnv)[0]!).secretId,
+        },
+      });
+    }
     for (const [key, h] of Object.entries(this.handlers)) {
       new TerraformOutput(this, `${key}_url`, { value: h.uri });
       new TerraformOutput(this, `${key}_service_account`, { value: h.serviceAccount.email });

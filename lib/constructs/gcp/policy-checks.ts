@@ -103,10 +103,14 @@ export function checkGcpPolicies(json: TfJson): Violation[] {
     add('invoker-not-scheduler', type, name, `${r['member']} may invoke, but signs neither a scheduler job's token nor the token of a push subscription to this handler`);
   }
 
-  // 7. no secret values: no secret version with literal data, nothing that looks like a credential
+  // 7. no secret values: no secret version with literal data, nothing that looks like a credential. A variable
+  //    is allowed, and a write-only copy of another resource's attribute (a Memorystore AUTH string): the value is
+  //    in no configuration, and the write-only argument keeps it out of the version's state.
   for (const [type, name, r] of each(json, (t) => t === 'google_secret_manager_secret_version' || t === 'google_secret_manager_regional_secret_version')) {
-    const data = r['secret_data'] ?? r['secret_data_wo'];
-    if (typeof data === 'string' && !/^\$\{var\.[A-Za-z0-9_-]+\}$/.test(data)) add('secret-value', type, name, 'secret version with a literal value (it lands in the state): add versions out of band');
+    const variable = (v: unknown) => typeof v === 'string' && /^\$\{var\.[A-Za-z0-9_-]+\}$/.test(v);
+    const resourceAttribute = (v: unknown) => typeof v === 'string' && /^\$\{google_[a-z0-9_]+\.[A-Za-z0-9_-]+\.[a-z0-9_]+\}$/.test(v);
+    if (typeof r['secret_data'] === 'string' && !variable(r['secret_data'])) add('secret-value', type, name, 'secret version with a literal value (it lands in the state): add versions out of band');
+    if (typeof r['secret_data_wo'] === 'string' && !variable(r['secret_data_wo']) && !resourceAttribute(r['secret_data_wo'])) add('secret-value', type, name, 'secret version with a literal value: add versions out of band');
   }
   for (const [type, name, r] of each(json)) {
     for (const hit of findSecretLikeValues(r)) add('secret-value', type, name, hit);

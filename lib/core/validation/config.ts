@@ -57,6 +57,8 @@ export const connectorSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('redis'),
     url: z.string().check(z.regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
+    /** PEM of the CA that signed a `rediss://` server's certificate (a Memorystore instance's `server_ca_certs`). */
+    ca: z.optional(z.string().check(z.regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificate(s)'))),
     /** Records are the keys starting with this prefix; the record key is the rest of the Redis key. */
     prefix: z._default(z.string(), ''),
     /** json: the value is a JSON object; hash: a Redis hash; string: a plain value (stored in field `value`). */

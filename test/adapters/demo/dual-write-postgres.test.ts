@@ -1,5 +1,6 @@
 /**
- * Dual-write into a real PostgreSQL table: PGlite (PostgreSQL compiled to WASM) behind a small HTTP adapter
+ * Dual-write into a real PostgreSQL table with a pgvector `vector(4)` column: PGlite (PostgreSQL compiled to WASM)
+ * with @electric-sql/pglite-pgvector, behind a small HTTP adapter
  * (test/support/pglite-vector-store.mjs, its own process) that speaks the proxy's `generic` write format, as
  * the new store; a demo store as the old one. The table keeps each id's version and applies a write only
  * when it is newer (`ON CONFLICT ... WHERE`), a delete leaves a tombstone: the idempotency the proxy's
@@ -120,4 +121,13 @@ it('writes reach the PostgreSQL table; down, slow and failing spells are replaye
   // the reconciliation view: both stores hold the same ids at the same versions
   const oldRecords = old.records.list(null, 100);
   expect(new Map(oldRecords.map((x) => [x.id, x.version]))).toEqual(new Map([...r].map(([id, x]) => [id, x.version])));
+
+  // a real pgvector column: the vectors replayed into it are the table's type, searched by pgvector's cosine distance
+  expect(((await (await fetch(`${control}/status`)).json()) as { embeddingType: string }).embeddingType).toBe('vector(4)');
+  const hits = ((await (await fetch(`${control}/search`, { method: 'POST', body: JSON.stringify({ vector: vec(1), topK: 2 }) })).json()) as { results: Array<{ id: string; score: number }> }).results;
+  expect(hits.map((h) => h.id).sort()).toEqual(['d', 'f']); // written with vec(1)
+  expect(hits[0]!.score).toBeCloseTo(1, 5);
+  const wrongSize = await fetch(`${control}/upsert`, { method: 'POST', body: JSON.stringify({ vectors: [{ id: 'z', vector: [1, 2, 3], version: 1 }] }) });
+  expect(wrongSize.status).toBe(500);
+  expect(await wrongSize.text()).toMatch(/expected 4 dimensions, not 3/);
 });
