@@ -42,16 +42,10 @@ function queryBody(dims: number): string {
 }
 
 /** Requests per second at saturation over a fixed duration (autocannon stops runs at whole seconds). */
-async function throughput(url: string, body: string, seconds: number, route = '/search'): Promise<{ rps: number; errors: number }> {
-  const opts = { url: `${url}${route}`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
-  await autocannon({ ...opts, duration: 1 }); // warm-up
-  const r = await autocannon({ ...opts, duration: seconds });
-  return { rps: r['2xx'] / seconds, errors: r.non2xx + r.errors + r.timeouts };
-}
-
 /**
- * Like `throughput`, and the CPU µs per answered request of each named process over the timed run (and of
- * this process, the load generator): CPU per request is the figure least moved by other work on the machine.
+ * Requests per second at saturation over a fixed duration (autocannon stops runs at whole seconds), and the
+ * CPU µs per answered request of each named process over the timed run and of this process (the load
+ * generator): CPU per request is the figure least moved by other work on the machine.
  */
 async function throughputCpu(url: string, body: string, seconds: number, route: string, pids: Record<string, number>): Promise<{ rps: number; errors: number; cpuUs: Record<string, number> }> {
   const opts = { url: `${url}${route}`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: 16, timeout: 10 };
@@ -65,6 +59,8 @@ async function throughputCpu(url: string, body: string, seconds: number, route: 
   cpuUs['load generator'] = (self.user + self.system) / n;
   return { rps: r['2xx'] / seconds, errors: r.non2xx + r.errors + r.timeouts, cpuUs };
 }
+
+const throughput = (url: string, body: string, seconds: number) => throughputCpu(url, body, seconds, '/search', {});
 
 /** A sequential client on one keep-alive socket; each call times one request in ms with hrtime resolution. */
 function sequentialClient(url: string, body: string, route = '/search'): { one(): Promise<number>; close(): void } {
