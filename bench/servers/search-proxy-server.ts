@@ -1,8 +1,9 @@
 /**
  * A process for the proxy benchmark: `backend <size> <dims>` serves one demo vector backend; `proxy <url>`
  * serves the search proxy (primary and fallback both that backend, Prometheus metrics on, as deployed
- * locally); `dualproxy <old> <new> [old-only]` serves it in dual-write (or old-only: one store, the hop alone) for the upsert bench; `forwarder <url>` is the floor: the least a Node HTTP hop can do (read, forward on a keep-alive
- * agent, parse and re-serialize the answer), no validation, breaker or metrics. Prints `READY <url>` when
+ * locally); `dualproxy <old> <new> [old-only]` serves it in dual-write (or old-only: one store, the hop alone) for the upsert bench; `forwarder <url> [<url2>]` is the floor: the least a Node HTTP hop can do (read, forward to the same
+ * path on a keep-alive agent, to both URLs at once when two are given, parse and re-serialize the answer), no
+ * validation, breaker or metrics; `nullstore` takes any write without work (a CPU-free store). Prints `READY <url>` when
  * listening; stops on SIGTERM.
  */
 import http from 'node:http';
@@ -53,24 +54,37 @@ async function main(): Promise<void> {
       await proxy.close();
     };
   } else if (role === 'forwarder') {
+    // to `a`, and to `b` at the same time when given (the floor of a dual-write hop); the answer is a's
     const agent = new http.Agent({ keepAlive: true });
-    const target = new URL('/search', a);
+    const send = (base: string, route: string, body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const out = http.request(new URL(route, base), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 502, text: Buffer.concat(chunks).toString('utf8') }));
+        });
+        out.on('error', reject);
+        out.end(body);
+      });
     const server = await serveHttp(
-      (req) =>
-        new Promise((resolve, reject) => {
-          const body = req.body ?? '';
-          const out = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: { 'content-type': 'application/json' }, body: JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8'))) }));
-          });
-          out.on('error', reject);
-          out.end(body);
-        }),
+      async (req) => {
+        const [first] = await Promise.all([send(a!, req.path, req.body ?? ''), ...(b ? [send(b, req.path, req.body ?? '')] : [])]);
+        return { status: first!.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(JSON.parse(first!.text)) };
+      },
+      { maxBodyBytes: 4 * 1024 * 1024 },
     );
     url = server.url;
     close = () => server.close();
-  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> [old-only] | forwarder <backend-url> (got ${role})`);
+  } else if (role === 'nullstore') {
+    // a store that takes any write and does no work (CPU-free: what the proxy's own cost is measured against)
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"upserted":0}'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    close = () => new Promise((r) => server.close(() => r()));
+  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> [old-only] | forwarder <backend-url> [<second-url>] | nullstore (got ${role})`);
   process.stdout.write(`READY ${url}\n`);
   process.once('SIGTERM', () => void close().then(() => process.exit(0)));
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /**
  * Start `node --import tsx <script> <args>` and resolve with its URL once it prints `READY <url>` (the
@@ -28,4 +29,11 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.once('exit', () => r());
     child.kill('SIGTERM');
   });
+}
+
+/** CPU time (user + system) a live process has used so far, in µs (Linux /proc; clock ticks of 10 ms). */
+export function cpuMicros(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
 }

@@ -309,6 +309,8 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
   private readonly maxBytes: number;
   private readonly topLevelKeys: string[];
   private readonly writeKeys: Partial<Record<WriteBatch['op'], string>> = {};
+  private readonly writeTargets = new Map<string, URL>();
+  private readonly typedHeaders: Record<string, Record<string, string>> = {};
 
   constructor(private readonly opts: HttpVectorBackendOptions) {
     const parsed = mappingSchema.safeParse(opts.mapping);
@@ -390,8 +392,11 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
   }
 
   private writeTarget(p: string): URL {
-    const t = new URL(p, this.base);
+    let t = this.writeTargets.get(p);
+    if (t) return t;
+    t = new URL(p, this.base);
     if (this.base.pathname !== '/') t.pathname = this.base.pathname.replace(/\/$/, '') + p;
+    this.writeTargets.set(p, t);
     return t;
   }
 
@@ -424,11 +429,29 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
     return new VectorBackendError(`${this.description} ${message}`, status, this.opts.name);
   }
 
+  /**
+   * POST `body`; the signal cancels the request. The signal is listened to here rather than handed to
+   * http.request, whose own wiring (an end-of-stream watcher on every request) cost about 20 µs of CPU per
+   * call: a tenth of a proxied write's own work.
+   */
   private post(body: string, signal: AbortSignal, target: URL = this.target, contentType?: string): Promise<{ status: number; text: string }> {
+    if (signal.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (err: Error | null, value?: { status: number; text: string }) => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const onAbort = () => {
+        finish(abortError(signal));
+        req.destroy();
+      };
       const req = this.transport.request(
         target,
-        { method: 'POST', agent: this.agent, signal, headers: { ...this.headers, ...(contentType ? { 'content-type': contentType } : {}), 'content-length': String(Buffer.byteLength(body)) } },
+        { method: 'POST', agent: this.agent, headers: { ...(contentType ? this.headersFor(contentType) : this.headers), 'content-length': String(Buffer.byteLength(body)) } },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -436,23 +459,34 @@ export class HttpVectorBackend implements VectorBackend, VectorWriter {
             size += c.length;
             if (size > this.maxBytes) {
               res.destroy();
-              reject(this.fail(`response exceeds ${this.maxBytes} bytes`, 502));
+              finish(this.fail(`response exceeds ${this.maxBytes} bytes`, 502));
               return;
             }
             chunks.push(c);
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
+          res.on('end', () => finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', finish);
         },
       );
-      req.on('error', reject);
+      req.on('error', finish);
+      signal.addEventListener('abort', onAbort, { once: true });
       req.end(body);
     });
+  }
+
+  private headersFor(contentType: string): Record<string, string> {
+    if (contentType === this.headers['content-type']) return this.headers;
+    return (this.typedHeaders[contentType] ??= { ...this.headers, 'content-type': contentType });
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** What a cancelled call rejects with (the name Node's own cancellation uses), its reason as the cause. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function authHeaders(auth: BackendAuth | undefined): Record<string, string> {

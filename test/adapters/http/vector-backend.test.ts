@@ -3,6 +3,10 @@
  * OpenSearch and Qdrant cannot run here). They record what the adapter sent, so the request mapping is
  * checked as well as the response mapping.
  */
+import http from 'node:http';
+import { getEventListeners } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { WriteBatch } from '../../../lib/core/search/writes';
 import { httpVectorBackend, VectorBackendError, type HttpVectorBackend } from '../../../lib/adapters/http/vector-backend';
 import { serveHttp, type RunningServer } from '../../../lib/adapters/http/server';
 import type { HttpRequest, HttpResponse } from '../../../lib/core/http';
@@ -161,6 +165,48 @@ describe('generic mapping and transport', () => {
     ac.abort(new Error('deadline'));
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     release();
+  });
+
+  it('a write stops when the signal aborts: the store sees its connection closed; an aborted signal sends nothing', async () => {
+    const held: http.ServerResponse[] = [];
+    let closed = 0;
+    let received = 0;
+    const holding = http.createServer((req, res) => {
+      received++;
+      req.resume();
+      res.on('close', () => closed++);
+      held.push(res);
+    });
+    await new Promise<void>((r) => holding.listen(0, '127.0.0.1', r));
+    try {
+      const b = httpVectorBackend('primary', { kind: 'generic', url: `http://127.0.0.1:${(holding.address() as AddressInfo).port}` });
+      backends.push(b);
+      const batch: WriteBatch = { op: 'upsert', vectors: [{ id: 'a', vector: [1], version: 1 }] };
+      const ac = new AbortController();
+      const p = b.write(batch, ac.signal);
+      while (!held.length) await new Promise((r) => setImmediate(r));
+      ac.abort(new Error('follower budget'));
+      await expect(p).rejects.toMatchObject({ name: 'AbortError', cause: { message: 'follower budget' } });
+      while (!closed) await new Promise((r) => setImmediate(r));
+      await expect(b.write(batch, ac.signal)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(received).toBe(1);
+    } finally {
+      holding.closeAllConnections();
+      await new Promise((r) => holding.close(r));
+    }
+  });
+
+  it('leaves no listener on a long-lived signal once its calls have ended (answered, failed or refused)', async () => {
+    const ac = new AbortController();
+    const b = make({ kind: 'generic' });
+    answer = async (req) => (req.path === '/search' ? reply(200, { results: [] }) : reply(200, { upserted: 1 }));
+    for (let i = 0; i < 5; i++) {
+      await b.search({ vector: [1], topK: 1 }, ac.signal);
+      await b.write({ op: 'upsert', vectors: [{ id: 'a', vector: [1], version: i }] }, ac.signal);
+    }
+    answer = async () => reply(503, { error: { message: 'busy' } });
+    await expect(b.write({ op: 'delete', items: [{ id: 'a', version: 9 }] }, ac.signal)).rejects.toMatchObject({ status: 503 });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('names what is wrong with a configuration', () => {
