@@ -116,7 +116,7 @@ describe('migration-monitor run', () => {
     let s = await trk.tracker.get('m2');
     expect(s.phases[0]!.status).toBe('failed');
     expect(s.phases[0]!.error).toMatch(/exited with code 3: pg_restore: error: could not execute query: ERROR: {2}relation "big" already exists/);
-    expect(s.alerts.some((a) => a.severity === 'error' && /already exists/.test(a.message))).toBe(true);
+    expect(s.alerts.some((a) => a.severity === 'critical' && /already exists/.test(a.message))).toBe(true);
     const good = script('good.sh', 'echo done');
     const r2 = await runCli(['run', '--migration', 'm2', '--phase', 'restore', '--', good]).done;
     expect(r2.code).toBe(0);

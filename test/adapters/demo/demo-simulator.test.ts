@@ -25,7 +25,8 @@ describe('demo simulator', () => {
     expect(s.phases.every((p) => p.status === 'completed')).toBe(true);
     expect(seenFailedPhase).toBe(true);
     expect(s.phases.find((p) => p.id === 'apis')!.attempts).toBe(2);
-    expect(new Set(s.alerts.map((a) => a.severity))).toEqual(new Set(['info', 'warning', 'error']));
+    // the failed phase is critical, as its alarm (lib/core/alerts/severity.ts)
+    expect(new Set(s.alerts.map((a) => a.severity))).toEqual(new Set(['info', 'warning', 'critical']));
     expect(s.metrics.totalDataMigrated).toBeGreaterThan(0);
   });
 });
