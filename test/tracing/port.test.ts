@@ -109,16 +109,17 @@ describe('the OTLP/HTTP JSON exporter', () => {
     expect(nanos(1764655200123.456)).toBe('1764655200123456000');
     expect(nanos(1764655200123.9999)).toBe('1764655200124000000');
     expect(nanos(0.5)).toBe('500000');
-    const e = encodeSpans({ 'service.name': 's' }, [
-      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x'], big: 2 ** 60, nan: NaN }, events: [], status: { code: 'unset' } },
-    ]);
+    const e = JSON.parse(encodeSpans({ 'service.name': 's' }, [
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n "quoted"', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x', 'y\n'], big: 2 ** 60, nan: NaN }, events: [], status: { code: 'unset' } },
+    ])) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> };
     const span = e.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(span['name']).toBe('n "quoted"');
     expect(span).toMatchObject({ kind: 3, startTimeUnixNano: '1000000', status: { code: 0 } });
     expect(span.attributes).toEqual([
       { key: 'i', value: { intValue: '3' } },
       { key: 'd', value: { doubleValue: 0.5 } },
       { key: 'b', value: { boolValue: true } },
-      { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }] } } },
+      { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }, { stringValue: 'y\n' }] } } },
       { key: 'big', value: { doubleValue: 2 ** 60 } }, // beyond 2^53 "3" would be a lie; JSON has no NaN
       { key: 'nan', value: { stringValue: 'NaN' } },
     ]);
@@ -161,7 +162,7 @@ describe('tracing settings from the environment', () => {
   });
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/protobuf \(the default\) and http\/json/],
     [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /OTEL_TRACES_SAMPLER/],
     [{ OTEL_TRACES_SAMPLER_ARG: '2' }, /OTEL_TRACES_SAMPLER_ARG/],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/],
