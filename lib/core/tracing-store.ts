@@ -1,5 +1,7 @@
-import type { CommitResult, ProgressStore } from './store';
-import { tracer, type Attributes, type Span } from './tracing';
+import type { HistoryPoint, HistoryWrite } from './history';
+import type { ActivityEntry } from './model';
+import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from './store';
+import { tracer, type Span, type Tracer } from './tracing';
 
 /** The store's kind as OpenTelemetry's `db.system.name`. */
 const DB_SYSTEM: Record<string, string> = { dynamodb: 'aws.dynamodb', redis: 'redis' };
@@ -9,33 +11,62 @@ const DB_SYSTEM: Record<string, string> = { dynamodb: 'aws.dynamodb', redis: 're
  * `db.system.name`, `db.operation.name`, `migration.id`), and for a commit the wait for durability (the embedded
  * store's group fsync) in its own span `migration.tracker.durable`, from acceptance to durable. The spans are
  * children of `parent` when given (a tracker change hands its span down), else of the active span; a call
- * outside any trace, or in a trace the sampler dropped, makes no span and builds no attributes. The store
- * itself when tracing is off.
+ * outside any trace, or in a trace the sampler dropped, makes no span and builds no attributes. A plain class,
+ * not a Proxy: one small object per traced change, no trap per call.
  */
+class TracedStore implements ProgressStore {
+  readonly kind: string;
+  private readonly system: string;
+  constructor(
+    private readonly store: ProgressStore,
+    private readonly t: Tracer,
+    private readonly parent: Span | undefined,
+  ) {
+    this.kind = store.kind;
+    this.system = DB_SYSTEM[store.kind] ?? store.kind;
+  }
+
+  /** `fn` in the span `{operation} {store}`, or `fn` alone outside a recorded trace. */
+  private call<T>(operation: string, migrationId: string | undefined, fn: () => Promise<T>, then?: (span: Span, r: T) => T): Promise<T> {
+    const p = this.parent ?? this.t.activeSpan();
+    if (!p?.recording) return fn();
+    const attributes = { 'db.system.name': this.system, 'db.operation.name': operation, 'migration.store': this.kind, 'migration.id': migrationId };
+    const r = this.t.childSpan(p, `${operation} ${this.kind}`, { kind: 'client', attributes }, fn);
+    return then ? r.then((v) => then(p, v)) : r;
+  }
+
+  load(migrationId: string): Promise<StoredMigration | null> {
+    return this.call('load', migrationId, () => this.store.load(migrationId));
+  }
+  commit(req: CommitRequest): Promise<CommitResult> {
+    return this.call('commit', req.migrationId, () => this.store.commit(req), (parent, r) =>
+      r.ok ? { ...r, durable: this.t.childSpan(parent, 'migration.tracker.durable', { attributes: { 'migration.id': req.migrationId, 'migration.store': this.kind } }, () => r.durable) } : r,
+    );
+  }
+  listMigrations(): Promise<string[]> {
+    return this.call('listMigrations', undefined, () => this.store.listMigrations());
+  }
+  readActivity(migrationId: string, query?: ActivityQuery): Promise<ActivityEntry[]> {
+    return this.call('readActivity', migrationId, () => this.store.readActivity(migrationId, query));
+  }
+  getIdempotency(migrationId: string, key: string): Promise<IdempotencyRecord | null> {
+    return this.call('getIdempotency', migrationId, () => this.store.getIdempotency(migrationId, key));
+  }
+  putHistory(migrationId: string, writes: HistoryWrite[]): Promise<void> {
+    return this.call('putHistory', migrationId, () => this.store.putHistory(migrationId, writes));
+  }
+  readHistory(migrationId: string, tier: string): Promise<HistoryPoint[]> {
+    return this.call('readHistory', migrationId, () => this.store.readHistory(migrationId, tier));
+  }
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** The store traced as TracedStore says; the store itself when tracing is off. */
 export function tracedStore(store: ProgressStore, parent?: Span): ProgressStore {
   const t = tracer();
-  if (!t.enabled) return store;
-  const system = DB_SYSTEM[store.kind] ?? store.kind;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      const method = v as (...a: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]): Promise<unknown> => {
-        const p = parent ?? t.activeSpan();
-        if (!p?.recording) return method.apply(target, args);
-        const first = args[0] as string | { migrationId?: string } | undefined;
-        const migrationId = typeof first === 'string' ? first : first?.migrationId;
-        const attributes: Attributes = { 'db.system.name': system, 'db.operation.name': prop, 'migration.store': store.kind, 'migration.id': migrationId };
-        const call = t.childSpan(p, `${prop} ${store.kind}`, { kind: 'client', attributes }, () => method.apply(target, args));
-        if (prop !== 'commit') return call;
-        return call.then((r) => {
-          const c = r as CommitResult;
-          return c.ok ? { ...c, durable: t.childSpan(p, 'migration.tracker.durable', { attributes: { 'migration.id': migrationId, 'migration.store': store.kind } }, () => c.durable) } : c;
-        });
-      };
-    },
-  });
+  return t.enabled ? new TracedStore(store, t, parent) : store;
 }
 
 /**

@@ -165,17 +165,17 @@ export function formatTraceparent(c: SpanContext): string {
 
 /**
  * Methods of `target` each run in a span `spanName(method)` (async results only; getters pass through), child
- * of `parent` when given, else of the active span. Calls outside any trace (no parent, no active span) and
- * calls inside a trace the sampler dropped make no span: a store read alone is not worth a trace of its own.
- * Attributes are built only for spans that record.
+ * of the active span. Calls outside any trace (no active span) and calls inside a trace the sampler dropped make
+ * no span: a connector read alone is not worth a trace of its own. Attributes are built only for spans that
+ * record.
  */
-export function traceMethods<T extends object>(target: T, spanName: (method: string) => string, attributes: (method: string, args: unknown[]) => Attributes, kind: SpanKind = 'internal', parent?: Span): T {
+export function traceMethods<T extends object>(target: T, spanName: (method: string) => string, attributes: (method: string, args: unknown[]) => Attributes, kind: SpanKind = 'internal'): T {
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver) as unknown;
       if (typeof v !== 'function' || typeof prop !== 'string' || !current.enabled) return v;
       return (...args: unknown[]) => {
-        const p = parent ?? current.activeSpan();
+        const p = current.activeSpan();
         const call = () => Promise.resolve((v as (...a: unknown[]) => unknown).apply(t, args));
         if (!p?.recording) return call();
         return current.childSpan(p, spanName(prop), { kind, attributes: attributes(prop, args) }, call);

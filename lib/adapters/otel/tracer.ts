@@ -168,7 +168,7 @@ function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
     span.end();
     return Promise.reject(e as Error);
   }
-  return Promise.resolve(p).then(
+  return p.then(
     (v) => {
       span.end();
       return v;
