@@ -30,7 +30,8 @@ class TracedStore implements ProgressStore {
   private call<T>(operation: string, migrationId: string | undefined, fn: () => Promise<T>, then?: (span: Span, r: T) => T): Promise<T> {
     const p = this.parent ?? this.t.activeSpan();
     if (!p?.recording) return fn();
-    const attributes = { 'db.system.name': this.system, 'db.operation.name': operation, 'migration.store': this.kind, 'migration.id': migrationId };
+    // db.system.name names the store (what migration.store would repeat on every call); three attributes a call
+    const attributes = { 'db.system.name': this.system, 'db.operation.name': operation, 'migration.id': migrationId };
     const r = this.t.childSpan(p, `${operation} ${this.kind}`, { kind: 'client', attributes }, fn);
     return then ? r.then((v) => then(p, v)) : r;
   }
