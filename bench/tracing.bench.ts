@@ -2,36 +2,45 @@
  * What tracing costs: tracker update throughput (autocannon, in-memory store so the tracker's own work is all
  * there is) and search-proxy latency (sequential keep-alive client, hrtime per request, in-process backends)
  * with tracing off, on with every span exported (sampling 1.0), and on with a 10% trace-id ratio sampler, side
- * by side, all exporting to a local OTLP/HTTP sink in this process. Modes alternate over rounds (median kept)
- * so a busy moment on the machine does not favour one. Targets: off = the untraced figures (no measurable
- * cost); on ≤ 10% throughput lost.
+ * by side. Three processes: this one generates the load; the traced server; a collector that reads and discards
+ * (bench/servers/otlp-sink.ts), so neither the load generator's nor the collector's CPU is counted against the
+ * server. The figure to trust is the server's CPU time per update (its own /proc counters): throughput moves
+ * with whatever else the machine runs. Modes alternate within each round and each ratio is taken within its
+ * round (this mode's figure over off's, measured seconds apart), then the median over rounds is kept, so a busy
+ * minute on a shared machine moves both sides of a ratio and not one. Targets: off = the untraced figures (no measurable cost); on ≤ 10% throughput lost.
+ *
+ * BENCH_NODE=/path/to/node runs the server (and collector) on another Node (Lambda and Cloud Run run Node 24);
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server run there; BENCH_TRACING_MODES=off,on picks modes.
  */
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { spawnReady, stopChild } from './servers/spawn-ready';
 
-const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 3);
-const SECONDS = Number(process.env['BENCH_TRACING_SECONDS'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_TRACING_SECONDS'] ?? 4);
+const WARMUP = Number(process.env['BENCH_TRACING_WARMUP'] ?? 2);
 const LATENCY_REQUESTS = Number(process.env['BENCH_TRACING_LATENCY'] ?? 2000);
-const MODES = ['off', 'on', 'ratio:0.1'] as const;
-const LABEL: Record<(typeof MODES)[number], string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1' };
+const NODE = process.env['BENCH_NODE'] ?? process.execPath;
+const PROF = process.env['BENCH_CPU_PROF'];
+const ALL_MODES = ['off', 'on', 'ratio:0.1'] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES: Mode[] = process.env['BENCH_TRACING_MODES'] ? (process.env['BENCH_TRACING_MODES'].split(',') as Mode[]) : [...ALL_MODES];
+const LABEL: Record<Mode, string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1' };
 
-/** A collector that reads and discards (counts spans roughly by payload bytes). */
-function sink(): Promise<{ url: string; bytes: () => number; close(): void }> {
-  let bytes = 0;
-  const srv = http.createServer((req, res) => {
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, bytes: () => bytes, close: () => srv.close() })));
-}
+const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-/** CPU time (user + system) the process has used so far, in µs (Linux /proc; clock ticks of 10 ms). */
-function cpuMicros(pid: number): number {
+/** CPU time the process has used so far, in µs, user and system (Linux /proc; clock ticks of 10 ms). */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
+  return { user: Number(f[11]) * 10_000, sys: Number(f[12]) * 10_000 };
+}
+function cpuMicros(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 /**
@@ -39,14 +48,15 @@ function cpuMicros(pid: number): number {
  * shared with other work). Not `amount`: autocannon notices that the amount is reached only on its 1-second
  * tick, which quantized the old figures to 1/2, 1/3, 1/4 … of the request count.
  */
-async function trackerRps(url: string, pid: number): Promise<{ rps: number; cpuUs: number }> {
+async function trackerRps(url: string, pid: number): Promise<{ rps: number; cpuUs: number; sysUs: number; updates: number }> {
   const opts = { url: `${url}/api/migration/progress`, method: 'POST' as const, body: JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } }), headers: { 'content-type': 'application/json' }, connections: 50, timeout: 10 };
-  await autocannon({ ...opts, amount: 2000 });
-  const c0 = cpuMicros(pid);
+  await autocannon({ ...opts, duration: WARMUP }); // until the JIT is done with the hot path: its compiler threads' CPU counts too
+  const c0 = cpuTimes(pid);
   const t0 = process.hrtime.bigint();
   const r = await autocannon({ ...opts, duration: SECONDS });
-  const cpu = cpuMicros(pid) - c0;
-  return { rps: r['2xx'] / (Number(process.hrtime.bigint() - t0) / 1e9), cpuUs: cpu / r['2xx'] };
+  const c1 = cpuTimes(pid);
+  const cpu = c1.user - c0.user + c1.sys - c0.sys;
+  return { rps: r['2xx'] / (Number(process.hrtime.bigint() - t0) / 1e9), cpuUs: cpu / r['2xx'], sysUs: (c1.sys - c0.sys) / r['2xx'], updates: r['2xx'] };
 }
 
 async function proxyLatency(url: string): Promise<{ p50: number; p99: number }> {
@@ -73,18 +83,26 @@ async function proxyLatency(url: string): Promise<{ p50: number; p99: number }> 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<void> {
-  const collector = await sink();
-  const got: Record<string, { rps: number[]; cpu: number[]; p50: number[]; p99: number[] }> = Object.fromEntries(MODES.map((m) => [m, { rps: [], cpu: [], p50: [], p99: [] }]));
+  const loadBefore = load();
+  const sink = await spawnReady(path.join(__dirname, 'servers/otlp-sink.ts'), [], { node: NODE });
+  const collectorCpu0 = cpuMicros(sink.child.pid!);
+  let updates = 0;
+  let collectorCpu = 0;
+  let stats = { bytes: 0, requests: 0 };
+  const got: Record<string, { rps: number[]; cpu: number[]; sys: number[]; p50: number[]; p99: number[] }> = Object.fromEntries(MODES.map((m) => [m, { rps: [], cpu: [], sys: [], p50: [], p99: [] }]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 ? [...MODES].reverse() : [...MODES];
       for (const mode of order) {
-        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, collector.url]);
+        const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROF, `${mode.replace(':', '-')}-${round}`)] : []; // one file per thread
+        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, sink.url], { node: NODE, nodeArgs });
         const [trackerUrl, proxyUrl] = s.url.split('|') as [string, string];
         try {
           const t = await trackerRps(trackerUrl, s.child.pid!);
           got[mode]!.rps.push(t.rps);
           got[mode]!.cpu.push(t.cpuUs);
+          got[mode]!.sys.push(t.sysUs);
+          updates += t.updates;
           const l = await proxyLatency(proxyUrl);
           got[mode]!.p50.push(l.p50);
           got[mode]!.p99.push(l.p99);
@@ -94,21 +112,23 @@ export async function run(): Promise<void> {
       }
     }
   } finally {
-    collector.close();
+    collectorCpu = cpuMicros(sink.child.pid!) - collectorCpu0;
+    stats = (await fetch(`${sink.url}/stats`).then((r) => r.json())) as typeof stats;
+    await stopChild(sink.child);
   }
-  const off = got['off']!;
-  const base = { rps: median(off.rps), cpu: median(off.cpu), p99: median(off.p99) };
-  process.stdout.write(`${ROUNDS} rounds, modes alternating, median kept; tracker: in-memory store, 50 connections; proxy: sequential, in-process backends.\n`);
-  process.stdout.write(`Node ${process.versions.node}. "cpu vs off": off's server CPU per update / this mode's (1.00 = no cost).\n`);
-  process.stdout.write(`tracing              tracker upd/s  vs off  cpu µs/upd  cpu vs off | proxy p50 ms  p99 ms  p99 vs off\n`);
+  const off = got[MODES[0]!]!;
+  /** The median over rounds of this mode's figure / off's in the same round. */
+  const ratio = (g: number[], o: number[]) => median(g.map((x, i) => x / o[i]!));
+  process.stdout.write(`${ROUNDS} rounds of ${SECONDS} s (after ${WARMUP} s of warm-up), modes alternating; figures: median over rounds; "vs off": median of the per-round ratios. Tracker: in-memory store, 50 connections; proxy: sequential, in-process backends.\n`);
+  process.stdout.write(`server on Node ${execFileSync(NODE, ['-p', 'process.versions.node']).toString().trim()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after, ${os.cpus().length} cores.\n`);
+  process.stdout.write(`"cpu µs/upd": the server process's own CPU (user+system) per update; "cpu vs off": off's / this mode's (1.00 = no cost).\n`);
+  process.stdout.write(`tracing              tracker upd/s  vs off  cpu µs/upd (of it system)  cpu vs off | proxy p50 ms  p99 ms  p99 vs off\n`);
   for (const m of MODES) {
     const g = got[m]!;
-    const rps = median(g.rps);
-    const cpu = median(g.cpu);
-    const p99 = median(g.p99);
     process.stdout.write(
-      `${LABEL[m].padEnd(20)} ${rps.toFixed(0).padStart(13)}  ${(rps / base.rps).toFixed(2).padStart(6)}  ${cpu.toFixed(0).padStart(10)}  ${(base.cpu / cpu).toFixed(2).padStart(10)} | ${median(g.p50).toFixed(3).padStart(12)}  ${p99.toFixed(3).padStart(6)}  ${(p99 / base.p99).toFixed(2).padStart(10)}\n`,
+      `${LABEL[m].padEnd(20)} ${median(g.rps).toFixed(0).padStart(13)}  ${ratio(g.rps, off.rps).toFixed(2).padStart(6)}  ${median(g.cpu).toFixed(0).padStart(10)} ${`(${median(g.sys).toFixed(0)})`.padStart(15)}  ${(1 / ratio(g.cpu, off.cpu)).toFixed(2).padStart(10)} | ${median(g.p50).toFixed(3).padStart(12)}  ${median(g.p99).toFixed(3).padStart(6)}  ${ratio(g.p99, off.p99).toFixed(2).padStart(10)}\n`,
     );
   }
-  process.stdout.write(`spans exported to the sink: ${(collector.bytes() / 1024).toFixed(0)} KB of OTLP JSON. Targets: on ≥ 0.90 of off throughput.\n`);
+  for (const m of MODES.slice(1)) process.stdout.write(`cpu vs off, each round, ${LABEL[m]}: ${got[m]!.cpu.map((c, i) => (off.cpu[i]! / c).toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`collector (own process, not counted above): ${(stats.bytes / 1024).toFixed(0)} KB in ${stats.requests} exports, ${(collectorCpu / Math.max(updates, 1)).toFixed(1)} µs CPU per update. Target: on ≥ 0.90 of off.\n`);
 }

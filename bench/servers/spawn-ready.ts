@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
- * Start `node --import tsx <script> <args>` and resolve with its URL once it prints `READY <url>` (the
+ * Start `node --import tsx <script> <args>` (`o.node`: another Node binary; `o.nodeArgs`: flags before the
+ * script, e.g. --cpu-prof) and resolve with its URL once it prints `READY <url>` (the
  * convention of the servers in this folder); reject if it exits first or stays silent for 30 s.
  */
-export function spawnReady(script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+export function spawnReady(script: string, args: string[], o: { node?: string; nodeArgs?: string[] } = {}): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')}: did not start in 30 s`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {

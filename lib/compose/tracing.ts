@@ -30,13 +30,16 @@ const envPairs = z.pipe(z.string(), z.transform((s, ctx) => {
   return out;
 }));
 
+const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+const PROTOCOL_MESSAGE = 'only http/protobuf (the default) and http/json are supported (the exporter is OTLP/HTTP); unset it or set one of them';
+
 export const tracingEnvSchema = z.object({
   OTEL_SDK_DISABLED: z._default(envFlag, false),
   OTEL_TRACES_EXPORTER: z.optional(z.enum(['otlp', 'none'])),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.optional(z.url()),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.optional(z.url()),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.optional(z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' })),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.optional(z.enum(['http/json'], { message: 'only http/json is supported (the exporter is OTLP/HTTP JSON); unset it or set http/json' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.optional(z.enum(PROTOCOLS, { message: PROTOCOL_MESSAGE })),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.optional(z.enum(PROTOCOLS, { message: PROTOCOL_MESSAGE })),
   OTEL_EXPORTER_OTLP_HEADERS: z.optional(envPairs),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.optional(envPairs),
   OTEL_EXPORTER_OTLP_TIMEOUT: z.optional(z.coerce.number().check(z.int(), z.positive())),
@@ -57,6 +60,8 @@ export interface TracingSettings {
   headers: Record<string, string>;
   timeoutMs?: number;
   scheduledDelayMs?: number;
+  /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (default) or http/json. */
+  encoding: 'protobuf' | 'json';
   sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
   resource: Record<string, string> & { 'service.name': string };
 }
@@ -72,6 +77,7 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
   return {
     url,
     headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    encoding: (e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json' ? 'json' : 'protobuf',
     ...(e.OTEL_EXPORTER_OTLP_TIMEOUT ? { timeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT } : {}),
     ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
     sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
@@ -95,6 +101,7 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
     url: settings.url,
     resource: settings.resource,
     headers: settings.headers,
+    encoding: settings.encoding,
     ...(auth ? { auth } : {}),
     ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
     ...(settings.scheduledDelayMs !== undefined ? { scheduledDelayMs: settings.scheduledDelayMs } : {}),

@@ -1,6 +1,6 @@
 import { DomainError, isDomainError } from './errors';
 import { LIMITS } from './model';
-import { nameServerSpan } from './tracing';
+import { nameServerSpan, type Span } from './tracing';
 
 /**
  * A runtime-neutral HTTP exchange. The local node:http server, the Lambda (API Gateway v2 / function URL)
@@ -20,6 +20,11 @@ export interface HttpRequest {
    * checked the signature of). Set only by runtime adapters, never from a header; undefined when there is none.
    */
   principal?: string;
+  /**
+   * The request's server span when tracing is on (set by traceHttp): routes hand it to what they call as the
+   * parent of their spans. Undefined when tracing is off.
+   */
+  span?: Span;
 }
 
 export interface HttpResponse {
@@ -205,7 +210,7 @@ export function router(routes: Route[], onServerError?: (e: unknown) => void): H
           allowed.push(r.method);
           continue;
         }
-        nameServerSpan(r.method, r.path);
+        nameServerSpan(req.span, r.method, r.path);
         matchedRoutes.set(req, r.path);
         return await r.handler(req, params);
       }

@@ -1,8 +1,15 @@
 /**
- * The tracing port. Core code marks where time goes with `withSpan(name, options, fn)`; which tracer runs is
- * decided once per process by the composition layer (lib/compose/tracing.ts), which installs one with
- * `setTracer`. The default is the no-op tracer: `withSpan` then calls `fn` with a span that records nothing,
- * allocates nothing and propagates nothing, so tracing that is off costs one function call per span.
+ * The tracing port. Core code marks where time goes in one of two ways:
+ * - `childSpan(parent, name, options, fn)`, on the request paths (tracker updates, proxy searches): the parent
+ *   is passed explicitly and `fn` passes its span on to whatever it calls. Nothing is made "active", so no
+ *   AsyncLocalStorage is entered and no promise of the process pays for context tracking; a span the sampler
+ *   dropped is handed down as it is (no new object, no ids, no attributes).
+ * - `withSpan(name, options, fn)`, at the edges (a CLI command, a Lambda invocation, a scheduled job's run and
+ *   what it calls): the span is the active span for everything `fn` awaits (AsyncLocalStorage), so code that
+ *   is not handed a span still finds its parent. A `childSpan` without a parent takes the active span as parent.
+ * Which tracer runs is decided once per process by the composition layer (lib/compose/tracing.ts), which
+ * installs one with `setTracer`. The default is the no-op tracer: both then call `fn` with a span that records
+ * nothing, allocates nothing and propagates nothing, so tracing that is off costs one function call per span.
  *
  * Naming scheme (docs/tracing.md): domain spans are `migration.<area>.<step>` (seed 002's `…migration.*`
  * style), with `migration.*` attributes (id, phase, subtask, operation, check kind, backend, outcome); HTTP and
@@ -54,6 +61,12 @@ export interface Tracer {
    * settles; a thrown error is recorded on it (status error) and rethrown unchanged.
    */
   withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` inside a new span, child of `parent` (when undefined: of the active span, else of
+   * `options.traceparent`, else a new trace), without making it active: `fn` hands its span to what it calls.
+   * Ended and errors recorded as `withSpan`. A parent that does not record is passed to `fn` itself.
+   */
+  childSpan<T>(parent: Span | undefined, name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T>;
   /** The span `withSpan` made active in this asynchronous context, if any. */
   activeSpan(): Span | undefined;
   /** Send what has ended so far (a Lambda invocation calls this before it returns: the sandbox freezes after). */
@@ -81,6 +94,7 @@ export const NOOP_SPAN: Span = Object.freeze({
 export const NOOP_TRACER: Tracer = Object.freeze({
   enabled: false,
   withSpan: <T>(_name: string, _options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> => fn(NOOP_SPAN),
+  childSpan: <T>(_parent: Span | undefined, _name: string, _options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> => fn(NOOP_SPAN),
   activeSpan: () => undefined,
   flush: () => Promise.resolve(),
   shutdown: () => Promise.resolve(),
@@ -105,15 +119,14 @@ export function withSpan<T>(name: string, options: SpanOptions, fn: (span: Span)
   return current.withSpan(name, options, fn);
 }
 
-/** A point-in-time event on the active span (nothing when tracing is off or no span is active). */
-export function spanEvent(name: string, attributes?: Attributes): void {
-  current.activeSpan()?.addEvent(name, attributes);
+/** `tracer().childSpan(…)`: a span handed down explicitly (see the top of this file). */
+export function childSpan<T>(parent: Span | undefined, name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  return current.childSpan(parent, name, options, fn);
 }
 
-/** Called by the router when a route matched: the server span takes the route's name (low cardinality). */
-export function nameServerSpan(method: string, route: string): void {
-  const span = current.activeSpan();
-  if (!span) return;
+/** Called by the router when a route matched: the request's server span takes the route's name (low cardinality). */
+export function nameServerSpan(span: Span | undefined, method: string, route: string): void {
+  if (!span?.recording) return;
   span.updateName(`${method} ${route}`);
   span.setAttribute('http.route', route);
 }
@@ -150,13 +163,23 @@ export function formatTraceparent(c: SpanContext): string {
 
 // ---- instrumentation helpers shared by the entry points ----
 
-/** Methods of `target` each run in a span `${prefix}.${method}` (async results only; getters pass through). */
+/**
+ * Methods of `target` each run in a span `spanName(method)` (async results only; getters pass through), child
+ * of the active span. Calls outside any trace (no active span) and calls inside a trace the sampler dropped make
+ * no span: a connector read alone is not worth a trace of its own. Attributes are built only for spans that
+ * record.
+ */
 export function traceMethods<T extends object>(target: T, spanName: (method: string) => string, attributes: (method: string, args: unknown[]) => Attributes, kind: SpanKind = 'internal'): T {
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver) as unknown;
       if (typeof v !== 'function' || typeof prop !== 'string' || !current.enabled) return v;
-      return (...args: unknown[]) => current.withSpan(spanName(prop), { kind, attributes: attributes(prop, args) }, () => Promise.resolve((v as (...a: unknown[]) => unknown).apply(t, args)));
+      return (...args: unknown[]) => {
+        const p = current.activeSpan();
+        const call = () => Promise.resolve((v as (...a: unknown[]) => unknown).apply(t, args));
+        if (!p?.recording) return call();
+        return current.childSpan(p, spanName(prop), { kind, attributes: attributes(prop, args) }, call);
+      };
     },
   });
 }

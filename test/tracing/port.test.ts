@@ -1,9 +1,10 @@
 import { OtlpHttpExporter, encodeSpans, nanos } from '../../lib/adapters/otel/otlp-http';
+import { protoRequest, ProtoWriter, writeSpan } from '../../lib/adapters/otel/otlp-proto';
 import { newTraceId, OtelTracer, ratioSampler, type FinishedSpan, type SpanProcessor } from '../../lib/adapters/otel/tracer';
 import { EnvError } from '../../lib/compose/env';
 import { tracingSettings, xrayToTraceparent } from '../../lib/compose/tracing';
 import { formatTraceparent, NOOP_SPAN, NOOP_TRACER, parseTraceparent, tracer } from '../../lib/core/tracing';
-import { startOtlpReceiver } from '../support/otlp-receiver';
+import { decodeProtobuf, startOtlpReceiver } from '../support/otlp-receiver';
 
 class Collect implements SpanProcessor {
   spans: FinishedSpan[] = [];
@@ -109,16 +110,17 @@ describe('the OTLP/HTTP JSON exporter', () => {
     expect(nanos(1764655200123.456)).toBe('1764655200123456000');
     expect(nanos(1764655200123.9999)).toBe('1764655200124000000');
     expect(nanos(0.5)).toBe('500000');
-    const e = encodeSpans({ 'service.name': 's' }, [
-      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x'], big: 2 ** 60, nan: NaN }, events: [], status: { code: 'unset' } },
-    ]);
+    const e = JSON.parse(encodeSpans({ 'service.name': 's' }, [
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n "quoted"', kind: 'client', startMs: 1, endMs: 2, attributes: { i: 3, d: 0.5, b: true, l: ['x', 'y\n'], big: 2 ** 60, nan: NaN }, events: [], status: { code: 'unset' } },
+    ])) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> };
     const span = e.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(span['name']).toBe('n "quoted"');
     expect(span).toMatchObject({ kind: 3, startTimeUnixNano: '1000000', status: { code: 0 } });
     expect(span.attributes).toEqual([
       { key: 'i', value: { intValue: '3' } },
       { key: 'd', value: { doubleValue: 0.5 } },
       { key: 'b', value: { boolValue: true } },
-      { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }] } } },
+      { key: 'l', value: { arrayValue: { values: [{ stringValue: 'x' }, { stringValue: 'y\n' }] } } },
       { key: 'big', value: { doubleValue: 2 ** 60 } }, // beyond 2^53 "3" would be a lie; JSON has no NaN
       { key: 'nan', value: { stringValue: 'NaN' } },
     ]);
@@ -142,6 +144,62 @@ describe('the OTLP/HTTP JSON exporter', () => {
   });
 });
 
+describe('the OTLP/HTTP protobuf encoding', () => {
+  const spans: FinishedSpan[] = [
+    {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      parentSpanId: 'b7ad6b7169203331',
+      name: 'POST /api/migration/progress',
+      kind: 'server',
+      startMs: 1764655200123.456,
+      endMs: 1764655200125.5,
+      attributes: { s: 'x', i: 3, neg: -5, zero: 0, d: 0.5, big: 2 ** 60, t: true, f: false, l: ['a', 'ü'], utf8: 'naïve ✓ 日本', long: 'y'.repeat(300) },
+      events: [{ name: 'breaker.state_change', atMs: 1764655200124.001, attributes: { 'migration.breaker.to': 'open' } }],
+      status: { code: 'error', message: 'primary answered 503' },
+    },
+    { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n'.repeat(20_000), kind: 'internal', startMs: 1764655200001, endMs: 1764655200002, attributes: {}, events: [], status: { code: 'ok' } },
+    { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), name: 'load memory', kind: 'client', startMs: 1764655200000, endMs: 1764655200000.001, attributes: { 'db.system.name': 'memory' }, events: [], status: { code: 'unset' } },
+  ];
+
+  it('decodes (by the .proto field numbers) to exactly what the JSON encoding says, long and non-ASCII strings included', () => {
+    const w = new ProtoWriter(16); // grows
+    for (const s of spans) writeSpan(w, s);
+    const resource = { 'service.name': 'svc', 'service.namespace': 'migration-monitor' };
+    const decoded = decodeProtobuf(protoRequest(resource, w.take()));
+    expect(decoded).toEqual(JSON.parse(encodeSpans(resource, spans)));
+    const first = (decoded as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> }).resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(first).toMatchObject({ startTimeUnixNano: '1764655200123456000', endTimeUnixNano: '1764655200125500000', kind: 2, status: { code: 2, message: 'primary answered 503' } });
+  });
+
+  it('is what the exporter sends by default; OTEL_EXPORTER_OTLP_PROTOCOL=http/json sends JSON', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      for (const encoding of [undefined, 'json'] as const) {
+        const errors: string[] = [];
+        const x = new OtlpHttpExporter({ url: `${receiver.url}/v1/traces`, resource: { 'service.name': `s-${encoding ?? 'default'}` }, onError: (m) => errors.push(m), ...(encoding ? { encoding } : {}) });
+        for (const s of spans) x.onEnd(s);
+        await x.flush();
+        expect([errors, receiver.rejected, x.exported]).toEqual([[], [], 3]);
+      }
+      expect(receiver.rejected).toEqual([]);
+      expect(receiver.contentTypes).toEqual(['application/x-protobuf', 'application/json']);
+      expect(receiver.spans.map((s) => `${s.resource['service.name']} ${s.name.slice(0, 30)}`)).toEqual([
+        's-default POST /api/migration/progress',
+        `s-default ${'n'.repeat(30)}`,
+        's-default load memory',
+        's-json POST /api/migration/progress',
+        `s-json ${'n'.repeat(30)}`,
+        's-json load memory',
+      ]);
+      expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli').encoding).toBe('protobuf');
+      expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'local', 'cli').encoding).toBe('json');
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('tracing settings from the environment', () => {
   it('is off without an endpoint, and with OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none', () => {
     expect(tracingSettings({}, 'local', 'cli').url).toBeNull();
@@ -161,7 +219,7 @@ describe('tracing settings from the environment', () => {
   });
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/protobuf \(the default\) and http\/json/],
     [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /OTEL_TRACES_SAMPLER/],
     [{ OTEL_TRACES_SAMPLER_ARG: '2' }, /OTEL_TRACES_SAMPLER_ARG/],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/],

@@ -111,7 +111,7 @@ export function cloudRunHandler(inner: HttpHandler, opts: CloudRunEntryOptions):
       }
     }
     return res;
-  }, opts.name);
+  }, opts.name, { activate: true }); // its inner code (log ingest, jobs) and its log lines find the span as the active one
 }
 
 /** Resolve the module's export into an HttpHandler according to the adapter. */

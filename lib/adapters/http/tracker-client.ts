@@ -4,7 +4,7 @@ import type { PhaseDefInput } from '../../core/plan';
 import { parseRetryAfter, retry, type AttemptOutcome } from '../../core/retry';
 import { withSpan } from '../../core/tracing';
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string | Uint8Array; signal?: AbortSignal }) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;

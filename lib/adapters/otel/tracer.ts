@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
-import { formatTraceparent, parseTraceparent, type AttributeValue, type Attributes, type Span, type SpanContext, type SpanKind, type SpanOptions, type Tracer } from '../../core/tracing';
+import { formatTraceparent, NOOP_SPAN, parseTraceparent, type AttributeValue, type Attributes, type Span, type SpanContext, type SpanKind, type SpanOptions, type Tracer } from '../../core/tracing';
 
 /** A span that ended, as the exporter receives it. Times in epoch milliseconds (fractional). */
 export interface FinishedSpan {
@@ -22,16 +22,23 @@ export interface SpanProcessor {
   shutdown(): Promise<void>;
 }
 
-/** Decides, for a span without a sampled parent decision, whether it records. */
-export type Sampler = (traceId: string) => boolean;
+/**
+ * Decides, for a span without a sampled parent decision, whether it records. `traceId` is undefined for a new
+ * trace: its ids are not made before the decision (a dropped root needs none unless something propagates it).
+ */
+export type Sampler = (traceId: string | undefined) => boolean;
 
-/** `always_on`, `always_off`, or the trace-id ratio (deterministic per trace, as OTel's TraceIdRatioBased). */
+/**
+ * `always_on`, `always_off`, or the ratio: for a trace id it is given, deterministic per trace (as OTel's
+ * TraceIdRatioBased, so every service sampling the same trace id agrees); for a new trace, a random draw of the
+ * same probability.
+ */
 export function ratioSampler(ratio: number): Sampler {
   if (ratio >= 1) return () => true;
   if (ratio <= 0) return () => false;
   const bound = Math.floor(ratio * 2 ** 52);
   // The last 13 hex digits of the trace id are random (the first 8 may be a timestamp): compare them with the bound.
-  return (traceId) => parseInt(traceId.slice(19), 16) < bound;
+  return (traceId) => (traceId === undefined ? Math.random() < ratio : parseInt(traceId.slice(19), 16) < bound);
 }
 
 export interface OtelTracerOptions {
@@ -122,13 +129,24 @@ class RecordingSpan implements Span, FinishedSpan {
   }
 }
 
-/** A span the sampler dropped: it records nothing but carries its context, so the next hop keeps the decision. */
+/**
+ * A span the sampler dropped: it records nothing but carries its context, so the next hop keeps the decision.
+ * Its ids are made only if something asks for them (an outgoing `traceparent`, a log line): a dropped root of a
+ * request that calls nothing costs this object and nothing else. Its children are the span itself.
+ */
 class NonRecordingSpan implements Span {
   readonly recording = false;
-  constructor(
-    readonly traceId: string,
-    readonly spanId: string,
-  ) {}
+  private tid: string | undefined;
+  private sid: string | undefined;
+  constructor(traceId: string | undefined) {
+    this.tid = traceId;
+  }
+  get traceId(): string {
+    return (this.tid ??= newTraceId(Date.now()));
+  }
+  get spanId(): string {
+    return (this.sid ??= randomHex(8));
+  }
   traceparent(): string {
     return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: false });
   }
@@ -150,7 +168,7 @@ function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
     span.end();
     return Promise.reject(e as Error);
   }
-  return Promise.resolve(p).then(
+  return p.then(
     (v) => {
       span.end();
       return v;
@@ -161,6 +179,15 @@ function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
       throw e;
     },
   );
+}
+
+/** `fn(span)`, a synchronous throw turned into a rejection (as an async function would). */
+function call<T>(fn: (span: Span) => Promise<T>, span: Span): Promise<T> {
+  try {
+    return fn(span);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
 }
 
 const defined = (a: Attributes): Record<string, AttributeValue> => {
@@ -193,20 +220,19 @@ export class OtelTracer implements Tracer {
   }
 
   /**
-   * Parent: none for `root`; else the active span; else the remote `traceparent`; else a new trace.
-   * Inside a span the sampler dropped (parent-based), that span itself is returned: the decision is the trace's,
-   * so its children need no ids, no attributes and no context entry of their own.
+   * Parent: `parent` when given; else none for `root`; else the active span; else the remote `traceparent`;
+   * else a new trace. Inside a span the sampler dropped (parent-based), that span itself is returned: the
+   * decision is the trace's, so its children need no ids, no attributes and no context entry of their own. A
+   * new trace the sampler drops gets no ids unless something asks for them.
    */
-  startSpan(name: string, options: SpanOptions = {}): Span {
-    const active = options.root ? undefined : this.context.getStore();
-    if (active && !active.recording && this.parentBased) return active;
-    const remote: SpanContext | null = options.root || active ? null : parseTraceparent(options.traceparent);
-    const parent: SpanContext | null = active ? { traceId: active.traceId, spanId: active.spanId, sampled: active.recording } : remote;
-    const traceId = parent?.traceId ?? newTraceId(this.now());
-    const spanId = randomHex(8);
-    const sampled = parent && this.parentBased ? parent.sampled : this.sampler(traceId);
-    if (!sampled) return new NonRecordingSpan(traceId, spanId);
-    const span = new RecordingSpan(name, options.kind ?? 'internal', traceId, spanId, parent?.spanId, this);
+  startSpan(name: string, options: SpanOptions = {}, parent?: Span): Span {
+    const local = parent !== undefined && parent !== NOOP_SPAN ? parent : options.root ? undefined : this.context.getStore();
+    if (local && !local.recording && this.parentBased) return local;
+    const remote: SpanContext | null = options.root || local ? null : parseTraceparent(options.traceparent);
+    const ctx: SpanContext | null = local ? { traceId: local.traceId, spanId: local.spanId, sampled: local.recording } : remote;
+    const sampled = ctx && this.parentBased ? ctx.sampled : this.sampler(ctx?.traceId);
+    if (!sampled) return new NonRecordingSpan(ctx?.traceId);
+    const span = new RecordingSpan(name, options.kind ?? 'internal', ctx?.traceId ?? newTraceId(this.now()), randomHex(8), ctx?.spanId, this);
     if (options.attributes) span.setAttributes(options.attributes);
     return span;
   }
@@ -218,11 +244,14 @@ export class OtelTracer implements Tracer {
   withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
     const span = this.startSpan(name, options);
     if (span !== this.context.getStore()) return this.context.run(span, runInSpan, span, fn);
-    try {
-      return fn(span);
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
+    return call(fn, span);
+  }
+
+  /** No AsyncLocalStorage entry: the span goes to `fn` and from there explicitly to what `fn` calls. */
+  childSpan<T>(parent: Span | undefined, name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+    if (parent !== undefined && parent !== NOOP_SPAN && !parent.recording && this.parentBased) return call(fn, parent);
+    const span = this.startSpan(name, options, parent);
+    return span.recording ? runInSpan(span, fn) : call(fn, span);
   }
 
   flush(): Promise<void> {

@@ -15,7 +15,7 @@ import { proxySettingsSchema, type BackendRole, type ProxyMode, type ProxySettin
 import { DualWriter } from './dual-writer';
 import { MemoryReplayQueueStore, ReplayQueue, type ReplayQueueStore } from './replay-queue';
 import { parseDeleteRequest, parseUpsertRequest, readModeFor, stageForMode, writePlan, type ProxyStage, type StageSwitch, type VectorWriter, type WriteBatch } from './writes';
-import { spanEvent, withSpan } from '../tracing';
+import { childSpan, tracer, type Span } from '../tracing';
 import { traceHttp } from '../tracing-http';
 
 /**
@@ -109,6 +109,8 @@ export class SearchProxy {
   private readonly sink: ObservationSink | undefined;
   private readonly now: () => number;
   private readonly shadowInFlight = new Set<Promise<void>>();
+  /** Breaker state changes not yet put on a call's span (tracing on only). */
+  private readonly transitions: Array<{ breaker: string; attributes: Record<string, string> }> = [];
   private shadowCredit = 0;
   private readonly shadow: ShadowStats = { compared: 0, failed: 0, skipped: 0, meanOverlap: null, lastOverlap: null };
   private overlapSum = 0;
@@ -172,14 +174,19 @@ export class SearchProxy {
         onError: opts.onError,
       });
     }
+    const searchBreakers = new Set(Object.values(this.breakers).map((b) => b.name));
     this.registry.onTransition((t) => {
-      spanEvent('breaker.state_change', { 'migration.breaker': t.breaker, 'migration.breaker.from': t.from, 'migration.breaker.to': t.to, 'migration.breaker.reason': t.reason });
+      // A search breaker's change goes, as an event, on the span of the call that sees it (call() below).
+      if (tracer().enabled && searchBreakers.has(t.breaker)) {
+        this.transitions.push({ breaker: t.breaker, attributes: { 'migration.breaker': t.breaker, 'migration.breaker.from': t.from, 'migration.breaker.to': t.to, 'migration.breaker.reason': t.reason } });
+        if (this.transitions.length > 32) this.transitions.shift();
+      }
       this.record('BreakerTransitions', { Breaker: t.breaker, ToState: t.to }, 1, 'add');
       this.record('BreakerState', { Breaker: t.breaker }, STATE_VALUE[t.to], 'set');
     });
 
     this.routes = [
-      { method: 'POST', path: '/search', handler: async (req) => this.search(parseSearchRequest(req)) },
+      { method: 'POST', path: '/search', handler: async (req) => this.search(parseSearchRequest(req), req.span) },
       { method: 'GET', path: '/health', handler: async () => this.health() },
       ...(this.writer
         ? [
@@ -206,10 +213,18 @@ export class SearchProxy {
     for (const b of [...Object.values(this.breakers), ...Object.values(this.writeBreakers ?? {})]) this.record('BreakerState', { Breaker: b.name }, STATE_VALUE[b.state], 'set');
   }
 
-  /** One backend call through its breaker, in a client span: the breaker's decision, the outcome, the error. */
-  private call(role: BackendRole, query: SearchQuery, timeoutMs: number, purpose: 'serve' | 'fallback' | 'shadow' | 'probe' = 'serve'): Promise<CallResult> {
-    return withSpan(`migration.search.${purpose === 'serve' ? 'backend' : purpose}`, { kind: 'client', attributes: { 'migration.backend': role, 'migration.breaker.state': this.breakers[role].state, 'migration.search.timeout_ms': timeoutMs } }, async (span) => {
+  /**
+   * One backend call through its breaker, in a client span (child of the search's `parent`): the breaker's
+   * decision, the state changes it saw (events), the outcome, the error.
+   */
+  private call(parent: Span, role: BackendRole, query: SearchQuery, timeoutMs: number, purpose: 'serve' | 'fallback' | 'shadow' | 'probe' = 'serve'): Promise<CallResult> {
+    return childSpan(parent, `migration.search.${purpose === 'serve' ? 'backend' : purpose}`, { kind: 'client', attributes: { 'migration.backend': role, 'migration.breaker.state': this.breakers[role].state, 'migration.search.timeout_ms': timeoutMs } }, async (span) => {
       const r = await this.callBackend(role, query, timeoutMs);
+      const name = this.breakers[role].name;
+      for (let i = 0; i < this.transitions.length; ) {
+        if (this.transitions[i]!.breaker === name) span.addEvent('breaker.state_change', this.transitions.splice(i, 1)[0]!.attributes);
+        else i++;
+      }
       span.setAttributes({ 'migration.outcome': r.outcome, 'migration.search.duration_ms': r.ms });
       if (r.outcome !== 'success') span.recordException(r.error);
       return r;
@@ -233,17 +248,20 @@ export class SearchProxy {
     return result;
   }
 
-  /** Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). */
-  search(query: SearchQuery): Promise<HttpResponse> {
-    return withSpan('migration.search', { attributes: { 'migration.search.mode': this.settings.mode, 'migration.search.top_k': query.topK } }, async (span) => {
-      const res = await this.answer(query);
+  /**
+   * Answer a schema-valid query (the filter is checked here, so direct callers get the same 4xx). `parent`: the
+   * request's span (undefined: the active span, if any).
+   */
+  search(query: SearchQuery, parent?: Span): Promise<HttpResponse> {
+    return childSpan(parent, 'migration.search', { attributes: { 'migration.search.mode': this.settings.mode, 'migration.search.top_k': query.topK } }, async (span) => {
+      const res = await this.answer(query, span);
       span.setAttributes({ 'migration.backend': res.headers['x-search-backend'], 'migration.search.degraded': res.headers['x-search-degraded'], 'http.response.status_code': res.status });
       if (res.status >= 500) span.setStatus('error', 'no vector backend could answer');
       return res;
     });
   }
 
-  private async answer(query: SearchQuery): Promise<HttpResponse> {
+  private async answer(query: SearchQuery, span: Span): Promise<HttpResponse> {
     const fault = queryFault(query);
     if (fault) return errorResponse(fault);
     const started = this.now();
@@ -254,14 +272,14 @@ export class SearchProxy {
     const { serving: serveFirst, backup } = this.roles();
 
     // With a backup the first store gets its share of the budget (primaryTimeoutMs), the backup the rest.
-    const first = await this.call(serveFirst, query, Math.max(1, Math.min(backup ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
+    const first = await this.call(span, serveFirst, query, Math.max(1, Math.min(backup ? s.primaryTimeoutMs : s.deadlineMs, remaining())));
     let served: CallResult | null = first.outcome === 'success' ? first : null;
     let second: CallResult | null = null;
     if (!served && first.outcome === 'client_error') return this.clientError(first);
     if (!served && backup) {
       const left = remaining();
-      spanEvent('fallback', { 'migration.backend': backup, 'migration.search.first_outcome': first.outcome });
-      second = left >= 1 ? await this.call(backup, query, left, 'fallback') : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
+      span.addEvent('fallback', { 'migration.backend': backup, 'migration.search.first_outcome': first.outcome });
+      second = left >= 1 ? await this.call(span, backup, query, left, 'fallback') : { role: backup, outcome: 'timeout', error: new Error('no time left before the deadline'), ms: 0 };
       if (second.outcome === 'success') {
         served = second;
         this.record('ProxyFallbacks', {}, 1, 'add');
@@ -269,8 +287,8 @@ export class SearchProxy {
     }
     if (!served) return this.unavailable([first, ...(second ? [second] : [])]);
 
-    const copied = this.readMode() === 'shadow' && served === first && this.startShadow(served, query);
-    if (backup && served === first && !copied) this.probeIfDue(backup, query);
+    const copied = this.readMode() === 'shadow' && served === first && this.startShadow(span, served, query);
+    if (backup && served === first && !copied) this.probeIfDue(span, backup, query);
     if (this.opts.awaitShadow) await this.drain();
     await Promise.all([this.breakers.primary.flush(), this.breakers.fallback.flush()]);
 
@@ -386,9 +404,9 @@ export class SearchProxy {
    * the serving store is healthy again (and the breaker-open alarm with it). When its recovery time has
    * passed, the query just answered goes to it in the background as the half-open probe.
    */
-  private probeIfDue(role: BackendRole, query: SearchQuery): void {
+  private probeIfDue(span: Span, role: BackendRole, query: SearchQuery): void {
     if (!this.breakers[role].probeDue()) return;
-    this.track(this.call(role, query, this.settings.deadlineMs, 'probe').then(() => undefined));
+    this.track(this.call(span, role, query, this.settings.deadlineMs, 'probe').then(() => undefined));
   }
 
   private track(p: Promise<void>): void {
@@ -397,7 +415,7 @@ export class SearchProxy {
   }
 
   /** Send a sampled copy to the other store; false when this request was not sampled. */
-  private startShadow(served: CallResult, query: SearchQuery): boolean {
+  private startShadow(span: Span, served: CallResult, query: SearchQuery): boolean {
     this.shadowCredit += this.settings.shadowSampleRate;
     if (this.shadowCredit < 1) {
       this.shadow.skipped++;
@@ -405,7 +423,7 @@ export class SearchProxy {
     }
     this.shadowCredit -= 1;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
-    const p = this.call(other, query, this.settings.deadlineMs, 'shadow').then((r) => {
+    const p = this.call(span, other, query, this.settings.deadlineMs, 'shadow').then((r) => {
       if (r.outcome !== 'success') {
         this.shadow.failed++;
         return;

@@ -5,7 +5,7 @@ import { idSchema } from '../plan';
 import { initializeSchema, type InitializeRequest, type MutationOptions, type Tracker } from './service';
 import { authenticate, namedTokens, tokenName, type Caller, type NamedTokens } from './identity';
 import { parseOrThrow } from '../validation-util';
-import { withSpan } from '../tracing';
+import { childSpan } from '../tracing';
 import { traceHttp } from '../tracing-http';
 
 export interface TrackerApiOptions {
@@ -39,7 +39,7 @@ export function trackerApi(opts: TrackerApiOptions): HttpHandler {
 
   const getProgress = authed(async (_r, id) => json(200, await tracker.overview(id)));
   const postProgress = authed(async (req, id, caller) => {
-    const parsed = await withSpan<{ init: Omit<InitializeRequest, 'action'>; mopts: MutationOptions } | { op: ProgressOperation; mopts: MutationOptions }>('migration.tracker.parse', { attributes: { 'migration.id': id } }, async (span) => {
+    const parsed = await childSpan<{ init: Omit<InitializeRequest, 'action'>; mopts: MutationOptions } | { op: ProgressOperation; mopts: MutationOptions }>(req.span, 'migration.tracker.parse', { attributes: { 'migration.id': id } }, async (span) => {
       const body = parseJsonBody(req);
       const mopts = mutationOptions(req, caller);
       if (isObject(body) && body['action'] === 'initialize') {
@@ -116,7 +116,7 @@ async function health(tracker: Tracker, req: HttpRequest, token?: NamedTokens): 
 
 /** The change is recorded under the authenticated name; X-Actor only as "on behalf of" beside it. */
 function mutationOptions(req: HttpRequest, caller: Caller): MutationOptions {
-  return { actor: caller.name, ...(caller.onBehalfOf ? { onBehalfOf: caller.onBehalfOf } : {}), idempotencyKey: req.headers['idempotency-key'] };
+  return { actor: caller.name, ...(caller.onBehalfOf ? { onBehalfOf: caller.onBehalfOf } : {}), idempotencyKey: req.headers['idempotency-key'], ...(req.span ? { span: req.span } : {}) };
 }
 
 function mutationResponse(r: { result: Record<string, unknown>; replayed: boolean }): HttpResponse {

@@ -6,8 +6,8 @@ import { emptyMetrics, type ActivityEntry, type MigrationState, type Notificatio
 import { applyOperation, isOverdue, type ApplyResult, type Operation } from './operations';
 import { DEFAULT_PLAN, idSchema, validatePlan, type PhaseDef } from '../plan';
 import type { IdempotencyRecord, ProgressStore } from '../store';
-import { withSpan } from '../tracing';
-import { tracedStore } from '../tracing-store';
+import { childSpan, type Span } from '../tracing';
+import { tracedStore, storeIn } from '../tracing-store';
 import { parseOrThrow } from '../validation-util';
 import { bucketOf, HISTORY_TIERS, historyAnswer, historyPointOf, historyRange, historyWrites, isStateChange, selectHistory, type HistoryPoint } from '../history';
 import { dashboardOf, DEFAULT_THRESHOLDS, estimateOf, healthOf, overviewOf, portfolioRowOf, type HealthStatus, type HealthThresholds } from './views';
@@ -60,6 +60,8 @@ export interface MutationOptions {
   /** Whom the author says they act for (X-Actor): recorded beside the actor, never as it. */
   onBehalfOf?: string;
   idempotencyKey?: string;
+  /** The caller's span (the request's server span): the change's spans are its children (lib/core/tracing.ts). */
+  span?: Span;
 }
 
 export interface MutationResult {
@@ -86,8 +88,11 @@ export class Tracker {
   private readonly historyPending = new Map<string, TrackerChange>();
   private readonly onHistoryError: (e: unknown, migrationId: string) => void;
   private readonly keepHistory: boolean;
+  /** The store without spans: a change hands its own span to a traced view of it (storeIn). */
+  private readonly untraced: ProgressStore;
 
   constructor(opts: TrackerOptions) {
+    this.untraced = opts.store;
     this.store = tracedStore(opts.store);
     this.clock = opts.clock ?? systemClock;
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
@@ -115,7 +120,7 @@ export class Tracker {
     fn: (s: MigrationState, now: number) => { activity: Array<Omit<ActivityEntry, 'at' | 'actor'>>; result?: Record<string, unknown> },
     actor: string,
   ): Promise<Record<string, unknown>> {
-    const r = await this.mutate(migrationId, action, () => '', {}, (cur) => {
+    const r = await this.mutate(undefined, migrationId, action, () => '', {}, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
@@ -129,7 +134,7 @@ export class Tracker {
   async initialize(migrationId: string, req: Omit<InitializeRequest, 'action'>, opts: MutationOptions = {}): Promise<MutationResult> {
     parseOrThrow(idSchema, migrationId, 'migration id');
     const plan = req.plan === undefined ? DEFAULT_PLAN : validatePlan(req.plan);
-    return withSpan('migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, () => this.mutate(migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
+    return childSpan(opts.span, 'migration.tracker.apply', { attributes: { 'migration.id': migrationId, 'migration.operation': 'initialize' } }, (span) => this.mutate(span, migrationId, 'initialize', () => requestHash({ action: 'initialize', ...req }), opts, (cur) => {
       if (cur && !req.reset && cur.phases.some((p) => p.status !== 'pending')) {
         throw new DomainError(
           'conflict',
@@ -156,7 +161,7 @@ export class Tracker {
     const actor = opts.actor ?? 'api';
     const target = op as { phaseId?: string; subTaskId?: string };
     const attributes = { 'migration.id': migrationId, 'migration.operation': op.action, 'migration.phase': target.phaseId, 'migration.subtask': target.subTaskId };
-    return withSpan('migration.tracker.apply', { attributes }, () => this.mutate(migrationId, op.action, () => requestHash(op), opts, (cur) => {
+    return childSpan(opts.span, 'migration.tracker.apply', { attributes }, (span) => this.mutate(span, migrationId, op.action, () => requestHash(op), opts, (cur) => {
       if (!cur) throw unknownMigration(migrationId);
       const state = cloneState(cur);
       const now = this.clock.now();
@@ -248,7 +253,7 @@ export class Tracker {
    * Record history after a committed change: the first change of each finest bucket at once, the bucket's last
    * change when the next bucket begins (kept pending until then: no write), and every state change.
    */
-  private recordHistory(change: TrackerChange): Promise<void> | undefined {
+  private recordHistory(change: TrackerChange, store: ProgressStore): Promise<void> | undefined {
     if (!this.keepHistory) return undefined;
     const id = change.migrationId;
     const bucket = bucketOf(HISTORY_TIERS[0]!, change.at);
@@ -261,7 +266,7 @@ export class Tracker {
     this.historyPending.delete(id);
     this.historyBucket.set(id, bucket);
     const points = [...(pending ? [historyPointOf(pending.after, pending.at)] : []), historyPointOf(change.after, change.at)];
-    return this.store.putHistory(id, historyWrites(...points)).catch((e: unknown) => {
+    return store.putHistory(id, historyWrites(...points)).catch((e: unknown) => {
       this.historyBucket.delete(id);
       this.onHistoryError(e, id);
     });
@@ -276,7 +281,9 @@ export class Tracker {
     return { status, migrations: results };
   }
 
+  /** `span`: the change's span (its store calls are its children); undefined: the active span, if any. */
   private async mutate(
+    span: Span | undefined,
     migrationId: string,
     action: string,
     hashOf: () => string,
@@ -289,10 +296,11 @@ export class Tracker {
       throw new DomainError('bad_request', 'Idempotency-Key must be 1-255 characters');
     }
     const hash = key ? hashOf() : '';
+    const store = storeIn(this.untraced, span, this.store);
     const { durable, out } = await this.withLock(migrationId, async () => {
       for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
         if (key) {
-          const prior = await this.store.getIdempotency(migrationId, key);
+          const prior = await store.getIdempotency(migrationId, key);
           if (prior) {
             if (prior.requestHash !== hash) {
               throw new DomainError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request`);
@@ -301,7 +309,7 @@ export class Tracker {
             return { durable: Promise.resolve(), out: { result: prior.response, replayed: true } };
           }
         }
-        const cur = await this.store.load(migrationId);
+        const cur = await store.load(migrationId);
         if (!cur && !allowCreate) throw unknownMigration(migrationId);
         const version = cur?.version ?? 0;
         let next: ReturnType<typeof compute>;
@@ -311,7 +319,7 @@ export class Tracker {
           // A refusal under an Idempotency-Key is its first answer: stored (state unchanged) so a replay gets it again.
           if (!key || !cur || !isDomainError(e)) throw e;
           const refusal = { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
-          const commit = await this.store.commit({
+          const commit = await store.commit({
             migrationId,
             expectedVersion: version,
             state: cur.state,
@@ -325,7 +333,7 @@ export class Tracker {
         const now = this.clock.now();
         for (const d of this.derivations) d(cur?.state ?? null, next.state, now, next.activity);
         for (const a of next.activity) a.version = version + 1;
-        const commit = await this.store.commit({
+        const commit = await store.commit({
           migrationId,
           expectedVersion: version,
           state: next.state,
@@ -335,7 +343,7 @@ export class Tracker {
         if (commit.ok) {
           const change: TrackerChange = { migrationId, action, actor: opts.actor ?? 'api', before: cur?.state ?? null, after: next.state, activity: next.activity, at: now };
           const afterCommit = () => {
-            const history = this.recordHistory(change); // undefined when this change needs no write (most of them)
+            const history = this.recordHistory(change, store); // undefined when this change needs no write (most of them)
             return history ? history.then(() => this.notify(change)) : this.notify(change);
           };
           return { durable: commit.durable.then(afterCommit), out: { result: next.result, replayed: false } };

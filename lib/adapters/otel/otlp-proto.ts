@@ -1,0 +1,223 @@
+import type { AttributeValue, SpanKind } from '../../core/tracing';
+import type { FinishedSpan } from './tracer';
+
+/**
+ * OTLP/HTTP protobuf (`application/x-protobuf`, the OTLP default) written by hand: the ExportTraceServiceRequest
+ * of opentelemetry/proto/collector/trace/v1 and the messages of trace/v1 and common/v1 it holds, with only the
+ * fields this exporter sets. A span is written straight into a growing buffer when it ends, so no object tree is
+ * built and no text is kept: ids are 16 and 8 bytes instead of 32 and 16 hex digits, times are fixed64, and
+ * ASCII strings (every name and key here) are copied byte by byte without a call into C++.
+ */
+
+const KIND: Record<SpanKind, number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+const STATUS = { unset: 0, ok: 1, error: 2 } as const;
+const TWO32 = 2 ** 32;
+
+/** A protobuf writer over one growing Buffer; length-delimited fields are written in place (see `close`). */
+export class ProtoWriter {
+  buf: Buffer;
+  pos = 0;
+  constructor(size = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.pos++] = b;
+  }
+  varint(n: number): void {
+    this.room(10);
+    if (n < 0) {
+      // int64 two's complement, ten bytes (negative attribute integers: rare)
+      let v = BigInt.asUintN(64, BigInt(n));
+      while (v > 0x7fn) {
+        this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+        v >>= 7n;
+      }
+      this.buf[this.pos++] = Number(v);
+      return;
+    }
+    while (n > 0x7f) {
+      this.buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+  /** A tag then a length-delimited UTF-8 string. */
+  string(tag: number, s: string): void {
+    const n = s.length;
+    this.room(n + 6);
+    this.buf[this.pos++] = tag;
+    // ASCII of fewer than 128 characters, the usual case: one length byte and a plain copy
+    if (n < 128) {
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        this.buf[start + i] = c;
+      }
+      if (i === n) {
+        this.buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.varint(bytes);
+    this.room(bytes);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+  /** A tag then `hex` as `bytes` (ids). */
+  hex(tag: number, hex: string): void {
+    const n = hex.length >> 1;
+    this.room(n + 2);
+    this.buf[this.pos++] = tag;
+    this.buf[this.pos++] = n;
+    this.pos += this.buf.write(hex, this.pos, 'hex');
+  }
+  /** A tag then epoch milliseconds (fractional) as fixed64 nanoseconds, kept to the microsecond. */
+  nanos(tag: number, ms: number): void {
+    this.room(9);
+    this.buf[this.pos++] = tag;
+    const micros = Math.round(ms * 1000); // a safe integer until the year 2255
+    const lo = (micros % TWO32) * 1000; // < 2^42: exact
+    this.buf.writeUInt32LE(lo % TWO32, this.pos);
+    this.buf.writeUInt32LE(Math.floor(micros / TWO32) * 1000 + Math.floor(lo / TWO32), this.pos + 4);
+    this.pos += 8;
+  }
+  double(tag: number, v: number): void {
+    this.room(9);
+    this.buf[this.pos++] = tag;
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+  /** Start a length-delimited field: its tag and a two-byte length to be filled in by `close`. */
+  open(tag: number): number {
+    this.room(3);
+    this.buf[this.pos++] = tag;
+    this.pos += 2;
+    return this.pos;
+  }
+  /** Fill in the length of the field `open` started, moving its body when the length needs 1 or 3+ bytes. */
+  close(start: number): void {
+    const len = this.pos - start;
+    if (len < 128) {
+      this.buf.copyWithin(start - 1, start, this.pos);
+      this.buf[start - 2] = len;
+      this.pos--;
+    } else if (len < 16384) {
+      this.buf[start - 2] = (len & 0x7f) | 0x80;
+      this.buf[start - 1] = len >> 7;
+    } else {
+      const at = start - 2;
+      const body = this.buf.subarray(start, this.pos);
+      const copy = Buffer.from(body);
+      this.pos = at;
+      this.varint(len);
+      this.room(len);
+      copy.copy(this.buf, this.pos);
+      this.pos += len;
+    }
+  }
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    return out;
+  }
+}
+
+function anyValue(w: ProtoWriter, v: AttributeValue): void {
+  if (typeof v === 'string') w.string(0x0a, v);
+  else if (typeof v === 'boolean') {
+    w.byte(0x10);
+    w.byte(v ? 1 : 0);
+  } else if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) {
+      w.byte(0x18);
+      w.varint(v);
+    } else w.double(0x21, v); // protobuf doubles hold NaN and Infinity
+  } else {
+    const array = w.open(0x2a);
+    for (const x of v) {
+      const value = w.open(0x0a);
+      w.string(0x0a, x);
+      w.close(value);
+    }
+    w.close(array);
+  }
+}
+
+function keyValues(w: ProtoWriter, tag: number, a: Record<string, AttributeValue>): void {
+  for (const key in a) {
+    const kv = w.open(tag);
+    w.string(0x0a, key);
+    const value = w.open(0x12);
+    anyValue(w, a[key]!);
+    w.close(value);
+    w.close(kv);
+  }
+}
+
+/** One ended span as `ScopeSpans.spans` (field 2): its tag, length and `Span` message. */
+export function writeSpan(w: ProtoWriter, s: FinishedSpan): void {
+  const span = w.open(0x12);
+  w.hex(0x0a, s.traceId);
+  w.hex(0x12, s.spanId);
+  if (s.parentSpanId) w.hex(0x22, s.parentSpanId);
+  w.string(0x2a, s.name);
+  w.byte(0x30);
+  w.byte(KIND[s.kind]);
+  w.nanos(0x39, s.startMs);
+  w.nanos(0x41, s.endMs);
+  keyValues(w, 0x4a, s.attributes);
+  for (const e of s.events) {
+    const event = w.open(0x5a);
+    w.nanos(0x09, e.atMs);
+    w.string(0x12, e.name);
+    keyValues(w, 0x1a, e.attributes);
+    w.close(event);
+  }
+  const code = STATUS[s.status.code];
+  if (code || s.status.message) {
+    const status = w.open(0x7a);
+    if (s.status.message) w.string(0x12, s.status.message);
+    if (code) {
+      w.byte(0x18);
+      w.byte(code);
+    }
+    w.close(status);
+  }
+  w.close(span);
+}
+
+/**
+ * The ExportTraceServiceRequest around `spans` (ScopeSpans.spans fields written by `writeSpan`): one
+ * ResourceSpans with the resource's attributes and one ScopeSpans of scope `migration-monitor`.
+ */
+export function protoRequest(resource: Record<string, AttributeValue>, spans: Buffer): Buffer {
+  const w = new ProtoWriter(1024);
+  const head = new ProtoWriter(16);
+  // ResourceSpans.resource (1) = Resource { attributes (1) }
+  const res = w.open(0x0a);
+  keyValues(w, 0x0a, resource);
+  w.close(res);
+  // ResourceSpans.scope_spans (2) = ScopeSpans { scope (1) = { name (1), version (2) }, spans (2)... }
+  const scope = new ProtoWriter(64);
+  const sc = scope.open(0x0a);
+  scope.string(0x0a, 'migration-monitor');
+  scope.string(0x12, '1');
+  scope.close(sc);
+  const scopeSpansLen = scope.pos + spans.length;
+  w.byte(0x12);
+  w.varint(scopeSpansLen);
+  const resourceSpansLen = w.pos + scopeSpansLen;
+  head.byte(0x0a); // ExportTraceServiceRequest.resource_spans (1)
+  head.varint(resourceSpansLen);
+  return Buffer.concat([head.buf.subarray(0, head.pos), w.buf.subarray(0, w.pos), scope.buf.subarray(0, scope.pos), spans]);
+}
