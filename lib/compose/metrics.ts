@@ -26,8 +26,12 @@ export function metricsFor(runtime: Runtime): RuntimeMetrics {
       return new EmfMetricsSink(metrics);
     }
     case 'cloud-run': {
-      const { LogLineMetrics } = require('../adapters/gcp/log-line-metrics') as typeof import('../adapters/gcp/log-line-metrics');
-      return new LogLineMetrics();
+      // Left out of the Lambda bundles (esbuild define), with the alert signals and the alarm runbooks it carries.
+      if (process.env.MM_BUNDLE_OMIT_GCP === 'true') throw new Error('Cloud Run log-line metrics are not part of this Lambda bundle');
+      else {
+        const { LogLineMetrics } = require('../adapters/gcp/log-line-metrics') as typeof import('../adapters/gcp/log-line-metrics');
+        return new LogLineMetrics();
+      }
     }
     case 'local': {
       // Left out of the Lambda bundles (esbuild define): they never serve /metrics.
