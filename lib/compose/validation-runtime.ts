@@ -6,6 +6,7 @@ import { DomainError } from '../core/errors';
 import { CONNECTOR_TYPES, type ConnectorConfig, type ConnectorType, type ValidationConfig } from '../core/validation/config';
 import type { SourceConnector } from '../core/validation/connector';
 import type { MetricsSink, ResourceChecker, ValidationObserver } from '../core/validation/ports';
+import { isGateCheck } from '../core/validation/gate';
 import { FileCheckpointStore } from '../adapters/file/checkpoint-file';
 import { FileSpooler } from '../adapters/file/sorted-spool';
 
@@ -150,7 +151,7 @@ export async function runConfiguredValidation(cfg: ValidationConfig, opts: Valid
         phase: cfg.tracker.phase,
         completePhaseOnPass: cfg.tracker.completePhaseOnPass,
         gate: cfg.options.gate,
-        gateChecks: cfg.checks.filter((c) => c.gate ?? cfg.options.gate).map((c) => c.name),
+        gateChecks: cfg.checks.filter((c) => isGateCheck(c, cfg.options)).map((c) => c.name),
       })
     : undefined;
   const report = await runValidation(cfg, validationDeps(cfg, { ...opts, observer: reporter ?? opts.observer }), { resume: opts.resume, runId: opts.runId, signal: opts.signal });

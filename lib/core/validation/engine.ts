@@ -9,7 +9,7 @@ import { canonical } from './hash';
 import type { CheckpointStore, MetricsSink, ResourceChecker, RunCheckpoint, Spooler, Timer, ValidationObserver } from './ports';
 import type { CheckResult, EmittedMetric, ValidationReport } from './result';
 import { MemorySpooler } from './streams';
-import { failsGate } from './gate';
+import { failsGate, isGateCheck } from './gate';
 
 /** The adapters a run uses. Only `createConnector` is required; the rest have local defaults. */
 export interface ValidationDeps {
@@ -169,7 +169,7 @@ async function runChecks(cfg: ValidationConfig, deps: ValidationDeps, opts: RunO
   const verdict = !interrupted && notRun.length === 0 && results.every((r) => r.passed) ? 'pass' : 'fail';
   metrics.record({ metric: 'ValidationFailed', labels: {}, value: verdict === 'fail' ? 1 : 0, mode: 'add' });
   const passedNames = new Set(results.filter((r) => r.passed).map((r) => r.name));
-  const gateFailed = failsGate({ verdict, gate: cfg.options.gate, checks: cfg.checks.map((c) => ({ passed: passedNames.has(c.name), gate: c.gate ?? cfg.options.gate })) });
+  const gateFailed = failsGate({ verdict, gate: cfg.options.gate, checks: cfg.checks.map((c) => ({ passed: passedNames.has(c.name), gate: isGateCheck(c, cfg.options) })) });
   metrics.record({ metric: 'ValidationGateFailed', labels: {}, value: gateFailed ? 1 : 0, mode: 'add' });
   await deps.metrics?.flush?.();
   if (store && !interrupted && !errored) await store.clear(key);

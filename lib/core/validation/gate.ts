@@ -11,4 +11,7 @@ export interface GateInput {
   checks: ReadonlyArray<{ passed: boolean; gate?: boolean }>;
 }
 
+/** Whether a check of a config is a gate: its own `gate`, else the run's (`options.gate`). */
+export const isGateCheck = (check: { gate?: boolean }, options: { gate: boolean }): boolean => check.gate ?? options.gate;
+
 export const failsGate = (v: GateInput): boolean => v.verdict === 'fail' && (v.gate === true || v.checks.some((c) => !c.passed && c.gate === true));
