@@ -98,6 +98,31 @@ describe('migration-monitor watch', () => {
     expect(down.stderr).toMatch(/cannot reach the tracker API/);
   });
 
+  it('--follow --phase started before the tool writes its log: the profile is picked from the first lines once they come', async () => {
+    const log = path.join(dir, 'upload.log');
+    const child = spawn(process.execPath, [BIN, 'watch', '--log', log, '--follow', '--interval', '50', '--phase', 'upload', '--migration', 's3f'], {
+      cwd: dir,
+      env: { ...process.env, MIGRATION_MONITOR_URL: srv.url, MIGRATION_MONITOR_TOKEN: 'tok' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const until = async (what: string, cond: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 600; i++) {
+        if (await cond()) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${what} did not happen:\n${stderr}\n${JSON.stringify((await tracker.exists('s3f')) && (await tracker.get('s3f')).phases)}`);
+    };
+    await until('watch waiting for the log', () => /waiting for/.test(stderr));
+    // what `aws s3 sync` prints when its output is a file: \r-redrawn progress, then one line per object
+    fs.writeFileSync(log, 'Completed 1.0 MiB/4.0 MiB (2.0 MiB/s) with 3 file(s) remaining\rCompleted 2.0 MiB/4.0 MiB (2.0 MiB/s) with 2 file(s) remaining\rupload: files/f0.bin to s3://bkt/f0.bin\n');
+    await until('progress from the aws-s3 profile', async () => (await tracker.exists('s3f')) && (await tracker.get('s3f')).phases[0]!.progress === 50);
+    expect(stderr).toMatch(/reading the lines with the aws-s3 profile/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('--follow keeps reading appended lines and stops cleanly on SIGTERM, keeping its offsets', async () => {
     const log = path.join(dir, 'app.log');
     fs.writeFileSync(log, 'Migration started migration_id=f\n');

@@ -49,6 +49,31 @@ function firstLines(file: string): string[] {
   }
 }
 
+/**
+ * Wait for a log to get its first lines (the tool has not started writing it yet), then up to 2 s more for up
+ * to 20 of them: what profile detection looks at. SIGINT/SIGTERM end the wait (and the watch).
+ */
+async function awaitFirstLines(file: string, intervalMs: number, stop: AbortController, log: (s: string) => void): Promise<string[]> {
+  log(`${file}: waiting for the first lines to pick a profile (--profile names it and skips this)`);
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const pause = () => new Promise<void>((r) => setTimeout(r, intervalMs));
+  try {
+    let lines: string[] = [];
+    while (!stop.signal.aborted && !(lines = firstLines(file).filter((l) => l.trim())).length) await pause();
+    const seen = Date.now();
+    while (!stop.signal.aborted && lines.length < 20 && Date.now() - seen < 2000) {
+      await pause();
+      lines = firstLines(file).filter((l) => l.trim());
+    }
+    return lines;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
 export const DEFAULT_WATCH_STATE = '.data/log-watch/state.json';
 
 /** Read a log-watch config file (YAML or JSON). Exit 2 naming the file and the problem. */
@@ -120,7 +145,15 @@ export function registerWatch(program: Command): void {
     .action(async (flags: WatchFlags) => {
       const interval = Number(flags.interval);
       if (!Number.isInteger(interval) || interval < 50 || interval > 600_000) throw new CliError(`--interval must be 50-600000 ms (got "${flags.interval}")`, 2);
-      const profile = checkProfile(flags.profile) ?? (flags.phase ? detectProfile(firstLines(flags.log[0]!)) : undefined);
+      const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
+      const stop = new AbortController();
+      let profile = checkProfile(flags.profile);
+      if (!profile && flags.phase) {
+        let first = firstLines(flags.log[0]!).filter((l) => l.trim());
+        // Started before the tool: the profile comes from its first lines once it writes them.
+        if (!first.length && flags.follow) first = await awaitFirstLines(flags.log[0]!, interval, stop, log);
+        profile = detectProfile(first);
+      }
       const config = loadWatchConfig(flags.config, flags.migration ?? process.env['MIGRATION_MONITOR_MIGRATION'], { profile, phase: flags.phase });
       // A tool's log tracked onto one phase: a new migration gets that phase as its plan (unless the config has one).
       if (flags.phase && config.plan === LOG_PLAN) config.plan = validatePlan([{ id: flags.phase, name: flags.phase, estimatedDuration: 60 }]);
@@ -133,8 +166,6 @@ export function registerWatch(program: Command): void {
         const missing = flags.log.find((p) => !fs.existsSync(p));
         if (missing !== undefined) throw new CliError(`--log ${missing}: no such file (without --follow, watch reads what is there and exits)`, 2);
       }
-      const log = (s: string) => process.stderr.write(`watch: ${s}\n`);
-
       const { sink, tracker, close } = await openLogSink(flags, 'log-watcher', log);
 
       let tailer: LogTailer;
@@ -158,7 +189,6 @@ export function registerWatch(program: Command): void {
       }
       if (profile) log(`reading the lines with the ${profile} profile`);
       const analyzer = new LogAnalyzer({ sink, config, observations, ...(flags.explain ? { explain: (e) => process.stderr.write(`${explainLine(e)}\n`) } : {}) });
-      const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);

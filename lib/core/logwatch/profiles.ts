@@ -111,7 +111,7 @@ export const BUILTIN_PROFILES: Record<string, LogProfile> = {
     },
   },
   'aws-s3': {
-    description: 'aws s3 sync / cp / mv progress lines ("Completed X/Y ... remaining"), one unit per object, failed objects alerted',
+    description: 'aws s3 sync / cp / mv progress lines ("Completed X/Y ... remaining"): progress and bytes from them, each object line a sign of life, failed objects alerted',
     commands: [],
     detect: [String.raw`^Completed ${SIZE}/${SIZE}`, String.raw`^(?:upload|download|copy): \S+ to \S+`],
     config: {
@@ -122,7 +122,8 @@ export const BUILTIN_PROFILES: Record<string, LogProfile> = {
           actions: [{ do: 'data', field: 'bytes' }, { do: 'progress', done: 'bytes', total: 'bytes_total' }],
         },
         { name: 's3 object failed', regex: String.raw`^(?:upload|download|copy|move) failed: (?<item>\S+) to \S+ (?<error>.*)`, actions: [{ do: 'count_failure' }, { do: 'alert', severity: 'warning', message: 'aws s3: {item}: {error}' }] },
-        { name: 's3 object', regex: String.raw`^(?:upload|download|copy|move): (?<item>\S+) to \S+`, actions: [{ do: 'item', state: 'done' }] },
+        // Not a unit: aws prints an object only as it finishes, never the ones to come, so a share of them would claim 100 %.
+        { name: 's3 object', regex: String.raw`^(?:upload|download|copy|move): (?<item>\S+) to \S+`, actions: [{ do: 'progress' }] },
       ],
     },
   },
@@ -178,9 +179,22 @@ export function detectProfile(lines: string[]): string | undefined {
   return undefined;
 }
 
+/** The AWS CLI's global options that take a value (`aws --profile prod s3 sync ...`). */
+const AWS_VALUED_OPTIONS = new Set(['--endpoint-url', '--profile', '--region', '--output', '--query', '--color', '--ca-bundle', '--cli-read-timeout', '--cli-connect-timeout', '--cli-binary-format']);
+
+/** The AWS CLI's service (`s3` in `aws --endpoint-url URL s3 sync ...`): the first word that is neither an option nor its value. */
+function awsService(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('-')) return a;
+    if (AWS_VALUED_OPTIONS.has(a)) i++;
+  }
+  return undefined;
+}
+
 /** The profile for a command (`run -- pg_restore ...`, also `aws s3 ...`), from its executable name. */
 export function profileForCommand(argv: string[]): string | undefined {
   const exe = (argv[0] ?? '').split('/').pop() ?? '';
-  if (exe === 'aws' && argv[1] === 's3') return 'aws-s3';
+  if (exe === 'aws' && awsService(argv.slice(1)) === 's3') return 'aws-s3';
   return Object.entries(BUILTIN_PROFILES).find(([, p]) => p.commands.includes(exe))?.[0];
 }

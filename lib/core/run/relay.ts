@@ -27,7 +27,10 @@ export interface RunRelayOptions {
   plan?: PhaseDefInput[];
   /** Lines kept while the tracker is unreachable; beyond it the oldest lines are dropped (never the start or the end). */
   maxQueuedLines?: number;
-  /** Lines to wait for (at most `detectWaitMs`) before the analyzer is built. */
+  /**
+   * Lines to wait for before the analyzer is built: at most `detectWaitMs` after the tool's first line (a tool
+   * slow to start, such as a cold Python CLI on a loaded machine, still has its first lines looked at).
+   */
   detectLines?: number;
   detectWaitMs?: number;
   log?: (s: string) => void;
@@ -61,6 +64,7 @@ export class RunRelay {
   private readonly errorTail: string[] = [];
   private readonly refusals: string[] = [];
   private readonly startedAt = Date.now();
+  private firstLineAt: number | undefined;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly o: RunRelayOptions) {
@@ -72,6 +76,7 @@ export class RunRelay {
   /** A line of the tool's output (never blocks). */
   push(text: string): void {
     this.remember(text);
+    this.firstLineAt ??= Date.now();
     if (this.sample.length < (this.o.detectLines ?? 20)) this.sample.push(text);
     this.queue.push({ kind: 'line', text, n: this.lineNo++ });
     const max = this.o.maxQueuedLines ?? 100_000;
@@ -184,7 +189,7 @@ export class RunRelay {
         this.wake = undefined;
         continue;
       }
-      if (item.kind === 'line' && !this.analyzer && !this.finished && this.sample.length < (this.o.detectLines ?? 20) && Date.now() - this.startedAt < (this.o.detectWaitMs ?? 2000)) {
+      if (item.kind === 'line' && !this.analyzer && !this.finished && this.sample.length < (this.o.detectLines ?? 20) && Date.now() - (this.firstLineAt ?? 0) < (this.o.detectWaitMs ?? 2000)) {
         await this.sleep(50);
         continue;
       }

@@ -25,6 +25,10 @@ describe('built-in profiles', () => {
     expect(profileForCommand(['/usr/bin/pg_restore', '-d', 'x'])).toBe('pg_restore');
     expect(profileForCommand(['aws', 's3', 'sync', 'a', 's3://b'])).toBe('aws-s3');
     expect(profileForCommand(['aws', 'dms', 'describe-table-statistics'])).toBeUndefined();
+    // the AWS CLI's global options come before the service
+    expect(profileForCommand(['aws', '--endpoint-url', 'http://127.0.0.1:4568', 's3', 'sync', 'a', 's3://b'])).toBe('aws-s3');
+    expect(profileForCommand(['/usr/local/bin/aws', '--profile', 'prod', '--region=eu-west-1', '--no-verify-ssl', 's3', 'cp', 'a', 's3://b'])).toBe('aws-s3');
+    expect(profileForCommand(['aws', '--profile', 's3', 'dms', 'describe-table-statistics'])).toBeUndefined();
     expect(PROFILE_NAMES).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'pgloader', 'rsync', 'rclone', 'aws-s3', 'aws-dms', 'mysqldump']));
   });
 
@@ -61,6 +65,19 @@ describe('built-in profiles', () => {
     expect(s.phases[0]!.status).toBe('in_progress');
     expect(s.phases[0]!.progress).toBeCloseTo(100 / 3, 1);
     expect(s.alerts.map((a) => a.message)).toContainEqual('DMS table public.audit: Table error (12 error rows)');
+  });
+
+  it('aws s3: progress is the bytes line; an object line (units only ever seen as they finish) never claims the phase is done', async () => {
+    const { tracker, analyzer } = setupProfile('aws-s3', 'upload');
+    await feed(analyzer, ['Completed 2.0 MiB/4.0 MiB (2.0 MiB/s) with 2 file(s) remaining', 'upload: files/f0.bin to s3://bkt/f0.bin']);
+    let p = (await tracker.get('m')).phases[0]!;
+    expect(p).toMatchObject({ status: 'in_progress', progress: 50 });
+    // --no-progress: object lines only
+    const quiet = setupProfile('aws-s3', 'upload');
+    await feed(quiet.analyzer, ['upload: files/f0.bin to s3://bkt/f0.bin', 'upload: files/f1.bin to s3://bkt/f1.bin']);
+    p = (await quiet.tracker.get('m')).phases[0]!;
+    expect(p.status).toBe('in_progress');
+    expect(p.progress).toBeLessThan(100);
   });
 
   it('mysqldump --verbose: each table is a unit, done when the next starts', async () => {
