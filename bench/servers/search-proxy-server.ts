@@ -1,5 +1,5 @@
 /**
- * A process for the proxy benchmark: `backend <size> <dims>` serves one demo vector backend; `proxy <url>`
+ * A process for the proxy benchmark: `backend <size> <dims> [ms]` serves one demo vector backend (each answer held `ms` first: a store with I/O time); `proxy <url>`
  * serves the search proxy (primary and fallback both that backend, Prometheus metrics on, as deployed
  * locally); `dualproxy <old> <new> [old-only]` serves it in dual-write (or old-only: one store, the hop alone) for the upsert bench; `forwarder <url> [<url2>]` is the floor: the least a Node HTTP hop can do (read, forward to the same
  * path on a keep-alive agent, to both URLs at once when two are given, parse and re-serialize the answer), no
@@ -19,6 +19,8 @@ async function main(): Promise<void> {
   let url: string;
   if (role === 'backend') {
     const backend = await DemoBackend.start({ name: 'bench', index: new DemoIndex({ size: Number(a), dimensions: Number(b) }) });
+    // `backend <size> <dims> <ms>`: every answer held that long first (a store whose write takes I/O time, not CPU)
+    if (c !== undefined) await backend.setMode({ mode: 'slow', slowMs: Number(c) });
     url = backend.url;
     close = () => backend.close();
   } else if (role === 'proxy') {
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     close = () => new Promise((r) => server.close(() => r()));
-  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> | proxy <backend-url> | dualproxy <old-url> <new-url> [old-only] | forwarder <backend-url> [<second-url>] | nullstore (got ${role})`);
+  } else throw new Error(`usage: search-proxy-server.ts backend <size> <dims> [service-ms] | proxy <backend-url> | dualproxy <old-url> <new-url> [old-only] | forwarder <backend-url> [<second-url>] | nullstore (got ${role})`);
   process.stdout.write(`READY ${url}\n`);
   process.once('SIGTERM', () => void close().then(() => process.exit(0)));
 }

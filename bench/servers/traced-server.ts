@@ -2,12 +2,15 @@
  * A process for the tracing benchmark: the tracker API (in-memory store, so tracing's own cost is not hidden
  * behind fsync) and the search proxy (in-process demo backends) with tracing configured by argv, as the
  * composition does it from OTEL_*: `off`, `on` (every span exported), or `ratio:<r>` (parent-based trace-id
- * ratio). argv[3]: the collector URL. Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
+ * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
  */
 import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp } from '../../lib/adapters/http/server';
 import { installTracing } from '../../lib/compose/tracing';
+import { OtelTracer, type FinishedSpan } from '../../lib/adapters/otel/tracer';
+import { ProtoWriter, writeSpan } from '../../lib/adapters/otel/otlp-proto';
+import { setTracer } from '../../lib/core/tracing';
 import { searchProxy } from '../../lib/core/search/proxy';
 import type { VectorBackend } from '../../lib/core/search/query';
 import { Tracker } from '../../lib/core/tracker/service';
@@ -15,8 +18,17 @@ import { trackerApi } from '../../lib/core/tracker/api';
 
 async function main() {
   const [mode, collector] = process.argv.slice(2) as [string, string];
-  const env: NodeJS.ProcessEnv = mode === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
-  installTracing(env, 'local', 'bench');
+  const env: NodeJS.ProcessEnv = mode === 'off' || mode.startsWith('on:') ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
+  if (mode === 'on:discard' || mode === 'on:encode') {
+    // Diagnosis: every span made and ended (and with on:encode, encoded), nothing sent: what export adds is the rest.
+    let w = new ProtoWriter();
+    let n = 0;
+    const onEnd = mode === 'on:discard' ? () => undefined : (s: FinishedSpan) => {
+      writeSpan(w, s);
+      if (++n === 512) (w = new ProtoWriter()), (n = 0);
+    };
+    setTracer(new OtelTracer({ processor: { onEnd, flush: async () => undefined, shutdown: async () => undefined } }));
+  } else installTracing(env, 'local', 'bench');
   const tracker = new Tracker({ store: FileStore.inMemory(), maxRetries: 1000 });
   await tracker.initialize('default', {});
   await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });

@@ -172,6 +172,37 @@ describe('the OTLP/HTTP protobuf encoding', () => {
     expect(first).toMatchObject({ startTimeUnixNano: '1764655200123456000', endTimeUnixNano: '1764655200125500000', kind: 2, status: { code: 2, message: 'primary answered 503' } });
   });
 
+  it('spans the tracer makes (ids kept as 32-bit words) encode to the same ids as their hex: roots, children, remote parents with leading zeros, long attributes and events', async () => {
+    const made: FinishedSpan[] = [];
+    const t = new OtelTracer({ processor: { onEnd: (s) => made.push(s), flush: async () => undefined, shutdown: async () => undefined } });
+    const small = '00-00000000000000000000000000000001-0000000000000001-01';
+    await t.childSpan(undefined, 'root', { kind: 'server' }, async (root) => {
+      await t.childSpan(root, 'child', { attributes: { a: 'x'.repeat(200), b: 'y'.repeat(20_000), n: 7 } }, async (c) => {
+        c.addEvent('e', { big: 'z'.repeat(150) });
+        return t.childSpan(c, 'grandchild', {}, async () => 1);
+      });
+    });
+    await t.childSpan(undefined, 'remote', { kind: 'server', traceparent: small }, async (r) => t.childSpan(r, 'under-remote', {}, async () => 1));
+    await t.childSpan(undefined, 'x-ray', { traceparent: '00-ffffffff00000000ffffffff00000000-8000000000000001-01' }, async () => 1);
+    expect(made).toHaveLength(6);
+    const w = new ProtoWriter(16);
+    for (const s of made) writeSpan(w, s);
+    const resource = { 'service.name': 'svc' };
+    const decoded = decodeProtobuf(protoRequest(resource, w.take())) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> };
+    expect(decoded).toEqual(JSON.parse(encodeSpans(resource, made)));
+    const got = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const by = (n: string) => got.find((x) => x['name'] === n)!;
+    expect(by('remote')).toMatchObject({ traceId: '00000000000000000000000000000001', parentSpanId: '0000000000000001' });
+    expect(by('under-remote')).toMatchObject({ traceId: '00000000000000000000000000000001', parentSpanId: by('remote')['spanId'] });
+    expect(by('x-ray')).toMatchObject({ traceId: 'ffffffff00000000ffffffff00000000', parentSpanId: '8000000000000001' });
+    expect(by('grandchild')['parentSpanId']).toBe(by('child')['spanId']);
+    expect(by('child')['traceId']).toBe(by('root')['traceId']);
+    expect(by('root')['parentSpanId']).toBeUndefined();
+    for (const x of got) expect(x['spanId']).toMatch(/^[0-9a-f]{16}$/);
+    // a new trace id starts with the epoch second (X-Ray)
+    expect(Math.abs(parseInt(String(by('root')['traceId']).slice(0, 8), 16) - Date.now() / 1000)).toBeLessThan(60);
+  });
+
   it('is what the exporter sends by default; OTEL_EXPORTER_OTLP_PROTOCOL=http/json sends JSON', async () => {
     const receiver = await startOtlpReceiver();
     try {

@@ -36,17 +36,13 @@ function keyValues(a: Record<string, AttributeValue>): string {
 
 /**
  * Epoch milliseconds (fractional) → nanoseconds as a decimal string. A double holds today's epoch milliseconds
- * to about 0.25 µs, so the fraction is kept to the microsecond (no digits invented below it).
+ * to about 0.25 µs, so the time is kept to the microsecond (no digits invented below it), rounded as the
+ * protobuf encoding rounds it (`Math.round(ms * 1000)`, a safe integer until 2255): both encodings of a span
+ * say the same time.
  */
 export function nanos(ms: number): string {
-  let whole = Math.floor(ms);
-  let micros = Math.round((ms - whole) * 1000);
-  if (micros === 1000) {
-    whole += 1;
-    micros = 0;
-  }
-  if (whole === 0) return String(micros * 1000);
-  return `${whole}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}000`; // digits joined as text: no BigInt per time
+  const micros = Math.round(ms * 1000);
+  return micros === 0 ? '0' : `${micros}000`; // digits joined as text: no BigInt per time
 }
 
 export interface Resource {

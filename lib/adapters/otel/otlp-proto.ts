@@ -97,6 +97,62 @@ export class ProtoWriter {
     this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
   }
+  /** A tag then a 4-word (trace) or 2-word (span) id as `bytes`, the words big-endian. */
+  words(tag: number, a: number, b: number, c?: number, d?: number): void {
+    const n = c === undefined ? 8 : 16;
+    this.room(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = tag;
+    buf[p++] = n;
+    buf[p++] = a >>> 24;
+    buf[p++] = a >>> 16;
+    buf[p++] = a >>> 8;
+    buf[p++] = a;
+    buf[p++] = b >>> 24;
+    buf[p++] = b >>> 16;
+    buf[p++] = b >>> 8;
+    buf[p++] = b;
+    if (c !== undefined) {
+      buf[p++] = c >>> 24;
+      buf[p++] = c >>> 16;
+      buf[p++] = c >>> 8;
+      buf[p++] = c;
+      buf[p++] = d! >>> 24;
+      buf[p++] = d! >>> 16;
+      buf[p++] = d! >>> 8;
+      buf[p++] = d!;
+    }
+    this.pos = p;
+  }
+  /**
+   * Start a length-delimited field that is usually short (an attribute, a value, an event): its tag and one
+   * byte for the length, filled in by `close1` (which moves the body only when it reaches 128 bytes).
+   */
+  open1(tag: number): number {
+    this.room(2);
+    this.buf[this.pos++] = tag;
+    this.pos += 1;
+    return this.pos;
+  }
+  close1(start: number): void {
+    const len = this.pos - start;
+    if (len < 128) {
+      this.buf[start - 1] = len;
+      return;
+    }
+    const extra = len < 16384 ? 1 : len < 2097152 ? 2 : 3;
+    this.room(extra);
+    this.buf.copyWithin(start + extra, start, this.pos);
+    let p = start - 1;
+    let n = len;
+    while (n > 0x7f) {
+      this.buf[p++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[p] = n;
+    this.pos += extra;
+  }
   /** Start a length-delimited field: its tag and a two-byte length to be filled in by `close`. */
   open(tag: number): number {
     this.room(3);
@@ -145,9 +201,9 @@ function anyValue(w: ProtoWriter, v: AttributeValue): void {
   } else {
     const array = w.open(0x2a);
     for (const x of v) {
-      const value = w.open(0x0a);
+      const value = w.open1(0x0a);
       w.string(0x0a, x);
-      w.close(value);
+      w.close1(value);
     }
     w.close(array);
   }
@@ -155,21 +211,28 @@ function anyValue(w: ProtoWriter, v: AttributeValue): void {
 
 function keyValues(w: ProtoWriter, tag: number, a: Record<string, AttributeValue>): void {
   for (const key in a) {
-    const kv = w.open(tag);
+    const kv = w.open1(tag);
     w.string(0x0a, key);
-    const value = w.open(0x12);
+    const value = w.open1(0x12);
     anyValue(w, a[key]!);
-    w.close(value);
-    w.close(kv);
+    w.close1(value);
+    w.close1(kv);
   }
 }
 
 /** One ended span as `ScopeSpans.spans` (field 2): its tag, length and `Span` message. */
 export function writeSpan(w: ProtoWriter, s: FinishedSpan): void {
   const span = w.open(0x12);
-  w.hex(0x0a, s.traceId);
-  w.hex(0x12, s.spanId);
-  if (s.parentSpanId) w.hex(0x22, s.parentSpanId);
+  const ids = s.words;
+  if (ids) {
+    w.words(0x0a, ids.t0, ids.t1, ids.t2, ids.t3);
+    w.words(0x12, ids.s0, ids.s1);
+    if (ids.hasParent) w.words(0x22, ids.p0, ids.p1);
+  } else {
+    w.hex(0x0a, s.traceId);
+    w.hex(0x12, s.spanId);
+    if (s.parentSpanId) w.hex(0x22, s.parentSpanId);
+  }
   w.string(0x2a, s.name);
   w.byte(0x30);
   w.byte(KIND[s.kind]);
@@ -177,21 +240,21 @@ export function writeSpan(w: ProtoWriter, s: FinishedSpan): void {
   w.nanos(0x41, s.endMs);
   keyValues(w, 0x4a, s.attributes);
   for (const e of s.events) {
-    const event = w.open(0x5a);
+    const event = w.open1(0x5a);
     w.nanos(0x09, e.atMs);
     w.string(0x12, e.name);
     keyValues(w, 0x1a, e.attributes);
-    w.close(event);
+    w.close1(event);
   }
   const code = STATUS[s.status.code];
   if (code || s.status.message) {
-    const status = w.open(0x7a);
+    const status = w.open1(0x7a);
     if (s.status.message) w.string(0x12, s.status.message);
     if (code) {
       w.byte(0x18);
       w.byte(code);
     }
-    w.close(status);
+    w.close1(status);
   }
   w.close(span);
 }

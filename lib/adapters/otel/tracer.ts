@@ -2,11 +2,29 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { formatTraceparent, NOOP_SPAN, parseTraceparent, type AttributeValue, type Attributes, type Span, type SpanContext, type SpanKind, type SpanOptions, type Tracer } from '../../core/tracing';
 
+/**
+ * A span's ids as 32-bit words (big-endian order of the hex): trace id t0..t3, span id s0 s1, parent p0 p1 when
+ * `hasParent`. What the protobuf encoder writes, with no hex text made or parsed on the way.
+ */
+export interface SpanWords {
+  readonly t0: number;
+  readonly t1: number;
+  readonly t2: number;
+  readonly t3: number;
+  readonly s0: number;
+  readonly s1: number;
+  readonly p0: number;
+  readonly p1: number;
+  readonly hasParent: boolean;
+}
+
 /** A span that ended, as the exporter receives it. Times in epoch milliseconds (fractional). */
 export interface FinishedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string | undefined;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string | undefined;
+  /** The ids as words, when the span has them (every span this tracer makes): the encoder prefers them. */
+  readonly words?: SpanWords | undefined;
   name: string;
   kind: SpanKind;
   startMs: number;
@@ -62,6 +80,23 @@ function randomHex(bytes: number): string {
   return s;
 }
 
+// Random 32-bit words from a pool of their own (ids kept as numbers: no hex text unless something asks).
+const words = new Uint32Array(16384);
+let wordAt = words.length;
+function randomWord(): number {
+  if (wordAt === words.length) {
+    randomFillSync(words);
+    wordAt = 0;
+  }
+  return words[wordAt++]!;
+}
+
+const hex8 = (n: number): string => {
+  const h = n.toString(16);
+  return h.length === 8 ? h : '0'.repeat(8 - h.length) + h;
+};
+const word = (hex: string, at: number): number => parseInt(hex.slice(at, at + 8), 16);
+
 /**
  * Trace ids whose first 8 hex digits are the epoch second, as AWS X-Ray requires (the ADOT collector's X-Ray
  * exporter drops spans of other ids); the other 24 digits are random, so any OTLP backend takes them too.
@@ -74,9 +109,10 @@ const epochNow = (): number => performance.timeOrigin + performance.now();
 
 /**
  * A span that records. It is its own `FinishedSpan`: `end()` hands the span itself to the processor, so ending
- * copies nothing; the exporter encodes it only when a batch is sent.
+ * copies nothing. Its ids are 32-bit words (`SpanWords`); their hex text is made only if something reads
+ * `traceId`, `spanId` or `traceparent()` (an outgoing request, a log line, the JSON encoder).
  */
-class RecordingSpan implements Span, FinishedSpan {
+class RecordingSpan implements Span, FinishedSpan, SpanWords {
   readonly recording = true;
   readonly attributes: Record<string, AttributeValue> = {};
   readonly events: FinishedSpan['events'] = [];
@@ -84,18 +120,40 @@ class RecordingSpan implements Span, FinishedSpan {
   readonly startMs: number;
   endMs = 0;
   private ended = false;
+  readonly s0: number;
+  readonly s1: number;
+  private tid: string | undefined;
+  private sid: string | undefined;
 
   constructor(
     public name: string,
     readonly kind: SpanKind,
-    readonly traceId: string,
-    readonly spanId: string,
-    readonly parentSpanId: string | undefined,
+    readonly t0: number,
+    readonly t1: number,
+    readonly t2: number,
+    readonly t3: number,
+    readonly hasParent: boolean,
+    readonly p0: number,
+    readonly p1: number,
     private readonly tracer: OtelTracer,
   ) {
     this.startMs = tracer.now();
+    this.s0 = randomWord();
+    this.s1 = randomWord() || 1; // never the all-zero id
   }
 
+  get words(): SpanWords {
+    return this;
+  }
+  get traceId(): string {
+    return (this.tid ??= hex8(this.t0) + hex8(this.t1) + hex8(this.t2) + hex8(this.t3));
+  }
+  get spanId(): string {
+    return (this.sid ??= hex8(this.s0) + hex8(this.s1));
+  }
+  get parentSpanId(): string | undefined {
+    return this.hasParent ? hex8(this.p0) + hex8(this.p1) : undefined;
+  }
   traceparent(): string {
     return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: true });
   }
@@ -103,7 +161,11 @@ class RecordingSpan implements Span, FinishedSpan {
     if (value !== undefined && !this.ended) this.attributes[key] = value;
   }
   setAttributes(attributes: Attributes): void {
-    for (const k in attributes) this.setAttribute(k, attributes[k]);
+    if (this.ended) return;
+    for (const k in attributes) {
+      const v = attributes[k];
+      if (v !== undefined) this.attributes[k] = v;
+    }
   }
   addEvent(name: string, attributes: Attributes = {}): void {
     if (this.ended) return;
@@ -228,11 +290,22 @@ export class OtelTracer implements Tracer {
   startSpan(name: string, options: SpanOptions = {}, parent?: Span): Span {
     const local = parent !== undefined && parent !== NOOP_SPAN ? parent : options.root ? undefined : this.context.getStore();
     if (local && !local.recording && this.parentBased) return local;
-    const remote: SpanContext | null = options.root || local ? null : parseTraceparent(options.traceparent);
-    const ctx: SpanContext | null = local ? { traceId: local.traceId, spanId: local.spanId, sampled: local.recording } : remote;
-    const sampled = ctx && this.parentBased ? ctx.sampled : this.sampler(ctx?.traceId);
-    if (!sampled) return new NonRecordingSpan(ctx?.traceId);
-    const span = new RecordingSpan(name, options.kind ?? 'internal', ctx?.traceId ?? newTraceId(this.now()), randomHex(8), ctx?.spanId, this);
+    const kind = options.kind ?? 'internal';
+    let span: RecordingSpan;
+    if (local instanceof RecordingSpan) {
+      // the usual child: ids copied as words, nothing parsed or formatted
+      if (!this.parentBased && !this.sampler(local.traceId)) return new NonRecordingSpan(local.traceId);
+      span = new RecordingSpan(name, kind, local.t0, local.t1, local.t2, local.t3, true, local.s0, local.s1, this);
+    } else {
+      const remote: SpanContext | null = options.root || local ? null : parseTraceparent(options.traceparent);
+      const ctx: SpanContext | null = local ? { traceId: local.traceId, spanId: local.spanId, sampled: local.recording } : remote;
+      const sampled = ctx && this.parentBased ? ctx.sampled : this.sampler(ctx?.traceId);
+      if (!sampled) return new NonRecordingSpan(ctx?.traceId);
+      span = ctx
+        ? new RecordingSpan(name, kind, word(ctx.traceId, 0), word(ctx.traceId, 8), word(ctx.traceId, 16), word(ctx.traceId, 24), true, word(ctx.spanId, 0), word(ctx.spanId, 8), this)
+        : // a new trace: the first word is the epoch second (X-Ray's rule, see newTraceId), the others random
+          new RecordingSpan(name, kind, Math.floor(this.now() / 1000) >>> 0, randomWord(), randomWord(), randomWord(), false, 0, 0, this);
+    }
     if (options.attributes) span.setAttributes(options.attributes);
     return span;
   }
