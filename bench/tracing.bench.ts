@@ -27,9 +27,10 @@ const LATENCY_REQUESTS = Number(process.env['BENCH_TRACING_LATENCY'] ?? 2000);
 const NODE = process.env['BENCH_NODE'] ?? process.execPath;
 const PROF = process.env['BENCH_CPU_PROF'];
 const ALL_MODES = ['off', 'on', 'ratio:0.1'] as const;
-type Mode = (typeof ALL_MODES)[number];
+/** `on:discard` (spans made, not encoded) and `on:encode` (encoded, not sent): diagnosis, by BENCH_TRACING_MODES only. */
+type Mode = (typeof ALL_MODES)[number] | 'on:discard' | 'on:encode';
 const MODES: Mode[] = process.env['BENCH_TRACING_MODES'] ? (process.env['BENCH_TRACING_MODES'].split(',') as Mode[]) : [...ALL_MODES];
-const LABEL: Record<Mode, string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1' };
+const LABEL: Record<Mode, string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1', 'on:discard': 'on, nothing encoded', 'on:encode': 'on, encoded, not sent' };
 
 const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 

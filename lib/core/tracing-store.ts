@@ -1,6 +1,6 @@
 import type { HistoryPoint, HistoryWrite } from './history';
 import type { ActivityEntry } from './model';
-import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from './store';
+import { DURABLE_NOW, type ActivityQuery, type CommitRequest, type CommitResult, type IdempotencyRecord, type ProgressStore, type StoredMigration } from './store';
 import { tracer, type Span, type Tracer } from './tracing';
 
 /** The store's kind as OpenTelemetry's `db.system.name`. */
@@ -9,7 +9,8 @@ const DB_SYSTEM: Record<string, string> = { dynamodb: 'aws.dynamodb', redis: 're
 /**
  * The store with a client span per call (OpenTelemetry database conventions: `{db.operation.name} {store}`,
  * `db.system.name`, `db.operation.name`, `migration.id`), and for a commit the wait for durability (the embedded
- * store's group fsync) in its own span `migration.tracker.durable`, from acceptance to durable. The spans are
+ * store's group fsync) in its own span `migration.tracker.durable`, from acceptance to durable; a store that is
+ * durable when its commit returns (`DURABLE_NOW`: memory, DynamoDB, Redis) has no such wait and no such span. The spans are
  * children of `parent` when given (a tracker change hands its span down), else of the active span; a call
  * outside any trace, or in a trace the sampler dropped, makes no span and builds no attributes. A plain class,
  * not a Proxy: one small object per traced change, no trap per call.
@@ -41,7 +42,8 @@ class TracedStore implements ProgressStore {
   }
   commit(req: CommitRequest): Promise<CommitResult> {
     return this.call('commit', req.migrationId, () => this.store.commit(req), (parent, r) =>
-      r.ok ? { ...r, durable: this.t.childSpan(parent, 'migration.tracker.durable', { attributes: { 'migration.id': req.migrationId, 'migration.store': this.kind } }, () => r.durable) } : r,
+      // a store durable when commit returns (DURABLE_NOW) has no wait to show
+      r.ok && r.durable !== DURABLE_NOW ? { ...r, durable: this.t.childSpan(parent, 'migration.tracker.durable', { attributes: { 'migration.id': req.migrationId, 'migration.store': this.kind } }, () => r.durable) } : r,
     );
   }
   listMigrations(): Promise<string[]> {

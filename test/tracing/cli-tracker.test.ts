@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp, type RunningServer } from '../../lib/adapters/http/server';
@@ -12,6 +14,8 @@ const BIN = path.join(__dirname, '../../bin/migration-monitor.js');
 let srv: RunningServer;
 let tracker: Tracker;
 let receiver: OtlpReceiver;
+let dataDir: string;
+let store: FileStore;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -25,7 +29,10 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   // The tracker API process: tracing from the standard variable, as `npm start` with OTEL_EXPORTER_OTLP_ENDPOINT.
   installTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '0' }, 'local', 'local');
-  tracker = new Tracker({ store: FileStore.inMemory() });
+  // the embedded store on disk, as local mode runs it: its group fsync is the durable step
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-tracker-'));
+  store = await FileStore.open(dataDir);
+  tracker = new Tracker({ store });
   const plan = [
     { id: 'bulk-copy', name: 'Bulk copy', estimatedDuration: 60 },
     { id: 'cutover', name: 'Cutover', estimatedDuration: 10, dependencies: ['bulk-copy'] },
@@ -36,6 +43,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await srv.close();
+  await store.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
   await tracer().shutdown();
   setTracer(NOOP_TRACER);
   await receiver.close();
@@ -62,9 +71,9 @@ describe('one trace from the migration script to the store', () => {
       '    POST /api/migration/progress',
       '      migration.tracker.parse',
       '      migration.tracker.apply',
-      '        getIdempotency memory',
-      '        load memory',
-      '        commit memory',
+      '        getIdempotency file',
+      '        load file',
+      '        commit file',
       '        migration.tracker.durable',
     ]);
     // The client span sent the traceparent: the server span is its child, in another process (another resource).
@@ -74,7 +83,7 @@ describe('one trace from the migration script to the store', () => {
     expect(server.resource['service.name']).toBe('migration-monitor-local');
     expect(client.attributes).toMatchObject({ 'http.response.status_code': 200, 'migration.operation': 'update_phase' });
     expect(one(fresh, 'migration.tracker.apply').attributes).toMatchObject({ 'migration.id': 'default', 'migration.operation': 'update_phase', 'migration.phase': 'bulk-copy' });
-    expect(one(fresh, 'commit memory')).toMatchObject({ kind: 'client', attributes: expect.objectContaining({ 'db.operation.name': 'commit', 'migration.id': 'default' }) });
+    expect(one(fresh, 'commit file')).toMatchObject({ kind: 'client', attributes: expect.objectContaining({ 'db.operation.name': 'commit', 'migration.id': 'default' }) });
     // children lie inside their parents in time
     for (const s of fresh.filter((x) => x.parentSpanId)) {
       const p = fresh.find((x) => x.spanId === s.parentSpanId)!;

@@ -5,7 +5,7 @@ import type { ActivityEntry, MigrationState } from '../../core/model';
 import { readLines } from './lines';
 import { HistoryLog } from './history-log';
 import type { HistoryPoint, HistoryWrite } from '../../core/history';
-import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
+import { DURABLE_NOW, type ActivityQuery, type CommitRequest, type CommitResult, type IdempotencyRecord, type ProgressStore, type StoredMigration } from '../../core/store';
 
 export interface FileStoreOptions {
   /** Compact (snapshot + truncate the journal) once the journal grows past this. Default 32 MiB. */
@@ -157,9 +157,9 @@ export class FileStore implements ProgressStore {
   commit(req: CommitRequest): Promise<CommitResult> {
     this.assertOpen();
     const cur = this.docs.get(req.migrationId);
-    if ((cur?.version ?? 0) !== req.expectedVersion) return Promise.resolve({ ok: false, durable: Promise.resolve() });
+    if ((cur?.version ?? 0) !== req.expectedVersion) return Promise.resolve({ ok: false, durable: DURABLE_NOW });
     if (req.idempotency && this.idem.get(req.migrationId)?.has(req.idempotency.key)) {
-      return Promise.resolve({ ok: false, durable: Promise.resolve() });
+      return Promise.resolve({ ok: false, durable: DURABLE_NOW });
     }
     const version = req.expectedVersion + 1;
     const rec: JournalRecord = { m: req.migrationId, v: version, s: req.state };
@@ -168,7 +168,7 @@ export class FileStore implements ProgressStore {
     // serialize before exposing: later mutation of the caller's objects cannot change what is written
     const line = this.dir ? JSON.stringify(rec) + '\n' : '';
     this.applyRecord(rec);
-    if (!this.dir) return Promise.resolve({ ok: true, durable: Promise.resolve() });
+    if (!this.dir) return Promise.resolve({ ok: true, durable: DURABLE_NOW });
     const durable = new Promise<void>((resolve, reject) => this.pending.push({ rec, line, resolve, reject }));
     if (req.idempotency) {
       const slot = idemSlot(req.migrationId, req.idempotency.key);

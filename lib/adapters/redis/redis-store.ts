@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { redactUrl } from '../../core/redact';
 import type { ActivityEntry } from '../../core/model';
 import { sortPoints, type HistoryPoint, type HistoryWrite } from '../../core/history';
-import type { ActivityQuery, CommitRequest, CommitResult, IdempotencyRecord, ProgressStore, StoredMigration } from '../../core/store';
+import { DURABLE_NOW, type ActivityQuery, type CommitRequest, type CommitResult, type IdempotencyRecord, type ProgressStore, type StoredMigration } from '../../core/store';
 
 export interface RedisStoreOptions {
   /** Key prefix, so several deployments can share one Redis. Default "mm". */
@@ -76,7 +76,7 @@ export class RedisStore implements ProgressStore {
     ];
     const keys = [this.k('m', req.migrationId), this.k('a', req.migrationId), this.k('i', req.migrationId, req.idempotency?.key ?? '-'), this.k('index')];
     const r = await (this.redis as unknown as { mmCommit(...a: string[]): Promise<number> }).mmCommit(...keys, ...args);
-    return { ok: r === 1, durable: Promise.resolve() };
+    return { ok: r === 1, durable: DURABLE_NOW };
   }
 
   async listMigrations(): Promise<string[]> {
