@@ -52,7 +52,8 @@ export class ProtoWriter {
   string(tag: number, s: string): void {
     const n = s.length;
     this.room(n + 6);
-    this.buf[this.pos++] = tag;
+    const buf = this.buf;
+    buf[this.pos++] = tag;
     // ASCII of fewer than 128 characters, the usual case: one length byte and a plain copy
     if (n < 128) {
       const start = this.pos + 1;
@@ -60,10 +61,10 @@ export class ProtoWriter {
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
         if (c > 0x7f) break;
-        this.buf[start + i] = c;
+        buf[start + i] = c;
       }
       if (i === n) {
-        this.buf[this.pos] = n;
+        buf[this.pos] = n;
         this.pos = start + n;
         return;
       }
@@ -84,12 +85,23 @@ export class ProtoWriter {
   /** A tag then epoch milliseconds (fractional) as fixed64 nanoseconds, kept to the microsecond. */
   nanos(tag: number, ms: number): void {
     this.room(9);
-    this.buf[this.pos++] = tag;
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = tag;
     const micros = Math.round(ms * 1000); // a safe integer until the year 2255
     const lo = (micros % TWO32) * 1000; // < 2^42: exact
-    this.buf.writeUInt32LE(lo % TWO32, this.pos);
-    this.buf.writeUInt32LE(Math.floor(micros / TWO32) * 1000 + Math.floor(lo / TWO32), this.pos + 4);
-    this.pos += 8;
+    const low = lo % TWO32;
+    const high = Math.floor(micros / TWO32) * 1000 + Math.floor(lo / TWO32);
+    // little-endian, byte by byte (a typed-array store keeps the low 8 bits)
+    buf[p++] = low;
+    buf[p++] = low >>> 8;
+    buf[p++] = low >>> 16;
+    buf[p++] = low >>> 24;
+    buf[p++] = high;
+    buf[p++] = high >>> 8;
+    buf[p++] = high >>> 16;
+    buf[p++] = high >>> 24;
+    this.pos = p;
   }
   double(tag: number, v: number): void {
     this.room(9);

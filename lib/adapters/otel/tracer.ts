@@ -105,7 +105,8 @@ export function newTraceId(nowMs: number): string {
   return Math.floor(nowMs / 1000).toString(16).padStart(8, '0').slice(-8) + randomHex(12);
 }
 
-const epochNow = (): number => performance.timeOrigin + performance.now();
+const origin = performance.timeOrigin; // a getter on every read: read once
+const epochNow = (): number => origin + performance.now();
 
 /**
  * A span that records. It is its own `FinishedSpan`: `end()` hands the span itself to the processor, so ending
