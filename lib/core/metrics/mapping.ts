@@ -11,7 +11,7 @@ import type { MigrationState, MigrationStatus, PhaseState } from '../model';
 import { MIGRATION_STATES, type MetricName } from './spec';
 import { estimate, migrationStatus, overallProgress } from '../progress';
 import type { TrackerChange } from '../tracker/service';
-import { DEFAULT_THRESHOLDS, healthOf, healthValue, type HealthThresholds } from '../tracker/views';
+import { DEFAULT_THRESHOLDS, healthOf, healthValue, phaseFailureHealth, type HealthThresholds } from '../tracker/views';
 import { validationVerdict } from '../tracker/operations';
 
 /** MigrationState gauge values: the index in the spec's list of states (its help text documents the same mapping). */
@@ -29,7 +29,9 @@ export function migrationSnapshotObservations(s: MigrationState): Observation[] 
     observation('OverallProgress', m, overallProgress(s.phases), 'set'),
     observation('MigrationState', m, stateValue(migrationStatus(s)), 'set'),
     observation('PhasesRunning', m, s.phases.filter((p) => p.status === 'in_progress').length, 'set'),
-    observation('PhasesFailed', m, s.phases.filter((p) => p.status === 'failed').length, 'set'),
+    // failed phases that make the migration unhealthy (the one rule of healthOf): a phase failed by a validation
+    // that is not a gate degrades it, and is ValidationFailed's (a warning), not the phase-failed page's
+    observation('PhasesFailed', m, s.phases.filter((p) => p.status === 'failed' && phaseFailureHealth(p) === 'unhealthy').length, 'set'),
     observation('StalePhases', m, s.phases.filter((p) => p.stale).length, 'set'),
   ];
 }

@@ -60,6 +60,19 @@ const CASES: Array<{ event: string; ops: ProgressOperation[]; health: 'unhealthy
     alarm: 'validation-gate-failed',
   },
   {
+    // the phase shows failed, but the migration is degraded: the phase-failed page must not fire for it
+    event: 'a failed validation run that is not a gate, failing the phase it ran in',
+    ops: [{ action: 'start_phase', phaseId: 'validation' }, { action: 'record_validation', phaseId: 'validation', verdict: 'fail', checks: [failedCheck()] }],
+    health: 'degraded',
+    alarm: 'validation-failed',
+  },
+  {
+    event: 'a failed gate, failing the phase it ran in',
+    ops: [{ action: 'start_phase', phaseId: 'validation' }, { action: 'record_validation', phaseId: 'validation', verdict: 'fail', checks: [failedCheck(true)] }],
+    health: 'unhealthy',
+    alarm: 'phase-failed',
+  },
+  {
     event: 'a failed run that is a gate as a whole',
     ops: [{ action: 'record_validation', verdict: 'fail', gate: true, checks: [failedCheck()] }],
     health: 'unhealthy',
