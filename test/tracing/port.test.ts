@@ -203,6 +203,37 @@ describe('the OTLP/HTTP protobuf encoding', () => {
     expect(Math.abs(parseInt(String(by('root')['traceId']).slice(0, 8), 16) - Date.now() / 1000)).toBeLessThan(60);
   });
 
+  it('attributes encoded once and copied after: a reused writer buffer, values that vary per call and more of them than the cache keeps still decode exactly', () => {
+    const span = (i: number): FinishedSpan => ({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      name: 'load memory',
+      kind: 'client',
+      startMs: 1764655200000 + i,
+      endMs: 1764655200001 + i,
+      attributes: { 'db.system.name': 'memory', 'migration.id': `m-${i % 3000}`, n: i % 7, ok: i % 2 === 0, 'url.path': `/api/migrations/${i}/progress`, l: ['x'] },
+      events: [],
+      status: { code: 'unset' },
+    });
+    const resource = { 'service.name': 'svc' };
+    // a cached attribute must be a copy: write it, overwrite the writer's bytes, write it again
+    const one = new ProtoWriter(1 << 16);
+    const first = span(1);
+    writeSpan(one, first);
+    one.pos = 0;
+    for (let i = 0; i < 200; i++) one.string(0x0a, 'overwritten');
+    one.pos = 0;
+    writeSpan(one, first);
+    expect(decodeProtobuf(protoRequest(resource, one.take()))).toEqual(JSON.parse(encodeSpans(resource, [first])));
+    const w = new ProtoWriter(4 * 1024 * 1024); // never grows: each round writes over the bytes of the one before
+    for (let round = 0; round < 3; round++) {
+      // the same writer, its buffer overwritten each round, as the exporter reuses it between batches
+      const spans = Array.from({ length: 2500 }, (_, i) => span(i + round * 2500));
+      for (const x of spans) writeSpan(w, x);
+      expect(decodeProtobuf(protoRequest(resource, w.take()))).toEqual(JSON.parse(encodeSpans(resource, spans)));
+    }
+  });
+
   it('is what the exporter sends by default; OTEL_EXPORTER_OTLP_PROTOCOL=http/json sends JSON', async () => {
     const receiver = await startOtlpReceiver();
     try {

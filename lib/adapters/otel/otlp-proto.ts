@@ -109,6 +109,12 @@ export class ProtoWriter {
     this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
   }
+  /** Bytes as they are (an encoded message kept from before). */
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
   /** A tag then a 4-word (trace) or 2-word (span) id as `bytes`, the words big-endian. */
   words(tag: number, a: number, b: number, c?: number, d?: number): void {
     const n = c === undefined ? 8 : 16;
@@ -221,14 +227,48 @@ function anyValue(w: ProtoWriter, v: AttributeValue): void {
   }
 }
 
+/**
+ * KeyValue messages already encoded, by key and value: spans from one place in the code carry the same keys and
+ * mostly the same values (`db.system.name`, the migration id, the route), so most attributes are a copy of
+ * bytes made once. Only scalars whose message is under 128 bytes are kept, at most CACHE_MAX of them (then the
+ * cache starts over), so a value that varies per call (a path with an id in it) costs one lookup and no more.
+ */
+const CACHE_MAX = 2048;
+const kvCache = new Map<string, Map<string | number | boolean, Uint8Array>>();
+let kvCached = 0;
+
 function keyValues(w: ProtoWriter, tag: number, a: Record<string, AttributeValue>): void {
   for (const key in a) {
+    const v = a[key]!;
+    const scalar = typeof v !== 'object';
+    let byValue: Map<string | number | boolean, Uint8Array> | undefined;
+    if (scalar) {
+      byValue = kvCache.get(key);
+      const hit = byValue?.get(v);
+      if (hit) {
+        w.byte(tag);
+        w.byte(hit.length);
+        w.bytes(hit);
+        continue;
+      }
+    }
     const kv = w.open1(tag);
     w.string(0x0a, key);
     const value = w.open1(0x12);
-    anyValue(w, a[key]!);
+    anyValue(w, v);
     w.close1(value);
+    const len = w.pos - kv;
     w.close1(kv);
+    if (scalar && len < 128) {
+      if (kvCached >= CACHE_MAX) {
+        kvCache.clear();
+        kvCached = 0;
+        byValue = undefined;
+      }
+      if (!byValue) kvCache.set(key, (byValue = new Map()));
+      byValue.set(v, Uint8Array.prototype.slice.call(w.buf, kv, kv + len)); // a copy: the writer's buffer is reused
+      kvCached++;
+    }
   }
 }
 
