@@ -236,8 +236,6 @@ function anyValue(w: ProtoWriter, v: AttributeValue): void {
 const CACHE_MAX = 2048;
 const kvCache = new Map<string, Map<string | number | boolean, Uint8Array>>();
 let kvCached = 0;
-/** Span names already encoded (tag, length and text): a handful, repeated span after span. */
-const names = new Map<string, Uint8Array>();
 
 function keyValues(w: ProtoWriter, tag: number, a: Record<string, AttributeValue>): void {
   for (const key in a) {
@@ -287,16 +285,7 @@ export function writeSpan(w: ProtoWriter, s: FinishedSpan): void {
     w.hex(0x12, s.spanId);
     if (s.parentSpanId) w.hex(0x22, s.parentSpanId);
   }
-  const name = names.get(s.name);
-  if (name) w.bytes(name);
-  else {
-    const at = w.pos;
-    w.string(0x2a, s.name);
-    if (w.pos - at <= 130) {
-      if (names.size >= CACHE_MAX) names.clear();
-      names.set(s.name, Uint8Array.prototype.slice.call(w.buf, at, w.pos)); // a copy: the writer's buffer is reused
-    }
-  }
+  w.string(0x2a, s.name);
   w.byte(0x30);
   w.byte(KIND[s.kind]);
   w.nanos(0x39, s.startMs);
