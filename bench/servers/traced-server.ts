@@ -18,9 +18,7 @@ import { trackerApi } from '../../lib/core/tracker/api';
 
 async function main() {
   const [mode, collector] = process.argv.slice(2) as [string, string];
-  // the batch processor's sizes pass through (OTEL_BSP_*), to measure them
-  const bsp = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_BSP_')));
-  const env: NodeJS.ProcessEnv = mode === 'off' || mode.startsWith('on:') ? {} : { ...bsp, OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
+  const env: NodeJS.ProcessEnv = mode === 'off' || mode.startsWith('on:') ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
   if (mode === 'on:discard' || mode === 'on:encode') {
     // Diagnosis: every span made and ended (and with on:encode, encoded), nothing sent: what export adds is the rest.
     let w = new ProtoWriter();
