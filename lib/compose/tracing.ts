@@ -48,18 +48,11 @@ export const tracingEnvSchema = z.object({
   OTEL_SERVICE_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   OTEL_RESOURCE_ATTRIBUTES: z.optional(envPairs),
   OTEL_BSP_SCHEDULE_DELAY: z.optional(z.coerce.number().check(z.int(), z.gte(0))),
-  OTEL_BSP_MAX_QUEUE_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive(), z.lte(1_000_000))),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive(), z.lte(1_000_000))),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
   AWS_REGION: z.optional(z.string()),
   K_SERVICE: z.optional(z.string()),
   GOOGLE_CLOUD_PROJECT: z.optional(z.string()),
-}).check(
-  z.refine((e) => e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE === undefined || e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE <= (e.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048), {
-    message: 'must not be larger than OTEL_BSP_MAX_QUEUE_SIZE (default 2048)',
-    path: ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
-  }),
-);
+});
 
 export interface TracingSettings {
   /** Full traces URL (…/v1/traces), or null when tracing is off. */
@@ -67,9 +60,6 @@ export interface TracingSettings {
   headers: Record<string, string>;
   timeoutMs?: number;
   scheduledDelayMs?: number;
-  /** OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans waiting at most, spans per export. */
-  maxQueueSize?: number;
-  maxBatchSize?: number;
   /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (default) or http/json. */
   encoding: 'protobuf' | 'json';
   sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
@@ -90,11 +80,6 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
     encoding: (e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json' ? 'json' : 'protobuf',
     ...(e.OTEL_EXPORTER_OTLP_TIMEOUT ? { timeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT } : {}),
     ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
-    ...(e.OTEL_BSP_MAX_QUEUE_SIZE !== undefined ? { maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE } : {}),
-    // a queue set below the default batch size makes the batch the queue (OpenTelemetry's rule: batch ≤ queue)
-    ...(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE !== undefined || e.OTEL_BSP_MAX_QUEUE_SIZE !== undefined
-      ? { maxBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? Math.min(512, e.OTEL_BSP_MAX_QUEUE_SIZE!) }
-      : {}),
     sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
     resource: {
       ...e.OTEL_RESOURCE_ATTRIBUTES,
@@ -120,8 +105,6 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
     ...(auth ? { auth } : {}),
     ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
     ...(settings.scheduledDelayMs !== undefined ? { scheduledDelayMs: settings.scheduledDelayMs } : {}),
-    ...(settings.maxQueueSize !== undefined ? { maxQueueSize: settings.maxQueueSize } : {}),
-    ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
     onError,
   });
   return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased });

@@ -2,7 +2,7 @@ import { OtlpHttpExporter, encodeSpans, nanos } from '../../lib/adapters/otel/ot
 import { protoRequest, ProtoWriter, writeSpan } from '../../lib/adapters/otel/otlp-proto';
 import { newTraceId, OtelTracer, ratioSampler, type FinishedSpan, type SpanProcessor } from '../../lib/adapters/otel/tracer';
 import { EnvError } from '../../lib/compose/env';
-import { tracerFrom, tracingSettings, xrayToTraceparent } from '../../lib/compose/tracing';
+import { tracingSettings, xrayToTraceparent } from '../../lib/compose/tracing';
 import { formatTraceparent, NOOP_SPAN, NOOP_TRACER, parseTraceparent, tracer } from '../../lib/core/tracing';
 import { decodeProtobuf, startOtlpReceiver } from '../support/otlp-receiver';
 
@@ -277,35 +277,14 @@ describe('tracing settings from the environment', () => {
     expect(s).toMatchObject({ url: 'http://c:4318/v1/traces', headers: { 'x-api-key': 'a b', tenant: 't' }, sampler: { kind: 'ratio', ratio: 0.1, parentBased: true } });
     expect(s.resource).toMatchObject({ 'service.name': 'migration-monitor-report', 'cloud.provider': 'aws', 'faas.name': 'fn', 'cloud.region': 'eu-west-1' });
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, 'local', 'cli').url).toBe('http://c:4318/custom');
-    // the batch span processor's sizes: the standard variables, batch ≤ queue
-    expect(tracingSettings({ OTEL_BSP_MAX_QUEUE_SIZE: '8192', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' }, 'local', 'cli')).toMatchObject({ maxQueueSize: 8192, maxBatchSize: 2048 });
-    expect(tracingSettings({ OTEL_BSP_MAX_QUEUE_SIZE: '100' }, 'local', 'cli')).toMatchObject({ maxQueueSize: 100, maxBatchSize: 100 });
-    expect(tracingSettings({}, 'local', 'cli')).not.toHaveProperty('maxBatchSize');
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli', 'http://flag:4318').url).toBe('http://flag:4318/v1/traces');
   });
-  it('OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_MAX_QUEUE_SIZE reach the exporter: batches of that many, the rest dropped', async () => {
-    const receiver = await startOtlpReceiver();
-    try {
-      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2', OTEL_BSP_MAX_QUEUE_SIZE: '5', OTEL_BSP_SCHEDULE_DELAY: '60000' };
-      const t = tracerFrom(tracingSettings(env, 'local', 'cli'), () => undefined);
-      for (let i = 0; i < 7; i++) await t.childSpan(undefined, `s${i}`, {}, async () => i);
-      await t.flush();
-      expect(receiver.spans.map((x) => x.name)).toEqual(['s0', 's1', 's2', 's3', 's4']); // a queue of 5: two dropped
-      expect(receiver.requests).toBe(3); // 2 + 2 + 1
-    } finally {
-      await receiver.close();
-    }
-  });
-
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/protobuf \(the default\) and http\/json/],
     [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /OTEL_TRACES_SAMPLER/],
     [{ OTEL_TRACES_SAMPLER_ARG: '2' }, /OTEL_TRACES_SAMPLER_ARG/],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/],
-    [{ OTEL_BSP_MAX_QUEUE_SIZE: '0' }, /OTEL_BSP_MAX_QUEUE_SIZE/],
-    [{ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'many' }, /OTEL_BSP_MAX_EXPORT_BATCH_SIZE/],
-    [{ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' }, /OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not be larger than OTEL_BSP_MAX_QUEUE_SIZE/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => tracingSettings(env, 'local', 'cli')).toThrow(EnvError);
     expect(() => tracingSettings(env, 'local', 'cli')).toThrow(message);
