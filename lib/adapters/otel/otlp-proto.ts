@@ -144,60 +144,32 @@ export class ProtoWriter {
     this.pos = p;
   }
   /**
-   * Start a length-delimited field that is usually short (an attribute, a value, an event): its tag and one
-   * byte for the length, filled in by `close1` (which moves the body only when it reaches 128 bytes).
+   * Start a length-delimited field: its tag and `reserve` bytes for the length, which `close` fills in. Reserve
+   * what the body usually needs (1 byte: under 128 bytes, an attribute, a value, an event; 2: under 16 KiB, a
+   * span), so `close` seldom has to move the body.
    */
-  open1(tag: number): number {
-    this.room(2);
+  open(tag: number, reserve: 1 | 2 = 2): number {
+    this.room(1 + reserve);
     this.buf[this.pos++] = tag;
-    this.pos += 1;
+    this.pos += reserve;
     return this.pos;
   }
-  close1(start: number): void {
+  /** Fill in the length of the field `open` started (with the same `reserve`), moving the body when it needs more or fewer bytes. */
+  close(start: number, reserve: 1 | 2 = 2): void {
     const len = this.pos - start;
-    if (len < 128) {
-      this.buf[start - 1] = len;
-      return;
+    const need = len < 128 ? 1 : len < 16384 ? 2 : len < 2097152 ? 3 : 4;
+    if (need !== reserve) {
+      this.room(need - reserve);
+      this.buf.copyWithin(start + need - reserve, start, this.pos);
+      this.pos += need - reserve;
     }
-    const extra = len < 16384 ? 1 : len < 2097152 ? 2 : 3;
-    this.room(extra);
-    this.buf.copyWithin(start + extra, start, this.pos);
-    let p = start - 1;
+    let p = start - reserve;
     let n = len;
     while (n > 0x7f) {
       this.buf[p++] = (n & 0x7f) | 0x80;
       n >>>= 7;
     }
     this.buf[p] = n;
-    this.pos += extra;
-  }
-  /** Start a length-delimited field: its tag and a two-byte length to be filled in by `close`. */
-  open(tag: number): number {
-    this.room(3);
-    this.buf[this.pos++] = tag;
-    this.pos += 2;
-    return this.pos;
-  }
-  /** Fill in the length of the field `open` started, moving its body when the length needs 1 or 3+ bytes. */
-  close(start: number): void {
-    const len = this.pos - start;
-    if (len < 128) {
-      this.buf.copyWithin(start - 1, start, this.pos);
-      this.buf[start - 2] = len;
-      this.pos--;
-    } else if (len < 16384) {
-      this.buf[start - 2] = (len & 0x7f) | 0x80;
-      this.buf[start - 1] = len >> 7;
-    } else {
-      const at = start - 2;
-      const body = this.buf.subarray(start, this.pos);
-      const copy = Buffer.from(body);
-      this.pos = at;
-      this.varint(len);
-      this.room(len);
-      copy.copy(this.buf, this.pos);
-      this.pos += len;
-    }
   }
   take(): Buffer {
     const out = Buffer.from(this.buf.subarray(0, this.pos));
@@ -219,9 +191,9 @@ function anyValue(w: ProtoWriter, v: AttributeValue): void {
   } else {
     const array = w.open(0x2a);
     for (const x of v) {
-      const value = w.open1(0x0a);
+      const value = w.open(0x0a, 1);
       w.string(0x0a, x);
-      w.close1(value);
+      w.close(value, 1);
     }
     w.close(array);
   }
@@ -252,13 +224,13 @@ function keyValues(w: ProtoWriter, tag: number, a: Record<string, AttributeValue
         continue;
       }
     }
-    const kv = w.open1(tag);
+    const kv = w.open(tag, 1);
     w.string(0x0a, key);
-    const value = w.open1(0x12);
+    const value = w.open(0x12, 1);
     anyValue(w, v);
-    w.close1(value);
+    w.close(value, 1);
     const len = w.pos - kv;
-    w.close1(kv);
+    w.close(kv, 1);
     if (scalar && len < 128) {
       if (kvCached >= CACHE_MAX) {
         kvCache.clear();
@@ -292,21 +264,21 @@ export function writeSpan(w: ProtoWriter, s: FinishedSpan): void {
   w.nanos(0x41, s.endMs);
   keyValues(w, 0x4a, s.attributes);
   for (const e of s.events) {
-    const event = w.open1(0x5a);
+    const event = w.open(0x5a, 1);
     w.nanos(0x09, e.atMs);
     w.string(0x12, e.name);
     keyValues(w, 0x1a, e.attributes);
-    w.close1(event);
+    w.close(event, 1);
   }
   const code = STATUS[s.status.code];
   if (code || s.status.message) {
-    const status = w.open1(0x7a);
+    const status = w.open(0x7a, 1);
     if (s.status.message) w.string(0x12, s.status.message);
     if (code) {
       w.byte(0x18);
       w.byte(code);
     }
-    w.close1(status);
+    w.close(status, 1);
   }
   w.close(span);
 }
