@@ -67,20 +67,8 @@ export interface OtelTracerOptions {
   now?: () => number;
 }
 
-// Random ids from a pool: one randomFillSync per 4096 bytes instead of one per id.
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-function randomHex(bytes: number): string {
-  if (poolAt + bytes > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  const s = pool.toString('hex', poolAt, poolAt + bytes);
-  poolAt += bytes;
-  return s;
-}
-
-// Random 32-bit words from a pool of their own (ids kept as numbers: no hex text unless something asks).
+// Random ids as 32-bit words from a pool: one randomFillSync per 64 KiB instead of one per id; recording spans
+// keep them as numbers (no hex text unless something asks).
 const words = new Uint32Array(16384);
 let wordAt = words.length;
 function randomWord(): number {
@@ -102,7 +90,7 @@ const word = (hex: string, at: number): number => parseInt(hex.slice(at, at + 8)
  * exporter drops spans of other ids); the other 24 digits are random, so any OTLP backend takes them too.
  */
 export function newTraceId(nowMs: number): string {
-  return Math.floor(nowMs / 1000).toString(16).padStart(8, '0').slice(-8) + randomHex(12);
+  return hex8(Math.floor(nowMs / 1000) >>> 0) + hex8(randomWord()) + hex8(randomWord()) + hex8(randomWord());
 }
 
 const origin = performance.timeOrigin; // a getter on every read: read once
@@ -208,7 +196,7 @@ class NonRecordingSpan implements Span {
     return (this.tid ??= newTraceId(Date.now()));
   }
   get spanId(): string {
-    return (this.sid ??= randomHex(8));
+    return (this.sid ??= hex8(randomWord()) + hex8(randomWord() || 1));
   }
   traceparent(): string {
     return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: false });
