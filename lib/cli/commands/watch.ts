@@ -33,14 +33,14 @@ interface WatchFlags extends SinkFlags {
   explain?: boolean;
 }
 
-/** The first lines of a log (for profile detection); none when it does not exist yet. */
+/** The first lines of a log that are not blank (for profile detection); none when it does not exist yet or is empty. */
 function firstLines(file: string): string[] {
   try {
     const fd = fs.openSync(file, 'r');
     try {
       const buf = Buffer.alloc(16 * 1024);
       const n = fs.readSync(fd, buf, 0, buf.length, 0);
-      return buf.subarray(0, n).toString('utf8').split(/\r\n|\r|\n/).slice(0, 20);
+      return buf.subarray(0, n).toString('utf8').split(/\r\n|\r|\n/).slice(0, 20).filter((l) => l.trim());
     } finally {
       fs.closeSync(fd);
     }
@@ -61,11 +61,11 @@ async function awaitFirstLines(file: string, intervalMs: number, stop: AbortCont
   const pause = () => new Promise<void>((r) => setTimeout(r, intervalMs));
   try {
     let lines: string[] = [];
-    while (!stop.signal.aborted && !(lines = firstLines(file).filter((l) => l.trim())).length) await pause();
+    while (!stop.signal.aborted && !(lines = firstLines(file)).length) await pause();
     const seen = Date.now();
     while (!stop.signal.aborted && lines.length < 20 && Date.now() - seen < 2000) {
       await pause();
-      lines = firstLines(file).filter((l) => l.trim());
+      lines = firstLines(file);
     }
     return lines;
   } finally {
@@ -149,7 +149,7 @@ export function registerWatch(program: Command): void {
       const stop = new AbortController();
       let profile = checkProfile(flags.profile);
       if (!profile && flags.phase) {
-        let first = firstLines(flags.log[0]!).filter((l) => l.trim());
+        let first = firstLines(flags.log[0]!);
         // Started before the tool: the profile comes from its first lines once it writes them.
         if (!first.length && flags.follow) first = await awaitFirstLines(flags.log[0]!, interval, stop, log);
         profile = detectProfile(first);
