@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { upsertBody } from './proxy.bench';
 import { spawnReady, stopChild } from './servers/spawn-ready';
 
 async function main(): Promise<void> {
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   const ms = process.env['BENCH_STORE_SERVICE_MS'] ?? '10';
   const server = path.join(__dirname, 'servers/search-proxy-server.ts');
   const dims = 128;
-  const body = JSON.stringify({ vectors: Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i}`, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * dims + d)), version: 1, metadata: { topic: 'bench' } })) });
+  const body = upsertBody(dims);
   const a = await spawnReady(server, ['backend', '100', String(dims), ms]);
   const b = await spawnReady(server, ['backend', '100', String(dims), ms]);
   const proxy = await spawnReady(server, ['dualproxy', a.url, b.url], { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });

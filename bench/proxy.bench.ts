@@ -141,6 +141,10 @@ export async function run(): Promise<void> {
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
 }
 
+/** The dual-write benches' upsert: 10 vectors of `dims` dimensions, with ids, versions and metadata (25 KB at 128). */
+export const upsertBody = (dims: number): string =>
+  JSON.stringify({ vectors: Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i}`, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * dims + d)), version: 1, metadata: { topic: 'bench' } })) });
+
 /**
  * The same upserts where each store takes SERVICE_MS to answer a write (held on a timer, not on CPU): a store
  * whose write is I/O (a real vector store commits, replicates, refreshes), with the proxy on cores that are not
@@ -153,7 +157,7 @@ async function dualWriteServiceTime(): Promise<string> {
   const SERVICE_MS = Number(process.env['BENCH_STORE_SERVICE_MS'] ?? 10);
   const CONNECTIONS = 8;
   const dims = 128;
-  const body = JSON.stringify({ vectors: Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i}`, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * dims + d)), version: 1, metadata: { topic: 'bench' } })) });
+  const body = upsertBody(dims);
   const oldStore = await spawnServer(['backend', '100', String(dims), String(SERVICE_MS)]);
   const newStore = await spawnServer(['backend', '100', String(dims), String(SERVICE_MS)]);
   const proxy = await spawnServer(['dualproxy', oldStore.url, newStore.url]);
@@ -202,7 +206,7 @@ async function dualWriteServiceTime(): Promise<string> {
  */
 async function dualWrite(): Promise<string> {
   const dims = 128;
-  const body = JSON.stringify({ vectors: Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i}`, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * dims + d)), version: 1, metadata: { topic: 'bench' } })) });
+  const body = upsertBody(dims);
   const oldStore = await spawnServer(['backend', '100', String(dims)]);
   const newStore = await spawnServer(['backend', '100', String(dims)]);
   const proxy = await spawnServer(['dualproxy', oldStore.url, newStore.url]);
