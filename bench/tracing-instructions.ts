@@ -4,7 +4,8 @@
  * (bench/servers/traced-server.ts) runs under callgrind with instrumentation off; after a warm-up (JIT done)
  * it is switched on with callgrind_control for exactly N updates (50 connections), then off; the process's
  * total is the count of those N. `npx tsx bench/tracing-instructions.ts [N] [modes]` (valgrind needed;
- * BENCH_NODE as in tracing.bench.ts). Slow: minutes per mode.
+ * BENCH_NODE as in tracing.bench.ts; BENCH_TRACING_STORE=file for the embedded store on disk instead of memory). Slow:
+ * minutes per mode.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,10 @@ import { spawnReady, stopChild } from './servers/spawn-ready';
 const N = Number(process.argv[2] ?? 2000);
 const MODES = (process.argv[3] ?? 'off,on,ratio:0.1').split(',');
 const NODE = process.env['BENCH_NODE'] ?? process.execPath;
+// Extra flags for the server's Node, e.g. --single-threaded (no concurrent compiler or GC threads: the count then
+// moves less between runs, but leaves out work those threads do).
+const STORE = process.env['BENCH_TRACING_STORE'] ?? 'memory';
+const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 
 async function main() {
   const sink = await spawnReady(path.join(__dirname, 'servers/otlp-sink.ts'), []);
@@ -23,7 +28,7 @@ async function main() {
   try {
     for (const mode of MODES) {
       const out = path.join(os.tmpdir(), `callgrind.tracing.${mode.replace(':', '-')}.${process.pid}`);
-      const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, NODE, '--import', 'tsx', path.join(__dirname, 'servers/traced-server.ts'), mode, sink.url], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, NODE, ...NODE_FLAGS, '--import', 'tsx', path.join(__dirname, 'servers/traced-server.ts'), mode, sink.url, STORE], { stdio: ['ignore', 'pipe', 'ignore'] });
       const url = await new Promise<string>((resolve, reject) => {
         let text = '';
         child.stdout!.on('data', (d: Buffer) => {

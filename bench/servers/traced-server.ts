@@ -2,8 +2,12 @@
  * A process for the tracing benchmark: the tracker API (in-memory store, so tracing's own cost is not hidden
  * behind fsync) and the search proxy (in-process demo backends) with tracing configured by argv, as the
  * composition does it from OTEL_*: `off`, `on` (every span exported), or `ratio:<r>` (parent-based trace-id
- * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
+ * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. argv[4]: `memory` (default) or `file`, the embedded store local mode runs
+ * (journal and group fsync, in a fresh temporary directory). Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { serveHttp } from '../../lib/adapters/http/server';
@@ -17,7 +21,7 @@ import { Tracker } from '../../lib/core/tracker/service';
 import { trackerApi } from '../../lib/core/tracker/api';
 
 async function main() {
-  const [mode, collector] = process.argv.slice(2) as [string, string];
+  const [mode, collector, storeKind = 'memory'] = process.argv.slice(2) as [string, string, string?];
   const env: NodeJS.ProcessEnv = mode === 'off' || mode.startsWith('on:') ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector, ...(mode.startsWith('ratio:') ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: mode.slice(6) } : {}) };
   if (mode === 'on:discard' || mode === 'on:encode') {
     // Diagnosis: every span made and ended (and with on:encode, encoded), nothing sent: what export adds is the rest.
@@ -29,7 +33,8 @@ async function main() {
     };
     setTracer(new OtelTracer({ processor: { onEnd, flush: async () => undefined, shutdown: async () => undefined } }));
   } else installTracing(env, 'local', 'bench');
-  const tracker = new Tracker({ store: FileStore.inMemory(), maxRetries: 1000 });
+  const store = storeKind === 'file' ? await FileStore.open(mkdtempSync(path.join(os.tmpdir(), 'mm-bench-store-'))) : FileStore.inMemory();
+  const tracker = new Tracker({ store, maxRetries: 1000 });
   await tracker.initialize('default', {});
   await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
   const api = await serveHttp(trackerApi({ tracker }));

@@ -178,6 +178,8 @@ describe('the OTLP/HTTP protobuf encoding', () => {
     const small = '00-00000000000000000000000000000001-0000000000000001-01';
     await t.childSpan(undefined, 'root', { kind: 'server' }, async (root) => {
       await t.childSpan(root, 'child', { attributes: { a: 'x'.repeat(200), b: 'y'.repeat(20_000), n: 7 } }, async (c) => {
+        c.setAttribute('n', 8); // set again: one attribute, the last value
+        c.setAttributes({ n: 9, m: undefined, o: 'p' });
         c.addEvent('e', { big: 'z'.repeat(150) });
         return t.childSpan(c, 'grandchild', {}, async () => 1);
       });
@@ -196,6 +198,8 @@ describe('the OTLP/HTTP protobuf encoding', () => {
     expect(by('under-remote')).toMatchObject({ traceId: '00000000000000000000000000000001', parentSpanId: by('remote')['spanId'] });
     expect(by('x-ray')).toMatchObject({ traceId: 'ffffffff00000000ffffffff00000000', parentSpanId: '8000000000000001' });
     expect(by('grandchild')['parentSpanId']).toBe(by('child')['spanId']);
+    expect((by('child')['attributes'] as Array<{ key: string }>).map((a) => a.key)).toEqual(['a', 'b', 'n', 'o']);
+    expect(made.find((x) => x.name === 'child')!.attributes).toMatchObject({ n: 9, o: 'p' });
     expect(by('child')['traceId']).toBe(by('root')['traceId']);
     expect(by('root')['parentSpanId']).toBeUndefined();
     for (const x of got) expect(x['spanId']).toMatch(/^[0-9a-f]{16}$/);
@@ -203,11 +207,11 @@ describe('the OTLP/HTTP protobuf encoding', () => {
     expect(Math.abs(parseInt(String(by('root')['traceId']).slice(0, 8), 16) - Date.now() / 1000)).toBeLessThan(60);
   });
 
-  it('attributes encoded once and copied after: a reused writer buffer, values that vary per call and more of them than the cache keeps still decode exactly', () => {
+  it('attributes encoded once and copied after: a reused writer buffer, names and values that vary per call and more values than the cache keeps still decode exactly', () => {
     const span = (i: number): FinishedSpan => ({
       traceId: 'a'.repeat(32),
       spanId: 'b'.repeat(16),
-      name: 'load memory',
+      name: i % 2 ? 'load memory' : `GET /api/migrations/m-${i}`,
       kind: 'client',
       startMs: 1764655200000 + i,
       endMs: 1764655200001 + i,
