@@ -17,9 +17,10 @@ import { spawnReady, stopChild } from './servers/spawn-ready';
 const N = Number(process.argv[2] ?? 2000);
 const MODES = (process.argv[3] ?? 'off,on,ratio:0.1').split(',');
 const NODE = process.env['BENCH_NODE'] ?? process.execPath;
-// Extra flags for the server's Node, e.g. --single-threaded (no concurrent compiler or GC threads: the count then
-// moves less between runs, but leaves out work those threads do).
 const STORE = process.env['BENCH_TRACING_STORE'] ?? 'memory';
+// Extra flags for the server's Node: --single-threaded (no concurrent compiler or GC threads: the count then
+// moves less between runs, but leaves out work those threads do); --perf-basic-prof (JIT code named in
+// /tmp/perf-<pid>.map, so callgrind's output can be read by function).
 const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 
 async function main() {

@@ -5,7 +5,7 @@
  * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. argv[4]: `memory` (default) or `file`, the embedded store local mode runs
  * (journal and group fsync, in a fresh temporary directory). Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
@@ -33,7 +33,8 @@ async function main() {
     };
     setTracer(new OtelTracer({ processor: { onEnd, flush: async () => undefined, shutdown: async () => undefined } }));
   } else installTracing(env, 'local', 'bench');
-  const store = storeKind === 'file' ? await FileStore.open(mkdtempSync(path.join(os.tmpdir(), 'mm-bench-store-'))) : FileStore.inMemory();
+  const dir = storeKind === 'file' ? mkdtempSync(path.join(os.tmpdir(), 'mm-bench-store-')) : null;
+  const store = dir ? await FileStore.open(dir) : FileStore.inMemory();
   const tracker = new Tracker({ store, maxRetries: 1000 });
   await tracker.initialize('default', {});
   await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
@@ -42,7 +43,14 @@ async function main() {
   const backend: VectorBackend = { description: 'in-process demo index', search: async (q) => index.search(q) };
   const proxy = await serveHttp(searchProxy({ primary: backend, fallback: backend, settings: { deadlineMs: 10_000, primaryTimeoutMs: 5_000 } }).handler);
   process.stdout.write(`READY ${api.url}|${proxy.url}\n`);
-  process.on('SIGTERM', () => void Promise.all([api.close(), proxy.close()]).then(() => process.exit(0)));
+  process.on('SIGTERM', () =>
+    void Promise.all([api.close(), proxy.close()])
+      .then(() => store.close())
+      .then(() => {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+        process.exit(0);
+      }),
+  );
 }
 
 void main();
