@@ -13,6 +13,22 @@ const KIND: Record<SpanKind, number> = { internal: 1, server: 2, client: 3, prod
 const STATUS = { unset: 0, ok: 1, error: 2 } as const;
 const TWO32 = 2 ** 32;
 
+/** `v`'s low 32 bits at `buf[p..p+3]`, least significant byte first (fixed64 halves). Typed-array stores keep the low 8 bits. */
+function put32le(buf: Buffer, p: number, v: number): void {
+  buf[p] = v;
+  buf[p + 1] = v >>> 8;
+  buf[p + 2] = v >>> 16;
+  buf[p + 3] = v >>> 24;
+}
+
+/** `v`'s low 32 bits at `buf[p..p+3]`, most significant byte first (ids: the byte order of their hex). */
+function put32be(buf: Buffer, p: number, v: number): void {
+  buf[p] = v >>> 24;
+  buf[p + 1] = v >>> 16;
+  buf[p + 2] = v >>> 8;
+  buf[p + 3] = v;
+}
+
 /** A protobuf writer over one growing Buffer; length-delimited fields are written in place (see `close`). */
 export class ProtoWriter {
   buf: Buffer;
@@ -86,22 +102,13 @@ export class ProtoWriter {
   nanos(tag: number, ms: number): void {
     this.room(9);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = tag;
+    const p = this.pos;
+    buf[p] = tag;
     const micros = Math.round(ms * 1000); // a safe integer until the year 2255
     const lo = (micros % TWO32) * 1000; // < 2^42: exact
-    const low = lo % TWO32;
-    const high = Math.floor(micros / TWO32) * 1000 + Math.floor(lo / TWO32);
-    // little-endian, byte by byte (a typed-array store keeps the low 8 bits)
-    buf[p++] = low;
-    buf[p++] = low >>> 8;
-    buf[p++] = low >>> 16;
-    buf[p++] = low >>> 24;
-    buf[p++] = high;
-    buf[p++] = high >>> 8;
-    buf[p++] = high >>> 16;
-    buf[p++] = high >>> 24;
-    this.pos = p;
+    put32le(buf, p + 1, lo % TWO32);
+    put32le(buf, p + 5, Math.floor(micros / TWO32) * 1000 + Math.floor(lo / TWO32));
+    this.pos = p + 9;
   }
   double(tag: number, v: number): void {
     this.room(9);
@@ -120,28 +127,16 @@ export class ProtoWriter {
     const n = c === undefined ? 8 : 16;
     this.room(n + 2);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = tag;
-    buf[p++] = n;
-    buf[p++] = a >>> 24;
-    buf[p++] = a >>> 16;
-    buf[p++] = a >>> 8;
-    buf[p++] = a;
-    buf[p++] = b >>> 24;
-    buf[p++] = b >>> 16;
-    buf[p++] = b >>> 8;
-    buf[p++] = b;
+    const p = this.pos;
+    buf[p] = tag;
+    buf[p + 1] = n;
+    put32be(buf, p + 2, a);
+    put32be(buf, p + 6, b);
     if (c !== undefined) {
-      buf[p++] = c >>> 24;
-      buf[p++] = c >>> 16;
-      buf[p++] = c >>> 8;
-      buf[p++] = c;
-      buf[p++] = d! >>> 24;
-      buf[p++] = d! >>> 16;
-      buf[p++] = d! >>> 8;
-      buf[p++] = d!;
+      put32be(buf, p + 10, c);
+      put32be(buf, p + 14, d!);
     }
-    this.pos = p;
+    this.pos = p + 2 + n;
   }
   /**
    * Start a length-delimited field: its tag and `reserve` bytes for the length, which `close` fills in. Reserve

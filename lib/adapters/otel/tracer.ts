@@ -86,11 +86,14 @@ const hex8 = (n: number): string => {
 const word = (hex: string, at: number): number => parseInt(hex.slice(at, at + 8), 16);
 
 /**
- * Trace ids whose first 8 hex digits are the epoch second, as AWS X-Ray requires (the ADOT collector's X-Ray
- * exporter drops spans of other ids); the other 24 digits are random, so any OTLP backend takes them too.
+ * A new trace id's first word: the epoch second, as AWS X-Ray requires (the ADOT collector's X-Ray exporter
+ * drops spans of other ids); the other three words are random, so any OTLP backend takes them too.
  */
+const epochWord = (nowMs: number): number => Math.floor(nowMs / 1000) >>> 0;
+
+/** A new trace id as hex (see epochWord). */
 export function newTraceId(nowMs: number): string {
-  return hex8(Math.floor(nowMs / 1000) >>> 0) + hex8(randomWord()) + hex8(randomWord()) + hex8(randomWord());
+  return hex8(epochWord(nowMs)) + hex8(randomWord()) + hex8(randomWord()) + hex8(randomWord());
 }
 
 const origin = performance.timeOrigin; // a getter on every read: read once
@@ -292,8 +295,8 @@ export class OtelTracer implements Tracer {
       if (!sampled) return new NonRecordingSpan(ctx?.traceId);
       span = ctx
         ? new RecordingSpan(name, kind, word(ctx.traceId, 0), word(ctx.traceId, 8), word(ctx.traceId, 16), word(ctx.traceId, 24), true, word(ctx.spanId, 0), word(ctx.spanId, 8), this)
-        : // a new trace: the first word is the epoch second (X-Ray's rule, see newTraceId), the others random
-          new RecordingSpan(name, kind, Math.floor(this.now() / 1000) >>> 0, randomWord(), randomWord(), randomWord(), false, 0, 0, this);
+        : // a new trace, as newTraceId makes one, kept as words
+          new RecordingSpan(name, kind, epochWord(this.now()), randomWord(), randomWord(), randomWord(), false, 0, 0, this);
     }
     if (options.attributes) span.setAttributes(options.attributes);
     return span;
