@@ -10,7 +10,9 @@
  * minute on a shared machine moves both sides of a ratio and not one. Targets: off = the untraced figures (no measurable cost); on ≤ 10% throughput lost.
  *
  * BENCH_NODE=/path/to/node runs the server (and collector) on another Node (Lambda and Cloud Run run Node 24);
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server run there; BENCH_TRACING_MODES=off,on picks modes.
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server run there; BENCH_TRACING_MODES=off,on picks modes;
+ * BENCH_TRACING_STORE=file|dynamodb|redis runs the tracker on that store instead of memory
+ * (bench/servers/bench-store.ts: what local mode, Lambda and Cloud Run run).
  */
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { startBenchStore, storeKind } from './servers/bench-store';
 import { spawnReady, stopChild } from './servers/spawn-ready';
 
 const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 5);
@@ -26,6 +29,7 @@ const WARMUP = Number(process.env['BENCH_TRACING_WARMUP'] ?? 2);
 const LATENCY_REQUESTS = Number(process.env['BENCH_TRACING_LATENCY'] ?? 2000);
 const NODE = process.env['BENCH_NODE'] ?? process.execPath;
 const PROF = process.env['BENCH_CPU_PROF'];
+const STORE = storeKind();
 const ALL_MODES = ['off', 'on', 'ratio:0.1'] as const;
 /** `on:discard` (spans made, not encoded) and `on:encode` (encoded, not sent): diagnosis, by BENCH_TRACING_MODES only. */
 type Mode = (typeof ALL_MODES)[number] | 'on:discard' | 'on:encode';
@@ -86,6 +90,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function run(): Promise<void> {
   const loadBefore = load();
   const sink = await spawnReady(path.join(__dirname, 'servers/otlp-sink.ts'), [], { node: NODE });
+  const store = await startBenchStore(STORE);
   const collectorCpu0 = cpuMicros(sink.child.pid!);
   let updates = 0;
   let collectorCpu = 0;
@@ -96,7 +101,7 @@ export async function run(): Promise<void> {
       const order = round % 2 ? [...MODES].reverse() : [...MODES];
       for (const mode of order) {
         const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROF, `${mode.replace(':', '-')}-${round}`)] : []; // one file per thread
-        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, sink.url], { node: NODE, nodeArgs });
+        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, sink.url, store.arg], { node: NODE, nodeArgs });
         const [trackerUrl, proxyUrl] = s.url.split('|') as [string, string];
         try {
           const t = await trackerRps(trackerUrl, s.child.pid!);
@@ -116,11 +121,12 @@ export async function run(): Promise<void> {
     collectorCpu = cpuMicros(sink.child.pid!) - collectorCpu0;
     stats = (await fetch(`${sink.url}/stats`).then((r) => r.json())) as typeof stats;
     await stopChild(sink.child);
+    await store.stop();
   }
   const off = got[MODES[0]!]!;
   /** The median over rounds of this mode's figure / off's in the same round. */
   const ratio = (g: number[], o: number[]) => median(g.map((x, i) => x / o[i]!));
-  process.stdout.write(`${ROUNDS} rounds of ${SECONDS} s (after ${WARMUP} s of warm-up), modes alternating; figures: median over rounds; "vs off": median of the per-round ratios. Tracker: in-memory store, 50 connections; proxy: sequential, in-process backends.\n`);
+  process.stdout.write(`${ROUNDS} rounds of ${SECONDS} s (after ${WARMUP} s of warm-up), modes alternating; figures: median over rounds; "vs off": median of the per-round ratios. Tracker: ${STORE === 'memory' ? 'in-memory' : STORE} store, 50 connections; proxy: sequential, in-process backends.\n`);
   process.stdout.write(`server on Node ${execFileSync(NODE, ['-p', 'process.versions.node']).toString().trim()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after, ${os.cpus().length} cores.\n`);
   process.stdout.write(`"cpu µs/upd": the server process's own CPU (user+system) per update; "cpu vs off": off's / this mode's (1.00 = no cost).\n`);
   process.stdout.write(`tracing              tracker upd/s  vs off  cpu µs/upd (of it system)  cpu vs off | proxy p50 ms  p99 ms  p99 vs off\n`);

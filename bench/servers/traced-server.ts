@@ -9,7 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbProgressStore, tableDefinition } from '../../lib/adapters/aws/dynamodb-store';
 import { FileStore } from '../../lib/adapters/file/file-store';
+import { RedisStore } from '../../lib/adapters/redis/redis-store';
+import type { ProgressStore } from '../../lib/core/store';
 import { serveHttp } from '../../lib/adapters/http/server';
 import { installTracing } from '../../lib/compose/tracing';
 import { OtelTracer, type FinishedSpan } from '../../lib/adapters/otel/tracer';
@@ -34,7 +38,7 @@ async function main() {
     setTracer(new OtelTracer({ processor: { onEnd, flush: async () => undefined, shutdown: async () => undefined } }));
   } else installTracing(env, 'local', 'bench');
   const dir = storeKind === 'file' ? mkdtempSync(path.join(os.tmpdir(), 'mm-bench-store-')) : null;
-  const store = dir ? await FileStore.open(dir) : FileStore.inMemory();
+  const store = await openStore(storeKind, dir);
   const tracker = new Tracker({ store, maxRetries: 1000 });
   await tracker.initialize('default', {});
   await tracker.apply('default', { action: 'start_phase', phaseId: 'initialization' });
@@ -51,6 +55,21 @@ async function main() {
         process.exit(0);
       }),
   );
+}
+
+async function openStore(kind: string, dir: string | null): Promise<ProgressStore> {
+  if (dir) return FileStore.open(dir);
+  if (kind === 'memory') return FileStore.inMemory();
+  const [name, at] = [kind.slice(0, kind.indexOf('=')), kind.slice(kind.indexOf('=') + 1)];
+  if (name === 'dynamodb') {
+    // Static credentials: a local DynamoDB API checks none, but the SDK signs every request (as on Lambda).
+    const client = new DynamoDBClient({ endpoint: at, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+    const tableName = `bench-${process.pid}`;
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+    return new DynamoDbProgressStore({ tableName, client });
+  }
+  if (name === 'redis') return RedisStore.connect(at, { prefix: `bench${process.pid}` });
+  throw new Error(`unknown store ${kind}: memory, file, dynamodb=<endpoint> or redis=<url>`);
 }
 
 void main();
