@@ -7,7 +7,9 @@
  * server. The figure to trust is the server's CPU time per update (its own /proc counters): throughput moves
  * with whatever else the machine runs. Modes alternate within each round and each ratio is taken within its
  * round (this mode's figure over off's, measured seconds apart), then the median over rounds is kept, so a busy
- * minute on a shared machine moves both sides of a ratio and not one. Targets: off = the untraced figures (no measurable cost); on ≤ 10% throughput lost.
+ * minute on a shared machine moves both sides of a ratio and not one. The server runs alone on one CPU and
+ * everything else on the others (taskset; pinCpus in servers/spawn-ready.ts), and each run is measured after the
+ * JIT has settled (WARMUP_UPDATES). Targets: off = the untraced figures (no measurable cost); on ≤ 10% throughput lost.
  *
  * BENCH_NODE=/path/to/node runs the server (and collector) on another Node (Lambda and Cloud Run run Node 24);
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server run there; BENCH_TRACING_MODES=off,on picks modes;
@@ -21,11 +23,18 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { startBenchStore, storeKind } from './servers/bench-store';
-import { spawnReady, stopChild } from './servers/spawn-ready';
+import { pinCpus, spawnReady, stopChild } from './servers/spawn-ready';
 
 const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_TRACING_SECONDS'] ?? 4);
-const WARMUP = Number(process.env['BENCH_TRACING_WARMUP'] ?? 2);
+/**
+ * Warm-up before each measured run: at least WARMUP_UPDATES updates (V8 keeps recompiling the hot path for
+ * ~35,000 of them, and tracing's code is more to compile: on Redis, at ~4,500 updates/s, a 2-second warm-up
+ * measured 0.77 of off where 8 seconds measured 0.92), in 2-second runs, but at most WARMUP_MAX seconds (a slow
+ * store: DynamoDB on dynalite takes ~200 updates/s).
+ */
+const WARMUP_UPDATES = Number(process.env['BENCH_TRACING_WARMUP_UPDATES'] ?? 40_000);
+const WARMUP_MAX = Number(process.env['BENCH_TRACING_WARMUP'] ?? 12);
 const LATENCY_REQUESTS = Number(process.env['BENCH_TRACING_LATENCY'] ?? 2000);
 const NODE = process.env['BENCH_NODE'] ?? process.execPath;
 const PROF = process.env['BENCH_CPU_PROF'];
@@ -55,7 +64,10 @@ function cpuMicros(pid: number): number {
  */
 async function trackerRps(url: string, pid: number): Promise<{ rps: number; cpuUs: number; sysUs: number; updates: number }> {
   const opts = { url: `${url}/api/migration/progress`, method: 'POST' as const, body: JSON.stringify({ action: 'update_metrics', increment: { successfulOperations: 1 } }), headers: { 'content-type': 'application/json' }, connections: 50, timeout: 10 };
-  await autocannon({ ...opts, duration: WARMUP }); // until the JIT is done with the hot path: its compiler threads' CPU counts too
+  // until the JIT is done with the hot path: its compiler threads' CPU counts too
+  let warmed = 0;
+  for (const t0 = Date.now(); warmed < WARMUP_UPDATES && Date.now() - t0 < WARMUP_MAX * 1000; ) warmed += (await autocannon({ ...opts, duration: 2 }))['2xx'];
+  warmups.push(warmed);
   const c0 = cpuTimes(pid);
   const t0 = process.hrtime.bigint();
   const r = await autocannon({ ...opts, duration: SECONDS });
@@ -85,10 +97,13 @@ async function proxyLatency(url: string): Promise<{ p50: number; p99: number }> 
   return { p50: ms[Math.floor(ms.length * 0.5)]!, p99: ms[Math.floor(ms.length * 0.99)]! };
 }
 
+const warmups: number[] = [];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<void> {
   const loadBefore = load();
+  const pin = pinCpus(); // the server alone on one CPU; this process, the collector and the store on the rest
   const sink = await spawnReady(path.join(__dirname, 'servers/otlp-sink.ts'), [], { node: NODE });
   const store = await startBenchStore(STORE);
   const collectorCpu0 = cpuMicros(sink.child.pid!);
@@ -101,7 +116,7 @@ export async function run(): Promise<void> {
       const order = round % 2 ? [...MODES].reverse() : [...MODES];
       for (const mode of order) {
         const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROF, `${mode.replace(':', '-')}-${round}`)] : []; // one file per thread
-        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, sink.url, store.arg], { node: NODE, nodeArgs });
+        const s = await spawnReady(path.join(__dirname, 'servers/traced-server.ts'), [mode, sink.url, store.arg], { node: NODE, nodeArgs, cpu: pin?.server });
         const [trackerUrl, proxyUrl] = s.url.split('|') as [string, string];
         try {
           const t = await trackerRps(trackerUrl, s.child.pid!);
@@ -126,8 +141,8 @@ export async function run(): Promise<void> {
   const off = got[MODES[0]!]!;
   /** The median over rounds of this mode's figure / off's in the same round. */
   const ratio = (g: number[], o: number[]) => median(g.map((x, i) => x / o[i]!));
-  process.stdout.write(`${ROUNDS} rounds of ${SECONDS} s (after ${WARMUP} s of warm-up), modes alternating; figures: median over rounds; "vs off": median of the per-round ratios. Tracker: ${STORE === 'memory' ? 'in-memory' : STORE} store, 50 connections; proxy: sequential, in-process backends.\n`);
-  process.stdout.write(`server on Node ${execFileSync(NODE, ['-p', 'process.versions.node']).toString().trim()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after, ${os.cpus().length} cores.\n`);
+  process.stdout.write(`${ROUNDS} rounds of ${SECONDS} s (each after a warm-up of ${Math.min(...warmups)}–${Math.max(...warmups)} updates: at least ${WARMUP_UPDATES}, at most ${WARMUP_MAX} s), modes alternating; figures: median over rounds; "vs off": median of the per-round ratios. Tracker: ${STORE === 'memory' ? 'in-memory' : STORE} store, 50 connections; proxy: sequential, in-process backends.\n`);
+  process.stdout.write(`server on Node ${execFileSync(NODE, ['-p', 'process.versions.node']).toString().trim()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after, ${os.cpus().length} cores; ${pin ? `server pinned to CPU ${pin.server}, load generator, collector and store to ${pin.others}` : 'not pinned (one CPU, or no taskset)'}.\n`);
   process.stdout.write(`"cpu µs/upd": the server process's own CPU (user+system) per update; "cpu vs off": off's / this mode's (1.00 = no cost).\n`);
   process.stdout.write(`tracing              tracker upd/s  vs off  cpu µs/upd (of it system)  cpu vs off | proxy p50 ms  p99 ms  p99 vs off\n`);
   for (const m of MODES) {

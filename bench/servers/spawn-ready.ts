@@ -1,14 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 
 /**
  * Start `node --import tsx <script> <args>` (`o.node`: another Node binary; `o.nodeArgs`: flags before the
- * script, e.g. --cpu-prof) and resolve with its URL once it prints `READY <url>` (the
- * convention of the servers in this folder); reject if it exits first or stays silent for 30 s.
+ * script, e.g. --cpu-prof; `o.cpu`: run it on that CPU only, through taskset) and resolve with its URL once it
+ * prints `READY <url>` (the convention of the servers in this folder); reject if it exits first or stays silent
+ * for 30 s.
  */
-export function spawnReady(script: string, args: string[], o: { node?: string; nodeArgs?: string[] } = {}): Promise<{ child: ChildProcess; url: string }> {
+export function spawnReady(script: string, args: string[], o: { node?: string; nodeArgs?: string[]; cpu?: number } = {}): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const argv = [o.node ?? process.execPath, ...(o.nodeArgs ?? []), '--import', 'tsx', script, ...args];
+    // taskset execs the command: the child's pid is Node's own (its /proc counters are the server's)
+    const child = o.cpu === undefined ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', String(o.cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')}: did not start in 30 s`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
@@ -37,4 +41,18 @@ export function cpuMicros(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/**
+ * CPUs for a benchmark that measures one server's CPU per request: the server alone on the last CPU, this
+ * process (load generator; all its threads) and every helper on the others. On a shared 2-core machine an
+ * unpinned server's CPU per update moved by 70 % between identical runs (cross-CPU wake-ups, migrations and
+ * caches shared with the load generator); pinned, by 3 %. `null` (no pinning) with one CPU or without taskset.
+ */
+export function pinCpus(): { server: number; others: string } | null {
+  const n = os.cpus().length;
+  if (n < 2 || spawnSync('taskset', ['-V']).error) return null;
+  const others = n === 2 ? '0' : `0-${n - 2}`;
+  execFileSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
+  return { server: n - 1, others };
 }
