@@ -30,8 +30,8 @@ const SECONDS = Number(process.env['BENCH_TRACING_SECONDS'] ?? 4);
 /**
  * Warm-up before each measured run: at least WARMUP_UPDATES updates (V8 keeps recompiling the hot path for
  * ~35,000 of them, and tracing's code is more to compile: on Redis, at ~4,500 updates/s, a 2-second warm-up
- * measured 0.77 of off where 8 seconds measured 0.92), in 2-second runs, but at most WARMUP_MAX seconds (a slow
- * store: DynamoDB on dynalite takes ~200 updates/s).
+ * measured 0.77 of off where runs warmed past 40,000 updates measured 0.82–0.92), in 2-second runs, but at most
+ * WARMUP_MAX seconds (BENCH_TRACING_WARMUP; a slow store: DynamoDB on dynalite takes ~200 updates/s).
  */
 const WARMUP_UPDATES = Number(process.env['BENCH_TRACING_WARMUP_UPDATES'] ?? 40_000);
 const WARMUP_MAX = Number(process.env['BENCH_TRACING_WARMUP'] ?? 12);
