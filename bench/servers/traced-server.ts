@@ -2,15 +2,17 @@
  * A process for the tracing benchmark: the tracker API (in-memory store, so tracing's own cost is not hidden
  * behind fsync) and the search proxy (in-process demo backends) with tracing configured by argv, as the
  * composition does it from OTEL_*: `off`, `on` (every span exported), or `ratio:<r>` (parent-based trace-id
- * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. argv[4]: `memory` (default) or `file`, the embedded store local mode runs
- * (journal and group fsync, in a fresh temporary directory). Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
+ * ratio); for diagnosis, `on:discard` (spans made, nothing encoded or sent) and `on:encode` (encoded, not sent). argv[3]: the collector URL. argv[4]: the store:
+ * `memory` (default); `file`, the embedded store local mode runs (journal and group fsync, in a fresh temporary
+ * directory); `dynamodb=<endpoint>`, what the Lambda tracker runs (a fresh table on that DynamoDB API, e.g.
+ * dynalite); `redis=<url>`, what the Cloud Run tracker runs (keys under a fresh prefix). Prints `READY <tracker url>|<proxy url>`; stops on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DemoIndex } from '../../lib/adapters/demo/demo-backend';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbProgressStore, tableDefinition } from '../../lib/adapters/aws/dynamodb-store';
+import { DynamoDbProgressStore } from '../../lib/adapters/aws/dynamodb-store';
+import { createProgressTable, dynaliteClient } from '../../test/adapters/aws/dynalite-table';
 import { FileStore } from '../../lib/adapters/file/file-store';
 import { RedisStore } from '../../lib/adapters/redis/redis-store';
 import type { ProgressStore } from '../../lib/core/store';
@@ -62,11 +64,9 @@ async function openStore(kind: string, dir: string | null): Promise<ProgressStor
   if (kind === 'memory') return FileStore.inMemory();
   const [name, at] = [kind.slice(0, kind.indexOf('=')), kind.slice(kind.indexOf('=') + 1)];
   if (name === 'dynamodb') {
-    // Static credentials: a local DynamoDB API checks none, but the SDK signs every request (as on Lambda).
-    const client = new DynamoDBClient({ endpoint: at, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-    const tableName = `bench-${process.pid}`;
-    await client.send(new CreateTableCommand(tableDefinition(tableName)));
-    return new DynamoDbProgressStore({ tableName, client });
+    // the client and table the store's tests use on dynalite (static credentials: the SDK signs every request, as on Lambda)
+    const client = dynaliteClient(at);
+    return new DynamoDbProgressStore({ tableName: await createProgressTable(client, 'bench'), client });
   }
   if (name === 'redis') return RedisStore.connect(at, { prefix: `bench${process.pid}` });
   throw new Error(`unknown store ${kind}: memory, file, dynamodb=<endpoint> or redis=<url>`);
