@@ -124,9 +124,11 @@ export async function run(): Promise<void> {
           got[mode]!.cpu.push(t.cpuUs);
           got[mode]!.sys.push(t.sysUs);
           updates += t.updates;
-          const l = await proxyLatency(proxyUrl);
-          got[mode]!.p50.push(l.p50);
-          got[mode]!.p99.push(l.p99);
+          if (LATENCY_REQUESTS > 0) {
+            const l = await proxyLatency(proxyUrl);
+            got[mode]!.p50.push(l.p50);
+            got[mode]!.p99.push(l.p99);
+          }
         } finally {
           await stopChild(s.child);
         }
@@ -145,10 +147,12 @@ export async function run(): Promise<void> {
   process.stdout.write(`server on Node ${execFileSync(NODE, ['-p', 'process.versions.node']).toString().trim()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after, ${os.cpus().length} cores; ${pin ? `server pinned to CPU ${pin.server}, load generator, collector and store to ${pin.others}` : 'not pinned (one CPU, or no taskset)'}.\n`);
   process.stdout.write(`"cpu µs/upd": the server process's own CPU (user+system) per update; "cpu vs off": off's / this mode's (1.00 = no cost).\n`);
   process.stdout.write(`tracing              tracker upd/s  vs off  cpu µs/upd (of it system)  cpu vs off | proxy p50 ms  p99 ms  p99 vs off\n`);
+  // BENCH_TRACING_LATENCY=0 times no proxy searches: its columns read "–"
+  const ms = (xs: number[], digits: number, width: number) => (xs.length ? median(xs).toFixed(digits) : '–').padStart(width);
   for (const m of MODES) {
     const g = got[m]!;
     process.stdout.write(
-      `${LABEL[m].padEnd(20)} ${median(g.rps).toFixed(0).padStart(13)}  ${ratio(g.rps, off.rps).toFixed(2).padStart(6)}  ${median(g.cpu).toFixed(0).padStart(10)} ${`(${median(g.sys).toFixed(0)})`.padStart(15)}  ${(1 / ratio(g.cpu, off.cpu)).toFixed(2).padStart(10)} | ${median(g.p50).toFixed(3).padStart(12)}  ${median(g.p99).toFixed(3).padStart(6)}  ${ratio(g.p99, off.p99).toFixed(2).padStart(10)}\n`,
+      `${LABEL[m].padEnd(20)} ${median(g.rps).toFixed(0).padStart(13)}  ${ratio(g.rps, off.rps).toFixed(2).padStart(6)}  ${median(g.cpu).toFixed(0).padStart(10)} ${`(${median(g.sys).toFixed(0)})`.padStart(15)}  ${(1 / ratio(g.cpu, off.cpu)).toFixed(2).padStart(10)} | ${ms(g.p50, 3, 12)}  ${ms(g.p99, 3, 6)}  ${(g.p99.length ? ratio(g.p99, off.p99).toFixed(2) : '–').padStart(10)}\n`,
     );
   }
   for (const m of MODES.slice(1)) process.stdout.write(`cpu vs off, each round, ${LABEL[m]}: ${got[m]!.cpu.map((c, i) => (off.cpu[i]! / c).toFixed(2)).join(' ')}\n`);

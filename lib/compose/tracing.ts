@@ -5,7 +5,7 @@
  */
 import * as z from '../core/zod';
 import { NOOP_TRACER, setTracer, tracer, withSpan, type Tracer } from '../core/tracing';
-import { envFlag, parseEnv } from './env';
+import { EnvError, envFlag, parseEnv } from './env';
 
 export type TracingRuntime = 'local' | 'lambda' | 'cloud-run';
 
@@ -48,6 +48,8 @@ export const tracingEnvSchema = z.object({
   OTEL_SERVICE_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   OTEL_RESOURCE_ATTRIBUTES: z.optional(envPairs),
   OTEL_BSP_SCHEDULE_DELAY: z.optional(z.coerce.number().check(z.int(), z.gte(0))),
+  OTEL_BSP_MAX_QUEUE_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
   AWS_REGION: z.optional(z.string()),
   K_SERVICE: z.optional(z.string()),
@@ -60,6 +62,10 @@ export interface TracingSettings {
   headers: Record<string, string>;
   timeoutMs?: number;
   scheduledDelayMs?: number;
+  /** OTEL_BSP_MAX_QUEUE_SIZE: spans that may wait to be exported (default 2048); more are dropped and said. */
+  maxQueueSize?: number;
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request (default 512, at most the queue size). */
+  maxBatchSize?: number;
   /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (default) or http/json. */
   encoding: 'protobuf' | 'json';
   sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
@@ -70,6 +76,9 @@ export interface TracingSettings {
 export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime, service: string, endpoint?: string): TracingSettings {
   const e = parseEnv(tracingEnvSchema, endpoint === undefined ? env : { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined }, service);
   const base = e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null;
+  const batch = e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+  const queue = e.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048;
+  if (batch !== undefined && batch > queue) throw new EnvError(`${service}: bad environment: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${batch}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${queue})`);
   const url = e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none' ? null : (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? base);
   const s = e.OTEL_TRACES_SAMPLER;
   const ratio = s.endsWith('traceidratio') ? (e.OTEL_TRACES_SAMPLER_ARG ?? 1) : s.endsWith('always_off') ? 0 : 1;
@@ -80,6 +89,8 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
     encoding: (e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json' ? 'json' : 'protobuf',
     ...(e.OTEL_EXPORTER_OTLP_TIMEOUT ? { timeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT } : {}),
     ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
+    ...(e.OTEL_BSP_MAX_QUEUE_SIZE !== undefined ? { maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE } : {}),
+    ...(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE !== undefined ? { maxBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE } : {}),
     sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
     resource: {
       ...e.OTEL_RESOURCE_ATTRIBUTES,
@@ -105,6 +116,8 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
     ...(auth ? { auth } : {}),
     ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
     ...(settings.scheduledDelayMs !== undefined ? { scheduledDelayMs: settings.scheduledDelayMs } : {}),
+    ...(settings.maxQueueSize !== undefined ? { maxQueueSize: settings.maxQueueSize } : {}),
+    ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
     onError,
   });
   return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased });

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { OtlpHttpExporter, encodeSpans, nanos } from '../../lib/adapters/otel/otlp-http';
 import { protoRequest, ProtoWriter, writeSpan } from '../../lib/adapters/otel/otlp-proto';
 import { newTraceId, OtelTracer, ratioSampler, type FinishedSpan, type SpanProcessor } from '../../lib/adapters/otel/tracer';
@@ -138,9 +139,51 @@ describe('the OTLP/HTTP JSON exporter', () => {
     await x.flush();
     x.onEnd(span);
     await x.flush();
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/exporting 3 span\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed/);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/dropping spans: at most 3 span\(s\) wait to be exported/);
+    expect(errors[1]).toMatch(/exporting 3 span\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed/);
     expect(x.dropped).toBe(6);
+  });
+
+  it('holds a collector that hangs to two exports at a time: what waits stays within the queue, the rest is dropped and said once', async () => {
+    // A collector that takes the connection and the request, and never answers.
+    const sockets = new Set<net.Socket>();
+    let connections = 0;
+    let maxOpen = 0;
+    const hung = net.createServer((s) => {
+      connections++;
+      sockets.add(s);
+      maxOpen = Math.max(maxOpen, sockets.size);
+      s.on('data', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hung.address() as net.AddressInfo).port}/v1/traces`;
+    const errors: string[] = [];
+    const x = new OtlpHttpExporter({ url, resource: { 'service.name': 's' }, onError: (m) => errors.push(m), maxBatchSize: 10, maxQueueSize: 50, timeoutMs: 300, scheduledDelayMs: 60_000 });
+    const span: FinishedSpan = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'internal', startMs: 1, endMs: 2, attributes: {}, events: [], status: { code: 'unset' } };
+    try {
+      // 400 spans over 40 turns of the event loop: a full batch every turn, each of which used to leave at once
+      for (let turn = 0; turn < 40; turn++) {
+        for (let i = 0; i < 10; i++) x.onEnd(span);
+        await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setTimeout(r, 50)); // the collector has seen what connects
+      expect(maxOpen).toBe(2);
+      // two batches in flight and at most 50 spans waiting: everything else was dropped, and counted
+      expect(x.dropped).toBeGreaterThanOrEqual(400 - 2 * 10 - 50);
+      expect(errors.filter((e) => /dropp/.test(e))).toHaveLength(1);
+      expect(errors.find((e) => /dropp/.test(e))).toMatch(/at most 50 span\(s\) wait/);
+      // the hung export times out (said once, with the drops of its own batch), then the waiting batches go
+      await x.flush();
+      expect(connections).toBeGreaterThan(1);
+      expect(errors.filter((e) => /failed/.test(e))).toHaveLength(1);
+      expect(x.exported).toBe(0);
+      expect(x.dropped).toBe(400);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   });
 });
 
@@ -282,6 +325,7 @@ describe('tracing settings from the environment', () => {
     expect(s.resource).toMatchObject({ 'service.name': 'migration-monitor-report', 'cloud.provider': 'aws', 'faas.name': 'fn', 'cloud.region': 'eu-west-1' });
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, 'local', 'cli').url).toBe('http://c:4318/custom');
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli', 'http://flag:4318').url).toBe('http://flag:4318/v1/traces');
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_MAX_QUEUE_SIZE: '8192', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1024' }, 'local', 'cli')).toMatchObject({ maxQueueSize: 8192, maxBatchSize: 1024 });
   });
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
@@ -289,6 +333,8 @@ describe('tracing settings from the environment', () => {
     [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /OTEL_TRACES_SAMPLER/],
     [{ OTEL_TRACES_SAMPLER_ARG: '2' }, /OTEL_TRACES_SAMPLER_ARG/],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/],
+    [{ OTEL_BSP_MAX_QUEUE_SIZE: '0' }, /OTEL_BSP_MAX_QUEUE_SIZE/],
+    [{ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096' }, /OTEL_BSP_MAX_EXPORT_BATCH_SIZE \(4096\) must not exceed OTEL_BSP_MAX_QUEUE_SIZE \(2048\)/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => tracingSettings(env, 'local', 'cli')).toThrow(EnvError);
     expect(() => tracingSettings(env, 'local', 'cli')).toThrow(message);

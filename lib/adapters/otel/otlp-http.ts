@@ -86,6 +86,11 @@ export interface OtlpHttpExporterOptions {
   scheduledDelayMs?: number;
   /** At most this many spans per request. Default 512. */
   maxBatchSize?: number;
+  /**
+   * Exports under way at once, at most. A collector that is slow or hangs holds this many requests (and their
+   * bodies) until they time out, never one per batch. Default 2.
+   */
+  maxConcurrentExports?: number;
   /** Spans beyond this many waiting are dropped (and counted), so a dead collector never grows memory. Default 2048. */
   maxQueueSize?: number;
   /** An export that failed (collector down, 4xx/5xx): said once per failure streak, never thrown into the caller. */
@@ -145,49 +150,67 @@ export type OtlpEncoding = 'protobuf' | 'json';
 /**
  * Batches ended spans and exports them over OTLP/HTTP, off the request path: a span is encoded when it ends
  * (protobuf by default, `encoding: 'json'` for OTLP JSON) so the span object is garbage at once and only bytes
- * wait; a batch leaves after `scheduledDelayMs` or, once `maxBatchSize` spans are waiting, on the next turn of
- * the event loop (setImmediate), never inside the `end()` that filled it. Beyond `maxQueueSize` waiting, spans
- * are dropped and counted. `flush` sends everything queued and waits (process shutdown, each Lambda
- * invocation's end).
+ * wait; a batch is released after `scheduledDelayMs` or, once `maxBatchSize` spans are waiting, on the next
+ * turn of the event loop (setImmediate), never inside the `end()` that filled it. Released batches leave at
+ * most `maxConcurrentExports` (2) at a time, so a collector that is slow or hangs holds two requests and their
+ * bodies, not one per batch until each timed out. (One at a time dropped a fifth of the spans of a tracker
+ * saturated at 9,000 updates a second, each export's answer waiting its turn in the busy event loop; two
+ * dropped none.) Spans beyond `maxQueueSize` waiting (released or filling) are dropped and counted, and the
+ * first drop of a streak is said through `onError`. `flush` sends everything queued and waits (process
+ * shutdown, each Lambda invocation's end).
  */
 export class OtlpHttpExporter implements SpanProcessor {
-  private batches: SpanBatch[] = [];
+  /** Batches still filling, oldest first (the last one takes new spans). */
+  private filling: SpanBatch[] = [];
+  /** Batches whose time came, waiting for an export to end, oldest first. */
+  private released: SpanBatch[] = [];
+  /** Spans in `filling` and `released`. */
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** The exports under way: at most `maxConcurrentExports`. */
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
+  private dropping = false;
   dropped = 0;
   exported = 0;
   private readonly newBatch: () => SpanBatch;
   private readonly contentType: string;
+  private readonly maxQueueSize: number;
+  private readonly maxBatchSize: number;
+  private readonly maxConcurrent: number;
 
   constructor(private readonly opts: OtlpHttpExporterOptions) {
     const resourceAttributes = keyValues(opts.resource);
     const json = (spans: string[]) => exportRequest(opts.resource, spans, resourceAttributes);
     this.newBatch = opts.encoding === 'json' ? () => new JsonBatch(json) : () => new ProtoBatch(opts.resource);
     this.contentType = opts.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
+    this.maxQueueSize = opts.maxQueueSize ?? 2048;
+    this.maxBatchSize = Math.min(opts.maxBatchSize ?? 512, this.maxQueueSize);
+    this.maxConcurrent = opts.maxConcurrentExports ?? 2;
   }
 
   onEnd(span: FinishedSpan): void {
-    if (this.queued >= (this.opts.maxQueueSize ?? 2048)) {
+    if (this.queued >= this.maxQueueSize) {
       this.dropped++;
+      if (!this.dropping) this.opts.onError?.(`tracing: dropping spans: at most ${this.maxQueueSize} span(s) wait to be exported, and ${this.opts.url} takes them slower than they come (further drops are not reported until the queue has emptied)`);
+      this.dropping = true;
       return;
     }
-    let batch = this.batches[this.batches.length - 1];
-    const max = this.opts.maxBatchSize ?? 512;
-    if (!batch || batch.size >= max) this.batches.push((batch = this.newBatch()));
+    let batch = this.filling[this.filling.length - 1];
+    const max = this.maxBatchSize;
+    if (!batch || batch.size >= max) this.filling.push((batch = this.newBatch()));
     batch.add(span);
     this.queued++;
-    if (batch.size >= max) this.immediate ??= setImmediate(() => this.sendQueued());
+    if (batch.size >= max) this.immediate ??= setImmediate(() => this.release());
     else if (!this.timer) {
-      this.timer = setTimeout(() => this.sendQueued(), this.opts.scheduledDelayMs ?? 1000);
+      this.timer = setTimeout(() => this.release(), this.opts.scheduledDelayMs ?? 1000);
       this.timer.unref();
     }
   }
 
   async flush(): Promise<void> {
-    this.sendQueued();
+    this.release();
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
   }
 
@@ -195,16 +218,28 @@ export class OtlpHttpExporter implements SpanProcessor {
     return this.flush();
   }
 
-  private sendQueued(): void {
+  /** Everything filling is due: it joins the released batches, which leave as `next` allows. */
+  private release(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    const batches = this.batches;
-    this.batches = [];
-    this.queued = 0;
-    for (const batch of batches) {
-      const p = this.send(batch).finally(() => this.inFlight.delete(p));
+    for (const batch of this.filling) this.released.push(batch);
+    this.filling = [];
+    this.next();
+  }
+
+  /** Released batches leave, oldest first, while fewer than `maxConcurrentExports` are under way (each end calls this again). */
+  private next(): void {
+    while (this.inFlight.size < this.maxConcurrent) {
+      const batch = this.released.shift();
+      if (!batch) return;
+      this.queued -= batch.size;
+      if (this.queued === 0) this.dropping = false;
+      const p: Promise<void> = this.send(batch).finally(() => {
+        this.inFlight.delete(p);
+        this.next();
+      });
       this.inFlight.add(p);
     }
   }
