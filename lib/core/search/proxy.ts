@@ -69,9 +69,14 @@ interface CallResult {
 }
 
 export interface ShadowStats {
+  /** Copies answered by the shadow store and compared (overlap@k). */
   compared: number;
+  /** Copies the shadow store failed (error, timeout, breaker open). */
   failed: number;
+  /** Queries not copied: outside the sample (`shadowSampleRate`). */
   skipped: number;
+  /** Sampled queries not copied: `shadowMaxInFlight` copies were still waiting on the shadow store. */
+  busy: number;
   meanOverlap: number | null;
   lastOverlap: number | null;
 }
@@ -112,7 +117,9 @@ export class SearchProxy {
   /** Breaker state changes not yet put on a call's span (tracing on only). */
   private readonly transitions: Array<{ breaker: string; attributes: Record<string, string> }> = [];
   private shadowCredit = 0;
-  private readonly shadow: ShadowStats = { compared: 0, failed: 0, skipped: 0, meanOverlap: null, lastOverlap: null };
+  private readonly shadow: ShadowStats = { compared: 0, failed: 0, skipped: 0, busy: 0, meanOverlap: null, lastOverlap: null };
+  /** Shadow copies under way (not probes): at most `shadowMaxInFlight`. */
+  private shadowCopies = 0;
   private overlapSum = 0;
   readonly writeBreakers: Record<BackendRole, CircuitBreaker> | null = null;
   readonly writer: DualWriter | null = null;
@@ -422,8 +429,13 @@ export class SearchProxy {
       return false;
     }
     this.shadowCredit -= 1;
+    if (this.shadowCopies >= this.settings.shadowMaxInFlight) {
+      this.shadow.busy++;
+      return false;
+    }
+    this.shadowCopies++;
     const other: BackendRole = served.role === 'primary' ? 'fallback' : 'primary';
-    const p = this.call(span, other, query, this.settings.deadlineMs, 'shadow').then((r) => {
+    const p = this.call(span, other, query, this.settings.deadlineMs, 'shadow').finally(() => this.shadowCopies--).then((r) => {
       if (r.outcome !== 'success') {
         this.shadow.failed++;
         return;

@@ -16,6 +16,11 @@ export const proxySettingsSchema = z.strictObject({
   shadowServe: z._default(z.enum(['primary', 'fallback']), 'fallback'),
   /** Share of requests copied to the shadow backend (0-1). */
   shadowSampleRate: z._default(z.number().check(z.gte(0), z.lte(1)), 1),
+  /**
+   * Shadow copies under way at once, at most: a sampled query finding this many still waiting on a slow
+   * shadow store is not copied (counted as `busy`), so that store cannot pile up sockets and timers here.
+   */
+  shadowMaxInFlight: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 64),
   /** Whole-request budget: nothing is held longer than this (plus scheduling). */
   deadlineMs: z._default(z.number().check(z.int(), z.gte(10), z.lte(60_000)), 1000),
   /** The primary's share of the budget; the fallback gets what is left. */

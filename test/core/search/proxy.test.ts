@@ -192,7 +192,7 @@ describe('search proxy: other modes', () => {
     expect(primary.calls).toBe(1); // sent, still running
     gate[0]!();
     await proxy.drain();
-    expect(proxy.shadowStats()).toEqual({ compared: 1, failed: 0, skipped: 0, meanOverlap: 2 / 3, lastOverlap: 2 / 3 });
+    expect(proxy.shadowStats()).toEqual({ compared: 1, failed: 0, skipped: 0, busy: 0, meanOverlap: 2 / 3, lastOverlap: 2 / 3 });
     expect(sum('ShadowOverlap')).toBeCloseTo(66.667, 2);
     expect(sum('ProxyLatency', { Backend: 'primary' })).toBe(0); // manual clock: no time passed
     expect(proxy.health().body).toContain('"shadow"');
@@ -217,6 +217,23 @@ describe('search proxy: other modes', () => {
     await proxy.drain();
     expect(primary.calls).toBe(3);
     expect(proxy.shadowStats()).toMatchObject({ compared: 3, skipped: 3 });
+  });
+
+  it('a slow shadow store holds at most shadowMaxInFlight copies; the rest are not sent, and counted as busy', async () => {
+    const { post, q, primary, proxy, get } = make({}, { mode: 'shadow', shadowMaxInFlight: 4 });
+    const gate: Array<() => void> = [];
+    primary.impl = () => new Promise((res) => gate.push(() => res(hits('a', 'b', 'c'))));
+    for (let i = 0; i < 10; i++) expect(body(await post(q))).toMatchObject({ servedBy: 'fallback', degraded: false });
+    expect(primary.calls).toBe(4);
+    expect(proxy.shadowStats()).toMatchObject({ compared: 0, busy: 6, skipped: 0 });
+    for (const open of gate) open();
+    await proxy.drain();
+    await post(q); // room again: copied
+    for (const open of gate) open();
+    await proxy.drain();
+    expect(primary.calls).toBe(5);
+    expect(proxy.shadowStats()).toMatchObject({ compared: 5, busy: 6 });
+    expect(JSON.parse((await get('/health')).body)).toMatchObject({ shadow: { compared: 5, busy: 6 } });
   });
 
   it('a failing shadow backend does not touch the answer', async () => {
