@@ -130,7 +130,7 @@ describe('the OTLP/HTTP JSON exporter', () => {
   it('sends headers, reports a dead collector once per failure streak and never throws; the queue is bounded', async () => {
     const errors: string[] = [];
     const receiver = await startOtlpReceiver();
-    const url = `${receiver.url}/v1/traces`;
+    const url = `${receiver.url.replace('//', '//user:secret@')}/v1/traces`; // credentials in the URL are never printed
     await receiver.close(); // nothing listens any more
     const x = new OtlpHttpExporter({ url, resource: { 'service.name': 's' }, onError: (m) => errors.push(m), maxQueueSize: 3, scheduledDelayMs: 60_000 });
     const span: FinishedSpan = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', kind: 'internal', startMs: 1, endMs: 2, attributes: {}, events: [], status: { code: 'unset' } };
@@ -141,7 +141,8 @@ describe('the OTLP/HTTP JSON exporter', () => {
     await x.flush();
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/dropping spans: at most 3 span\(s\) wait to be exported/);
-    expect(errors[1]).toMatch(/exporting 3 span\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed/);
+    expect(errors[1]).toMatch(/exporting 3 span\(s\) to http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\/traces failed/);
+    expect(errors.join('\n')).not.toContain('secret');
     expect(x.dropped).toBe(6);
   });
 

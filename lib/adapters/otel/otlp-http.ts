@@ -1,4 +1,5 @@
 import type { AttributeValue, SpanKind } from '../../core/tracing';
+import { redactUrl } from '../../core/redact';
 import { nodeHttpFetch } from '../http/node-fetch';
 import type { FetchLike } from '../http/tracker-client';
 import { protoRequest, ProtoWriter, writeSpan } from './otlp-proto';
@@ -179,6 +180,8 @@ export class OtlpHttpExporter implements SpanProcessor {
   private readonly maxQueueSize: number;
   private readonly maxBatchSize: number;
   private readonly maxConcurrent: number;
+  /** The URL as messages name it: credentials in it (`http://user:key@collector`) are not printed. */
+  private readonly where: string;
 
   constructor(private readonly opts: OtlpHttpExporterOptions) {
     const resourceAttributes = keyValues(opts.resource);
@@ -188,12 +191,13 @@ export class OtlpHttpExporter implements SpanProcessor {
     this.maxQueueSize = opts.maxQueueSize ?? 2048;
     this.maxBatchSize = Math.min(opts.maxBatchSize ?? 512, this.maxQueueSize);
     this.maxConcurrent = opts.maxConcurrentExports ?? 2;
+    this.where = redactUrl(opts.url);
   }
 
   onEnd(span: FinishedSpan): void {
     if (this.queued >= this.maxQueueSize) {
       this.dropped++;
-      if (!this.dropping) this.opts.onError?.(`tracing: dropping spans: at most ${this.maxQueueSize} span(s) wait to be exported, and ${this.opts.url} takes them slower than they come (further drops are not reported until the queue has emptied)`);
+      if (!this.dropping) this.opts.onError?.(`tracing: dropping spans: at most ${this.maxQueueSize} span(s) wait to be exported, and ${this.where} takes them slower than they come (further drops are not reported until the queue has emptied)`);
       this.dropping = true;
       return;
     }
@@ -259,7 +263,7 @@ export class OtlpHttpExporter implements SpanProcessor {
       this.failing = false;
     } catch (e) {
       this.dropped += batch.size;
-      if (!this.failing) this.opts.onError?.(`tracing: exporting ${batch.size} span(s) to ${this.opts.url} failed: ${(e as Error).message} (further failures are not reported until an export succeeds)`);
+      if (!this.failing) this.opts.onError?.(`tracing: exporting ${batch.size} span(s) to ${this.where} failed: ${(e as Error).message} (further failures are not reported until an export succeeds)`);
       this.failing = true;
     }
   }
