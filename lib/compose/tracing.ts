@@ -48,6 +48,8 @@ export const tracingEnvSchema = z.object({
   OTEL_SERVICE_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   OTEL_RESOURCE_ATTRIBUTES: z.optional(envPairs),
   OTEL_BSP_SCHEDULE_DELAY: z.optional(z.coerce.number().check(z.int(), z.gte(0))),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: z.optional(z.coerce.number().check(z.int(), z.positive())),
   OTEL_BSP_MAX_QUEUE_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
@@ -66,6 +68,8 @@ export interface TracingSettings {
   maxQueueSize?: number;
   /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request (default 512, at most the queue size). */
   maxBatchSize?: number;
+  /** OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, else 4096: strings in attributes are cut to it. */
+  attributeValueLengthLimit: number;
   /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (default) or http/json. */
   encoding: 'protobuf' | 'json';
   sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
@@ -91,6 +95,7 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
     ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
     ...(e.OTEL_BSP_MAX_QUEUE_SIZE !== undefined ? { maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE } : {}),
     ...(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE !== undefined ? { maxBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE } : {}),
+    attributeValueLengthLimit: e.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? 4096,
     sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
     resource: {
       ...e.OTEL_RESOURCE_ATTRIBUTES,
@@ -120,7 +125,7 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
     ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
     onError,
   });
-  return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased });
+  return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased, attributeValueLengthLimit: settings.attributeValueLengthLimit });
 }
 
 const stderrError = (m: string): void => void process.stderr.write(`${m}\n`);

@@ -4,7 +4,8 @@ import { protoRequest, ProtoWriter, writeSpan } from '../../lib/adapters/otel/ot
 import { newTraceId, OtelTracer, ratioSampler, type FinishedSpan, type SpanProcessor } from '../../lib/adapters/otel/tracer';
 import { EnvError } from '../../lib/compose/env';
 import { tracingSettings, xrayToTraceparent } from '../../lib/compose/tracing';
-import { formatTraceparent, NOOP_SPAN, NOOP_TRACER, parseTraceparent, tracer } from '../../lib/core/tracing';
+import { formatTraceparent, NOOP_SPAN, NOOP_TRACER, parseTraceparent, setTracer, tracer } from '../../lib/core/tracing';
+import { traceHttp } from '../../lib/core/tracing-http';
 import { decodeProtobuf, startOtlpReceiver } from '../support/otlp-receiver';
 
 class Collect implements SpanProcessor {
@@ -77,6 +78,28 @@ describe('the OTLP tracer', () => {
     expect(by('job').parentSpanId).toBeUndefined();
     expect(by('fails')).toMatchObject({ status: { code: 'error', message: 'bad' } });
     expect(by('fails').events[0]).toMatchObject({ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'bad' } });
+  });
+
+  it('cuts string attributes to the value length limit (default 4096): a hostile 16 KB User-Agent does not ride on every span', async () => {
+    const p = new Collect();
+    const handler = traceHttp(async () => ({ status: 200, headers: {}, body: '' }), 'tracker');
+    const restore = setTracer(new OtelTracer({ processor: p }));
+    try {
+      await handler({ method: 'GET', path: `/api/${'p'.repeat(9000)}`, query: {}, headers: { 'user-agent': 'u'.repeat(16 * 1024) } });
+    } finally {
+      restore();
+    }
+    expect(p.spans[0]!.attributes['user_agent.original']).toBe('u'.repeat(4096));
+    expect(p.spans[0]!.attributes['url.path']).toHaveLength(4096);
+    const q = new Collect();
+    const t = new OtelTracer({ processor: q, attributeValueLengthLimit: 5 });
+    await t.withSpan('s', { attributes: { short: 'abc', long: 'abcdefgh', list: ['abcdefgh', 'x'], n: 123456789, emoji: 'abcd😀' } }, async (span) => {
+      span.setAttribute('later', 'abcdefgh');
+      span.addEvent('e', { long: 'abcdefgh' });
+      throw new Error('a message longer than five');
+    }).catch(() => undefined);
+    expect(q.spans[0]!.attributes).toEqual({ short: 'abc', long: 'abcde', list: ['abcde', 'x'], n: 123456789, emoji: 'abcd', later: 'abcde' });
+    expect(q.spans[0]!.events.map((e) => e.attributes)).toEqual([{ long: 'abcde' }, expect.objectContaining({ 'exception.message': 'a mes' })]);
   });
 
   it('keeps a parent\'s "not sampled" decision and passes it on; a ratio sampler keeps about its share, per trace', async () => {
@@ -327,6 +350,9 @@ describe('tracing settings from the environment', () => {
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, 'local', 'cli').url).toBe('http://c:4318/custom');
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli', 'http://flag:4318').url).toBe('http://flag:4318/v1/traces');
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_MAX_QUEUE_SIZE: '8192', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1024' }, 'local', 'cli')).toMatchObject({ maxQueueSize: 8192, maxBatchSize: 1024 });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'local', 'cli').attributeValueLengthLimit).toBe(4096);
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '100' }, 'local', 'cli').attributeValueLengthLimit).toBe(100);
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '200' }, 'local', 'cli').attributeValueLengthLimit).toBe(200);
   });
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],

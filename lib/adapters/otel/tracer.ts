@@ -65,6 +65,23 @@ export interface OtelTracerOptions {
   /** Parent-based (default): a remote or local parent's decision is kept; the sampler decides roots only. */
   parentBased?: boolean;
   now?: () => number;
+  /**
+   * Strings in attribute values (and in string lists) are cut to this many UTF-16 units, never inside a
+   * surrogate pair: a value from a request (a User-Agent, a path) cannot make every span kilobytes long, nor a
+   * batch bigger than a collector takes. Default 4096 (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT).
+   */
+  attributeValueLengthLimit?: number;
+}
+
+/** `v` with its strings cut to `limit` (see attributeValueLengthLimit); `v` itself when nothing is longer. */
+function clip(v: AttributeValue, limit: number): AttributeValue {
+  if (typeof v === 'string') return v.length > limit ? cut(v, limit) : v;
+  if (typeof v === 'object' && v.some((x) => x.length > limit)) return v.map((x) => (x.length > limit ? cut(x, limit) : x));
+  return v;
+}
+function cut(s: string, n: number): string {
+  const last = s.charCodeAt(n - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n); // not half a surrogate pair
 }
 
 // Random ids as 32-bit words from a pool: one randomFillSync per 64 KiB instead of one per id; recording spans
@@ -150,18 +167,19 @@ class RecordingSpan implements Span, FinishedSpan, SpanWords {
     return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, sampled: true });
   }
   setAttribute(key: string, value: AttributeValue | undefined): void {
-    if (value !== undefined && !this.ended) this.attributes[key] = value;
+    if (value !== undefined && !this.ended) this.attributes[key] = clip(value, this.tracer.valueLimit);
   }
   setAttributes(attributes: Attributes): void {
     if (this.ended) return;
+    const limit = this.tracer.valueLimit;
     for (const k in attributes) {
       const v = attributes[k];
-      if (v !== undefined) this.attributes[k] = v;
+      if (v !== undefined) this.attributes[k] = clip(v, limit);
     }
   }
   addEvent(name: string, attributes: Attributes = {}): void {
     if (this.ended) return;
-    this.events.push({ name, atMs: this.tracer.now(), attributes: defined(attributes) });
+    this.events.push({ name, atMs: this.tracer.now(), attributes: defined(attributes, this.tracer.valueLimit) });
   }
   recordException(error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -244,9 +262,9 @@ function call<T>(fn: (span: Span) => Promise<T>, span: Span): Promise<T> {
   }
 }
 
-const defined = (a: Attributes): Record<string, AttributeValue> => {
+const defined = (a: Attributes, limit: number): Record<string, AttributeValue> => {
   const out: Record<string, AttributeValue> = {};
-  for (const k in a) if (a[k] !== undefined) out[k] = a[k]!;
+  for (const k in a) if (a[k] !== undefined) out[k] = clip(a[k]!, limit);
   return out;
 };
 
@@ -258,6 +276,8 @@ export class OtelTracer implements Tracer {
   readonly enabled = true;
   readonly processor: SpanProcessor;
   readonly now: () => number;
+  /** attributeValueLengthLimit. */
+  readonly valueLimit: number;
   private readonly sampler: Sampler;
   private readonly parentBased: boolean;
   private readonly context = new AsyncLocalStorage<Span>();
@@ -267,6 +287,7 @@ export class OtelTracer implements Tracer {
     this.sampler = opts.sampler ?? (() => true);
     this.parentBased = opts.parentBased ?? true;
     this.now = opts.now ?? epochNow;
+    this.valueLimit = opts.attributeValueLengthLimit ?? 4096;
   }
 
   activeSpan(): Span | undefined {
