@@ -33,6 +33,8 @@ const envPairs = z.pipe(z.string(), z.transform((s, ctx) => {
 const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 const PROTOCOL_MESSAGE = 'only http/protobuf (the default) and http/json are supported (the exporter is OTLP/HTTP); unset it or set one of them';
 
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
+
 export const tracingEnvSchema = z.object({
   OTEL_SDK_DISABLED: z._default(envFlag, false),
   OTEL_TRACES_EXPORTER: z.optional(z.enum(['otlp', 'none'])),
@@ -42,16 +44,15 @@ export const tracingEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.optional(z.enum(PROTOCOLS, { message: PROTOCOL_MESSAGE })),
   OTEL_EXPORTER_OTLP_HEADERS: z.optional(envPairs),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.optional(envPairs),
-  OTEL_EXPORTER_OTLP_TIMEOUT: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.optional(positiveInt),
   OTEL_TRACES_SAMPLER: z._default(z.enum(SAMPLERS), 'parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: z.optional(z.coerce.number().check(z.gte(0), z.lte(1))),
   OTEL_SERVICE_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   OTEL_RESOURCE_ATTRIBUTES: z.optional(envPairs),
   OTEL_BSP_SCHEDULE_DELAY: z.optional(z.coerce.number().check(z.int(), z.gte(0))),
-  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: z.optional(z.coerce.number().check(z.int(), z.positive())),
-  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: z.optional(z.coerce.number().check(z.int(), z.positive())),
-  OTEL_BSP_MAX_QUEUE_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: z._default(positiveInt, 4096),
+  OTEL_BSP_MAX_QUEUE_SIZE: z._default(positiveInt, 2048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z._default(positiveInt, 512),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
   AWS_REGION: z.optional(z.string()),
   K_SERVICE: z.optional(z.string()),
@@ -65,11 +66,11 @@ export interface TracingSettings {
   timeoutMs?: number;
   scheduledDelayMs?: number;
   /** OTEL_BSP_MAX_QUEUE_SIZE: spans that may wait to be exported (default 2048); more are dropped and said. */
-  maxQueueSize?: number;
+  maxQueueSize: number;
   /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request (default 512, at most the queue size). */
-  maxBatchSize?: number;
-  /** OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, else 4096: strings in attributes are cut to it. */
-  attributeValueLengthLimit: number;
+  maxBatchSize: number;
+  /** OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT (default 4096): strings in attribute values are cut to it. */
+  valueLimit: number;
   /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (default) or http/json. */
   encoding: 'protobuf' | 'json';
   sampler: { kind: 'always_on' | 'always_off' | 'ratio'; ratio: number; parentBased: boolean };
@@ -80,9 +81,8 @@ export interface TracingSettings {
 export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime, service: string, endpoint?: string): TracingSettings {
   const e = parseEnv(tracingEnvSchema, endpoint === undefined ? env : { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined }, service);
   const base = e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null;
-  const batch = e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
-  const queue = e.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048;
-  if (batch !== undefined && batch > queue) throw new EnvError(`${service}: bad environment: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${batch}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${queue})`);
+  const [batch, queue] = [e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, e.OTEL_BSP_MAX_QUEUE_SIZE];
+  if (batch > queue) throw new EnvError(`${service}: bad environment: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${batch}) > OTEL_BSP_MAX_QUEUE_SIZE (${queue})`);
   const url = e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none' ? null : (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? base);
   const s = e.OTEL_TRACES_SAMPLER;
   const ratio = s.endsWith('traceidratio') ? (e.OTEL_TRACES_SAMPLER_ARG ?? 1) : s.endsWith('always_off') ? 0 : 1;
@@ -93,9 +93,9 @@ export function tracingSettings(env: NodeJS.ProcessEnv, runtime: TracingRuntime,
     encoding: (e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json' ? 'json' : 'protobuf',
     ...(e.OTEL_EXPORTER_OTLP_TIMEOUT ? { timeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT } : {}),
     ...(e.OTEL_BSP_SCHEDULE_DELAY !== undefined ? { scheduledDelayMs: e.OTEL_BSP_SCHEDULE_DELAY } : {}),
-    ...(e.OTEL_BSP_MAX_QUEUE_SIZE !== undefined ? { maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE } : {}),
-    ...(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE !== undefined ? { maxBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE } : {}),
-    attributeValueLengthLimit: e.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? 4096,
+    maxQueueSize: queue,
+    maxBatchSize: batch,
+    valueLimit: e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     sampler: { kind: ratio >= 1 ? 'always_on' : ratio <= 0 ? 'always_off' : 'ratio', ratio, parentBased: s.startsWith('parentbased_') },
     resource: {
       ...e.OTEL_RESOURCE_ATTRIBUTES,
@@ -121,11 +121,11 @@ export function tracerFrom(settings: TracingSettings, onError: (message: string)
     ...(auth ? { auth } : {}),
     ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
     ...(settings.scheduledDelayMs !== undefined ? { scheduledDelayMs: settings.scheduledDelayMs } : {}),
-    ...(settings.maxQueueSize !== undefined ? { maxQueueSize: settings.maxQueueSize } : {}),
-    ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
+    maxQueueSize: settings.maxQueueSize,
+    maxBatchSize: settings.maxBatchSize,
     onError,
   });
-  return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased, attributeValueLengthLimit: settings.attributeValueLengthLimit });
+  return new OtelTracer({ processor, sampler: ratioSampler(settings.sampler.ratio), parentBased: settings.sampler.parentBased, attributeValueLengthLimit: settings.valueLimit });
 }
 
 const stderrError = (m: string): void => void process.stderr.write(`${m}\n`);

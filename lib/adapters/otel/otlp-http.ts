@@ -87,11 +87,6 @@ export interface OtlpHttpExporterOptions {
   scheduledDelayMs?: number;
   /** At most this many spans per request. Default 512. */
   maxBatchSize?: number;
-  /**
-   * Exports under way at once, at most. A collector that is slow or hangs holds this many requests (and their
-   * bodies) until they time out, never one per batch. Default 2.
-   */
-  maxConcurrentExports?: number;
   /** Spans beyond this many waiting are dropped (and counted), so a dead collector never grows memory. Default 2048. */
   maxQueueSize?: number;
   /** An export that failed (collector down, 4xx/5xx): said once per failure streak, never thrown into the caller. */
@@ -153,23 +148,26 @@ export type OtlpEncoding = 'protobuf' | 'json';
  * (protobuf by default, `encoding: 'json'` for OTLP JSON) so the span object is garbage at once and only bytes
  * wait; a batch is released after `scheduledDelayMs` or, once `maxBatchSize` spans are waiting, on the next
  * turn of the event loop (setImmediate), never inside the `end()` that filled it. Released batches leave at
- * most `maxConcurrentExports` (2) at a time, so a collector that is slow or hangs holds two requests and their
+ * most MAX_EXPORTS (2) at a time, so a collector that is slow or hangs holds two requests and their
  * bodies, not one per batch until each timed out. (One at a time dropped a fifth of the spans of a tracker
  * saturated at 9,000 updates a second, each export's answer waiting its turn in the busy event loop; two
- * dropped none.) Spans beyond `maxQueueSize` waiting (released or filling) are dropped and counted, and the
+ * dropped none.) Spans beyond `maxQueueSize` waiting (released or not) are dropped and counted, and the
  * first drop of a streak is said through `onError`. `flush` sends everything queued and waits (process
  * shutdown, each Lambda invocation's end).
  */
+/** Exports under way at once, at most: what a collector that is slow or hangs can hold (see below). */
+const MAX_EXPORTS = 2;
+
 export class OtlpHttpExporter implements SpanProcessor {
-  /** Batches still filling, oldest first (the last one takes new spans). */
-  private filling: SpanBatch[] = [];
-  /** Batches whose time came, waiting for an export to end, oldest first. */
-  private released: SpanBatch[] = [];
-  /** Spans in `filling` and `released`. */
+  /** Waiting batches, oldest first; the last one takes new spans. */
+  private batches: SpanBatch[] = [];
+  /** How many of the oldest batches are released (their time came): they leave as `next` allows. */
+  private due = 0;
+  /** Spans in `batches`. */
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** The exports under way: at most `maxConcurrentExports`. */
+  /** The exports under way: at most MAX_EXPORTS. */
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
   private dropping = false;
@@ -179,9 +177,6 @@ export class OtlpHttpExporter implements SpanProcessor {
   private readonly contentType: string;
   private readonly maxQueueSize: number;
   private readonly maxBatchSize: number;
-  private readonly maxConcurrent: number;
-  /** The URL as messages name it: credentials in it (`http://user:key@collector`) are not printed. */
-  private readonly where: string;
 
   constructor(private readonly opts: OtlpHttpExporterOptions) {
     const resourceAttributes = keyValues(opts.resource);
@@ -190,20 +185,18 @@ export class OtlpHttpExporter implements SpanProcessor {
     this.contentType = opts.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     this.maxQueueSize = opts.maxQueueSize ?? 2048;
     this.maxBatchSize = Math.min(opts.maxBatchSize ?? 512, this.maxQueueSize);
-    this.maxConcurrent = opts.maxConcurrentExports ?? 2;
-    this.where = redactUrl(opts.url);
   }
 
   onEnd(span: FinishedSpan): void {
     if (this.queued >= this.maxQueueSize) {
       this.dropped++;
-      if (!this.dropping) this.opts.onError?.(`tracing: dropping spans: at most ${this.maxQueueSize} span(s) wait to be exported, and ${this.where} takes them slower than they come (further drops are not reported until the queue has emptied)`);
+      if (!this.dropping) this.opts.onError?.(`tracing: dropping spans: ${this.maxQueueSize} wait to be exported to ${redactUrl(this.opts.url)} (said once per streak)`);
       this.dropping = true;
       return;
     }
-    let batch = this.filling[this.filling.length - 1];
+    let batch = this.batches[this.batches.length - 1];
     const max = this.maxBatchSize;
-    if (!batch || batch.size >= max) this.filling.push((batch = this.newBatch()));
+    if (!batch || batch.size >= max) this.batches.push((batch = this.newBatch()));
     batch.add(span);
     this.queued++;
     if (batch.size >= max) this.immediate ??= setImmediate(() => this.release());
@@ -222,22 +215,21 @@ export class OtlpHttpExporter implements SpanProcessor {
     return this.flush();
   }
 
-  /** Everything filling is due: it joins the released batches, which leave as `next` allows. */
+  /** Every waiting batch is due; they leave as `next` allows. */
   private release(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    for (const batch of this.filling) this.released.push(batch);
-    this.filling = [];
+    this.due = this.batches.length;
     this.next();
   }
 
-  /** Released batches leave, oldest first, while fewer than `maxConcurrentExports` are under way (each end calls this again). */
+  /** Released batches leave, oldest first, while fewer than MAX_EXPORTS are under way (each end calls this again). */
   private next(): void {
-    while (this.inFlight.size < this.maxConcurrent) {
-      const batch = this.released.shift();
-      if (!batch) return;
+    while (this.inFlight.size < MAX_EXPORTS && this.due > 0) {
+      const batch = this.batches.shift()!;
+      this.due--;
       this.queued -= batch.size;
       if (this.queued === 0) this.dropping = false;
       const p: Promise<void> = this.send(batch).finally(() => {
@@ -263,7 +255,7 @@ export class OtlpHttpExporter implements SpanProcessor {
       this.failing = false;
     } catch (e) {
       this.dropped += batch.size;
-      if (!this.failing) this.opts.onError?.(`tracing: exporting ${batch.size} span(s) to ${this.where} failed: ${(e as Error).message} (further failures are not reported until an export succeeds)`);
+      if (!this.failing) this.opts.onError?.(`tracing: exporting ${batch.size} span(s) to ${redactUrl(this.opts.url)} failed: ${(e as Error).message} (further failures are not reported until an export succeeds)`);
       this.failing = true;
     }
   }

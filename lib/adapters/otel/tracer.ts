@@ -73,16 +73,11 @@ export interface OtelTracerOptions {
   attributeValueLengthLimit?: number;
 }
 
-/** `v` with its strings cut to `limit` (see attributeValueLengthLimit); `v` itself when nothing is longer. */
-function clip(v: AttributeValue, limit: number): AttributeValue {
-  if (typeof v === 'string') return v.length > limit ? cut(v, limit) : v;
-  if (typeof v === 'object' && v.some((x) => x.length > limit)) return v.map((x) => (x.length > limit ? cut(x, limit) : x));
-  return v;
-}
-function cut(s: string, n: number): string {
-  const last = s.charCodeAt(n - 1);
-  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n); // not half a surrogate pair
-}
+/** `v` with its strings cut to `limit` (see attributeValueLengthLimit). */
+const clip = (v: AttributeValue, limit: number): AttributeValue =>
+  typeof v === 'string' ? (v.length > limit ? cut(v, limit) : v) : typeof v === 'object' ? v.map((x) => (x.length > limit ? cut(x, limit) : x)) : v;
+/** `s`'s first `n` UTF-16 units, or `n - 1` where the `n`th would be half a surrogate pair. */
+const cut = (s: string, n: number): string => s.slice(0, (s.charCodeAt(n - 1) & 0xfc00) === 0xd800 ? n - 1 : n);
 
 // Random ids as 32-bit words from a pool: one randomFillSync per 64 KiB instead of one per id; recording spans
 // keep them as numbers (no hex text unless something asks).
