@@ -12,8 +12,7 @@
  *
  * `npx tsx bench/tracing-inprocess.ts [rounds] [updates]` (default 5 and 40,000); BENCH_NODE=/path/to/node.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { FileStore } from '../lib/adapters/file/file-store';
 import { OtelTracer, type FinishedSpan } from '../lib/adapters/otel/tracer';
 import { ProtoWriter, writeSpan } from '../lib/adapters/otel/otlp-proto';
@@ -22,6 +21,7 @@ import type { CommitRequest } from '../lib/core/store';
 import { setTracer } from '../lib/core/tracing';
 import { trackerApi } from '../lib/core/tracker/api';
 import { Tracker } from '../lib/core/tracker/service';
+import { pinCpus } from './servers/spawn-ready';
 
 const MODES = ['off', 'on:discard', 'on:encode'] as const;
 type Mode = (typeof MODES)[number];
@@ -75,20 +75,19 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 5);
   const updates = Number(process.argv[3] ?? 40_000);
   const node = process.env['BENCH_NODE'] ?? process.execPath;
-  const cpu = os.cpus().length - 1;
-  const pinned = !spawnSync('taskset', ['-V']).error;
+  const pin = pinCpus(); // the children alone on one CPU, this process on the others
   const got: Record<Mode, number[]> = { off: [], 'on:discard': [], 'on:encode': [] };
   for (let r = 0; r < rounds; r++) {
     for (const mode of r % 2 ? [...MODES].reverse() : MODES) {
       const argv = [node, '--single-threaded', '--import', 'tsx', __filename, 'child', mode, String(updates)];
-      const out = pinned ? execFileSync('taskset', ['-c', String(cpu), ...argv]) : execFileSync(argv[0]!, argv.slice(1));
+      const out = pin ? execFileSync('taskset', ['-c', String(pin.server), ...argv]) : execFileSync(argv[0]!, argv.slice(1));
       got[mode].push(Number(out.toString().trim()));
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const [off, discard, encode] = MODES.map((m) => median(got[m]));
   const version = execFileSync(node, ['-p', 'process.versions.node']).toString().trim();
-  process.stdout.write(`Node ${version}, ${rounds} processes per mode (${pinned ? `on CPU ${cpu}` : 'not pinned'}, --single-threaded), ${updates} updates each after ${WARMUP} of warm-up; CPU µs per update, median (min–max):\n`);
+  process.stdout.write(`Node ${version}, ${rounds} processes per mode (${pin ? `on CPU ${pin.server}` : 'not pinned'}, --single-threaded), ${updates} updates each after ${WARMUP} of warm-up; CPU µs per update, median (min–max):\n`);
   for (const m of MODES) process.stdout.write(`  ${m.padEnd(11)} ${median(got[m]).toFixed(2).padStart(6)}  (${Math.min(...got[m]).toFixed(2)}–${Math.max(...got[m]).toFixed(2)})\n`);
   const per = (us: number) => `${us.toFixed(2)} µs an update, ${((us / SPANS_PER_UPDATE) * 1000).toFixed(0)} ns a span`;
   process.stdout.write(`making the spans: ${per(discard! - off!)}; encoding them: ${per(encode! - discard!)}; off / on:encode ${(off! / encode!).toFixed(2)}\n`);

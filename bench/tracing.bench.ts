@@ -18,12 +18,11 @@
  */
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { startBenchStore, storeKind } from './servers/bench-store';
-import { pinCpus, spawnReady, stopChild } from './servers/spawn-ready';
+import { cpuMicros, cpuTimes, pinCpus, spawnReady, stopChild } from './servers/spawn-ready';
 
 const ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_TRACING_SECONDS'] ?? 4);
@@ -46,16 +45,6 @@ const MODES: Mode[] = process.env['BENCH_TRACING_MODES'] ? (process.env['BENCH_T
 const LABEL: Record<Mode, string> = { off: 'off', on: 'on, sampling 1.0', 'ratio:0.1': 'on, ratio 0.1', 'on:discard': 'on, nothing encoded', 'on:encode': 'on, encoded, not sent' };
 
 const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-
-/** CPU time the process has used so far, in µs, user and system (Linux /proc; clock ticks of 10 ms). */
-function cpuTimes(pid: number): { user: number; sys: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) * 10_000, sys: Number(f[12]) * 10_000 };
-}
-function cpuMicros(pid: number): number {
-  const t = cpuTimes(pid);
-  return t.user + t.sys;
-}
 
 /**
  * Updates/s over a fixed duration, and the server's CPU µs per update (steadier than throughput on a machine

@@ -36,11 +36,17 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** CPU time (user + system) a live process has used so far, in µs (Linux /proc; clock ticks of 10 ms). */
-export function cpuMicros(pid: number): number {
+/** CPU time a live process has used so far in user and system mode, in µs (Linux /proc; clock ticks of 10 ms). */
+export function cpuTimes(pid: number): { user: number; sys: number } {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // after the command name, which may hold ") "
+  return { user: Number(f[11]) * 10_000, sys: Number(f[12]) * 10_000 };
+}
+
+/** CPU time (user + system) a live process has used so far, in µs. */
+export function cpuMicros(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 /**
